@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const csvList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v.length > 0),
+  );
+
+/** Environment of the ingest Lambda. */
+export const IngestEnvSchema = z.object({
+  /** The hub's report bucket. */
+  REPORT_BUCKET: z.string().min(3),
+});
+export type IngestEnv = z.infer<typeof IngestEnvSchema>;
+export type IngestEnvironment = { readonly [K in keyof IngestEnv]: string };
+
+/** Environment of the digest Lambda. */
+export const DigestEnvSchema = z.object({
+  REPORT_BUCKET: z.string().min(3),
+  /** `o-…`; shown in the digest and used to sanity-check Organizations answers. */
+  ORGANIZATION_ID: z.string().regex(/^o-[a-z0-9]{10,32}$/),
+  /** Comma-separated OU/root ids whose ACTIVE accounts are expected to report. */
+  TARGET_OU_IDS: csvList,
+  /** Comma-separated addresses; empty: no email is sent (S3 outputs are still written). */
+  DIGEST_RECIPIENTS: csvList,
+  /** Verified SES identity the digest is sent from; empty when no recipients. */
+  DIGEST_SENDER: z.string().default(''),
+  /** Comma-separated tag keys to emit as columns; empty: every tag key in the org. */
+  TAG_KEYS: csvList,
+  /** Tag whose values the summary breaks findings down by. */
+  BREAKDOWN_TAG: z.string().default('Environment'),
+  ROTATION_DAYS: z.coerce.number().int().positive().default(90),
+  UNUSED_DAYS: z.coerce.number().int().positive().default(45),
+  GRACE_DAYS: z.coerce.number().int().nonnegative().default(7),
+  ROOT_USE_DAYS: z.coerce.number().int().positive().default(30),
+  STALE_HOURS: z.coerce.number().positive().default(26),
+  /** Largest email the digest sends before linking the CSV instead of attaching it, in bytes. */
+  MAX_EMAIL_BYTES: z.coerce.number().int().positive().default(10_000_000),
+  /** Tags older than this many hours are refreshed (within the run's budget). */
+  TAG_CACHE_HOURS: z.coerce.number().positive().default(24),
+});
+export type DigestEnv = z.infer<typeof DigestEnvSchema>;
+export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

@@ -1,0 +1,37 @@
+/** Exit statuses of `credreport` (documented in the README and in `--help`). */
+export const EXIT = {
+  ok: 0,
+  /** Nothing useful was produced: bad arguments aside, a total failure. */
+  error: 1,
+  /** The command line is wrong. */
+  usage: 2,
+  /** Outputs were written but coverage is incomplete (an account failed, a file was malformed). */
+  incomplete: 3,
+} as const;
+
+/** Where a command writes; injected so tests capture it. */
+export interface CommandIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+/** One `credreport <name>` subcommand. */
+export interface Command {
+  readonly name: string;
+  /** One line for `credreport --help`. */
+  readonly summary: string;
+  /** Full `credreport <name> --help` text. */
+  readonly help: string;
+  /** Runs with the arguments after the command name; resolves to the exit status. */
+  run(argv: readonly string[], io: CommandIo): Promise<number>;
+}
+
+/** Thrown for a wrong command line; main prints it with the command's help hint and exits EXIT.usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,74 @@
+/** The 22 columns of an AWS IAM credential report, in the order AWS writes them. */
+export const CREDENTIAL_REPORT_COLUMNS = [
+  'user',
+  'arn',
+  'user_creation_time',
+  'password_enabled',
+  'password_last_used',
+  'password_last_changed',
+  'password_next_rotation',
+  'mfa_active',
+  'access_key_1_active',
+  'access_key_1_last_rotated',
+  'access_key_1_last_used_date',
+  'access_key_1_last_used_region',
+  'access_key_1_last_used_service',
+  'access_key_2_active',
+  'access_key_2_last_rotated',
+  'access_key_2_last_used_date',
+  'access_key_2_last_used_region',
+  'access_key_2_last_used_service',
+  'cert_1_active',
+  'cert_1_last_rotated',
+  'cert_2_active',
+  'cert_2_last_rotated',
+] as const;
+
+export type CredentialReportColumn = (typeof CREDENTIAL_REPORT_COLUMNS)[number];
+
+/** One row of a credential report with every cell kept as AWS wrote it (`N/A`, `no_information`, … verbatim). */
+export type CredentialReportRow = Readonly<Record<CredentialReportColumn, string>>;
+
+/** The user name AWS gives the root user's row. */
+export const ROOT_USER = '<root_account>';
+
+/** Account columns that lead both output CSVs (tag columns follow them). */
+export const ACCOUNT_COLUMNS = ['account_id', 'account_name', 'account_email', 'account_state', 'ou_path'] as const;
+
+/** Columns of credential-report.csv after the credential report's own 22 (ARCHITECTURE §6). */
+export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
+  'is_root',
+  'active_keys',
+  'oldest_active_key_age_days',
+  'days_since_last_activity',
+  'admin',
+  's3_read',
+  'rds_read',
+  'dynamodb_read',
+  'findings',
+  'report_generated_time',
+] as const;
+
+/** Columns of access-keys.csv after the account and tag columns (ARCHITECTURE §6). */
+export const ACCESS_KEY_COLUMNS = [
+  'user',
+  'user_arn',
+  'access_key_id',
+  'key_slot',
+  'status',
+  'created',
+  'age_days',
+  'last_used_date',
+  'last_used_service',
+  'last_used_region',
+  'days_since_last_use',
+  'admin',
+  's3_read',
+  'rds_read',
+  'dynamodb_read',
+  'granting_policies',
+  'findings',
+] as const;
+
+/** Prefix of a tag column: `tag:<Key>`. */
+export const TAG_COLUMN_PREFIX = 'tag:';

@@ -1,0 +1,49 @@
+/**
+ * Names that cross account boundaries. Stacks and Lambdas import them from here so that the member
+ * agent, the forwarding rule, the hub's bus rule and the ingest handler can never disagree.
+ */
+export const EVENT_SOURCE = 'credreport.member-agent';
+export const EVENT_DETAIL_TYPE = 'Credential Report Part';
+export const EVENT_SCHEMA_VERSION = 1;
+export const PAYLOAD_ENCODING = 'gzip+base64';
+
+/** Default for the hub's central bus name. */
+export const CENTRAL_BUS_NAME = 'credreport-central';
+/** Name of the StackSet that deploys the member agent. */
+export const MEMBER_STACKSET_NAME = 'credreport-member-agent';
+/** Function name of the member agent in every member account. */
+export const MEMBER_AGENT_FUNCTION_NAME = 'credreport-member-agent';
+/** Role the CLI assumes by default in every account (the one AWS Organizations creates). */
+export const DEFAULT_COLLECT_ROLE_NAME = 'OrganizationAccountAccessRole';
+/** Read-only role name recommended in the README for `credreport collect`. */
+export const RECOMMENDED_READONLY_ROLE_NAME = 'CredreportReadOnly';
+
+/**
+ * Default maximum size of one PutEvents entry built by the agent, in bytes. EventBridge allows 256 KB
+ * (262,144 bytes) per entry in partitions that have not moved to 1 MB; we keep headroom for the envelope
+ * fields EventBridge counts (source, detail-type, resources) and the JSON escaping of the detail.
+ */
+export const DEFAULT_MAX_ENTRY_BYTES = 250_000;
+
+/** S3 keys and prefixes of the hub bucket (ARCHITECTURE §5). */
+export const S3_LAYOUT = {
+  incomingPrefix: 'incoming/',
+  incomingPart: (accountId: string, reportId: string, part: number, parts: number) =>
+    `incoming/${accountId}/${reportId}/part-${part}-of-${parts}`,
+  accountsPrefix: 'accounts/',
+  accountLatest: (accountId: string) => `accounts/${accountId}/latest.json`,
+  accountHistory: (accountId: string, generatedTime: string) =>
+    `accounts/${accountId}/history/${generatedTime}.json.gz`,
+  /** A report that failed validation, kept aside with its reason (never overwrites latest.json). */
+  accountRejected: (accountId: string) => `accounts/${accountId}/rejected.json`,
+  orgMetadata: 'org/metadata.json',
+  latestPrefix: 'latest/',
+  runsPrefix: 'runs/',
+  runPrefix: (date: string) => `runs/date=${date}/`,
+  outputFiles: {
+    credentialReport: 'credential-report.csv',
+    accessKeys: 'access-keys.csv',
+    summary: 'summary.json',
+    digest: 'digest.html',
+  },
+} as const;

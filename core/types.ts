@@ -1,0 +1,143 @@
+/**
+ * Domain types shared by the member agent, the aggregator, the CLI and the core. The zod schema of the
+ * report payload (what travels in events and is stored as accounts/<id>/latest.json) lives in
+ * core/event-contract.ts and must stay in step with `AccountReport` here.
+ */
+
+/** One access key as listed by IAM ListAccessKeys (+ GetAccessKeyLastUsed where fetched). */
+export interface AccessKeyRecord {
+  readonly userName: string;
+  readonly accessKeyId: string;
+  readonly status: 'Active' | 'Inactive' | 'Expired';
+  /** ISO 8601 creation time (matches the report's access_key_N_last_rotated). */
+  readonly createDate: string;
+  /** ISO 8601; absent when never used or not fetched. */
+  readonly lastUsedDate?: string;
+  readonly lastUsedService?: string;
+  readonly lastUsedRegion?: string;
+}
+
+export const PRIVILEGE_KINDS = ['admin', 's3Read', 'rdsRead', 'dynamodbRead'] as const;
+export type PrivilegeKind = (typeof PRIVILEGE_KINDS)[number];
+
+/** What one IAM user can do that matters for key risk, and which policies grant it. */
+export interface UserPrivileges {
+  readonly userName: string;
+  readonly admin: boolean;
+  readonly s3Read: boolean;
+  readonly rdsRead: boolean;
+  readonly dynamodbRead: boolean;
+  /** Per kind, the names (managed policy ARN, or `user:<name>/<policy>`, `group:<group>/<policy>`) that grant it. */
+  readonly grantingPolicies: Readonly<Partial<Record<PrivilegeKind, readonly string[]>>>;
+}
+
+/**
+ * One account's complete collected report: the payload of the event contract once reassembled, and
+ * the content of accounts/<id>/latest.json.
+ */
+export interface AccountReport {
+  readonly schemaVersion: 1;
+  readonly accountId: string;
+  /** ISO time IAM generated the credential report (GetCredentialReport GeneratedTime). */
+  readonly generatedTime: string;
+  /** ISO time the agent finished collecting. */
+  readonly collectedTime: string;
+  /** The raw credential report CSV exactly as IAM returned it (decoded as UTF-8). */
+  readonly credentialReportCsv: string;
+  readonly accessKeys: readonly AccessKeyRecord[];
+  /** Absent when privileges could not be collected (the report is still whole without them). */
+  readonly privileges?: readonly UserPrivileges[];
+  /** Non-fatal gaps in collection (e.g. a user deleted between listing and reading), for coverage. */
+  readonly warnings?: readonly string[];
+}
+
+/** An account of the organization, enriched for the output columns. */
+export interface AccountMetadata {
+  readonly id: string;
+  readonly name: string;
+  readonly email: string;
+  /** Organizations `State`: ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED (kept verbatim). */
+  readonly state: string;
+  /** ISO time the account joined the organization. */
+  readonly joinedTime?: string;
+  /** Names from the root down, joined with `/`, e.g. `Root/Workloads/Prod`. */
+  readonly ouPath: string;
+  /** Ids from the root down, e.g. `['r-ab12', 'ou-ab12-11111111', 'ou-ab12-22222222']`. */
+  readonly ouIdPath: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Organization metadata as cached in org/metadata.json and written by `credreport collect --metadata-out`. */
+export interface OrgMetadata {
+  readonly organizationId?: string;
+  readonly managementAccountId?: string;
+  /** ISO time the account list was fetched. */
+  readonly fetchedAt: string;
+  readonly accounts: readonly AccountMetadata[];
+  /** ISO time each account's tags were last fetched (lets a warm cache skip unchanged accounts). */
+  readonly tagsFetchedAt?: Readonly<Record<string, string>>;
+}
+
+/** Why an expected account has no usable fresh report. */
+export type CoverageReason =
+  | 'never-reported'
+  | 'stale'
+  | 'rejected'
+  | 'assembly-incomplete'
+  | 'collection-failed'
+  | 'unreadable';
+
+/**
+ * An account whose report could not be used, as known upstream of the core (ingest rejection, a part
+ * missing, an assume-role failure in collect, an S3 read failure, a malformed local file).
+ */
+export interface ReportProblem {
+  readonly accountId: string;
+  readonly reason: Exclude<CoverageReason, 'never-reported' | 'stale'>;
+  /** Human-readable detail, safe to show (no report contents, no secrets). */
+  readonly detail: string;
+  /** ISO time the problem was recorded, when known. */
+  readonly at?: string;
+}
+
+export type CoverageStatus = 'reporting' | 'stale' | 'missing';
+
+export interface CoverageEntry {
+  readonly accountId: string;
+  readonly accountName?: string;
+  readonly ouPath?: string;
+  readonly status: CoverageStatus;
+  /** Absent when reporting. */
+  readonly reason?: CoverageReason;
+  readonly detail?: string;
+  /** generatedTime of the report used (or of the stale one). */
+  readonly lastReportTime?: string;
+}
+
+export const FINDING_IDS = [
+  'root-access-key',
+  'root-mfa-disabled',
+  'root-recently-used',
+  'console-without-mfa',
+  'key-created-at-setup',
+  'credential-unused',
+  'multiple-active-keys',
+  'key-not-rotated',
+  'privileged-key',
+  'data-read-key',
+] as const;
+export type FindingId = (typeof FINDING_IDS)[number];
+
+/** The CIS AWS Foundations control each finding maps to (`undefined`: no CIS control). */
+export const FINDING_CIS: Readonly<Record<FindingId, string | undefined>> = {
+  'root-access-key': '1.4',
+  'root-mfa-disabled': '1.5',
+  'root-recently-used': '1.7',
+  'console-without-mfa': '1.10',
+  'key-created-at-setup': '1.11',
+  'credential-unused': '1.12',
+  'multiple-active-keys': '1.13',
+  'key-not-rotated': '1.14',
+  'privileged-key': undefined,
+  'data-read-key': undefined,
+};
