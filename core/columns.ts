@@ -33,7 +33,13 @@ export type CredentialReportRow = Readonly<Record<CredentialReportColumn, string
 export const ROOT_USER = '<root_account>';
 
 /** Account columns that lead both output CSVs (tag columns follow them). */
-export const ACCOUNT_COLUMNS = ['account_id', 'account_name', 'account_email', 'account_state', 'ou_path'] as const;
+export const ACCOUNT_COLUMNS = [
+  'account_id',
+  'account_name',
+  'account_email',
+  'account_state',
+  'ou_path',
+] as const;
 
 /** Columns of credential-report.csv after the credential report's own 22 (ARCHITECTURE §6). */
 export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [

@@ -80,12 +80,7 @@ export interface OrgMetadata {
 
 /** Why an expected account has no usable fresh report. */
 export type CoverageReason =
-  | 'never-reported'
-  | 'stale'
-  | 'rejected'
-  | 'assembly-incomplete'
-  | 'collection-failed'
-  | 'unreadable';
+  'never-reported' | 'stale' | 'rejected' | 'assembly-incomplete' | 'collection-failed' | 'unreadable';
 
 /**
  * An account whose report could not be used, as known upstream of the core (ingest rejection, a part

@@ -1,0 +1,310 @@
+/**
+ * The member → hub event contract (ARCHITECTURE §4): the schema of one `Credential Report Part` event's
+ * detail, the schema of the reassembled payload (`AccountReport`), and the one pair of functions that
+ * split a report into parts and put it back together. Both sides parse with these strict schemas, so an
+ * unknown field, a wrong version or a tampered part is rejected rather than half-understood.
+ *
+ * Payload encoding: `JSON.stringify(report)` as UTF-8 → gzip → base64; the base64 text is cut into
+ * consecutive slices, one per part. `sha256` is the hex SHA-256 of the UTF-8 JSON bytes (the payload once
+ * base64-decoded and gunzipped), identical in every part.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import * as z from 'zod';
+import { CredreportError } from './errors';
+import {
+  DEFAULT_MAX_ENTRY_BYTES,
+  EVENT_DETAIL_TYPE,
+  EVENT_SCHEMA_VERSION,
+  EVENT_SOURCE,
+  PAYLOAD_ENCODING,
+} from './names';
+import { AccountReport, PRIVILEGE_KINDS } from './types';
+
+/** A contract violation: a part or payload that does not match the schema, or a set of parts that does not assemble. */
+export class ContractError extends CredreportError {}
+
+/** Upper bound on the decompressed payload, so a hostile part set cannot exhaust the hub's memory. */
+export const MAX_DECODED_PAYLOAD_BYTES = 256 * 1024 * 1024;
+/** Upper bound on parts per report (10,000 parts of 250 KB is far beyond any IAM account). */
+export const MAX_PARTS = 10_000;
+
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const isoTime = z.iso.datetime({ offset: true });
+
+const AccessKeyRecordSchema = z.strictObject({
+  userName: z.string().min(1),
+  accessKeyId: z.string().min(1),
+  status: z.enum(['Active', 'Inactive', 'Expired']),
+  createDate: isoTime,
+  lastUsedDate: isoTime.optional(),
+  lastUsedService: z.string().optional(),
+  lastUsedRegion: z.string().optional(),
+});
+
+const policyNames = z.array(z.string().min(1));
+const GrantingPoliciesSchema = z.strictObject(
+  Object.fromEntries(PRIVILEGE_KINDS.map((kind) => [kind, policyNames.optional()])) as Record<
+    (typeof PRIVILEGE_KINDS)[number],
+    z.ZodOptional<typeof policyNames>
+  >,
+);
+
+const UserPrivilegesSchema = z.strictObject({
+  userName: z.string().min(1),
+  admin: z.boolean(),
+  s3Read: z.boolean(),
+  rdsRead: z.boolean(),
+  dynamodbRead: z.boolean(),
+  grantingPolicies: GrantingPoliciesSchema,
+});
+
+/** Strict schema of the reassembled payload; must stay in step with `AccountReport` in core/types.ts. */
+export const AccountReportSchema: z.ZodType<AccountReport> = z.strictObject({
+  schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+  accountId,
+  generatedTime: isoTime,
+  collectedTime: isoTime,
+  credentialReportCsv: z.string().min(1),
+  accessKeys: z.array(AccessKeyRecordSchema),
+  privileges: z.array(UserPrivilegesSchema).optional(),
+  warnings: z.array(z.string()).optional(),
+});
+
+/** Strict schema of one event's `detail`. */
+export const PartDetailSchema = z
+  .strictObject({
+    schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+    accountId,
+    reportId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._-]+$/, 'must only contain letters, digits, ".", "_" and "-"'),
+    generatedTime: isoTime,
+    collectedTime: isoTime,
+    part: z.number().int().min(1).max(MAX_PARTS),
+    parts: z.number().int().min(1).max(MAX_PARTS),
+    encoding: z.literal(PAYLOAD_ENCODING),
+    payload: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9+/=]+$/, 'must be base64 text'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
+  })
+  .refine((detail) => detail.part <= detail.parts, { message: 'part must not exceed parts', path: ['part'] });
+
+export type PartDetail = z.infer<typeof PartDetailSchema>;
+
+/**
+ * Stable id of one collected report: `<accountId>-<generatedTime as YYYYMMDDTHHMMSSZ>`. Safe in S3 keys.
+ * Two collections of the same IAM-generated report (IAM reuses a report for up to 4 hours) share it.
+ */
+export function reportIdFor(accountIdValue: string, generatedTime: string): string {
+  const time = new Date(generatedTime);
+  if (Number.isNaN(time.getTime())) {
+    throw new ContractError(`reportIdFor: generatedTime '${generatedTime}' is not a valid time`);
+  }
+  const compact = time
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+  return `${accountIdValue}-${compact}`;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Validates one event detail; throws ContractError naming each offending field. */
+export function parsePartDetail(detail: unknown): PartDetail {
+  const result = PartDetailSchema.safeParse(detail);
+  if (!result.success) {
+    throw new ContractError(`Invalid credential report part: ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+/** Validates a reassembled (or stored) payload; throws ContractError naming each offending field. */
+export function parseAccountReport(value: unknown): AccountReport {
+  const result = AccountReportSchema.safeParse(value);
+  if (!result.success) {
+    throw new ContractError(`Invalid account report payload: ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Size of the PutEvents entry carrying `detail`, as EventBridge counts it: the UTF-8 bytes of Source,
+ * DetailType and the Detail JSON (the agent sets neither Time nor Resources).
+ */
+export function entryBytes(detail: PartDetail): number {
+  return (
+    Buffer.byteLength(EVENT_SOURCE, 'utf8') +
+    Buffer.byteLength(EVENT_DETAIL_TYPE, 'utf8') +
+    Buffer.byteLength(JSON.stringify(detail), 'utf8')
+  );
+}
+
+const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Splits a report into part details so that every PutEvents entry (Source + DetailType + Detail JSON)
+ * is at most `maxEntryBytes` (default DEFAULT_MAX_ENTRY_BYTES). The report is validated first: the agent
+ * never publishes a payload the hub would reject.
+ */
+export function splitReport(report: AccountReport, opts: { maxEntryBytes?: number } = {}): PartDetail[] {
+  const maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  if (!Number.isInteger(maxEntryBytes) || maxEntryBytes < 1) {
+    throw new ContractError(`splitReport: maxEntryBytes must be a positive integer, got ${maxEntryBytes}`);
+  }
+  const valid = parseAccountReport(report);
+  const json = Buffer.from(JSON.stringify(valid), 'utf8');
+  const base64 = gzipSync(json, { level: 9 }).toString('base64');
+  const common = {
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    accountId: valid.accountId,
+    reportId: reportIdFor(valid.accountId, valid.generatedTime),
+    generatedTime: valid.generatedTime,
+    collectedTime: valid.collectedTime,
+    encoding: PAYLOAD_ENCODING,
+    sha256: sha256Hex(json),
+  } as const;
+
+  // The envelope grows with the digits of `part`/`parts`; size slices for the widest numbers, growing the
+  // assumed width until the resulting part count fits it. Base64 needs no JSON escaping, so one payload
+  // character is one byte.
+  let digits = 1;
+  for (;;) {
+    const widest = 10 ** digits - 1;
+    const overhead = entryBytes({ ...common, part: widest, parts: widest, payload: '' });
+    const sliceLength = maxEntryBytes - overhead;
+    if (sliceLength < 1) {
+      throw new ContractError(
+        `splitReport: maxEntryBytes ${maxEntryBytes} leaves no room for payload (envelope needs ${overhead} bytes)`,
+      );
+    }
+    const parts = Math.ceil(base64.length / sliceLength);
+    if (String(parts).length > digits) {
+      digits = String(parts).length;
+      continue;
+    }
+    if (parts > MAX_PARTS) {
+      throw new ContractError(
+        `splitReport: report of account ${valid.accountId} needs ${parts} parts at ${maxEntryBytes} bytes per entry (max ${MAX_PARTS})`,
+      );
+    }
+    const details: PartDetail[] = [];
+    for (let i = 0; i < parts; i++) {
+      details.push({
+        ...common,
+        part: i + 1,
+        parts,
+        payload: base64.slice(i * sliceLength, (i + 1) * sliceLength),
+      });
+    }
+    return details;
+  }
+}
+
+/**
+ * Reassembles the parts of one report (any order). Checks that the set is complete (1..parts, each
+ * once), that every part agrees on reportId, accountId, times, parts and sha256, that the decoded payload
+ * matches sha256 and the AccountReport schema, and that the payload's account and time are the parts'.
+ */
+export function assembleParts(input: readonly PartDetail[]): AccountReport {
+  if (input.length === 0) throw new ContractError('assembleParts: no parts given');
+  const parts = input.map((detail) => parsePartDetail(detail));
+  const first = parts[0] as PartDetail;
+  const label = `report ${first.reportId} of account ${first.accountId}`;
+
+  for (const field of [
+    'reportId',
+    'accountId',
+    'generatedTime',
+    'collectedTime',
+    'parts',
+    'sha256',
+  ] as const) {
+    const values = [...new Set(parts.map((p) => String(p[field])))];
+    if (values.length > 1) {
+      throw new ContractError(`assembleParts: parts of ${label} disagree on ${field} (${values.join(', ')})`);
+    }
+  }
+  const expectedId = reportIdFor(first.accountId, first.generatedTime);
+  if (first.reportId !== expectedId) {
+    throw new ContractError(
+      `assembleParts: reportId ${first.reportId} does not match account and generatedTime (${expectedId})`,
+    );
+  }
+
+  const byNumber = new Map<number, PartDetail>();
+  const duplicates = new Set<number>();
+  for (const part of parts) {
+    if (byNumber.has(part.part)) duplicates.add(part.part);
+    byNumber.set(part.part, part);
+  }
+  if (duplicates.size > 0) {
+    throw new ContractError(
+      `assembleParts: ${label} has duplicate part(s) ${[...duplicates].sort((a, b) => a - b).join(', ')}`,
+    );
+  }
+  const missing: number[] = [];
+  for (let n = 1; n <= first.parts; n++) if (!byNumber.has(n)) missing.push(n);
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 20).join(', ') + (missing.length > 20 ? ', …' : '');
+    throw new ContractError(
+      `assembleParts: ${label} is incomplete: missing part(s) ${shown} of ${first.parts}`,
+    );
+  }
+
+  const base64 = Array.from(
+    { length: first.parts },
+    (_, i) => (byNumber.get(i + 1) as PartDetail).payload,
+  ).join('');
+  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
+    throw new ContractError(`assembleParts: payload of ${label} is not valid base64 once joined`);
+  }
+  let json: Buffer;
+  try {
+    json = gunzipSync(Buffer.from(base64, 'base64'), { maxOutputLength: MAX_DECODED_PAYLOAD_BYTES });
+  } catch (error) {
+    throw new ContractError(
+      `assembleParts: payload of ${label} is not valid gzip (or exceeds ${MAX_DECODED_PAYLOAD_BYTES} bytes)`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const actual = sha256Hex(json);
+  if (actual !== first.sha256) {
+    throw new ContractError(
+      `assembleParts: sha256 of ${label} does not match (parts say ${first.sha256}, payload is ${actual})`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json.toString('utf8'));
+  } catch (error) {
+    throw new ContractError(`assembleParts: payload of ${label} is not valid JSON`, { cause: error });
+  }
+  const report = parseAccountReport(value);
+  if (report.accountId !== first.accountId) {
+    throw new ContractError(
+      `assembleParts: payload of ${label} is for account ${report.accountId}, not ${first.accountId}`,
+    );
+  }
+  if (report.generatedTime !== first.generatedTime || report.collectedTime !== first.collectedTime) {
+    throw new ContractError(
+      `assembleParts: payload times of ${label} differ from the parts' generatedTime/collectedTime`,
+    );
+  }
+  return report;
+}

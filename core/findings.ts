@@ -1,0 +1,233 @@
+import type { CredentialReportRow } from './columns';
+import { ROOT_USER } from './columns';
+import { parseBool } from './credential-report';
+import type { Thresholds } from './thresholds';
+import { parseReportTimeMs, wholeDaysBetweenMs } from './time';
+import { FINDING_IDS } from './types';
+import type { FindingId, UserPrivileges } from './types';
+
+/**
+ * The findings of ARCHITECTURE §7, per IAM user (a credential report row) and per access key.
+ *
+ * Threshold edges, all in whole days (`wholeDaysBetween`, rounded down):
+ * - key-not-rotated: age > rotationDays (90 days old passes, 91 fails; CIS 1.14 "rotated every 90 days or less").
+ * - credential-unused: days unused > unusedDays (45 passes, 46 fails).
+ * - grace: a key younger than graceDays (age < graceDays) is spared credential-unused and key-created-at-setup.
+ * - root-recently-used: root used at most rootUseDays ago (30 fails, 31 passes).
+ *
+ * Findings are computed as bit masks and turned into shared, frozen arrays in FINDING_IDS order, so the
+ * per-user cost is a handful of small objects (evaluateUser runs once per row of the whole organization).
+ */
+
+export interface KeyFacts {
+  readonly slot: 1 | 2;
+  readonly active: boolean;
+  readonly lastRotated?: Date;
+  readonly lastUsed?: Date;
+}
+
+export interface EvaluatedKey {
+  readonly slot: 1 | 2;
+  readonly facts: KeyFacts;
+  readonly findings: readonly FindingId[];
+}
+
+export interface UserEvaluation {
+  readonly isRoot: boolean;
+  readonly activeKeys: number;
+  readonly oldestActiveKeyAgeDays?: number;
+  /** Days since the latest of password_last_used / any key's last use; undefined if never used. */
+  readonly daysSinceLastActivity?: number;
+  /** User-level findings incl. the union of its keys' findings, in FINDING_IDS order, no duplicates. */
+  readonly findings: readonly FindingId[];
+  /** Slots that hold a key (last_rotated not N/A, or marked active). */
+  readonly keys: readonly EvaluatedKey[];
+}
+
+export interface KeyContext {
+  readonly isRoot: boolean;
+  readonly passwordEnabled: boolean;
+  /** Both of the user's key slots are active. */
+  readonly bothActive: boolean;
+  /** Undefined = unknown: privileged-key / data-read-key are not raised. */
+  readonly privileges?: UserPrivileges;
+}
+
+const BIT: Readonly<Record<FindingId, number>> = Object.fromEntries(
+  FINDING_IDS.map((id, i) => [id, 1 << i]),
+) as Record<FindingId, number>;
+const ROOT_ACCESS_KEY = BIT['root-access-key'];
+const ROOT_MFA_DISABLED = BIT['root-mfa-disabled'];
+const ROOT_RECENTLY_USED = BIT['root-recently-used'];
+const CONSOLE_WITHOUT_MFA = BIT['console-without-mfa'];
+const KEY_CREATED_AT_SETUP = BIT['key-created-at-setup'];
+const CREDENTIAL_UNUSED = BIT['credential-unused'];
+const MULTIPLE_ACTIVE_KEYS = BIT['multiple-active-keys'];
+const KEY_NOT_ROTATED = BIT['key-not-rotated'];
+const PRIVILEGED_KEY = BIT['privileged-key'];
+const DATA_READ_KEY = BIT['data-read-key'];
+
+/** Every mask → its frozen FINDING_IDS-ordered list, built once (2^10 entries). */
+const LISTS: readonly (readonly FindingId[])[] = Array.from({ length: 1 << FINDING_IDS.length }, (_, mask) =>
+  Object.freeze(FINDING_IDS.filter((_id, i) => (mask & (1 << i)) !== 0)),
+);
+
+function listOf(mask: number): readonly FindingId[] {
+  return LISTS[mask]!;
+}
+
+function msOf(date: Date | undefined): number | undefined {
+  return date === undefined ? undefined : date.getTime();
+}
+
+/** The key-level finding mask (see evaluateKey); times in epoch ms. */
+function keyMask(
+  active: boolean,
+  rotatedMs: number | undefined,
+  usedMs: number | undefined,
+  ctx: KeyContext,
+  nowMs: number,
+  t: Thresholds,
+): number {
+  let mask = 0;
+  // A root key used lately is root use whether or not the key has been deactivated since.
+  if (ctx.isRoot && usedMs !== undefined && wholeDaysBetweenMs(usedMs, nowMs) <= t.rootUseDays) {
+    mask |= ROOT_RECENTLY_USED;
+  }
+  if (!active) return mask;
+  if (ctx.isRoot) mask |= ROOT_ACCESS_KEY;
+  const ageDays = rotatedMs === undefined ? undefined : wholeDaysBetweenMs(rotatedMs, nowMs);
+  const inGrace = ageDays !== undefined && ageDays < t.graceDays;
+  if (ctx.passwordEnabled && usedMs === undefined && !inGrace) mask |= KEY_CREATED_AT_SETUP;
+  // CIS 1.12: a never-used key counts as unused from its creation (last rotation).
+  const unusedSinceMs = usedMs ?? rotatedMs;
+  if (!inGrace && unusedSinceMs !== undefined && wholeDaysBetweenMs(unusedSinceMs, nowMs) > t.unusedDays) {
+    mask |= CREDENTIAL_UNUSED;
+  }
+  if (ctx.bothActive) mask |= MULTIPLE_ACTIVE_KEYS;
+  if (ageDays !== undefined && ageDays > t.rotationDays) mask |= KEY_NOT_ROTATED;
+  const p = ctx.privileges;
+  if (p !== undefined) {
+    if (p.admin) mask |= PRIVILEGED_KEY;
+    if (p.s3Read || p.rdsRead || p.dynamodbRead) mask |= DATA_READ_KEY;
+  }
+  return mask;
+}
+
+/**
+ * Findings for one key (also for inventory keys the report does not show, e.g. created after it).
+ * An inactive key has none, except root-recently-used for a root key used within rootUseDays.
+ */
+export function evaluateKey(key: KeyFacts, ctx: KeyContext, now: Date, thresholds: Thresholds): FindingId[] {
+  const mask = keyMask(key.active, msOf(key.lastRotated), msOf(key.lastUsed), ctx, now.getTime(), thresholds);
+  return listOf(mask).slice();
+}
+
+/** True for the row of the root user (`<root_account>`, ARN `…:root`). */
+export function isRootRow(row: CredentialReportRow): boolean {
+  return row.user === ROOT_USER || row.arn.endsWith(':root');
+}
+
+/**
+ * Evaluates one credential report row (cells as validated by parseCredentialReport). Pure.
+ * `privileges` undefined = unknown (privileged-key / data-read-key not raised).
+ */
+export function evaluateUser(
+  row: CredentialReportRow,
+  privileges: UserPrivileges | undefined,
+  now: Date,
+  thresholds: Thresholds,
+): UserEvaluation {
+  const nowMs = now.getTime();
+  const isRoot = isRootRow(row);
+  // Root's password_enabled is not_supported, which reads as false: its console use is covered by root-*.
+  const passwordEnabled = !isRoot && parseBool(row.password_enabled);
+  const mfaActive = parseBool(row.mfa_active);
+
+  const active1 = parseBool(row.access_key_1_active);
+  const active2 = parseBool(row.access_key_2_active);
+  const rotated1 = parseReportTimeMs(row.access_key_1_last_rotated);
+  const rotated2 = parseReportTimeMs(row.access_key_2_last_rotated);
+  const used1 = parseReportTimeMs(row.access_key_1_last_used_date);
+  const used2 = parseReportTimeMs(row.access_key_2_last_used_date);
+  const has1 = active1 || rotated1 !== undefined;
+  const has2 = active2 || rotated2 !== undefined;
+  const ctx: KeyContext = { isRoot, passwordEnabled, bothActive: active1 && active2, privileges };
+
+  let mask = 0;
+  let activeKeys = 0;
+  let oldestRotatedMs: number | undefined;
+  // no_information (not used since IAM began tracking in Oct 2014) and N/A both mean never used.
+  const passwordUsedMs = parseReportTimeMs(row.password_last_used);
+  let lastActivityMs = passwordUsedMs;
+
+  let key1: EvaluatedKey | undefined;
+  if (has1) {
+    const m = keyMask(active1, rotated1, used1, ctx, nowMs, thresholds);
+    mask |= m;
+    key1 = { slot: 1, facts: keyFacts(1, active1, rotated1, used1), findings: listOf(m) };
+    if (active1) {
+      activeKeys++;
+      if (rotated1 !== undefined) oldestRotatedMs = rotated1;
+    }
+  }
+  if (used1 !== undefined && (lastActivityMs === undefined || used1 > lastActivityMs)) lastActivityMs = used1;
+
+  let key2: EvaluatedKey | undefined;
+  if (has2) {
+    const m = keyMask(active2, rotated2, used2, ctx, nowMs, thresholds);
+    mask |= m;
+    key2 = { slot: 2, facts: keyFacts(2, active2, rotated2, used2), findings: listOf(m) };
+    if (active2) {
+      activeKeys++;
+      if (rotated2 !== undefined && (oldestRotatedMs === undefined || rotated2 < oldestRotatedMs)) {
+        oldestRotatedMs = rotated2;
+      }
+    }
+  }
+  if (used2 !== undefined && (lastActivityMs === undefined || used2 > lastActivityMs)) lastActivityMs = used2;
+
+  if (isRoot) {
+    if (!mfaActive) mask |= ROOT_MFA_DISABLED;
+    if (passwordUsedMs !== undefined && wholeDaysBetweenMs(passwordUsedMs, nowMs) <= thresholds.rootUseDays) {
+      mask |= ROOT_RECENTLY_USED;
+    }
+  } else if (passwordEnabled) {
+    if (!mfaActive) mask |= CONSOLE_WITHOUT_MFA;
+    // CIS 1.12: a never-used password counts as unused from its last change (else from user creation).
+    const sinceMs =
+      passwordUsedMs ??
+      parseReportTimeMs(row.password_last_changed) ??
+      parseReportTimeMs(row.user_creation_time);
+    if (sinceMs !== undefined && wholeDaysBetweenMs(sinceMs, nowMs) > thresholds.unusedDays)
+      mask |= CREDENTIAL_UNUSED;
+  }
+
+  const keys: EvaluatedKey[] =
+    key1 === undefined ? (key2 === undefined ? [] : [key2]) : key2 === undefined ? [key1] : [key1, key2];
+  // Every property always present (possibly undefined): one object shape for all users.
+  return {
+    isRoot,
+    activeKeys,
+    oldestActiveKeyAgeDays:
+      oldestRotatedMs === undefined ? undefined : wholeDaysBetweenMs(oldestRotatedMs, nowMs),
+    daysSinceLastActivity:
+      lastActivityMs === undefined ? undefined : wholeDaysBetweenMs(lastActivityMs, nowMs),
+    findings: listOf(mask),
+    keys,
+  };
+}
+
+function keyFacts(
+  slot: 1 | 2,
+  active: boolean,
+  rotatedMs: number | undefined,
+  usedMs: number | undefined,
+): KeyFacts {
+  return {
+    slot,
+    active,
+    lastRotated: rotatedMs === undefined ? undefined : new Date(rotatedMs),
+    lastUsed: usedMs === undefined ? undefined : new Date(usedMs),
+  };
+}

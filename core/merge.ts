@@ -1,0 +1,625 @@
+/**
+ * The one merge entry point (digest Lambda, `credreport collect`, `credreport merge`): many accounts'
+ * reports + org metadata → credential-report.csv and access-keys.csv (streamed into the sinks),
+ * summary.json content and the digest (HTML + text).
+ *
+ * Order and determinism: accounts are written in ascending account id, each account's users in the
+ * order of its report, so the same input gives byte-identical outputs whatever order it arrives in.
+ * - An array input is sorted up front (it is in memory already; sorting references costs nothing).
+ * - Any other iterable (sync or async, e.g. reports streamed from S3) is read through a bounded reorder
+ *   window: up to REORDER_WINDOW_REPORTS reports or REORDER_WINDOW_BYTES of CSV text are held in a
+ *   min-heap and the smallest account id is written when the window is full. Input that is sorted, or
+ *   disordered by less than the window (bounded-concurrency fetching), comes out sorted while memory
+ *   stays bounded. A report arriving after a larger account id was already written cannot be put back:
+ *   it is written where it arrives and a warning says so in summary.json. Callers that stream more
+ *   than the window must therefore yield reports roughly in account order (an S3 listing does).
+ * Only raw reports are ever buffered, never parsed rows: rows are parsed, evaluated and written one
+ * account at a time.
+ * When one account has several reports, the newest (generatedTime) is used and the others are named
+ * in the warnings.
+ */
+import {
+  ACCESS_KEY_COLUMNS,
+  ACCOUNT_COLUMNS,
+  CREDENTIAL_REPORT_COLUMNS,
+  CREDENTIAL_REPORT_DERIVED_COLUMNS,
+  CredentialReportRow,
+  ROOT_USER,
+  TAG_COLUMN_PREFIX,
+} from './columns';
+import { parseCredentialReport, ReportParseError } from './credential-report';
+import { createCsvWriter, CsvWriter } from './csv-writer';
+import { DeltaTracker, PreviousRun } from './delta';
+import { renderDigestHtml, renderDigestText } from './digest-html';
+import { evaluateKey, evaluateUser, KeyFacts } from './findings';
+import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
+import { Thresholds } from './thresholds';
+import { wholeDaysBetween } from './time';
+import {
+  AccessKeyRecord,
+  AccountMetadata,
+  AccountReport,
+  FindingId,
+  OrgMetadata,
+  PRIVILEGE_KINDS,
+  PrivilegeKind,
+  ReportProblem,
+  UserPrivileges,
+} from './types';
+
+export interface MergeInput {
+  readonly now: Date;
+  readonly thresholds: Thresholds;
+  /** Absent: account columns other than the id are empty. */
+  readonly metadata?: OrgMetadata;
+  /** Accounts expected to report; default: every ACTIVE account in metadata, else every account seen. */
+  readonly expectedAccountIds?: readonly string[];
+  /** Reports in any order (see the module comment); a bad one becomes a 'rejected' coverage entry, never stops the rest. */
+  readonly reports: AsyncIterable<AccountReport> | Iterable<AccountReport>;
+  /** Read after the last report, so a caller may fill it while its report iterable runs. */
+  readonly problems?: readonly ReportProblem[];
+  /** Extra lines for summary.warnings (e.g. input files that name no account); read after the last report. */
+  readonly warnings?: readonly string[];
+  /** Default: all tag keys present in metadata, sorted. */
+  readonly tagKeys?: readonly string[];
+  /** @default 'Environment' */
+  readonly breakdownTag?: string;
+  /** For the delta. Its maps are used in place during the run and restored at the end. */
+  readonly previous?: PreviousRun;
+  /** E.g. the org id, shown in the HTML and text digest. */
+  readonly organizationLabel?: string;
+}
+
+export interface MergeSinks {
+  readonly credentialReport: NodeJS.WritableStream;
+  readonly accessKeys: NodeJS.WritableStream;
+}
+
+export interface MergeResult {
+  readonly summary: Summary;
+  readonly html: string;
+  /** Plain-text digest for email. */
+  readonly text: string;
+}
+
+/** Reorder window for non-array inputs (see the module comment). */
+export const REORDER_WINDOW_REPORTS = 1024;
+export const REORDER_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/** Root can do anything: its row and keys are shown as admin with every data-read power. */
+const ROOT_PRIVILEGES: UserPrivileges = {
+  userName: ROOT_USER,
+  admin: true,
+  s3Read: true,
+  rdsRead: true,
+  dynamodbRead: true,
+  grantingPolicies: {},
+};
+
+const SLOT_COLUMNS = {
+  1: {
+    lastRotated: 'access_key_1_last_rotated',
+    lastUsedDate: 'access_key_1_last_used_date',
+    lastUsedService: 'access_key_1_last_used_service',
+    lastUsedRegion: 'access_key_1_last_used_region',
+  },
+  2: {
+    lastRotated: 'access_key_2_last_rotated',
+    lastUsedDate: 'access_key_2_last_used_date',
+    lastUsedService: 'access_key_2_last_used_service',
+    lastUsedRegion: 'access_key_2_last_used_region',
+  },
+} as const;
+
+/** Header of credential-report.csv for the given tag keys (ARCHITECTURE §6). */
+export function credentialReportHeader(tagKeys: readonly string[]): string[] {
+  return [
+    ...ACCOUNT_COLUMNS,
+    ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`),
+    ...CREDENTIAL_REPORT_COLUMNS,
+    ...CREDENTIAL_REPORT_DERIVED_COLUMNS,
+  ];
+}
+
+/** Header of access-keys.csv for the given tag keys (ARCHITECTURE §6). */
+export function accessKeysHeader(tagKeys: readonly string[]): string[] {
+  return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...ACCESS_KEY_COLUMNS];
+}
+
+/** Every tag key present in the metadata, sorted. */
+export function defaultTagKeys(metadata: OrgMetadata | undefined): string[] {
+  const keys = new Set<string>();
+  for (const account of metadata?.accounts ?? []) for (const key of Object.keys(account.tags)) keys.add(key);
+  return [...keys].sort();
+}
+
+/** (account id ascending, newest generatedTime first): the write order, duplicates adjacent. */
+function beforeInWriteOrder(a: AccountReport, b: AccountReport): boolean {
+  if (a.accountId !== b.accountId) return a.accountId < b.accountId;
+  return a.generatedTime > b.generatedTime;
+}
+
+function compareWriteOrder(a: AccountReport, b: AccountReport): number {
+  return beforeInWriteOrder(a, b) ? -1 : beforeInWriteOrder(b, a) ? 1 : 0;
+}
+
+function reportBytes(report: AccountReport): number {
+  return report.credentialReportCsv.length + report.accessKeys.length * 128;
+}
+
+/** The reports in write order, per the rules in the module comment. */
+async function* inWriteOrder(
+  reports: MergeInput['reports'],
+  warn: (message: string) => void,
+): AsyncGenerator<AccountReport> {
+  if (Array.isArray(reports)) {
+    yield* [...(reports as readonly AccountReport[])].sort(compareWriteOrder);
+    return;
+  }
+  const window = new Heap<AccountReport>(beforeInWriteOrder);
+  let bytes = 0;
+  let lastId: string | undefined;
+  const release = (): AccountReport => {
+    const next = window.pop() as AccountReport;
+    bytes -= reportBytes(next);
+    if (lastId !== undefined && next.accountId < lastId) {
+      warn(
+        `account ${next.accountId}: report arrived after account ${lastId} was written (input beyond the reorder window is not in account order); written out of order`,
+      );
+    } else lastId = next.accountId;
+    return next;
+  };
+  for await (const report of reports as AsyncIterable<AccountReport>) {
+    window.push(report);
+    bytes += reportBytes(report);
+    while (window.size > REORDER_WINDOW_REPORTS || (bytes > REORDER_WINDOW_BYTES && window.size > 1)) {
+      yield release();
+    }
+  }
+  while (window.size > 0) yield release();
+}
+
+function boolCell(value: boolean | undefined): string {
+  return value === undefined ? '' : value ? 'true' : 'false';
+}
+
+function numberCell(value: number | undefined): string {
+  return value === undefined ? '' : String(value);
+}
+
+function privilegeCells(privileges: UserPrivileges | undefined): string[] {
+  return [
+    boolCell(privileges?.admin),
+    boolCell(privileges?.s3Read),
+    boolCell(privileges?.rdsRead),
+    boolCell(privileges?.dynamodbRead),
+  ];
+}
+
+/** Granted kinds only: `admin:arn:aws:iam::aws:policy/AdministratorAccess;s3Read:group:Data/ReadAll`. */
+export function grantingPoliciesCell(privileges: UserPrivileges | undefined): string {
+  if (!privileges) return '';
+  const parts: string[] = [];
+  for (const kind of PRIVILEGE_KINDS) {
+    if (!privileges[kind]) continue;
+    for (const policy of privileges.grantingPolicies[kind] ?? []) parts.push(`${kind}:${policy}`);
+  }
+  return parts.join(';');
+}
+
+function privilegeKinds(privileges: UserPrivileges | undefined): PrivilegeKind[] {
+  return privileges ? PRIVILEGE_KINDS.filter((kind) => privileges[kind]) : [];
+}
+
+function toSecond(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+function isTrue(cell: string): boolean {
+  return cell === 'true' || cell.toLowerCase() === 'true';
+}
+
+interface SlotKey {
+  readonly slot: 1 | 2;
+  readonly facts: KeyFacts;
+  readonly findings: readonly FindingId[];
+}
+
+/**
+ * Pairs the report's key slots with the inventory's keys of the same user: first by creation time equal
+ * to the slot's last_rotated (to the second), then the rest by creation order among keys that existed
+ * when the report was generated. Returns the record per slot (index 0 = slot 1) and the inventory keys no
+ * slot took. Arrays rather than maps: this runs once per user of the whole organization.
+ */
+export function matchKeySlots(
+  slots: readonly SlotKey[],
+  inventory: readonly AccessKeyRecord[],
+  reportGeneratedMs: number,
+): { bySlot: [AccessKeyRecord | undefined, AccessKeyRecord | undefined]; unmatched: AccessKeyRecord[] } {
+  const bySlot: [AccessKeyRecord | undefined, AccessKeyRecord | undefined] = [undefined, undefined];
+  const n = inventory.length;
+  if (n === 0) return { bySlot, unmatched: [] };
+  const used = new Array<boolean>(n).fill(false);
+  const created = inventory.map((r) => Date.parse(r.createDate));
+  const open: SlotKey[] = [];
+  for (const s of slots) {
+    const rotated = s.facts.lastRotated;
+    let hit = -1;
+    if (rotated) {
+      const second = toSecond(rotated.getTime());
+      for (let i = 0; i < n; i++) {
+        if (!used[i] && toSecond(created[i] as number) === second) {
+          hit = i;
+          break;
+        }
+      }
+    }
+    if (hit >= 0) {
+      used[hit] = true;
+      bySlot[s.slot - 1] = inventory[hit];
+    } else open.push(s);
+  }
+  if (open.length > 0) {
+    open.sort(
+      (a, b) =>
+        (a.facts.lastRotated?.getTime() ?? 0) - (b.facts.lastRotated?.getTime() ?? 0) || a.slot - b.slot,
+    );
+    const candidates: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!used[i] && (created[i] as number) <= reportGeneratedMs + 999) candidates.push(i);
+    }
+    candidates.sort((a, b) => (created[a] as number) - (created[b] as number) || a - b);
+    open.forEach((s, k) => {
+      const i = candidates[k];
+      if (i !== undefined) {
+        used[i] = true;
+        bySlot[s.slot - 1] = inventory[i];
+      }
+    });
+  }
+  const unmatched: AccessKeyRecord[] = [];
+  for (let i = 0; i < n; i++) if (!used[i]) unmatched.push(inventory[i] as AccessKeyRecord);
+  return { bySlot, unmatched };
+}
+
+interface AccountContext {
+  readonly report: AccountReport;
+  readonly generatedMs: number;
+  readonly prefix: readonly string[];
+  readonly meta?: AccountMetadata;
+  readonly tally: AccountTally;
+}
+
+interface RunState {
+  readonly input: MergeInput;
+  readonly builder: SummaryBuilder;
+  readonly delta?: DeltaTracker;
+  readonly credentialReport: CsvWriter;
+  readonly accessKeys: CsvWriter;
+}
+
+async function writeKeyRow(
+  state: RunState,
+  ctx: AccountContext,
+  cells: readonly string[],
+  key: {
+    readonly userName: string;
+    readonly accessKeyId: string;
+    readonly slot?: 1 | 2;
+    readonly active: boolean;
+    readonly isRoot: boolean;
+    readonly ageDays?: number;
+    readonly lastUsedDate?: string;
+    readonly daysSinceLastUse?: number;
+    readonly privileges?: UserPrivileges;
+    readonly findings: readonly FindingId[];
+  },
+): Promise<void> {
+  const wait = state.accessKeys.write(cells);
+  if (wait) await wait;
+  const risky = (): RiskyKey => ({
+    accountId: ctx.report.accountId,
+    ...(ctx.meta ? { accountName: ctx.meta.name } : {}),
+    userName: key.userName,
+    ...(key.accessKeyId !== '' ? { accessKeyId: key.accessKeyId } : {}),
+    ...(key.slot !== undefined ? { keySlot: key.slot } : {}),
+    isRoot: key.isRoot,
+    ...(key.ageDays !== undefined ? { ageDays: key.ageDays } : {}),
+    ...(key.lastUsedDate !== undefined ? { lastUsedDate: key.lastUsedDate } : {}),
+    ...(key.daysSinceLastUse !== undefined ? { daysSinceLastUse: key.daysSinceLastUse } : {}),
+    privileges: privilegeKinds(key.privileges),
+    findings: key.findings,
+  });
+  state.builder.addKey(ctx.tally, key.active, key.findings, risky);
+  state.delta?.key(
+    ctx.report.accountId,
+    key.userName,
+    key.accessKeyId,
+    key.slot === undefined ? '' : String(key.slot),
+    key.findings,
+  );
+}
+
+/** Rows of inventory keys that no report slot accounts for (created after the report, or of unknown users). */
+async function writeInventoryKey(
+  state: RunState,
+  ctx: AccountContext,
+  record: AccessKeyRecord,
+  user: {
+    readonly arn: string;
+    readonly passwordEnabled: boolean;
+    readonly activeKeys: number;
+    readonly privileges?: UserPrivileges;
+    readonly freeSlot: 1 | 2;
+  },
+): Promise<void> {
+  const { now, thresholds } = state.input;
+  const createdMs = Date.parse(record.createDate);
+  const lastUsedMs = record.lastUsedDate ? Date.parse(record.lastUsedDate) : Number.NaN;
+  const active = record.status === 'Active';
+  const facts: KeyFacts = {
+    slot: user.freeSlot,
+    active,
+    ...(Number.isNaN(createdMs) ? {} : { lastRotated: new Date(createdMs) }),
+    ...(Number.isNaN(lastUsedMs) ? {} : { lastUsed: new Date(lastUsedMs) }),
+  };
+  const findings = evaluateKey(
+    facts,
+    {
+      isRoot: false,
+      passwordEnabled: user.passwordEnabled,
+      bothActive: user.activeKeys >= 2,
+      ...(user.privileges ? { privileges: user.privileges } : {}),
+    },
+    now,
+    thresholds,
+  );
+  const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
+  const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
+  const cells = [
+    ...ctx.prefix,
+    record.userName,
+    user.arn,
+    record.accessKeyId,
+    '',
+    record.status,
+    record.createDate,
+    numberCell(ageDays),
+    record.lastUsedDate ?? '',
+    record.lastUsedService ?? '',
+    record.lastUsedRegion ?? '',
+    numberCell(daysSinceLastUse),
+    ...privilegeCells(user.privileges),
+    grantingPoliciesCell(user.privileges),
+    findings.join(';'),
+  ];
+  await writeKeyRow(state, ctx, cells, {
+    userName: record.userName,
+    accessKeyId: record.accessKeyId,
+    active,
+    isRoot: false,
+    ...(ageDays !== undefined ? { ageDays } : {}),
+    ...(record.lastUsedDate ? { lastUsedDate: record.lastUsedDate } : {}),
+    ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
+    ...(user.privileges ? { privileges: user.privileges } : {}),
+    findings,
+  });
+}
+
+async function writeUser(
+  state: RunState,
+  ctx: AccountContext,
+  row: CredentialReportRow,
+  privilegesByUser: ReadonlyMap<string, UserPrivileges> | undefined,
+  inventory: readonly AccessKeyRecord[],
+): Promise<void> {
+  const { now, thresholds } = state.input;
+  const isRoot = row.user === ROOT_USER;
+  const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
+  const evaluation = evaluateUser(row, privileges, now, thresholds);
+  const cells: string[] = [...ctx.prefix];
+  for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);
+  cells.push(
+    boolCell(evaluation.isRoot),
+    String(evaluation.activeKeys),
+    numberCell(evaluation.oldestActiveKeyAgeDays),
+    numberCell(evaluation.daysSinceLastActivity),
+    ...privilegeCells(privileges),
+    evaluation.findings.join(';'),
+    ctx.report.generatedTime,
+  );
+  const wait = state.credentialReport.write(cells);
+  if (wait) await wait;
+  state.builder.addUser(ctx.tally, evaluation.findings);
+  state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
+
+  const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
+  const grantingPolicies = grantingPoliciesCell(privileges);
+  const privilegeRow = privilegeCells(privileges);
+  for (const { slot, facts, findings } of evaluation.keys) {
+    const record = bySlot[slot - 1];
+    const columns = SLOT_COLUMNS[slot];
+    const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
+    const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
+    const accessKeyId = record?.accessKeyId ?? '';
+    const lastUsedDate = row[columns.lastUsedDate];
+    await writeKeyRow(
+      state,
+      ctx,
+      [
+        ...ctx.prefix,
+        row.user,
+        row.arn,
+        accessKeyId,
+        String(slot),
+        facts.active ? 'Active' : 'Inactive',
+        row[columns.lastRotated],
+        numberCell(ageDays),
+        lastUsedDate,
+        row[columns.lastUsedService],
+        row[columns.lastUsedRegion],
+        numberCell(daysSinceLastUse),
+        ...privilegeRow,
+        grantingPolicies,
+        findings.join(';'),
+      ],
+      {
+        userName: row.user,
+        accessKeyId,
+        slot,
+        active: facts.active,
+        isRoot,
+        ...(ageDays !== undefined ? { ageDays } : {}),
+        ...(facts.lastUsed ? { lastUsedDate } : {}),
+        ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
+        ...(privileges ? { privileges } : {}),
+        findings,
+      },
+    );
+  }
+  if (unmatched.length > 0) {
+    const activeKeys =
+      evaluation.keys.filter((k) => k.facts.active).length +
+      unmatched.filter((r) => r.status === 'Active').length;
+    const freeSlot: 1 | 2 = evaluation.keys.some((k) => k.slot === 1) ? 2 : 1;
+    for (const record of unmatched) {
+      await writeInventoryKey(state, ctx, record, {
+        arn: row.arn,
+        passwordEnabled: isTrue(row.password_enabled),
+        activeKeys,
+        ...(privileges ? { privileges } : {}),
+        freeSlot,
+      });
+    }
+  }
+}
+
+async function writeAccount(
+  state: RunState,
+  report: AccountReport,
+  metaById: ReadonlyMap<string, AccountMetadata>,
+  tagKeys: readonly string[],
+): Promise<void> {
+  const { builder } = state;
+  const accountId = report.accountId;
+  const generatedMs = Date.parse(report.generatedTime);
+  let rows: readonly CredentialReportRow[];
+  try {
+    if (Number.isNaN(generatedMs)) {
+      throw new ReportParseError(accountId, 'generatedTime is not an ISO 8601 time');
+    }
+    rows = parseCredentialReport(report.credentialReportCsv, accountId).rows;
+  } catch (error) {
+    if (!(error instanceof ReportParseError)) throw error;
+    builder.addProblem({
+      accountId,
+      reason: 'rejected',
+      detail: error.message,
+      ...(report.collectedTime ? { at: report.collectedTime } : {}),
+    });
+    return;
+  }
+  const meta = metaById.get(accountId);
+  const prefix = [
+    accountId,
+    meta?.name ?? '',
+    meta?.email ?? '',
+    meta?.state ?? '',
+    meta?.ouPath ?? '',
+    ...tagKeys.map((k) => meta?.tags[k] ?? ''),
+  ];
+  const ctx: AccountContext = {
+    report,
+    generatedMs,
+    prefix,
+    ...(meta ? { meta } : {}),
+    tally: builder.account(accountId, report.generatedTime),
+  };
+  for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
+
+  const privilegesByUser = report.privileges
+    ? new Map(report.privileges.map((p) => [p.userName, p]))
+    : undefined;
+  const inventoryByUser = new Map<string, AccessKeyRecord[]>();
+  for (const record of report.accessKeys) {
+    const list = inventoryByUser.get(record.userName);
+    if (list) list.push(record);
+    else inventoryByUser.set(record.userName, [record]);
+  }
+  for (const row of rows) {
+    const inventory = row.user === ROOT_USER ? [] : (inventoryByUser.get(row.user) ?? []);
+    inventoryByUser.delete(row.user);
+    await writeUser(state, ctx, row, privilegesByUser, inventory);
+  }
+  // Keys of users the report does not list (created after it was generated).
+  for (const [userName, records] of inventoryByUser) {
+    const privileges = privilegesByUser?.get(userName);
+    const activeKeys = records.filter((r) => r.status === 'Active').length;
+    for (const record of records) {
+      await writeInventoryKey(state, ctx, record, {
+        arn: '',
+        passwordEnabled: false,
+        activeKeys,
+        ...(privileges ? { privileges } : {}),
+        freeSlot: 1,
+      });
+    }
+    builder.warn(
+      `account ${accountId}: user ${JSON.stringify(userName)} has keys but is not in the credential report (created after it)`,
+    );
+  }
+}
+
+/**
+ * Streams both CSVs into the sinks (ends them and waits for 'finish'), returns summary + digest.
+ * Deterministic for the same input (see the module comment for the ordering rules).
+ */
+export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<MergeResult> {
+  const tagKeys = input.tagKeys ? [...input.tagKeys] : defaultTagKeys(input.metadata);
+  const metaById = new Map((input.metadata?.accounts ?? []).map((a) => [a.id, a]));
+  const builder = new SummaryBuilder({
+    now: input.now,
+    thresholds: input.thresholds,
+    ...(input.metadata ? { metadata: input.metadata } : {}),
+    ...(input.expectedAccountIds ? { expectedAccountIds: input.expectedAccountIds } : {}),
+    ...(input.breakdownTag ? { breakdownTag: input.breakdownTag } : {}),
+    ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
+  });
+  const state: RunState = {
+    input,
+    builder,
+    ...(input.previous ? { delta: new DeltaTracker(input.previous) } : {}),
+    credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
+    accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
+  };
+
+  const written = new Map<string, string>();
+  try {
+    for await (const report of inWriteOrder(input.reports, (m) => builder.warn(m))) {
+      const usedTime = written.get(report.accountId);
+      if (usedTime !== undefined) {
+        builder.warn(
+          `account ${report.accountId}: more than one report; used the one generated ${usedTime}, ignored ${report.generatedTime}`,
+        );
+        continue;
+      }
+      await writeAccount(state, report, metaById, tagKeys);
+      if (builder.hasAccount(report.accountId)) written.set(report.accountId, report.generatedTime);
+    }
+  } catch (error) {
+    // A failing input (e.g. a report stream that throws) or sink: close both outputs rather than leave them open.
+    const reason = error instanceof Error ? error : new Error(String(error));
+    state.credentialReport.abort(reason);
+    state.accessKeys.abort(reason);
+    throw error;
+  }
+  for (const problem of input.problems ?? []) builder.addProblem(problem);
+  for (const warning of input.warnings ?? []) builder.warn(warning);
+  await Promise.all([state.credentialReport.end(), state.accessKeys.end()]);
+
+  let summary = builder.build();
+  if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
+  const label = input.organizationLabel ?? input.metadata?.organizationId;
+  const options = label ? { organizationLabel: label } : {};
+  return { summary, html: renderDigestHtml(summary, options), text: renderDigestText(summary, options) };
+}

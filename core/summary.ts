@@ -1,0 +1,537 @@
+/**
+ * summary.json: counts per finding, per account, per OU path and per value of one tag, coverage
+ * (expected vs reporting vs stale vs missing, each with its reason) and the riskiest keys. Built
+ * incrementally by runMerge while it streams the CSVs, so nothing here holds per-user data: per-account
+ * tallies and a bounded heap of candidate keys only.
+ */
+import { Thresholds } from './thresholds';
+import {
+  AccountMetadata,
+  CoverageEntry,
+  CoverageReason,
+  CoverageStatus,
+  FINDING_CIS,
+  FINDING_IDS,
+  FindingId,
+  OrgMetadata,
+  PrivilegeKind,
+  ReportProblem,
+} from './types';
+import type { Delta } from './delta';
+
+/** Users and keys carrying one finding, org-wide. */
+export interface FindingCount {
+  /** CIS AWS Foundations control, when the finding maps to one. */
+  readonly cis?: string;
+  /** Users whose row carries the finding (a user's row includes its keys' findings). */
+  readonly users: number;
+  /** Access keys (rows of access-keys.csv) carrying the finding. */
+  readonly keys: number;
+}
+
+/** Counts shared by every breakdown (account, OU, tag value). */
+export interface Tally {
+  readonly users: number;
+  readonly accessKeys: number;
+  readonly activeAccessKeys: number;
+  readonly usersWithFindings: number;
+  /** Users per finding; findings nobody has are left out. */
+  readonly findings: Partial<Record<FindingId, number>>;
+}
+
+export interface AccountSummary extends Tally {
+  readonly accountId: string;
+  readonly accountName?: string;
+  readonly ouPath?: string;
+  /** Coverage status of the account (`reporting` also for accounts reporting without being expected). */
+  readonly status: CoverageStatus;
+  readonly expected: boolean;
+  /** generatedTime of the report whose rows were written. */
+  readonly reportGeneratedTime?: string;
+}
+
+export interface GroupSummary extends Tally {
+  /** OU path (`Root/Workloads/Prod`) or tag value. */
+  readonly value: string;
+  /** Accounts in the group (expected or with rows). */
+  readonly accounts: number;
+  /** Of those, accounts with a fresh report. */
+  readonly reporting: number;
+}
+
+/** An active key in the digest's "riskiest keys" table. */
+export interface RiskyKey {
+  readonly accountId: string;
+  readonly accountName?: string;
+  readonly userName: string;
+  /** Empty for root keys and keys the inventory does not know. */
+  readonly accessKeyId?: string;
+  readonly keySlot?: 1 | 2;
+  readonly isRoot: boolean;
+  readonly ageDays?: number;
+  readonly lastUsedDate?: string;
+  readonly daysSinceLastUse?: number;
+  /** Privilege kinds the key's user holds (`admin`, `s3Read`, …); empty when none or unknown. */
+  readonly privileges: readonly PrivilegeKind[];
+  readonly findings: readonly FindingId[];
+}
+
+export interface Coverage {
+  /** Accounts expected to report. */
+  readonly expected: number;
+  /** Expected accounts with a report newer than `thresholds.staleHours`. */
+  readonly reporting: number;
+  /** Expected accounts whose newest usable report is older than that. */
+  readonly stale: number;
+  /** Expected accounts without a usable report. */
+  readonly missing: number;
+  /** Accounts with a fresh report that were not expected (e.g. suspended, or outside the targeted OUs). */
+  readonly unexpected: number;
+  /** No stale and no missing account. */
+  readonly complete: boolean;
+  /**
+   * Every expected account that is not reporting (stale or missing, with its reason), plus every account
+   * with a problem even when a fresh report still covers it (status `reporting` with the problem's reason),
+   * sorted by account id.
+   */
+  readonly entries: readonly CoverageEntry[];
+}
+
+export interface Summary {
+  readonly schemaVersion: 1;
+  /** ISO time of the run ("now"). */
+  readonly generatedAt: string;
+  readonly organizationId?: string;
+  readonly organizationLabel?: string;
+  readonly thresholds: Thresholds;
+  readonly totals: {
+    /** Accounts whose rows were written (fresh or stale report). */
+    readonly accounts: number;
+    readonly users: number;
+    readonly accessKeys: number;
+    readonly activeAccessKeys: number;
+    readonly usersWithFindings: number;
+  };
+  /** Every finding id, in FINDING_IDS order, with its counts (zero included). */
+  readonly findings: Readonly<Record<FindingId, FindingCount>>;
+  readonly byAccount: readonly AccountSummary[];
+  readonly byOu: readonly GroupSummary[];
+  readonly byTag: { readonly key: string; readonly values: readonly GroupSummary[] };
+  readonly coverage: Coverage;
+  /** The top active keys: root keys, then admin, then data-read, then the oldest. */
+  readonly riskiestKeys: readonly RiskyKey[];
+  readonly delta?: Delta;
+  /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
+  readonly warnings: readonly string[];
+}
+
+/** Tag value under which accounts without the breakdown tag are counted. */
+export const UNTAGGED = '(untagged)';
+/** OU path under which accounts without metadata are counted. */
+export const UNKNOWN_OU = '(unknown)';
+/** Default size of `riskiestKeys`. */
+export const RISKIEST_KEYS_LIMIT = 50;
+/** Cap on `warnings`, so a pathological input cannot bloat summary.json. */
+const WARNINGS_LIMIT = 200;
+
+const FINDING_INDEX: Readonly<Record<FindingId, number>> = Object.fromEntries(
+  FINDING_IDS.map((id, i) => [id, i]),
+) as Record<FindingId, number>;
+
+/** A binary heap ordered by `before` (the element for which `before(x, y)` holds for all y is on top). */
+export class Heap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(items[i] as T, items[parent] as T)) break;
+      [items[i], items[parent]] = [items[parent] as T, items[i] as T];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  /** Replaces the top with `item` (cheaper than pop + push). */
+  replaceTop(item: T): void {
+    if (this.items.length === 0) {
+      this.items.push(item);
+      return;
+    }
+    this.items[0] = item;
+    this.siftDown(0);
+  }
+
+  /** The remaining items, emptying the heap, in `before` order. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (let item = this.pop(); item !== undefined; item = this.pop()) out.push(item);
+    return out;
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const n = items.length;
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let best = i;
+      if (left < n && this.before(items[left] as T, items[best] as T)) best = left;
+      if (right < n && this.before(items[right] as T, items[best] as T)) best = right;
+      if (best === i) return;
+      [items[i], items[best]] = [items[best] as T, items[i] as T];
+      i = best;
+    }
+  }
+}
+
+/** Risk tier of a key: 0 root, 1 admin, 2 data-read, 3 other. Lower is riskier. */
+function tier(key: RiskyKey): number {
+  if (key.isRoot) return 0;
+  if (key.privileges.includes('admin')) return 1;
+  if (key.privileges.length > 0) return 2;
+  return 3;
+}
+
+/**
+ * Total order "a is riskier than b": root, then admin, then data-read, then older; ties broken by
+ * account, user, key id and slot so the table is deterministic whatever the input order.
+ */
+export function riskier(a: RiskyKey, b: RiskyKey): boolean {
+  const ta = tier(a);
+  const tb = tier(b);
+  if (ta !== tb) return ta < tb;
+  const aa = a.ageDays ?? -1;
+  const ab = b.ageDays ?? -1;
+  if (aa !== ab) return aa > ab;
+  if (a.accountId !== b.accountId) return a.accountId < b.accountId;
+  if (a.userName !== b.userName) return a.userName < b.userName;
+  const ka = a.accessKeyId ?? '';
+  const kb = b.accessKeyId ?? '';
+  if (ka !== kb) return ka < kb;
+  return (a.keySlot ?? 0) < (b.keySlot ?? 0);
+}
+
+/** Mutable per-account counters, handed out by {@link SummaryBuilder.account}. */
+export class AccountTally {
+  users = 0;
+  accessKeys = 0;
+  activeAccessKeys = 0;
+  usersWithFindings = 0;
+  readonly userFindings = new Array<number>(FINDING_IDS.length).fill(0);
+  readonly keyFindings = new Array<number>(FINDING_IDS.length).fill(0);
+  reportGeneratedTime?: string;
+  reportGeneratedMs?: number;
+  constructor(readonly accountId: string) {}
+}
+
+export interface SummaryBuilderOptions {
+  readonly now: Date;
+  readonly thresholds: Thresholds;
+  readonly metadata?: OrgMetadata;
+  /** Default: every ACTIVE account of `metadata`, else every account seen (reports and problems). */
+  readonly expectedAccountIds?: readonly string[];
+  /** @default 'Environment' */
+  readonly breakdownTag?: string;
+  readonly organizationLabel?: string;
+  /** @default RISKIEST_KEYS_LIMIT */
+  readonly riskiestKeysLimit?: number;
+}
+
+function tallyToCounts(t: {
+  users: number;
+  accessKeys: number;
+  activeAccessKeys: number;
+  usersWithFindings: number;
+  userFindings: readonly number[];
+}): Tally {
+  const findings: Partial<Record<FindingId, number>> = {};
+  FINDING_IDS.forEach((id, i) => {
+    const n = t.userFindings[i] ?? 0;
+    if (n > 0) findings[id] = n;
+  });
+  return {
+    users: t.users,
+    accessKeys: t.accessKeys,
+    activeAccessKeys: t.activeAccessKeys,
+    usersWithFindings: t.usersWithFindings,
+    findings,
+  };
+}
+
+class GroupTally {
+  accounts = 0;
+  reporting = 0;
+  users = 0;
+  accessKeys = 0;
+  activeAccessKeys = 0;
+  usersWithFindings = 0;
+  readonly userFindings = new Array<number>(FINDING_IDS.length).fill(0);
+
+  add(t: AccountTally | undefined, reporting: boolean): void {
+    this.accounts++;
+    if (reporting) this.reporting++;
+    if (!t) return;
+    this.users += t.users;
+    this.accessKeys += t.accessKeys;
+    this.activeAccessKeys += t.activeAccessKeys;
+    this.usersWithFindings += t.usersWithFindings;
+    for (let i = 0; i < FINDING_IDS.length; i++) this.userFindings[i]! += t.userFindings[i] ?? 0;
+  }
+
+  toGroup(value: string): GroupSummary {
+    return { value, accounts: this.accounts, reporting: this.reporting, ...tallyToCounts(this) };
+  }
+}
+
+function groupsSorted(groups: Map<string, GroupTally>): GroupSummary[] {
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([v, g]) => g.toGroup(v));
+}
+
+/**
+ * Accumulates the summary while merge streams: call {@link account} when an account's rows start,
+ * {@link addUser}/{@link addKey} per row, {@link addProblem} for each unusable report, then {@link build}.
+ */
+export class SummaryBuilder {
+  private readonly accounts = new Map<string, AccountTally>();
+  private readonly problems = new Map<string, ReportProblem[]>();
+  private readonly keyFindingTotals = new Array<number>(FINDING_IDS.length).fill(0);
+  private readonly risky: Heap<RiskyKey>;
+  private readonly riskyLimit: number;
+  private readonly metaById = new Map<string, AccountMetadata>();
+  private readonly warnings: string[] = [];
+  private warningsDropped = 0;
+
+  constructor(private readonly options: SummaryBuilderOptions) {
+    for (const account of options.metadata?.accounts ?? []) this.metaById.set(account.id, account);
+    this.riskyLimit = options.riskiestKeysLimit ?? RISKIEST_KEYS_LIMIT;
+    // Top of the heap = the least risky key kept, so a riskier candidate replaces it in O(log n).
+    this.risky = new Heap<RiskyKey>((a, b) => riskier(b, a));
+  }
+
+  /** The tally of `accountId`'s report (created on first call), stamped with the report's time. */
+  account(accountId: string, reportGeneratedTime: string): AccountTally {
+    let tally = this.accounts.get(accountId);
+    if (!tally) {
+      tally = new AccountTally(accountId);
+      this.accounts.set(accountId, tally);
+    }
+    tally.reportGeneratedTime = reportGeneratedTime;
+    tally.reportGeneratedMs = Date.parse(reportGeneratedTime);
+    return tally;
+  }
+
+  /** One row of credential-report.csv. */
+  addUser(tally: AccountTally, findings: readonly FindingId[]): void {
+    tally.users++;
+    if (findings.length > 0) tally.usersWithFindings++;
+    for (const id of findings) tally.userFindings[FINDING_INDEX[id]]!++;
+  }
+
+  /** One row of access-keys.csv; `risky` is offered to the riskiest-keys table when the key is active. */
+  addKey(tally: AccountTally, active: boolean, findings: readonly FindingId[], risky?: () => RiskyKey): void {
+    tally.accessKeys++;
+    for (const id of findings) {
+      const i = FINDING_INDEX[id];
+      tally.keyFindings[i]!++;
+      this.keyFindingTotals[i]!++;
+    }
+    if (!active) return;
+    tally.activeAccessKeys++;
+    if (!risky) return;
+    const candidate = risky();
+    if (this.risky.size < this.riskyLimit) this.risky.push(candidate);
+    else {
+      const weakest = this.risky.peek();
+      if (weakest && riskier(candidate, weakest)) this.risky.replaceTop(candidate);
+    }
+  }
+
+  /** An account whose report could not be used (or only partly): shown in coverage. */
+  addProblem(problem: ReportProblem): void {
+    const list = this.problems.get(problem.accountId);
+    if (list) list.push(problem);
+    else this.problems.set(problem.accountId, [problem]);
+  }
+
+  /** A non-fatal oddity worth showing in summary.json (capped). */
+  warn(message: string): void {
+    if (this.warnings.length < WARNINGS_LIMIT) this.warnings.push(message);
+    else this.warningsDropped++;
+  }
+
+  /** Accounts with rows so far. */
+  hasAccount(accountId: string): boolean {
+    return this.accounts.has(accountId);
+  }
+
+  /** Expected account ids (sorted, unique) per the rule in {@link SummaryBuilderOptions.expectedAccountIds}. */
+  expectedIds(): string[] {
+    const { expectedAccountIds, metadata } = this.options;
+    let ids: Iterable<string>;
+    if (expectedAccountIds) ids = expectedAccountIds;
+    else if (metadata && metadata.accounts.length > 0) {
+      ids = metadata.accounts.filter((a) => a.state === 'ACTIVE').map((a) => a.id);
+    } else ids = [...this.accounts.keys(), ...this.problems.keys()];
+    return [...new Set(ids)].sort();
+  }
+
+  /** Coverage status of one account: fresh report → reporting; stale report → stale; none → missing. */
+  private statusOf(accountId: string): { status: CoverageStatus; tally?: AccountTally } {
+    const tally = this.accounts.get(accountId);
+    if (!tally) return { status: 'missing' };
+    const ageMs = this.options.now.getTime() - (tally.reportGeneratedMs ?? Number.NaN);
+    const fresh = ageMs <= this.options.thresholds.staleHours * 3_600_000;
+    return { status: fresh ? 'reporting' : 'stale', tally };
+  }
+
+  build(extra: { readonly delta?: Delta } = {}): Summary {
+    const { now, thresholds, metadata, organizationLabel } = this.options;
+    const breakdownTag = this.options.breakdownTag ?? 'Environment';
+    const expected = this.expectedIds();
+    const expectedSet = new Set(expected);
+    const allIds = [...new Set([...expected, ...this.accounts.keys(), ...this.problems.keys()])].sort();
+
+    let reporting = 0;
+    let stale = 0;
+    let missing = 0;
+    let unexpected = 0;
+    const entries: CoverageEntry[] = [];
+    const byAccount: AccountSummary[] = [];
+    const byOu = new Map<string, GroupTally>();
+    const byTag = new Map<string, GroupTally>();
+    const totals = { accounts: 0, users: 0, accessKeys: 0, activeAccessKeys: 0, usersWithFindings: 0 };
+    const userFindingTotals = new Array<number>(FINDING_IDS.length).fill(0);
+
+    for (const accountId of allIds) {
+      const meta = this.metaById.get(accountId);
+      const { status, tally } = this.statusOf(accountId);
+      const isExpected = expectedSet.has(accountId);
+      const problems = this.problems.get(accountId) ?? [];
+      if (isExpected) {
+        if (status === 'reporting') reporting++;
+        else if (status === 'stale') stale++;
+        else missing++;
+      } else if (status === 'reporting') unexpected++;
+
+      const base = {
+        accountId,
+        ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}),
+        ...(tally?.reportGeneratedTime ? { lastReportTime: tally.reportGeneratedTime } : {}),
+      };
+      const problemText = problems.map((p) => p.detail).join('; ');
+      const firstProblem = problems[0];
+      if (status === 'reporting') {
+        // A fresh report still covers the account, but a newer attempt failed: keep it visible.
+        if (firstProblem) entries.push({ ...base, status, reason: firstProblem.reason, detail: problemText });
+      } else if (status === 'stale') {
+        const since = `last report ${tally?.reportGeneratedTime ?? '?'}`;
+        const reason: CoverageReason = firstProblem?.reason ?? 'stale';
+        if (isExpected || firstProblem) {
+          entries.push({
+            ...base,
+            status,
+            reason,
+            detail: firstProblem ? `${problemText} (${since})` : since,
+          });
+        }
+      } else if (isExpected || firstProblem) {
+        entries.push(
+          firstProblem
+            ? { ...base, status, reason: firstProblem.reason, detail: problemText }
+            : { ...base, status, reason: 'never-reported', detail: 'no report received' },
+        );
+      }
+
+      if (tally) {
+        totals.accounts++;
+        totals.users += tally.users;
+        totals.accessKeys += tally.accessKeys;
+        totals.activeAccessKeys += tally.activeAccessKeys;
+        totals.usersWithFindings += tally.usersWithFindings;
+        for (let i = 0; i < FINDING_IDS.length; i++) userFindingTotals[i]! += tally.userFindings[i] ?? 0;
+      }
+      if (!tally && !isExpected) continue; // a problem-only account outside the expected set: coverage entry only
+      byAccount.push({
+        ...(tally ? tallyToCounts(tally) : tallyToCounts(new AccountTally(accountId))),
+        accountId,
+        ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}),
+        status,
+        expected: isExpected,
+        ...(tally?.reportGeneratedTime ? { reportGeneratedTime: tally.reportGeneratedTime } : {}),
+      });
+      const ou = meta?.ouPath || UNKNOWN_OU;
+      let ouTally = byOu.get(ou);
+      if (!ouTally) byOu.set(ou, (ouTally = new GroupTally()));
+      ouTally.add(tally, status === 'reporting');
+      const tagValue = meta?.tags[breakdownTag] || UNTAGGED;
+      let tagTally = byTag.get(tagValue);
+      if (!tagTally) byTag.set(tagValue, (tagTally = new GroupTally()));
+      tagTally.add(tally, status === 'reporting');
+    }
+
+    const findings = Object.fromEntries(
+      FINDING_IDS.map((id, i) => {
+        const cis = FINDING_CIS[id];
+        const count: FindingCount = {
+          ...(cis ? { cis } : {}),
+          users: userFindingTotals[i] ?? 0,
+          keys: this.keyFindingTotals[i] ?? 0,
+        };
+        return [id, count];
+      }),
+    ) as Record<FindingId, FindingCount>;
+
+    const riskiestKeys = this.risky.drain().reverse();
+    const warnings = [...this.warnings];
+    if (this.warningsDropped > 0) warnings.push(`${this.warningsDropped} more warnings not shown`);
+
+    return {
+      schemaVersion: 1,
+      generatedAt: now.toISOString(),
+      ...(metadata?.organizationId ? { organizationId: metadata.organizationId } : {}),
+      ...(organizationLabel ? { organizationLabel } : {}),
+      thresholds,
+      totals,
+      findings,
+      byAccount,
+      byOu: groupsSorted(byOu),
+      byTag: { key: breakdownTag, values: groupsSorted(byTag) },
+      coverage: {
+        expected: expected.length,
+        reporting,
+        stale,
+        missing,
+        unexpected,
+        complete: stale === 0 && missing === 0,
+        entries,
+      },
+      riskiestKeys,
+      ...(extra.delta ? { delta: extra.delta } : {}),
+      warnings,
+    };
+  }
+}

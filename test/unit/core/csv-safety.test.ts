@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { escapeHtml, neutraliseCell } from '../../../core/csv-safety';
+
+const DANGEROUS = ['=', '+', '-', '@', '\t', '\r'];
+
+function unescapeHtml(value: string): string {
+  return value
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&amp;', '&');
+}
+
+/** Strings that often start with a dangerous character. */
+const cellText = fc.oneof(
+  fc.string(),
+  fc.tuple(fc.constantFrom(...DANGEROUS), fc.string()).map(([c, s]) => c + s),
+  fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', "'", 'a', ' ', '\n', '1') }),
+);
+
+describe('neutraliseCell', () => {
+  it.each([
+    ['=SUM(A1:A2)', "'=SUM(A1:A2)"],
+    ['+1-555', "'+1-555"],
+    ['-2+3', "'-2+3"],
+    ['@cmd', "'@cmd"],
+    ['\tx', "'\tx"],
+    ['\rx', "'\rx"],
+    ['=erin', "'=erin"],
+  ])('prefixes a quote when the cell starts with a formula character (%j)', (input, output) => {
+    expect(neutraliseCell(input)).toBe(output);
+  });
+
+  it.each(['alice', '', 'N/A', '2024-01-15T10:20:30+00:00', "'=already", ' =x', 'a=b', '\n=x', '123'])(
+    'leaves %j unchanged when it does not start with a formula character',
+    (input) => {
+      expect(neutraliseCell(input)).toBe(input);
+    },
+  );
+
+  it('never returns a cell that starts with a formula character', () => {
+    fc.assert(
+      fc.property(cellText, (s) => {
+        const out = neutraliseCell(s);
+        return out === '' || !DANGEROUS.includes(out[0]!);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('changes a cell only by a leading quote, and only when it starts with a formula character', () => {
+    fc.assert(
+      fc.property(cellText, (s) => {
+        const out = neutraliseCell(s);
+        const dangerous = s !== '' && DANGEROUS.includes(s[0]!);
+        return dangerous ? out === `'${s}` : out === s;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('escapeHtml', () => {
+  it('escapes every HTML special character when they are present', () => {
+    expect(escapeHtml(`<a href="x" title='y'>Tom & Jerry</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;',
+    );
+  });
+
+  it('escapes an ampersand again when the text already looks escaped', () => {
+    expect(escapeHtml('&lt;')).toBe('&amp;lt;');
+  });
+
+  it('returns the same string when there is nothing to escape', () => {
+    expect(escapeHtml('arn:aws:iam::111122223333:user/alice')).toBe('arn:aws:iam::111122223333:user/alice');
+  });
+
+  const htmlText = fc.oneof(
+    fc.string(),
+    fc.string({ unit: fc.constantFrom('<', '>', '"', "'", '&', 'a', ';', '#', 'l', 't') }),
+  );
+
+  it('never leaves a raw < > " \' or a bare & in its output', () => {
+    fc.assert(
+      fc.property(htmlText, (s) => {
+        const out = escapeHtml(s);
+        return !/[<>"']/.test(out) && !/&(?!(?:amp|lt|gt|quot|#39);)/.test(out);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('unescapes back to its input for any string', () => {
+    fc.assert(
+      fc.property(htmlText, (s) => unescapeHtml(escapeHtml(s)) === s),
+      { numRuns: 2000 },
+    );
+  });
+});

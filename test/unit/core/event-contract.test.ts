@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  AccountReportSchema,
+  ContractError,
+  PartDetail,
+  assembleParts,
+  entryBytes,
+  parsePartDetail,
+  reportIdFor,
+  splitReport,
+} from '../../../core/event-contract';
+import { DEFAULT_MAX_ENTRY_BYTES, EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../../core/names';
+import { ACCOUNT, GENERATED, manyUsers, sampleAccountReport } from '../member-agent/fixtures';
+
+describe('reportIdFor', () => {
+  it('joins the account and a compact UTC generated time when given an ISO time', () => {
+    expect(reportIdFor(ACCOUNT, '2024-05-01T08:00:00.000Z')).toBe('123456789012-20240501T080000Z');
+    expect(reportIdFor(ACCOUNT, '2024-05-01T10:00:00+02:00')).toBe('123456789012-20240501T080000Z');
+  });
+
+  it('throws ContractError when the time is not a time', () => {
+    expect(() => reportIdFor(ACCOUNT, 'yesterday')).toThrow(ContractError);
+  });
+});
+
+describe('AccountReportSchema', () => {
+  it('accepts a complete report when every field is valid', () => {
+    expect(AccountReportSchema.parse(sampleAccountReport())).toEqual(sampleAccountReport());
+  });
+
+  it('rejects a report when it has an unknown field', () => {
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), extra: 1 }).success).toBe(false);
+  });
+
+  it('rejects a report when a privilege entry has an unknown kind', () => {
+    const report = sampleAccountReport();
+    const bad = { ...report, privileges: [{ ...report.privileges![0]!, grantingPolicies: { root: ['x'] } }] };
+    expect(AccountReportSchema.safeParse(bad).success).toBe(false);
+  });
+
+  it('rejects a report when the schema version is not 1', () => {
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 2 }).success).toBe(false);
+  });
+});
+
+describe('parsePartDetail', () => {
+  const [part] = splitReport(sampleAccountReport());
+
+  it('returns the detail when it matches the schema', () => {
+    expect(parsePartDetail(JSON.parse(JSON.stringify(part)))).toEqual(part);
+  });
+
+  it('names the offending fields when the detail is invalid', () => {
+    expect(() => parsePartDetail({ ...part, accountId: '123', encoding: 'gzip' })).toThrow(
+      /accountId: must be a 12-digit AWS account id.*encoding/,
+    );
+  });
+
+  it('rejects the detail when it carries an unknown field', () => {
+    expect(() => parsePartDetail({ ...part, forwardedBy: 'x' })).toThrow(ContractError);
+  });
+
+  it('rejects the detail when part exceeds parts', () => {
+    expect(() => parsePartDetail({ ...part!, part: 2, parts: 1 })).toThrow(/part must not exceed parts/);
+  });
+
+  it('rejects the detail when it is not an object', () => {
+    expect(() => parsePartDetail('{"schemaVersion":1}')).toThrow(ContractError);
+  });
+});
+
+describe('splitReport', () => {
+  it('produces one part when the report is small', () => {
+    const parts = splitReport(sampleAccountReport());
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({
+      schemaVersion: 1,
+      accountId: ACCOUNT,
+      reportId: reportIdFor(ACCOUNT, GENERATED),
+      part: 1,
+      parts: 1,
+      encoding: 'gzip+base64',
+    });
+  });
+
+  it('counts Source, DetailType and the Detail JSON as the entry size when sizing parts', () => {
+    const [part] = splitReport(sampleAccountReport());
+    expect(entryBytes(part!)).toBe(
+      Buffer.byteLength(EVENT_SOURCE) +
+        Buffer.byteLength(EVENT_DETAIL_TYPE) +
+        Buffer.byteLength(JSON.stringify(part)),
+    );
+  });
+
+  it('keeps every entry within the limit when the report needs many parts', () => {
+    const report = sampleAccountReport({}, manyUsers(2_000, 'a-rather-long-user-name-for-testing-'));
+    const parts = splitReport(report, { maxEntryBytes: 5_000 });
+    expect(parts.length).toBeGreaterThan(3);
+    for (const part of parts) expect(entryBytes(part)).toBeLessThanOrEqual(5_000);
+    expect(parts.map((p) => p.part)).toEqual(parts.map((_, i) => i + 1));
+    expect(new Set(parts.map((p) => p.sha256)).size).toBe(1);
+  });
+
+  it('uses the default limit of DEFAULT_MAX_ENTRY_BYTES when no limit is given', () => {
+    const report = sampleAccountReport({}, manyUsers(5_000));
+    for (const part of splitReport(report))
+      expect(entryBytes(part)).toBeLessThanOrEqual(DEFAULT_MAX_ENTRY_BYTES);
+  });
+
+  it('hashes the decoded JSON payload when computing sha256', () => {
+    const report = sampleAccountReport();
+    const [part] = splitReport(report);
+    const json = gunzipSync(Buffer.from(part!.payload, 'base64'));
+    expect(JSON.parse(json.toString('utf8'))).toEqual(report);
+    expect(createHash('sha256').update(json).digest('hex')).toBe(part!.sha256);
+  });
+
+  it('refuses to split when the limit leaves no room for the payload', () => {
+    expect(() => splitReport(sampleAccountReport(), { maxEntryBytes: 300 })).toThrow(
+      /leaves no room for payload/,
+    );
+  });
+
+  it('refuses to split when the report does not match the schema', () => {
+    expect(() => splitReport({ ...sampleAccountReport(), accountId: 'abc' })).toThrow(ContractError);
+  });
+});
+
+describe('assembleParts', () => {
+  const report = sampleAccountReport({}, manyUsers(400));
+  const parts = splitReport(report, { maxEntryBytes: 4_000 });
+
+  it('returns the original report when given every part in any order', () => {
+    expect(parts.length).toBeGreaterThan(2);
+    expect(assembleParts([...parts].reverse())).toEqual(report);
+  });
+
+  it('names the missing parts when the set is incomplete', () => {
+    expect(() => assembleParts(parts.filter((p) => p.part !== 2))).toThrow(
+      /incomplete: missing part\(s\) 2 of/,
+    );
+  });
+
+  it('rejects the set when a part is duplicated', () => {
+    expect(() => assembleParts([...parts, parts[0]!])).toThrow(/duplicate part\(s\) 1/);
+  });
+
+  it('rejects the set when parts come from different reports', () => {
+    const other = splitReport(
+      sampleAccountReport({ collectedTime: '2024-05-01T09:00:00.000Z' }, manyUsers(400)),
+      {
+        maxEntryBytes: 4_000,
+      },
+    );
+    const mixed = [other[0]!, ...parts.slice(1)];
+    expect(() => assembleParts(mixed)).toThrow(/disagree on (collectedTime|sha256)/);
+  });
+
+  it('rejects the set when a payload character inside the compressed data was changed', () => {
+    const tampered = parts.map((p) =>
+      p.part === 2 ? { ...p, payload: (p.payload[0] === 'A' ? 'B' : 'A') + p.payload.slice(1) } : p,
+    );
+    expect(() => assembleParts(tampered)).toThrow(ContractError);
+  });
+
+  it('rejects the set when a payload is not base64', () => {
+    const tampered = parts.map((p) => (p.part === 1 ? { ...p, payload: `${p.payload.slice(0, -1)}!` } : p));
+    expect(() => assembleParts(tampered)).toThrow(/payload: must be base64 text/);
+  });
+
+  it('rejects the set when the declared sha256 does not match the payload', () => {
+    const wrong = parts.map((p) => ({ ...p, sha256: '0'.repeat(64) }));
+    expect(() => assembleParts(wrong)).toThrow(/sha256 .* does not match/);
+  });
+
+  it('rejects the set when the payload is for another account than the parts', () => {
+    const foreign = splitReport(sampleAccountReport({ accountId: '210987654321' }));
+    const relabelled: PartDetail[] = foreign.map((p) => ({
+      ...p,
+      accountId: ACCOUNT,
+      reportId: reportIdFor(ACCOUNT, p.generatedTime),
+    }));
+    expect(() => assembleParts(relabelled)).toThrow(/is for account 210987654321, not 123456789012/);
+  });
+
+  it('rejects the set when the reportId does not belong to the account and time', () => {
+    const renamed = parts.map((p) => ({ ...p, reportId: '123456789012-20200101T000000Z' }));
+    expect(() => assembleParts(renamed)).toThrow(/does not match account and generatedTime/);
+  });
+
+  it('rejects an empty list of parts', () => {
+    expect(() => assembleParts([])).toThrow(/no parts/);
+  });
+
+  it('rejects the set when the payload is valid gzip of JSON that breaks the schema', () => {
+    const json = Buffer.from(JSON.stringify({ ...report, accessKeys: 'none' }));
+    const sha256 = createHash('sha256').update(json).digest('hex') as string;
+    const detail: PartDetail = {
+      ...parts[0]!,
+      part: 1,
+      parts: 1,
+      sha256,
+      payload: gzipSync(json).toString('base64'),
+    };
+    expect(() => assembleParts([detail])).toThrow(/Invalid account report payload: accessKeys/);
+  });
+});

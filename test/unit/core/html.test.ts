@@ -1,0 +1,216 @@
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { DIGEST_LIMITS, renderDigestHtml, renderDigestText } from '../../../core/digest-html';
+import { MergeInput, MergeResult, runMerge } from '../../../core/merge';
+import { buildAccountReport, sampleOrganization } from '../../../core/sample-org';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+import { OrgMetadata } from '../../../core/types';
+
+const NOW = new Date('2024-06-01T06:00:00Z');
+const ACCOUNT = '123456789012';
+const ADMIN = {
+  admin: true,
+  s3Read: false,
+  rdsRead: false,
+  dynamodbRead: false,
+  grantingPolicies: { admin: ['arn:aws:iam::aws:policy/AdministratorAccess'] },
+};
+
+const discard = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>): Promise<MergeResult> {
+  return runMerge(
+    { now: NOW, thresholds: DEFAULT_THRESHOLDS, ...input },
+    { credentialReport: discard(), accessKeys: discard() },
+  );
+}
+
+const OUR_TAGS =
+  /^<\/?(?:!DOCTYPE|html|head|meta|title|body|div|h1|h2|h3|p|span|table|thead|tbody|tr|th|td|ul|li)\b/i;
+
+/** Every `<` in the document opens one of the digest's own tags. */
+function onlyOurTags(html: string): boolean {
+  for (let i = html.indexOf('<'); i !== -1; i = html.indexOf('<', i + 1)) {
+    if (!OUR_TAGS.test(html.slice(i, i + 12))) return false;
+  }
+  return true;
+}
+
+const hostile = fc
+  .tuple(
+    fc.constantFrom(
+      '<script>alert(1)</script>',
+      '"><img src=x onerror=alert(1)>',
+      "'<script",
+      '<SCRIPT ',
+      '&lt;',
+    ),
+    fc.string(),
+  )
+  .map(([a, b]) => a + b);
+/** IAM user names have no whitespace (the report's ARN would not parse). */
+const hostileUser = hostile.map((s) => s.replace(/\s/g, '_'));
+
+describe('renderDigestHtml', () => {
+  it('never lets a raw tag through from tag values, account names, OU paths, user names or problem details', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        hostile,
+        hostile,
+        hostile,
+        hostileUser,
+        hostile,
+        async (tagValue, name, ouPath, userName, detail) => {
+          const metadata: OrgMetadata = {
+            organizationId: 'o-x',
+            fetchedAt: NOW.toISOString(),
+            accounts: [
+              {
+                id: ACCOUNT,
+                name,
+                email: 'e@example.com',
+                state: 'ACTIVE',
+                ouPath,
+                ouIdPath: ['r-1'],
+                tags: { Environment: tagValue },
+              },
+              {
+                id: '210987654321',
+                name,
+                email: 'f@example.com',
+                state: 'ACTIVE',
+                ouPath,
+                ouIdPath: ['r-1'],
+                tags: {},
+              },
+            ],
+          };
+          const report = buildAccountReport({
+            accountId: ACCOUNT,
+            generatedMs: NOW.getTime() - 3_600_000,
+            root: { createdDaysAgo: 10, mfa: true },
+            users: [
+              {
+                name: userName,
+                createdDaysAgo: 200,
+                mfa: false,
+                keys: [{ active: true, createdDaysAgo: 150 }],
+                privileges: ADMIN,
+              },
+            ],
+            laterKeys: [
+              {
+                userName: `${userName}x`,
+                accessKeyId: 'AKIALATER0000000001',
+                status: 'Active',
+                createDate: NOW.toISOString(),
+              },
+            ],
+          });
+          const result = await merge({
+            metadata,
+            reports: [report],
+            problems: [{ accountId: '210987654321', reason: 'collection-failed', detail }],
+            organizationLabel: name,
+          });
+          // The user did make it into the digest (riskiest keys), escaped.
+          expect(result.summary.riskiestKeys.length).toBeGreaterThan(0);
+          expect(result.html).not.toMatch(/<script/i);
+          expect(result.html).not.toMatch(/<img/i);
+          expect(onlyOurTags(result.html)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('is self-contained: no scripts, no external resources, inline styles only', async () => {
+    const sample = sampleOrganization(NOW);
+    const { html } = await merge({ metadata: sample.metadata, reports: sample.reports });
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).not.toMatch(/<script|<link|<style|<img|src=|url\(/i);
+    expect(onlyOurTags(html)).toBe(true);
+    expect(html).toContain('IAM credential digest: o-example123, 2024-06-01');
+    for (const heading of [
+      'Coverage',
+      'Findings',
+      'Riskiest active keys',
+      'By organizational unit',
+      'By tag Environment',
+    ]) {
+      expect(html).toContain(`>${heading}</h2>`);
+    }
+    // The coverage table names each non-reporting account with its reason.
+    expect(html).toMatch(/666666666666.*staging-web.*missing.*rejected/s);
+    expect(html).toMatch(/777777777777.*new-account.*missing.*never-reported/s);
+    expect(html).toContain('&lt;root_account&gt;');
+  });
+
+  it('stays small for 10,000 accounts by capping every table', async () => {
+    const accounts = Array.from({ length: 10_000 }, (_, i) => {
+      const id = String(300000000000 + i);
+      return {
+        id,
+        name: `a-${i}`,
+        email: `${i}@e.com`,
+        state: 'ACTIVE',
+        ouPath: `Root/OU-${i % 500}`,
+        ouIdPath: ['r-1'],
+        tags: { Environment: `env-${i % 300}` },
+      };
+    });
+    const result = await merge({ metadata: { fetchedAt: NOW.toISOString(), accounts }, reports: [] });
+    expect(result.summary.coverage.entries).toHaveLength(10_000);
+    expect(result.html.length).toBeLessThan(150_000);
+    expect(result.html).toContain(
+      `… and ${(10_000 - DIGEST_LIMITS.coverageEntries).toLocaleString('en-US')} more`,
+    );
+    expect(result.text.split('\n').length).toBeLessThan(DIGEST_LIMITS.coverageEntries + 40);
+  });
+
+  it('renders the delta section only when the summary has a delta', async () => {
+    const sample = sampleOrganization(NOW);
+    const { summary } = await merge({ metadata: sample.metadata, reports: sample.reports });
+    expect(renderDigestHtml(summary)).not.toContain('Changes since the previous run');
+    const delta = {
+      previousGeneratedAt: '2024-05-31T06:00:00.000Z',
+      newUsers: { count: 1, items: [{ accountId: ACCOUNT, userName: '<b>new</b>' }] },
+      removedUsers: { count: 0, items: [] },
+      newKeys: { count: 0, items: [] },
+      removedKeys: { count: 0, items: [] },
+      newFindings: { count: 0, items: [], byFinding: {} },
+      resolvedFindings: { count: 0, items: [], byFinding: {} },
+      accountsStoppedReporting: {
+        count: 1,
+        items: [{ accountId: '555555555555', status: 'stale' as const, reason: 'stale' as const }],
+      },
+    };
+    const html = renderDigestHtml({ ...summary, delta });
+    expect(html).toContain('Changes since the previous run');
+    expect(html).toContain('&lt;b&gt;new&lt;/b&gt;');
+    expect(html).toMatch(/Accounts that stopped reporting.*555555555555/s);
+    expect(renderDigestText({ ...summary, delta })).toContain('1 new users');
+  });
+});
+
+describe('renderDigestText', () => {
+  it('summarises coverage, findings and the riskiest keys without control characters from the data', async () => {
+    const sample = sampleOrganization(NOW);
+    const { summary } = await merge({
+      metadata: sample.metadata,
+      reports: sample.reports,
+      organizationLabel: 'org\u001b[31m',
+    });
+    const text = renderDigestText(summary);
+    expect(text).toContain('Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 1 stale, 2 missing.');
+    expect(text).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    expect(text).toContain('Riskiest active keys');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+});

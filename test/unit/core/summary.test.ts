@@ -1,0 +1,352 @@
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { MergeInput, runMerge } from '../../../core/merge';
+import { buildAccountReport, SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
+import {
+  Heap,
+  riskier,
+  RiskyKey,
+  Summary,
+  SummaryBuilder,
+  UNKNOWN_OU,
+  UNTAGGED,
+} from '../../../core/summary';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+import { AccountMetadata, AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../../../core/types';
+
+const NOW = new Date('2024-06-01T06:00:00Z');
+const HOUR = 3_600_000;
+
+const discard = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+async function summarise(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>): Promise<Summary> {
+  const { summary } = await runMerge(
+    { now: NOW, thresholds: DEFAULT_THRESHOLDS, ...input },
+    { credentialReport: discard(), accessKeys: discard() },
+  );
+  return summary;
+}
+
+function account(id: string, extra: Partial<AccountMetadata> = {}): AccountMetadata {
+  return {
+    id,
+    name: `acct-${id.slice(-2)}`,
+    email: `${id}@example.com`,
+    state: 'ACTIVE',
+    ouPath: 'Root/A',
+    ouIdPath: ['r-1', 'ou-1'],
+    tags: {},
+    ...extra,
+  };
+}
+
+function reportFor(accountId: string, hoursAgo: number): AccountReport {
+  return buildAccountReport({
+    accountId,
+    generatedMs: NOW.getTime() - hoursAgo * HOUR,
+    root: { createdDaysAgo: 100, mfa: true },
+    users: [
+      { name: 'u', createdDaysAgo: 10, mfa: false, password: { changedDaysAgo: 5, lastUsedDaysAgo: 1 } },
+    ],
+  });
+}
+
+const ids = {
+  fresh: '100000000001',
+  stale: '100000000002',
+  never: '100000000003',
+  assembly: '100000000004',
+  collect: '100000000005',
+  unreadable: '100000000006',
+  freshWithProblem: '100000000007',
+  staleWithProblem: '100000000008',
+  suspended: '100000000009',
+};
+
+describe('summary coverage', () => {
+  const metadata: OrgMetadata = {
+    fetchedAt: NOW.toISOString(),
+    accounts: [
+      ...Object.entries(ids)
+        .filter(([k]) => k !== 'suspended')
+        .map(([, id]) => account(id)),
+      account(ids.suspended, { state: 'SUSPENDED' }),
+    ],
+  };
+  const problems: ReportProblem[] = [
+    { accountId: ids.assembly, reason: 'assembly-incomplete', detail: 'part 2 of 3 missing' },
+    { accountId: ids.collect, reason: 'collection-failed', detail: 'AccessDenied assuming the role' },
+    { accountId: ids.unreadable, reason: 'unreadable', detail: 'S3 GetObject failed' },
+    { accountId: ids.freshWithProblem, reason: 'rejected', detail: 'part failed the schema' },
+    { accountId: ids.staleWithProblem, reason: 'assembly-incomplete', detail: 'part 1 of 2 missing' },
+  ];
+  let summary: Summary;
+
+  beforeAll(async () => {
+    summary = await summarise({
+      metadata,
+      problems,
+      reports: [
+        reportFor(ids.fresh, 2),
+        reportFor(ids.stale, 30),
+        reportFor(ids.freshWithProblem, 1),
+        reportFor(ids.staleWithProblem, 48),
+        reportFor(ids.suspended, 1),
+      ],
+    });
+  });
+
+  const entry = (id: string) => summary.coverage.entries.find((e) => e.accountId === id);
+
+  it('counts expected ACTIVE accounts as reporting, stale or missing and marks the run incomplete', () => {
+    expect(summary.coverage).toMatchObject({
+      expected: 8,
+      reporting: 2,
+      stale: 2,
+      missing: 4,
+      unexpected: 1,
+      complete: false,
+    });
+  });
+
+  it('says never-reported for an expected account with no report and no problem', () => {
+    expect(entry(ids.never)).toMatchObject({
+      status: 'missing',
+      reason: 'never-reported',
+      accountName: 'acct-03',
+      ouPath: 'Root/A',
+    });
+  });
+
+  it('says stale with the last report time for a report older than staleHours', () => {
+    expect(entry(ids.stale)).toMatchObject({
+      status: 'stale',
+      reason: 'stale',
+      detail: `last report ${new Date(NOW.getTime() - 30 * HOUR).toISOString()}`,
+      lastReportTime: new Date(NOW.getTime() - 30 * HOUR).toISOString(),
+    });
+  });
+
+  it.each([
+    [ids.assembly, 'assembly-incomplete', 'part 2 of 3 missing'],
+    [ids.collect, 'collection-failed', 'AccessDenied assuming the role'],
+    [ids.unreadable, 'unreadable', 'S3 GetObject failed'],
+  ])('gives account %s missing with the problem reason %s when it has no report', (id, reason, detail) => {
+    expect(entry(id)).toMatchObject({ status: 'missing', reason, detail });
+  });
+
+  it('keeps an account with a fresh report reporting but shows its problem in the entries', () => {
+    expect(entry(ids.freshWithProblem)).toMatchObject({
+      status: 'reporting',
+      reason: 'rejected',
+      detail: 'part failed the schema',
+    });
+    expect(summary.byAccount.find((a) => a.accountId === ids.freshWithProblem)?.status).toBe('reporting');
+  });
+
+  it('gives a stale account with a problem the problem reason and the last report time', () => {
+    expect(entry(ids.staleWithProblem)).toMatchObject({ status: 'stale', reason: 'assembly-incomplete' });
+    expect(entry(ids.staleWithProblem)?.detail).toMatch(/^part 1 of 2 missing \(last report .+\)$/);
+  });
+
+  it('lists no entry for a healthy account and counts a reporting SUSPENDED account as unexpected', () => {
+    expect(entry(ids.fresh)).toBeUndefined();
+    expect(entry(ids.suspended)).toBeUndefined();
+    expect(summary.byAccount.find((a) => a.accountId === ids.suspended)).toMatchObject({
+      expected: false,
+      status: 'reporting',
+    });
+  });
+
+  it('sorts entries by account id', () => {
+    const entryIds = summary.coverage.entries.map((e) => e.accountId);
+    expect(entryIds).toEqual([...entryIds].sort());
+  });
+
+  it('expects every account seen (reports and problems) when there is no metadata', async () => {
+    const s = await summarise({
+      reports: [reportFor(ids.fresh, 1)],
+      problems: [{ accountId: ids.collect, reason: 'collection-failed', detail: 'timeout' }],
+    });
+    expect(s.coverage).toMatchObject({ expected: 2, reporting: 1, missing: 1, complete: false });
+  });
+
+  it('uses expectedAccountIds when given and is complete when all of them report', async () => {
+    const s = await summarise({
+      metadata,
+      expectedAccountIds: [ids.fresh],
+      reports: [reportFor(ids.fresh, 1), reportFor(ids.stale, 40)],
+    });
+    expect(s.coverage).toMatchObject({
+      expected: 1,
+      reporting: 1,
+      stale: 0,
+      missing: 0,
+      complete: true,
+      entries: [],
+    });
+  });
+
+  it('treats a report exactly staleHours old as fresh and one just older as stale', async () => {
+    const edge = await summarise({ reports: [reportFor(ids.fresh, DEFAULT_THRESHOLDS.staleHours)] });
+    expect(edge.coverage.reporting).toBe(1);
+    const past = await summarise({ reports: [reportFor(ids.fresh, DEFAULT_THRESHOLDS.staleHours + 0.01)] });
+    expect(past.coverage.stale).toBe(1);
+  });
+});
+
+describe('summary counts', () => {
+  const now = NOW;
+  const sample = sampleOrganization(now);
+  let summary: Summary;
+  beforeAll(async () => {
+    summary = await summarise({ metadata: sample.metadata, reports: sample.reports });
+  });
+
+  it('counts every finding with its CIS control, users and keys', () => {
+    expect(Object.keys(summary.findings)).toEqual([...FINDING_IDS]);
+    expect(summary.findings['root-access-key']).toEqual({ cis: '1.4', users: 1, keys: 1 });
+    expect(summary.findings['console-without-mfa']).toEqual({ cis: '1.10', users: 3, keys: 0 });
+    expect(summary.findings['privileged-key']).toEqual({ users: 3, keys: 3 });
+    expect(summary.findings['multiple-active-keys']).toMatchObject({ users: 1, keys: 2 });
+  });
+
+  it('totals rows of both CSVs', () => {
+    expect(summary.totals).toEqual({
+      accounts: 5,
+      users: 18,
+      accessKeys: 12,
+      activeAccessKeys: 11,
+      usersWithFindings: 12,
+    });
+  });
+
+  it('breaks down per account, per OU path and per Environment value with untagged accounts apart', () => {
+    const payments = summary.byAccount.find((a) => a.accountId === SAMPLE_ACCOUNTS.payments);
+    expect(payments).toMatchObject({
+      accountName: 'prod-payments',
+      users: 5,
+      status: 'reporting',
+      expected: true,
+    });
+    expect(summary.byOu.map((g) => g.value)).toEqual([
+      'Root',
+      'Root/Security',
+      'Root/Workloads/Dev',
+      'Root/Workloads/Prod',
+      'Root/Workloads/Staging',
+    ]);
+    const dev = summary.byOu.find((g) => g.value === 'Root/Workloads/Dev');
+    expect(dev).toMatchObject({ accounts: 2, reporting: 1, users: 5 });
+    expect(summary.byTag.key).toBe('Environment');
+    expect(summary.byTag.values.map((v) => v.value)).toEqual([
+      '(untagged)',
+      'Development',
+      'Production',
+      'Staging',
+    ]);
+    expect(summary.byTag.values.find((v) => v.value === UNTAGGED)).toMatchObject({
+      accounts: 1,
+      reporting: 0,
+      users: 0,
+    });
+  });
+
+  it('breaks down by another tag when breakdownTag is given, and puts accounts without metadata under (unknown)', async () => {
+    const s = await summarise({
+      metadata: sample.metadata,
+      reports: [...sample.reports, reportFor('999999999999', 1)],
+      breakdownTag: 'CostCenter',
+    });
+    expect(s.byTag.key).toBe('CostCenter');
+    expect(s.byTag.values.map((v) => v.value)).toContain('CC-400');
+    expect(s.byOu.find((g) => g.value === UNKNOWN_OU)).toMatchObject({ accounts: 1, users: 2 });
+  });
+
+  it('ranks the riskiest keys: root first, then admin, then data-read, then the oldest', () => {
+    const keys = summary.riskiestKeys;
+    expect(keys[0]).toMatchObject({ isRoot: true, accountId: SAMPLE_ACCOUNTS.management });
+    expect(keys.slice(1, 3).map((k) => k.userName)).toEqual(['admin-alice', 'deploy-bot']);
+    expect(keys[3]).toMatchObject({ userName: 'log-shipper', ageDays: 703 });
+    expect(keys.every((k) => k.findings !== undefined)).toBe(true);
+    expect(keys.length).toBe(summary.totals.activeAccessKeys);
+  });
+});
+
+describe('SummaryBuilder riskiest keys', () => {
+  const keyArb = fc.record({
+    accountId: fc.constantFrom('100000000001', '100000000002', '100000000003'),
+    userName: fc.constantFrom('a', 'b', 'c', 'd'),
+    accessKeyId: fc.option(fc.stringMatching(/^AKIA[A-Z2-7]{4}$/), { nil: undefined }),
+    isRoot: fc.boolean(),
+    ageDays: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
+    privileges: fc.subarray(['admin', 's3Read', 'rdsRead', 'dynamodbRead'] as const),
+  });
+
+  it('keeps exactly the top N of a full sort whatever the insertion order', () => {
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 120 }), fc.integer({ min: 1, max: 20 }), (raw, limit) => {
+        const keys: RiskyKey[] = raw.map((k) => ({
+          accountId: k.accountId,
+          userName: k.userName,
+          isRoot: k.isRoot,
+          privileges: k.privileges,
+          findings: [],
+          ...(k.accessKeyId !== undefined ? { accessKeyId: k.accessKeyId } : {}),
+          ...(k.ageDays !== undefined ? { ageDays: k.ageDays } : {}),
+        }));
+        const builder = new SummaryBuilder({
+          now: NOW,
+          thresholds: DEFAULT_THRESHOLDS,
+          riskiestKeysLimit: limit,
+        });
+        const tally = builder.account('100000000001', NOW.toISOString());
+        for (const key of keys) builder.addKey(tally, true, [], () => key);
+        const expected = [...keys]
+          .sort((a, b) => (riskier(a, b) ? -1 : riskier(b, a) ? 1 : 0))
+          .slice(0, limit);
+        const got = builder.build().riskiestKeys;
+        expect(got.map((k) => [tierOf(k), k.ageDays ?? -1])).toEqual(
+          expected.map((k) => [tierOf(k), k.ageDays ?? -1]),
+        );
+      }),
+    );
+  });
+
+  it('ignores inactive keys', () => {
+    const builder = new SummaryBuilder({ now: NOW, thresholds: DEFAULT_THRESHOLDS });
+    const tally = builder.account('100000000001', NOW.toISOString());
+    builder.addKey(tally, false, ['key-not-rotated'], () => ({
+      accountId: '1',
+      userName: 'x',
+      isRoot: true,
+      privileges: [],
+      findings: [],
+    }));
+    const s = builder.build();
+    expect(s.riskiestKeys).toEqual([]);
+    expect(s.totals).toMatchObject({ accessKeys: 1, activeAccessKeys: 0 });
+    expect(s.findings['key-not-rotated'].keys).toBe(1);
+  });
+});
+
+function tierOf(k: RiskyKey): number {
+  return k.isRoot ? 0 : k.privileges.includes('admin') ? 1 : k.privileges.length > 0 ? 2 : 3;
+}
+
+describe('Heap', () => {
+  it('pops in comparator order for any input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer()), (values) => {
+        const heap = new Heap<number>((a, b) => a < b);
+        for (const v of values) heap.push(v);
+        expect(heap.drain()).toEqual([...values].sort((a, b) => a - b));
+      }),
+    );
+  });
+});
