@@ -1,0 +1,145 @@
+/**
+ * Member agent Lambda: collect this account's report, split it into event parts, put them on the bus.
+ * Triggers: the daily schedule, a manual invocation (any payload), and the StackSet's one-time custom
+ * resource on first deployment (answered SUCCESS first, then the report is collected).
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { CredreportError } from '../core/errors';
+import { reportIdFor, splitReport } from '../core/event-contract';
+import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
+import { collectAccountReport } from './collector';
+import {
+  fetchResponseSender,
+  isCustomResourceEvent,
+  respondSuccess,
+  type ResponseSender,
+} from './custom-resource';
+import { MemberAgentEnvSchema, type MemberAgentEnv } from './env';
+import { publishParts } from './publish';
+
+/** The function's environment is invalid (names the variables, never their values). */
+export class AgentConfigError extends CredreportError {}
+
+export type AgentTrigger = 'schedule' | 'manual' | 'custom-resource';
+
+export interface AgentResult {
+  readonly accountId: string;
+  readonly trigger: AgentTrigger;
+  /** Absent when nothing was collected (custom resource Delete). */
+  readonly reportId?: string;
+  readonly parts: number;
+  readonly users: number;
+}
+
+export interface AgentDeps {
+  readonly env: MemberAgentEnv;
+  readonly iam: IAMClient;
+  readonly eventBridge: EventBridgeClient;
+  readonly logger: Logger;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly clock?: () => Date;
+  readonly respond?: ResponseSender;
+}
+
+/** Account id from `arn:aws:lambda:<region>:<account>:function:<name>`. */
+export function accountIdFromFunctionArn(arn: string): string {
+  const account = arn.split(':')[4];
+  if (account === undefined || !/^\d{12}$/.test(account)) {
+    throw new AgentConfigError(`cannot read the account id from the function ARN '${arn}'`);
+  }
+  return account;
+}
+
+function triggerOf(event: unknown): AgentTrigger {
+  if (isCustomResourceEvent(event)) return 'custom-resource';
+  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
+  if (e?.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') return 'schedule';
+  return 'manual';
+}
+
+/** Builds the handler over its dependencies (resolved on first use, then reused for the warm container). */
+export function createHandler(
+  getDeps: () => AgentDeps,
+): (event: unknown, context: Context) => Promise<AgentResult> {
+  return async (event, context) => {
+    const deps = getDeps();
+    const { logger } = deps;
+    const accountId = accountIdFromFunctionArn(context.invokedFunctionArn);
+    const trigger = triggerOf(event);
+    logger.addContext(context);
+    logger.appendKeys({ accountId, trigger });
+    try {
+      if (isCustomResourceEvent(event)) {
+        const respond = deps.respond ?? fetchResponseSender;
+        await respondSuccess(
+          event,
+          respond,
+          event.RequestType === 'Delete' ? 'Nothing to clean up' : 'Report collection started',
+        );
+        logger.info('Custom resource answered', { requestType: event.RequestType });
+        if (event.RequestType === 'Delete') return { accountId, trigger, parts: 0, users: 0 };
+      }
+
+      const { report, stats } = await collectAccountReport(
+        {
+          iam: deps.iam,
+          logger,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+          ...(deps.clock ? { clock: deps.clock } : {}),
+        },
+        { accountId, budgetMs: deps.env.COLLECT_BUDGET_SECONDS * 1000 },
+      );
+      const parts = splitReport(report, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
+      const published = await publishParts(
+        { eventBridge: deps.eventBridge, logger, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+        parts,
+        {
+          eventBusName: deps.env.EVENT_BUS_NAME,
+          maxRequestBytes: Math.max(deps.env.MAX_ENTRY_BYTES, 256 * 1024),
+        },
+      );
+      const reportId = reportIdFor(accountId, report.generatedTime);
+      logger.info('Report published', {
+        reportId,
+        parts: parts.length,
+        users: stats.users,
+        putEventsRequests: published.requests,
+        retriedEntries: published.retriedEntries,
+      });
+      return { accountId, trigger, reportId, parts: parts.length, users: stats.users };
+    } catch (error) {
+      // Logged once here, without report contents; rethrown so the invocation fails visibly.
+      logger.error('Member agent failed', {
+        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      });
+      throw error;
+    } finally {
+      logger.resetKeys();
+    }
+  };
+}
+
+let runtime: AgentDeps | undefined;
+
+/** Environment and clients, created once per cold start. */
+function defaultDeps(): AgentDeps {
+  if (runtime === undefined) {
+    const parsed = MemberAgentEnvSchema.safeParse(process.env);
+    if (!parsed.success) {
+      const names = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
+      throw new AgentConfigError(`invalid environment: ${names}`, { cause: parsed.error });
+    }
+    runtime = {
+      env: parsed.data,
+      iam: new IAMClient({ retryMode: 'adaptive', maxAttempts: 10 }),
+      eventBridge: new EventBridgeClient({ retryMode: 'adaptive', maxAttempts: 6 }),
+      logger: new Logger({ serviceName: MEMBER_AGENT_FUNCTION_NAME }),
+    };
+  }
+  return runtime;
+}
+
+export const handler = createHandler(defaultDeps);

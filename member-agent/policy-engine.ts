@@ -1,0 +1,291 @@
+/**
+ * A small IAM identity-policy matcher: parses policy documents and answers "could an Allow statement
+ * grant this action on some resource that no Deny statement fully takes away?". Pure; no SDK.
+ *
+ * Why not @cloud-copilot/iam-simulate: it reads its 15 MB action/resource database from disk at run time
+ * (so it cannot run from the single inline file the StackSet template carries) and it is AGPL-3.0, which
+ * this Apache-2.0 project cannot ship inside the agent. It is used in the unit tests as an oracle instead.
+ *
+ * Semantics (see member-agent/privileges.ts for how they are used):
+ * - Action matching is case-insensitive with `*` and `?`; `NotAction` inverts it.
+ * - Resource matching is case-sensitive with `*` and `?`, per ARN segment (a wildcard does not cross the
+ *   `:` between partition, service, region and account; the resource part may contain `:`).
+ * - Policy variables `${aws:username}`, `${aws:userid}`, `${aws:PrincipalAccount}`, `${aws:PrincipalArn}`,
+ *   `${aws:PrincipalType}` are substituted; any other variable widens the pattern to `*` (inexact).
+ * - Conditions are assumed satisfiable: a conditional Allow may grant; a conditional Deny may not apply.
+ */
+import { CredreportError } from '../core/errors';
+
+export class PolicyDocumentError extends CredreportError {}
+
+export type Effect = 'Allow' | 'Deny';
+
+export interface PolicyStatement {
+  readonly effect: Effect;
+  /** Exactly one of actions / notActions is set. */
+  readonly actions?: readonly string[];
+  readonly notActions?: readonly string[];
+  /** Exactly one of resources / notResources is set. */
+  readonly resources?: readonly string[];
+  readonly notResources?: readonly string[];
+  /** The statement has a non-empty Condition block. */
+  readonly conditional: boolean;
+}
+
+const asStringList = (value: unknown, field: string): string[] | undefined => {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.every((v): v is string => typeof v === 'string')) {
+    throw new PolicyDocumentError(`${field} must be a string or a list of strings`);
+  }
+  return list;
+};
+
+/**
+ * GetAccountAuthorizationDetails returns documents URL-encoded (RFC 3986); some emulators and SDKs
+ * return them decoded. Accepts both.
+ */
+export function decodePolicyDocument(raw: string): string {
+  const trimmed = raw.trimStart();
+  if (trimmed.startsWith('{')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch (error) {
+    throw new PolicyDocumentError('policy document is neither JSON nor URL-encoded JSON', { cause: error });
+  }
+}
+
+/** Parses a policy document (JSON text, or URL-encoded JSON text) into statements. */
+export function parsePolicyDocument(raw: string): PolicyStatement[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decodePolicyDocument(raw));
+  } catch (error) {
+    if (error instanceof PolicyDocumentError) throw error;
+    throw new PolicyDocumentError('policy document is not valid JSON', { cause: error });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new PolicyDocumentError('policy document is not a JSON object');
+  }
+  const rawStatements = (doc as { Statement?: unknown }).Statement;
+  if (rawStatements === undefined) throw new PolicyDocumentError('policy document has no Statement');
+  const list = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
+  return list.map((raw, index) => {
+    if (typeof raw !== 'object' || raw === null) {
+      throw new PolicyDocumentError(`Statement[${index}] is not an object`);
+    }
+    const s = raw as Record<string, unknown>;
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') {
+      throw new PolicyDocumentError(`Statement[${index}].Effect must be Allow or Deny`);
+    }
+    const actions = asStringList(s.Action, `Statement[${index}].Action`);
+    const notActions = asStringList(s.NotAction, `Statement[${index}].NotAction`);
+    const resources = asStringList(s.Resource, `Statement[${index}].Resource`);
+    const notResources = asStringList(s.NotResource, `Statement[${index}].NotResource`);
+    if ((actions === undefined) === (notActions === undefined)) {
+      throw new PolicyDocumentError(`Statement[${index}] needs exactly one of Action and NotAction`);
+    }
+    if ((resources === undefined) === (notResources === undefined)) {
+      throw new PolicyDocumentError(`Statement[${index}] needs exactly one of Resource and NotResource`);
+    }
+    const condition = s.Condition;
+    const conditional =
+      condition !== undefined &&
+      condition !== null &&
+      (typeof condition !== 'object' || Object.keys(condition).length > 0);
+    return {
+      effect: s.Effect,
+      ...(actions ? { actions } : { notActions: notActions as string[] }),
+      ...(resources ? { resources } : { notResources: notResources as string[] }),
+      conditional,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Glob matching. A pattern symbol is a literal character, `*` (any run, possibly empty) or `?` (one).
+
+const regexCache = new Map<string, RegExp>();
+
+function globRegExp(pattern: string, caseInsensitive: boolean): RegExp {
+  const key = `${caseInsensitive ? 'i' : 's'}${pattern}`;
+  let re = regexCache.get(key);
+  if (re === undefined) {
+    let source = '';
+    for (const ch of pattern) {
+      if (ch === '*') source += '.*';
+      else if (ch === '?') source += '.';
+      else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+    re = new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's');
+    if (regexCache.size > 10_000) regexCache.clear();
+    regexCache.set(key, re);
+  }
+  return re;
+}
+
+/** `value` (a concrete string) is matched by glob `pattern`. */
+export function globMatches(pattern: string, value: string, caseInsensitive = false): boolean {
+  if (pattern === '*') return true;
+  return globRegExp(pattern, caseInsensitive).test(value);
+}
+
+/**
+ * Sound test that every string matched by glob `specific` is matched by glob `general` (L(specific) ⊆
+ * L(general)). May answer false for some true inclusions; never answers true for a false one. Used to
+ * decide that a Deny takes away everything an Allow gives, so a false "no" only over-reports.
+ */
+export function globCovers(general: string, specific: string, caseInsensitive = false): boolean {
+  if (/^\*+$/.test(general)) return true;
+  const key = `c${caseInsensitive ? 'i' : 's'}${general}`;
+  let re = regexCache.get(key);
+  if (re === undefined) {
+    let source = '';
+    for (const ch of general) {
+      if (ch === '*') source += '.*';
+      else if (ch === '?') source += '[^*]';
+      else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+    re = new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's');
+    regexCache.set(key, re);
+  }
+  return re.test(specific);
+}
+
+/** Exact test that two globs match at least one common string (L(a) ∩ L(b) ≠ ∅). */
+export function globsOverlap(a: string, b: string): boolean {
+  if (a === b || /^\*+$/.test(a) || /^\*+$/.test(b)) return true;
+  const la = a.length;
+  const lb = b.length;
+  const seen = new Uint8Array((la + 1) * (lb + 1));
+  const stack: [number, number][] = [[0, 0]];
+  while (stack.length > 0) {
+    const [i, j] = stack.pop() as [number, number];
+    const index = i * (lb + 1) + j;
+    if (seen[index] === 1) continue;
+    seen[index] = 1;
+    if (i === la && j === lb) return true;
+    const ca = i < la ? a[i] : undefined;
+    const cb = j < lb ? b[j] : undefined;
+    if (ca === '*') {
+      stack.push([i + 1, j]);
+      if (cb !== undefined) stack.push([i, j + 1]);
+    }
+    if (cb === '*') {
+      stack.push([i, j + 1]);
+      if (ca !== undefined) stack.push([i + 1, j]);
+    }
+    if (ca !== undefined && cb !== undefined && ca !== '*' && cb !== '*') {
+      if (ca === cb || ca === '?' || cb === '?') stack.push([i + 1, j + 1]);
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ARN-aware resource matching.
+
+/** Splits an ARN (or ARN pattern) into its 6 segments; the last keeps any further `:`. */
+function arnSegments(value: string): string[] | undefined {
+  if (!value.startsWith('arn:')) return undefined;
+  const parts = value.split(':');
+  if (parts.length < 6) {
+    // IAM pads a short ARN pattern with wildcards (`arn:aws:s3` matches every S3 ARN).
+    while (parts.length < 6) parts.push('*');
+    return parts;
+  }
+  return [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+const allStars = (pattern: string): boolean => /^\*+$/.test(pattern);
+
+/** Resource pattern matches a concrete resource (ARN, or `*`). */
+export function resourceMatches(pattern: string, resource: string): boolean {
+  if (allStars(pattern)) return true;
+  const p = arnSegments(pattern);
+  const r = arnSegments(resource);
+  if (p === undefined || r === undefined) return globMatches(pattern, resource);
+  return p.every((segment, i) => globMatches(segment, r[i] as string));
+}
+
+/** Every resource matched by `specific` is matched by `general` (sound, see globCovers). */
+export function resourceCovers(general: string, specific: string): boolean {
+  if (allStars(general)) return true;
+  if (allStars(specific)) return false;
+  const g = arnSegments(general);
+  const s = arnSegments(specific);
+  if (g === undefined || s === undefined) return globCovers(general, specific);
+  return g.every((segment, i) => globCovers(segment, s[i] as string));
+}
+
+/** Some resource is matched by both patterns. */
+export function resourcesOverlap(a: string, b: string): boolean {
+  if (allStars(a) || allStars(b)) return true;
+  const sa = arnSegments(a);
+  const sb = arnSegments(b);
+  if (sa === undefined || sb === undefined) return globsOverlap(a, b);
+  return sa.every((segment, i) => globsOverlap(segment, sb[i] as string));
+}
+
+/** The action pattern matches `action` (`service:Name`), case-insensitively. */
+export function actionMatches(pattern: string, action: string): boolean {
+  return globMatches(pattern, action, true);
+}
+
+/** The statement's Action/NotAction applies to `action`. */
+export function statementAppliesToAction(statement: PolicyStatement, action: string): boolean {
+  if (statement.actions) return statement.actions.some((p) => actionMatches(p, action));
+  return !(statement.notActions ?? []).some((p) => actionMatches(p, action));
+}
+
+/** The statement allows (or denies) every action: `Action: "*"` (or `*:*`). */
+export function statementCoversAllActions(statement: PolicyStatement): boolean {
+  return (statement.actions ?? []).some((p) => globCovers(p, '*:*', true));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Policy variables.
+
+export interface PrincipalVariables {
+  readonly username: string;
+  readonly userid?: string;
+  readonly principalAccount: string;
+  readonly principalArn: string;
+}
+
+/**
+ * Substitutes the principal's policy variables. A variable whose value is unknown here (a request-time
+ * key such as `${s3:prefix}`, or the literal `${*}`) becomes `*` and the result is marked not `exact`:
+ * callers widen Allow patterns with it but never let such a pattern prove that a Deny covers something.
+ */
+export function substituteVariables(
+  pattern: string,
+  vars: PrincipalVariables,
+): { readonly pattern: string; readonly exact: boolean } {
+  if (!pattern.includes('${')) return { pattern, exact: true };
+  let exact = true;
+  const out = pattern.replace(/\$\{([^}]*)\}/g, (_match, body: string) => {
+    const name = body.split(',')[0]?.trim().toLowerCase() ?? '';
+    switch (name) {
+      case '$':
+        return '$';
+      case 'aws:username':
+        return vars.username;
+      case 'aws:userid':
+        if (vars.userid !== undefined) return vars.userid;
+        exact = false;
+        return '*';
+      case 'aws:principalaccount':
+        return vars.principalAccount;
+      case 'aws:principalarn':
+        return vars.principalArn;
+      case 'aws:principaltype':
+        return 'User';
+      default:
+        // `${*}` / `${?}` are literal characters a glob cannot express; request-time keys are unknown here.
+        exact = false;
+        return '*';
+    }
+  });
+  return { pattern: out, exact };
+}

@@ -1,0 +1,142 @@
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+  type PutEventsResultEntry,
+} from '@aws-sdk/client-eventbridge';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { sleep as realSleep } from '../core/concurrency';
+import { CredreportError } from '../core/errors';
+import { entryBytes, type PartDetail } from '../core/event-contract';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
+import { errorName, isRetryable } from './iam-calls';
+
+/** Some parts could not be put on the bus: the report was not delivered whole. */
+export class PublishError extends CredreportError {
+  constructor(
+    message: string,
+    readonly failedParts: readonly number[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** PutEvents takes at most 10 entries per request. */
+export const MAX_ENTRIES_PER_REQUEST = 10;
+/** PutEvents request size limit in partitions with 256 KB events (the sum of its entries' sizes). */
+export const DEFAULT_MAX_REQUEST_BYTES = 256 * 1024;
+
+export interface PublishResult {
+  /** PutEvents requests sent (retries included). */
+  readonly requests: number;
+  /** Entries that were sent again after a failure. */
+  readonly retriedEntries: number;
+}
+
+/** Groups parts into PutEvents requests: ≤ 10 entries and ≤ maxRequestBytes each (one part always fits alone). */
+export function batchParts(parts: readonly PartDetail[], maxRequestBytes: number): PartDetail[][] {
+  const batches: PartDetail[][] = [];
+  let current: PartDetail[] = [];
+  let bytes = 0;
+  for (const part of parts) {
+    const size = entryBytes(part);
+    if (current.length > 0 && (current.length >= MAX_ENTRIES_PER_REQUEST || bytes + size > maxRequestBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(part);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Puts every part on `eventBusName`. Entries that come back with an ErrorCode (FailedEntryCount > 0), and
+ * whole requests that fail with a retryable error, are retried alone with bounded exponential backoff;
+ * if any part still fails after `maxAttempts`, throws PublishError (the invocation must fail, so it is
+ * visible and retried — the hub never assembles a report with a part missing).
+ */
+export async function publishParts(
+  deps: {
+    readonly eventBridge: EventBridgeClient;
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly logger?: Logger;
+  },
+  parts: readonly PartDetail[],
+  opts: {
+    readonly eventBusName: string;
+    readonly maxRequestBytes?: number;
+    readonly maxAttempts?: number;
+    readonly baseDelayMs?: number;
+  },
+): Promise<PublishResult> {
+  const sleep = deps.sleep ?? realSleep;
+  const maxAttempts = opts.maxAttempts ?? 6;
+  const baseDelayMs = opts.baseDelayMs ?? 200;
+  const maxRequestBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const toEntry = (part: PartDetail): PutEventsRequestEntry => ({
+    Source: EVENT_SOURCE,
+    DetailType: EVENT_DETAIL_TYPE,
+    Detail: JSON.stringify(part),
+    EventBusName: opts.eventBusName,
+  });
+
+  let requests = 0;
+  let retriedEntries = 0;
+  let pending = [...parts];
+  const lastErrors = new Map<number, string>();
+  for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
+    if (attempt > 0) {
+      retriedEntries += pending.length;
+      await sleep(Math.min(10_000, baseDelayMs * 2 ** (attempt - 1)));
+    }
+    const failed: PartDetail[] = [];
+    for (const batch of batchParts(pending, maxRequestBytes)) {
+      requests++;
+      let results: PutEventsResultEntry[];
+      try {
+        const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: batch.map(toEntry) }));
+        results = response.Entries ?? [];
+        if ((response.FailedEntryCount ?? 0) === 0 && results.length === batch.length) continue;
+      } catch (error) {
+        if (!isRetryable(error)) {
+          throw new PublishError(
+            `PutEvents to ${opts.eventBusName} failed: ${errorName(error)}`,
+            pending.map((p) => p.part),
+            { cause: error },
+          );
+        }
+        batch.forEach((p) => lastErrors.set(p.part, errorName(error)));
+        failed.push(...batch);
+        continue;
+      }
+      batch.forEach((part, i) => {
+        const result = results[i];
+        // An entry without an EventId (or missing from the response) was not accepted.
+        if (result?.EventId === undefined || result.ErrorCode !== undefined) {
+          lastErrors.set(part.part, result?.ErrorCode ?? 'NoEventId');
+          failed.push(part);
+        }
+      });
+    }
+    if (failed.length > 0) {
+      deps.logger?.warn('PutEvents entries failed', {
+        attempt: attempt + 1,
+        failedParts: failed.map((p) => p.part),
+        errorCodes: [...new Set(failed.map((p) => lastErrors.get(p.part)))],
+      });
+    }
+    pending = failed;
+  }
+  if (pending.length > 0) {
+    const codes = [...new Set(pending.map((p) => lastErrors.get(p.part) ?? 'unknown'))].join(', ');
+    throw new PublishError(
+      `${pending.length} of ${parts.length} part(s) could not be put on ${opts.eventBusName} after ${maxAttempts} attempts (${codes})`,
+      pending.map((p) => p.part),
+    );
+  }
+  return { requests, retriedEntries };
+}

@@ -1,0 +1,321 @@
+import 'aws-sdk-client-mock-jest';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { GenerateCredentialReportCommand, GetCredentialReportCommand } from '@aws-sdk/client-iam';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assembleParts, parsePartDetail, reportIdFor } from '../../../core/event-contract';
+import { INITIAL_REPORT_PHYSICAL_ID, fetchResponseSender } from '../../../member-agent/custom-resource';
+import { MemberAgentEnvSchema } from '../../../member-agent/env';
+import {
+  AgentConfigError,
+  accountIdFromFunctionArn,
+  createHandler,
+  type AgentDeps,
+} from '../../../member-agent/handler';
+import { PublishError } from '../../../member-agent/publish';
+import { ACCOUNT, GENERATED, type FixtureUser } from './fixtures';
+import { fakeTime, keyIdOf, setupIamAccount } from './iam-mock';
+
+const USERS: FixtureUser[] = [
+  { name: 'alice', keys: [{ created: '2023-01-01T00:00:00+00:00', lastUsed: '2024-04-30T00:00:00+00:00' }] },
+  { name: 'bob', keys: [{ created: '2022-06-01T12:00:00+00:00' }] },
+];
+
+const context = {
+  invokedFunctionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:credreport-member-agent`,
+  functionName: 'credreport-member-agent',
+  awsRequestId: 'req-1',
+} as Context;
+
+const ebMock = mockClient(EventBridgeClient);
+const eventBridge = new EventBridgeClient({ region: 'eu-west-1' });
+
+function setup(env: Record<string, string> = {}) {
+  ebMock.reset();
+  const order: string[] = [];
+  const { iam, mock } = setupIamAccount({ users: USERS });
+  const generate = mock.on(GenerateCredentialReportCommand);
+  generate.callsFake(() => {
+    order.push('iam');
+    return { State: 'COMPLETE', $metadata: {} };
+  });
+  ebMock.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
+    order.push('put');
+    return {
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })),
+      $metadata: {},
+    };
+  });
+  const responses: { url: string; body: Record<string, unknown> }[] = [];
+  const logs: string[] = [];
+  const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+  const time = fakeTime();
+  const deps: AgentDeps = {
+    env: MemberAgentEnvSchema.parse(env),
+    iam,
+    eventBridge,
+    logger,
+    sleep: time.sleep,
+    clock: time.clock,
+    respond: async (url, body) => {
+      order.push('respond');
+      responses.push({ url, body: JSON.parse(body) as Record<string, unknown> });
+    },
+  };
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    logs.push(String(chunk));
+    return true;
+  });
+  return {
+    handler: createHandler(() => deps),
+    iamMock: mock,
+    order,
+    responses,
+    logs,
+    restore: () => write.mockRestore(),
+  };
+}
+
+function sentParts() {
+  return ebMock
+    .commandCalls(PutEventsCommand)
+    .flatMap((c) => (c.args[0].input.Entries ?? []).map((e) => parsePartDetail(JSON.parse(e.Detail!))));
+}
+
+const customResource = (RequestType: 'Create' | 'Update' | 'Delete'): CloudFormationCustomResourceEvent =>
+  ({
+    RequestType,
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:credreport-member-agent',
+    ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/presigned',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/StackSet-credreport/abc',
+    RequestId: 'req-42',
+    LogicalResourceId: 'InitialReport',
+    ResourceType: 'Custom::CredreportInitialReport',
+    ResourceProperties: { ServiceToken: 'x' },
+    ...(RequestType === 'Create' ? {} : { PhysicalResourceId: INITIAL_REPORT_PHYSICAL_ID }),
+  }) as CloudFormationCustomResourceEvent;
+
+describe('member agent handler', () => {
+  it('collects and publishes the report when invoked by the schedule', async () => {
+    const t = setup();
+    try {
+      const result = await t.handler(
+        { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+        context,
+      );
+      expect(result).toEqual({
+        accountId: ACCOUNT,
+        trigger: 'schedule',
+        reportId: reportIdFor(ACCOUNT, GENERATED),
+        parts: 1,
+        users: 2,
+      });
+      const report = assembleParts(sentParts());
+      expect(report.accountId).toBe(ACCOUNT);
+      expect(report.accessKeys.map((k) => k.accessKeyId)).toEqual([keyIdOf('alice', 1), keyIdOf('bob', 1)]);
+      expect(ebMock).toHaveReceivedCommandWith(PutEventsCommand, {
+        Entries: [expect.objectContaining({ EventBusName: 'default' })],
+      });
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('reports immediately when invoked by hand with any payload', async () => {
+    const t = setup({ EVENT_BUS_NAME: 'agent-bus' });
+    try {
+      const result = await t.handler({ hello: 'world' }, context);
+      expect(result.trigger).toBe('manual');
+      expect(ebMock).toHaveReceivedCommandWith(PutEventsCommand, {
+        Entries: [expect.objectContaining({ EventBusName: 'agent-bus' })],
+      });
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('answers the custom resource SUCCESS before collecting when the StackSet instance is created', async () => {
+    const t = setup();
+    try {
+      const result = await t.handler(customResource('Create'), context);
+      expect(t.order[0]).toBe('respond');
+      expect(t.order).toContain('iam');
+      expect(t.order.at(-1)).toBe('put');
+      expect(t.responses).toEqual([
+        {
+          url: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/presigned',
+          body: {
+            Status: 'SUCCESS',
+            Reason: 'Report collection started',
+            PhysicalResourceId: INITIAL_REPORT_PHYSICAL_ID,
+            StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/StackSet-credreport/abc',
+            RequestId: 'req-42',
+            LogicalResourceId: 'InitialReport',
+            Data: {},
+          },
+        },
+      ]);
+      expect(result).toMatchObject({ trigger: 'custom-resource', parts: 1 });
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('keeps the physical id when the custom resource is updated', async () => {
+    const t = setup();
+    try {
+      await t.handler(customResource('Update'), context);
+      expect(t.responses[0]!.body.PhysicalResourceId).toBe(INITIAL_REPORT_PHYSICAL_ID);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('only responds when the custom resource is deleted', async () => {
+    const t = setup();
+    try {
+      const result = await t.handler(customResource('Delete'), context);
+      expect(result).toEqual({ accountId: ACCOUNT, trigger: 'custom-resource', parts: 0, users: 0 });
+      expect(t.order).toEqual(['respond']);
+      expect(t.responses[0]!.body).toMatchObject({
+        Status: 'SUCCESS',
+        PhysicalResourceId: INITIAL_REPORT_PHYSICAL_ID,
+      });
+      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('has answered SUCCESS and then fails the invocation when the collection fails on first deployment', async () => {
+    const t = setup();
+    try {
+      t.iamMock.on(GetCredentialReportCommand).resolves({
+        Content: new TextEncoder().encode('not,a,report\n'),
+        GeneratedTime: new Date(GENERATED),
+        $metadata: {},
+      });
+      await expect(t.handler(customResource('Create'), context)).rejects.toThrow(
+        /malformed credential report/,
+      );
+      expect(t.responses[0]!.body.Status).toBe('SUCCESS');
+      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('publishes nothing and fails when IAM returns a malformed report', async () => {
+    const t = setup();
+    try {
+      t.iamMock.on(GetCredentialReportCommand).resolves({
+        Content: new TextEncoder().encode('user,arn\n'),
+        GeneratedTime: new Date(GENERATED),
+        $metadata: {},
+      });
+      await expect(t.handler({}, context)).rejects.toThrow(/malformed credential report/);
+      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('fails the invocation with PublishError when parts cannot be put on the bus', async () => {
+    const t = setup();
+    try {
+      ebMock
+        .on(PutEventsCommand)
+        .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }], $metadata: {} });
+      await expect(t.handler({}, context)).rejects.toThrow(PublishError);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('logs structured JSON without report contents, user names or key ids', async () => {
+    const t = setup();
+    try {
+      await t.handler({}, context);
+    } finally {
+      t.restore();
+    }
+    expect(t.logs.length).toBeGreaterThan(0);
+    const records = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.map((r) => r.message)).toEqual(
+      expect.arrayContaining(['Credential report ready', 'Report published']),
+    );
+    expect(records.every((r) => r.accountId === ACCOUNT)).toBe(true);
+    const all = t.logs.join('\n');
+    for (const secret of ['alice', 'bob', keyIdOf('alice', 1), 'arn:aws:iam::123456789012:user'])
+      expect(all).not.toContain(secret);
+  });
+
+  it('rejects an invocation whose function ARN carries no account id', () => {
+    expect(() => accountIdFromFunctionArn('arn:aws:lambda:eu-west-1:xyz:function:f')).toThrow(
+      AgentConfigError,
+    );
+    expect(accountIdFromFunctionArn(context.invokedFunctionArn)).toBe(ACCOUNT);
+  });
+});
+
+describe('member agent handler environment', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('fails naming the variable when the environment is invalid', async () => {
+    process.env.MAX_ENTRY_BYTES = 'lots';
+    let handler: typeof import('../../../member-agent/handler').handler | undefined;
+    // A fresh module instance: the environment is parsed once per cold start.
+    await jest.isolateModulesAsync(async () => {
+      ({ handler } = await import('../../../member-agent/handler'));
+    });
+    await expect(handler!({}, context)).rejects.toThrow(/invalid environment: MAX_ENTRY_BYTES/);
+  });
+});
+
+describe('fetchResponseSender', () => {
+  it('PUTs the body without a content type when given the pre-signed URL', async () => {
+    const received: { method?: string; headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        received.push({ method: req.method, headers: req.headers, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await fetchResponseSender(
+        `http://127.0.0.1:${port}/presigned?X-Amz-Signature=abc`,
+        '{"Status":"SUCCESS"}',
+      );
+      expect(received).toHaveLength(1);
+      expect(received[0]!.method).toBe('PUT');
+      expect(received[0]!.body).toBe('{"Status":"SUCCESS"}');
+      expect(received[0]!.headers['content-type']).toBeUndefined();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('throws CustomResourceResponseError when the URL refuses the response', async () => {
+    const server = createServer((_req, res) => res.writeHead(403).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await expect(fetchResponseSender(`http://127.0.0.1:${port}/x`, '{}')).rejects.toThrow(
+        /could not deliver the custom resource response/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+});
