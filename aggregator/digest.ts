@@ -1,0 +1,513 @@
+/**
+ * The digest run (ARCHITECTURE §2, §5, §6): own account collected in-process, organization metadata
+ * (cached), every stored account report streamed from S3, merged by the core into the CSVs (uploaded as
+ * they are written), summary and digest HTML, written to latest/ and runs/date=…/, then emailed.
+ *
+ * Failure semantics:
+ * - One account's problem never stops the run: an unreadable stored report, a rejected or incomplete
+ *   report and a failed own-account collection each become a coverage entry with its reason.
+ * - Organizations failing falls back to the cached metadata (a warning); no cache → no metadata.
+ * - S3 failing while writing the outputs throws: nothing trustworthy was produced, and the Lambda
+ *   Errors alarm must fire.
+ * - SES failing after the outputs were written does NOT throw: the result says `ok: false`,
+ *   `email: 'failed'` with the error, an `EmailFailed` metric is emitted (the stack alarms on it) and
+ *   the error is logged. Throwing would make the async invocation retry the whole digest (and possibly
+ *   mail twice once SES recovers) while the outputs are already in S3; `credreport run` prints the result.
+ */
+import { Writable } from 'node:stream';
+import { createGzip, Gzip } from 'node:zlib';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { mapLimit } from '../core/concurrency';
+import { CredreportError } from '../core/errors';
+import { PreviousRun, readPreviousRun } from '../core/delta';
+import { runMerge } from '../core/merge';
+import { S3_LAYOUT } from '../core/names';
+import type { Summary } from '../core/summary';
+import { Thresholds } from '../core/thresholds';
+import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
+import { collectAccountReport } from '../member-agent/collector';
+import { DigestEnv } from './env';
+import { composeDigestEmail, sendDigestEmail } from './mailer';
+import { OrgMetadataError, fetchOrgMetadata, selectExpectedAccounts } from './org-metadata';
+import { AccountObjects, CONTENT_TYPES, ReportStore, runDate } from './report-store';
+import { DIGEST_METRICS } from './telemetry';
+
+/** A configuration error that makes the digest meaningless (e.g. Organizations answers for another org). */
+export class DigestError extends CredreportError {}
+
+/** The digest handler's result, also what `credreport run` prints (CONTRACTS.md). */
+export interface DigestResult {
+  readonly ok: boolean;
+  readonly summaryKey: string;
+  readonly coverage: {
+    readonly expected: number;
+    readonly reporting: number;
+    readonly missing: number;
+    readonly complete: boolean;
+  };
+  /** Users per finding id. */
+  readonly findings: Record<string, number>;
+  readonly email: 'sent' | 'skipped' | 'failed';
+  readonly error?: string;
+}
+
+export interface DigestConfig {
+  readonly bucket: string;
+  readonly organizationId: string;
+  readonly targetOuIds: readonly string[];
+  readonly recipients: readonly string[];
+  readonly sender: string;
+  /** Empty: every tag key in the org. */
+  readonly tagKeys: readonly string[];
+  readonly breakdownTag: string;
+  readonly thresholds: Thresholds;
+  readonly maxEmailBytes: number;
+  readonly tagCacheHours: number;
+  /** For the console link in the email. */
+  readonly region?: string;
+  /** Tag refresh budget. @default 120000 */
+  readonly orgBudgetMs?: number;
+  /** Own-account collection budget. @default 300000 */
+  readonly collectBudgetMs?: number;
+  /** S3 reads in flight. @default 32 */
+  readonly readConcurrency?: number;
+}
+
+/** DigestEnv (parsed once by the handler) → DigestConfig. */
+export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConfig {
+  return {
+    bucket: env.REPORT_BUCKET,
+    organizationId: env.ORGANIZATION_ID,
+    targetOuIds: env.TARGET_OU_IDS,
+    recipients: env.DIGEST_RECIPIENTS,
+    sender: env.DIGEST_SENDER,
+    tagKeys: env.TAG_KEYS,
+    breakdownTag: env.BREAKDOWN_TAG,
+    thresholds: {
+      rotationDays: env.ROTATION_DAYS,
+      unusedDays: env.UNUSED_DAYS,
+      graceDays: env.GRACE_DAYS,
+      rootUseDays: env.ROOT_USE_DAYS,
+      staleHours: env.STALE_HOURS,
+    },
+    maxEmailBytes: env.MAX_EMAIL_BYTES,
+    tagCacheHours: env.TAG_CACHE_HOURS,
+    ...(region ? { region } : {}),
+  };
+}
+
+export interface DigestDeps {
+  readonly store: ReportStore;
+  readonly organizations: OrganizationsClient;
+  readonly iam: IAMClient;
+  readonly ses: SESv2Client;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The hub's own account (StackSets never deploy the agent there; it is collected in-process). */
+  readonly ownAccountId: string;
+  /** Injected for tests; default: the member agent's collector. */
+  readonly collect?: typeof collectAccountReport;
+  /** Monotonic ms clock for the duration. */
+  readonly clock?: () => number;
+}
+
+/** Resolves on the first of `events`, rejects on 'error', and removes every listener it added either way. */
+function firstOf(emitter: NodeJS.EventEmitter, events: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      for (const event of events) emitter.off(event, done);
+      emitter.off('error', fail);
+    };
+    const done = (): void => {
+      cleanup();
+      resolve();
+    };
+    const fail = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    for (const event of events) emitter.on(event, done);
+    emitter.on('error', fail);
+  });
+}
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * A sink that forwards the CSV to its S3 upload and, on the side, gzips it into memory for the email
+ * attachment until the compressed size passes `capBytes` (then only the upload continues).
+ */
+class CsvTee extends Writable {
+  private readonly gzip: Gzip = createGzip();
+  private readonly chunks: Buffer[] = [];
+  private gzBytes = 0;
+  private overflow = false;
+
+  constructor(
+    private readonly upload: Writable,
+    private readonly capBytes: number,
+  ) {
+    super();
+    this.gzip.on('data', (chunk: Buffer) => {
+      if (this.overflow) return;
+      this.gzBytes += chunk.length;
+      if (this.gzBytes > this.capBytes) this.stopCapture();
+      else this.chunks.push(chunk);
+    });
+    this.gzip.on('error', () => this.stopCapture());
+    upload.on('error', (error: Error) => this.destroy(error));
+  }
+
+  private stopCapture(): void {
+    this.overflow = true;
+    this.chunks.length = 0;
+    this.gzip.removeAllListeners('data');
+    this.gzip.destroy();
+  }
+
+  /** The gzipped CSV, or undefined when it passed the cap. */
+  get gzipped(): Buffer | undefined {
+    return this.overflow ? undefined : Buffer.concat(this.chunks);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const waits: Promise<void>[] = [];
+    if (!this.upload.write(chunk)) waits.push(firstOf(this.upload, ['drain', 'close']));
+    // A capture that overflows meanwhile destroys the gzip stream ('close'): stop waiting for it then.
+    if (!this.overflow && !this.gzip.write(chunk))
+      waits.push(firstOf(this.gzip, ['drain', 'close']).catch(() => undefined));
+    if (waits.length === 0) callback();
+    else
+      Promise.all(waits).then(
+        () => callback(),
+        (error: unknown) => callback(error as Error),
+      );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.upload.end();
+    if (this.overflow) {
+      callback();
+      return;
+    }
+    this.gzip.end();
+    firstOf(this.gzip, ['end', 'close']).then(
+      () => callback(),
+      () => {
+        this.stopCapture();
+        callback();
+      },
+    );
+  }
+}
+
+/** Problems known from the bucket before reading the reports: rejections and incomplete part sets. */
+async function bucketProblems(
+  store: ReportStore,
+  index: Map<string, AccountObjects>,
+  now: Date,
+  staleHours: number,
+  logger: Logger,
+): Promise<ReportProblem[]> {
+  const problems: ReportProblem[] = [];
+  const staleMs = staleHours * 3_600_000;
+  const rejected = [...index.values()].filter((a) => {
+    const at = a.rejected?.lastModified?.getTime();
+    if (at === undefined) return a.rejected !== undefined;
+    const latestAt = a.latest?.lastModified?.getTime();
+    // Newer than the last good report, or recent enough to be shown once (a forged attempt stays visible).
+    return latestAt === undefined || at > latestAt || now.getTime() - at < staleMs;
+  });
+  const records = await mapLimit(rejected, 16, async (a) => {
+    try {
+      return { a, record: await store.readRejected(a.accountId) };
+    } catch (error) {
+      logger.warn('Could not read a rejection record', { accountId: a.accountId, error: errorText(error) });
+      return { a, record: undefined };
+    }
+  });
+  for (const { a, record } of records) {
+    problems.push({
+      accountId: a.accountId,
+      reason: 'rejected',
+      detail: record
+        ? `${record.reason}: ${record.detail}`.slice(0, 500)
+        : 'a report was rejected (record unreadable)',
+      ...(record?.at
+        ? { at: record.at }
+        : a.rejected?.lastModified
+          ? { at: a.rejected.lastModified.toISOString() }
+          : {}),
+    });
+  }
+
+  const newestIncomplete = new Map<
+    string,
+    { reportId: string; received: number; parts: number; at?: Date }
+  >();
+  for (const set of await store.listIncompletePartSets()) {
+    const latestAt = index.get(set.accountId)?.latest?.lastModified;
+    if (latestAt && set.lastModified && set.lastModified <= latestAt) continue;
+    const known = newestIncomplete.get(set.accountId);
+    if (!known || (set.lastModified && known.at && set.lastModified > known.at)) {
+      newestIncomplete.set(set.accountId, {
+        reportId: set.reportId,
+        received: set.received,
+        parts: set.parts,
+        at: set.lastModified,
+      });
+    }
+  }
+  for (const [accountId, s] of newestIncomplete) {
+    problems.push({
+      accountId,
+      reason: 'assembly-incomplete',
+      detail: `report ${s.reportId}: ${s.received} of ${s.parts} parts received${s.at ? ` (last at ${s.at.toISOString()})` : ''}`,
+      ...(s.at ? { at: s.at.toISOString() } : {}),
+    });
+  }
+  return problems;
+}
+
+/** Streams the previous run's outputs from latest/ (before they are overwritten); undefined on a first run. */
+async function previousRun(store: ReportStore, logger: Logger): Promise<PreviousRun | undefined> {
+  const files = S3_LAYOUT.outputFiles;
+  try {
+    const credentialReport = await store.getStream(`${S3_LAYOUT.latestPrefix}${files.credentialReport}`);
+    if (!credentialReport) return undefined;
+    // Read after credential-report.csv: opened only then, so no S3 response idles meanwhile.
+    const accessKeysKey = `${S3_LAYOUT.latestPrefix}${files.accessKeys}`;
+    const accessKeys = (await store.exists(accessKeysKey)) ? store.lazyStream(accessKeysKey) : undefined;
+    const summaryBytes = await store.getBytes(`${S3_LAYOUT.latestPrefix}${files.summary}`);
+    const summary = summaryBytes ? (JSON.parse(summaryBytes.body.toString('utf8')) as Summary) : undefined;
+    return await readPreviousRun({
+      credentialReport,
+      ...(accessKeys ? { accessKeys } : {}),
+      ...(summary ? { summary } : {}),
+    });
+  } catch (error) {
+    logger.warn('Previous run unreadable; no delta this run', { error: errorText(error) });
+    return undefined;
+  }
+}
+
+/** Runs one digest. Throws only when the outputs could not be produced (see the module comment). */
+export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Date): Promise<DigestResult> {
+  const { store, logger, metrics } = deps;
+  const clock = deps.clock ?? (() => performance.now());
+  const started = clock();
+  const collect = deps.collect ?? collectAccountReport;
+  const date = runDate(now);
+  const files = S3_LAYOUT.outputFiles;
+  const latestKey = (name: string): string => `${S3_LAYOUT.latestPrefix}${name}`;
+  const runKey = (name: string): string => `${S3_LAYOUT.runPrefix(date)}${name}`;
+  const problems: ReportProblem[] = [];
+
+  // Own account and organization metadata are independent: run them side by side.
+  const ownPromise = collect(
+    { iam: deps.iam, logger },
+    { accountId: deps.ownAccountId, budgetMs: config.collectBudgetMs ?? 300_000 },
+  ).then(
+    ({ report, stats }) => {
+      logger.info('Collected the hub account in-process', {
+        users: stats.users,
+        durationMs: Math.round(stats.durationMs),
+      });
+      return report;
+    },
+    (error: unknown) => {
+      logger.error('Could not collect the hub account', {
+        accountId: deps.ownAccountId,
+        error: errorText(error),
+      });
+      metrics.addMetric(DIGEST_METRICS.ownCollectionFailed, MetricUnit.Count, 1);
+      problems.push({
+        accountId: deps.ownAccountId,
+        reason: 'collection-failed',
+        detail: `in-process collection failed: ${errorText(error)}`.slice(0, 500),
+        at: now.toISOString(),
+      });
+      return undefined;
+    },
+  );
+
+  const metadataPromise = (async (): Promise<OrgMetadata | undefined> => {
+    let cached: OrgMetadata | undefined;
+    try {
+      cached = await store.readOrgMetadata();
+    } catch (error) {
+      logger.warn('Cached organization metadata unreadable', { error: errorText(error) });
+    }
+    try {
+      const fetched = await fetchOrgMetadata(deps.organizations, {
+        now,
+        ...(cached ? { cached } : {}),
+        tagMaxAgeHours: config.tagCacheHours,
+        budgetMs: config.orgBudgetMs ?? 120_000,
+        logger,
+      });
+      const total = Object.values(fetched.calls).reduce((a, b) => a + b, 0);
+      metrics.addMetric(DIGEST_METRICS.organizationsCalls, MetricUnit.Count, total);
+      if (fetched.metadata.organizationId && fetched.metadata.organizationId !== config.organizationId) {
+        throw new DigestError(
+          `Organizations answered for ${fetched.metadata.organizationId}, but ORGANIZATION_ID is ${config.organizationId}`,
+        );
+      }
+      await store.writeOrgMetadata(fetched.metadata);
+      return fetched.metadata;
+    } catch (error) {
+      if (!(error instanceof OrgMetadataError)) throw error;
+      logger.error('Organizations unavailable; using cached metadata', {
+        error: errorText(error),
+        cachedAt: cached?.fetchedAt,
+      });
+      return cached;
+    }
+  })();
+
+  const [index, metadata] = await Promise.all([store.listAccounts(), metadataPromise]);
+  problems.push(...(await bucketProblems(store, index, now, config.thresholds.staleHours, logger)));
+  const ownReport = await ownPromise;
+
+  const expected = metadata
+    ? selectExpectedAccounts(metadata, config.targetOuIds, [deps.ownAccountId])
+    : undefined;
+  const stored = [...index.values()]
+    .filter((a) => a.latest !== undefined && !(ownReport && a.accountId === deps.ownAccountId))
+    .map((a) => a.accountId)
+    .sort();
+
+  // Read before anything under latest/ is overwritten.
+  const previous = await previousRun(store, logger);
+
+  let unreadable = 0;
+  async function* reports(): AsyncGenerator<AccountReport> {
+    if (ownReport) yield ownReport;
+    // Sorted ids read with bounded concurrency arrive nearly in order, which runMerge's reorder window needs.
+    yield* store.readAccountReports(
+      stored,
+      (problem) => {
+        unreadable++;
+        problems.push(problem);
+      },
+      { concurrency: config.readConcurrency ?? 32, now },
+    );
+  }
+
+  const credentialUpload = store.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
+  const accessKeysUpload = store.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
+  const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
+  const organizationLabel = metadata?.organizationId ?? config.organizationId;
+  // runMerge reads `problems` after it has consumed every report (core/merge.ts), so the unreadable
+  // accounts found while streaming are included.
+  const merging = runMerge(
+    {
+      now,
+      thresholds: config.thresholds,
+      ...(metadata ? { metadata } : {}),
+      ...(expected ? { expectedAccountIds: expected } : {}),
+      reports: reports(),
+      problems,
+      ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
+      breakdownTag: config.breakdownTag,
+      ...(previous ? { previous } : {}),
+      organizationLabel,
+    },
+    { credentialReport: tee, accessKeys: accessKeysUpload.stream },
+  );
+  let merged: Awaited<typeof merging>;
+  try {
+    [merged] = await Promise.all([merging, credentialUpload.done, accessKeysUpload.done]);
+  } catch (error) {
+    // Fail the uploads too, so lib-storage aborts the multipart uploads instead of leaving them open.
+    const reason = error instanceof Error ? error : new Error(String(error));
+    credentialUpload.stream.destroy(reason);
+    accessKeysUpload.stream.destroy(reason);
+    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    throw error;
+  }
+  const { summary } = merged;
+
+  await Promise.all([
+    store.putText(latestKey(files.summary), JSON.stringify(summary, null, 2), CONTENT_TYPES.json),
+    store.putText(latestKey(files.digest), merged.html, CONTENT_TYPES.html),
+  ]);
+  await Promise.all(Object.values(files).map((name) => store.copy(latestKey(name), runKey(name))));
+  logger.info('Wrote digest outputs', {
+    date,
+    accounts: summary.totals.accounts,
+    users: summary.totals.users,
+    unreadable,
+  });
+
+  const c = summary.coverage;
+  metrics.addMetric(DIGEST_METRICS.accountsExpected, MetricUnit.Count, c.expected);
+  metrics.addMetric(DIGEST_METRICS.accountsReporting, MetricUnit.Count, c.reporting);
+  metrics.addMetric(DIGEST_METRICS.accountsMissing, MetricUnit.Count, c.missing + c.stale);
+  metrics.addMetric(DIGEST_METRICS.unreadableReports, MetricUnit.Count, unreadable);
+  const findings: Record<string, number> = {};
+  for (const id of FINDING_IDS) {
+    const users = summary.findings[id]?.users ?? 0;
+    findings[id] = users;
+    const single = metrics.singleMetric();
+    single.addDimension('FindingId', id);
+    single.addMetric(DIGEST_METRICS.findings, MetricUnit.Count, users);
+  }
+
+  let email: DigestResult['email'] = 'skipped';
+  let error: string | undefined;
+  if (config.recipients.length > 0 && config.sender) {
+    const composed = composeDigestEmail({
+      from: config.sender,
+      to: config.recipients,
+      summary,
+      organizationLabel,
+      html: merged.html,
+      text: merged.text,
+      ...(tee.gzipped ? { gzippedCsv: tee.gzipped } : {}),
+      link: {
+        bucket: config.bucket,
+        key: runKey(files.credentialReport),
+        ...(config.region ? { region: config.region } : {}),
+      },
+      maxEmailBytes: config.maxEmailBytes,
+    });
+    try {
+      await sendDigestEmail(deps.ses, composed.email);
+      email = 'sent';
+      logger.info('Sent the digest email', {
+        recipients: config.recipients.length,
+        attached: composed.attached,
+        bytes: composed.estimatedBytes,
+      });
+    } catch (sendError) {
+      email = 'failed';
+      error = errorText(sendError);
+      logger.error('Digest email failed; outputs are in S3', { error, summaryKey: runKey(files.summary) });
+    }
+  } else {
+    logger.info('No recipients or sender configured; email skipped');
+  }
+  // Always emitted (0 or 1) so the alarm has data every run and "missing data" means "digest did not run".
+  metrics.addMetric(DIGEST_METRICS.emailFailed, MetricUnit.Count, email === 'failed' ? 1 : 0);
+  metrics.addMetric(DIGEST_METRICS.durationMs, MetricUnit.Milliseconds, Math.round(clock() - started));
+
+  return {
+    ok: email !== 'failed',
+    summaryKey: runKey(files.summary),
+    coverage: {
+      expected: c.expected,
+      reporting: c.reporting,
+      missing: c.missing + c.stale,
+      complete: c.complete,
+    },
+    findings,
+    email,
+    ...(error ? { error } : {}),
+  };
+}

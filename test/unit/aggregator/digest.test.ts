@@ -1,0 +1,358 @@
+import 'aws-sdk-client-mock-jest';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { IAMClient } from '@aws-sdk/client-iam';
+import {
+  AWSOrganizationsNotInUseException,
+  DescribeOrganizationCommand,
+  ListTagsForResourceCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client, SendEmailCommand, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DigestConfig, DigestDeps, DigestError, runDigest } from '../../../aggregator/digest';
+import { ReportStore } from '../../../aggregator/report-store';
+import { CollectError } from '../../../member-agent/collector';
+import { reportIdFor } from '../../../core/event-contract';
+import { S3_LAYOUT } from '../../../core/names';
+import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
+import type { Summary } from '../../../core/summary';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+import { AccountReport } from '../../../core/types';
+import { FakeOrganization, fakeOrganizationFrom, wireFakeOrganization } from './support/fake-organizations';
+import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
+import { accountReport, metricSum, recordingMetrics, silentLogger } from './support/reports';
+
+const s3Mock = mockClient(S3Client);
+const orgMock = mockClient(OrganizationsClient);
+const sesMock = mockClient(SESv2Client);
+
+const NOW = new Date('2026-11-21T06:00:00Z');
+const DATE = '2026-11-21';
+const BUCKET = 'hub-bucket';
+const OWN = SAMPLE_ACCOUNTS.management;
+
+const CONFIG: DigestConfig = {
+  bucket: BUCKET,
+  organizationId: 'o-example123',
+  targetOuIds: ['r-ex12'],
+  recipients: ['security@example.com'],
+  sender: 'credreport@example.com',
+  tagKeys: [],
+  breakdownTag: 'Environment',
+  thresholds: DEFAULT_THRESHOLDS,
+  maxEmailBytes: 10_000_000,
+  tagCacheHours: 24,
+  region: 'eu-west-1',
+  readConcurrency: 4,
+};
+
+let memory: MemoryS3;
+let org: FakeOrganization;
+let reports: AccountReport[];
+let recorded: ReturnType<typeof recordingMetrics>['recorded'];
+
+function deps(overrides: Partial<DigestDeps> = {}): DigestDeps {
+  const logger = silentLogger();
+  const m = recordingMetrics();
+  recorded = m.recorded;
+  const own = reports.find((r) => r.accountId === OWN) as AccountReport;
+  return {
+    store: new ReportStore(new S3Client({ region: 'us-east-1' }), {
+      bucket: BUCKET,
+      logger,
+      sleep: async () => undefined,
+    }),
+    organizations: new OrganizationsClient({ region: 'us-east-1' }),
+    iam: new IAMClient({ region: 'us-east-1' }),
+    ses: new SESv2Client({ region: 'eu-west-1' }),
+    logger,
+    metrics: m.metrics,
+    ownAccountId: OWN,
+    collect: async () => ({ report: own, stats: { apiCalls: {}, users: 3, durationMs: 10 } }),
+    ...overrides,
+  };
+}
+
+const sentEmail = (): SendEmailCommandInput =>
+  sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input as SendEmailCommandInput;
+const summaryOf = (key = `latest/${S3_LAYOUT.outputFiles.summary}`): Summary =>
+  JSON.parse(memory.text(key) as string) as Summary;
+const csvRowsOf = (accountId: string): number =>
+  (memory.text('latest/credential-report.csv') ?? '')
+    .split('\n')
+    .filter((line) => line.startsWith(`${accountId},`)).length;
+
+beforeEach(() => {
+  s3Mock.reset();
+  orgMock.reset();
+  sesMock.reset();
+  memory = new MemoryS3();
+  wireMemoryS3(s3Mock, memory);
+  const sample = sampleOrganization(NOW);
+  reports = sample.reports;
+  org = fakeOrganizationFrom(sample.metadata);
+  wireFakeOrganization(orgMock, org);
+  sesMock.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
+  // Every member account's report as ingest stored it; the management account is collected in-process.
+  for (const report of reports) {
+    if (report.accountId !== OWN)
+      memory.putRaw(S3_LAYOUT.accountLatest(report.accountId), JSON.stringify(report));
+  }
+});
+
+describe('runDigest', () => {
+  it('writes the outputs to latest/ and runs/date=…/ and mails the digest with the CSV attached', async () => {
+    const result = await runDigest(CONFIG, deps(), NOW);
+
+    expect(result).toMatchObject({ ok: true, email: 'sent', summaryKey: `runs/date=${DATE}/summary.json` });
+    for (const name of Object.values(S3_LAYOUT.outputFiles)) {
+      expect(memory.objects.get(`latest/${name}`)?.serverSideEncryption).toBe('AES256');
+      expect(memory.objects.get(`runs/date=${DATE}/${name}`)?.body).toEqual(
+        memory.objects.get(`latest/${name}`)?.body,
+      );
+    }
+    expect(memory.objects.get('latest/credential-report.csv')?.contentType).toBe('text/csv; charset=utf-8');
+    expect(memory.objects.get('latest/access-keys.csv')?.contentType).toBe('text/csv; charset=utf-8');
+    expect(memory.objects.get('latest/summary.json')?.contentType).toBe('application/json');
+    expect(memory.objects.get('latest/digest.html')?.contentType).toBe('text/html; charset=utf-8');
+    expect(s3Mock).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Key: `runs/date=${DATE}/credential-report.csv`,
+      CopySource: `${BUCKET}/latest/credential-report.csv`,
+      ServerSideEncryption: 'AES256',
+    });
+
+    // Every reporting account has rows, the in-process one included.
+    for (const id of [OWN, SAMPLE_ACCOUNTS.payments, SAMPLE_ACCOUNTS.devSandbox])
+      expect(csvRowsOf(id)).toBeGreaterThan(0);
+    const summary = summaryOf();
+    expect(result.coverage).toEqual({
+      expected: summary.coverage.expected,
+      reporting: summary.coverage.reporting,
+      missing: summary.coverage.missing + summary.coverage.stale,
+      complete: false,
+    });
+    expect(result.coverage.expected).toBe(7);
+    expect(result.findings['root-access-key']).toBe(summary.findings['root-access-key'].users);
+    expect(result.findings['root-access-key']).toBeGreaterThanOrEqual(1);
+
+    const email = sentEmail();
+    expect(email.FromEmailAddress).toBe('credreport@example.com');
+    expect(email.Destination?.ToAddresses).toEqual(['security@example.com']);
+    const simple = email.Content?.Simple;
+    expect(simple?.Subject?.Data).toMatch(
+      /^credreport o-example123 2026-11-21: \d+ root keys?, \d+ findings?, coverage \d+\/7$/,
+    );
+    expect(simple?.Body?.Html?.Data).toContain('credential-report.csv.gz');
+    expect(simple?.Body?.Text?.Data).toContain(`s3://${BUCKET}/runs/date=${DATE}/credential-report.csv`);
+    const attachment = simple?.Attachments?.[0];
+    expect(attachment).toMatchObject({
+      FileName: 'credential-report.csv.gz',
+      ContentType: 'application/gzip',
+      ContentDisposition: 'ATTACHMENT',
+    });
+    expect(gunzipSync(attachment?.RawContent as Uint8Array).toString('utf8')).toBe(
+      memory.text('latest/credential-report.csv'),
+    );
+
+    expect(JSON.parse(memory.text(S3_LAYOUT.orgMetadata) as string)).toMatchObject({
+      organizationId: 'o-example123',
+    });
+    expect(metricSum(recorded, 'AccountsExpected')).toBe(7);
+    expect(metricSum(recorded, 'EmailFailed')).toBe(0);
+    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(10);
+    expect(
+      recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
+    ).toBe(result.findings['root-access-key']);
+  });
+
+  it('merges the other accounts and shows one as unreadable when its S3 read fails', async () => {
+    memory.hooks.push((operation, input) => {
+      if (operation === 'GetObject' && input.Key === S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments)) {
+        throw s3Error('InternalError', 500);
+      }
+    });
+    const result = await runDigest(CONFIG, deps(), NOW);
+    expect(result.ok).toBe(true);
+    expect(csvRowsOf(SAMPLE_ACCOUNTS.payments)).toBe(0);
+    expect(csvRowsOf(SAMPLE_ACCOUNTS.devSandbox)).toBeGreaterThan(0);
+    expect(csvRowsOf(SAMPLE_ACCOUNTS.security)).toBeGreaterThan(0);
+    const entry = summaryOf().coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.payments);
+    expect(entry).toMatchObject({ status: 'missing', reason: 'unreadable' });
+    expect(entry?.detail).toMatch(/could not be read/);
+    expect(metricSum(recorded, 'UnreadableReports')).toBe(1);
+  });
+
+  it('returns ok:false with email failed and an EmailFailed metric when SES fails after the S3 writes', async () => {
+    sesMock
+      .on(SendEmailCommand)
+      .rejects(Object.assign(new Error('Email address is not verified.'), { name: 'MessageRejected' }));
+    const result = await runDigest(CONFIG, deps(), NOW);
+    expect(result).toMatchObject({
+      ok: false,
+      email: 'failed',
+      summaryKey: `runs/date=${DATE}/summary.json`,
+    });
+    expect(result.error).toMatch(/MessageRejected/);
+    expect(memory.text(`runs/date=${DATE}/credential-report.csv`)).toBeDefined();
+    expect(memory.text('latest/summary.json')).toBeDefined();
+    expect(metricSum(recorded, 'EmailFailed')).toBe(1);
+  });
+
+  it('links the CSV in S3 instead of attaching it when the message would be too large', async () => {
+    // 4,000 users in one account: a CSV whose gzip alone passes the limit while the digest itself fits.
+    const big = accountReport(SAMPLE_ACCOUNTS.payments, NOW, 2, 4_000);
+    memory.putRaw(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments), JSON.stringify(big));
+    const result = await runDigest({ ...CONFIG, maxEmailBytes: 80_000 }, deps(), NOW);
+    const gzipped = gzipSync(memory.objects.get('latest/credential-report.csv')?.body as Buffer).length;
+    expect(gzipped).toBeGreaterThan(80_000 * 0.75);
+    expect(result.email).toBe('sent');
+    const simple = sentEmail().Content?.Simple;
+    expect(simple?.Attachments).toBeUndefined();
+    expect(simple?.Body?.Html?.Data).toContain(`s3://${BUCKET}/runs/date=${DATE}/credential-report.csv`);
+    expect(simple?.Body?.Html?.Data).toContain(
+      `https://s3.console.aws.amazon.com/s3/object/${BUCKET}?region=eu-west-1&amp;bucketType=general&amp;prefix=runs%2Fdate%3D${DATE}%2Fcredential-report.csv`,
+    );
+    expect(simple?.Body?.Text?.Data).toMatch(/too large to attach/);
+  });
+
+  it('skips the email when no recipients are configured', async () => {
+    const result = await runDigest({ ...CONFIG, recipients: [] }, deps(), NOW);
+    expect(result).toMatchObject({ ok: true, email: 'skipped' });
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+  });
+
+  it('reports the hub account as collection-failed instead of crashing when in-process collection fails', async () => {
+    const result = await runDigest(
+      CONFIG,
+      deps({
+        collect: async () => {
+          throw new CollectError('GenerateCredentialReport failed: AccessDenied');
+        },
+      }),
+      NOW,
+    );
+    expect(result.ok).toBe(true);
+    expect(csvRowsOf(OWN)).toBe(0);
+    expect(summaryOf().coverage.entries.find((e) => e.accountId === OWN)).toMatchObject({
+      status: 'missing',
+      reason: 'collection-failed',
+    });
+    expect(metricSum(recorded, 'OwnCollectionFailed')).toBe(1);
+  });
+
+  it('shows rejected reports and incomplete part sets in coverage', async () => {
+    memory.putRaw(
+      S3_LAYOUT.accountRejected(SAMPLE_ACCOUNTS.newAccount),
+      JSON.stringify({
+        schemaVersion: 1,
+        accountId: SAMPLE_ACCOUNTS.newAccount,
+        reason: 'forged-account',
+        detail: 'detail.accountId 222222222222 differs from the sending account 777777777777',
+        at: NOW.toISOString(),
+      }),
+    );
+    const reportId = reportIdFor(SAMPLE_ACCOUNTS.logArchive, '2026-11-21T04:00:00Z');
+    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.logArchive, reportId, 1, 3), '{}');
+    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.logArchive, reportId, 3, 3), '{}');
+    await runDigest(CONFIG, deps(), NOW);
+    const entries = summaryOf().coverage.entries;
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.newAccount)).toMatchObject({
+      reason: 'rejected',
+    });
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.newAccount)?.detail).toMatch(/forged-account/);
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.logArchive)).toMatchObject({
+      reason: 'assembly-incomplete',
+    });
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.logArchive)?.detail).toMatch(/2 of 3 parts/);
+  });
+
+  it('ignores a rejection and an incomplete set that a newer stored report superseded', async () => {
+    const reportId = reportIdFor(SAMPLE_ACCOUNTS.devSandbox, '2026-11-19T04:00:00Z');
+    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.devSandbox, reportId, 1, 2), '{}');
+    memory.putRaw(
+      S3_LAYOUT.accountRejected(SAMPLE_ACCOUNTS.devSandbox),
+      JSON.stringify({
+        schemaVersion: 1,
+        accountId: SAMPLE_ACCOUNTS.devSandbox,
+        reason: 'invalid-part',
+        detail: 'x',
+        at: '2026-11-19T04:00:00Z',
+      }),
+    );
+    // Stored afterwards (LastModified later than both).
+    const dev = reports.find((r) => r.accountId === SAMPLE_ACCOUNTS.devSandbox);
+    memory.putRaw(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.devSandbox), JSON.stringify(dev));
+    await runDigest(CONFIG, deps(), NOW);
+    expect(
+      summaryOf().coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.devSandbox),
+    ).toBeUndefined();
+    expect(csvRowsOf(SAMPLE_ACCOUNTS.devSandbox)).toBeGreaterThan(0);
+  });
+
+  it('computes the delta against the previous run, replaces the same day and reuses the metadata cache', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    const firstSummary = memory.text(`runs/date=${DATE}/summary.json`);
+    expect(org.calls.ListTagsForResource).toBe(8);
+
+    // The payments report gains a user with a console password and no MFA.
+    const later = new Date(NOW.getTime() + 3_600_000);
+    const payments = reports.find((r) => r.accountId === SAMPLE_ACCOUNTS.payments) as AccountReport;
+    const lines = payments.credentialReportCsv.trimEnd().split('\n');
+    const template = (lines[lines.length - 1] as string).split(',');
+    template[0] = 'new-console-user';
+    template[1] = `arn:aws:iam::${SAMPLE_ACCOUNTS.payments}:user/new-console-user`;
+    template[3] = 'true';
+    template[4] = 'no_information';
+    template[5] = payments.generatedTime.replace(/\.\d+Z$/, '+00:00').replace('Z', '+00:00');
+    template[7] = 'false';
+    memory.putRaw(
+      S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments),
+      JSON.stringify({
+        ...payments,
+        credentialReportCsv: `${payments.credentialReportCsv.trimEnd()}\n${template.join(',')}\n`,
+      }),
+    );
+    orgMock.resetHistory();
+    const result = await runDigest(CONFIG, deps(), later);
+
+    expect(org.calls.ListTagsForResource).toBe(8); // warm cache: no new tag calls
+    expect(orgMock).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+    const summary = summaryOf();
+    expect(summary.delta?.newUsers.count).toBe(1);
+    expect(summary.delta?.newFindings.count).toBeGreaterThanOrEqual(1);
+    expect(memory.text(`runs/date=${DATE}/summary.json`)).not.toEqual(firstSummary);
+    expect(memory.keys('runs/')).toHaveLength(4);
+    expect(sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Subject?.Data).toMatch(
+      /\(\+\d+\/\u2212\d+\)/,
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it('falls back to the cached metadata when Organizations is unavailable', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    orgMock
+      .on(DescribeOrganizationCommand)
+      .rejects(new AWSOrganizationsNotInUseException({ $metadata: {}, message: 'not in use' }));
+    const result = await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
+    expect(result.coverage.expected).toBe(7);
+    expect(summaryOf().byAccount.find((a) => a.accountId === SAMPLE_ACCOUNTS.payments)?.ouPath).toBe(
+      'Root/Workloads/Prod',
+    );
+  });
+
+  it('fails when Organizations answers for another organization than configured', async () => {
+    await expect(runDigest({ ...CONFIG, organizationId: 'o-otherorg99' }, deps(), NOW)).rejects.toThrow(
+      DigestError,
+    );
+  });
+
+  it('throws when the outputs cannot be written to S3', async () => {
+    memory.hooks.push((operation, input) => {
+      if (operation === 'PutObject' && String(input.Key).startsWith('latest/'))
+        throw s3Error('AccessDenied', 403);
+    });
+    await expect(runDigest(CONFIG, deps(), NOW)).rejects.toThrow(/latest\//);
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+  });
+});

@@ -1,0 +1,338 @@
+import 'aws-sdk-client-mock-jest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { IngestDeps, ingestEvent } from '../../../aggregator/ingest';
+import {
+  ReportStore,
+  ReportStoreError,
+  RejectionRecord,
+  decodeHistory,
+} from '../../../aggregator/report-store';
+import { PartDetail, reportIdFor } from '../../../core/event-contract';
+import { S3_LAYOUT } from '../../../core/names';
+import { AccountReport } from '../../../core/types';
+import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
+import {
+  accountReport,
+  metricSum,
+  partEvent,
+  partsOf,
+  recordingMetrics,
+  silentLogger,
+} from './support/reports';
+
+const s3Mock = mockClient(S3Client);
+const NOW = new Date('2026-11-21T06:00:00Z');
+const ACCOUNT = '222222222222';
+const OTHER = '333333333333';
+const noSleep = async (): Promise<void> => undefined;
+
+let memory: MemoryS3;
+let deps: IngestDeps;
+let recorded: ReturnType<typeof recordingMetrics>['recorded'];
+
+beforeEach(() => {
+  s3Mock.reset();
+  memory = new MemoryS3();
+  wireMemoryS3(s3Mock, memory);
+  const m = recordingMetrics();
+  recorded = m.recorded;
+  const logger = silentLogger();
+  deps = {
+    store: new ReportStore(new S3Client({ region: 'us-east-1' }), {
+      bucket: 'hub-bucket',
+      logger,
+      sleep: noSleep,
+    }),
+    logger,
+    metrics: m.metrics,
+    now: () => NOW,
+  };
+});
+
+const latestOf = (accountId: string): AccountReport | undefined => {
+  const text = memory.text(S3_LAYOUT.accountLatest(accountId));
+  return text ? (JSON.parse(text) as AccountReport) : undefined;
+};
+const rejectedOf = (accountId: string): RejectionRecord | undefined => {
+  const text = memory.text(S3_LAYOUT.accountRejected(accountId));
+  return text ? (JSON.parse(text) as RejectionRecord) : undefined;
+};
+const send = (parts: readonly PartDetail[], account = ACCOUNT) =>
+  parts.reduce<Promise<unknown[]>>(
+    async (acc, p) => [...(await acc), await ingestEvent(partEvent(p, account), deps)],
+    Promise.resolve([]),
+  );
+
+describe('ingestEvent', () => {
+  it('stores the report once every part has arrived', async () => {
+    const report = accountReport(ACCOUNT, NOW);
+    const parts = partsOf(report);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    const outcomes = await send(parts);
+    expect(outcomes.slice(0, -1)).toEqual(
+      parts
+        .slice(0, -1)
+        .map((_, i) => expect.objectContaining({ status: 'waiting', received: i + 1, parts: parts.length })),
+    );
+    expect(outcomes.at(-1)).toEqual({
+      status: 'stored',
+      reportId: reportIdFor(ACCOUNT, report.generatedTime),
+    });
+    expect(latestOf(ACCOUNT)).toEqual(report);
+    const stored = memory.objects.get(S3_LAYOUT.accountLatest(ACCOUNT));
+    expect(stored?.serverSideEncryption).toBe('AES256');
+    expect(stored?.contentType).toBe('application/json');
+    expect(stored?.metadata['generated-time']).toBe(report.generatedTime);
+    expect(metricSum(recorded, 'ReportsStored')).toBe(1);
+    expect(metricSum(recorded, 'PartsReceived')).toBe(parts.length);
+  });
+
+  it('rejects a forged event whose detail claims another account, recording it under the real sender', async () => {
+    const parts = partsOf(accountReport(OTHER, NOW));
+    const outcome = await ingestEvent(partEvent(parts[0], ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'forged-account' });
+    // Nothing was written for the claimed account, neither parts nor report.
+    expect(memory.keys(`incoming/${OTHER}/`)).toEqual([]);
+    expect(memory.keys(`accounts/${OTHER}/`)).toEqual([]);
+    expect(rejectedOf(ACCOUNT)).toMatchObject({
+      accountId: ACCOUNT,
+      reason: 'forged-account',
+      claimedAccountId: OTHER,
+      at: NOW.toISOString(),
+      eventId: expect.stringMatching(/^evt-/),
+    });
+    expect(metricSum(recorded, 'RejectedParts')).toBe(1);
+    expect(metricSum(recorded, 'ForgedParts')).toBe(1);
+  });
+
+  it('rejects a forged event even when every part of a complete report is sent', async () => {
+    const parts = partsOf(accountReport(OTHER, NOW));
+    const outcomes = await send(parts, ACCOUNT);
+    expect(outcomes.every((o) => (o as { status: string }).status === 'rejected')).toBe(true);
+    expect(latestOf(OTHER)).toBeUndefined();
+  });
+
+  it('rejects a detail that does not match the schema, without throwing', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent({ ...part, schemaVersion: 2, extra: true }, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-part' });
+    expect(rejectedOf(ACCOUNT)?.detail).toMatch(/schemaVersion/);
+    expect(memory.keys('incoming/')).toEqual([]);
+  });
+
+  it('rejects an event from an unexpected source or detail-type', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent(part, ACCOUNT, { source: 'aws.iam' }), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-envelope' });
+    expect(rejectedOf(ACCOUNT)?.reason).toBe('invalid-envelope');
+  });
+
+  it('rejects an event without a usable account and records nothing', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent(part, 'not-an-account'), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-envelope' });
+    expect(memory.keys()).toEqual([]);
+  });
+
+  it('rejects a reportId that does not derive from account and generatedTime', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent({ ...part, reportId: `${ACCOUNT}-other` }, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-part' });
+  });
+
+  it('rejects a report generated in the future, which would otherwise stay latest forever', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW, -2));
+    const outcome = await ingestEvent(partEvent(part, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-part' });
+    expect(rejectedOf(ACCOUNT)?.detail).toMatch(/in the future/);
+    expect(memory.keys('incoming/')).toEqual([]);
+  });
+
+  it('waits and stores nothing under accounts/ while a part is missing', async () => {
+    const parts = partsOf(accountReport(ACCOUNT, NOW));
+    await send([...parts.slice(0, 1), ...parts.slice(2)]);
+    expect(latestOf(ACCOUNT)).toBeUndefined();
+    expect(memory.keys(`incoming/${ACCOUNT}/`)).toHaveLength(parts.length - 1);
+  });
+
+  it('treats a duplicate delivery as a no-op and never writes the report twice', async () => {
+    const parts = partsOf(accountReport(ACCOUNT, NOW));
+    await send([parts[0] as PartDetail, parts[0] as PartDetail, ...parts.slice(1)]);
+    const again = await send([parts.at(-1) as PartDetail]);
+    expect(again).toEqual([expect.objectContaining({ status: 'superseded' })]);
+    expect(metricSum(recorded, 'DuplicateParts')).toBe(1);
+    expect(metricSum(recorded, 'ReportsStored')).toBe(1);
+    const latestPuts = s3Mock
+      .commandCalls(PutObjectCommand)
+      .filter((c) => c.args[0].input.Key === S3_LAYOUT.accountLatest(ACCOUNT));
+    expect(latestPuts).toHaveLength(1);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: expect.stringMatching(/part-1-of-/),
+      IfNoneMatch: '*',
+    });
+  });
+
+  it('assembles parts that arrive out of order', async () => {
+    const report = accountReport(ACCOUNT, NOW);
+    const parts = partsOf(report);
+    const outcomes = await send([...parts].reverse());
+    expect(outcomes.at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(report);
+  });
+
+  it('rejects a part set whose payload does not match its sha256 and keeps the previous report', async () => {
+    const previous = accountReport(ACCOUNT, NOW, 30);
+    await send(partsOf(previous));
+    const tampered = partsOf(accountReport(ACCOUNT, NOW, 2)).map((p) => ({ ...p, sha256: 'a'.repeat(64) }));
+    const outcomes = await send(tampered);
+    expect(outcomes.at(-1)).toMatchObject({ status: 'rejected', reason: 'assembly-failed' });
+    expect(rejectedOf(ACCOUNT)?.detail).toMatch(/sha256/);
+    expect(rejectedOf(ACCOUNT)?.partsPrefix).toMatch(new RegExp(`^incoming/${ACCOUNT}/`));
+    expect(latestOf(ACCOUNT)).toEqual(previous);
+    expect(metricSum(recorded, 'RejectedReports')).toBe(1);
+  });
+
+  it('keeps a report that fails validation aside with its reason and leaves the previous one in place', async () => {
+    const previous = accountReport(ACCOUNT, NOW, 30);
+    await send(partsOf(previous));
+    const bad: AccountReport = {
+      ...accountReport(ACCOUNT, NOW, 2),
+      credentialReportCsv: 'user,arn\nbob,x\n',
+    };
+    const outcomes = await send(partsOf(bad));
+    expect(outcomes.at(-1)).toMatchObject({ status: 'rejected', reason: 'invalid-report' });
+    const record = rejectedOf(ACCOUNT);
+    expect(record?.detail).toMatch(/Credential report of account 222222222222 rejected/);
+    expect(record?.report).toEqual(bad);
+    expect(record?.generatedTime).toBe(bad.generatedTime);
+    expect(latestOf(ACCOUNT)).toEqual(previous);
+  });
+
+  it('replaces an older stored report with a newer one and moves the older to history', async () => {
+    const older = accountReport(ACCOUNT, NOW, 30);
+    const newer = accountReport(ACCOUNT, NOW, 2);
+    await send(partsOf(older));
+    const outcomes = await send(partsOf(newer));
+    expect(outcomes.at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(newer);
+    const history = memory.objects.get(S3_LAYOUT.accountHistory(ACCOUNT, older.generatedTime));
+    expect(history?.contentType).toBe('application/gzip');
+    expect(decodeHistory(history?.body as Buffer)).toEqual(older);
+  });
+
+  it('ignores the parts of a report older than the stored one', async () => {
+    const newer = accountReport(ACCOUNT, NOW, 2);
+    const older = accountReport(ACCOUNT, NOW, 30);
+    await send(partsOf(newer));
+    const outcomes = await send(partsOf(older));
+    expect(outcomes.every((o) => (o as { status: string }).status === 'superseded')).toBe(true);
+    expect(latestOf(ACCOUNT)).toEqual(newer);
+    expect(memory.keys(`accounts/${ACCOUNT}/history/`)).toEqual([]);
+  });
+
+  it('stores exactly once when two invocations complete the same report concurrently', async () => {
+    const report = accountReport(ACCOUNT, NOW);
+    const parts = partsOf(report);
+    await send(parts.slice(0, -2));
+    // The last two parts arrive at once; both invocations see a complete set and race on latest.json.
+    const outcomes = await Promise.all(parts.slice(-2).map((p) => ingestEvent(partEvent(p, ACCOUNT), deps)));
+    // Both reach latest.json: one creates it, the other's If-None-Match put gets 412 and re-reads.
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['not-newer', 'stored']);
+    expect(latestOf(ACCOUNT)).toEqual(report);
+    expect(metricSum(recorded, 'ReportsStored')).toBe(1);
+  });
+
+  it('handles a 412 on latest.json by re-reading and keeping the newest report', async () => {
+    const mine = accountReport(ACCOUNT, NOW, 5);
+    const competitor = accountReport(ACCOUNT, NOW, 1);
+    const parts = partsOf(mine);
+    await send(parts.slice(0, -1));
+    // Another invocation stores a newer report between our HEAD and our conditional PUT.
+    let injected = false;
+    memory.hooks.push((operation, input, s3) => {
+      if (!injected && operation === 'PutObject' && input.Key === S3_LAYOUT.accountLatest(ACCOUNT)) {
+        injected = true;
+        s3.putRaw(S3_LAYOUT.accountLatest(ACCOUNT), JSON.stringify(competitor), {
+          metadata: { 'generated-time': competitor.generatedTime },
+        });
+      }
+    });
+    const outcome = await ingestEvent(partEvent(parts.at(-1), ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'not-newer' });
+    expect(latestOf(ACCOUNT)).toEqual(competitor);
+  });
+
+  it('retries after a 412 when the competitor stored an older report, and moves that one to history', async () => {
+    const mine = accountReport(ACCOUNT, NOW, 1);
+    const competitor = accountReport(ACCOUNT, NOW, 5);
+    const parts = partsOf(mine);
+    await send(parts.slice(0, -1));
+    let injected = false;
+    memory.hooks.push((operation, input, s3) => {
+      if (!injected && operation === 'PutObject' && input.Key === S3_LAYOUT.accountLatest(ACCOUNT)) {
+        injected = true;
+        s3.putRaw(S3_LAYOUT.accountLatest(ACCOUNT), JSON.stringify(competitor), {
+          metadata: { 'generated-time': competitor.generatedTime },
+        });
+      }
+    });
+    const outcome = await ingestEvent(partEvent(parts.at(-1), ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(mine);
+    expect(memory.keys(`accounts/${ACCOUNT}/history/`)).toEqual([
+      S3_LAYOUT.accountHistory(ACCOUNT, competitor.generatedTime),
+    ]);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: S3_LAYOUT.accountLatest(ACCOUNT),
+      IfMatch: expect.any(String),
+    });
+  });
+
+  it('retries a part write that meets 409 ConditionalRequestConflict', async () => {
+    let conflicts = 1;
+    memory.hooks.push((operation) => {
+      if (operation === 'PutObject' && conflicts > 0) {
+        conflicts--;
+        throw s3Error('ConditionalRequestConflict', 409);
+      }
+    });
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent(part, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'waiting', received: 1 });
+  });
+
+  it('converges on one collection when two collections of the same IAM report race for the part slots', async () => {
+    const a = accountReport(ACCOUNT, NOW);
+    const b: AccountReport = {
+      ...a,
+      collectedTime: new Date(Date.parse(a.collectedTime) + 60_000).toISOString(),
+    };
+    const partsA = partsOf(a);
+    const partsB = partsOf(b);
+    expect(partsA).toHaveLength(partsB.length);
+    const winner = (partsA[0] as PartDetail).sha256 < (partsB[0] as PartDetail).sha256 ? a : b;
+    // Interleave: A1, B2, B1, A2, … then the rest of both.
+    const order = [
+      partsA[0],
+      partsB[1],
+      partsB[0],
+      partsA[1],
+      ...partsA.slice(2),
+      ...partsB.slice(2),
+    ] as PartDetail[];
+    const outcomes = [];
+    for (const p of order) outcomes.push(await ingestEvent(partEvent(p, ACCOUNT), deps));
+    expect(outcomes.filter((o) => o.status === 'stored')).toHaveLength(1);
+    expect(outcomes.some((o) => o.status === 'rejected')).toBe(false);
+    expect(latestOf(ACCOUNT)).toEqual(winner);
+  });
+
+  it('throws a retryable error when S3 fails', async () => {
+    memory.hooks.push((operation) => {
+      if (operation === 'PutObject') throw s3Error('InternalError', 500);
+    });
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    await expect(ingestEvent(partEvent(part, ACCOUNT), deps)).rejects.toThrow(ReportStoreError);
+  });
+});
