@@ -1,0 +1,4 @@
+/** CDK app entry (`cdk.json`: `npx tsx stacks/app.ts`). */
+import { buildApp } from './credreport-app';
+
+buildApp().app.synth();

@@ -1,0 +1,389 @@
+import { z } from 'zod';
+import { CredreportError } from '../core/errors';
+import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
+
+/** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
+export class ConfigError extends CredreportError {
+  /** One line per problem, each starting with the context key it is about. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super(`Invalid credreport configuration in cdk.json context:\n  - ${problems.join('\n  - ')}`, options);
+    this.problems = problems;
+  }
+}
+
+/** The validated configuration of the CDK app (ARCHITECTURE §8). */
+export interface CredreportConfig {
+  /** AWS Organizations id, `o-…`. */
+  readonly organizationId: string;
+  /** OU or root ids (`ou-…`, `r-…`) the member StackSet targets; also whose accounts are expected to report. */
+  readonly targetOrganizationalUnitIds: readonly string[];
+  /** The one region the hub and every member stack are deployed to (IAM is global). */
+  readonly deploymentRegion: string;
+  /** Hub account id, only to pin the stack environment; `undefined` keeps synth account-agnostic. */
+  readonly account?: string;
+  /** CloudFormation stack name of the hub. */
+  readonly stackName: string;
+  /** `true` when deploying from a CloudFormation StackSets delegated administrator, `false` from the management account. */
+  readonly delegatedAdmin: boolean;
+  /** EventBridge rule expression of the member agent (`rate(…)` or six-field `cron(…)`, UTC). */
+  readonly agentSchedule: string;
+  /** EventBridge Scheduler expression of the digest, evaluated in `digestTimeZone`. */
+  readonly digestSchedule: string;
+  /** IANA time zone of `digestSchedule`. */
+  readonly digestTimeZone: string;
+  /** Digest recipients; empty: no email (S3 outputs are still written). */
+  readonly digestRecipients: readonly string[];
+  /** Verified SES identity (address) the digest is sent from; set exactly when there are recipients. */
+  readonly digestSender?: string;
+  /** Account tag keys emitted as columns; empty: every tag key of the organization. */
+  readonly tagKeys: readonly string[];
+  /** Tag whose values the summary breaks findings down by. */
+  readonly breakdownTag: string;
+  /** Finding thresholds (ARCHITECTURE §7). */
+  readonly thresholds: Thresholds;
+  /** Days dated run outputs (`runs/`) and account report history (`accounts/`) are kept. */
+  readonly retentionDays: number;
+  /** Days noncurrent object versions are kept in the report bucket. */
+  readonly noncurrentVersionDays: number;
+  /** Retention of the Lambda log groups, in days (a CloudWatch Logs retention value). */
+  readonly logRetentionDays: number;
+  /** Address subscribed to the alarm topic; `undefined`: no subscription. */
+  readonly alarmEmail?: string;
+  /** Keep the member stack in an account that leaves the targeted OUs. */
+  readonly retainStacksOnAccountRemoval: boolean;
+  /** StackSet operations: percentage of accounts deployed at once. */
+  readonly maxConcurrentPercentage: number;
+  /** StackSet operations: percentage of accounts that may fail before the operation stops. */
+  readonly failureTolerancePercentage: number;
+  /** Largest digest email before the CSV is linked instead of attached, in bytes. */
+  readonly maxEmailBytes: number;
+  /** Account tags older than this many hours are refreshed by the digest. */
+  readonly tagCacheHours: number;
+  /** Largest PutEvents entry the member agent builds, in bytes. */
+  readonly maxEntryBytes: number;
+  /** Time the member agent may spend collecting, in seconds (below its 15-minute timeout). */
+  readonly collectBudgetSeconds: number;
+}
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_VALUES = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** The member agent's function timeout, in seconds; its collect budget must stay below it. */
+export const MEMBER_AGENT_TIMEOUT_SECONDS = 900;
+
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
+const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const EMAIL = /^[^@\s,<>"]+@[^@\s,<>"]+\.[^@\s,<>".]+$/;
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\(([^()]+)\)$/;
+
+/**
+ * Why `expression` is not a valid EventBridge (rule or Scheduler) `rate(…)`/`cron(…)` expression, or
+ * `undefined` when it is. Checks the shape AWS checks at deploy time, so a typo fails `cdk synth`.
+ */
+export function scheduleExpressionProblem(expression: string): string | undefined {
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    const unit = rate[2] ?? '';
+    if (value < 1) return 'a rate must be at least 1';
+    const singular = !unit.endsWith('s');
+    if (value === 1 && !singular) return `use the singular unit for 1, e.g. rate(1 ${unit.slice(0, -1)})`;
+    if (value > 1 && singular) return `use the plural unit above 1, e.g. rate(${value} ${unit}s)`;
+    return undefined;
+  }
+  const cron = CRON.exec(expression);
+  if (cron) {
+    const fields = (cron[1] ?? '').trim().split(/\s+/);
+    if (fields.length !== 6) {
+      return `a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), this one has ${fields.length}`;
+    }
+    const [, , dayOfMonth, , dayOfWeek] = fields;
+    if ((dayOfMonth === '?') === (dayOfWeek === '?')) {
+      return 'exactly one of day-of-month and day-of-week must be ?';
+    }
+    return undefined;
+  }
+  return 'expected rate(<n> <minute(s)|hour(s)|day(s)>) or cron(<6 fields>)';
+}
+
+/** `true` when `timeZone` is an IANA time zone name this Node.js knows (e.g. `Europe/Paris`, `UTC`). */
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const show = (value: unknown): string =>
+  value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+
+/** `-c key=value` gives strings; cdk.json gives JSON. Accept both for booleans, numbers and lists. */
+const fromString = {
+  boolean: (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v),
+  number: (v: unknown) =>
+    typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v,
+  list: (v: unknown) => {
+    if (typeof v !== 'string') return v;
+    const text = v.trim();
+    if (text.startsWith('[')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return v;
+      }
+    }
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  },
+};
+
+const bool = (name: string) =>
+  z.preprocess(
+    fromString.boolean,
+    z.boolean({ error: (i) => `${name}: expected true or false, got ${show(i.input)}` }),
+  );
+
+const int = (name: string, min: number, max: number, what: string) =>
+  z.preprocess(
+    fromString.number,
+    z
+      .number({ error: (i) => `${name}: expected ${what}, got ${show(i.input)}` })
+      .int({ error: (i) => `${name}: expected ${what}, got ${show(i.input)}` })
+      .min(min, { error: (i) => `${name}: expected ${what}, got ${show(i.input)}` })
+      .max(max, { error: (i) => `${name}: expected ${what}, got ${show(i.input)}` }),
+  );
+
+const str = (name: string, pattern: RegExp, what: string) =>
+  z
+    .string({ error: (i) => `${name}: expected ${what}, got ${show(i.input)}` })
+    .regex(pattern, { error: (i) => `${name}: expected ${what}, got ${show(i.input)}` });
+
+const list = <T extends z.ZodType>(name: string, item: T) =>
+  z.preprocess(
+    fromString.list,
+    z.array(item, {
+      error: (i) => `${name}: expected a list (JSON array or comma-separated), got ${show(i.input)}`,
+    }),
+  );
+
+const schedule = (name: string) =>
+  z
+    .string({ error: (i) => `${name}: expected a schedule expression, got ${show(i.input)}` })
+    .superRefine((v, ctx) => {
+      const problem = scheduleExpressionProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${name}: ${problem}, got ${show(v)}` });
+    });
+
+/** The context keys (cdk.json `context` or `-c key=value`) and their schema. */
+const ContextSchema = z
+  .object({
+    organizationId: str('organizationId', ORGANIZATION_ID, 'an AWS Organizations id like o-a1b2c3d4e5'),
+    organizationRootId: str('organizationRootId', ROOT_ID, 'the organization root id like r-ab12').optional(),
+    targetOrganizationalUnitIds: list(
+      'targetOrganizationalUnitIds',
+      z.string().refine((v) => OU_ID.test(v) || ROOT_ID.test(v), {
+        error: (i) =>
+          `targetOrganizationalUnitIds: expected OU ids like ou-ab12-cd34ef56 or the root id like r-ab12, got ${show(i.input)}`,
+      }),
+    ).optional(),
+    deploymentRegion: str('deploymentRegion', REGION, 'an AWS region like us-east-1'),
+    account: str('account', ACCOUNT_ID, 'a 12-digit AWS account id').optional(),
+    stackName: str('stackName', STACK_NAME, 'a CloudFormation stack name').default('CredreportHub'),
+    delegatedAdmin: bool('delegatedAdmin').default(false),
+    agentSchedule: schedule('agentSchedule').default('rate(1 day)'),
+    digestSchedule: schedule('digestSchedule').default('cron(0 7 * * ? *)'),
+    digestTimeZone: z
+      .string({
+        error: (i) => `digestTimeZone: expected an IANA time zone like Europe/Paris, got ${show(i.input)}`,
+      })
+      .refine(isValidTimeZone, {
+        error: (i) => `digestTimeZone: expected an IANA time zone like Europe/Paris, got ${show(i.input)}`,
+      })
+      .default('UTC'),
+    digestRecipients: list('digestRecipients', str('digestRecipients', EMAIL, 'email addresses'))
+      .refine((v) => v.length <= 50, {
+        error: 'digestRecipients: expected at most 50 addresses (the SES limit)',
+      })
+      .default([]),
+    digestSender: str(
+      'digestSender',
+      EMAIL,
+      'the verified SES email address the digest is sent from',
+    ).optional(),
+    tagKeys: list('tagKeys', str('tagKeys', TAG_KEY, 'AWS tag keys (1-128 characters, no commas)')).default(
+      [],
+    ),
+    breakdownTag: str('breakdownTag', TAG_KEY, 'an AWS tag key').default('Environment'),
+    rotationDays: z.preprocess(fromString.number, z.unknown()).optional(),
+    unusedDays: z.preprocess(fromString.number, z.unknown()).optional(),
+    graceDays: z.preprocess(fromString.number, z.unknown()).optional(),
+    rootUseDays: z.preprocess(fromString.number, z.unknown()).optional(),
+    staleHours: z.preprocess(fromString.number, z.unknown()).optional(),
+    retentionDays: int('retentionDays', 1, 36_500, 'a positive whole number of days').default(400),
+    noncurrentVersionDays: int('noncurrentVersionDays', 1, 36_500, 'a positive whole number of days').default(
+      30,
+    ),
+    logRetentionDays: z
+      .preprocess(fromString.number, z.unknown())
+      .refine((v) => (LOG_RETENTION_VALUES as readonly unknown[]).includes(v), {
+        error: (i) =>
+          `logRetentionDays: expected one of the CloudWatch Logs retention values ${LOG_RETENTION_VALUES.join(', ')}, got ${show(i.input)}`,
+      })
+      .transform((v) => v as number)
+      .default(90),
+    alarmEmail: str('alarmEmail', EMAIL, 'an email address').optional(),
+    retainStacksOnAccountRemoval: bool('retainStacksOnAccountRemoval').default(false),
+    maxConcurrentPercentage: int(
+      'maxConcurrentPercentage',
+      1,
+      100,
+      'a whole percentage from 1 to 100',
+    ).default(50),
+    failureTolerancePercentage: int(
+      'failureTolerancePercentage',
+      0,
+      100,
+      'a whole percentage from 0 to 100',
+    ).default(10),
+    maxEmailBytes: int(
+      'maxEmailBytes',
+      100_000,
+      40_000_000,
+      'a size in bytes up to 40000000 (the SES v2 limit)',
+    ).default(10_000_000),
+    tagCacheHours: int('tagCacheHours', 1, 8_760, 'a positive whole number of hours').default(24),
+    maxEntryBytes: int('maxEntryBytes', 16_384, 1_048_576, 'a size in bytes from 16384 to 1048576').default(
+      DEFAULT_MAX_ENTRY_BYTES,
+    ),
+    collectBudgetSeconds: int(
+      'collectBudgetSeconds',
+      60,
+      MEMBER_AGENT_TIMEOUT_SECONDS - 60,
+      `seconds from 60 to ${MEMBER_AGENT_TIMEOUT_SECONDS - 60} (a minute below the agent timeout)`,
+    ).default(600),
+  })
+  .superRefine((c, ctx) => {
+    if (c.targetOrganizationalUnitIds === undefined && c.organizationRootId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'organizationRootId: required when targetOrganizationalUnitIds is not set (the StackSet then targets the whole organization, whose root id like r-ab12 it needs)',
+      });
+    }
+    if (c.targetOrganizationalUnitIds !== undefined) {
+      if (c.targetOrganizationalUnitIds.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'targetOrganizationalUnitIds: expected at least one OU or root id',
+        });
+      }
+      const seen = new Set<string>();
+      for (const id of c.targetOrganizationalUnitIds) {
+        if (seen.has(id))
+          ctx.addIssue({ code: 'custom', message: `targetOrganizationalUnitIds: ${id} is listed twice` });
+        seen.add(id);
+      }
+    }
+    if (c.digestRecipients.length > 0 && c.digestSender === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'digestSender: required when digestRecipients is not empty (a verified SES address to send from)',
+      });
+    }
+    if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'digestRecipients: expected at least one address when digestSender is set (or remove digestSender)',
+      });
+    }
+  });
+
+/** The context keys this app reads (everything else in the context belongs to the CDK). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ContextSchema.shape);
+
+const THRESHOLD_KEYS = ['rotationDays', 'unusedDays', 'graceDays', 'rootUseDays', 'staleHours'] as const;
+
+/**
+ * Validates the app's context once. `context` is everything the app sees (`node.getAllContext()`);
+ * CDK's own keys (with `:`, `@` or `-`) are ignored, an unknown camelCase key is reported as a likely typo.
+ * Throws `ConfigError` listing every problem, each naming its key and what is expected.
+ */
+export function parseConfig(context: Readonly<Record<string, unknown>>): CredreportConfig {
+  const problems: string[] = [];
+  for (const key of Object.keys(context)) {
+    if (/^[a-z][A-Za-z0-9]*$/.test(key) && !CONFIG_KEYS.includes(key)) {
+      problems.push(`${key}: unknown context key (known keys: ${CONFIG_KEYS.join(', ')})`);
+    }
+  }
+  const picked = Object.fromEntries(
+    CONFIG_KEYS.filter((k) => context[k] !== undefined).map((k) => [k, context[k]]),
+  );
+  const parsed = ContextSchema.safeParse(picked);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => i.message));
+
+  // Thresholds use the core's own schema so the stack and the digest agree on what is valid.
+  const thresholdInput: Record<string, unknown> = Object.fromEntries(
+    THRESHOLD_KEYS.filter((k) => picked[k] !== undefined).map((k) => [k, fromString.number(picked[k])]),
+  );
+  const thresholds = ThresholdsSchema.safeParse(thresholdInput);
+  if (!thresholds.success) {
+    for (const issue of thresholds.error.issues) {
+      const key = String(issue.path[0] ?? 'thresholds');
+      const what =
+        key === 'graceDays'
+          ? 'a whole number of days, 0 or more'
+          : key === 'staleHours'
+            ? 'a positive number of hours'
+            : 'a positive whole number of days';
+      problems.push(`${key}: expected ${what}, got ${show(thresholdInput[key])}`);
+    }
+  }
+  if (!parsed.success || !thresholds.success || problems.length > 0) {
+    throw new ConfigError(problems, { cause: parsed.error ?? thresholds.error });
+  }
+  const c = parsed.data;
+
+  return {
+    organizationId: c.organizationId,
+    targetOrganizationalUnitIds: c.targetOrganizationalUnitIds ?? [c.organizationRootId as string],
+    deploymentRegion: c.deploymentRegion,
+    ...(c.account !== undefined ? { account: c.account } : {}),
+    stackName: c.stackName,
+    delegatedAdmin: c.delegatedAdmin,
+    agentSchedule: c.agentSchedule,
+    digestSchedule: c.digestSchedule,
+    digestTimeZone: c.digestTimeZone,
+    digestRecipients: c.digestRecipients,
+    ...(c.digestSender !== undefined ? { digestSender: c.digestSender } : {}),
+    tagKeys: c.tagKeys,
+    breakdownTag: c.breakdownTag,
+    thresholds: thresholds.data,
+    retentionDays: c.retentionDays,
+    noncurrentVersionDays: c.noncurrentVersionDays,
+    logRetentionDays: c.logRetentionDays,
+    ...(c.alarmEmail !== undefined ? { alarmEmail: c.alarmEmail } : {}),
+    retainStacksOnAccountRemoval: c.retainStacksOnAccountRemoval,
+    maxConcurrentPercentage: c.maxConcurrentPercentage,
+    failureTolerancePercentage: c.failureTolerancePercentage,
+    maxEmailBytes: c.maxEmailBytes,
+    tagCacheHours: c.tagCacheHours,
+    maxEntryBytes: c.maxEntryBytes,
+    collectBudgetSeconds: c.collectBudgetSeconds,
+  };
+}

@@ -1,0 +1,38 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/**
+ * IAM read actions that collect one account's report. These four have no resource type in the IAM
+ * service authorization reference, so `*` is the only resource they accept.
+ */
+export const IAM_REPORT_ACCOUNT_ACTIONS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+  'iam:ListUsers',
+] as const;
+
+/** IAM read actions on users: scoped to this account's user ARNs. */
+export const IAM_REPORT_USER_ACTIONS = ['iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed'] as const;
+
+/**
+ * The statements that let a role collect its own account's credential report, key inventory and
+ * privilege summary — nothing that writes, nothing that reads secrets.
+ */
+export function iamReportStatements(scope: IConstruct): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'CollectAccountCredentialReport',
+      actions: [...IAM_REPORT_ACCOUNT_ACTIONS],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadAccessKeyMetadata',
+      actions: [...IAM_REPORT_USER_ACTIONS],
+      resources: [
+        Stack.of(scope).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' }),
+      ],
+    }),
+  ];
+}

@@ -1,0 +1,246 @@
+import { Aws, Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import type { DigestEnvironment } from '../../aggregator/env';
+import { S3_LAYOUT } from '../../core/names';
+import type { Thresholds } from '../../core/thresholds';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { HubFunction } from './hub-function';
+import { iamReportStatements } from './iam-report-permissions';
+import { acknowledgeWildcardResources } from './nag-acknowledgements';
+
+/** Properties of {@link ReportDigest}. */
+export interface ReportDigestProps {
+  /** The report bucket. */
+  readonly bucket: s3.IBucket;
+  /** The organization (`o-…`): scopes the Organizations permissions and labels the digest. */
+  readonly organizationId: string;
+  /** OU/root ids whose ACTIVE accounts are expected to report. */
+  readonly targetOrganizationalUnitIds: readonly string[];
+  /** EventBridge Scheduler expression (`cron(…)` or `rate(…)`). */
+  readonly schedule: string;
+  /** IANA time zone the schedule is evaluated in. */
+  readonly timeZone: string;
+  /** Digest recipients; empty: no email and no SES permission. */
+  readonly recipients: readonly string[];
+  /** Verified SES address the digest is sent from; required exactly when there are recipients. */
+  readonly sender?: string;
+  /** Tag keys emitted as columns; empty: all. */
+  readonly tagKeys: readonly string[];
+  /** Tag the findings are broken down by. */
+  readonly breakdownTag: string;
+  /** Finding thresholds. */
+  readonly thresholds: Thresholds;
+  /** Largest email before the CSV is linked rather than attached, in bytes. */
+  readonly maxEmailBytes: number;
+  /** Hours after which cached account tags are refreshed. */
+  readonly tagCacheHours: number;
+  /** Retention of the function's log group. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** Prefixes the digest reads, and those it writes (ARCHITECTURE §5). */
+export const DIGEST_READ_PREFIXES = [
+  S3_LAYOUT.accountsPrefix,
+  S3_LAYOUT.incomingPrefix,
+  'org/',
+  S3_LAYOUT.latestPrefix,
+] as const;
+export const DIGEST_WRITE_PREFIXES = [S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, 'org/'] as const;
+
+/** Organizations read actions with no resource type (so `*` is the only resource they accept). */
+export const ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS = [
+  'organizations:DescribeOrganization',
+  'organizations:ListAccounts',
+  'organizations:ListRoots',
+] as const;
+/** Organizations read actions on the OU tree, scoped to the organization's root and OU ARNs. */
+export const ORGANIZATIONS_TREE_ACTIONS = [
+  'organizations:ListAccountsForParent',
+  'organizations:ListOrganizationalUnitsForParent',
+] as const;
+/** Organizations read actions on accounts, scoped to the organization's account (and OU) ARNs. */
+export const ORGANIZATIONS_ACCOUNT_ACTIONS = [
+  'organizations:ListParents',
+  'organizations:ListTagsForResource',
+] as const;
+
+/**
+ * The digest: a Lambda sized for a 10,000-account organization (15 minutes, 3008 MB) on an EventBridge
+ * Scheduler schedule in the configured time zone. It reads every stored account report and the org
+ * metadata, collects the hub account's own report in-process, writes the merged outputs and mails the
+ * digest. Also invoked on demand (`credreport run`).
+ */
+export class ReportDigest extends Construct {
+  /** The digest Lambda. */
+  readonly handler: HubFunction;
+  /** The schedule that runs it. */
+  readonly schedule: scheduler.Schedule;
+  /** Scheduled or asynchronous invocations that could not run or failed. */
+  readonly deadLetterQueue: DeadLetterQueue;
+
+  constructor(scope: Construct, id: string, props: ReportDigestProps) {
+    super(scope, id);
+    if (props.recipients.length > 0 && props.sender === undefined) {
+      throw new Error(`ReportDigest ${id}: sender is required when recipients are given`);
+    }
+    if (props.recipients.length === 0 && props.sender !== undefined) {
+      throw new Error(`ReportDigest ${id}: sender is set but recipients is empty`);
+    }
+    if (props.targetOrganizationalUnitIds.length === 0) {
+      throw new Error(`ReportDigest ${id}: targetOrganizationalUnitIds must not be empty`);
+    }
+
+    this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
+      purpose: 'digest runs the scheduler could not start or that failed',
+    });
+
+    const t = props.thresholds;
+    const environment: DigestEnvironment = {
+      REPORT_BUCKET: props.bucket.bucketName,
+      ORGANIZATION_ID: props.organizationId,
+      TARGET_OU_IDS: props.targetOrganizationalUnitIds.join(','),
+      DIGEST_RECIPIENTS: props.recipients.join(','),
+      DIGEST_SENDER: props.sender ?? '',
+      TAG_KEYS: props.tagKeys.join(','),
+      BREAKDOWN_TAG: props.breakdownTag,
+      ROTATION_DAYS: String(t.rotationDays),
+      UNUSED_DAYS: String(t.unusedDays),
+      GRACE_DAYS: String(t.graceDays),
+      ROOT_USE_DAYS: String(t.rootUseDays),
+      STALE_HOURS: String(t.staleHours),
+      MAX_EMAIL_BYTES: String(props.maxEmailBytes),
+      TAG_CACHE_HOURS: String(props.tagCacheHours),
+    };
+    this.handler = new HubFunction(this, 'Digest', {
+      entry: 'aggregator/digest-handler.ts',
+      description: 'credreport digest: merges every account report, writes the CSVs and mails the digest',
+      timeout: Duration.minutes(15),
+      memorySize: 3008,
+      ephemeralStorageMiB: 2048,
+      environment,
+      logRetention: props.logRetention,
+      deadLetterQueue: this.deadLetterQueue.queue,
+      // A retried digest could mail twice; a failure raises the errors alarm instead.
+      retryAttempts: 0,
+      serviceName: 'credreport-digest',
+    });
+
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: 'credreport: lets the digest schedule invoke the digest Lambda',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'credreport: daily organization digest',
+      schedule: scheduler.ScheduleExpression.expression(props.schedule, TimeZone.of(props.timeZone)),
+      target: new schedulerTargets.LambdaInvoke(this.handler.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        deadLetterQueue: this.deadLetterQueue.queue,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        role: scheduleRole,
+      }),
+    });
+    acknowledgeWildcardResources(
+      scheduleRole,
+      [`${this.handler.function.functionArn}:*`],
+      'lambda:InvokeFunction on the digest function and its versions/aliases (CDK grantInvoke): one function only.',
+    );
+
+    this.grantPermissions(props);
+  }
+
+  private grantPermissions(props: ReportDigestProps): void {
+    const role = this.handler.role;
+    const stack = Stack.of(this);
+    const bucket = props.bucket;
+    const grant = (statement: iam.PolicyStatement, reason?: string) => {
+      role.addToPrincipalPolicy(statement);
+      if (reason !== undefined) acknowledgeWildcardResources(role, statement.resources, reason);
+    };
+
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadReports',
+        actions: ['s3:GetObject'],
+        resources: DIGEST_READ_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
+      }),
+      'Object reads confined to the prefixes the digest merges (accounts/, incoming/, org/, latest/) of the report bucket.',
+    );
+    grant(
+      new iam.PolicyStatement({
+        sid: 'WriteOutputs',
+        // Multipart uploads of the merged CSVs need AbortMultipartUpload to clean up after a failure.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: DIGEST_WRITE_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
+      }),
+      'Object writes confined to the prefixes the digest produces (latest/, runs/, org/) of the report bucket.',
+    );
+    // IfExists: the 404-versus-403 check on a missing key carries no s3:prefix (see ReportIngest).
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ListReports',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLikeIfExists: { 's3:prefix': DIGEST_READ_PREFIXES.map((p) => `${p}*`) } },
+      }),
+    );
+
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadOrganization',
+        actions: [...ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS],
+        resources: ['*'],
+      }),
+      'organizations:DescribeOrganization, ListAccounts, ListRoots (and the IAM report reads GenerateCredentialReport, GetCredentialReport, GetAccountAuthorizationDetails, ListUsers) have no resource type: IAM accepts only "*" for them.',
+    );
+    const orgArn = (resource: string) =>
+      stack.formatArn({
+        service: 'organizations',
+        region: '',
+        account: '*',
+        resource,
+        resourceName: `${props.organizationId}/*`,
+      });
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadOrganizationTree',
+        actions: [...ORGANIZATIONS_TREE_ACTIONS],
+        resources: [orgArn('root'), orgArn('ou')],
+      }),
+      'Walking the OU tree needs every root and OU of this organization (scoped to its o- id; the management account id in the ARN is not known in a delegated admin account).',
+    );
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadAccountParentsAndTags',
+        actions: [...ORGANIZATIONS_ACCOUNT_ACTIONS],
+        resources: [orgArn('account'), orgArn('ou')],
+      }),
+      'OU path and tags of every account of this organization are columns of the report (scoped to its o- id).',
+    );
+
+    for (const statement of iamReportStatements(this)) {
+      grant(
+        statement,
+        'The hub account (which StackSets never deploy to) collects its own IAM report: every user of this account.',
+      );
+    }
+
+    if (props.sender !== undefined) {
+      const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);
+      // SES authorizes against the identity that verified the From address: the address itself or its domain.
+      const identities = [...new Set([props.sender, domain])].map((identity) =>
+        stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
+      );
+      grant(
+        new iam.PolicyStatement({ sid: 'SendDigest', actions: ['ses:SendEmail'], resources: identities }),
+      );
+    }
+  }
+}

