@@ -6,7 +6,13 @@ import { fetchCommand } from './commands/fetch';
 import { mergeCommand } from './commands/merge';
 import { runCommand } from './commands/run';
 
-export const COMMANDS: readonly Command[] = [mergeCommand, demoCommand, collectCommand, fetchCommand, runCommand];
+export const COMMANDS: readonly Command[] = [
+  mergeCommand,
+  demoCommand,
+  collectCommand,
+  fetchCommand,
+  runCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -53,7 +59,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() })
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  })
     .then((code) => {
       process.exitCode = code;
     })

@@ -1,0 +1,281 @@
+/**
+ * Small typed command-line parser shared by every `credreport` command: node:util `parseArgs` in strict
+ * mode, with every failure turned into a {@link UsageError} whose message names the option and what is
+ * wrong with it, plus converters for the value kinds the commands take (whole numbers, ISO times,
+ * comma-separated lists, account ids, thresholds).
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_THRESHOLDS, Thresholds } from '../core/thresholds';
+import { UsageError } from './command';
+
+/** One option of a command. Long name is the key of the spec object. */
+export type OptionSpec =
+  | { readonly type: 'string'; readonly short?: string; readonly multiple?: boolean }
+  | { readonly type: 'boolean'; readonly short?: string };
+
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** The parsed value of each option: absent when not given. */
+export type OptionValues<O extends OptionSpecs> = {
+  readonly [K in keyof O]?: O[K] extends { readonly type: 'boolean' }
+    ? boolean
+    : O[K] extends { readonly multiple: true }
+      ? string[]
+      : string;
+};
+
+export interface ParsedCommandLine<O extends OptionSpecs> {
+  readonly values: OptionValues<O>;
+  readonly positionals: readonly string[];
+}
+
+export interface PositionalSpec {
+  /** How positionals are called in messages, e.g. `input file or directory`. @default 'argument' */
+  readonly name?: string;
+  /** @default 0 */
+  readonly min?: number;
+  /** @default 0 (no positionals accepted) */
+  readonly max?: number;
+}
+
+/** Edit distance, for "did you mean" hints on unknown options. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function suggestion(unknown: string, options: OptionSpecs): string {
+  const bare = unknown.replace(/^-+/, '');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of Object.keys(options)) {
+    const d = distance(bare, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(bare.length / 3))
+    ? ` (did you mean --${best}?)`
+    : '';
+}
+
+/** The option a node:util parseArgs message is about, as `--long` when the spec knows it. */
+function optionIn(message: string, options: OptionSpecs): string | undefined {
+  const long = /'(?:-\w, )?--([^' <=]+)/.exec(message)?.[1];
+  if (long !== undefined) return `--${long}`;
+  const short = /'-([^-' ])/.exec(message)?.[1];
+  if (short === undefined) return undefined;
+  const name = Object.entries(options).find(([, spec]) => spec.short === short)?.[0];
+  return name !== undefined ? `--${name}` : `-${short}`;
+}
+
+function translate(error: unknown, options: OptionSpecs): UsageError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = optionIn(message, options);
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(
+        `unknown option '${option ?? message}'${option ? suggestion(option, options) : ''}`,
+      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(message))
+        return new UsageError(`option ${option ?? '?'} takes no value`);
+      return new UsageError(`option ${option ?? '?'} needs a value`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(`unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? message}'`);
+    default:
+      return new UsageError(message);
+  }
+}
+
+/**
+ * Parses `argv` (the arguments after the command name) against `options`. Throws UsageError for an
+ * unknown option, a missing or empty value, a value given to a flag, a repeated single-valued option,
+ * or too few / too many positionals.
+ */
+export function parseCommandLine<const O extends OptionSpecs>(
+  argv: readonly string[],
+  options: O,
+  positionals: PositionalSpec = {},
+): ParsedCommandLine<O> {
+  const { name = 'argument', min = 0, max = 0 } = positionals;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: options as Record<string, OptionSpec>,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
+  } catch (error) {
+    throw translate(error, options);
+  }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    const spec = options[token.name];
+    if (spec?.type === 'string' && (token.value === undefined || token.value === '')) {
+      throw new UsageError(`option --${token.name} needs a value`);
+    }
+    if (spec && !(spec.type === 'string' && spec.multiple) && seen.has(token.name)) {
+      throw new UsageError(`option --${token.name} given more than once`);
+    }
+    seen.add(token.name);
+  }
+  const given = parsed.positionals;
+  if (given.length > max) {
+    const extra = given[max] ?? '';
+    throw new UsageError(
+      max === 0 ? `unexpected argument '${extra}'` : `too many ${name}s: at most ${max}, got ${given.length}`,
+    );
+  }
+  if (given.length < min) {
+    throw new UsageError(
+      min === 1 ? `missing ${name}` : `expected at least ${min} ${name}s, got ${given.length}`,
+    );
+  }
+  return { values: parsed.values as OptionValues<O>, positionals: given };
+}
+
+/** A whole number option (`--stale-hours 26`). */
+export function parseIntegerOption(
+  name: string,
+  raw: string,
+  bounds: { readonly min?: number; readonly max?: number } = {},
+): number {
+  const trimmed = raw.trim();
+  const value = Number(trimmed);
+  if (!/^[-+]?\d+$/.test(trimmed) || !Number.isSafeInteger(value)) {
+    throw new UsageError(`option --${name} must be a whole number, got '${raw}'`);
+  }
+  return checkBounds(name, value, bounds);
+}
+
+/** A decimal number option (`--stale-hours 1.5`). */
+export function parseNumberOption(
+  name: string,
+  raw: string,
+  bounds: { readonly min?: number; readonly max?: number } = {},
+): number {
+  const trimmed = raw.trim();
+  const value = Number(trimmed);
+  if (trimmed === '' || !Number.isFinite(value)) {
+    throw new UsageError(`option --${name} must be a number, got '${raw}'`);
+  }
+  return checkBounds(name, value, bounds);
+}
+
+function checkBounds(
+  name: string,
+  value: number,
+  bounds: { readonly min?: number; readonly max?: number },
+): number {
+  if (bounds.min !== undefined && value < bounds.min) {
+    throw new UsageError(`option --${name} must be at least ${bounds.min}, got ${value}`);
+  }
+  if (bounds.max !== undefined && value > bounds.max) {
+    throw new UsageError(`option --${name} must be at most ${bounds.max}, got ${value}`);
+  }
+  return value;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * An ISO 8601 date or time option (`--now 2024-05-01T06:00:00Z`, or `2024-05-01` = midnight UTC).
+ * A time without an offset is read as UTC so that results do not depend on the machine's time zone.
+ */
+export function parseDateOption(name: string, raw: string): Date {
+  const trimmed = raw.trim();
+  if (!ISO_DATE.test(trimmed)) {
+    throw new UsageError(
+      `option --${name} must be an ISO 8601 time such as 2024-05-01T06:00:00Z, got '${raw}'`,
+    );
+  }
+  const hasOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) && trimmed.length > 10;
+  const text = trimmed.length === 10 ? `${trimmed}T00:00:00Z` : hasOffset ? trimmed : `${trimmed}Z`;
+  const date = new Date(text.replace(' ', 'T'));
+  if (Number.isNaN(date.getTime())) {
+    throw new UsageError(`option --${name} is not a valid date: '${raw}'`);
+  }
+  return date;
+}
+
+/** A comma-separated list option (`--tag-keys Environment,Owner`); blanks dropped, duplicates removed. */
+export function parseListOption(name: string, raw: string): string[] {
+  const items = [...new Set(raw.split(',').map((s) => s.trim()))].filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`option --${name} needs at least one value, got '${raw}'`);
+  return items;
+}
+
+/** A comma-separated list of 12-digit AWS account ids. */
+export function parseAccountIdsOption(name: string, raw: string): string[] {
+  const ids = parseListOption(name, raw);
+  const bad = ids.filter((id) => !/^\d{12}$/.test(id));
+  if (bad.length > 0) throw new UsageError(`option --${name}: not a 12-digit account id: ${bad.join(', ')}`);
+  return ids;
+}
+
+/** One of a fixed set of values. */
+export function parseChoiceOption<const T extends string>(
+  name: string,
+  raw: string,
+  choices: readonly T[],
+): T {
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  throw new UsageError(`option --${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+}
+
+/** The finding/coverage threshold options every report-producing command accepts (ARCHITECTURE §7). */
+export const THRESHOLD_OPTIONS = {
+  'rotation-days': { type: 'string' },
+  'unused-days': { type: 'string' },
+  'grace-days': { type: 'string' },
+  'root-use-days': { type: 'string' },
+  'stale-hours': { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** Help lines for {@link THRESHOLD_OPTIONS}, to paste into a command's `--help`. */
+export const THRESHOLD_HELP = [
+  `  --rotation-days N    an active key older than N days is key-not-rotated (default ${DEFAULT_THRESHOLDS.rotationDays})`,
+  `  --unused-days N      a credential unused for N days is credential-unused (default ${DEFAULT_THRESHOLDS.unusedDays})`,
+  `  --grace-days N       keys younger than N days are spared unused findings (default ${DEFAULT_THRESHOLDS.graceDays})`,
+  `  --root-use-days N    root use within N days is root-recently-used (default ${DEFAULT_THRESHOLDS.rootUseDays})`,
+  `  --stale-hours H      a report older than H hours counts as stale (default ${DEFAULT_THRESHOLDS.staleHours})`,
+].join('\n');
+
+/** Thresholds from the {@link THRESHOLD_OPTIONS} values, defaults for the ones not given. */
+export function parseThresholdOptions(values: {
+  readonly 'rotation-days'?: string;
+  readonly 'unused-days'?: string;
+  readonly 'grace-days'?: string;
+  readonly 'root-use-days'?: string;
+  readonly 'stale-hours'?: string;
+}): Thresholds {
+  const int = (name: keyof typeof values, fallback: number, min: number): number => {
+    const raw = values[name];
+    return raw === undefined ? fallback : parseIntegerOption(name, raw, { min });
+  };
+  const staleRaw = values['stale-hours'];
+  const staleHours =
+    staleRaw === undefined ? DEFAULT_THRESHOLDS.staleHours : parseNumberOption('stale-hours', staleRaw);
+  if (staleHours <= 0) throw new UsageError(`option --stale-hours must be greater than 0, got ${staleHours}`);
+  return {
+    rotationDays: int('rotation-days', DEFAULT_THRESHOLDS.rotationDays, 1),
+    unusedDays: int('unused-days', DEFAULT_THRESHOLDS.unusedDays, 1),
+    graceDays: int('grace-days', DEFAULT_THRESHOLDS.graceDays, 0),
+    rootUseDays: int('root-use-days', DEFAULT_THRESHOLDS.rootUseDays, 1),
+    staleHours,
+  };
+}

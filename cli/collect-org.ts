@@ -1,0 +1,225 @@
+/**
+ * The orchestration behind `credreport collect`: who the caller is, which accounts to collect, and the
+ * collection of each one through an assumed role, at bounded concurrency, where one account's failure
+ * becomes a {@link ReportProblem} and never stops the others. No client is built here: the command (and
+ * the tests and the bench) inject how to obtain each one.
+ */
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { z } from 'zod';
+import { selectExpectedAccounts } from '../aggregator/org-metadata';
+import { mapLimit } from '../core/concurrency';
+import { CredreportError } from '../core/errors';
+import type { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
+import type { collectAccountReport } from '../member-agent/collector';
+import { AssumeRoleError, CallerIdentity, errorMessage, errorName, roleArnFor } from './aws';
+
+/**
+ * Accounts collected at once by default. The shared quotas are not what limits this: IAM calls made
+ * with an assumed role count against the member account's own IAM quota (each worker is in a different
+ * account), and the caller's account makes about one AssumeRole per member account, a handful per
+ * second at this setting, far below STS's request rate quota. What bounds it is the laptop: each account
+ * in flight holds its credential report and authorization details (megabytes for an account with
+ * thousands of users) and a socket per service. Eight keeps that small while turning a run of 1,000
+ * accounts at ~5 s each from ~80 min into ~10 min; raise it for an org of many small accounts.
+ */
+export const DEFAULT_COLLECT_CONCURRENCY = 8;
+/** Upper bound of `--concurrency` (the shared HTTPS agent allows 64 sockets). */
+export const MAX_COLLECT_CONCURRENCY = 64;
+
+/** The run cannot go ahead at all (selection empty, metadata unreadable, …). */
+export class CollectOrgError extends CredreportError {}
+
+/** The metadata file given to `--metadata-in` is not one `--metadata-out` wrote. */
+export class MetadataFileError extends CredreportError {}
+
+const AccountMetadataSchema = z.object({
+  id: z.string().regex(/^\d{12}$/),
+  name: z.string(),
+  email: z.string(),
+  state: z.string(),
+  joinedTime: z.string().optional(),
+  ouPath: z.string(),
+  ouIdPath: z.array(z.string()),
+  tags: z.record(z.string(), z.string()),
+});
+
+/** Schema of a `--metadata-out` file (an {@link OrgMetadata}). Unknown fields are dropped. */
+export const OrgMetadataFileSchema = z.object({
+  organizationId: z.string().optional(),
+  managementAccountId: z.string().optional(),
+  fetchedAt: z.string(),
+  accounts: z.array(AccountMetadataSchema),
+  tagsFetchedAt: z.record(z.string(), z.string()).optional(),
+});
+
+/** Parses the text of a `--metadata-in` file; `source` names it in errors. */
+export function parseMetadataFile(text: string, source: string): OrgMetadata {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new MetadataFileError(`${source} is not JSON: ${errorMessage(error)}`, { cause: error });
+  }
+  const parsed = OrgMetadataFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? issue.path.join('.') || '(top level)' : '';
+    throw new MetadataFileError(
+      `${source} is not organization metadata written by 'credreport collect --metadata-out': ${where}: ${issue?.message ?? 'invalid'}`,
+      { cause: parsed.error },
+    );
+  }
+  return parsed.data;
+}
+
+/** Serialises metadata for `--metadata-out` (stable: accounts sorted by id). */
+export function formatMetadataFile(metadata: OrgMetadata): string {
+  const accounts = [...metadata.accounts].sort((a, b) => a.id.localeCompare(b.id));
+  return `${JSON.stringify({ ...metadata, accounts }, null, 2)}\n`;
+}
+
+/**
+ * The accounts to collect: ACTIVE ones, narrowed to those under `ouIds` (any id of an account's
+ * `ouIdPath`; a root id means all) and to `accountIds` when given (both: accounts in both).
+ * Throws CollectOrgError naming ids that are not in the metadata or not ACTIVE, or an empty result.
+ */
+export function selectAccounts(
+  metadata: OrgMetadata,
+  narrowing: { readonly accountIds?: readonly string[]; readonly ouIds?: readonly string[] } = {},
+): string[] {
+  const ouIds = narrowing.ouIds ?? [];
+  const knownOus = new Set(metadata.accounts.flatMap((a) => a.ouIdPath));
+  const unknownOus = ouIds.filter((id) => !knownOus.has(id));
+  if (unknownOus.length > 0) {
+    throw new CollectOrgError(`--ou: not an OU or root of the organization: ${unknownOus.join(', ')}`);
+  }
+  let selected = selectExpectedAccounts(metadata, ouIds);
+  if (narrowing.accountIds) {
+    const byId = new Map(metadata.accounts.map((a) => [a.id, a]));
+    const unknown = narrowing.accountIds.filter((id) => !byId.has(id));
+    if (unknown.length > 0) {
+      throw new CollectOrgError(`--accounts: not in the organization: ${unknown.join(', ')}`);
+    }
+    const inactive = narrowing.accountIds.filter((id) => byId.get(id)?.state !== 'ACTIVE');
+    if (inactive.length > 0) {
+      const states = inactive.map((id) => `${id} (${byId.get(id)?.state ?? '?'})`);
+      throw new CollectOrgError(`--accounts: not ACTIVE: ${states.join(', ')}`);
+    }
+    const wanted = new Set(narrowing.accountIds);
+    selected = selected.filter((id) => wanted.has(id));
+  }
+  if (selected.length === 0) {
+    throw new CollectOrgError(
+      ouIds.length > 0 && narrowing.accountIds
+        ? 'no ACTIVE account is both in --accounts and under --ou'
+        : 'no ACTIVE account to collect',
+    );
+  }
+  return selected;
+}
+
+/** How the orchestration obtains clients and runs the collector; injected. */
+export interface CollectOrgDeps {
+  /** IAM with the caller's own credentials, for the caller's own account. */
+  readonly ownIam: () => IAMClient;
+  /** IAM acting as `roleArn`; rejects with AssumeRoleError when the role cannot be assumed. */
+  readonly assumedIam: (roleArn: string, accountId: string) => Promise<IAMClient>;
+  /** The per-account collector (member-agent/collector.ts). */
+  readonly collect: typeof collectAccountReport;
+  /** ISO time source for problem records. @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+export interface CollectAccountsOptions {
+  readonly caller: CallerIdentity;
+  readonly accountIds: readonly string[];
+  /** Role name (optionally with a path) assumed in every account but the caller's. */
+  readonly roleName: string;
+  readonly concurrency: number;
+  /** Called as each account settles, in completion order. */
+  readonly onSettled?: (outcome: AccountOutcome) => void;
+}
+
+export type AccountOutcome =
+  | { readonly accountId: string; readonly ok: true; readonly users: number; readonly durationMs: number }
+  | { readonly accountId: string; readonly ok: false; readonly problem: ReportProblem };
+
+export interface CollectAccountsResult {
+  /** In the order of `accountIds`. */
+  readonly reports: readonly AccountReport[];
+  readonly problems: readonly ReportProblem[];
+  /** API calls made by the collector, summed over the accounts that succeeded. */
+  readonly apiCalls: Readonly<Record<string, number>>;
+  /** AssumeRole calls made (every account but the caller's). */
+  readonly assumeRoleCalls: number;
+}
+
+/**
+ * Collects every account in `accountIds`, at most `concurrency` at a time. The caller's own account
+ * uses the caller's credentials; every other assumes `arn:<partition>:iam::<id>:role/<roleName>`.
+ */
+export async function collectAccounts(
+  deps: CollectOrgDeps,
+  opts: CollectAccountsOptions,
+): Promise<CollectAccountsResult> {
+  const clock = deps.clock ?? (() => new Date());
+  const apiCalls: Record<string, number> = {};
+  let assumeRoleCalls = 0;
+  const outcomes = await mapLimit(opts.accountIds, opts.concurrency, async (accountId) => {
+    const started = Date.now();
+    const fail = (detail: string): { problem: ReportProblem } => {
+      const problem: ReportProblem = {
+        accountId,
+        reason: 'collection-failed',
+        detail,
+        at: clock().toISOString(),
+      };
+      opts.onSettled?.({ accountId, ok: false, problem });
+      return { problem };
+    };
+    let iam: IAMClient;
+    if (accountId === opts.caller.accountId) {
+      iam = deps.ownIam();
+    } else {
+      const roleArn = roleArnFor(opts.caller.partition, accountId, opts.roleName);
+      assumeRoleCalls++;
+      try {
+        iam = await deps.assumedIam(roleArn, accountId);
+      } catch (error) {
+        return fail(
+          error instanceof AssumeRoleError
+            ? error.message
+            : `AssumeRole ${roleArn} failed: ${describe(error)}`,
+        );
+      }
+    }
+    let collected: Awaited<ReturnType<CollectOrgDeps['collect']>>;
+    try {
+      collected = await deps.collect({ iam }, { accountId });
+    } catch (error) {
+      return fail(`collection failed: ${describe(error)}`);
+    }
+    const { report, stats } = collected;
+    for (const [operation, count] of Object.entries(stats.apiCalls)) {
+      apiCalls[operation] = (apiCalls[operation] ?? 0) + count;
+    }
+    opts.onSettled?.({ accountId, ok: true, users: stats.users, durationMs: Date.now() - started });
+    return { report };
+  });
+  const reports: AccountReport[] = [];
+  const problems: ReportProblem[] = [];
+  for (const outcome of outcomes) {
+    if ('report' in outcome) reports.push(outcome.report);
+    else problems.push(outcome.problem);
+  }
+  return { reports, problems, apiCalls, assumeRoleCalls };
+}
+
+/** `Name: message`, plus the root cause's when the collector wrapped an SDK error. */
+function describe(error: unknown): string {
+  const text = `${errorName(error)}: ${errorMessage(error)}`;
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause === undefined || cause === null) return text;
+  const causeText = `${errorName(cause)}: ${errorMessage(cause)}`;
+  return text.includes(errorMessage(cause)) ? text : `${text} (${causeText})`;
+}

@@ -1,0 +1,257 @@
+/**
+ * `credreport fetch`: downloads one of the digest's outputs from the hub bucket (found from the hub
+ * stack's outputs unless `--bucket`) to a file or, streamed, to stdout.
+ */
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { CredreportError } from '../../core/errors';
+import { S3_LAYOUT } from '../../core/names';
+import { parseCommandLine } from '../args';
+import {
+  AwsSessionFactory,
+  createAwsSession,
+  DEFAULT_HUB_STACK_NAME,
+  errorMessage,
+  errorName,
+  isAccessDenied,
+  readStackOutput,
+} from '../aws';
+import { Command, CommandIo, EXIT, UsageError } from '../command';
+
+/** An output could not be downloaded; the message says which and why. */
+export class FetchError extends CredreportError {}
+
+export interface FetchCommandDeps {
+  readonly aws: AwsSessionFactory;
+}
+
+const OPTIONS = {
+  bucket: { type: 'string' },
+  stack: { type: 'string' },
+  date: { type: 'string' },
+  keys: { type: 'boolean' },
+  summary: { type: 'boolean' },
+  digest: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+const HELP = `Usage: credreport fetch [options]
+
+Downloads the merged report (or another output of the digest) from the hub bucket.
+
+What:
+  (default)             credential-report.csv, one row per IAM user per account
+  --keys                access-keys.csv, one row per access key
+  --summary             summary.json (counts, coverage, findings, delta)
+  --digest              digest.html (the emailed digest)
+  --date YYYY-MM-DD     that day's run (runs/date=…/) instead of the latest
+
+Where from:
+  --stack NAME          hub stack whose ReportBucketName output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
+  --bucket NAME         the bucket itself (no CloudFormation call)
+  --profile NAME        named profile (default: the default credential chain)
+  --region REGION       region of the stack (default: AWS_REGION or the profile's region)
+
+Where to:
+  --out FILE            write to FILE; - or no --out streams to stdout
+
+Exit status: ${EXIT.ok} downloaded, ${EXIT.error} not found or not allowed, ${EXIT.usage} bad arguments.
+`;
+
+interface FetchArgs {
+  readonly bucket?: string;
+  readonly stack: string;
+  readonly date?: string;
+  readonly file: string;
+  /** Absolute path, or undefined for stdout. */
+  readonly out?: string;
+  readonly profile?: string;
+  readonly region?: string;
+}
+
+/** Checks `YYYY-MM-DD` and that it is a real calendar day. */
+export function parseRunDate(raw: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+  const date = match ? new Date(`${raw}T00:00:00Z`) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== raw) {
+    throw new UsageError(`--date must be a day as YYYY-MM-DD, got '${raw}'`);
+  }
+  return raw;
+}
+
+function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
+  const { values } = parseCommandLine(argv, OPTIONS);
+  if (values.bucket !== undefined && values.stack !== undefined) {
+    throw new UsageError('--bucket and --stack cannot be used together (--bucket needs no stack)');
+  }
+  const chosen = (['keys', 'summary', 'digest'] as const).filter((k) => values[k] === true);
+  if (chosen.length > 1)
+    throw new UsageError(
+      `choose one of --keys, --summary, --digest (got ${chosen.map((c) => `--${c}`).join(' ')})`,
+    );
+  const files = S3_LAYOUT.outputFiles;
+  const byFlag = { keys: files.accessKeys, summary: files.summary, digest: files.digest } as const;
+  const flag = chosen[0];
+  const file: string = flag === undefined ? files.credentialReport : byFlag[flag];
+  return {
+    ...(values.bucket !== undefined ? { bucket: values.bucket } : {}),
+    stack: values.stack ?? DEFAULT_HUB_STACK_NAME,
+    ...(values.date !== undefined ? { date: parseRunDate(values.date) } : {}),
+    file,
+    ...(values.out !== undefined && values.out !== '-' ? { out: resolve(cwd, values.out) } : {}),
+    ...(values.profile !== undefined ? { profile: values.profile } : {}),
+    ...(values.region !== undefined ? { region: values.region } : {}),
+  };
+}
+
+/** The newest run dates in the bucket, for the "no run for that date" message; undefined if unlistable. */
+async function recentRunDates(s3: S3Client, bucket: string, limit = 5): Promise<string[] | undefined> {
+  try {
+    const dates: string[] = [];
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: bucket, Prefix: S3_LAYOUT.runsPrefix, Delimiter: '/' },
+    )) {
+      for (const prefix of page.CommonPrefixes ?? []) {
+        const date = /date=(\d{4}-\d{2}-\d{2})\/$/.exec(prefix.Prefix ?? '')?.[1];
+        if (date) dates.push(date);
+      }
+    }
+    return dates.sort().slice(-limit).reverse();
+  } catch {
+    // Only a hint for the message of the real error (NoSuchKey), which is thrown regardless.
+    return undefined;
+  }
+}
+
+async function getObjectError(
+  error: unknown,
+  s3: S3Client,
+  args: FetchArgs,
+  bucket: string,
+  key: string,
+  bucketSource: string,
+): Promise<FetchError> {
+  const name = errorName(error);
+  const url = `s3://${bucket}/${key}`;
+  if (name === 'NoSuchBucket') {
+    return new FetchError(`bucket '${bucket}' does not exist${bucketSource}`, { cause: error });
+  }
+  if (name === 'NoSuchKey') {
+    if (args.date !== undefined) {
+      const recent = await recentRunDates(s3, bucket);
+      const hint =
+        recent === undefined
+          ? ''
+          : recent.length === 0
+            ? ' (no runs at all yet)'
+            : ` (latest runs: ${recent.join(', ')})`;
+      return new FetchError(`no run for ${args.date} in s3://${bucket}/${S3_LAYOUT.runsPrefix}${hint}`, {
+        cause: error,
+      });
+    }
+    return new FetchError(`no ${url} yet: the digest has not run (start one with 'credreport run')`, {
+      cause: error,
+    });
+  }
+  if (isAccessDenied(error)) {
+    return new FetchError(
+      `access denied reading ${url}: you need s3:GetObject on it (and kms:Decrypt if the bucket uses a KMS key);` +
+        ' without s3:ListBucket, S3 also answers AccessDenied for an object that does not exist',
+      { cause: error },
+    );
+  }
+  return new FetchError(`cannot read ${url}: ${name}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** Resolves on the sink's next 'drain' or 'error' (the error itself is recorded by the caller). */
+function drainOrError(sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sink.removeListener('drain', done);
+      sink.removeListener('error', done);
+      resolve();
+    };
+    sink.once('drain', done);
+    sink.once('error', done);
+  });
+}
+
+/** Copies `source` into `sink` honouring back-pressure, without ending `sink` (stdout stays open). */
+async function copyTo(
+  source: AsyncIterable<Uint8Array | string>,
+  sink: NodeJS.WritableStream,
+): Promise<void> {
+  let failure: unknown;
+  const onError = (error: unknown): void => {
+    failure = error;
+  };
+  sink.on('error', onError);
+  try {
+    for await (const chunk of source) {
+      if (failure !== undefined) break;
+      if (!sink.write(chunk)) await drainOrError(sink);
+    }
+  } finally {
+    sink.removeListener('error', onError);
+  }
+  if (failure !== undefined) throw failure;
+}
+
+async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
+  const args = parseFetchArgs(argv, io.cwd);
+  const session = deps.aws({
+    ...(args.profile !== undefined ? { profile: args.profile } : {}),
+    ...(args.region !== undefined ? { region: args.region } : {}),
+  });
+  try {
+    await session.region(); // a clear error now rather than 'Region is missing' from a client
+    const bucket =
+      args.bucket ?? (await readStackOutput(session.cloudformation(), args.stack, 'ReportBucketName'));
+    const bucketSource =
+      args.bucket === undefined ? ` (output ReportBucketName of stack '${args.stack}')` : '';
+    const key = `${args.date === undefined ? S3_LAYOUT.latestPrefix : S3_LAYOUT.runPrefix(args.date)}${args.file}`;
+    const s3 = session.s3();
+    let body: AsyncIterable<Uint8Array> | undefined;
+    try {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      body = response.Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (error) {
+      throw await getObjectError(error, s3, args, bucket, key, bucketSource);
+    }
+    if (!body) throw new FetchError(`s3://${bucket}/${key} returned no body`);
+
+    if (args.out === undefined) {
+      await copyTo(body, io.stdout);
+      return EXIT.ok;
+    }
+    try {
+      await pipeline(body, createWriteStream(args.out));
+    } catch (error) {
+      await rm(args.out, { force: true });
+      throw new FetchError(`cannot write ${args.out}: ${errorMessage(error)}`, { cause: error });
+    }
+    io.stderr.write(`fetch: wrote s3://${bucket}/${key} to ${args.out}\n`);
+    return EXIT.ok;
+  } finally {
+    session.destroy();
+  }
+}
+
+/** Builds `fetch` with its dependencies replaced (tests). */
+export function createFetchCommand(overrides: Partial<FetchCommandDeps> = {}): Command {
+  const deps: FetchCommandDeps = { aws: createAwsSession, ...overrides };
+  return {
+    name: 'fetch',
+    summary: 'download the merged CSV (or keys, summary, digest) from the hub bucket',
+    help: HELP,
+    run: (argv, io) => runFetch(deps, argv, io),
+  };
+}
+
+export const fetchCommand: Command = createFetchCommand();

@@ -1,0 +1,454 @@
+/**
+ * `credreport merge <dir|files…>`: merges local credential reports (raw AWS CSVs, or stored report JSON
+ * such as accounts/<id>/latest.json from the hub bucket) into the four outputs, without AWS.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { detectReportAccountId } from '../../core/credential-report';
+import { CredreportError } from '../../core/errors';
+import { parseAccountReport } from '../../core/event-contract';
+import { MergeInput, MergeResult, runMerge } from '../../core/merge';
+import { PreviousRun, readPreviousRun } from '../../core/delta';
+import { S3_LAYOUT } from '../../core/names';
+import type { Summary } from '../../core/summary';
+import { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
+import {
+  parseAccountIdsOption,
+  parseCommandLine,
+  parseDateOption,
+  parseListOption,
+  parseThresholdOptions,
+  THRESHOLD_HELP,
+  THRESHOLD_OPTIONS,
+} from '../args';
+import { parseMetadataFile } from '../collect-org';
+import { Command, CommandIo, EXIT } from '../command';
+
+/** An input path or a companion file (metadata, previous run) cannot be used at all. */
+export class MergeInputError extends CredreportError {}
+
+const OPTIONS = {
+  metadata: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  now: { type: 'string' },
+  'report-time': { type: 'string' },
+  'tag-keys': { type: 'string' },
+  'breakdown-tag': { type: 'string' },
+  'expected-accounts': { type: 'string' },
+  previous: { type: 'string' },
+  label: { type: 'string' },
+  ...THRESHOLD_OPTIONS,
+} as const;
+
+const HELP = `Usage: credreport merge <dir|file>... [options]
+
+Merges credential reports of many accounts into one enriched, findings-annotated report, locally.
+Inputs (files, or directories searched recursively):
+  *.csv              a raw IAM credential report as AWS writes it; the account id is the 12-digit
+                     number in the file name (e.g. 123456789012.csv), else read from the ARNs in it
+  *.json, *.json.gz  a stored account report (accounts/<id>/latest.json from the hub bucket, with the
+                     key inventory and privileges); history/ folders and rejected.json are skipped
+                     when searching directories
+
+Options:
+  --metadata FILE      organization metadata (written by 'credreport collect --metadata-out', or
+                       org/metadata.json from the hub bucket): account names, OU paths, tags, and the
+                       accounts expected to report (every ACTIVE one)
+  --out DIR, -o DIR    where to write the outputs (default ./out)
+  --now TIME           evaluate findings as of this ISO 8601 time (default: now)
+  --report-time TIME   generation time of raw CSV reports, which carry none (default: --now)
+  --tag-keys A,B       tag columns to write (default: every tag key in the metadata)
+  --breakdown-tag KEY  tag whose values summary.json and the digest break down by (default Environment)
+  --expected-accounts IDS  comma-separated account ids expected to report (default: see --metadata)
+  --previous DIR       a previous run's output folder: the summary gets what changed since
+  --label TEXT         organization label for the digest title (default: organization id)
+${THRESHOLD_HELP}
+
+Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
+Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
+(a malformed file, a stale report, an expected account without a report).
+`;
+
+/** A report file found on disk, before reading it. */
+export interface InputFile {
+  readonly path: string;
+  readonly kind: 'csv' | 'json' | 'json.gz';
+  /** 12-digit id from the file name (or, failing that, the path) — used to order reading. */
+  readonly hint?: string;
+}
+
+const ACCOUNT_IN_NAME = /(?<!\d)(\d{12})(?!\d)/;
+
+function kindOf(path: string): InputFile['kind'] | undefined {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.json.gz')) return 'json.gz';
+  if (lower.endsWith('.json')) return 'json';
+  return undefined;
+}
+
+/** An error's message (with its code when the message lacks it); works across realms, unlike instanceof. */
+function describe(error: unknown): string {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
+    const { code, message } = error as { code?: unknown; message: string };
+    return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+  }
+  return String(error);
+}
+
+async function walk(dir: string, out: InputFile[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      // Older reports kept by the hub: the newest (latest.json) is what counts.
+      if (entry.name === 'history' || entry.name.startsWith('.')) continue;
+      await walk(path, out);
+    } else if (entry.isFile()) {
+      const kind = kindOf(entry.name);
+      if (!kind || entry.name === basename(S3_LAYOUT.accountRejected('x'))) continue;
+      // Our own outputs, if someone points merge at a folder that holds a previous run.
+      if (Object.values(S3_LAYOUT.outputFiles).includes(entry.name as never)) continue;
+      if (entry.name === basename(S3_LAYOUT.orgMetadata)) continue;
+      out.push(fileOf(path, kind));
+    }
+  }
+}
+
+function fileOf(path: string, kind: InputFile['kind']): InputFile {
+  const hint = ACCOUNT_IN_NAME.exec(basename(path))?.[1] ?? ACCOUNT_IN_NAME.exec(path)?.[1];
+  return { path, kind, ...(hint ? { hint } : {}) };
+}
+
+/** Expands the positional inputs; throws MergeInputError for a path that does not exist or holds no reports. */
+export async function findInputFiles(inputs: readonly string[], cwd: string): Promise<InputFile[]> {
+  const files: InputFile[] = [];
+  for (const input of inputs) {
+    const path = resolve(cwd, input);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new MergeInputError(`input ${input}: ${describe(error)}`, { cause: error });
+    }
+    if (info.isDirectory()) {
+      const before = files.length;
+      await walk(path, files);
+      if (files.length === before) {
+        throw new MergeInputError(
+          `input ${input}: no credential reports (*.csv, *.json, *.json.gz) in this directory`,
+        );
+      }
+    } else {
+      const kind = kindOf(path);
+      if (!kind) throw new MergeInputError(`input ${input}: not a .csv, .json or .json.gz file`);
+      files.push(fileOf(path, kind));
+    }
+  }
+  const seen = new Set<string>();
+  return files
+    .filter((f) => (seen.has(f.path) ? false : (seen.add(f.path), true)))
+    .sort((a, b) => {
+      const ka = a.hint ?? '~';
+      const kb = b.hint ?? '~';
+      return ka < kb ? -1 : ka > kb ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+    });
+}
+
+/** A file that could not become a report. `accountId` undefined: not even the account is known. */
+export interface BadInput {
+  readonly path: string;
+  readonly accountId?: string;
+  readonly reason: ReportProblem['reason'];
+  readonly detail: string;
+}
+
+/** Reads one file into a report, or says why it cannot be one. */
+export async function readInputFile(
+  file: InputFile,
+  reportTime: Date,
+): Promise<{ report: AccountReport } | { bad: BadInput }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file.path);
+  } catch (error) {
+    return {
+      bad: {
+        path: file.path,
+        ...accountOf(file),
+        reason: 'unreadable',
+        detail: `cannot read: ${describe(error)}`,
+      },
+    };
+  }
+  if (file.kind === 'csv') {
+    const text = bytes.toString('utf8');
+    const accountId = ACCOUNT_IN_NAME.exec(basename(file.path))?.[1] ?? detectReportAccountId(text);
+    if (!accountId) {
+      return {
+        bad: {
+          path: file.path,
+          reason: 'rejected',
+          detail:
+            'no 12-digit account id in the file name and no IAM ARN in the file: not a credential report?',
+        },
+      };
+    }
+    const at = reportTime.toISOString();
+    return {
+      report: {
+        schemaVersion: 1,
+        accountId,
+        generatedTime: at,
+        collectedTime: at,
+        credentialReportCsv: text,
+        accessKeys: [],
+      },
+    };
+  }
+  let json: unknown;
+  try {
+    const text = file.kind === 'json.gz' ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+    json = JSON.parse(text);
+  } catch (error) {
+    return {
+      bad: {
+        path: file.path,
+        ...accountOf(file),
+        reason: 'unreadable',
+        detail: `not JSON: ${describe(error)}`,
+      },
+    };
+  }
+  try {
+    return { report: parseAccountReport(json) };
+  } catch (error) {
+    const claimed = (json as { accountId?: unknown } | null)?.accountId;
+    const accountId = typeof claimed === 'string' && /^\d{12}$/.test(claimed) ? claimed : file.hint;
+    return {
+      bad: {
+        path: file.path,
+        ...(accountId ? { accountId } : {}),
+        reason: 'rejected',
+        detail: describe(error),
+      },
+    };
+  }
+}
+
+function accountOf(file: InputFile): { accountId?: string } {
+  return file.hint ? { accountId: file.hint } : {};
+}
+
+/** Reads files one at a time, in account order, handing bad ones to `onBad`. */
+async function* readReports(
+  files: readonly InputFile[],
+  reportTime: Date,
+  onRead: (report: AccountReport, path: string) => void,
+  onBad: (bad: BadInput) => void,
+): AsyncGenerator<AccountReport> {
+  for (const file of files) {
+    const result = await readInputFile(file, reportTime);
+    if ('report' in result) {
+      onRead(result.report, file.path);
+      yield result.report;
+    } else onBad(result.bad);
+  }
+}
+
+/** Reads `--previous DIR` (credential-report.csv required; access-keys.csv and summary.json optional). */
+export async function readPreviousDir(dir: string): Promise<PreviousRun> {
+  const names = S3_LAYOUT.outputFiles;
+  const path = (name: string): string => join(dir, name);
+  const exists = async (name: string): Promise<boolean> =>
+    stat(path(name)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  if (!(await exists(names.credentialReport))) {
+    throw new MergeInputError(`--previous ${dir}: no ${names.credentialReport} in this directory`);
+  }
+  let summary: Summary | undefined;
+  if (await exists(names.summary)) {
+    try {
+      summary = JSON.parse(await readFile(path(names.summary), 'utf8')) as Summary;
+      if (summary.schemaVersion !== 1 || !Array.isArray(summary.byAccount))
+        throw new Error('not a credreport summary');
+    } catch (error) {
+      throw new MergeInputError(`--previous ${dir}: ${names.summary}: ${describe(error)}`, { cause: error });
+    }
+  }
+  try {
+    return await readPreviousRun({
+      credentialReport: createReadStream(path(names.credentialReport)),
+      ...((await exists(names.accessKeys)) ? { accessKeys: createReadStream(path(names.accessKeys)) } : {}),
+      ...(summary ? { summary } : {}),
+    });
+  } catch (error) {
+    throw new MergeInputError(`--previous ${dir}: ${describe(error)}`, { cause: error });
+  }
+}
+
+/** Output file paths of a run. */
+export interface OutputPaths {
+  readonly credentialReport: string;
+  readonly accessKeys: string;
+  readonly summary: string;
+  readonly digest: string;
+}
+
+/**
+ * Runs the merge and writes the four outputs to `outDir` through temporary names, so a failed run never
+ * leaves half a set next to a previous good one.
+ */
+export async function writeMergeOutputs(
+  outDir: string,
+  input: MergeInput,
+): Promise<{ result: MergeResult; paths: OutputPaths }> {
+  await mkdir(outDir, { recursive: true });
+  const names = S3_LAYOUT.outputFiles;
+  const paths: OutputPaths = {
+    credentialReport: join(outDir, names.credentialReport),
+    accessKeys: join(outDir, names.accessKeys),
+    summary: join(outDir, names.summary),
+    digest: join(outDir, names.digest),
+  };
+  const temp = (path: string): string => `${path}.${process.pid}.tmp`;
+  const all = Object.values(paths);
+  try {
+    const result = await runMerge(input, {
+      credentialReport: createWriteStream(temp(paths.credentialReport)),
+      accessKeys: createWriteStream(temp(paths.accessKeys)),
+    });
+    await writeFile(temp(paths.summary), `${JSON.stringify(result.summary, null, 2)}\n`);
+    await writeFile(temp(paths.digest), result.html);
+    for (const path of all) await rename(temp(path), path);
+    return { result, paths };
+  } finally {
+    await Promise.all(all.map((path) => rm(temp(path), { force: true })));
+  }
+}
+
+async function readMetadata(path: string, shown: string): Promise<OrgMetadata> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new MergeInputError(`--metadata ${shown}: ${describe(error)}`, { cause: error });
+  }
+  try {
+    return parseMetadataFile(text, `--metadata ${shown}`);
+  } catch (error) {
+    throw new MergeInputError(describe(error), { cause: error });
+  }
+}
+
+/** One line per coverage entry (gaps and problems), for stderr; `fileOf` names the input file when known. */
+export function coverageLines(
+  summary: Summary,
+  fileOf: (accountId: string) => string | undefined = () => undefined,
+): string[] {
+  return summary.coverage.entries.map((e) => {
+    const name = e.accountName ? ` (${e.accountName})` : '';
+    const file = fileOf(e.accountId);
+    return `  ${e.accountId}${name}: ${e.status}, ${e.reason ?? ''}${e.detail ? `: ${e.detail}` : ''}${file ? ` [${file}]` : ''}`;
+  });
+}
+
+async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, OPTIONS, {
+    name: 'input file or directory',
+    min: 1,
+    max: Infinity,
+  });
+  const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
+  const reportTime =
+    values['report-time'] !== undefined ? parseDateOption('report-time', values['report-time']) : now;
+  const thresholds = parseThresholdOptions(values);
+  const tagKeys =
+    values['tag-keys'] !== undefined ? parseListOption('tag-keys', values['tag-keys']) : undefined;
+  const expected =
+    values['expected-accounts'] !== undefined
+      ? parseAccountIdsOption('expected-accounts', values['expected-accounts'])
+      : undefined;
+  const outDir = resolve(io.cwd, values.out ?? 'out');
+
+  const metadata =
+    values.metadata !== undefined
+      ? await readMetadata(resolve(io.cwd, values.metadata), values.metadata)
+      : undefined;
+  const previous =
+    values.previous !== undefined ? await readPreviousDir(resolve(io.cwd, values.previous)) : undefined;
+  const files = await findInputFiles(positionals, io.cwd);
+
+  const bad: BadInput[] = [];
+  const problems: ReportProblem[] = [];
+  const warnings: string[] = [];
+  const fileByAccount = new Map<string, string>();
+  const input: MergeInput = {
+    now,
+    thresholds,
+    ...(metadata ? { metadata } : {}),
+    ...(expected ? { expectedAccountIds: expected } : {}),
+    reports: readReports(
+      files,
+      reportTime,
+      (report, path) => fileByAccount.set(report.accountId, path),
+      (b) => {
+        bad.push(b);
+        if (b.accountId) {
+          problems.push({
+            accountId: b.accountId,
+            reason: b.reason,
+            detail: `${basename(b.path)}: ${b.detail}`,
+          });
+        } else warnings.push(`${basename(b.path)}: ${b.reason}: ${b.detail}`);
+      },
+    ),
+    // Both filled while the reports are read: runMerge reads them only after the last report.
+    problems,
+    warnings,
+    ...(tagKeys ? { tagKeys } : {}),
+    ...(values['breakdown-tag'] !== undefined ? { breakdownTag: values['breakdown-tag'] } : {}),
+    ...(previous ? { previous } : {}),
+    ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
+  };
+  const { result, paths } = await writeMergeOutputs(outDir, input);
+  const { summary } = result;
+  const shown = (path: string): string => relative(io.cwd, path) || path;
+
+  const t = summary.totals;
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  io.stdout.write(
+    `Merged ${fmt(t.accounts)} accounts: ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys, ${fmt(t.usersWithFindings)} users with findings.\n` +
+      `Coverage: ${summary.coverage.reporting} of ${summary.coverage.expected} expected accounts reporting, ${summary.coverage.stale} stale, ${summary.coverage.missing} missing.\n` +
+      `Wrote ${Object.values(paths).map(shown).join(', ')}\n`,
+  );
+  const unnamed = bad.filter((b) => !b.accountId);
+  const lines = coverageLines(summary, (accountId) => {
+    const path = fileByAccount.get(accountId) ?? bad.find((b) => b.accountId === accountId)?.path;
+    return path ? shown(path) : undefined;
+  });
+  for (const b of unnamed) lines.push(`  ${shown(b.path)}: ${b.reason}: ${b.detail}`);
+  if (lines.length > 0) io.stderr.write(`credreport merge: problems:\n${lines.join('\n')}\n`);
+  if (!summary.coverage.complete || unnamed.length > 0) {
+    io.stderr.write('credreport merge: outputs written, but coverage is incomplete (exit status 3)\n');
+    return EXIT.incomplete;
+  }
+  return EXIT.ok;
+}
+
+export const mergeCommand: Command = {
+  name: 'merge',
+  summary:
+    'merge local credential report files (CSV or stored JSON) into the merged report, summary and digest',
+  help: HELP,
+  run: runMergeCommand,
+};

@@ -1,0 +1,202 @@
+/**
+ * `credreport run`: invokes the hub's digest Lambda now (RequestResponse) and prints the summary it
+ * returns — coverage, findings, whether the email went out.
+ */
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { z } from 'zod';
+import { CredreportError } from '../../core/errors';
+import { FINDING_IDS } from '../../core/types';
+import { parseCommandLine, parseDateOption } from '../args';
+import {
+  AwsSessionFactory,
+  createAwsSession,
+  DEFAULT_HUB_STACK_NAME,
+  errorMessage,
+  errorName,
+  isAccessDenied,
+  readStackOutput,
+} from '../aws';
+import { Command, CommandIo, EXIT, UsageError } from '../command';
+
+/** The digest could not be invoked, failed, or answered something that is not a digest result. */
+export class DigestRunError extends CredreportError {}
+
+export interface RunCommandDeps {
+  readonly aws: AwsSessionFactory;
+}
+
+/** What the digest handler returns (CONTRACTS: aggregator/digest-handler.ts). */
+export const DigestResultSchema = z.object({
+  ok: z.boolean(),
+  summaryKey: z.string(),
+  coverage: z.object({
+    expected: z.number(),
+    reporting: z.number(),
+    missing: z.number(),
+    complete: z.boolean(),
+  }),
+  findings: z.record(z.string(), z.number()),
+  email: z.enum(['sent', 'skipped', 'failed']),
+  error: z.string().optional(),
+});
+export type DigestResult = z.infer<typeof DigestResultSchema>;
+
+const OPTIONS = {
+  stack: { type: 'string' },
+  function: { type: 'string' },
+  now: { type: 'string' },
+  json: { type: 'boolean' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+const HELP = `Usage: credreport run [options]
+
+Runs the digest now (the scheduled one is not affected) and prints what it returned: coverage,
+findings, whether the email was sent. Waits for the digest to finish.
+
+  --stack NAME      hub stack whose DigestFunctionName output names the function (default ${DEFAULT_HUB_STACK_NAME})
+  --function NAME   the digest function itself (no CloudFormation call)
+  --now TIME        ISO time the digest evaluates findings at (default: the function's clock)
+  --json            print the digest's result as JSON
+  --profile NAME    named profile (default: the default credential chain)
+  --region REGION   region of the hub (default: AWS_REGION or the profile's region)
+
+Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete, ${EXIT.error} the digest failed
+or could not be invoked, ${EXIT.usage} bad arguments.
+`;
+
+/** Human-readable lines for a digest result. */
+export function formatDigestResult(result: DigestResult, functionName: string): string {
+  const { coverage } = result;
+  const findingIds = [
+    ...FINDING_IDS.filter((id) => id in result.findings),
+    ...Object.keys(result.findings)
+      .filter((id) => !(FINDING_IDS as readonly string[]).includes(id))
+      .sort(),
+  ];
+  const findings = findingIds
+    .map((id) => [id, result.findings[id] ?? 0] as const)
+    .filter(([, count]) => count > 0)
+    .map(([id, count]) => `${id} ${count}`);
+  return [
+    `digest ${functionName}: ${result.ok ? 'ok' : 'FAILED'}`,
+    `  coverage: ${coverage.reporting} of ${coverage.expected} accounts reporting` +
+      (coverage.missing > 0 ? `, ${coverage.missing} missing` : '') +
+      (coverage.complete ? '' : ' (incomplete)'),
+    `  findings: ${findings.length > 0 ? findings.join(', ') : 'none'}`,
+    `  email: ${result.email}`,
+    `  summary: ${result.summaryKey}`,
+    ...(result.error ? [`  error: ${result.error}`] : []),
+    '',
+  ].join('\n');
+}
+
+function parseFunctionError(payload: string): string {
+  try {
+    const parsed = JSON.parse(payload) as { errorType?: unknown; errorMessage?: unknown };
+    const type = typeof parsed.errorType === 'string' ? parsed.errorType : undefined;
+    const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : undefined;
+    if (type || message) return [type, message].filter(Boolean).join(': ');
+  } catch {
+    // Not JSON (e.g. a runtime crash message): show it as it is.
+  }
+  return payload.trim() || '(no error payload)';
+}
+
+async function runRun(deps: RunCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandLine(argv, OPTIONS);
+  if (values.function !== undefined && values.stack !== undefined) {
+    throw new UsageError('--function and --stack cannot be used together (--function needs no stack)');
+  }
+  const now = values.now === undefined ? undefined : parseDateOption('now', values.now);
+  const session = deps.aws({
+    ...(values.profile !== undefined ? { profile: values.profile } : {}),
+    ...(values.region !== undefined ? { region: values.region } : {}),
+  });
+  try {
+    await session.region(); // a clear error now rather than 'Region is missing' from a client
+    const stack = values.stack ?? DEFAULT_HUB_STACK_NAME;
+    const functionName =
+      values.function ?? (await readStackOutput(session.cloudformation(), stack, 'DigestFunctionName'));
+    io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
+    const payload = JSON.stringify(now ? { now: now.toISOString() } : {});
+    let response;
+    try {
+      response = await session.lambda().send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'RequestResponse',
+          Payload: new TextEncoder().encode(payload),
+        }),
+      );
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'ResourceNotFoundException') {
+        throw new DigestRunError(
+          `function '${functionName}' not found (pass --function, --stack or --region)`,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (isAccessDenied(error)) {
+        throw new DigestRunError(
+          `not allowed to invoke '${functionName}' (lambda:InvokeFunction): ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw new DigestRunError(`cannot invoke '${functionName}': ${name}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    const text = response.Payload ? new TextDecoder().decode(response.Payload) : '';
+    if (response.FunctionError) {
+      io.stderr.write(
+        `credreport run: the digest failed (${response.FunctionError}): ${parseFunctionError(text)}\n`,
+      );
+      return EXIT.error;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new DigestRunError(`${functionName} returned something that is not JSON`, { cause: error });
+    }
+    const parsed = DigestResultSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new DigestRunError(
+        `${functionName} returned something that is not a digest result (is it the digest function?): ${parsed.error.issues[0]?.message ?? ''}`,
+        { cause: parsed.error },
+      );
+    }
+    const result = parsed.data;
+    io.stdout.write(
+      values.json ? `${JSON.stringify(result, null, 2)}\n` : formatDigestResult(result, functionName),
+    );
+    if (!result.ok) {
+      io.stderr.write(
+        `credreport run: the digest reported a failure: ${result.error ?? 'no reason given'}\n`,
+      );
+      return EXIT.error;
+    }
+    return result.coverage.complete ? EXIT.ok : EXIT.incomplete;
+  } finally {
+    session.destroy();
+  }
+}
+
+/** Builds `run` with its dependencies replaced (tests). */
+export function createRunCommand(overrides: Partial<RunCommandDeps> = {}): Command {
+  const deps: RunCommandDeps = { aws: createAwsSession, ...overrides };
+  return {
+    name: 'run',
+    summary: 'invoke the digest now and print its summary',
+    help: HELP,
+    run: (argv, io) => runRun(deps, argv, io),
+  };
+}
+
+export const runCommand: Command = createRunCommand();

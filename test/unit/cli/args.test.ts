@@ -1,0 +1,129 @@
+import {
+  parseAccountIdsOption,
+  parseChoiceOption,
+  parseCommandLine,
+  parseDateOption,
+  parseIntegerOption,
+  parseListOption,
+  parseNumberOption,
+  parseThresholdOptions,
+  THRESHOLD_OPTIONS,
+} from '../../../cli/args';
+import { UsageError } from '../../../cli/command';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+
+const SPEC = {
+  out: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  tag: { type: 'string', multiple: true },
+} as const;
+
+function usage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('parseCommandLine', () => {
+  it('returns typed values and positionals when the command line is right', () => {
+    const { values, positionals } = parseCommandLine(
+      ['a', '-o', 'dir', '--force', '--tag', 'x', '--tag=y', 'b'],
+      SPEC,
+      { min: 1, max: 5 },
+    );
+    expect(values).toEqual({ out: 'dir', force: true, tag: ['x', 'y'] });
+    expect(positionals).toEqual(['a', 'b']);
+  });
+
+  it.each([
+    [['--outt', 'x'], "unknown option '--outt' (did you mean --out?)"],
+    [['--zzzzzzzz'], "unknown option '--zzzzzzzz'"],
+    [['--out'], 'option --out needs a value'],
+    [['-o'], 'option --out needs a value'],
+    [['-x'], "unknown option '-x'"],
+    [['--out', '--force'], 'option --out needs a value'],
+    [['--out='], 'option --out needs a value'],
+    [['--force=yes'], 'option --force takes no value'],
+    [['--out', 'a', '--out', 'b'], 'option --out given more than once'],
+    [['stray'], "unexpected argument 'stray'"],
+  ])('throws a UsageError for %j', (argv, message) => {
+    expect(usage(() => parseCommandLine(argv, SPEC))).toBe(message);
+  });
+
+  it('checks the number of positionals', () => {
+    expect(usage(() => parseCommandLine([], SPEC, { name: 'input', min: 1, max: 3 }))).toBe('missing input');
+    expect(usage(() => parseCommandLine(['a', 'b', 'c'], SPEC, { name: 'input', max: 2 }))).toBe(
+      'too many inputs: at most 2, got 3',
+    );
+  });
+});
+
+describe('value options', () => {
+  it('parses whole numbers within bounds', () => {
+    expect(parseIntegerOption('n', '42', { min: 1 })).toBe(42);
+    expect(usage(() => parseIntegerOption('n', '4.2'))).toBe("option --n must be a whole number, got '4.2'");
+    expect(usage(() => parseIntegerOption('n', 'ten'))).toMatch(/whole number/);
+    expect(usage(() => parseIntegerOption('n', '0', { min: 1 }))).toBe(
+      'option --n must be at least 1, got 0',
+    );
+    expect(usage(() => parseIntegerOption('n', '11', { max: 10 }))).toBe(
+      'option --n must be at most 10, got 11',
+    );
+  });
+
+  it('parses decimal numbers', () => {
+    expect(parseNumberOption('h', '1.5')).toBe(1.5);
+    expect(usage(() => parseNumberOption('h', ''))).toMatch(/must be a number/);
+    expect(usage(() => parseNumberOption('h', 'Infinity'))).toMatch(/must be a number/);
+  });
+
+  it('parses ISO 8601 times as UTC when no offset is given', () => {
+    expect(parseDateOption('now', '2024-05-01').toISOString()).toBe('2024-05-01T00:00:00.000Z');
+    expect(parseDateOption('now', '2024-05-01T06:30').toISOString()).toBe('2024-05-01T06:30:00.000Z');
+    expect(parseDateOption('now', '2024-05-01T06:30:00+02:00').toISOString()).toBe(
+      '2024-05-01T04:30:00.000Z',
+    );
+    expect(usage(() => parseDateOption('now', 'tomorrow'))).toMatch(/--now must be an ISO 8601 time/);
+    expect(usage(() => parseDateOption('now', '2024-13-45'))).toMatch(/not a valid date|ISO 8601/);
+  });
+
+  it('parses lists, account ids and choices', () => {
+    expect(parseListOption('tag-keys', ' a, b,,a ')).toEqual(['a', 'b']);
+    expect(usage(() => parseListOption('tag-keys', ' , '))).toMatch(/needs at least one value/);
+    expect(parseAccountIdsOption('accounts', '111122223333,444455556666')).toEqual([
+      '111122223333',
+      '444455556666',
+    ]);
+    expect(usage(() => parseAccountIdsOption('accounts', '1234,111122223333'))).toBe(
+      'option --accounts: not a 12-digit account id: 1234',
+    );
+    expect(parseChoiceOption('format', 'json', ['json', 'table'])).toBe('json');
+    expect(usage(() => parseChoiceOption('format', 'xml', ['json', 'table']))).toBe(
+      "option --format must be one of json, table, got 'xml'",
+    );
+  });
+
+  it('builds thresholds from the threshold options with defaults for the rest', () => {
+    const { values } = parseCommandLine(
+      ['--rotation-days', '30', '--stale-hours', '12.5'],
+      THRESHOLD_OPTIONS,
+    );
+    expect(parseThresholdOptions(values)).toEqual({
+      ...DEFAULT_THRESHOLDS,
+      rotationDays: 30,
+      staleHours: 12.5,
+    });
+    expect(parseThresholdOptions({})).toEqual(DEFAULT_THRESHOLDS);
+    expect(parseThresholdOptions({ 'grace-days': '0' }).graceDays).toBe(0);
+    expect(usage(() => parseThresholdOptions({ 'unused-days': '0' }))).toBe(
+      'option --unused-days must be at least 1, got 0',
+    );
+    expect(usage(() => parseThresholdOptions({ 'stale-hours': '-1' }))).toBe(
+      'option --stale-hours must be greater than 0, got -1',
+    );
+  });
+});

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { CommandIo, EXIT } from '../../../cli/command';
+import { main } from '../../../cli/main';
+import { ACCESS_KEY_COLUMNS, CREDENTIAL_REPORT_COLUMNS } from '../../../core/columns';
+import { SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import type { Summary } from '../../../core/summary';
+
+const NOW = '2024-06-01T06:00:00Z';
+const REPO = join(__dirname, '../../..');
+const FILES = ['credential-report.csv', 'access-keys.csv', 'summary.json', 'digest.html'];
+
+function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: () => string } {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (d: Buffer) => (o += d.toString('utf8')));
+  err.on('data', (d: Buffer) => (e += d.toString('utf8')));
+  return { io: { stdout: out, stderr: err, env: {}, cwd }, stdout: () => o, stderr: () => e };
+}
+
+/** What `npm run demo` must leave in ./out. */
+function checkOutputs(outDir: string): void {
+  for (const name of FILES) expect(existsSync(join(outDir, name))).toBe(true);
+  const users = parse(readFileSync(join(outDir, 'credential-report.csv'), 'utf8'), {
+    columns: true,
+  }) as Record<string, string>[];
+  const keys = parse(readFileSync(join(outDir, 'access-keys.csv'), 'utf8'), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as Summary;
+  const html = readFileSync(join(outDir, 'digest.html'), 'utf8');
+
+  expect(Object.keys(users[0] ?? {})).toEqual(
+    expect.arrayContaining([...CREDENTIAL_REPORT_COLUMNS, 'findings', 'tag:Environment']),
+  );
+  expect(Object.keys(keys[0] ?? {})).toEqual(expect.arrayContaining([...ACCESS_KEY_COLUMNS]));
+  expect(users).toHaveLength(summary.totals.users);
+  expect(keys).toHaveLength(summary.totals.accessKeys);
+  // The sample's showcase findings are all there.
+  for (const id of [
+    'root-access-key',
+    'console-without-mfa',
+    'key-not-rotated',
+    'credential-unused',
+    'privileged-key',
+    'data-read-key',
+  ] as const) {
+    expect(summary.findings[id].users).toBeGreaterThan(0);
+  }
+  // Hostile tag values are neutralised in the CSV.
+  expect(users.find((u) => u.account_id === SAMPLE_ACCOUNTS.devSandbox)?.['tag:Owner']).toBe(
+    `'=HYPERLINK("http://x")`,
+  );
+  expect(summary.coverage).toMatchObject({
+    expected: 7,
+    reporting: 4,
+    stale: 1,
+    missing: 2,
+    complete: false,
+  });
+  expect(summary.coverage.entries.map((e) => e.reason)).toEqual(['stale', 'rejected', 'never-reported']);
+  expect(html).toContain('IAM credential digest');
+  expect(html).not.toMatch(/<script/i);
+}
+
+describe('credreport demo', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'credreport-demo-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the four outputs to ./out and prints the summary table', async () => {
+    const c = capture(dir);
+    const code = await main(['demo', '--now', NOW], c.io);
+    expect(c.stderr()).toBe('');
+    expect(code).toBe(EXIT.ok);
+    checkOutputs(join(dir, 'out'));
+    const stdout = c.stdout();
+    expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
+    expect(stdout).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 1 stale, 2 missing/);
+    expect(stdout).toMatch(/666666666666 staging-web: missing, rejected/);
+    expect(stdout).toContain(
+      'Wrote out/credential-report.csv, out/access-keys.csv, out/summary.json, out/digest.html',
+    );
+  });
+
+  it('writes to --out and gives identical files for the same --now', async () => {
+    await main(['demo', '--now', NOW, '--out', 'a'], capture(dir).io);
+    await main(['demo', '--now', NOW, '--out', 'b'], capture(dir).io);
+    for (const name of FILES) {
+      expect(readFileSync(join(dir, 'b', name), 'utf8')).toBe(readFileSync(join(dir, 'a', name), 'utf8'));
+    }
+  });
+
+  it('rejects a bad --now and unexpected arguments with exit status 2', async () => {
+    const bad = capture(dir);
+    expect(await main(['demo', '--now', 'soon'], bad.io)).toBe(EXIT.usage);
+    expect(bad.stderr()).toMatch(/--now must be an ISO 8601 time/);
+    const extra = capture(dir);
+    expect(await main(['demo', 'extra'], extra.io)).toBe(EXIT.usage);
+    expect(extra.stderr()).toMatch(/unexpected argument 'extra'/);
+  });
+
+  it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the four files', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.demo).toBe('tsx cli/main.ts demo');
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(require.resolve('tsx')).href,
+        join(REPO, 'cli/main.ts'),
+        'demo',
+        '--now',
+        NOW,
+      ],
+      { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('credreport demo: sample organization');
+    checkOutputs(join(dir, 'out'));
+  }, 60_000);
+});

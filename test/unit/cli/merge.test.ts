@@ -1,0 +1,301 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
+import { CommandIo, EXIT } from '../../../cli/command';
+import { mergeCommand, readInputFile } from '../../../cli/commands/merge';
+import { main } from '../../../cli/main';
+import { buildAccountReport } from '../../../core/sample-org';
+import type { Summary } from '../../../core/summary';
+import { OrgMetadata } from '../../../core/types';
+
+const NOW = '2024-06-01T06:00:00Z';
+const FIXTURES = join(__dirname, '../../fixtures/reports');
+const NORMAL = readFileSync(join(FIXTURES, 'normal.csv'), 'utf8');
+const TRUNCATED = readFileSync(join(FIXTURES, 'truncated-line.csv'), 'utf8');
+const FIXTURE_ACCOUNT = '111122223333';
+const OTHER = '444455556666';
+const asAccount = (text: string, id: string): string => text.split(FIXTURE_ACCOUNT).join(id);
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function io(cwd: string): { io: CommandIo; out: () => { stdout: string; stderr: string } } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  return { io: { stdout, stderr, env: {}, cwd }, out: () => ({ stdout: out, stderr: err }) };
+}
+
+async function run(cwd: string, argv: string[], viaMain = false): Promise<Run> {
+  const { io: commandIo, out } = io(cwd);
+  const code = viaMain ? await main(['merge', ...argv], commandIo) : await mergeCommand.run(argv, commandIo);
+  return { code, ...out() };
+}
+
+function readOut(dir: string) {
+  const text = (name: string): string => readFileSync(join(dir, name), 'utf8');
+  return {
+    users: parse(text('credential-report.csv'), { columns: true }) as Record<string, string>[],
+    keys: parse(text('access-keys.csv'), { columns: true }) as Record<string, string>[],
+    summary: JSON.parse(text('summary.json')) as Summary,
+    html: text('digest.html'),
+  };
+}
+
+describe('credreport merge', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'credreport-merge-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const write = (relative: string, content: string | Buffer): string => {
+    const path = join(dir, relative);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('writes the four outputs and exits 0 when every report is good', async () => {
+    write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write(`reports/credential-report-${OTHER}.csv`, asAccount(NORMAL, OTHER));
+    const result = await run(dir, ['reports', '--now', NOW, '--out', 'result']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT.ok);
+    for (const name of ['credential-report.csv', 'access-keys.csv', 'summary.json', 'digest.html']) {
+      expect(existsSync(join(dir, 'result', name))).toBe(true);
+    }
+    const out = readOut(join(dir, 'result'));
+    expect([...new Set(out.users.map((u) => u.account_id))]).toEqual([FIXTURE_ACCOUNT, OTHER]);
+    expect(out.users).toHaveLength(12);
+    expect(out.users.find((u) => u.user?.endsWith('=erin'))?.user).toBe("'=erin");
+    expect(out.summary.coverage).toMatchObject({ expected: 2, reporting: 2, complete: true });
+    expect(result.stdout).toMatch(/Merged 2 accounts: 12 users/);
+    expect(result.stdout).toMatch(/result\/credential-report\.csv/);
+  });
+
+  it('reads the account id from the ARNs when the file name has none', async () => {
+    write('prod.csv', NORMAL);
+    const result = await run(dir, ['prod.csv', '--now', NOW]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(readOut(join(dir, 'out')).users[0]?.account_id).toBe(FIXTURE_ACCOUNT);
+  });
+
+  it('writes the good accounts, names the malformed file on stderr and in summary.json, and exits 3', async () => {
+    write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write(`reports/${OTHER}.csv`, asAccount(TRUNCATED, OTHER));
+    const result = await run(dir, ['reports', '--now', NOW]);
+    expect(result.code).toBe(EXIT.incomplete);
+    expect(result.stderr).toMatch(
+      new RegExp(`${OTHER}: missing, rejected: .*line \\d+.*\\[reports/${OTHER}\\.csv\\]`),
+    );
+    const out = readOut(join(dir, 'out'));
+    expect([...new Set(out.users.map((u) => u.account_id))]).toEqual([FIXTURE_ACCOUNT]);
+    expect(out.summary.coverage.complete).toBe(false);
+    expect(out.summary.coverage.entries).toEqual([
+      expect.objectContaining({ accountId: OTHER, status: 'missing', reason: 'rejected' }),
+    ]);
+  });
+
+  it('names a file that has no account id at all and exits 3', async () => {
+    write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write('reports/notes.csv', 'just,some\nnotes,here\n');
+    const result = await run(dir, ['reports', '--now', NOW]);
+    expect(result.code).toBe(EXIT.incomplete);
+    expect(result.stderr).toMatch(/reports\/notes\.csv: rejected: no 12-digit account id/);
+    expect(readOut(join(dir, 'out')).summary.warnings).toEqual([
+      expect.stringMatching(/^notes\.csv: rejected/),
+    ]);
+  });
+
+  it('reads stored report JSON (plain and gzipped) with its key inventory, skipping history and rejected files', async () => {
+    const stored = buildAccountReport({
+      accountId: FIXTURE_ACCOUNT,
+      generatedMs: Date.parse(NOW) - 3_600_000,
+      root: { createdDaysAgo: 100, mfa: true },
+      users: [
+        {
+          name: 'svc',
+          createdDaysAgo: 50,
+          mfa: false,
+          keys: [{ active: true, createdDaysAgo: 20, lastUsedDaysAgo: 1 }],
+        },
+      ],
+    });
+    const other = {
+      ...stored,
+      accountId: OTHER,
+      credentialReportCsv: asAccount(stored.credentialReportCsv, OTHER),
+    };
+    write(`bucket/accounts/${FIXTURE_ACCOUNT}/latest.json`, JSON.stringify(stored));
+    write(`bucket/accounts/${FIXTURE_ACCOUNT}/history/2024-01-01T00:00:00.000Z.json.gz`, 'not even gzip');
+    write(`bucket/accounts/${FIXTURE_ACCOUNT}/rejected.json`, '{"reason":"bad"}');
+    write(`bucket/accounts/${OTHER}/latest.json.gz`, gzipSync(JSON.stringify(other)));
+    const result = await run(dir, ['bucket', '--now', NOW]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT.ok);
+    const out = readOut(join(dir, 'out'));
+    expect(out.keys.map((k) => [k.account_id, k.user, k.access_key_id?.slice(0, 4), k.key_slot])).toEqual([
+      [FIXTURE_ACCOUNT, 'svc', 'AKIA', '1'],
+      [OTHER, 'svc', 'AKIA', '1'],
+    ]);
+  });
+
+  it('rejects a JSON file that is not a stored report, naming the file and the field', async () => {
+    write(
+      `accounts/${FIXTURE_ACCOUNT}/latest.json`,
+      JSON.stringify({ schemaVersion: 1, accountId: FIXTURE_ACCOUNT }),
+    );
+    write(`accounts/${OTHER}.csv`, asAccount(NORMAL, OTHER));
+    const result = await run(dir, ['accounts', '--now', NOW]);
+    expect(result.code).toBe(EXIT.incomplete);
+    expect(result.stderr).toMatch(
+      new RegExp(`${FIXTURE_ACCOUNT}: missing, rejected: latest\\.json: .*generatedTime`),
+    );
+  });
+
+  it('marks a file it cannot read as unreadable under the account named by its file name', async () => {
+    mkdirSync(join(dir, `${OTHER}.csv`));
+    const result = await readInputFile(
+      { path: join(dir, `${OTHER}.csv`), kind: 'csv', hint: OTHER },
+      new Date(NOW),
+    );
+    expect(result).toEqual({
+      bad: expect.objectContaining({
+        accountId: OTHER,
+        reason: 'unreadable',
+        detail: expect.stringMatching(/^cannot read: EISDIR/),
+      }),
+    });
+  });
+
+  it('expects every ACTIVE account of --metadata and fills the account columns from it', async () => {
+    const metadata: OrgMetadata = {
+      organizationId: 'o-abc',
+      fetchedAt: NOW,
+      accounts: [
+        {
+          id: FIXTURE_ACCOUNT,
+          name: 'prod',
+          email: 'p@example.com',
+          state: 'ACTIVE',
+          ouPath: 'Root/Prod',
+          ouIdPath: ['r-1', 'ou-1'],
+          tags: { Environment: 'Production' },
+        },
+        {
+          id: OTHER,
+          name: 'quiet',
+          email: 'q@example.com',
+          state: 'ACTIVE',
+          ouPath: 'Root/Dev',
+          ouIdPath: ['r-1', 'ou-2'],
+          tags: {},
+        },
+      ],
+    };
+    write('org.json', JSON.stringify(metadata));
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    const result = await run(dir, [
+      `${FIXTURE_ACCOUNT}.csv`,
+      '--metadata',
+      'org.json',
+      '--now',
+      NOW,
+      '--breakdown-tag',
+      'Environment',
+    ]);
+    expect(result.code).toBe(EXIT.incomplete);
+    expect(result.stderr).toMatch(new RegExp(`${OTHER} \\(quiet\\): missing, never-reported`));
+    const out = readOut(join(dir, 'out'));
+    expect(out.users[0]).toMatchObject({
+      account_name: 'prod',
+      ou_path: 'Root/Prod',
+      'tag:Environment': 'Production',
+    });
+    expect(out.html).toContain('o-abc');
+  });
+
+  it('adds what changed since --previous to summary.json', async () => {
+    write(`a/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    expect((await run(dir, ['a', '--now', NOW, '--out', 'day1'])).code).toBe(EXIT.ok);
+    const fewer = NORMAL.split('\n')
+      .filter((line) => !line.startsWith('bob,'))
+      .join('\n');
+    write(`b/${FIXTURE_ACCOUNT}.csv`, fewer);
+    const result = await run(dir, ['b', '--now', NOW, '--out', 'day2', '--previous', 'day1']);
+    expect(result.code).toBe(EXIT.ok);
+    const { summary, html } = readOut(join(dir, 'day2'));
+    expect(summary.delta?.removedUsers).toEqual({
+      count: 1,
+      items: [{ accountId: FIXTURE_ACCOUNT, userName: 'bob' }],
+    });
+    expect(summary.delta?.removedKeys.count).toBe(2);
+    expect(html).toContain('Changes since the previous run');
+  });
+
+  it('exits 1 naming the path when an input does not exist, and writes nothing', async () => {
+    const result = await run(dir, ['nope', '--now', NOW], true);
+    expect(result.code).toBe(EXIT.error);
+    expect(result.stderr).toMatch(/credreport merge: input nope: ENOENT/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it('exits 1 when a directory holds no reports', async () => {
+    mkdirSync(join(dir, 'empty'));
+    const result = await run(dir, ['empty'], true);
+    expect(result.code).toBe(EXIT.error);
+    expect(result.stderr).toMatch(/input empty: no credential reports/);
+  });
+
+  it('exits 1 with a clear message when --metadata is unreadable or not metadata', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    const missing = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--metadata', 'missing.json'], true);
+    expect(missing.code).toBe(EXIT.error);
+    expect(missing.stderr).toMatch(/--metadata missing\.json: ENOENT/);
+    write('bad.json', '{"accounts": 3}');
+    const bad = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--metadata', 'bad.json'], true);
+    expect(bad.code).toBe(EXIT.error);
+    expect(bad.stderr).toMatch(/--metadata bad\.json is not organization metadata/);
+  });
+
+  it('exits 2 on a wrong command line', async () => {
+    expect((await run(dir, [], true)).stderr).toMatch(/missing input file or directory/);
+    expect((await run(dir, [], true)).code).toBe(EXIT.usage);
+    const badNow = await run(dir, ['x.csv', '--now', 'yesterday'], true);
+    expect(badNow.code).toBe(EXIT.usage);
+    expect(badNow.stderr).toMatch(/--now must be an ISO 8601 time/);
+    const unknown = await run(dir, ['x.csv', '--metdata', 'org.json'], true);
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.stderr).toMatch(/unknown option '--metdata' \(did you mean --metadata\?\)/);
+    const badDays = await run(dir, ['x.csv', '--rotation-days', '0'], true);
+    expect(badDays.stderr).toMatch(/--rotation-days must be at least 1/);
+  });
+
+  it('applies threshold options to the findings', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--out', 'strict', '--rotation-days', '30']);
+    await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--out', 'loose', '--rotation-days', '5000']);
+    const strict = readOut(join(dir, 'strict')).summary.findings['key-not-rotated'].keys;
+    const loose = readOut(join(dir, 'loose')).summary.findings['key-not-rotated'].keys;
+    expect(strict).toBeGreaterThan(0);
+    expect(loose).toBe(0);
+  });
+
+  it('prints its help through main', async () => {
+    const result = await run(dir, ['--help'], true);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/Usage: credreport merge <dir\|file>/);
+  });
+});
