@@ -18,7 +18,10 @@ export interface BenchModule {
 }
 
 /** Samples resident set size every `intervalMs` while `fn` runs; returns its result and the peak in MB. */
-export async function withPeakRss<T>(fn: () => Promise<T>, intervalMs = 50): Promise<{ value: T; peakRssMb: number }> {
+export async function withPeakRss<T>(
+  fn: () => Promise<T>,
+  intervalMs = 50,
+): Promise<{ value: T; peakRssMb: number }> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());

@@ -3,6 +3,7 @@
  * turn and prints its figures as a table and as one JSON document. A benchmark, not a test: nothing
  * here asserts a time.
  */
+import { cpus } from 'node:os';
 import { BenchModule, BenchOptions, BenchRow } from './harness';
 import { agentBench } from './agent.bench';
 import { collectBench } from './collect.bench';
@@ -30,7 +31,9 @@ function printTable(rows: readonly BenchRow[]): void {
     process.stdout.write(`\n${row.name}\n`);
     const width = Math.max(...Object.keys(row.metrics).map((k) => k.length));
     for (const [key, value] of Object.entries(row.metrics)) {
-      process.stdout.write(`  ${key.padEnd(width)}  ${typeof value === 'number' ? value.toLocaleString('en-US') : value}\n`);
+      process.stdout.write(
+        `  ${key.padEnd(width)}  ${typeof value === 'number' ? value.toLocaleString('en-US') : value}\n`,
+      );
     }
   }
 }
@@ -43,13 +46,17 @@ async function main(): Promise<void> {
       const raw = args[name];
       if (raw === undefined) return fallback;
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`bench: --${name} must be a whole number, got '${raw}'`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new Error(`bench: --${name} must be a whole number, got '${raw}'`);
       return n;
     },
   };
   const only = args.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((n) => !MODULES.some((m) => m.name === n)) ?? [];
-  if (unknown.length > 0) throw new Error(`bench: unknown --only ${unknown.join(', ')} (have ${MODULES.map((m) => m.name).join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(
+      `bench: unknown --only ${unknown.join(', ')} (have ${MODULES.map((m) => m.name).join(', ')})`,
+    );
   const rows: BenchRow[] = [];
   for (const module of MODULES) {
     if (only && !only.includes(module.name)) continue;
@@ -59,7 +66,7 @@ async function main(): Promise<void> {
     rows.push(...moduleRows);
     global.gc?.();
   }
-  process.stdout.write(`\nJSON ${JSON.stringify({ node: process.version, cpus: require('node:os').cpus().length, rows })}\n`);
+  process.stdout.write(`\nJSON ${JSON.stringify({ node: process.version, cpus: cpus().length, rows })}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,175 @@
+/**
+ * Member agent benchmark: one simulated account (default 5,000 users, 20 ms injected latency per IAM
+ * call) collected through the real collector over aws-sdk-client-mock, then split into event parts.
+ * Figures: IAM calls per operation, wall time, payload bytes per user (JSON, gzip), users per part.
+ */
+import { gzipSync } from 'node:zlib';
+import {
+  GenerateCredentialReportCommand,
+  GetAccessKeyLastUsedCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetCredentialReportCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  type GroupDetail,
+  type UserDetail,
+} from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
+import { assembleParts, entryBytes, splitReport } from '../core/event-contract';
+import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { collectAccountReport } from '../member-agent/collector';
+import { evaluatePrivileges } from '../member-agent/privileges';
+import { ACCOUNT, GENERATED, prng, reportCsv, syntheticUsers } from '../test/unit/member-agent/fixtures';
+import {
+  AWS_POLICIES,
+  awsManaged,
+  doc,
+  encode,
+  groupDetail,
+} from '../test/unit/member-agent/policy-fixtures';
+import type { BenchModule, BenchRow } from './harness';
+import { timed } from './harness';
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function simulatedAccount(users: number, seed: number) {
+  const fixtureUsers = syntheticUsers(users, { nameLength: 32, seed });
+  const random = prng(seed + 1);
+  const groups: GroupDetail[] = [
+    groupDetail('admins', [AWS_POLICIES.AdministratorAccess.Arn]),
+    groupDetail('developers', [AWS_POLICIES.PowerUserAccess.Arn]),
+    groupDetail('readers', [AWS_POLICIES.ReadOnlyAccess.Arn]),
+    groupDetail('analysts', [
+      AWS_POLICIES.AmazonS3ReadOnlyAccess.Arn,
+      AWS_POLICIES.AmazonDynamoDBReadOnlyAccess.Arn,
+    ]),
+  ];
+  const groupNames = groups.map((g) => g.GroupName!);
+  const userDetails: UserDetail[] = fixtureUsers.map((u, i) => ({
+    UserName: u.name,
+    UserId: `AIDA${String(i).padStart(17, '0')}`,
+    Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`,
+    GroupList: groupNames.filter(() => random() < 0.3),
+    AttachedManagedPolicies:
+      random() < 0.05 ? [{ PolicyArn: AWS_POLICIES.IAMFullAccess.Arn, PolicyName: 'IAMFullAccess' }] : [],
+    UserPolicyList:
+      random() < 0.2
+        ? [
+            {
+              PolicyName: 'own-bucket',
+              PolicyDocument: encode(
+                doc({
+                  Effect: 'Allow',
+                  Action: ['s3:GetObject', 's3:PutObject'],
+                  Resource: `arn:aws:s3:::home/\${aws:username}/*`,
+                }),
+              ),
+            },
+          ]
+        : [],
+  }));
+  return { fixtureUsers, userDetails, groups, policies: Object.values(AWS_POLICIES).map(awsManaged) };
+}
+
+async function runOnce(users: number, latencyMs: number, concurrency: number) {
+  const account = simulatedAccount(users, 7);
+  const iam = new IAMClient({ region: 'us-east-1' });
+  const mock = mockClient(iam);
+  const content = new TextEncoder().encode(reportCsv(account.fixtureUsers));
+  const keysByUser = new Map(
+    account.fixtureUsers.map((u, i) => [
+      u.name,
+      (u.keys ?? []).map((k, slot) => ({
+        UserName: u.name,
+        AccessKeyId: `AKIA${String(i).padStart(14, '0')}X${slot}`,
+        Status: k.active === false ? ('Inactive' as const) : ('Active' as const),
+        CreateDate: new Date(k.created),
+      })),
+    ]),
+  );
+  mock.on(GenerateCredentialReportCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return { State: 'COMPLETE' };
+  });
+  mock.on(GetCredentialReportCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return { Content: content, GeneratedTime: new Date(GENERATED), ReportFormat: 'text/csv' };
+  });
+  mock.on(GetAccountAuthorizationDetailsCommand).callsFake(async (input: { Marker?: string }) => {
+    await delay(latencyMs);
+    const start = Number(input.Marker ?? 0);
+    const end = start + 1000;
+    const truncated = end < account.userDetails.length;
+    return {
+      UserDetailList: account.userDetails.slice(start, end),
+      GroupDetailList: start === 0 ? account.groups : [],
+      Policies: start === 0 ? account.policies : [],
+      IsTruncated: truncated,
+      ...(truncated ? { Marker: String(end) } : {}),
+    };
+  });
+  mock.on(ListAccessKeysCommand).callsFake(async (input: { UserName?: string }) => {
+    await delay(latencyMs);
+    return { AccessKeyMetadata: keysByUser.get(input.UserName ?? '') ?? [], IsTruncated: false };
+  });
+  mock.on(GetAccessKeyLastUsedCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return { AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } };
+  });
+
+  const { value, ms } = await timed(() => collectAccountReport({ iam }, { accountId: ACCOUNT, concurrency }));
+  mock.restore();
+  return { ...value, wallMs: ms, account };
+}
+
+export const agentBench: BenchModule = {
+  name: 'agent',
+  async run(options) {
+    const users = options.int('agent-users', 5_000);
+    const latencyMs = options.int('latency', 20);
+    const concurrency = options.int('agent-concurrency', 8);
+    const { report, stats, wallMs, account } = await runOnce(users, latencyMs, concurrency);
+
+    const { ms: privilegeMs } = await timed(async () =>
+      evaluatePrivileges({ users: account.userDetails, groups: account.groups, policies: account.policies }),
+    );
+    const json = Buffer.from(JSON.stringify(report), 'utf8');
+    const gzip = gzipSync(json, { level: 9 });
+    const base64Bytes = Math.ceil(gzip.byteLength / 3) * 4;
+    const { value: parts, ms: splitMs } = await timed(async () => splitReport(report));
+    const { ms: assembleMs } = await timed(async () => assembleParts(parts));
+    const largest = Math.max(...parts.map(entryBytes));
+    // Payload capacity of one default-size entry, and of one 1 MB entry (partitions with 1 MB events).
+    const envelope = entryBytes({ ...parts[0]!, payload: '' });
+    const perUserBase64 = base64Bytes / users;
+    const onePart = (max: number) => Math.floor((max - envelope) / perUserBase64);
+    const parts1Mb = splitReport(report, { maxEntryBytes: 1_048_576 }).length;
+    const totalCalls = Object.values(stats.apiCalls).reduce((n, c) => n + c, 0);
+
+    const row: BenchRow = {
+      name: `agent: ${users.toLocaleString('en-US')} users, ${latencyMs} ms per IAM call, ${concurrency} users in flight`,
+      metrics: {
+        users,
+        accessKeys: report.accessKeys.length,
+        ...Object.fromEntries(Object.entries(stats.apiCalls).map(([op, n]) => [`calls.${op}`, n])),
+        callsTotal: totalCalls,
+        collectWallMs: Math.round(wallMs),
+        privilegeEvalMs: Math.round(privilegeMs),
+        payloadJsonBytes: json.byteLength,
+        payloadGzipBytes: gzip.byteLength,
+        jsonBytesPerUser: Math.round(json.byteLength / users),
+        gzipBytesPerUser: Math.round((gzip.byteLength / users) * 10) / 10,
+        base64BytesPerUser: Math.round(perUserBase64 * 10) / 10,
+        [`usersPerPart(${DEFAULT_MAX_ENTRY_BYTES})`]: onePart(DEFAULT_MAX_ENTRY_BYTES),
+        'usersPerPart(1MiB)': onePart(1_048_576),
+        parts: parts.length,
+        'parts(1MiB)': parts1Mb,
+        largestEntryBytes: largest,
+        splitMs: Math.round(splitMs),
+        assembleMs: Math.round(assembleMs),
+        entryEnvelopeBytes: envelope,
+      },
+    };
+    return [row];
+  },
+};

@@ -1,0 +1,19 @@
+// Builds the installable CLI (dist/credreport.js, the package's `bin`) and prints the bundle sizes.
+import { build } from 'esbuild';
+import { chmodSync, statSync } from 'node:fs';
+
+const outfile = 'dist/credreport.js';
+await build({
+  entryPoints: ['cli/main.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: false,
+  sourcemap: 'linked',
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+console.log(`built ${outfile} (${Math.round(statSync(outfile).size / 1024)} KB)`);
