@@ -1,0 +1,128 @@
+/**
+ * What the outputs must say about the seeded organization, derived from the scenario spec and the rules of
+ * ARCHITECTURE §6–§7 — independently of the core's code, so a regression there shows up here.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
+import { FINDING_IDS, FindingId } from '../../core/types';
+import { Csv, parseCsv } from './harness';
+import { SeededAccount, SeededKey, SeededOrg, SeededUser } from './scenario';
+
+/** The cell as the CSVs must write it: a leading = + - @ tab or CR gets a `'` (formula injection). */
+export function neutralised(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/**
+ * Findings of a seeded IAM user evaluated `ageDays` after seeding (every credential was created, and the
+ * `used` keys last used, at seeding time; passwords were never used).
+ */
+export function expectedUserFindings(user: SeededUser, ageDays: number): FindingId[] {
+  const t = DEFAULT_THRESHOLDS;
+  const active = user.keys.filter((k) => k.status === 'Active');
+  const found = new Set<FindingId>();
+  const password = user.spec.password ?? false;
+  const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
+  if (password && !(user.spec.mfa ?? false)) found.add('console-without-mfa');
+  // Keys younger than graceDays are spared (they may simply not have been used yet).
+  if (ageDays >= t.graceDays && password && active.some((k) => !k.used)) found.add('key-created-at-setup');
+  if (ageDays > t.unusedDays && ageDays >= t.graceDays && (password || active.length > 0))
+    found.add('credential-unused');
+  if (active.length >= 2) found.add('multiple-active-keys');
+  if (ageDays > t.rotationDays && active.length > 0) found.add('key-not-rotated');
+  if (admin && active.length > 0) found.add('privileged-key');
+  if ((s3Read || rdsRead || dynamodbRead) && active.length > 0) found.add('data-read-key');
+  return FINDING_IDS.filter((id) => found.has(id));
+}
+
+/** Findings of one key (the access-keys.csv row) under the same assumptions. */
+export function expectedKeyFindings(user: SeededUser, key: SeededKey, ageDays: number): FindingId[] {
+  if (key.status !== 'Active') return [];
+  const t = DEFAULT_THRESHOLDS;
+  const found = new Set<FindingId>();
+  const password = user.spec.password ?? false;
+  const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
+  if (ageDays >= t.graceDays && password && !key.used) found.add('key-created-at-setup');
+  if (ageDays > t.unusedDays && ageDays >= t.graceDays) found.add('credential-unused');
+  if (user.keys.filter((k) => k.status === 'Active').length >= 2) found.add('multiple-active-keys');
+  if (ageDays > t.rotationDays) found.add('key-not-rotated');
+  if (admin) found.add('privileged-key');
+  if (s3Read || rdsRead || dynamodbRead) found.add('data-read-key');
+  return FINDING_IDS.filter((id) => found.has(id));
+}
+
+export const splitFindings = (cell: string | undefined): string[] =>
+  cell ? cell.split(';').filter(Boolean) : [];
+
+/** Rows of a CSV indexed by `account_id|user` (credential report) — throws on a duplicate. */
+export function indexRows(
+  csv: Csv,
+  key: (row: Record<string, string>) => string,
+): Map<string, Record<string, string>> {
+  const index = new Map<string, Record<string, string>>();
+  for (const row of csv.rows) {
+    const k = key(row);
+    if (index.has(k)) throw new Error(`duplicate row ${k}`);
+    index.set(k, row);
+  }
+  return index;
+}
+
+export const userKey = (accountId: string, userName: string): string =>
+  `${accountId}|${neutralised(userName)}`;
+export const rowUserKey = (row: Record<string, string>): string => `${row.account_id}|${row.user}`;
+
+/** Every (account, user) the org's ACTIVE accounts hold. */
+export function expectedUsers(org: SeededOrg): { account: SeededAccount; user: SeededUser }[] {
+  return org.activeAccounts().flatMap((account) => account.users.map((user) => ({ account, user })));
+}
+
+export const FORMULA_START = /^[=+\-@\t\r]/;
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+/** Runs `tsx cli/main.ts <args>` (the CLI from source, as `npm run credreport` does) as a child process. */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 240_000,
+): Promise<CliRun> {
+  const root = join(__dirname, '..', '..');
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'cli', 'main.ts'), ...args],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, durationMs: Date.now() - started });
+    });
+  });
+}
+
+/** Reads and strictly parses a CSV file the CLI wrote. */
+export async function parseCsvFile(path: string): Promise<Csv> {
+  return parseCsv(await readFile(path, 'utf8'));
+}

@@ -1,0 +1,341 @@
+/**
+ * A recording, fault-injecting HTTP proxy between the SDK clients (in this process and in CLI child
+ * processes) and moto. moto has no fault-injection API, so faults are injected here, at the wire, where
+ * the real SDK parses them like any AWS error (its retry strategy included). The proxy also:
+ * - records every call (service, action, calling account) so tests can assert retries and attribution;
+ * - learns which account an access key acts in from STS AssumeRole answers;
+ * - fixes moto's constant credential report `GeneratedTime` (always 2015-02-02T20:02:02Z) to the time the
+ *   report was generated, as IAM does; without this every report would look years stale.
+ */
+import {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  ServerResponse,
+  createServer,
+  request as httpRequest,
+} from 'node:http';
+import { AddressInfo } from 'node:net';
+import { DEFAULT_TEST_CREDENTIALS, MOTO_DEFAULT_ACCOUNT_ID } from './moto';
+
+export interface CallInfo {
+  /** SigV4 signing name: iam, sts, events, s3, ses, organizations, sqs… ('' when unsigned). */
+  readonly service: string;
+  /** API action: from X-Amz-Target or the query `Action`; REST calls get `<METHOD> <path>`. */
+  readonly action: string;
+  /** Account the call acts in, as moto resolves it from the access key. */
+  readonly accountId: string;
+  readonly accessKeyId?: string;
+  readonly method: string;
+  readonly path: string;
+  /** Form parameters of query-protocol calls (IAM, STS). */
+  readonly params?: URLSearchParams;
+  readonly body: Buffer;
+}
+
+export interface ObservedCall extends CallInfo {
+  readonly status: number;
+  /** Name of the fault rule that answered instead of moto. */
+  readonly injected?: string;
+  readonly at: Date;
+  /** Milliseconds the emulator (or the fault) took to answer. */
+  readonly ms: number;
+  /** The answer's body, kept for errors and SES calls only (IAM answers can be megabytes). */
+  readonly response?: string;
+}
+
+export interface FaultResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface FaultRule {
+  readonly name: string;
+  readonly match: (call: CallInfo) => boolean;
+  /** How many matching calls to answer with the fault; afterwards they pass through. */
+  readonly times: number;
+  readonly respond: (call: CallInfo) => FaultResponse;
+}
+
+export interface FaultHandle {
+  readonly rule: FaultRule;
+  /** Calls answered with the fault so far. */
+  hits(): number;
+}
+
+/** Rewrites the CSV of one account's credential report as it leaves the emulator. */
+export type ReportRewrite = (accountId: string, csv: string) => string;
+
+const AUTH_CREDENTIAL = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/;
+const MOTO_GENERATED_TIME = '2015-02-02T20:02:02Z';
+
+/** An error as the service's protocol would write it (awsQuery XML or awsJson). */
+export function protocolError(call: CallInfo, status: number, code: string, message: string): FaultResponse {
+  if (call.params && call.params.has('Action')) {
+    const xmlns =
+      call.service === 'sts'
+        ? 'https://sts.amazonaws.com/doc/2011-06-15/'
+        : 'https://iam.amazonaws.com/doc/2010-05-08/';
+    const body =
+      `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>${code}</Code>` +
+      `<Message>${message}</Message></Error><RequestId>emulator-fault</RequestId></ErrorResponse>`;
+    return { status, headers: { 'content-type': 'text/xml' }, body };
+  }
+  return {
+    status,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code },
+    body: JSON.stringify({ __type: code, message }),
+  };
+}
+
+export class EmulatorProxy {
+  readonly calls: ObservedCall[] = [];
+  private readonly faults: { rule: FaultRule; hits: number }[] = [];
+  private readonly keyAccounts = new Map<string, string>([
+    [DEFAULT_TEST_CREDENTIALS.accessKeyId, MOTO_DEFAULT_ACCOUNT_ID],
+  ]);
+  private readonly generatedAt = new Map<string, string>();
+  private reportRewrite: ReportRewrite | undefined;
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((error: unknown) => {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`emulator proxy: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  private port = 0;
+
+  private constructor(private target: URL) {}
+
+  /** Listens on a free loopback port in front of `targetEndpoint`. */
+  static async start(targetEndpoint: string): Promise<EmulatorProxy> {
+    const proxy = new EmulatorProxy(new URL(targetEndpoint));
+    await new Promise<void>((resolve, reject) => {
+      proxy.server.once('error', reject);
+      proxy.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    proxy.server.keepAliveTimeout = 1_000;
+    proxy.port = (proxy.server.address() as AddressInfo).port;
+    return proxy;
+  }
+
+  /** Sends further calls to another emulator (e.g. a restarted moto). */
+  retarget(targetEndpoint: string): void {
+    this.target = new URL(targetEndpoint);
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Forgets recorded calls, fault rules and the report rewrite (between tests; learnt keys are kept until `reset`). */
+  clear(): void {
+    this.calls.length = 0;
+    this.faults.length = 0;
+    this.reportRewrite = undefined;
+  }
+
+  /** `clear()` plus forgetting learnt keys and generation times (after moto's reset). */
+  reset(): void {
+    this.clear();
+    this.generatedAt.clear();
+    for (const key of [...this.keyAccounts.keys()]) {
+      if (key !== DEFAULT_TEST_CREDENTIALS.accessKeyId) this.keyAccounts.delete(key);
+    }
+  }
+
+  /** Tells the proxy which account an access key acts in (keys from AssumeRole are learnt automatically). */
+  registerKey(accessKeyId: string, accountId: string): void {
+    this.keyAccounts.set(accessKeyId, accountId);
+  }
+
+  inject(rule: FaultRule): FaultHandle {
+    const entry = { rule, hits: 0 };
+    this.faults.push(entry);
+    return { rule, hits: () => entry.hits };
+  }
+
+  setReportRewrite(rewrite: ReportRewrite | undefined): void {
+    this.reportRewrite = rewrite;
+  }
+
+  /** Recorded calls matching a service/action (and account, when given). */
+  callsTo(service: string, action: string, accountId?: string): ObservedCall[] {
+    return this.calls.filter(
+      (c) =>
+        c.service === service &&
+        c.action === action &&
+        (accountId === undefined || c.accountId === accountId),
+    );
+  }
+
+  private describe(req: IncomingMessage, body: Buffer): CallInfo {
+    const auth = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+    const credential = AUTH_CREDENTIAL.exec(auth);
+    const accessKeyId = credential?.[1];
+    const service = credential?.[3] ?? '';
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const method = req.method ?? 'GET';
+    let params: URLSearchParams | undefined;
+    let action = `${method} ${url.pathname}`;
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      action = target.slice(target.lastIndexOf('.') + 1);
+    } else if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      params = new URLSearchParams(body.toString('utf8'));
+      action = params.get('Action') ?? action;
+    } else if (url.searchParams.has('Action')) {
+      params = url.searchParams;
+      action = params.get('Action') ?? action;
+    }
+    if (service === 'ses' && method === 'POST' && url.pathname === '/v2/email/outbound-emails')
+      action = 'SendEmail';
+    const accountId =
+      (accessKeyId !== undefined ? this.keyAccounts.get(accessKeyId) : undefined) ?? MOTO_DEFAULT_ACCOUNT_ID;
+    return { service, action, accountId, accessKeyId, method, path: req.url ?? '/', params, body };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const call = this.describe(req, body);
+    const started = Date.now();
+
+    const fault = this.faults.find((f) => f.hits < f.rule.times && f.rule.match(call));
+    if (fault) {
+      fault.hits += 1;
+      const answer = fault.rule.respond(call);
+      this.calls.push({
+        ...call,
+        status: answer.status,
+        injected: fault.rule.name,
+        at: new Date(),
+        ms: 0,
+        response: answer.body,
+      });
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+      res.end(answer.body);
+      return;
+    }
+
+    if (call.service === 'iam' && call.action === 'GenerateCredentialReport') {
+      this.generatedAt.set(call.accountId, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    }
+
+    const headers: IncomingHttpHeaders = { ...req.headers };
+    delete headers['accept-encoding'];
+    // moto resolves an unknown access key by instantiating the IAM backend of every account in every
+    // partition (each loading ~1,500 managed policies); naming the account we already know skips that.
+    if (call.accessKeyId !== undefined && this.keyAccounts.has(call.accessKeyId)) {
+      headers['x-moto-account-id'] = call.accountId;
+    }
+    headers['content-length'] = String(body.length);
+    const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
+      const forward = httpRequest(
+        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
+        resolve,
+      );
+      forward.on('error', reject);
+      forward.end(body);
+    });
+    const answer: Buffer[] = [];
+    for await (const chunk of upstream) answer.push(chunk as Buffer);
+    let responseBody = Buffer.concat(answer);
+    const status = upstream.statusCode ?? 502;
+
+    if (status === 200 && call.service === 'sts' && call.action === 'AssumeRole') {
+      this.learnAssumedRole(call, responseBody.toString('utf8'));
+    }
+    if (status === 200 && call.service === 'iam' && call.action === 'CreateAccessKey') {
+      // A user's key acts in the account that created it.
+      const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(responseBody.toString('utf8'))?.[1];
+      if (accessKeyId) this.keyAccounts.set(accessKeyId, call.accountId);
+    }
+    if (status === 200 && call.service === 'iam' && call.action === 'GetCredentialReport') {
+      responseBody = Buffer.from(
+        this.fixCredentialReport(call.accountId, responseBody.toString('utf8')),
+        'utf8',
+      );
+    }
+
+    const keep = status >= 400 || call.service === 'ses';
+    this.calls.push({
+      ...call,
+      status,
+      at: new Date(),
+      ms: Date.now() - started,
+      ...(keep ? { response: responseBody.toString('utf8') } : {}),
+    });
+    const responseHeaders = { ...upstream.headers };
+    delete responseHeaders['transfer-encoding'];
+    responseHeaders['content-length'] = String(responseBody.length);
+    res.writeHead(status, responseHeaders);
+    res.end(responseBody);
+  }
+
+  private learnAssumedRole(call: CallInfo, xml: string): void {
+    const roleAccount = /^arn:[^:]+:iam::(\d{12}):role\//.exec(call.params?.get('RoleArn') ?? '')?.[1];
+    const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
+    if (roleAccount && accessKeyId) this.keyAccounts.set(accessKeyId, roleAccount);
+  }
+
+  private fixCredentialReport(accountId: string, xml: string): string {
+    const generated = this.generatedAt.get(accountId) ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    let fixed = xml.replace(
+      `<GeneratedTime>${MOTO_GENERATED_TIME}</GeneratedTime>`,
+      `<GeneratedTime>${generated}</GeneratedTime>`,
+    );
+    const rewrite = this.reportRewrite;
+    if (rewrite) {
+      fixed = fixed.replace(/<Content>([^<]*)<\/Content>/, (_all, content: string) => {
+        const csv = Buffer.from(content, 'base64').toString('utf8');
+        return `<Content>${Buffer.from(rewrite(accountId, csv), 'utf8').toString('base64')}</Content>`;
+      });
+    }
+    return fixed;
+  }
+}
+
+/** IAM/STS/JSON-protocol `Throttling` answer for the first `times` matching calls. */
+export function throttle(name: string, match: (call: CallInfo) => boolean, times: number): FaultRule {
+  return {
+    name,
+    match,
+    times,
+    respond: (call) =>
+      protocolError(
+        call,
+        400,
+        isJsonProtocolCall(call) ? 'ThrottlingException' : 'Throttling',
+        'Rate exceeded',
+      ),
+  };
+}
+
+/** STS AssumeRole into any role of `accountId` answers AccessDenied, always. */
+export function denyAssumeRole(accountId: string): FaultRule {
+  return {
+    name: `deny-assume-role-${accountId}`,
+    match: (call) =>
+      call.service === 'sts' &&
+      call.action === 'AssumeRole' &&
+      new RegExp(`^arn:[^:]+:iam::${accountId}:role/`).test(call.params?.get('RoleArn') ?? ''),
+    times: Number.POSITIVE_INFINITY,
+    respond: (call) =>
+      protocolError(
+        call,
+        403,
+        'AccessDenied',
+        `User: arn:aws:iam::${call.accountId}:user/emulator is not authorized to perform: sts:AssumeRole on resource: ${call.params?.get('RoleArn') ?? ''}`,
+      ),
+  };
+}
+
+function isJsonProtocolCall(call: CallInfo): boolean {
+  return call.params === undefined;
+}
