@@ -1,7 +1,8 @@
 /**
- * Member agent benchmark: one simulated account (default 5,000 users, 20 ms injected latency per IAM
- * call) collected through the real collector over aws-sdk-client-mock, then split into event parts.
- * Figures: IAM calls per operation, wall time, payload bytes per user (JSON, gzip), users per part.
+ * Member agent benchmark: one simulated account (default 5,000 users, 60 % of them with an access key,
+ * 20 ms injected latency per IAM call) collected through the real collector over aws-sdk-client-mock,
+ * then split into event parts. Figures: IAM calls per operation, wall time, payload bytes per user (JSON,
+ * gzip), users per part.
  */
 import { gzipSync } from 'node:zlib';
 import {
@@ -32,8 +33,8 @@ import { timed } from './harness';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function simulatedAccount(users: number, seed: number) {
-  const fixtureUsers = syntheticUsers(users, { nameLength: 32, seed });
+function simulatedAccount(users: number, keyShare: number, seed: number) {
+  const fixtureUsers = syntheticUsers(users, { nameLength: 32, seed, keyShare });
   const random = prng(seed + 1);
   const groups: GroupDetail[] = [
     groupDetail('admins', [AWS_POLICIES.AdministratorAccess.Arn]),
@@ -71,8 +72,8 @@ function simulatedAccount(users: number, seed: number) {
   return { fixtureUsers, userDetails, groups, policies: Object.values(AWS_POLICIES).map(awsManaged) };
 }
 
-async function runOnce(users: number, latencyMs: number, concurrency: number) {
-  const account = simulatedAccount(users, 7);
+async function runOnce(users: number, keyShare: number, latencyMs: number, concurrency: number) {
+  const account = simulatedAccount(users, keyShare, 7);
   const iam = new IAMClient({ region: 'us-east-1' });
   const mock = mockClient(iam);
   const content = new TextEncoder().encode(reportCsv(account.fixtureUsers));
@@ -128,7 +129,15 @@ export const agentBench: BenchModule = {
     const users = options.int('agent-users', 5_000);
     const latencyMs = options.int('latency', 20);
     const concurrency = options.int('agent-concurrency', 8);
-    const { report, stats, wallMs, account } = await runOnce(users, latencyMs, concurrency);
+    // Share of users with an access key: console-only people and users whose keys were removed have none.
+    const keySharePercent = options.int('agent-key-share', 60);
+    const { report, stats, wallMs, account } = await runOnce(
+      users,
+      keySharePercent / 100,
+      latencyMs,
+      concurrency,
+    );
+    const usersWithKeys = account.fixtureUsers.filter((u) => (u.keys?.length ?? 0) > 0).length;
 
     const { ms: privilegeMs } = await timed(async () =>
       evaluatePrivileges({ users: account.userDetails, groups: account.groups, policies: account.policies }),
@@ -147,9 +156,11 @@ export const agentBench: BenchModule = {
     const totalCalls = Object.values(stats.apiCalls).reduce((n, c) => n + c, 0);
 
     const row: BenchRow = {
-      name: `agent: ${users.toLocaleString('en-US')} users, ${latencyMs} ms per IAM call, ${concurrency} users in flight`,
+      name: `agent: ${users.toLocaleString('en-US')} users (${keySharePercent} % with keys), ${latencyMs} ms per IAM call, ${concurrency} users in flight`,
       metrics: {
         users,
+        usersWithKeys,
+        usersWithKeysPercent: Math.round((usersWithKeys / users) * 1000) / 10,
         accessKeys: report.accessKeys.length,
         ...Object.fromEntries(Object.entries(stats.apiCalls).map(([op, n]) => [`calls.${op}`, n])),
         callsTotal: totalCalls,

@@ -150,6 +150,7 @@ export async function collectAccountReport(
     };
     logger?.info('Account report collected', {
       users: stats.users,
+      usersWithKeysListed: inventory.listedUsers,
       accessKeys: report.accessKeys.length,
       privileges: privileges !== undefined,
       warnings: warnings.length,

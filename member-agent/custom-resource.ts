@@ -1,4 +1,5 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { sleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 
 /** The response could not be delivered to CloudFormation's pre-signed URL. */
@@ -27,9 +28,10 @@ export type ResponseSender = (url: string, body: string) => Promise<void>;
  * was not signed for), a timeout, and a few retries.
  */
 export const fetchResponseSender: ResponseSender = async (url, body) => {
+  const attempts = 3;
   const bytes = Buffer.from(body, 'utf8');
   let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     try {
       const response = await fetch(url, {
         method: 'PUT',
@@ -43,7 +45,7 @@ export const fetchResponseSender: ResponseSender = async (url, body) => {
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    if (attempt + 1 < attempts) await sleep(500 * 2 ** attempt);
   }
   throw new CustomResourceResponseError('could not deliver the custom resource response', {
     cause: lastError,

@@ -18,7 +18,7 @@ import {
   type ResponseSender,
 } from './custom-resource';
 import { MemberAgentEnvSchema, type MemberAgentEnv } from './env';
-import { publishParts } from './publish';
+import { maxRequestBytesFor, publishParts } from './publish';
 
 /** The function's environment is invalid (names the variables, never their values). */
 export class AgentConfigError extends CredreportError {}
@@ -67,12 +67,17 @@ export function createHandler(
   return async (event, context) => {
     const deps = getDeps();
     const { logger } = deps;
-    const accountId = accountIdFromFunctionArn(context.invokedFunctionArn);
     const trigger = triggerOf(event);
     logger.addContext(context);
-    logger.appendKeys({ accountId, trigger });
+    logger.appendKeys({ trigger });
     try {
+      const accountId = accountIdFromFunctionArn(context.invokedFunctionArn);
+      logger.appendKeys({ accountId });
       if (isCustomResourceEvent(event)) {
+        // CloudFormation waits for this answer, so it goes first: the collection can neither delay nor
+        // fail the StackSet instance. If the answer cannot be delivered, the invocation fails here without
+        // collecting: CloudFormation invokes the function asynchronously, so Lambda retries the event
+        // (retryAttempts 2) and the retry answers and then collects.
         const respond = deps.respond ?? fetchResponseSender;
         await respondSuccess(
           event,
@@ -98,7 +103,7 @@ export function createHandler(
         parts,
         {
           eventBusName: deps.env.EVENT_BUS_NAME,
-          maxRequestBytes: Math.max(deps.env.MAX_ENTRY_BYTES, 256 * 1024),
+          maxRequestBytes: maxRequestBytesFor(deps.env.MAX_ENTRY_BYTES),
         },
       );
       const reportId = reportIdFor(accountId, report.generatedTime);

@@ -89,15 +89,17 @@ export class CallContext {
     if (this.now() > this.options.deadline) throw this.budgetError(stage);
   }
 
-  budgetError(stage: string): CollectError {
-    return new CollectError(
-      `${stage}: collection time budget of ${Math.round(this.options.budgetMs / 1000)} s exhausted`,
-    );
+  /** `lastError`: what was being retried when the budget ran out (kept as the cause). */
+  budgetError(stage: string, lastError?: unknown): CollectError {
+    const budget = `${stage}: collection time budget of ${Math.round(this.options.budgetMs / 1000)} s exhausted`;
+    return lastError === undefined
+      ? new CollectError(budget)
+      : new CollectError(`${budget} (last error: ${errorName(lastError)})`, { cause: lastError });
   }
 
   /** Sleeps `ms`, or throws CollectError when that would pass the deadline. */
-  async wait(ms: number, stage: string): Promise<void> {
-    if (this.now() + ms > this.options.deadline) throw this.budgetError(stage);
+  async wait(ms: number, stage: string, lastError?: unknown): Promise<void> {
+    if (this.now() + ms > this.options.deadline) throw this.budgetError(stage, lastError);
     await this.options.sleep(ms);
   }
 
@@ -121,7 +123,7 @@ export class CallContext {
           attempt: attempt + 1,
           delayMs: delay,
         });
-        await this.wait(delay, operation);
+        await this.wait(delay, operation, error);
       }
     }
   }

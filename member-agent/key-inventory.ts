@@ -33,6 +33,25 @@ export async function listUserNames(iam: IAMClient, ctx: CallContext): Promise<s
 export interface KeyInventory {
   readonly keys: AccessKeyRecord[];
   readonly warnings: string[];
+  /** Users whose keys were listed (the others had no key when the credential report was generated). */
+  readonly listedUsers: number;
+}
+
+/**
+ * Whether a user's keys must be listed: the credential report shows a key in slot 1 or 2
+ * (`access_key_N_last_rotated` is the key's creation time, `N/A` when the slot is empty), or the user is
+ * not in the report at all (created after it was generated).
+ *
+ * Trade-off: a key created after the report's GeneratedTime on a user that had none is not listed in this
+ * run; it shows up in the next one. That is consistent with the rest of the payload, which is the report's
+ * snapshot (the hub evaluates that user from a row saying "no keys" either way), and it saves one
+ * ListAccessKeys call per user without keys (console-only people, users whose keys were removed): in a
+ * 5,000-user account where 40 % have no key, 2,000 calls.
+ */
+export function needsKeyListing(row: CredentialReportRow | undefined): boolean {
+  return (
+    row === undefined || row.access_key_1_last_rotated !== 'N/A' || row.access_key_2_last_rotated !== 'N/A'
+  );
 }
 
 const second = (ms: number): number => Math.floor(ms / 1000);
@@ -72,9 +91,10 @@ function toRecord(userName: string, meta: AccessKeyMetadata): AccessKeyRecord | 
 }
 
 /**
- * ListAccessKeys for every user (all pages), GetAccessKeyLastUsed where needed (see keysNeedingLastUsed),
- * at most `concurrency` users in flight. A user or key deleted between listing and reading is skipped
- * with a warning; any other failure fails the collection (a partial inventory is never passed as whole).
+ * ListAccessKeys (all pages) for every user that needsKeyListing, GetAccessKeyLastUsed where needed (see
+ * keysNeedingLastUsed), at most `concurrency` users in flight. A user or key deleted between listing and
+ * reading is skipped with a warning; any other failure fails the collection (a partial inventory is never
+ * passed as whole).
  */
 export async function collectKeyInventory(
   iam: IAMClient,
@@ -84,7 +104,8 @@ export async function collectKeyInventory(
   concurrency: number,
 ): Promise<KeyInventory> {
   const warnings: string[] = [];
-  const perUser = await mapLimit(userNames, concurrency, async (userName): Promise<AccessKeyRecord[]> => {
+  const toList = userNames.filter((userName) => needsKeyListing(reportRows.get(userName)));
+  const perUser = await mapLimit(toList, concurrency, async (userName): Promise<AccessKeyRecord[]> => {
     const metas: AccessKeyMetadata[] = [];
     let marker: string | undefined;
     try {
@@ -138,5 +159,5 @@ export async function collectKeyInventory(
     }
     return out;
   });
-  return { keys: perUser.flat(), warnings: warnings.sort() };
+  return { keys: perUser.flat(), warnings: warnings.sort(), listedUsers: toList.length };
 }

@@ -105,6 +105,9 @@ export function parsePolicyDocument(raw: string): PolicyStatement[] {
 // ---------------------------------------------------------------------------------------------------
 // Glob matching. A pattern symbol is a literal character, `*` (any run, possibly empty) or `?` (one).
 
+/** The pattern is only `*`s: it matches everything. */
+export const isAllStars = (pattern: string): boolean => /^\*+$/.test(pattern);
+
 const regexCache = new Map<string, RegExp>();
 
 function globRegExp(pattern: string, caseInsensitive: boolean): RegExp {
@@ -136,7 +139,7 @@ export function globMatches(pattern: string, value: string, caseInsensitive = fa
  * decide that a Deny takes away everything an Allow gives, so a false "no" only over-reports.
  */
 export function globCovers(general: string, specific: string, caseInsensitive = false): boolean {
-  if (/^\*+$/.test(general)) return true;
+  if (isAllStars(general)) return true;
   const key = `c${caseInsensitive ? 'i' : 's'}${general}`;
   let re = regexCache.get(key);
   if (re === undefined) {
@@ -154,7 +157,7 @@ export function globCovers(general: string, specific: string, caseInsensitive = 
 
 /** Exact test that two globs match at least one common string (L(a) ∩ L(b) ≠ ∅). */
 export function globsOverlap(a: string, b: string): boolean {
-  if (a === b || /^\*+$/.test(a) || /^\*+$/.test(b)) return true;
+  if (a === b || isAllStars(a) || isAllStars(b)) return true;
   const la = a.length;
   const lb = b.length;
   const seen = new Uint8Array((la + 1) * (lb + 1));
@@ -197,21 +200,10 @@ function arnSegments(value: string): string[] | undefined {
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
 }
 
-const allStars = (pattern: string): boolean => /^\*+$/.test(pattern);
-
-/** Resource pattern matches a concrete resource (ARN, or `*`). */
-export function resourceMatches(pattern: string, resource: string): boolean {
-  if (allStars(pattern)) return true;
-  const p = arnSegments(pattern);
-  const r = arnSegments(resource);
-  if (p === undefined || r === undefined) return globMatches(pattern, resource);
-  return p.every((segment, i) => globMatches(segment, r[i] as string));
-}
-
 /** Every resource matched by `specific` is matched by `general` (sound, see globCovers). */
 export function resourceCovers(general: string, specific: string): boolean {
-  if (allStars(general)) return true;
-  if (allStars(specific)) return false;
+  if (isAllStars(general)) return true;
+  if (isAllStars(specific)) return false;
   const g = arnSegments(general);
   const s = arnSegments(specific);
   if (g === undefined || s === undefined) return globCovers(general, specific);
@@ -220,7 +212,7 @@ export function resourceCovers(general: string, specific: string): boolean {
 
 /** Some resource is matched by both patterns. */
 export function resourcesOverlap(a: string, b: string): boolean {
-  if (allStars(a) || allStars(b)) return true;
+  if (isAllStars(a) || isAllStars(b)) return true;
   const sa = arnSegments(a);
   const sb = arnSegments(b);
   if (sa === undefined || sb === undefined) return globsOverlap(a, b);

@@ -19,11 +19,12 @@
  *
  * Definitions:
  * - admin: (a) an Allow of every action (`*`) on every resource (`*`), matched by the boundary if one is
- *   attached, and no unconditional Deny on the IAM self-management and role actions in ADMIN_SENTINELS
- *   (a Deny that only fences some resources — a protected bucket, a break-glass role — leaves the user
- *   an administrator); or (b) direct self-escalation: allowed to put/attach a policy on itself or one of
- *   its groups, or to write a new default version of a customer managed policy attached to it, and not
- *   capped by a permissions boundary it cannot remove.
+ *   attached, unless unconditional Denies take away every IAM permission write in ADMIN_SENTINELS (a
+ *   `*`-on-`*` user minus `iam:*` is a power user, not an administrator; one that may still write any
+ *   of those can grant itself the rest, so a Deny that only fences some actions or resources — AssumeRole,
+ *   a protected bucket, a break-glass role — leaves it an administrator); or (b) direct self-escalation:
+ *   allowed to put/attach a policy on itself or one of its groups, or to write a new default version of a
+ *   customer managed policy attached to it, and not capped by a permissions boundary it cannot remove.
  * - s3Read / rdsRead / dynamodbRead: allowed at least one action of DATA_READ_PROBES[kind] on some
  *   resource of that action's type (any account, any region) that no Deny fully covers.
  */
@@ -32,6 +33,7 @@ import { PrivilegeKind, UserPrivileges } from '../core/types';
 import {
   PolicyDocumentError,
   PolicyStatement,
+  isAllStars,
   PrincipalVariables,
   parsePolicyDocument,
   resourceCovers,
@@ -72,7 +74,11 @@ export interface Probe {
  *   not table data — it is in ReadOnlyAccess), snapshot copy/share/export (needs further permissions).
  * - DynamoDB: GetItem, BatchGetItem, Query, Scan, PartiQLSelect (what PartiQL ExecuteStatement /
  *   BatchExecuteStatement SELECTs are authorised as — there is no dynamodb:ExecuteStatement action),
- *   GetRecords (streams carry item images) and ExportTableToPointInTime (copies a table to S3).
+ *   GetRecords (streams carry item images), ExportTableToPointInTime (copies a table to S3), and the
+ *   same reads through a DAX cluster (dax:GetItem, BatchGetItem, Query, Scan: DAX answers them with the
+ *   table's items under its own role).
+ * Not counted: S3 Object Lambda (`s3-object-lambda:GetObject` also needs lambda:InvokeFunction) and
+ * grants written only on S3 access point ARNs.
  */
 export const DATA_READ_PROBES: Readonly<Record<DataKind, readonly Probe[]>> = {
   s3Read: [
@@ -95,21 +101,25 @@ export const DATA_READ_PROBES: Readonly<Record<DataKind, readonly Probe[]>> = {
     { action: 'dynamodb:PartiQLSelect', resource: 'arn:{partition}:dynamodb:*:*:table/*' },
     { action: 'dynamodb:GetRecords', resource: 'arn:{partition}:dynamodb:*:*:table/*/stream/*' },
     { action: 'dynamodb:ExportTableToPointInTime', resource: 'arn:{partition}:dynamodb:*:*:table/*' },
+    { action: 'dax:GetItem', resource: 'arn:{partition}:dax:*:*:cache/*' },
+    { action: 'dax:BatchGetItem', resource: 'arn:{partition}:dax:*:*:cache/*' },
+    { action: 'dax:Query', resource: 'arn:{partition}:dax:*:*:cache/*' },
+    { action: 'dax:Scan', resource: 'arn:{partition}:dax:*:*:cache/*' },
   ],
 };
 
 /**
- * Requests whose unconditional denial stops a `*`-on-`*` user from being an administrator: managing its
- * own permissions, and creating, passing or assuming roles. `{self}` is the user's ARN, `{role}` a
- * generic role ARN in the user's account.
+ * The IAM permission writes of a `*`-on-`*` user: it stops being an administrator only when every one of
+ * them is unconditionally denied (any one left lets it grant itself the rest, directly or through a role
+ * it then assumes). `{self}` is the user's ARN, `{role}` and `{policy}` a generic role / customer managed
+ * policy ARN in the user's account.
  */
 export const ADMIN_SENTINELS: readonly Probe[] = [
   { action: 'iam:PutUserPolicy', resource: '{self}' },
   { action: 'iam:AttachUserPolicy', resource: '{self}' },
-  { action: 'iam:CreateRole', resource: '{role}' },
+  { action: 'iam:PutRolePolicy', resource: '{role}' },
   { action: 'iam:AttachRolePolicy', resource: '{role}' },
-  { action: 'iam:PassRole', resource: '{role}' },
-  { action: 'sts:AssumeRole', resource: '{role}' },
+  { action: 'iam:CreatePolicyVersion', resource: '{policy}' },
 ];
 
 interface SourcedStatement extends PolicyStatement {
@@ -135,7 +145,9 @@ function appliesToAction(statement: PolicyStatement, action: string): boolean {
   return applies;
 }
 
-const isAllStars = (pattern: string): boolean => /^\*+$/.test(pattern);
+/** An Allow of every action on every resource (`*` on `*`). */
+const grantsEverything = (s: PolicyStatement): boolean =>
+  s.effect === 'Allow' && statementCoversAllActions(s) && (s.resources ?? []).some(isAllStars);
 
 /** One user's policies, ready to answer requests. */
 class UserPolicySet {
@@ -219,20 +231,11 @@ class UserPolicySet {
 
   /** Names of the policies with an Allow of `*` on `*`. */
   fullAccessGrants(): string[] {
-    return [
-      ...new Set(
-        this.allows
-          .filter((s) => statementCoversAllActions(s) && (s.resources ?? []).some(isAllStars))
-          .map((s) => s.source),
-      ),
-    ];
+    return [...new Set(this.allows.filter(grantsEverything).map((s) => s.source))];
   }
 
   boundaryAllowsEverything(): boolean {
-    if (this.boundaryAllows === undefined) return true;
-    return this.boundaryAllows.some(
-      (s) => statementCoversAllActions(s) && (s.resources ?? []).some(isAllStars),
-    );
+    return this.boundaryAllows === undefined || this.boundaryAllows.some(grantsEverything);
   }
 }
 
@@ -378,7 +381,8 @@ function evaluateUser(user: PreparedUser): UserPrivileges {
     template
       .replace('{partition}', partition)
       .replace('{self}', userArn)
-      .replace('{role}', `arn:${partition}:iam::${account}:role/credreport-probe`);
+      .replace('{role}', `arn:${partition}:iam::${account}:role/credreport-probe`)
+      .replace('{policy}', `arn:${partition}:iam::${account}:policy/credreport-probe`);
 
   const granting: Partial<Record<PrivilegeKind, readonly string[]>> = {};
   const kinds: Record<PrivilegeKind, boolean> = {
@@ -388,11 +392,11 @@ function evaluateUser(user: PreparedUser): UserPrivileges {
     dynamodbRead: false,
   };
 
-  // admin (a): `*` on `*`.
+  // admin (a): `*` on `*`, unless every IAM permission write is denied.
   const adminSources = new Set<string>();
   const full = set.fullAccessGrants();
-  const sentinelDenied = ADMIN_SENTINELS.some((p) => set.deniedEverywhere(p.action, fill(p.resource)));
-  if (full.length > 0 && set.boundaryAllowsEverything() && !sentinelDenied)
+  const iamWritesDenied = ADMIN_SENTINELS.every((p) => set.deniedEverywhere(p.action, fill(p.resource)));
+  if (full.length > 0 && set.boundaryAllowsEverything() && !iamWritesDenied)
     full.forEach((s) => adminSources.add(s));
 
   // admin (b): direct self-escalation.

@@ -27,6 +27,15 @@ export const MAX_ENTRIES_PER_REQUEST = 10;
 /** PutEvents request size limit in partitions with 256 KB events (the sum of its entries' sizes). */
 export const DEFAULT_MAX_REQUEST_BYTES = 256 * 1024;
 
+/**
+ * The PutEvents request limit that goes with an entry limit: a request may carry as many bytes as one
+ * event may have. An entry limit above 256 KB is only valid where events may be 1 MB, so requests may
+ * be that large too; at or below 256 KB the partition is not known, so the 256 KB request limit holds.
+ */
+export function maxRequestBytesFor(maxEntryBytes: number): number {
+  return Math.max(maxEntryBytes, DEFAULT_MAX_REQUEST_BYTES);
+}
+
 export interface PublishResult {
   /** PutEvents requests sent (retries included). */
   readonly requests: number;
@@ -34,14 +43,20 @@ export interface PublishResult {
   readonly retriedEntries: number;
 }
 
-/** Groups parts into PutEvents requests: ≤ 10 entries and ≤ maxRequestBytes each (one part always fits alone). */
+/**
+ * Groups parts into PutEvents requests: ≤ 10 entries, and entries totalling less than maxRequestBytes
+ * ("the total entry size must be less than 256KB"); a part that is as large as the limit goes alone.
+ */
 export function batchParts(parts: readonly PartDetail[], maxRequestBytes: number): PartDetail[][] {
   const batches: PartDetail[][] = [];
   let current: PartDetail[] = [];
   let bytes = 0;
   for (const part of parts) {
     const size = entryBytes(part);
-    if (current.length > 0 && (current.length >= MAX_ENTRIES_PER_REQUEST || bytes + size > maxRequestBytes)) {
+    if (
+      current.length > 0 &&
+      (current.length >= MAX_ENTRIES_PER_REQUEST || bytes + size >= maxRequestBytes)
+    ) {
       batches.push(current);
       current = [];
       bytes = 0;
@@ -94,18 +109,22 @@ export async function publishParts(
       await sleep(Math.min(10_000, baseDelayMs * 2 ** (attempt - 1)));
     }
     const failed: PartDetail[] = [];
+    const delivered = new Set<number>();
     for (const batch of batchParts(pending, maxRequestBytes)) {
       requests++;
       let results: PutEventsResultEntry[];
       try {
         const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: batch.map(toEntry) }));
         results = response.Entries ?? [];
-        if ((response.FailedEntryCount ?? 0) === 0 && results.length === batch.length) continue;
+        if ((response.FailedEntryCount ?? 0) === 0 && results.length === batch.length) {
+          batch.forEach((p) => delivered.add(p.part));
+          continue;
+        }
       } catch (error) {
         if (!isRetryable(error)) {
           throw new PublishError(
             `PutEvents to ${opts.eventBusName} failed: ${errorName(error)}`,
-            pending.map((p) => p.part),
+            pending.filter((p) => !delivered.has(p.part)).map((p) => p.part),
             { cause: error },
           );
         }
@@ -119,6 +138,8 @@ export async function publishParts(
         if (result?.EventId === undefined || result.ErrorCode !== undefined) {
           lastErrors.set(part.part, result?.ErrorCode ?? 'NoEventId');
           failed.push(part);
+        } else {
+          delivered.add(part.part);
         }
       });
     }

@@ -29,6 +29,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * not ready, not present or expired is waited for or regenerated; throttling (LimitExceeded) is waited
  * out; everything stops at the budget with CollectError. IAM reuses a report for up to 4 hours, so this
  * is usually one Generate and one Get.
+ *
+ * `ctx.call` already retries throttling a bounded number of times; when it gives up, this loop keeps
+ * polling (still within the budget) because nothing else can proceed without the report, and another
+ * tool generating the report at the same time (Config, Security Hub) can hold IAM's limit for a while.
  */
 export async function fetchCredentialReport(
   iam: IAMClient,
@@ -43,10 +47,11 @@ export async function fetchCredentialReport(
       );
       state = generated.State;
     } catch (error) {
+      if (error instanceof CollectError) throw error; // the budget ran out while retrying
       if (!isRetryable(error)) {
         throw new CollectError(`GenerateCredentialReport failed: ${errorName(error)}`, { cause: error });
       }
-      await ctx.wait(ctx.backoff(poll), stage);
+      await ctx.wait(ctx.backoff(poll), stage, error);
       continue;
     }
     if (state !== ReportStateType.COMPLETE) {
@@ -61,14 +66,15 @@ export async function fetchCredentialReport(
       content = got.Content;
       generatedAt = got.GeneratedTime;
     } catch (error) {
+      if (error instanceof CollectError) throw error;
       const name = errorName(error);
       if (NOT_READY.has(name) || isRetryable(error)) {
-        await ctx.wait(ctx.backoff(poll), stage);
+        await ctx.wait(ctx.backoff(poll), stage, error);
         continue;
       }
       if (REGENERATE.has(name)) {
         ctx.options.logger?.info('Credential report missing or expired; regenerating', { error: name });
-        await ctx.wait(ctx.backoff(0), stage);
+        await ctx.wait(ctx.backoff(0), stage, error);
         continue;
       }
       throw new CollectError(`GetCredentialReport failed: ${name}`, { cause: error });

@@ -100,7 +100,7 @@ describe('collectAccountReport', () => {
       GenerateCredentialReport: 1,
       GetCredentialReport: 1,
       GetAccountAuthorizationDetails: 1,
-      ListAccessKeys: 3,
+      ListAccessKeys: 2, // carol has no key in the report
     });
     expect(mock).toHaveReceivedCommandWith(GetAccountAuthorizationDetailsCommand, {
       Filter: ['User', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'],
@@ -153,6 +153,50 @@ describe('collectAccountReport', () => {
       lastUsedService: 'sts',
       lastUsedRegion: 'eu-west-1',
     });
+  });
+
+  it('lists keys only for users the report shows with a key and for users newer than the report', async () => {
+    // dave (with a key) was created after the report was generated: IAM lists him, the report does not.
+    const dave: FixtureUser = { name: 'dave', keys: [{ created: '2024-05-01T09:00:00+00:00' }] };
+    const { run, mock } = collect({
+      users: [...USERS, dave],
+      content: new TextEncoder().encode(reportCsv(USERS)),
+    });
+    const { report, stats } = await run();
+    expect(stats.apiCalls.ListAccessKeys).toBe(3);
+    for (const UserName of ['alice', 'bob', 'dave'])
+      expect(mock).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName });
+    expect(mock).not.toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'carol' });
+    expect(report.accessKeys.map((k) => k.accessKeyId)).toContain(keyIdOf('dave', 1));
+    expect(mock).toHaveReceivedCommandWith(GetAccessKeyLastUsedCommand, { AccessKeyId: keyIdOf('dave', 1) });
+  });
+
+  it('leaves out a key created after the report on a user that had none, until a report shows it', async () => {
+    const carolKey = {
+      UserName: 'carol',
+      AccessKeyId: 'AKIACAROL00000000001',
+      Status: 'Active' as const,
+      CreateDate: new Date('2024-05-01T09:00:00Z'),
+    };
+    // This run: the report (generated 08:00) shows carol without a key; her 09:00 key is not listed.
+    const first = collect({ users: USERS, newKeys: { carol: [carolKey] } });
+    const { report } = await first.run();
+    expect(report.accessKeys.map((k) => k.userName)).not.toContain('carol');
+    expect(first.mock).not.toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'carol' });
+
+    // Next run: the new report has the key in slot 1, so it is listed (and matched, no last-used call).
+    const later = USERS.map((u) =>
+      u.name === 'carol' ? { ...u, keys: [{ created: '2024-05-01T09:00:00+00:00' }] } : u,
+    );
+    const next = collect({ users: later });
+    const { report: nextReport } = await next.run();
+    expect(nextReport.accessKeys).toContainEqual({
+      userName: 'carol',
+      accessKeyId: keyIdOf('carol', 1),
+      status: 'Active',
+      createDate: '2024-05-01T09:00:00.000Z',
+    });
+    expect(next.mock).not.toHaveReceivedCommand(GetAccessKeyLastUsedCommand);
   });
 
   it('lists users with ListUsers and leaves privileges out when collectPrivileges is false', async () => {
@@ -250,6 +294,19 @@ describe('collectAccountReport report generation', () => {
     expect(time.elapsed()).toBeLessThanOrEqual(60_000);
   });
 
+  it('fails naming the budget and the last error when GenerateCredentialReport stays throttled', async () => {
+    const { run, mock } = collect({ users: USERS }, { budgetMs: 30_000 });
+    mock
+      .on(GenerateCredentialReportCommand)
+      .rejects(new LimitExceededException({ message: 'too many', ...meta }));
+    const error = (await run().catch((e: unknown) => e)) as CollectError;
+    expect(error).toBeInstanceOf(CollectError);
+    expect(error.message).toMatch(
+      /^(GenerateCredentialReport|credential report): collection time budget of 30 s exhausted \(last error: LimitExceededException\)$/,
+    );
+    expect(error.cause).toBeInstanceOf(LimitExceededException);
+  });
+
   it('fails with CollectError without retrying when IAM denies report generation', async () => {
     const { run, mock } = collect({ users: USERS });
     mock.on(GenerateCredentialReportCommand).rejects(accessDenied());
@@ -334,7 +391,7 @@ describe('collectAccountReport faults', () => {
       GenerateCredentialReport: 4,
       GetCredentialReport: 4,
       GetAccountAuthorizationDetails: 8,
-      ListAccessKeys: 12,
+      ListAccessKeys: 8,
       GetAccessKeyLastUsed: 4,
     });
   });

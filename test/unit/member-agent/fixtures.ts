@@ -143,9 +143,13 @@ const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789.-_+=@';
 
 /**
  * `n` users with varied names (random characters of IAM's alphabet, exactly `nameLength` long), key dates
- * and last-use, so that compression sees realistic entropy.
+ * and last-use, so that compression sees realistic entropy. Without `keyShare`, 77.5 % of users have a
+ * key (55 % one, 22.5 % two); with it, that share of users has a key, 15 % of them two.
  */
-export function syntheticUsers(n: number, opts: { nameLength?: number; seed?: number } = {}): FixtureUser[] {
+export function syntheticUsers(
+  n: number,
+  opts: { nameLength?: number; seed?: number; keyShare?: number } = {},
+): FixtureUser[] {
   const random = prng(opts.seed ?? 1);
   const nameLength = opts.nameLength ?? 20;
   const day = (from: number, span: number): string => {
@@ -161,7 +165,18 @@ export function syntheticUsers(n: number, opts: { nameLength?: number; seed?: nu
     let name = '';
     while (name.length < nameLength - suffix.length)
       name += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
-    const keyCount = random() < 0.55 ? 1 : random() < 0.5 ? 2 : 0;
+    const keyCount =
+      opts.keyShare === undefined
+        ? random() < 0.55
+          ? 1
+          : random() < 0.5
+            ? 2
+            : 0
+        : random() < opts.keyShare
+          ? random() < 0.15
+            ? 2
+            : 1
+          : 0;
     const keys: FixtureKey[] = Array.from({ length: keyCount }, () => ({
       created: day(30, 1500),
       active: random() < 0.85,

@@ -7,7 +7,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assembleParts, parsePartDetail, reportIdFor } from '../../../core/event-contract';
-import { INITIAL_REPORT_PHYSICAL_ID, fetchResponseSender } from '../../../member-agent/custom-resource';
+import {
+  CustomResourceResponseError,
+  INITIAL_REPORT_PHYSICAL_ID,
+  fetchResponseSender,
+} from '../../../member-agent/custom-resource';
 import { MemberAgentEnvSchema } from '../../../member-agent/env';
 import {
   AgentConfigError,
@@ -71,6 +75,7 @@ function setup(env: Record<string, string> = {}) {
     return true;
   });
   return {
+    deps,
     handler: createHandler(() => deps),
     iamMock: mock,
     order,
@@ -203,6 +208,25 @@ describe('member agent handler', () => {
         /malformed credential report/,
       );
       expect(t.responses[0]!.body.Status).toBe('SUCCESS');
+      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('fails without collecting when the custom resource response cannot be delivered', async () => {
+    const t = setup();
+    const refused = new CustomResourceResponseError('could not deliver the custom resource response');
+    const handler = createHandler(() => ({
+      ...t.deps,
+      respond: async () => {
+        throw refused;
+      },
+    }));
+    try {
+      // Lambda retries the asynchronous invocation, which answers again and then collects.
+      await expect(handler(customResource('Create'), context)).rejects.toBe(refused);
+      expect(t.iamMock).not.toHaveReceivedCommand(GenerateCredentialReportCommand);
       expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
     } finally {
       t.restore();

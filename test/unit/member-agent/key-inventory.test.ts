@@ -1,5 +1,5 @@
 import { CREDENTIAL_REPORT_COLUMNS, type CredentialReportRow } from '../../../core/columns';
-import { keysNeedingLastUsed } from '../../../member-agent/key-inventory';
+import { keysNeedingLastUsed, needsKeyListing } from '../../../member-agent/key-inventory';
 
 function row(slot1: string, slot2: string): CredentialReportRow {
   const cells = Object.fromEntries(CREDENTIAL_REPORT_COLUMNS.map((c) => [c, 'N/A'])) as Record<
@@ -37,5 +37,20 @@ describe('keysNeedingLastUsed', () => {
       true,
       true,
     ]);
+  });
+});
+
+describe('needsKeyListing', () => {
+  it('lists a user when the report shows a key in slot 1 or slot 2', () => {
+    expect(needsKeyListing(row('2023-01-01T00:00:00+00:00', 'N/A'))).toBe(true);
+    expect(needsKeyListing(row('N/A', '2023-01-01T00:00:00+00:00'))).toBe(true);
+  });
+
+  it('skips a user when the report shows no key in either slot', () => {
+    expect(needsKeyListing(row('N/A', 'N/A'))).toBe(false);
+  });
+
+  it('lists a user when the user is not in the report (created after it)', () => {
+    expect(needsKeyListing(undefined)).toBe(true);
   });
 });

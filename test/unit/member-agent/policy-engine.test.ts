@@ -8,7 +8,6 @@ import {
   globsOverlap,
   parsePolicyDocument,
   resourceCovers,
-  resourceMatches,
   resourcesOverlap,
   substituteVariables,
 } from '../../../member-agent/policy-engine';
@@ -73,15 +72,15 @@ describe('matching', () => {
     expect(actionMatches('*', 'iam:PassRole')).toBe(true);
   });
 
-  it('matches resources case-sensitively and per ARN segment', () => {
-    expect(resourceMatches('arn:aws:s3:::bucket/*', 'arn:aws:s3:::bucket/a/b:c')).toBe(true);
-    expect(resourceMatches('arn:aws:s3:::Bucket/*', 'arn:aws:s3:::bucket/a')).toBe(false);
-    expect(resourceMatches('arn:aws:iam::*:user/*', 'arn:aws:iam::123456789012:user/x')).toBe(true);
+  it('matches resources case-sensitively and per ARN segment when one side is a concrete ARN', () => {
+    expect(resourcesOverlap('arn:aws:s3:::bucket/*', 'arn:aws:s3:::bucket/a/b:c')).toBe(true);
+    expect(resourcesOverlap('arn:aws:s3:::Bucket/*', 'arn:aws:s3:::bucket/a')).toBe(false);
+    expect(resourcesOverlap('arn:aws:iam::*:user/*', 'arn:aws:iam::123456789012:user/x')).toBe(true);
     // A wildcard in the region segment does not reach into the account segment.
     expect(
-      resourceMatches('arn:aws:dynamodb:*:table/x', 'arn:aws:dynamodb:us-east-1:123456789012:table/x'),
+      resourcesOverlap('arn:aws:dynamodb:*:table/x', 'arn:aws:dynamodb:us-east-1:123456789012:table/x'),
     ).toBe(false);
-    expect(resourceMatches('arn:aws:s3', 'arn:aws:s3:::anything/at/all')).toBe(true);
+    expect(resourcesOverlap('arn:aws:s3', 'arn:aws:s3:::anything/at/all')).toBe(true);
   });
 
   it('decides coverage and overlap of resource patterns', () => {

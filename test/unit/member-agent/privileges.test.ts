@@ -56,6 +56,7 @@ describe('evaluatePrivileges with real AWS managed policies', () => {
     // ReadOnlyAccess has rds:Download* (log files) but neither rds-db:connect nor the Data API.
     const p = one({ name: 'carol', attached: [RO] });
     expect(flags(p)).toEqual({ admin: false, s3Read: true, rdsRead: false, dynamodbRead: true });
+    expect(p.grantingPolicies).toEqual({ s3Read: [RO], dynamodbRead: [RO] });
   });
 
   it('grants data read but not admin when PowerUserAccess (NotAction iam:*) is attached', () => {
@@ -67,6 +68,12 @@ describe('evaluatePrivileges with real AWS managed policies', () => {
   it('grants only DynamoDB read when AmazonDynamoDBReadOnlyAccess is attached', () => {
     const p = one({ name: 'erin', attached: [DDB_RO] });
     expect(flags(p)).toEqual({ admin: false, s3Read: false, rdsRead: false, dynamodbRead: true });
+  });
+
+  it('counts PowerUserAccess with IAMFullAccess as admin when both are attached', () => {
+    const p = one({ name: 'dora', attached: [POWER, IAM_FULL] });
+    expect(flags(p)).toEqual({ admin: true, s3Read: true, rdsRead: true, dynamodbRead: true });
+    expect(p.grantingPolicies.admin).toEqual([IAM_FULL]);
   });
 
   it('counts IAMFullAccess as admin when the user can attach policies to itself', () => {
@@ -213,6 +220,21 @@ describe('evaluatePrivileges Deny', () => {
     expect(flags(p)).toEqual({ admin: true, s3Read: false, rdsRead: true, dynamodbRead: true });
   });
 
+  it.each([
+    ['sts:AssumeRole', '*'],
+    ['iam:PutUserPolicy', '*'],
+    ['iam:*', `arn:aws:iam::${ACCOUNT}:role/*`],
+  ])('keeps admin when AdministratorAccess meets a Deny of only %s on %s', (action, resource) => {
+    // Any IAM permission write left open lets the user grant itself the rest.
+    const p = one({
+      name: 'ole',
+      attached: [ADMIN],
+      inline: { fence: doc({ Effect: 'Deny', Action: action, Resource: resource }) },
+    });
+    expect(p.admin).toBe(true);
+    expect(p.grantingPolicies.admin).toEqual([ADMIN]);
+  });
+
   it('removes admin when a Deny takes away IAM self-management', () => {
     const p = one({
       name: 'pat',
@@ -256,6 +278,21 @@ describe('evaluatePrivileges Deny', () => {
     });
     const p = one({ name: 'sam', attached: [ADMIN], inline: { 'force-mfa': mfaOnly } });
     expect(p.admin).toBe(true);
+  });
+
+  it('counts reads through a DAX cluster as DynamoDB read', () => {
+    const p = one({
+      name: 'dax',
+      inline: {
+        cache: doc({
+          Effect: 'Allow',
+          Action: 'dax:GetItem',
+          Resource: `arn:aws:dax:eu-west-1:${ACCOUNT}:cache/orders`,
+        }),
+      },
+    });
+    expect(flags(p)).toEqual({ admin: false, s3Read: false, rdsRead: false, dynamodbRead: true });
+    expect(p.grantingPolicies).toEqual({ dynamodbRead: ['user:dax/cache'] });
   });
 
   it('counts a conditional Allow because its condition may be met', () => {

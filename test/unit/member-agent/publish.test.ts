@@ -10,9 +10,11 @@ import {
 } from '../../../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../../core/names';
 import {
+  DEFAULT_MAX_REQUEST_BYTES,
   MAX_ENTRIES_PER_REQUEST,
   PublishError,
   batchParts,
+  maxRequestBytesFor,
   publishParts,
 } from '../../../member-agent/publish';
 import { sampleAccountReport, syntheticUsers } from './fixtures';
@@ -50,6 +52,29 @@ describe('batchParts', () => {
     for (const batch of batches)
       expect(batch.reduce((n, p) => n + entryBytes(p), 0)).toBeLessThanOrEqual(50_000);
     expect(batches.flat()).toEqual(parts);
+  });
+
+  it('keeps the total below the limit when two entries would add up to exactly the limit', () => {
+    const two = parts.slice(0, 2);
+    const exact = entryBytes(two[0]!) + entryBytes(two[1]!);
+    expect(batchParts(two, exact)).toEqual([[two[0]], [two[1]]]);
+    expect(batchParts(two, exact + 1)).toEqual([two]);
+  });
+
+  it('sends a part that alone reaches the request limit in a request of its own', () => {
+    const limit = entryBytes(parts[0]!);
+    expect(batchParts(parts.slice(0, 2), limit)).toEqual([[parts[0]], [parts[1]]]);
+  });
+});
+
+describe('maxRequestBytesFor', () => {
+  it('keeps the 256 KB request limit when entries are at most 256 KB', () => {
+    expect(maxRequestBytesFor(250_000)).toBe(DEFAULT_MAX_REQUEST_BYTES);
+    expect(maxRequestBytesFor(16_384)).toBe(DEFAULT_MAX_REQUEST_BYTES);
+  });
+
+  it('allows 1 MB requests when entries may be 1 MB', () => {
+    expect(maxRequestBytesFor(1_048_576)).toBe(1_048_576);
   });
 });
 
@@ -147,6 +172,27 @@ describe('publishParts', () => {
     await expect(
       publishParts({ eventBridge, sleep: sleep }, single, { eventBusName: 'default' }),
     ).resolves.toEqual({ requests: 2, retriedEntries: 1 });
+  });
+
+  it('names only the undelivered parts when a later request is denied', async () => {
+    let call = 0;
+    ebMock.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
+      call++;
+      if (call === 1) return accepted(input.Entries);
+      throw Object.assign(new Error('denied'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      });
+    });
+    const small = splitReport(report, { maxEntryBytes: 2_000 });
+    expect(small.length).toBeGreaterThan(MAX_ENTRIES_PER_REQUEST);
+    const error = (await publishParts({ eventBridge, sleep }, small, {
+      eventBusName: 'bus',
+    }).catch((e: unknown) => e)) as PublishError;
+    expect(error).toBeInstanceOf(PublishError);
+    const firstBatch = entriesSent()[0]!.map((e) => (JSON.parse(e.Detail!) as PartDetail).part);
+    expect(firstBatch).toHaveLength(MAX_ENTRIES_PER_REQUEST);
+    expect(error.failedParts).toEqual(small.map((p) => p.part).filter((n) => !firstBatch.includes(n)));
   });
 
   it('fails at once without retrying when PutEvents is denied', async () => {
