@@ -37,6 +37,11 @@ export interface CredreportConfig {
   readonly digestRecipients: readonly string[];
   /** Verified SES identity (address) the digest is sent from; set exactly when there are recipients. */
   readonly digestSender?: string;
+  /**
+   * SES configuration set applied to the digest's sends (the sender identity's default configuration set,
+   * if it has one): SES then also authorizes `ses:SendEmail` against it. `undefined`: none.
+   */
+  readonly digestConfigurationSet?: string;
   /** Account tag keys emitted as columns; empty: every tag key of the organization. */
   readonly tagKeys: readonly string[];
   /** Tag whose values the summary breaks findings down by. */
@@ -83,6 +88,7 @@ const ACCOUNT_ID = /^\d{12}$/;
 const EMAIL = /^[^@\s,<>"]+@[^@\s,<>"]+\.[^@\s,<>".]+$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const CONFIGURATION_SET = /^[A-Za-z0-9_-]{1,64}$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\(([^()]+)\)$/;
 
@@ -125,6 +131,8 @@ export function isValidTimeZone(timeZone: string): boolean {
     return false;
   }
 }
+
+const TARGET_ID_EXPECTED = 'expected OU ids like ou-ab12-cd34ef56 or the root id like r-ab12';
 
 const show = (value: unknown): string =>
   value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
@@ -195,10 +203,11 @@ const ContextSchema = z
     organizationRootId: str('organizationRootId', ROOT_ID, 'the organization root id like r-ab12').optional(),
     targetOrganizationalUnitIds: list(
       'targetOrganizationalUnitIds',
-      z.string().refine((v) => OU_ID.test(v) || ROOT_ID.test(v), {
-        error: (i) =>
-          `targetOrganizationalUnitIds: expected OU ids like ou-ab12-cd34ef56 or the root id like r-ab12, got ${show(i.input)}`,
-      }),
+      z
+        .string({ error: (i) => `targetOrganizationalUnitIds: ${TARGET_ID_EXPECTED}, got ${show(i.input)}` })
+        .refine((v) => OU_ID.test(v) || ROOT_ID.test(v), {
+          error: (i) => `targetOrganizationalUnitIds: ${TARGET_ID_EXPECTED}, got ${show(i.input)}`,
+        }),
     ).optional(),
     deploymentRegion: str('deploymentRegion', REGION, 'an AWS region like us-east-1'),
     account: str('account', ACCOUNT_ID, 'a 12-digit AWS account id').optional(),
@@ -223,6 +232,11 @@ const ContextSchema = z
       'digestSender',
       EMAIL,
       'the verified SES email address the digest is sent from',
+    ).optional(),
+    digestConfigurationSet: str(
+      'digestConfigurationSet',
+      CONFIGURATION_SET,
+      'an SES configuration set name (1-64 letters, digits, - or _)',
     ).optional(),
     tagKeys: list('tagKeys', str('tagKeys', TAG_KEY, 'AWS tag keys (1-128 characters, no commas)')).default(
       [],
@@ -305,6 +319,13 @@ const ContextSchema = z
           'digestSender: required when digestRecipients is not empty (a verified SES address to send from)',
       });
     }
+    if (c.digestConfigurationSet !== undefined && c.digestSender === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'digestConfigurationSet: only meaningful with digestSender and digestRecipients (no email is sent without them)',
+      });
+    }
     if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -371,6 +392,7 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     digestTimeZone: c.digestTimeZone,
     digestRecipients: c.digestRecipients,
     ...(c.digestSender !== undefined ? { digestSender: c.digestSender } : {}),
+    ...(c.digestConfigurationSet !== undefined ? { digestConfigurationSet: c.digestConfigurationSet } : {}),
     tagKeys: c.tagKeys,
     breakdownTag: c.breakdownTag,
     thresholds: thresholds.data,

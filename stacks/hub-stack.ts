@@ -2,10 +2,9 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DIGEST_METRICS, INGEST_METRICS } from '../aggregator/telemetry';
+import { DIGEST_METRICS, INGEST_METRICS, METRICS_NAMESPACE } from '../aggregator/telemetry';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
-import { METRICS_NAMESPACE } from './constructs/hub-function';
 import { MemberStackSet } from './constructs/member-stackset';
 import { OperationsAlarms } from './constructs/operations-alarms';
 import { ReportBucket } from './constructs/report-bucket';
@@ -65,6 +64,9 @@ export class HubStack extends Stack {
       timeZone: config.digestTimeZone,
       recipients: config.digestRecipients,
       ...(config.digestSender !== undefined ? { sender: config.digestSender } : {}),
+      ...(config.digestConfigurationSet !== undefined
+        ? { configurationSet: config.digestConfigurationSet }
+        : {}),
       tagKeys: config.tagKeys,
       breakdownTag: config.breakdownTag,
       thresholds: config.thresholds,
@@ -93,7 +95,9 @@ export class HubStack extends Stack {
     );
     this.alarms.onErrors('IngestErrorsAlarm', this.ingest.handler.function, 'The ingest Lambda failed.');
     this.alarms.onErrors('DigestErrorsAlarm', this.digest.handler.function, 'The digest Lambda failed.');
-    // Powertools EMF metrics: namespace from POWERTOOLS_METRICS_NAMESPACE, one `service` dimension.
+    // Powertools EMF metrics: the namespace HubFunction sets as POWERTOOLS_METRICS_NAMESPACE, and the one
+    // `service` dimension the handler's Metrics instance adds (test/stacks/alarm-metrics.test.ts runs the
+    // handlers and checks that what they emit is exactly what these alarms watch).
     const metric = (service: string, metricName: string, statistic: string, period: Duration) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,

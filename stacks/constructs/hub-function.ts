@@ -6,6 +6,8 @@ import { NodejsFunction, OutputFormat, LogLevel } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+// The aggregator's own namespace constant: set as POWERTOOLS_METRICS_NAMESPACE here and used by the alarms.
+import { METRICS_NAMESPACE } from '../../aggregator/telemetry';
 import { RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
 
 /** Root of the repository: the NodejsFunction project root and where package-lock.json lives. */
@@ -33,7 +35,11 @@ export interface HubFunctionProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Retries of a failed asynchronous invocation (0-2). */
   readonly retryAttempts: number;
-  /** Service name the Powertools logger and metrics report under. */
+  /**
+   * Service name the Powertools logger and metrics report under (the metrics' `service` dimension). Must
+   * equal the `serviceName` the handler gives its Metrics instance, which takes precedence over the
+   * POWERTOOLS_SERVICE_NAME set here.
+   */
   readonly serviceName: string;
   /**
    * Ephemeral storage in MiB.
@@ -122,6 +128,3 @@ export class HubFunction extends Construct {
     Validations.of(this.function).acknowledge(RUNTIME_ACKNOWLEDGEMENT);
   }
 }
-
-/** CloudWatch namespace of the metrics the hub Lambdas emit (Powertools EMF). */
-export const METRICS_NAMESPACE = 'credreport';

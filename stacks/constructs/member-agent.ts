@@ -120,7 +120,8 @@ export class MemberAgent extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      environment: { ...environment, POWERTOOLS_SERVICE_NAME: 'credreport-member-agent' },
+      // The handler's Logger names itself MEMBER_AGENT_FUNCTION_NAME too.
+      environment: { ...environment, POWERTOOLS_SERVICE_NAME: MEMBER_AGENT_FUNCTION_NAME },
       retryAttempts: 2,
     });
 

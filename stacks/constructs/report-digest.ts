@@ -29,6 +29,12 @@ export interface ReportDigestProps {
   readonly recipients: readonly string[];
   /** Verified SES address the digest is sent from; required exactly when there are recipients. */
   readonly sender?: string;
+  /**
+   * SES configuration set applied to the sends (the sender identity's default one): SES authorizes
+   * `ses:SendEmail` against it too, so the role is granted it. Requires `sender`.
+   * @default - none
+   */
+  readonly configurationSet?: string;
   /** Tag keys emitted as columns; empty: all. */
   readonly tagKeys: readonly string[];
   /** Tag the findings are broken down by. */
@@ -43,14 +49,24 @@ export interface ReportDigestProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** Prefixes the digest reads, and those it writes (ARCHITECTURE §5). */
+/** Prefix of the cached organization metadata (`org/metadata.json`). */
+const ORG_PREFIX = S3_LAYOUT.orgMetadata.slice(0, S3_LAYOUT.orgMetadata.indexOf('/') + 1);
+
+/**
+ * Prefixes the digest reads objects under: account reports and rejections, incomplete part sets
+ * (coverage), the cached org metadata, and the previous run under latest/ (delta, and the source of the
+ * server-side copies to runs/).
+ */
 export const DIGEST_READ_PREFIXES = [
   S3_LAYOUT.accountsPrefix,
   S3_LAYOUT.incomingPrefix,
-  'org/',
+  ORG_PREFIX,
   S3_LAYOUT.latestPrefix,
 ] as const;
-export const DIGEST_WRITE_PREFIXES = [S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, 'org/'] as const;
+/** Prefixes the digest lists (ReportStore.listAccounts and listIncompletePartSets). */
+export const DIGEST_LIST_PREFIXES = [S3_LAYOUT.accountsPrefix, S3_LAYOUT.incomingPrefix] as const;
+/** Prefixes the digest writes: the merged outputs, their dated copies, the metadata cache. */
+export const DIGEST_WRITE_PREFIXES = [S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, ORG_PREFIX] as const;
 
 /** Organizations read actions with no resource type (so `*` is the only resource they accept). */
 export const ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS = [
@@ -63,7 +79,10 @@ export const ORGANIZATIONS_TREE_ACTIONS = [
   'organizations:ListAccountsForParent',
   'organizations:ListOrganizationalUnitsForParent',
 ] as const;
-/** Organizations read actions on accounts, scoped to the organization's account (and OU) ARNs. */
+/**
+ * Organizations read actions on accounts (the digest calls them with account ids only: the parent of an
+ * account that moved during the walk, and account tags), scoped to the organization's account ARNs.
+ */
 export const ORGANIZATIONS_ACCOUNT_ACTIONS = [
   'organizations:ListParents',
   'organizations:ListTagsForResource',
@@ -90,6 +109,9 @@ export class ReportDigest extends Construct {
     }
     if (props.recipients.length === 0 && props.sender !== undefined) {
       throw new Error(`ReportDigest ${id}: sender is set but recipients is empty`);
+    }
+    if (props.configurationSet !== undefined && props.sender === undefined) {
+      throw new Error(`ReportDigest ${id}: configurationSet is set but sender is not`);
     }
     if (props.targetOrganizationalUnitIds.length === 0) {
       throw new Error(`ReportDigest ${id}: targetOrganizationalUnitIds must not be empty`);
@@ -188,7 +210,7 @@ export class ReportDigest extends Construct {
         sid: 'ListReports',
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLikeIfExists: { 's3:prefix': DIGEST_READ_PREFIXES.map((p) => `${p}*`) } },
+        conditions: { StringLikeIfExists: { 's3:prefix': DIGEST_LIST_PREFIXES.map((p) => `${p}*`) } },
       }),
     );
 
@@ -220,9 +242,9 @@ export class ReportDigest extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadAccountParentsAndTags',
         actions: [...ORGANIZATIONS_ACCOUNT_ACTIONS],
-        resources: [orgArn('account'), orgArn('ou')],
+        resources: [orgArn('account')],
       }),
-      'OU path and tags of every account of this organization are columns of the report (scoped to its o- id).',
+      'OU path and tags of every account of this organization are columns of the report (account ARNs of its o- id only).',
     );
 
     for (const statement of iamReportStatements(this)) {
@@ -234,12 +256,28 @@ export class ReportDigest extends Construct {
 
     if (props.sender !== undefined) {
       const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);
-      // SES authorizes against the identity that verified the From address: the address itself or its domain.
-      const identities = [...new Set([props.sender, domain])].map((identity) =>
+      // SES authorizes against the identity that verified the From address (the address itself or its
+      // domain) and, when one applies, the configuration set. The FromAddress condition keeps a domain
+      // identity from being used with any other address of that domain.
+      const resources = [...new Set([props.sender, domain])].map((identity) =>
         stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
       );
+      if (props.configurationSet !== undefined) {
+        resources.push(
+          stack.formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: props.configurationSet,
+          }),
+        );
+      }
       grant(
-        new iam.PolicyStatement({ sid: 'SendDigest', actions: ['ses:SendEmail'], resources: identities }),
+        new iam.PolicyStatement({
+          sid: 'SendDigest',
+          actions: ['ses:SendEmail'],
+          resources,
+          conditions: { StringEquals: { 'ses:FromAddress': props.sender } },
+        }),
       );
     }
   }

@@ -21,9 +21,11 @@ export interface ReportIngestProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** S3 actions the ingest Lambda needs, per prefix (used by the tests as the expected policy). */
+/** S3 object actions the ingest Lambda needs, and the prefixes they apply to. */
 export const INGEST_S3_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject'] as const;
 export const INGEST_S3_PREFIXES = [S3_LAYOUT.incomingPrefix, S3_LAYOUT.accountsPrefix] as const;
+/** The one prefix the ingest Lambda lists (the parts of a report, ReportStore.listParts). */
+export const INGEST_LIST_PREFIXES = [S3_LAYOUT.incomingPrefix] as const;
 
 /**
  * The ingest path: a rule on the central bus matching the agent's parts → the ingest Lambda, which
@@ -92,14 +94,15 @@ export class ReportIngest extends Construct {
       'Object reads and writes confined to incoming/ (parts) and accounts/ (assembled reports) of the report bucket.',
     );
     // ListBucket also decides 404 (not 403) for a missing key, which the store relies on (a first report has
-    // no latest.json yet). That check carries no s3:prefix, hence IfExists: explicit listings stay confined
-    // to these prefixes, the existence check still works.
+    // no accounts/<id>/latest.json yet). That check carries no s3:prefix, hence IfExists: a listing that
+    // names a prefix is confined to incoming/, the existence check still works. (A listing without any
+    // prefix is therefore allowed too: it reveals key names, never contents.)
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListParts',
         actions: ['s3:ListBucket'],
         resources: [props.bucket.bucketArn],
-        conditions: { StringLikeIfExists: { 's3:prefix': INGEST_S3_PREFIXES.map((p) => `${p}*`) } },
+        conditions: { StringLikeIfExists: { 's3:prefix': INGEST_LIST_PREFIXES.map((p) => `${p}*`) } },
       }),
     );
   }

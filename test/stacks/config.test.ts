@@ -1,4 +1,12 @@
-import { ConfigError, isValidTimeZone, parseConfig, scheduleExpressionProblem } from '../../stacks/config';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  isValidTimeZone,
+  parseConfig,
+  scheduleExpressionProblem,
+} from '../../stacks/config';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { SHIPPED_CONTEXT } from './helpers';
 
@@ -202,6 +210,77 @@ describe('parseConfig', () => {
     );
   });
 
+  it('throws naming digestConfigurationSet when malformed or set without a sender', () => {
+    const mailing = { digestRecipients: ['a@example.com'], digestSender: 'c@example.com' };
+    expect(parse({ ...mailing, digestConfigurationSet: 'has space' })).toThrow(
+      /digestConfigurationSet: expected an SES configuration set name/,
+    );
+    expect(parse({ digestConfigurationSet: 'credreport' })).toThrow(
+      /digestConfigurationSet: only meaningful with digestSender and digestRecipients/,
+    );
+    expect(parseConfig({ ...minimal, ...mailing, digestConfigurationSet: 'credreport_1' })).toMatchObject({
+      digestConfigurationSet: 'credreport_1',
+    });
+  });
+
+  it('throws naming digestRecipients when there are more than the 50 SES allows', () => {
+    const many = Array.from({ length: 51 }, (_, i) => `r${i}@example.com`);
+    expect(parse({ digestRecipients: many, digestSender: 'c@example.com' })).toThrow(
+      /digestRecipients: expected at most 50 addresses/,
+    );
+  });
+
+  it('throws naming stackName, breakdownTag and retainStacksOnAccountRemoval when malformed', () => {
+    expect(parse({ stackName: '1st-stack' })).toThrow(/stackName: expected a CloudFormation stack name/);
+    expect(parse({ breakdownTag: 'a,b' })).toThrow(/breakdownTag: expected an AWS tag key/);
+    expect(parse({ retainStacksOnAccountRemoval: 'no' })).toThrow(
+      /retainStacksOnAccountRemoval: expected true or false, got "no"/,
+    );
+  });
+
+  it('throws naming the size and time keys when out of range', () => {
+    expect(parse({ noncurrentVersionDays: 0 })).toThrow(
+      /noncurrentVersionDays: expected a positive whole number of days, got 0/,
+    );
+    expect(parse({ maxEmailBytes: 50_000_000 })).toThrow(
+      /maxEmailBytes: expected a size in bytes up to 40000000/,
+    );
+    expect(parse({ tagCacheHours: 0.5 })).toThrow(/tagCacheHours: expected a positive whole number of hours/);
+    expect(parse({ maxEntryBytes: 300_000_000 })).toThrow(
+      /maxEntryBytes: expected a size in bytes from 16384/,
+    );
+  });
+
+  it('names the key in every problem, whatever the wrong value (object, list, number, text)', () => {
+    const optional = (key: string) => !['organizationId', 'deploymentRegion'].includes(key);
+    for (const key of CONFIG_KEYS) {
+      for (const wrong of [{ nested: true }, [{ nested: true }], -1, 'not-a-valid-value?']) {
+        let problems: readonly string[] = [];
+        try {
+          parseConfig({ ...minimal, [key]: wrong });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          problems = (error as ConfigError).problems;
+        }
+        // Some keys accept some of these values (e.g. a text tag key). When refused, the key itself is
+        // named; a consequence for another key (digestSender needed for these recipients) names that key.
+        if (problems.length > 0) {
+          expect({ key, wrong, named: problems.some((p) => p.startsWith(`${key}: `)) }).toEqual({
+            key,
+            wrong,
+            named: true,
+          });
+        }
+        for (const problem of problems) {
+          expect(CONFIG_KEYS).toContain(problem.slice(0, problem.indexOf(':')));
+        }
+        // No key accepts an object or a list of objects.
+        if (!optional(key) || typeof wrong === 'object')
+          expect({ key, wrong, refused: problems.length > 0 }).toEqual({ key, wrong, refused: true });
+      }
+    }
+  });
+
   it('reports an unknown camelCase key as a likely typo', () => {
     expect(parse({ organisationId: 'o-exampleorg1' })).toThrow(/organisationId: unknown context key/);
   });
@@ -223,6 +302,24 @@ describe('parseConfig', () => {
         expect.stringMatching(/^rotationDays:/),
       ]);
     }
+  });
+});
+
+describe('docs/deploy.md', () => {
+  const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+
+  it('documents every context key in its configuration table, and no key the app does not read', () => {
+    const tableKeys = new Set(
+      guide
+        .split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1])),
+    );
+    expect(CONFIG_KEYS.filter((k) => !tableKeys.has(k))).toEqual([]);
+    const notKeys = [...tableKeys].filter(
+      (k) => k !== undefined && /^[a-z]/.test(k) && !CONFIG_KEYS.includes(k),
+    );
+    expect(notKeys).toEqual([]);
   });
 });
 

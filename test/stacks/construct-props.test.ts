@@ -86,6 +86,13 @@ describe('ReportDigest', () => {
     );
   });
 
+  it('throws naming configurationSet when it is set without a sender', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), configurationSet: 'credreport' })).toThrow(
+      /ReportDigest D: configurationSet is set but sender is not/,
+    );
+  });
+
   it('throws naming targetOrganizationalUnitIds when empty', () => {
     const s = stack();
     expect(() => new ReportDigest(s, 'D', { ...props(s), targetOrganizationalUnitIds: [] })).toThrow(

@@ -183,3 +183,123 @@ export function templateFiles(assemblyDir: string): string[] {
     .filter((f) => f.endsWith('.template.json'))
     .map((f) => path.join(assemblyDir, f));
 }
+
+/** Concrete stand-ins for what CloudFormation would resolve, to evaluate policies as deployed. */
+export interface DeployedValues {
+  readonly account: string;
+  readonly region: string;
+  /** Template parameters, by name. */
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Resolves the intrinsics CDK emits in policies (Ref, Fn::GetAtt …Arn, Fn::Join) to the values they would
+ * have once deployed: a resource's "name" is its logical id (or its Name/BucketName-like property if set).
+ */
+export function resolveCfn(template: CfnTemplate, value: unknown, deployed: DeployedValues): unknown {
+  const { account, region } = deployed;
+  const recurse = (v: unknown): unknown => resolveCfn(template, v, deployed);
+  if (Array.isArray(value)) return value.map(recurse);
+  if (typeof value !== 'object' || value === null) return value;
+  const v = value as Record<string, unknown>;
+  if ('Ref' in v) {
+    const name = v.Ref as string;
+    if (name === 'AWS::Partition') return 'aws';
+    if (name === 'AWS::AccountId') return account;
+    if (name === 'AWS::Region') return region;
+    const parameter = deployed.parameters?.[name];
+    if (parameter !== undefined) return parameter;
+    const r = template.Resources[name];
+    if (!r) throw new Error(`resolveCfn: unknown Ref ${name}`);
+    if (r.Type === 'AWS::SNS::Topic') return `arn:aws:sns:${region}:${account}:${name}`;
+    return (r.Properties?.Name as string | undefined) ?? (r.Properties?.FunctionName as string) ?? name;
+  }
+  if ('Fn::GetAtt' in v) {
+    const [id, attribute] = v['Fn::GetAtt'] as [string, string];
+    const r = template.Resources[id];
+    if (!r) throw new Error(`resolveCfn: unknown GetAtt ${id}`);
+    const name = recurse({ Ref: id }) as string;
+    if (attribute !== 'Arn') throw new Error(`resolveCfn: GetAtt ${id}.${attribute} not supported`);
+    switch (r.Type) {
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${name.toLowerCase()}`;
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:${region}:${account}:function:${name}`;
+      case 'AWS::SQS::Queue':
+        return `arn:aws:sqs:${region}:${account}:${name}`;
+      case 'AWS::Logs::LogGroup':
+        return `arn:aws:logs:${region}:${account}:log-group:${(r.Properties?.LogGroupName as string | undefined) ?? name}:*`;
+      case 'AWS::Events::EventBus':
+        return `arn:aws:events:${region}:${account}:event-bus/${name}`;
+      case 'AWS::Events::Rule':
+        return `arn:aws:events:${region}:${account}:rule/${name}`;
+      case 'AWS::IAM::Role':
+        return `arn:aws:iam::${account}:role/${name}`;
+      case 'AWS::KMS::Key':
+        return `arn:aws:kms:${region}:${account}:key/${name}`;
+      default:
+        throw new Error(`resolveCfn: GetAtt Arn of ${r.Type} not supported`);
+    }
+  }
+  if ('Fn::Join' in v) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => String(recurse(p))).join(separator);
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, recurse(x)]));
+}
+
+/** One request to evaluate, and whether it must be allowed. */
+export interface AccessCase {
+  readonly action: string;
+  /** Resource ARN, or `*` for actions without a resource type. */
+  readonly resource: string;
+  readonly allowed: boolean;
+  readonly context?: Readonly<Record<string, string | string[]>>;
+  /** Account owning the resource. @default the principal's account */
+  readonly resourceAccount?: string;
+}
+
+/**
+ * Evaluates each case with iam-simulate against the deployed form of a role's identity policies (and,
+ * optionally, a resource policy), returning the cases whose outcome differs from `allowed`.
+ */
+export async function accessMismatches(
+  statements: readonly Statement[],
+  cases: readonly AccessCase[],
+  opts: {
+    readonly principal: string;
+    readonly principalAccount: string;
+    readonly resourcePolicy?: unknown;
+  },
+): Promise<string[]> {
+  const { runSimulation } = await import('@cloud-copilot/iam-simulate');
+  const mismatches: string[] = [];
+  for (const c of cases) {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: opts.principal,
+          action: c.action,
+          resource: { resource: c.resource, accountId: c.resourceAccount ?? opts.principalAccount },
+          contextVariables: { ...(c.context ?? {}) },
+        },
+        identityPolicies: [{ name: 'inline', policy: { Version: '2012-10-17', Statement: statements } }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(opts.resourcePolicy !== undefined ? { resourcePolicy: opts.resourcePolicy } : {}),
+      } as Parameters<typeof runSimulation>[0],
+      {},
+    );
+    if (result.resultType === 'error') {
+      mismatches.push(`${c.action} ${c.resource}: simulator error ${JSON.stringify(result.errors)}`);
+      continue;
+    }
+    const allowed = result.overallResult === 'Allowed';
+    if (allowed !== c.allowed) {
+      mismatches.push(
+        `${c.action} ${c.resource} ${JSON.stringify(c.context ?? {})}: expected ${c.allowed ? 'Allowed' : 'denied'}, got ${result.overallResult}`,
+      );
+    }
+  }
+  return mismatches;
+}

@@ -5,20 +5,26 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
+import { METRICS_NAMESPACE } from '../../aggregator/telemetry';
 import { CENTRAL_BUS_NAME, EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_STACKSET_NAME } from '../../core/names';
 import { HUB_OUTPUTS } from '../../stacks/hub-stack';
 import {
   ACCEPTED_CFN_LINT_WARNINGS,
+  accessMismatches,
   actionsOf,
   cfnLint,
   leastPrivilegeProblems,
+  resolveCfn,
   resource,
   resourcesOfType,
   roleStatements,
   statement,
   synthesize,
   templateFiles,
+  type AccessCase,
+  type CfnResource,
   type CfnTemplate,
+  type Statement,
   type Synthesized,
 } from './helpers';
 
@@ -37,6 +43,7 @@ beforeAll(() => {
     deploymentRegion: 'eu-west-1',
     digestRecipients: ['security@example.com', 'cloud@example.com'],
     digestSender: 'credreport@reports.example.com',
+    digestConfigurationSet: 'credreport-digest',
     digestTimeZone: 'Europe/Paris',
     digestSchedule: 'cron(30 6 ? * MON-FRI *)',
     alarmEmail: 'oncall@example.com',
@@ -107,6 +114,19 @@ describe('HubStack', () => {
       });
     });
 
+    it('may be invoked by EventBridge for that rule only', () => {
+      const t = shipped.hubJson;
+      const permissions = resourcesOfType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+      expect(permissions).toEqual([
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: arnOf(logicalId(t, 'AWS::Lambda::Function', 'IngestFunction')),
+          Principal: 'events.amazonaws.com',
+          SourceArn: arnOf(logicalId(t, 'AWS::Events::Rule', 'IngestPartsRule')),
+        },
+      ]);
+    });
+
     it('sends invocations that failed after two retries to its own DLQ', () => {
       const t = shipped.hubJson;
       const fn = logicalId(t, 'AWS::Lambda::Function', 'IngestFunction');
@@ -145,7 +165,7 @@ describe('HubStack', () => {
       ]);
       expect(statement(statements, 'ListParts')).toMatchObject({
         Resource: arnOf(bucket),
-        Condition: { StringLikeIfExists: { 's3:prefix': ['incoming/*', 'accounts/*'] } },
+        Condition: { StringLikeIfExists: { 's3:prefix': ['incoming/*'] } },
       });
     });
   });
@@ -245,7 +265,7 @@ describe('HubStack', () => {
         ['latest/', 'runs/', 'org/'].map((p) => objects(bucket, p)),
       );
       expect(statement(statements, 'ListReports').Condition).toEqual({
-        StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*', 'org/*', 'latest/*'] },
+        StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*'] },
       });
       const orgScoped = (kind: string) => ({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::*:${kind}/o-exampleorg1/*`]],
@@ -254,35 +274,31 @@ describe('HubStack', () => {
         orgScoped('root'),
         orgScoped('ou'),
       ]);
-      expect(statement(statements, 'ReadAccountParentsAndTags').Resource).toEqual([
-        orgScoped('account'),
-        orgScoped('ou'),
-      ]);
+      expect(statement(statements, 'ReadAccountParentsAndTags').Resource).toEqual(orgScoped('account'));
       expect(statement(statements, 'ReadAccessKeyMetadata').Resource).toEqual({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*']],
       });
     });
 
-    it('may send email only from the configured SES identity (the address or its domain)', () => {
+    it('may send email only as digestSender, through its SES identity (address or domain) and configuration set', () => {
       const t = delegated.hubJson;
       const send = statement(roleStatements(t, roleOf(t, 'DigestFunction')), 'SendDigest');
-      const identity = (name: string) => ({
+      const ses = (resource: string) => ({
         'Fn::Join': [
           '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            ':ses:eu-west-1:',
-            { Ref: 'AWS::AccountId' },
-            `:identity/${name}`,
-          ],
+          ['arn:', { Ref: 'AWS::Partition' }, ':ses:eu-west-1:', { Ref: 'AWS::AccountId' }, `:${resource}`],
         ],
       });
       expect(send).toEqual({
         Sid: 'SendDigest',
         Effect: 'Allow',
         Action: 'ses:SendEmail',
-        Resource: [identity('credreport@reports.example.com'), identity('reports.example.com')],
+        Resource: [
+          ses('identity/credreport@reports.example.com'),
+          ses('identity/reports.example.com'),
+          ses('configuration-set/credreport-digest'),
+        ],
+        Condition: { StringEquals: { 'ses:FromAddress': 'credreport@reports.example.com' } },
       });
     });
   });
@@ -300,6 +316,183 @@ describe('HubStack', () => {
           );
         }
       }
+    });
+
+    // The policies as deployed (intrinsics resolved), evaluated by an IAM simulator: what each role must be
+    // able to do, and the nearest things it must not.
+    const HUB = '111111111111';
+    const MANAGEMENT = '999999999999';
+    const deployedStatements = (s: Synthesized, functionPrefix: string) =>
+      resolveCfn(s.hubJson, roleStatements(s.hubJson, roleOf(s.hubJson, functionPrefix)), {
+        account: HUB,
+        region: s.config.deploymentRegion,
+      }) as Statement[];
+    const bucketOf = (s: Synthesized) => `arn:aws:s3:::${reportBucketId(s.hubJson).toLowerCase()}`;
+
+    it('lets the digest do exactly its job (simulated against the deployed policies)', async () => {
+      for (const s of [shipped, delegated]) {
+        const b = bucketOf(s);
+        const org = (kind: string, id: string) =>
+          `arn:aws:organizations::${MANAGEMENT}:${kind}/o-exampleorg1/${id}`;
+        const sender = 'credreport@reports.example.com';
+        const sesArn = (r: string) => `arn:aws:ses:${s.config.deploymentRegion}:${HUB}:${r}`;
+        const mailing = s === delegated;
+        const cases: AccessCase[] = [
+          { action: 's3:GetObject', resource: `${b}/accounts/222222222222/latest.json`, allowed: true },
+          { action: 's3:GetObject', resource: `${b}/incoming/222222222222/r/part-1-of-2`, allowed: true },
+          { action: 's3:GetObject', resource: `${b}/org/metadata.json`, allowed: true },
+          { action: 's3:GetObject', resource: `${b}/latest/summary.json`, allowed: true },
+          { action: 's3:PutObject', resource: `${b}/latest/credential-report.csv`, allowed: true },
+          { action: 's3:PutObject', resource: `${b}/runs/date=2026-11-21/summary.json`, allowed: true },
+          { action: 's3:PutObject', resource: `${b}/org/metadata.json`, allowed: true },
+          { action: 's3:AbortMultipartUpload', resource: `${b}/latest/access-keys.csv`, allowed: true },
+          { action: 's3:ListBucket', resource: b, allowed: true, context: { 's3:prefix': 'accounts/' } },
+          { action: 's3:ListBucket', resource: b, allowed: true, context: { 's3:prefix': 'incoming/' } },
+          { action: 's3:ListBucket', resource: b, allowed: false, context: { 's3:prefix': 'runs/' } },
+          // The digest must never write an account's report, nor delete anything.
+          { action: 's3:PutObject', resource: `${b}/accounts/222222222222/latest.json`, allowed: false },
+          { action: 's3:PutObject', resource: `${b}/incoming/222222222222/r/part-1-of-1`, allowed: false },
+          { action: 's3:DeleteObject', resource: `${b}/latest/summary.json`, allowed: false },
+          {
+            action: 's3:GetObject',
+            resource: 'arn:aws:s3:::another-bucket/latest/summary.json',
+            allowed: false,
+          },
+          { action: 'organizations:ListAccounts', resource: '*', allowed: true },
+          { action: 'organizations:DescribeOrganization', resource: '*', allowed: true },
+          { action: 'organizations:ListRoots', resource: '*', allowed: true },
+          { action: 'organizations:ListAccountsForParent', resource: org('root', 'r-ab12'), allowed: true },
+          {
+            action: 'organizations:ListOrganizationalUnitsForParent',
+            resource: org('ou', 'ou-ab12-cd34ef56'),
+            allowed: true,
+          },
+          {
+            action: 'organizations:ListTagsForResource',
+            resource: org('account', '222222222222'),
+            allowed: true,
+          },
+          { action: 'organizations:ListParents', resource: org('account', '222222222222'), allowed: true },
+          {
+            action: 'organizations:ListTagsForResource',
+            resource: `arn:aws:organizations::${MANAGEMENT}:account/o-otherorg123/222222222222`,
+            allowed: false,
+          },
+          {
+            action: 'organizations:ListTagsForResource',
+            resource: org('ou', 'ou-ab12-cd34ef56'),
+            allowed: false,
+          },
+          {
+            action: 'organizations:DescribeAccount',
+            resource: org('account', '222222222222'),
+            allowed: false,
+          },
+          { action: 'iam:GenerateCredentialReport', resource: '*', allowed: true },
+          { action: 'iam:ListAccessKeys', resource: `arn:aws:iam::${HUB}:user/alice`, allowed: true },
+          { action: 'iam:GetAccessKeyLastUsed', resource: `arn:aws:iam::${HUB}:user/ops/bob`, allowed: true },
+          {
+            action: 'iam:ListAccessKeys',
+            resource: 'arn:aws:iam::222222222222:user/alice',
+            resourceAccount: '222222222222',
+            allowed: false,
+          },
+          { action: 'iam:CreateAccessKey', resource: `arn:aws:iam::${HUB}:user/alice`, allowed: false },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn(`identity/${sender}`),
+            context: { 'ses:FromAddress': sender },
+            allowed: mailing,
+          },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn('identity/reports.example.com'),
+            context: { 'ses:FromAddress': sender },
+            allowed: mailing,
+          },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn('configuration-set/credreport-digest'),
+            context: { 'ses:FromAddress': sender },
+            allowed: mailing,
+          },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn('identity/reports.example.com'),
+            context: { 'ses:FromAddress': 'ceo@reports.example.com' },
+            allowed: false,
+          },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn('identity/example.org'),
+            context: { 'ses:FromAddress': sender },
+            allowed: false,
+          },
+          {
+            action: 'ses:SendEmail',
+            resource: sesArn('configuration-set/other'),
+            context: { 'ses:FromAddress': sender },
+            allowed: false,
+          },
+        ];
+        expect(
+          await accessMismatches(deployedStatements(s, 'DigestFunction'), cases, {
+            principal: `arn:aws:iam::${HUB}:role/digest`,
+            principalAccount: HUB,
+          }),
+        ).toEqual([]);
+      }
+    });
+
+    it('lets the ingest store parts and account reports, and nothing under the digest outputs', async () => {
+      const b = bucketOf(shipped);
+      const cases: AccessCase[] = [
+        { action: 's3:PutObject', resource: `${b}/incoming/222222222222/r/part-1-of-2`, allowed: true },
+        { action: 's3:GetObject', resource: `${b}/incoming/222222222222/r/part-2-of-2`, allowed: true },
+        { action: 's3:GetObject', resource: `${b}/accounts/222222222222/latest.json`, allowed: true },
+        { action: 's3:PutObject', resource: `${b}/accounts/222222222222/latest.json`, allowed: true },
+        { action: 's3:PutObject', resource: `${b}/accounts/222222222222/history/t.json.gz`, allowed: true },
+        { action: 's3:PutObject', resource: `${b}/accounts/222222222222/rejected.json`, allowed: true },
+        { action: 's3:ListBucket', resource: b, allowed: true, context: { 's3:prefix': 'incoming/2222/r/' } },
+        { action: 's3:ListBucket', resource: b, allowed: false, context: { 's3:prefix': 'accounts/' } },
+        { action: 's3:PutObject', resource: `${b}/latest/credential-report.csv`, allowed: false },
+        { action: 's3:GetObject', resource: `${b}/org/metadata.json`, allowed: false },
+        { action: 's3:DeleteObject', resource: `${b}/incoming/222222222222/r/part-1-of-2`, allowed: false },
+      ];
+      expect(
+        await accessMismatches(deployedStatements(shipped, 'IngestFunction'), cases, {
+          principal: `arn:aws:iam::${HUB}:role/ingest`,
+          principalAccount: HUB,
+        }),
+      ).toEqual([]);
+    });
+
+    it('admits events:PutEvents on the central bus from principals of the organization only', async () => {
+      const t = shipped.hubJson;
+      const [, policy] = resourcesOfType(t, 'AWS::Events::EventBusPolicy')[0] as [string, CfnResource];
+      const deployed = (x: unknown) => resolveCfn(t, x, { account: HUB, region: 'us-east-1' });
+      const statement = deployed(policy.Properties?.Statement) as Record<string, unknown>;
+      const bus = statement.Resource as string;
+      const member = '222222222222';
+      // The member's forwarding role is itself allowed to put events on the bus (its own policy).
+      const forwarder: Statement[] = [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: bus }];
+      const cases = (org: string, allowed: boolean): AccessCase[] => [
+        {
+          action: 'events:PutEvents',
+          resource: bus,
+          resourceAccount: HUB,
+          context: { 'aws:PrincipalOrgID': org },
+          allowed,
+        },
+      ];
+      const run = (org: string, allowed: boolean) =>
+        accessMismatches(forwarder, cases(org, allowed), {
+          principal: `arn:aws:iam::${member}:role/forwarder`,
+          principalAccount: member,
+          resourcePolicy: { Version: '2012-10-17', Statement: [statement] },
+        });
+      expect(await run('o-exampleorg1', true)).toEqual([]);
+      expect(await run('o-otherorg123', false)).toEqual([]);
     });
 
     it('attaches no managed policies to any role', () => {
@@ -462,7 +655,7 @@ describe('HubStack', () => {
       ]) {
         expect(alarms).toContainEqual(
           expect.objectContaining({
-            Namespace: 'credreport',
+            Namespace: METRICS_NAMESPACE,
             MetricName: metric,
             Dimensions: [{ Name: 'service', Value: service }],
           }),
@@ -472,11 +665,11 @@ describe('HubStack', () => {
 
     it('match the namespace and service the functions publish their metrics under', () => {
       expect(envOf(shipped.hubJson, 'DigestFunction')).toMatchObject({
-        POWERTOOLS_METRICS_NAMESPACE: 'credreport',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'credreport-digest',
       });
       expect(envOf(shipped.hubJson, 'IngestFunction')).toMatchObject({
-        POWERTOOLS_METRICS_NAMESPACE: 'credreport',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'credreport-ingest',
       });
     });

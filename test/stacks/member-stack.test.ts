@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -11,13 +13,17 @@ import { bundleMemberAgent } from '../../member-agent/bundle';
 import { MemberAgentEnvSchema } from '../../member-agent/env';
 import { MemberStackSet } from '../../stacks/constructs/member-stackset';
 import {
+  accessMismatches,
   actionsOf,
   leastPrivilegeProblems,
   readTemplates,
+  resolveCfn,
   resource,
   resourcesOfType,
   roleStatements,
+  type AccessCase,
   type CfnTemplate,
+  type Statement,
 } from './helpers';
 
 // The member template on its own: a parent stack holding only the StackSet, synthesized once.
@@ -147,6 +153,85 @@ describe('MemberStack', () => {
     });
   });
 
+  it('lets the agent and the forwarding role do their job and nothing near it (simulated, as deployed)', async () => {
+    const member = '222222222222';
+    const deployed = (roleId: string) =>
+      resolveCfn(json, roleStatements(json, id('AWS::IAM::Role', roleId)), {
+        account: member,
+        region: 'us-east-1',
+        parameters: { CentralBusArn: CENTRAL_BUS },
+      }) as Statement[];
+    const own = (resource: string) => `arn:aws:${resource.replace('ACCOUNT', member)}`;
+    const agentCases: AccessCase[] = [
+      { action: 'iam:GenerateCredentialReport', resource: '*', allowed: true },
+      { action: 'iam:GetCredentialReport', resource: '*', allowed: true },
+      { action: 'iam:ListUsers', resource: '*', allowed: true },
+      { action: 'iam:GetAccountAuthorizationDetails', resource: '*', allowed: true },
+      { action: 'iam:ListAccessKeys', resource: own('iam::ACCOUNT:user/alice'), allowed: true },
+      { action: 'iam:GetAccessKeyLastUsed', resource: own('iam::ACCOUNT:user/team/bob'), allowed: true },
+      {
+        action: 'events:PutEvents',
+        resource: own('events:us-east-1:ACCOUNT:event-bus/default'),
+        allowed: true,
+      },
+      // Not straight to the hub (only the forwarding rule goes there), not another bus, nothing that writes IAM.
+      { action: 'events:PutEvents', resource: CENTRAL_BUS, resourceAccount: '111111111111', allowed: false },
+      {
+        action: 'events:PutEvents',
+        resource: own('events:us-east-1:ACCOUNT:event-bus/other'),
+        allowed: false,
+      },
+      {
+        action: 'iam:ListAccessKeys',
+        resource: 'arn:aws:iam::333333333333:user/alice',
+        resourceAccount: '333333333333',
+        allowed: false,
+      },
+      { action: 'iam:CreateAccessKey', resource: own('iam::ACCOUNT:user/alice'), allowed: false },
+      { action: 'iam:UpdateAccessKey', resource: own('iam::ACCOUNT:user/alice'), allowed: false },
+    ];
+    expect(
+      await accessMismatches(deployed('AgentRole'), agentCases, {
+        principal: own('iam::ACCOUNT:role/agent'),
+        principalAccount: member,
+      }),
+    ).toEqual([]);
+    const forwardingCases: AccessCase[] = [
+      { action: 'events:PutEvents', resource: CENTRAL_BUS, resourceAccount: '111111111111', allowed: true },
+      {
+        action: 'events:PutEvents',
+        resource: 'arn:aws:events:us-east-1:111111111111:event-bus/default',
+        resourceAccount: '111111111111',
+        allowed: false,
+      },
+      {
+        action: 'events:PutEvents',
+        resource: own('events:us-east-1:ACCOUNT:event-bus/default'),
+        allowed: false,
+      },
+    ];
+    // Cross-account: the bus policy's side is covered by the hub tests; here the role's own policy must allow.
+    const centralBusPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents', Resource: CENTRAL_BUS },
+      ],
+    };
+    expect(
+      await accessMismatches(deployed('AgentForwardingRole'), forwardingCases.slice(0, 2), {
+        principal: own('iam::ACCOUNT:role/forwarding'),
+        principalAccount: member,
+        resourcePolicy: centralBusPolicy,
+      }),
+    ).toEqual([]);
+    expect(
+      await accessMismatches(deployed('AgentForwardingRole'), forwardingCases.slice(2), {
+        principal: own('iam::ACCOUNT:role/forwarding'),
+        principalAccount: member,
+      }),
+    ).toEqual([]);
+  });
+
   it('grants no wildcard action and "*" only where IAM requires it', async () => {
     for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
       expect(await leastPrivilegeProblems(roleStatements(json, roleId))).toEqual([]);
@@ -154,11 +239,19 @@ describe('MemberStack', () => {
     }
   });
 
-  it('runs the agent on the AgentSchedule parameter', () => {
+  it('runs the agent on the AgentSchedule parameter, which alone may invoke it through EventBridge', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: ref('AgentSchedule'),
       Targets: [Match.objectLike({ Arn: arnOf(id('AWS::Lambda::Function', 'AgentFunction')) })],
     });
+    expect(resourcesOfType(json, 'AWS::Lambda::Permission').map(([, p]) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(id('AWS::Lambda::Function', 'AgentFunction')),
+        Principal: 'events.amazonaws.com',
+        SourceArn: arnOf(id('AWS::Events::Rule', 'AgentSchedule')),
+      },
+    ]);
   });
 
   it('forwards the agent events from the default bus to the central bus parameter with a role allowed only that', () => {
@@ -198,6 +291,131 @@ describe('MemberStack', () => {
         id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy'),
       ]),
     );
+  });
+
+  describe('first-run custom resource, answered by the inline agent code itself', () => {
+    // CloudFormation invokes the ServiceToken (the agent) with this resource's properties and waits for a
+    // PUT to ResponseURL. Run the template's exact ZipFile against such events, with a local server
+    // standing in for both the pre-signed response URL and IAM.
+    let server: http.Server;
+    let base: string;
+    const responses: Record<string, unknown>[] = [];
+    const iamActions: string[] = [];
+    let handler: (event: unknown, context: unknown) => Promise<unknown>;
+    const saved = { ...process.env };
+
+    beforeAll(async () => {
+      server = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        req.on('end', () => {
+          if (req.method === 'PUT' && req.url?.startsWith('/cfn-response')) {
+            responses.push(JSON.parse(body) as Record<string, unknown>);
+            res.writeHead(200).end();
+            return;
+          }
+          // Any IAM call: refused, so the collection after the answer fails fast and visibly.
+          iamActions.push(new URLSearchParams(body).get('Action') ?? '?');
+          res
+            .writeHead(403, { 'content-type': 'text/xml' })
+            .end(
+              '<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>denied</Message></Error><RequestId>r</RequestId></ErrorResponse>',
+            );
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      Object.assign(process.env, {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
+        AWS_SECRET_ACCESS_KEY: 'example',
+        AWS_ENDPOINT_URL_IAM: base,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: base,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        ...(
+          resource(json, 'AWS::Lambda::Function', 'AgentFunction')[1].Properties?.Environment as {
+            Variables: Record<string, string>;
+          }
+        ).Variables,
+      });
+      const module = { exports: {} as Record<string, unknown> };
+      new Function('module', 'exports', 'require', agentCode)(
+        module,
+        module.exports,
+        createRequire(path.join(__dirname, '..', '..', 'package.json')),
+      );
+      handler = module.exports.handler as typeof handler;
+    });
+    afterAll(async () => {
+      process.env = saved;
+      await new Promise((resolve) => server.close(resolve));
+    });
+    beforeEach(() => {
+      responses.length = 0;
+      iamActions.length = 0;
+    });
+
+    const context = {
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:222222222222:function:${MEMBER_AGENT_FUNCTION_NAME}`,
+      functionName: MEMBER_AGENT_FUNCTION_NAME,
+      awsRequestId: 'invocation-1',
+      getRemainingTimeInMillis: () => 900_000,
+    };
+    const event = (requestType: 'Create' | 'Update' | 'Delete') => {
+      const [logicalId, firstRun] = resource(json, 'Custom::CredreportFirstRun', 'AgentFirstRun');
+      const properties = resolveCfn(json, firstRun.Properties, {
+        account: '222222222222',
+        region: 'us-east-1',
+      }) as Record<string, unknown>;
+      return {
+        RequestType: requestType,
+        ServiceToken: properties.ServiceToken,
+        ResponseURL: `${base}/cfn-response?X-Amz-Signature=abc`,
+        StackId:
+          'arn:aws:cloudformation:us-east-1:222222222222:stack/StackSet-credreport-member-agent-1/guid',
+        RequestId: `request-${requestType}`,
+        LogicalResourceId: logicalId,
+        ResourceType: firstRun.Type,
+        ResourceProperties: properties,
+        ...(requestType === 'Create' ? {} : { PhysicalResourceId: 'credreport-member-agent-initial-report' }),
+        ...(requestType === 'Update' ? { OldResourceProperties: properties } : {}),
+      };
+    };
+
+    it('answers Create with SUCCESS before collecting, so a failed collection never fails the stack', async () => {
+      await expect(handler(event('Create'), context)).rejects.toThrow();
+      expect(responses).toEqual([
+        expect.objectContaining({
+          Status: 'SUCCESS',
+          PhysicalResourceId: 'credreport-member-agent-initial-report',
+          RequestId: 'request-Create',
+          LogicalResourceId: resource(json, 'Custom::CredreportFirstRun', 'AgentFirstRun')[0],
+          StackId: expect.stringContaining('StackSet-credreport-member-agent'),
+        }),
+      ]);
+      // The collection did start after the answer (and failed on the refused IAM call).
+      expect(iamActions.length).toBeGreaterThan(0);
+    });
+
+    it('answers Delete with SUCCESS, keeping the physical id, and collects nothing', async () => {
+      await expect(handler(event('Delete'), context)).resolves.toMatchObject({ parts: 0 });
+      expect(responses).toEqual([
+        expect.objectContaining({
+          Status: 'SUCCESS',
+          PhysicalResourceId: 'credreport-member-agent-initial-report',
+        }),
+      ]);
+      expect(iamActions).toEqual([]);
+    });
+
+    it('keeps its properties constant across deployments, so it is never updated (one run per stack)', () => {
+      const [, firstRun] = resource(json, 'Custom::CredreportFirstRun', 'AgentFirstRun');
+      // Only the function ARN (a fixed name) and a literal timeout: nothing that changes with the code.
+      expect(Object.keys(firstRun.Properties ?? {}).sort()).toEqual(['ServiceTimeout', 'ServiceToken']);
+      expect(
+        resolveCfn(json, firstRun.Properties?.ServiceToken, { account: '222222222222', region: 'us-east-1' }),
+      ).toBe(`arn:aws:lambda:us-east-1:222222222222:function:${MEMBER_AGENT_FUNCTION_NAME}`);
+    });
   });
 
   it('holds nothing else: one function, two rules, two roles, one log group, the custom resource', () => {
