@@ -14,7 +14,7 @@
  *   the error is logged. Throwing would make the async invocation retry the whole digest (and possibly
  *   mail twice once SES recovers) while the outputs are already in S3; `credreport run` prints the result.
  */
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { createGzip, Gzip } from 'node:zlib';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -33,7 +33,7 @@ import { collectAccountReport } from '../member-agent/collector';
 import { DigestEnv } from './env';
 import { composeDigestEmail, sendDigestEmail } from './mailer';
 import { OrgMetadataError, fetchOrgMetadata, selectExpectedAccounts } from './org-metadata';
-import { AccountObjects, CONTENT_TYPES, ReportStore, runDate } from './report-store';
+import { AccountObjects, CONTENT_TYPES, IncompletePartSet, ReportStore, runDate } from './report-store';
 import { DIGEST_METRICS } from './telemetry';
 
 /** A configuration error that makes the digest meaningless (e.g. Organizations answers for another org). */
@@ -210,6 +210,7 @@ class CsvTee extends Writable {
 async function bucketProblems(
   store: ReportStore,
   index: Map<string, AccountObjects>,
+  incomplete: readonly IncompletePartSet[],
   now: Date,
   staleHours: number,
   logger: Logger,
@@ -250,7 +251,7 @@ async function bucketProblems(
     string,
     { reportId: string; received: number; parts: number; at?: Date }
   >();
-  for (const set of await store.listIncompletePartSets()) {
+  for (const set of incomplete) {
     const latestAt = index.get(set.accountId)?.latest?.lastModified;
     if (latestAt && set.lastModified && set.lastModified <= latestAt) continue;
     const known = newestIncomplete.get(set.accountId);
@@ -274,23 +275,37 @@ async function bucketProblems(
   return problems;
 }
 
-/** Streams the previous run's outputs from latest/ (before they are overwritten); undefined on a first run. */
+/**
+ * The previous run, streamed from latest/ (the caller awaits it before anything there is overwritten);
+ * undefined on a first run or when it cannot be read (a warning: this run then has no delta). Each
+ * object is read once: summary.json whole (small; the delta needs its coverage), the two CSVs as
+ * streams, access-keys.csv opened only when credential-report.csv has been consumed. The digest writes
+ * both CSVs before summary.json, so a run whose credential-report.csv exists wrote access-keys.csv too.
+ */
 async function previousRun(store: ReportStore, logger: Logger): Promise<PreviousRun | undefined> {
   const files = S3_LAYOUT.outputFiles;
+  const key = (name: string): string => `${S3_LAYOUT.latestPrefix}${name}`;
+  const started = performance.now();
+  let credentialReport: Readable | undefined;
   try {
-    const credentialReport = await store.getStream(`${S3_LAYOUT.latestPrefix}${files.credentialReport}`);
-    if (!credentialReport) return undefined;
-    // Read after credential-report.csv: opened only then, so no S3 response idles meanwhile.
-    const accessKeysKey = `${S3_LAYOUT.latestPrefix}${files.accessKeys}`;
-    const accessKeys = (await store.exists(accessKeysKey)) ? store.lazyStream(accessKeysKey) : undefined;
-    const summaryBytes = await store.getBytes(`${S3_LAYOUT.latestPrefix}${files.summary}`);
+    const summaryBytes = await store.getBytes(key(files.summary));
     const summary = summaryBytes ? (JSON.parse(summaryBytes.body.toString('utf8')) as Summary) : undefined;
-    return await readPreviousRun({
+    credentialReport = await store.getStream(key(files.credentialReport));
+    if (!credentialReport) return undefined;
+    const previous = await readPreviousRun({
       credentialReport,
-      ...(accessKeys ? { accessKeys } : {}),
+      accessKeys: store.lazyStream(key(files.accessKeys)),
       ...(summary ? { summary } : {}),
     });
+    logger.info('Read the previous run', {
+      generatedAt: previous.generatedAt,
+      users: previous.users.size,
+      keys: previous.keys?.size ?? 0,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return previous;
   } catch (error) {
+    credentialReport?.destroy(); // release the S3 response if the parse stopped half-way
     logger.warn('Previous run unreadable; no delta this run', { error: errorText(error) });
     return undefined;
   }
@@ -308,7 +323,10 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const runKey = (name: string): string => `${S3_LAYOUT.runPrefix(date)}${name}`;
   const problems: ReportProblem[] = [];
 
-  // Own account and organization metadata are independent: run them side by side.
+  // Everything read before the merge is independent: own account, organization metadata, the bucket's
+  // listings and the previous run all start now, so the previous run's CPU-bound parse overlaps the
+  // Organizations and IAM round trips instead of following them.
+  const previousPromise = previousRun(store, logger);
   const ownPromise = collect(
     { iam: deps.iam, logger },
     { accountId: deps.ownAccountId, budgetMs: config.collectBudgetMs ?? 300_000 },
@@ -336,7 +354,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     },
   );
 
-  const metadataPromise = (async (): Promise<OrgMetadata | undefined> => {
+  const metadataPromise = (async (): Promise<{ metadata?: OrgMetadata; warnings: string[] }> => {
     let cached: OrgMetadata | undefined;
     try {
       cached = await store.readOrgMetadata();
@@ -359,19 +377,30 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         );
       }
       await store.writeOrgMetadata(fetched.metadata);
-      return fetched.metadata;
+      return { metadata: fetched.metadata, warnings: [...fetched.warnings] };
     } catch (error) {
       if (!(error instanceof OrgMetadataError)) throw error;
       logger.error('Organizations unavailable; using cached metadata', {
         error: errorText(error),
         cachedAt: cached?.fetchedAt,
       });
-      return cached;
+      const warning = cached
+        ? `Organizations could not be read (${error.message}); account names, OU paths, tags and the expected accounts are from the cache of ${cached.fetchedAt}`
+        : `Organizations could not be read (${error.message}) and no cached metadata exists; account columns are empty and only accounts that reported are expected`;
+      return { ...(cached ? { metadata: cached } : {}), warnings: [warning] };
     }
   })();
 
-  const [index, metadata] = await Promise.all([store.listAccounts(), metadataPromise]);
-  problems.push(...(await bucketProblems(store, index, now, config.thresholds.staleHours, logger)));
+  const [index, incomplete, { metadata, warnings }, previous] = await Promise.all([
+    store.listAccounts(),
+    store.listIncompletePartSets(),
+    metadataPromise,
+    // Read in full before anything under latest/ is overwritten.
+    previousPromise,
+  ]);
+  problems.push(
+    ...(await bucketProblems(store, index, incomplete, now, config.thresholds.staleHours, logger)),
+  );
   const ownReport = await ownPromise;
 
   const expected = metadata
@@ -381,9 +410,6 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     .filter((a) => a.latest !== undefined && !(ownReport && a.accountId === deps.ownAccountId))
     .map((a) => a.accountId)
     .sort();
-
-  // Read before anything under latest/ is overwritten.
-  const previous = await previousRun(store, logger);
 
   let unreadable = 0;
   async function* reports(): AsyncGenerator<AccountReport> {
@@ -413,6 +439,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(expected ? { expectedAccountIds: expected } : {}),
       reports: reports(),
       problems,
+      warnings,
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
       ...(previous ? { previous } : {}),

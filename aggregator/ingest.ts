@@ -5,10 +5,14 @@
  * Rejection handling (decided here, documented in the README):
  * - An event that is invalid (wrong source/detail-type, schema, encoding), forged (`event.account` ≠
  *   `detail.accountId`) or that assembles into an invalid report is NOT retryable: retrying cannot make
- *   it valid. It is recorded in accounts/<event.account>/rejected.json (reason, time, ids; an invalid
- *   report is kept there whole), counted (RejectedParts / RejectedReports / ForgedParts), logged once as
- *   a structured warning, and the invocation returns normally — so no retry and no DLQ noise.
+ *   it valid. It is recorded in accounts/<event.account>/rejected.json (reason, time, ids; a report that
+ *   fails validation is kept aside whole in its own object under the account's history/), counted
+ *   (RejectedParts / RejectedReports / ForgedParts), logged once as a structured warning, and the
+ *   invocation returns normally — so no retry and no DLQ noise. An event without a usable
+ *   `event.account` cannot be attributed: it is logged and counted only.
  *   The record is keyed by `event.account` (set by EventBridge), never by what the sender claims.
+ * - Forgery is checked before the detail's schema: a part claiming another account is `forged-account`
+ *   (and raises ForgedParts) even when the rest of it is malformed.
  * - Anything transient (S3 errors, lost races beyond the retry budget) throws, so Lambda retries the
  *   async invocation and the DLQ keeps what still fails.
  */
@@ -25,7 +29,13 @@ import {
 } from '../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
 import { AccountReport } from '../core/types';
-import { RejectionReason, RejectionRecord, ReportStore, ReportStoreError } from './report-store';
+import {
+  RejectionReason,
+  RejectionRecord,
+  ReportStore,
+  ReportStoreError,
+  isNewerReport,
+} from './report-store';
 import { INGEST_METRICS } from './telemetry';
 
 /** The EventBridge envelope fields ingest relies on (EventBridge adds others; they are ignored). */
@@ -46,9 +56,9 @@ export interface IngestDeps {
 
 export type IngestOutcome =
   | { readonly status: 'rejected'; readonly reason: RejectionReason; readonly detail: string }
-  /** The stored report is as new or newer than this part's: nothing to do. */
+  /** The stored report is as new as this part's or newer (see isNewerReport): nothing to do. */
   | { readonly status: 'superseded'; readonly reportId: string }
-  /** Part stored; the report is not complete yet (or its slots still hold a competing collection). */
+  /** Part stored (or a duplicate of a stored one); this collection of the report is not complete yet. */
   | {
       readonly status: 'waiting';
       readonly reportId: string;
@@ -62,6 +72,14 @@ const ACCOUNT_ID = /^\d{12}$/;
 /** Tolerated clock difference between a member account and the hub. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** A value the sender chose, made safe to log and record: quoted, escaped and short. */
+const quoted = (value: unknown, max = 80): string => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+};
+/** `detail.accountId` as the sender wrote it, whatever the rest of the detail looks like. */
+const claimedAccount = (detail: unknown): unknown =>
+  typeof detail === 'object' && detail !== null ? (detail as { accountId?: unknown }).accountId : undefined;
 
 /** Processes one event. Throws only for transient failures (see the module comment). */
 export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<IngestOutcome> {
@@ -78,6 +96,7 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     detail: string,
     extra: Partial<RejectionRecord> = {},
     counter: 'rejectedParts' | 'rejectedReports' = 'rejectedParts',
+    keptAside?: { readonly report: AccountReport; readonly sha256: string },
   ): Promise<IngestOutcome> => {
     metrics.addMetric(INGEST_METRICS[counter], MetricUnit.Count, 1);
     if (reason === 'forged-account') metrics.addMetric(INGEST_METRICS.forgedParts, MetricUnit.Count, 1);
@@ -90,15 +109,18 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
       reportId: extra.reportId,
     });
     if (sender) {
-      await store.putRejected({
-        schemaVersion: 1,
-        accountId: sender,
-        reason,
-        detail,
-        at: deps.now().toISOString(),
-        ...(eventId ? { eventId } : {}),
-        ...extra,
-      });
+      await store.putRejected(
+        {
+          schemaVersion: 1,
+          accountId: sender,
+          reason,
+          detail,
+          at: deps.now().toISOString(),
+          ...(eventId ? { eventId } : {}),
+          ...extra,
+        },
+        keptAside,
+      );
     }
     return { status: 'rejected', reason, detail };
   };
@@ -109,7 +131,25 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
   const { source } = envelope.data;
   const detailType = envelope.data['detail-type'];
   if (source !== EVENT_SOURCE || detailType !== EVENT_DETAIL_TYPE) {
-    return reject('invalid-envelope', `unexpected source '${source}' / detail-type '${detailType}'`);
+    return reject(
+      'invalid-envelope',
+      `unexpected source ${quoted(source)} / detail-type ${quoted(detailType)}`,
+    );
+  }
+
+  // The one check that matters most, made before anything else in the detail is trusted or parsed:
+  // EventBridge sets event.account; detail.accountId is only the sender's word.
+  const claimed = claimedAccount(envelope.data.detail);
+  if (claimed !== undefined && claimed !== sender) {
+    const reportId = (envelope.data.detail as { reportId?: unknown }).reportId;
+    return reject(
+      'forged-account',
+      `detail.accountId ${quoted(claimed, 40)} differs from the sending account ${sender}`,
+      {
+        ...(typeof claimed === 'string' && ACCOUNT_ID.test(claimed) ? { claimedAccountId: claimed } : {}),
+        ...(typeof reportId === 'string' && reportId.length <= 128 ? { reportId } : {}),
+      },
+    );
   }
 
   let detail: PartDetail;
@@ -118,17 +158,6 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
   } catch (error) {
     if (error instanceof ContractError) return reject('invalid-part', error.message);
     throw error;
-  }
-  // The one check that matters most: EventBridge sets event.account; the detail is the sender's word.
-  if (detail.accountId !== sender) {
-    return reject(
-      'forged-account',
-      `detail.accountId ${detail.accountId} differs from the sending account ${sender}`,
-      {
-        claimedAccountId: detail.accountId,
-        reportId: detail.reportId,
-      },
-    );
   }
   const expectedId = reportIdFor(detail.accountId, detail.generatedTime);
   if (detail.reportId !== expectedId) {
@@ -156,8 +185,8 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
   }
   logger.appendKeys({ accountId: sender, reportId: detail.reportId });
 
-  const storedTime = await store.latestGeneratedTime(sender);
-  if (storedTime !== undefined && Date.parse(storedTime) >= Date.parse(detail.generatedTime)) {
+  const stored = await store.latestTimes(sender);
+  if (stored && !isNewerReport(detail, stored)) {
     metrics.addMetric(INGEST_METRICS.partsSuperseded, MetricUnit.Count, 1);
     logger.info('Part of a report not newer than the stored one; ignored', {
       part: detail.part,
@@ -166,23 +195,21 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     return { status: 'superseded', reportId: detail.reportId };
   }
 
-  const put = await store.putPart(detail);
-  if (put === 'duplicate') metrics.addMetric(INGEST_METRICS.duplicateParts, MetricUnit.Count, 1);
-  if (put === 'replaced' || put === 'kept-other') {
-    logger.warn('Two collections of the same report competed for a part slot', {
-      part: detail.part,
-      outcome: put,
-    });
+  if ((await store.putPart(detail)) === 'duplicate') {
+    metrics.addMetric(INGEST_METRICS.duplicateParts, MetricUnit.Count, 1);
   }
 
-  const refs = (await store.listParts(sender, detail.reportId)).filter((r) => r.parts === detail.parts);
-  const received = new Set(refs.map((r) => r.part)).size;
+  // Only this collection's parts (same sha256): another collection of the same report never mixes in.
+  const refs = (await store.listParts(sender, detail.reportId, detail.sha256)).filter(
+    (r) => r.parts === detail.parts,
+  );
+  const received = refs.length;
   if (received < detail.parts) {
     logger.info('Stored part; waiting for the rest', { part: detail.part, parts: detail.parts, received });
     return { status: 'waiting', reportId: detail.reportId, received, parts: detail.parts };
   }
 
-  const partsPrefix = store.partsPrefix(sender, detail.reportId);
+  const partsPrefix = store.partsPrefix(sender, detail.reportId, detail.sha256);
   let parts: PartDetail[];
   try {
     parts = await store.readParts(refs);
@@ -195,12 +222,6 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
       'rejectedReports',
     );
   }
-  if (new Set(parts.map((p) => p.sha256)).size > 1) {
-    // Slots still held by a competing collection of the same report; the lower sha256 will win them.
-    logger.info('Part slots hold two collections of the same report; waiting', { parts: detail.parts });
-    return { status: 'waiting', reportId: detail.reportId, received, parts: detail.parts };
-  }
-
   let report: AccountReport;
   try {
     report = assembleParts(parts);
@@ -223,8 +244,9 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
       return reject(
         'invalid-report',
         error.message,
-        { reportId: detail.reportId, generatedTime: detail.generatedTime, partsPrefix, report },
+        { reportId: detail.reportId, generatedTime: detail.generatedTime, partsPrefix },
         'rejectedReports',
+        { report, sha256: detail.sha256 },
       );
     }
     throw error;

@@ -4,12 +4,15 @@
  *
  * Call pattern, chosen because Organizations throttles early (TooManyRequestsException at a few TPS):
  * - `DescribeOrganization` once, `ListAccounts` paginated (the authoritative account list and states);
- * - the OU tree from each root down: per parent one `ListOrganizationalUnitsForParent` and one
- *   `ListAccountsForParent` (both paginated), so placing 10,000 accounts in 50 OUs costs about
- *   2 × 51 + 10,000 / 20 calls instead of one `ListParents` chain per account. An account that moved
- *   while the tree was walked (so no parent listed it) is placed with `ListParents`;
- * - tags with `ListTagsForResource` per account, at low concurrency, and only for accounts that are new
- *   since the cached metadata or whose cached tags are older than `tagMaxAgeHours`, within `budgetMs`.
+ * - the OU tree from each root down, alongside ListAccounts: per parent one
+ *   `ListOrganizationalUnitsForParent` and one `ListAccountsForParent` (both paginated), so placing
+ *   10,000 accounts in 50 OUs costs about 2 × 51 + 10,000 / 20 calls instead of one `ListParents` chain
+ *   per account. An account that moved while the tree was walked (so no parent listed it) is placed
+ *   with `ListParents`;
+ * - tags with `ListTagsForResource` per account, at low concurrency, and only for ACTIVE accounts that are
+ *   new since the cached metadata or whose cached tags are older than `tagMaxAgeHours`, within `budgetMs`
+ *   (suspended and closed accounts, which AWS lists for 90 days, are not expected to report: they keep
+ *   their cached tags rather than spend throttled calls);
  *   Tags that cannot be refreshed (budget, AccessDenied, persistent throttling) keep their cached value
  *   and produce a warning: tags never fail the run.
  *
@@ -137,6 +140,9 @@ interface Placement {
   readonly ouIdPath: readonly string[];
 }
 
+/** `State` replaces the deprecated `Status`; fall back only when an endpoint does not send it yet. */
+const stateOf = (account: Account): string => account.State ?? account.Status ?? 'UNKNOWN';
+
 function toIso(value: Date | undefined): string | undefined {
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : undefined;
 }
@@ -173,59 +179,71 @@ export async function fetchOrgMetadata(
     organizationId = described.Organization?.Id;
     managementAccountId = described.Organization?.MasterAccountId;
 
-    accounts = await allPages(
-      ctx,
-      'ListAccounts',
-      (NextToken) => client.send(new ListAccountsCommand({ NextToken, MaxResults: 20 })),
-      (p) => p.Accounts,
-    );
-
-    const roots = await allPages(
-      ctx,
-      'ListRoots',
-      (NextToken) => client.send(new ListRootsCommand({ NextToken })),
-      (p) => p.Roots,
-    );
-    // Breadth-first, one level at a time, `concurrency` parents in flight.
-    let level: { id: string; place: Placement }[] = roots.flatMap((root) =>
-      root.Id ? [{ id: root.Id, place: { ouPath: root.Name ?? 'Root', ouIdPath: [root.Id] } }] : [],
-    );
-    while (level.length > 0) {
-      for (const parent of level) ouById.set(parent.id, parent.place);
-      const children = await mapLimit(level, concurrency, async (parent) => {
-        const ous = await allPages(
-          ctx,
-          'ListOrganizationalUnitsForParent',
-          (NextToken) =>
-            client.send(
-              new ListOrganizationalUnitsForParentCommand({ ParentId: parent.id, NextToken, MaxResults: 20 }),
-            ),
-          (p) => p.OrganizationalUnits,
-        );
-        const direct = await allPages(
-          ctx,
-          'ListAccountsForParent',
-          (NextToken) =>
-            client.send(new ListAccountsForParentCommand({ ParentId: parent.id, NextToken, MaxResults: 20 })),
-          (p) => p.Accounts,
-        );
-        for (const account of direct) if (account.Id) placement.set(account.Id, parent.place);
-        return ous.flatMap((ou) =>
-          ou.Id
-            ? [
-                {
-                  id: ou.Id,
-                  place: {
-                    ouPath: `${parent.place.ouPath}/${ou.Name ?? ou.Id}`,
-                    ouIdPath: [...parent.place.ouIdPath, ou.Id],
+    // ListAccounts (the authoritative list, one sequential pagination) and the tree walk are independent:
+    // ListAccounts takes one of the `concurrency` lanes and the walk the others (at least one), so the
+    // slower of the two sets the time rather than their sum, within the same number of requests in flight.
+    const listAccounts = (): Promise<Account[]> =>
+      allPages(
+        ctx,
+        'ListAccounts',
+        (NextToken) => client.send(new ListAccountsCommand({ NextToken, MaxResults: 20 })),
+        (p) => p.Accounts,
+      );
+    const walkTree = async (lanes: number): Promise<void> => {
+      const roots = await allPages(
+        ctx,
+        'ListRoots',
+        (NextToken) => client.send(new ListRootsCommand({ NextToken })),
+        (p) => p.Roots,
+      );
+      // Breadth-first, one level at a time, `lanes` parents in flight.
+      let level: { id: string; place: Placement }[] = roots.flatMap((root) =>
+        root.Id ? [{ id: root.Id, place: { ouPath: root.Name ?? 'Root', ouIdPath: [root.Id] } }] : [],
+      );
+      while (level.length > 0) {
+        for (const parent of level) ouById.set(parent.id, parent.place);
+        const children = await mapLimit(level, lanes, async (parent) => {
+          const ous = await allPages(
+            ctx,
+            'ListOrganizationalUnitsForParent',
+            (NextToken) =>
+              client.send(
+                new ListOrganizationalUnitsForParentCommand({
+                  ParentId: parent.id,
+                  NextToken,
+                  MaxResults: 20,
+                }),
+              ),
+            (p) => p.OrganizationalUnits,
+          );
+          const direct = await allPages(
+            ctx,
+            'ListAccountsForParent',
+            (NextToken) =>
+              client.send(
+                new ListAccountsForParentCommand({ ParentId: parent.id, NextToken, MaxResults: 20 }),
+              ),
+            (p) => p.Accounts,
+          );
+          for (const account of direct) if (account.Id) placement.set(account.Id, parent.place);
+          return ous.flatMap((ou) =>
+            ou.Id
+              ? [
+                  {
+                    id: ou.Id,
+                    place: {
+                      ouPath: `${parent.place.ouPath}/${ou.Name ?? ou.Id}`,
+                      ouIdPath: [...parent.place.ouIdPath, ou.Id],
+                    },
                   },
-                },
-              ]
-            : [],
-        );
-      });
-      level = children.flat();
-    }
+                ]
+              : [],
+          );
+        });
+        level = children.flat();
+      }
+    };
+    [accounts] = await Promise.all([listAccounts(), walkTree(Math.max(1, concurrency - 1))]);
   } catch (error) {
     throw new OrgMetadataError(
       `Could not read the organization structure: ${errorName(error) || String(error)}`,
@@ -274,15 +292,11 @@ export async function fetchOrgMetadata(
     const cachedAccount = cachedById.get(id);
     const fetchedAt = cachedFetchedAt[id];
     const fetchedMs = fetchedAt ? Date.parse(fetchedAt) : Number.NaN;
-    if (cachedAccount && !Number.isNaN(fetchedMs)) {
-      tags.set(id, cachedAccount.tags);
-      tagsFetchedAt[id] = fetchedAt as string;
-      if (nowMs - fetchedMs < tagMaxAgeMs) continue;
-      due.push({ id, age: nowMs - fetchedMs });
-    } else {
-      if (cachedAccount) tags.set(id, cachedAccount.tags);
-      due.push({ id, age: Number.POSITIVE_INFINITY });
-    }
+    if (cachedAccount) tags.set(id, cachedAccount.tags);
+    if (cachedAccount && fetchedAt && !Number.isNaN(fetchedMs)) tagsFetchedAt[id] = fetchedAt;
+    if (stateOf(account) !== 'ACTIVE') continue;
+    if (Number.isNaN(fetchedMs) || !cachedAccount) due.push({ id, age: Number.POSITIVE_INFINITY });
+    else if (nowMs - fetchedMs >= tagMaxAgeMs) due.push({ id, age: nowMs - fetchedMs });
   }
   due.sort((a, b) => b.age - a.age || a.id.localeCompare(b.id));
 
@@ -349,8 +363,7 @@ export async function fetchOrgMetadata(
         id: a.Id,
         name: a.Name ?? '',
         email: a.Email ?? '',
-        // `State` replaces the deprecated `Status`; fall back only when an endpoint does not send it yet.
-        state: a.State ?? a.Status ?? 'UNKNOWN',
+        state: stateOf(a),
         ...(joinedTime ? { joinedTime } : {}),
         ouPath: place?.ouPath ?? '',
         ouIdPath: place?.ouIdPath ?? [],

@@ -5,14 +5,15 @@
  * Concurrency control. EventBridge delivers at least once, in any order, and two invocations may finish
  * the same report at the same time. Every write that must not be lost or doubled is an S3 conditional
  * write, so correctness never depends on a lock:
- * - a part is created with `If-None-Match: *`: a duplicate delivery gets 412 and is a no-op;
- * - two collections of the same IAM report (IAM reuses a report for 4 hours, so they share a reportId)
- *   may race for the same part slot; the part with the lower sha256 wins the slot (replaced with
- *   `If-Match`), so the slots converge on one collection and the set assembles once all its parts arrived;
+ * - parts are keyed by collection: `incoming/<account>/<reportId>/<sha256>/part-<n>-of-<parts>`. IAM
+ *   reuses a generated report for 4 hours, so two collections can share a reportId while their payloads
+ *   (collected time, key inventory, privileges) differ; the sha256 of the payload keeps their parts
+ *   apart, so they can never mix and each assembles on its own. A part is created with
+ *   `If-None-Match: *`: a duplicate delivery gets 412 and is a no-op;
  * - accounts/<id>/latest.json is replaced with `If-Match: <ETag>` (or created with `If-None-Match: *`)
- *   only when the new report is newer; on 412/409 the loop re-reads and decides again, so the newest
- *   report wins whatever the interleaving and an equal one is never written twice. The previous report is
- *   first copied to history/ (`If-None-Match: *`, idempotent).
+ *   only when the new report is newer (generatedTime, then collectedTime); on 412/409 the loop re-reads
+ *   and decides again, so the newest report wins whatever the interleaving and an equal one is never
+ *   written twice. The previous report is first copied to history/ (`If-None-Match: *`, idempotent).
  * S3 has supported these headers on PutObject since 2024; moto (the emulator tests) supports both.
  */
 import { Readable, PassThrough } from 'node:stream';
@@ -31,7 +32,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { sleep as defaultSleep } from '../core/concurrency';
+import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { PartDetail, parseAccountReport, parsePartDetail } from '../core/event-contract';
 import { S3_LAYOUT } from '../core/names';
@@ -69,7 +70,6 @@ export interface StoredPartRef {
   readonly key: string;
   readonly part: number;
   readonly parts: number;
-  readonly lastModified?: Date;
 }
 
 export interface ObjectRef {
@@ -89,14 +89,29 @@ export interface AccountObjects {
 export type PutPartOutcome =
   /** First copy of this part. */
   | 'stored'
-  /** The same part was already there (duplicate delivery). */
-  | 'duplicate'
-  /** A part of another collection of the same report held the slot and lost it to this one. */
-  | 'replaced'
-  /** A part of another collection of the same report holds the slot and keeps it. */
-  | 'kept-other';
+  /** The same part of the same collection was already there (duplicate delivery). */
+  | 'duplicate';
 
 export type StoreLatestOutcome = 'stored' | 'not-newer';
+
+/** The times that order two reports of one account. */
+export interface ReportTimes {
+  readonly generatedTime: string;
+  readonly collectedTime?: string;
+}
+
+/**
+ * Whether `candidate` is newer than `stored`: a later generatedTime, or the same IAM report (IAM reuses
+ * one for 4 hours) collected later — its key inventory and privileges are fresher. A stored time that
+ * does not parse never blocks a valid report.
+ */
+export function isNewerReport(candidate: ReportTimes, stored: ReportTimes): boolean {
+  const generated = Date.parse(candidate.generatedTime) - Date.parse(stored.generatedTime);
+  if (Number.isNaN(generated)) return true;
+  if (generated !== 0) return generated > 0;
+  const collected = Date.parse(candidate.collectedTime ?? '') - Date.parse(stored.collectedTime ?? '');
+  return !Number.isNaN(collected) && collected > 0;
+}
 
 /** Why ingest refused an event or a report (ARCHITECTURE §2, §4). */
 export const REJECTION_REASONS = [
@@ -125,8 +140,12 @@ export const RejectionRecordSchema = z.object({
   claimedAccountId: z.string().optional(),
   /** Where the report's parts stay until the incoming/ lifecycle expires them. */
   partsPrefix: z.string().optional(),
-  /** The assembled report that failed validation, kept aside whole (never replaces latest.json). */
-  report: z.unknown().optional(),
+  /**
+   * Where the assembled report that failed validation is kept aside whole (gzip JSON under the account's
+   * history/, never latest.json). Its own object, so a later refusal cannot overwrite it and the digest
+   * reads only this small record.
+   */
+  reportKey: z.string().optional(),
 });
 export type RejectionRecord = z.infer<typeof RejectionRecordSchema>;
 
@@ -170,8 +189,31 @@ export const isNotFound = (error: unknown): boolean =>
   ['NoSuchKey', 'NotFound'].includes(nameOf(error)) || statusOf(error) === 404;
 
 const PART_KEY = /\/part-(\d+)-of-(\d+)$/;
+const INCOMING_PART_KEY = /^incoming\/([^/]+)\/([^/]+)\/([0-9a-f]{64})\/part-(\d+)-of-(\d+)$/;
 const META_GENERATED = 'generated-time';
-const META_SHA = 'sha256';
+const META_COLLECTED = 'collected-time';
+
+/** Times of a stored report from its object metadata (set by storeLatest), if present. */
+function timesFromMetadata(metadata: Record<string, string>): ReportTimes | undefined {
+  const generatedTime = metadata[META_GENERATED];
+  if (!generatedTime) return undefined;
+  const collectedTime = metadata[META_COLLECTED];
+  return { generatedTime, ...(collectedTime ? { collectedTime } : {}) };
+}
+
+/** Times of a stored report from its body; undefined when the body is not a report (replaceable). */
+function timesFromBody(body: Buffer): ReportTimes | undefined {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as { generatedTime?: unknown; collectedTime?: unknown };
+    if (typeof value.generatedTime !== 'string') return undefined;
+    return {
+      generatedTime: value.generatedTime,
+      ...(typeof value.collectedTime === 'string' ? { collectedTime: value.collectedTime } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 async function bodyToBuffer(body: unknown): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
@@ -232,12 +274,10 @@ export class ReportStore {
     await this.sleep(Math.round(Math.random() * Math.min(2_000, 50 * 2 ** attempt)));
   }
 
-  private async head(
-    key: string,
-  ): Promise<{ etag?: string; metadata: Record<string, string>; lastModified?: Date } | undefined> {
+  private async head(key: string): Promise<{ etag?: string; metadata: Record<string, string> } | undefined> {
     try {
       const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { etag: out.ETag, metadata: out.Metadata ?? {}, lastModified: out.LastModified };
+      return { etag: out.ETag, metadata: out.Metadata ?? {} };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new ReportStoreError(`Could not read s3://${this.bucket}/${key}`, { cause: error });
@@ -258,33 +298,35 @@ export class ReportStore {
     }
   }
 
-  /** GetObject → a stream; undefined when the key does not exist. */
+  /**
+   * GetObject → the body as a stream, never buffered whole (in Node the SDK's body is already a
+   * Readable); undefined when the key does not exist.
+   */
   async getStream(key: string): Promise<Readable | undefined> {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (out.Body === undefined) return Readable.from([]);
-      return out.Body instanceof Readable ? out.Body : Readable.from(await bodyToBuffer(out.Body));
+      const body: unknown = out.Body;
+      if (body === undefined || body === null) return Readable.from([]);
+      if (body instanceof Readable) return body;
+      if (typeof body === 'string' || body instanceof Uint8Array) return Readable.from([Buffer.from(body)]);
+      return Readable.from(body as AsyncIterable<Uint8Array>, { objectMode: false });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new ReportStoreError(`Could not read s3://${this.bucket}/${key}`, { cause: error });
     }
   }
 
-  /** Whether `key` exists (HeadObject). */
-  async exists(key: string): Promise<boolean> {
-    return (await this.head(key)) !== undefined;
-  }
-
   /**
    * A stream of `key` that sends its GetObject only when first read, so a file consumed after another
-   * one does not hold an idle S3 response open meanwhile.
+   * one does not hold an idle S3 response open meanwhile. A missing object fails the stream.
    */
   lazyStream(key: string): Readable {
     const open = (): Promise<Readable | undefined> => this.getStream(key);
+    const where = `s3://${this.bucket}/${key}`;
     return Readable.from(
       (async function* () {
         const body = await open();
-        if (!body) throw new ReportStoreError(`s3://${key} disappeared before it was read`);
+        if (!body) throw new ReportStoreError(`${where} does not exist`);
         for await (const chunk of body) yield chunk as Buffer;
       })(),
       { objectMode: false },
@@ -316,29 +358,36 @@ export class ReportStore {
 
   // ---------------------------------------------------------------- ingest
 
+  /** The prefix of S3_LAYOUT.incomingPart holding the parts of one collection of a report. */
+  partsPrefix(accountId: string, reportId: string, sha256: string): string {
+    return `${S3_LAYOUT.incomingPrefix}${accountId}/${reportId}/${sha256}/`;
+  }
+
   /**
-   * Stores one part (idempotent). A duplicate delivery is a no-op; a different collection of the same
-   * report in the same slot is resolved deterministically (lower sha256 keeps the slot).
+   * Stores one part (idempotent): created with `If-None-Match: *`, so a duplicate delivery gets 412 and
+   * changes nothing. The key names the collection (sha256), so another collection of the same report
+   * never lands in this part's slot.
    */
   async putPart(detail: PartDetail): Promise<PutPartOutcome> {
-    const key = S3_LAYOUT.incomingPart(detail.accountId, detail.reportId, detail.part, detail.parts);
-    const body = JSON.stringify(detail);
-    const common = {
-      Key: key,
-      Body: body,
-      ContentType: CONTENT_TYPES.json,
-      Metadata: { [META_SHA]: detail.sha256 },
-    };
+    const key = S3_LAYOUT.incomingPart(
+      detail.accountId,
+      detail.reportId,
+      detail.sha256,
+      detail.part,
+      detail.parts,
+    );
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       try {
-        await this.put({ ...common, IfNoneMatch: '*' });
+        await this.put({
+          Key: key,
+          Body: JSON.stringify(detail),
+          ContentType: CONTENT_TYPES.json,
+          IfNoneMatch: '*',
+        });
         return 'stored';
       } catch (error) {
-        if (isConditionalConflict(error)) {
-          await this.backoff(attempt);
-          continue;
-        }
-        if (!isPreconditionFailed(error)) {
+        if (isPreconditionFailed(error)) return 'duplicate';
+        if (!isConditionalConflict(error)) {
           throw new ReportStoreError(
             `Could not store part ${detail.part}/${detail.parts} of ${detail.reportId}`,
             {
@@ -346,29 +395,7 @@ export class ReportStore {
             },
           );
         }
-      }
-      // The slot is taken: same collection (duplicate) or a competing one.
-      const existing = await this.head(key);
-      if (!existing) continue; // deleted meanwhile (lifecycle): try again
-      let existingSha = existing.metadata[META_SHA];
-      if (!existingSha) {
-        const got = await this.getBytes(key);
-        existingSha = got ? (JSON.parse(got.body.toString('utf8')) as { sha256?: string }).sha256 : undefined;
-      }
-      if (existingSha === detail.sha256) return 'duplicate';
-      if (existingSha !== undefined && existingSha < detail.sha256) return 'kept-other';
-      try {
-        await this.put({ ...common, IfMatch: existing.etag });
-        return 'replaced';
-      } catch (error) {
-        if (!isPreconditionFailed(error) && !isConditionalConflict(error)) {
-          throw new ReportStoreError(
-            `Could not store part ${detail.part}/${detail.parts} of ${detail.reportId}`,
-            {
-              cause: error,
-            },
-          );
-        }
+        // 409: a concurrent write of the same key is in flight; the next attempt sees its outcome.
         await this.backoff(attempt);
       }
     }
@@ -377,69 +404,53 @@ export class ReportStore {
     );
   }
 
-  /** The prefix holding the parts of one report. */
-  partsPrefix(accountId: string, reportId: string): string {
-    return `${S3_LAYOUT.incomingPrefix}${accountId}/${reportId}/`;
-  }
-
-  /** Parts stored for a report (any `parts` total), sorted by part number. */
-  async listParts(accountId: string, reportId: string): Promise<StoredPartRef[]> {
-    const { contents } = await this.listAll({ Prefix: this.partsPrefix(accountId, reportId) });
+  /** Parts stored for one collection of a report (any `parts` total), sorted by part number. */
+  async listParts(accountId: string, reportId: string, sha256: string): Promise<StoredPartRef[]> {
+    const { contents } = await this.listAll({ Prefix: this.partsPrefix(accountId, reportId, sha256) });
     return contents
       .flatMap((o) => {
         const m = PART_KEY.exec(o.key);
-        return m
-          ? [{ key: o.key, part: Number(m[1]), parts: Number(m[2]), lastModified: o.lastModified }]
-          : [];
+        return m ? [{ key: o.key, part: Number(m[1]), parts: Number(m[2]) }] : [];
       })
       .sort((a, b) => a.parts - b.parts || a.part - b.part);
   }
 
   /** Reads and re-validates stored parts (a corrupted one throws ContractError). */
   async readParts(refs: readonly StoredPartRef[]): Promise<PartDetail[]> {
-    const out: PartDetail[] = [];
     // Parts of one report are few; read them a handful at a time.
-    for (let i = 0; i < refs.length; i += 8) {
-      const batch = await Promise.all(
-        refs.slice(i, i + 8).map(async (ref) => {
-          const got = await this.getBytes(ref.key);
-          if (!got) throw new ReportStoreError(`Part ${ref.key} disappeared while assembling`);
-          return parsePartDetail(JSON.parse(got.body.toString('utf8')));
-        }),
-      );
-      out.push(...batch);
-    }
-    return out;
+    return mapLimit(refs, 8, async (ref) => {
+      const got = await this.getBytes(ref.key);
+      if (!got) throw new ReportStoreError(`Part ${ref.key} disappeared while assembling`);
+      return parsePartDetail(JSON.parse(got.body.toString('utf8')));
+    });
   }
 
-  /** generatedTime of the account's stored newest report, if any. */
-  async latestGeneratedTime(accountId: string): Promise<string | undefined> {
+  /** generatedTime and collectedTime of the account's stored newest report, if any (one HeadObject). */
+  async latestTimes(accountId: string): Promise<ReportTimes | undefined> {
     const key = S3_LAYOUT.accountLatest(accountId);
     const head = await this.head(key);
     if (!head) return undefined;
-    const fromMeta = head.metadata[META_GENERATED];
+    const fromMeta = timesFromMetadata(head.metadata);
     if (fromMeta) return fromMeta;
+    // Written without metadata (by hand?): the body decides.
     const got = await this.getBytes(key);
-    return got
-      ? (JSON.parse(got.body.toString('utf8')) as { generatedTime?: string }).generatedTime
-      : undefined;
+    return got ? timesFromBody(got.body) : undefined;
   }
 
   /**
-   * Makes `report` the account's latest.json if it is newer than the stored one, moving the stored one
-   * to history/ first. Safe under concurrent calls (see the module comment).
+   * Makes `report` the account's latest.json if it is newer than the stored one (see
+   * {@link isNewerReport}), moving the stored one to history/ first. Safe under concurrent calls (see the
+   * module comment). Deciding "not newer" costs one HeadObject; the stored body is read only to move it.
    */
   async storeLatest(report: AccountReport, storedAt: Date): Promise<StoreLatestOutcome> {
     const key = S3_LAYOUT.accountLatest(report.accountId);
-    const newTime = Date.parse(report.generatedTime);
-    const body = JSON.stringify(report);
     const put = {
       Key: key,
-      Body: body,
+      Body: JSON.stringify(report),
       ContentType: CONTENT_TYPES.json,
       Metadata: {
         [META_GENERATED]: report.generatedTime,
-        'collected-time': report.collectedTime,
+        [META_COLLECTED]: report.collectedTime,
         'stored-at': storedAt.toISOString(),
       },
     };
@@ -450,12 +461,14 @@ export class ReportStore {
           await this.put({ ...put, IfNoneMatch: '*' });
           return 'stored';
         }
+        let stored = timesFromMetadata(current.metadata);
+        if (stored && !isNewerReport(report, stored)) return 'not-newer';
         const got = await this.getBytes(key, current.etag);
-        if (!got) continue;
-        const stored = JSON.parse(got.body.toString('utf8')) as { generatedTime?: string };
-        const storedTime = stored.generatedTime ? Date.parse(stored.generatedTime) : Number.NaN;
-        if (!Number.isNaN(storedTime) && storedTime >= newTime) return 'not-newer';
-        if (stored.generatedTime) {
+        if (!got) continue; // deleted meanwhile: create it on the next attempt
+        stored ??= timesFromBody(got.body);
+        if (stored && !isNewerReport(report, stored)) return 'not-newer';
+        // A body that is not a report is replaced without a history copy (bucket versioning keeps it).
+        if (stored) {
           try {
             await this.put({
               Key: S3_LAYOUT.accountHistory(report.accountId, stored.generatedTime),
@@ -464,7 +477,8 @@ export class ReportStore {
               IfNoneMatch: '*',
             });
           } catch (error) {
-            if (!isPreconditionFailed(error)) throw error; // already moved by an earlier attempt
+            // Already there: moved by an earlier attempt, or another collection of the same IAM report.
+            if (!isPreconditionFailed(error)) throw error;
           }
         }
         await this.put({ ...put, IfMatch: current.etag });
@@ -489,14 +503,37 @@ export class ReportStore {
     );
   }
 
-  /** Records a refusal for the sending account (last one wins; every refusal is also logged and counted). */
-  async putRejected(record: RejectionRecord): Promise<void> {
+  /** Where a report that failed validation is kept aside (rolled up with history/ by the digest's listing). */
+  rejectedReportKey(accountId: string, reportId: string, sha256: string): string {
+    return `${S3_LAYOUT.accountsPrefix}${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`;
+  }
+
+  /**
+   * Records a refusal for the sending account in accounts/<id>/rejected.json (the latest refusal wins;
+   * the bucket's versioning keeps earlier ones, and every refusal is also logged and counted). A report
+   * that failed validation is first kept aside whole under {@link rejectedReportKey}.
+   */
+  async putRejected(
+    record: RejectionRecord,
+    rejected?: { readonly report: AccountReport; readonly sha256: string },
+  ): Promise<RejectionRecord> {
+    let full = RejectionRecordSchema.parse(record);
     try {
+      if (rejected && record.reportId) {
+        const reportKey = this.rejectedReportKey(record.accountId, record.reportId, rejected.sha256);
+        await this.put({
+          Key: reportKey,
+          Body: gzipSync(JSON.stringify(rejected.report)),
+          ContentType: CONTENT_TYPES.gzip,
+        });
+        full = { ...full, reportKey };
+      }
       await this.put({
         Key: S3_LAYOUT.accountRejected(record.accountId),
-        Body: JSON.stringify(RejectionRecordSchema.parse(record)),
+        Body: JSON.stringify(full),
         ContentType: CONTENT_TYPES.json,
       });
+      return full;
     } catch (error) {
       throw new ReportStoreError(`Could not record the rejection for account ${record.accountId}`, {
         cause: error,
@@ -592,7 +629,10 @@ export class ReportStore {
     return RejectionRecordSchema.parse(JSON.parse(got.body.toString('utf8')));
   }
 
-  /** Part sets under incoming/ whose parts are not all present. */
+  /**
+   * Part sets under incoming/ whose parts are not all present: one entry per collection (reportId +
+   * sha256 + part count), leaving out every report for which some collection is complete.
+   */
   async listIncompletePartSets(): Promise<IncompletePartSet[]> {
     const { contents } = await this.listAll({ Prefix: S3_LAYOUT.incomingPrefix });
     const sets = new Map<
@@ -600,20 +640,17 @@ export class ReportStore {
       { accountId: string; reportId: string; parts: number; seen: Set<number>; last?: Date }
     >();
     for (const o of contents) {
-      const m = /^incoming\/([^/]+)\/([^/]+)\/part-(\d+)-of-(\d+)$/.exec(o.key);
+      const m = INCOMING_PART_KEY.exec(o.key);
       if (!m) continue;
-      const id = `${m[1]}/${m[2]}/${m[4]}`;
-      const set = sets.get(id) ?? {
-        accountId: m[1] as string,
-        reportId: m[2] as string,
-        parts: Number(m[4]),
-        seen: new Set(),
-      };
-      set.seen.add(Number(m[3]));
+      const [, accountId = '', reportId = '', sha256 = '', part = '', parts = ''] = m;
+      const id = `${accountId}/${reportId}/${sha256}/${parts}`;
+      let set = sets.get(id);
+      if (!set) sets.set(id, (set = { accountId, reportId, parts: Number(parts), seen: new Set() }));
+      set.seen.add(Number(part));
       if (o.lastModified && (!set.last || o.lastModified > set.last)) set.last = o.lastModified;
-      sets.set(id, set);
     }
-    // A report resent with another part count leaves a complete set beside the incomplete one.
+    // A report collected twice, or resent with another part count, may leave an incomplete set beside a
+    // complete one: the complete one was assembled, so the report is not incomplete.
     const complete = new Set(
       [...sets.values()].filter((s) => s.seen.size >= s.parts).map((s) => `${s.accountId}/${s.reportId}`),
     );

@@ -2,7 +2,8 @@
  * The digest Lambda's orchestration end to end, against fakes: 10,000 stored account reports in an
  * in-memory bucket with a simulated S3 read latency, and a fake Organizations with 10,000 accounts in
  * 50 OUs. Measures
- * - a full digest (cold metadata cache, then warm): wall time and peak RSS;
+ * - a full digest (cold metadata cache and no previous run, then warm with a delta against the first):
+ *   wall and CPU time and peak RSS, plus the previous-run read alone (what the second run adds);
  * - reading the stored reports with bounded concurrency versus one at a time, as a ratio in one run
  *   (the serial pass reads a subset and is extrapolated linearly; the row says so);
  * - Organizations calls per digest, per operation, with a cold and with a warm metadata cache.
@@ -15,6 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DigestConfig, runDigest } from '../aggregator/digest';
 import { ReportStore } from '../aggregator/report-store';
+import { readPreviousRun } from '../core/delta';
 import { S3_LAYOUT } from '../core/names';
 import { syntheticAccountId, syntheticOrganization } from '../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';
@@ -28,6 +30,7 @@ import { BenchModule, BenchRow, timed, withPeakRss } from './harness';
 
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 const total = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+const cpuMs = (usage: NodeJS.CpuUsage): number => Math.round((usage.user + usage.system) / 1000);
 
 async function drain(iterable: AsyncIterable<AccountReport>): Promise<number> {
   let n = 0;
@@ -48,6 +51,7 @@ export const digestBench: BenchModule = {
 
     // The bucket as ingest leaves it: one latest.json per account (the hub's own is collected in-process).
     const memory = new MemoryS3();
+    memory.recordKeys = false;
     const synthetic = syntheticOrganization({ accounts, usersPerAccount: users, seed, now });
     const ownAccountId = syntheticAccountId(0);
     let ownReport: AccountReport | undefined;
@@ -119,11 +123,27 @@ export const digestBench: BenchModule = {
 
     global.gc?.();
     const rssBaselineMb = mb(process.memoryUsage.rss());
+    let cpu = process.cpuUsage();
     const cold = await withPeakRss(() => timed(() => runDigest(config, deps, now)));
+    const coldCpuMs = cpuMs(process.cpuUsage(cpu));
     const coldCalls = { ...org.calls };
     for (const key of Object.keys(org.calls)) delete org.calls[key];
     global.gc?.();
+    // The previous run's CSVs as the second run reads them (streamed from the bucket), on their own.
+    cpu = process.cpuUsage();
+    const previousRead = await timed(async () => {
+      const [credentialReport, accessKeys] = await Promise.all([
+        store.getStream('latest/credential-report.csv'),
+        store.getStream('latest/access-keys.csv'),
+      ]);
+      if (!credentialReport || !accessKeys) throw new Error('bench: the first run wrote no CSVs');
+      return readPreviousRun({ credentialReport, accessKeys });
+    });
+    const previousReadCpuMs = cpuMs(process.cpuUsage(cpu));
+    global.gc?.();
+    cpu = process.cpuUsage();
     const warm = await timed(() => runDigest(config, deps, new Date(now.getTime() + 3_600_000)));
+    const warmCpuMs = cpuMs(process.cpuUsage(cpu));
     const warmCalls = { ...org.calls };
     if (metricsDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
     else process.env.POWERTOOLS_METRICS_DISABLED = metricsDisabled;
@@ -148,6 +168,11 @@ export const digestBench: BenchModule = {
         metrics: {
           firstRunMs: Math.round(cold.value.ms),
           secondRunMs: Math.round(warm.ms),
+          firstRunCpuMs: coldCpuMs,
+          secondRunCpuMs: warmCpuMs,
+          previousRunReadMs: Math.round(previousRead.ms),
+          previousRunReadCpuMs: previousReadCpuMs,
+          previousRunRows: previousRead.value.users.size + (previousRead.value.keys?.size ?? 0),
           peakRssMb: cold.peakRssMb,
           rssBeforeRunMb: rssBaselineMb,
           fakeBucketMb: mb(bucketBytes),
@@ -157,7 +182,7 @@ export const digestBench: BenchModule = {
           accessKeysCsvMb: mb(keysBytes),
           coverage: `${cold.value.value.coverage.reporting}/${cold.value.value.coverage.expected}`,
           email: `${cold.value.value.email}, ${attached ? 'CSV attached' : 'CSV linked (too large)'}, ${Math.round(emailBytes / 1024)} KB`,
-          note: 'first run: cold metadata cache, no previous run; second run: warm cache, delta vs the first. Peak RSS (first run) includes the in-memory fake bucket',
+          note: "first run: cold metadata cache, no previous run; second run: warm cache, delta vs the first. CPU ms = user + system of the whole process (the fakes included). previousRunRead = core readPreviousRun over the first run's two CSVs, alone. Peak RSS (first run) includes the in-memory fake bucket",
         },
       },
       {

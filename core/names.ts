@@ -28,8 +28,9 @@ export const DEFAULT_MAX_ENTRY_BYTES = 250_000;
 /** S3 keys and prefixes of the hub bucket (ARCHITECTURE §5). */
 export const S3_LAYOUT = {
   incomingPrefix: 'incoming/',
-  incomingPart: (accountId: string, reportId: string, part: number, parts: number) =>
-    `incoming/${accountId}/${reportId}/part-${part}-of-${parts}`,
+  /** One part of one collection (sha256 of its payload) of a report: collections sharing a reportId never mix. */
+  incomingPart: (accountId: string, reportId: string, sha256: string, part: number, parts: number) =>
+    `incoming/${accountId}/${reportId}/${sha256}/part-${part}-of-${parts}`,
   accountsPrefix: 'accounts/',
   accountLatest: (accountId: string) => `accounts/${accountId}/latest.json`,
   accountHistory: (accountId: string, generatedTime: string) =>

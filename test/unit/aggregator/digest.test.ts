@@ -78,6 +78,9 @@ const sentEmail = (): SendEmailCommandInput =>
   sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input as SendEmailCommandInput;
 const summaryOf = (key = `latest/${S3_LAYOUT.outputFiles.summary}`): Summary =>
   JSON.parse(memory.text(key) as string) as Summary;
+/** A stored part's key, as ingest writes it (one collection: a fixed sha256). */
+const partKey = (accountId: string, reportId: string, part: number, parts: number): string =>
+  S3_LAYOUT.incomingPart(accountId, reportId, 'ab'.repeat(32), part, parts);
 const csvRowsOf = (accountId: string): number =>
   (memory.text('latest/credential-report.csv') ?? '')
     .split('\n')
@@ -159,6 +162,12 @@ describe('runDigest', () => {
       organizationId: 'o-example123',
     });
     expect(metricSum(recorded, 'AccountsExpected')).toBe(7);
+    expect(metricSum(recorded, 'AccountsReporting')).toBe(result.coverage.reporting);
+    expect(metricSum(recorded, 'AccountsMissing')).toBe(result.coverage.missing);
+    expect(metricSum(recorded, 'OrganizationsCalls')).toBe(
+      Object.values(org.calls).reduce((a, b) => a + b, 0),
+    );
+    expect(recorded.filter((m) => m.name === 'DurationMs')).toHaveLength(1);
     expect(metricSum(recorded, 'EmailFailed')).toBe(0);
     expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(10);
     expect(
@@ -253,8 +262,8 @@ describe('runDigest', () => {
       }),
     );
     const reportId = reportIdFor(SAMPLE_ACCOUNTS.logArchive, '2026-11-21T04:00:00Z');
-    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.logArchive, reportId, 1, 3), '{}');
-    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.logArchive, reportId, 3, 3), '{}');
+    memory.putRaw(partKey(SAMPLE_ACCOUNTS.logArchive, reportId, 1, 3), '{}');
+    memory.putRaw(partKey(SAMPLE_ACCOUNTS.logArchive, reportId, 3, 3), '{}');
     await runDigest(CONFIG, deps(), NOW);
     const entries = summaryOf().coverage.entries;
     expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.newAccount)).toMatchObject({
@@ -269,7 +278,7 @@ describe('runDigest', () => {
 
   it('ignores a rejection and an incomplete set that a newer stored report superseded', async () => {
     const reportId = reportIdFor(SAMPLE_ACCOUNTS.devSandbox, '2026-11-19T04:00:00Z');
-    memory.putRaw(S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.devSandbox, reportId, 1, 2), '{}');
+    memory.putRaw(partKey(SAMPLE_ACCOUNTS.devSandbox, reportId, 1, 2), '{}');
     memory.putRaw(
       S3_LAYOUT.accountRejected(SAMPLE_ACCOUNTS.devSandbox),
       JSON.stringify({
@@ -293,7 +302,8 @@ describe('runDigest', () => {
   it('computes the delta against the previous run, replaces the same day and reuses the metadata cache', async () => {
     await runDigest(CONFIG, deps(), NOW);
     const firstSummary = memory.text(`runs/date=${DATE}/summary.json`);
-    expect(org.calls.ListTagsForResource).toBe(8);
+    // Every ACTIVE account's tags once (the suspended account is not asked).
+    expect(org.calls.ListTagsForResource).toBe(7);
 
     // The payments report gains a user with a console password and no MFA.
     const later = new Date(NOW.getTime() + 3_600_000);
@@ -316,7 +326,7 @@ describe('runDigest', () => {
     orgMock.resetHistory();
     const result = await runDigest(CONFIG, deps(), later);
 
-    expect(org.calls.ListTagsForResource).toBe(8); // warm cache: no new tag calls
+    expect(org.calls.ListTagsForResource).toBe(7); // warm cache: no new tag calls
     expect(orgMock).not.toHaveReceivedCommand(ListTagsForResourceCommand);
     const summary = summaryOf();
     expect(summary.delta?.newUsers.count).toBe(1);
@@ -339,6 +349,107 @@ describe('runDigest', () => {
     expect(summaryOf().byAccount.find((a) => a.accountId === SAMPLE_ACCOUNTS.payments)?.ouPath).toBe(
       'Root/Workloads/Prod',
     );
+    // The reader of the digest learns the metadata is from the cache.
+    expect(summaryOf().warnings.join('\n')).toMatch(
+      new RegExp(`Organizations could not be read .*from the cache of ${NOW.toISOString()}`),
+    );
+  });
+
+  it('names the gaps of the organization metadata in the summary', async () => {
+    org.deniedTags.add(SAMPLE_ACCOUNTS.payments);
+    await runDigest(CONFIG, deps(), NOW);
+    expect(summaryOf().warnings.join('\n')).toMatch(/ListTagsForResource was denied for 1 account/);
+  });
+
+  it('reads each object of the previous run once, streaming the CSVs, with no HeadObject', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    memory.log.length = 0;
+    await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
+    const reads = memory.log.filter(
+      (c) => (c.operation === 'GetObject' || c.operation === 'HeadObject') && c.key.startsWith('latest/'),
+    );
+    expect(reads.map((c) => `${c.operation} ${c.key}`).sort()).toEqual(
+      ['access-keys.csv', 'credential-report.csv', 'summary.json'].map((f) => `GetObject latest/${f}`),
+    );
+    // No S3 object at all is read twice in one digest.
+    const gets = memory.log.filter((c) => c.operation === 'GetObject').map((c) => c.key);
+    expect(gets.length).toBe(new Set(gets).size);
+    // …and the previous run was read before the first write under latest/.
+    const firstWrite = memory.log.findIndex(
+      (c) => c.key.startsWith('latest/') && c.operation !== 'GetObject',
+    );
+    const lastRead = memory.log
+      .map((c) => c.operation === 'GetObject' && c.key.startsWith('latest/'))
+      .lastIndexOf(true);
+    expect(lastRead).toBeLessThan(firstWrite);
+    expect(summaryOf().delta).toBeDefined();
+  });
+
+  it('runs without a delta, and says why in the logs, when the previous run is not readable', async () => {
+    memory.putRaw('latest/credential-report.csv', 'this,is,not\na,credreport,csv\n');
+    memory.putRaw('latest/summary.json', '{}');
+    const d = deps();
+    const warn = jest.spyOn(d.logger, 'warn');
+    const result = await runDigest(CONFIG, d, NOW);
+    expect(result.ok).toBe(true);
+    expect(warn).toHaveBeenCalledWith(
+      'Previous run unreadable; no delta this run',
+      expect.objectContaining({ error: expect.stringMatching(/account_id/) }),
+    );
+    expect(summaryOf().delta).toBeUndefined();
+    expect(memory.text('latest/credential-report.csv')).toMatch(/^account_id,/);
+  });
+
+  it('shows an expected account without any report as never-reported and an old report as stale', async () => {
+    memory.objects.delete(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.staging));
+    memory.putRaw(
+      S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.security),
+      JSON.stringify(accountReport(SAMPLE_ACCOUNTS.security, NOW, 72)),
+    );
+    const result = await runDigest(CONFIG, deps(), NOW);
+    const entries = summaryOf().coverage.entries;
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.staging)).toMatchObject({
+      status: 'missing',
+      reason: 'never-reported',
+    });
+    expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.security)).toMatchObject({
+      status: 'stale',
+      reason: 'stale',
+    });
+    // A stale report still contributes its rows; the result counts it as missing coverage.
+    expect(csvRowsOf(SAMPLE_ACCOUNTS.security)).toBeGreaterThan(0);
+    expect(result.coverage.complete).toBe(false);
+    expect(metricSum(recorded, 'AccountsMissing')).toBe(result.coverage.missing);
+  });
+
+  it('logs structured lines that carry no report contents', async () => {
+    const d = deps();
+    const lines: unknown[][] = [];
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      jest.spyOn(d.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args);
+      });
+    }
+    memory.hooks.push((operation, input) => {
+      if (operation === 'GetObject' && input.Key === S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments)) {
+        throw s3Error('InternalError', 500);
+      }
+    });
+    await runDigest(CONFIG, d, NOW);
+    expect(lines.length).toBeGreaterThan(3);
+    const logged = JSON.stringify(lines);
+    for (const report of reports) {
+      for (const line of report.credentialReportCsv.split('\n').slice(1)) {
+        const user = line.split(',')[0];
+        if (user && user !== '<root_account>') expect(logged).not.toContain(user);
+      }
+      for (const key of report.accessKeys) expect(logged).not.toContain(key.accessKeyId);
+    }
+    // Every line is a constant message plus a data object.
+    for (const [message, data] of lines) {
+      expect(typeof message).toBe('string');
+      if (data !== undefined) expect(typeof data).toBe('object');
+    }
   });
 
   it('fails when Organizations answers for another organization than configured', async () => {

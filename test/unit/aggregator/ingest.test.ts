@@ -106,6 +106,26 @@ describe('ingestEvent', () => {
     expect(metricSum(recorded, 'ForgedParts')).toBe(1);
   });
 
+  it('rejects as forged a detail that claims another account even when the rest of it is malformed', async () => {
+    const [part] = partsOf(accountReport(OTHER, NOW));
+    const outcome = await ingestEvent(
+      partEvent({ ...part, schemaVersion: 99, payload: '!!not base64!!', extra: 1 }, ACCOUNT),
+      deps,
+    );
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'forged-account' });
+    expect(rejectedOf(ACCOUNT)).toMatchObject({ reason: 'forged-account', claimedAccountId: OTHER });
+    expect(metricSum(recorded, 'ForgedParts')).toBe(1);
+    expect(memory.keys('incoming/')).toEqual([]);
+  });
+
+  it('rejects as forged a detail whose accountId is not even an account id, recording no claimed id', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const outcome = await ingestEvent(partEvent({ ...part, accountId: { $ne: ACCOUNT } }, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'forged-account' });
+    expect(rejectedOf(ACCOUNT)?.claimedAccountId).toBeUndefined();
+    expect(metricSum(recorded, 'ForgedParts')).toBe(1);
+  });
+
   it('rejects a forged event even when every part of a complete report is sent', async () => {
     const parts = partsOf(accountReport(OTHER, NOW));
     const outcomes = await send(parts, ACCOUNT);
@@ -126,6 +146,16 @@ describe('ingestEvent', () => {
     const outcome = await ingestEvent(partEvent(part, ACCOUNT, { source: 'aws.iam' }), deps);
     expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-envelope' });
     expect(rejectedOf(ACCOUNT)?.reason).toBe('invalid-envelope');
+  });
+
+  it('records a sender-chosen source quoted and shortened, never verbatim', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    const source = `evil\n${'x'.repeat(10_000)}`;
+    const outcome = await ingestEvent(partEvent(part, ACCOUNT, { source }), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-envelope' });
+    const detail = rejectedOf(ACCOUNT)?.detail ?? '';
+    expect(detail).toContain('"evil\\n');
+    expect(detail.length).toBeLessThan(300);
   });
 
   it('rejects an event without a usable account and records nothing', async () => {
@@ -188,7 +218,9 @@ describe('ingestEvent', () => {
     const outcomes = await send(tampered);
     expect(outcomes.at(-1)).toMatchObject({ status: 'rejected', reason: 'assembly-failed' });
     expect(rejectedOf(ACCOUNT)?.detail).toMatch(/sha256/);
-    expect(rejectedOf(ACCOUNT)?.partsPrefix).toMatch(new RegExp(`^incoming/${ACCOUNT}/`));
+    expect(rejectedOf(ACCOUNT)?.partsPrefix).toMatch(
+      new RegExp(`^incoming/${ACCOUNT}/${ACCOUNT}-\\d{8}T\\d{6}Z/[0-9a-f]{64}/$`),
+    );
     expect(latestOf(ACCOUNT)).toEqual(previous);
     expect(metricSum(recorded, 'RejectedReports')).toBe(1);
   });
@@ -204,9 +236,29 @@ describe('ingestEvent', () => {
     expect(outcomes.at(-1)).toMatchObject({ status: 'rejected', reason: 'invalid-report' });
     const record = rejectedOf(ACCOUNT);
     expect(record?.detail).toMatch(/Credential report of account 222222222222 rejected/);
-    expect(record?.report).toEqual(bad);
     expect(record?.generatedTime).toBe(bad.generatedTime);
+    // The report is kept aside whole in its own object (under history/, so listings roll it up); the
+    // record the digest reads stays small.
+    expect(record?.reportKey).toMatch(new RegExp(`^accounts/${ACCOUNT}/history/rejected/`));
+    const kept = memory.objects.get(record?.reportKey as string);
+    expect(kept?.contentType).toBe('application/gzip');
+    expect(kept?.serverSideEncryption).toBe('AES256');
+    expect(decodeHistory(kept?.body as Buffer)).toEqual(bad);
+    expect(memory.text(S3_LAYOUT.accountRejected(ACCOUNT))?.length).toBeLessThan(2_000);
     expect(latestOf(ACCOUNT)).toEqual(previous);
+  });
+
+  it('keeps the set-aside report when a later refusal replaces the record', async () => {
+    const bad: AccountReport = {
+      ...accountReport(ACCOUNT, NOW, 2),
+      credentialReportCsv: 'user,arn\nbob,x\n',
+    };
+    await send(partsOf(bad));
+    const reportKey = rejectedOf(ACCOUNT)?.reportKey as string;
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    await ingestEvent(partEvent({ ...part, encoding: 'zip' }, ACCOUNT), deps);
+    expect(rejectedOf(ACCOUNT)?.reason).toBe('invalid-part');
+    expect(decodeHistory(memory.objects.get(reportKey)?.body as Buffer)).toEqual(bad);
   });
 
   it('replaces an older stored report with a newer one and moves the older to history', async () => {
@@ -302,7 +354,7 @@ describe('ingestEvent', () => {
     expect(outcome).toMatchObject({ status: 'waiting', received: 1 });
   });
 
-  it('converges on one collection when two collections of the same IAM report race for the part slots', async () => {
+  it('keeps two collections of the same IAM report apart and ends with the later collection', async () => {
     const a = accountReport(ACCOUNT, NOW);
     const b: AccountReport = {
       ...a,
@@ -310,22 +362,87 @@ describe('ingestEvent', () => {
     };
     const partsA = partsOf(a);
     const partsB = partsOf(b);
-    expect(partsA).toHaveLength(partsB.length);
-    const winner = (partsA[0] as PartDetail).sha256 < (partsB[0] as PartDetail).sha256 ? a : b;
-    // Interleave: A1, B2, B1, A2, … then the rest of both.
-    const order = [
-      partsA[0],
-      partsB[1],
-      partsB[0],
-      partsA[1],
-      ...partsA.slice(2),
-      ...partsB.slice(2),
-    ] as PartDetail[];
+    expect(partsA.length).toBe(partsB.length);
+    expect(partsA[0]?.reportId).toBe(partsB[0]?.reportId);
+    // Interleaved slot by slot: with parts keyed by reportId alone they would share (and fight over) slots.
+    const order = partsA.flatMap((p, i) => [p, partsB[i] as PartDetail]);
     const outcomes = [];
     for (const p of order) outcomes.push(await ingestEvent(partEvent(p, ACCOUNT), deps));
-    expect(outcomes.filter((o) => o.status === 'stored')).toHaveLength(1);
     expect(outcomes.some((o) => o.status === 'rejected')).toBe(false);
-    expect(latestOf(ACCOUNT)).toEqual(winner);
+    expect(outcomes.filter((o) => o.status === 'stored')).toHaveLength(2);
+    expect(latestOf(ACCOUNT)).toEqual(b);
+    // Each collection's parts under its own sha256.
+    const shas = new Set(memory.keys(`incoming/${ACCOUNT}/`).map((k) => k.split('/')[3]));
+    expect(shas).toEqual(new Set([partsA[0]?.sha256, partsB[0]?.sha256]));
+  });
+
+  it('stores a complete collection even though another collection of the same report lost a part', async () => {
+    const a = accountReport(ACCOUNT, NOW);
+    const b: AccountReport = {
+      ...a,
+      collectedTime: new Date(Date.parse(a.collectedTime) - 60_000).toISOString(),
+    };
+    const partsA = partsOf(a);
+    await send(partsA.filter((p) => p.part !== 2));
+    const outcomes = await send(partsOf(b));
+    expect(outcomes.at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(b);
+    // The late part completes A, collected after B: it replaces B.
+    const late = await send(partsA.filter((p) => p.part === 2));
+    expect(late).toEqual([expect.objectContaining({ status: 'stored' })]);
+    expect(latestOf(ACCOUNT)).toEqual(a);
+  });
+
+  it('ignores the parts of an earlier collection of the report already stored', async () => {
+    const later = accountReport(ACCOUNT, NOW);
+    const earlier: AccountReport = {
+      ...later,
+      collectedTime: new Date(Date.parse(later.collectedTime) - 60_000).toISOString(),
+    };
+    await send(partsOf(later));
+    const outcomes = await send(partsOf(earlier));
+    expect(outcomes.every((o) => (o as { status: string }).status === 'superseded')).toBe(true);
+    expect(latestOf(ACCOUNT)).toEqual(later);
+  });
+
+  it('decides a part is not newer from latest.json metadata alone, without downloading the report', async () => {
+    const report = accountReport(ACCOUNT, NOW);
+    await send(partsOf(report));
+    memory.log.length = 0;
+    await send(partsOf(report).slice(0, 1));
+    expect(memory.log).toEqual([{ operation: 'HeadObject', key: S3_LAYOUT.accountLatest(ACCOUNT) }]);
+  });
+
+  it('replaces a latest.json that is not a report instead of failing on it forever', async () => {
+    memory.putRaw(S3_LAYOUT.accountLatest(ACCOUNT), 'not json');
+    const report = accountReport(ACCOUNT, NOW);
+    const outcomes = await send(partsOf(report));
+    expect(outcomes.at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(report);
+  });
+
+  it('logs no report contents, not even when it rejects a report', async () => {
+    const lines: unknown[][] = [];
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      jest.spyOn(deps.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args);
+      });
+    }
+    const good = accountReport(ACCOUNT, NOW, 30);
+    const bad: AccountReport = {
+      ...accountReport(ACCOUNT, NOW, 2),
+      credentialReportCsv: `${good.credentialReportCsv.split('\n')[0]}\nsecret-user,not-an-arn\n`,
+    };
+    const parts = [...partsOf(good), ...partsOf(bad)];
+    const outcomes = await send(parts);
+    expect(outcomes.at(-1)).toMatchObject({ status: 'rejected', reason: 'invalid-report' });
+    expect(lines.map(([message]) => message)).toEqual(
+      expect.arrayContaining(['Stored account report', 'Rejected credential report event']),
+    );
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toContain('secret-user');
+    for (const key of good.accessKeys) expect(logged).not.toContain(key.accessKeyId);
+    for (const part of parts) expect(logged).not.toContain(part.payload.slice(0, 40));
   });
 
   it('throws a retryable error when S3 fails', async () => {

@@ -102,15 +102,17 @@ describe('fetchOrgMetadata', () => {
     });
     expect(byId['111111111111']?.ouPath).toBe('Root');
     expect(byId['444444444444']?.state).toBe('SUSPENDED');
-    // 1 root + 4 OUs = 5 parents: one OU listing and one account listing each; one tag call per account.
+    // 1 root + 4 OUs = 5 parents: one OU listing and one account listing each; one tag call per ACTIVE
+    // account (the suspended one is not expected to report and is not asked).
     expect(calls).toEqual({
       DescribeOrganization: 1,
       ListAccounts: 1,
       ListRoots: 1,
       ListOrganizationalUnitsForParent: 5,
       ListAccountsForParent: 5,
-      ListTagsForResource: 5,
+      ListTagsForResource: 4,
     });
+    expect(orgMock).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceId: '444444444444' });
     expect(metadata.tagsFetchedAt?.['555555555555']).toBe(NOW.toISOString());
   });
 
@@ -124,6 +126,36 @@ describe('fetchOrgMetadata', () => {
     expect(metadata.accounts.filter((a) => a.state === 'SUSPENDED').map((a) => a.id)).toEqual([
       '100000000013',
     ]);
+  });
+
+  it('lists the accounts beside the tree walk without exceeding the concurrency', async () => {
+    const org = generatedOrganization({ accounts: 200 });
+    org.latencyMs = 2;
+    const handle = org.handle.bind(org);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const events: string[] = [];
+    org.handle = async (operation, input) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      events.push(`start ${operation}`);
+      try {
+        return await handle(operation, input);
+      } finally {
+        inFlight--;
+        events.push(`end ${operation}`);
+      }
+    };
+    wireFakeOrganization(orgMock, org);
+    const { metadata, calls } = await fetchOrgMetadata(client, { now: NOW, sleep: noSleep, concurrency: 3 });
+    expect(metadata.accounts).toHaveLength(200);
+    expect(metadata.accounts.every((a) => a.ouPath.startsWith('Root/'))).toBe(true);
+    expect(calls.ListAccounts).toBe(10);
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+    // The walk started before the account listing finished.
+    expect(events.indexOf('start ListAccountsForParent')).toBeLessThan(
+      events.lastIndexOf('end ListAccounts'),
+    );
   });
 
   it('retries a throttled page and succeeds when Organizations answers TooManyRequestsException', async () => {
@@ -142,7 +174,7 @@ describe('fetchOrgMetadata', () => {
     expect(metadata.accounts).toHaveLength(5);
     expect(warnings).toEqual([]);
     expect(calls.ListAccounts).toBe(3);
-    expect(calls.ListTagsForResource).toBe(8);
+    expect(calls.ListTagsForResource).toBe(7);
     expect(waits).toHaveLength(6);
     expect(metadata.accounts.every((a) => a.ouPath.startsWith('Root'))).toBe(true);
   });
@@ -173,9 +205,9 @@ describe('fetchOrgMetadata', () => {
     expect(metadata.accounts).toHaveLength(5);
     expect(metadata.accounts.every((a) => Object.keys(a.tags).length === 0)).toBe(true);
     expect(metadata.tagsFetchedAt).toEqual({});
-    expect(warnings.join('\n')).toMatch(/denied for 5 account/);
-    // After 5 denials without one success it stops asking (here: every account was tried once).
-    expect(calls.ListTagsForResource).toBe(5);
+    expect(warnings.join('\n')).toMatch(/denied for 4 account/);
+    // Every ACTIVE account was tried once (the circuit opens only after 5 denials without one success).
+    expect(calls.ListTagsForResource).toBe(4);
   });
 
   it('stops asking for tags after repeated AccessDenied in a large org', async () => {
@@ -184,7 +216,8 @@ describe('fetchOrgMetadata', () => {
     wireFakeOrganization(orgMock, org);
     const { warnings, calls } = await fetchOrgMetadata(client, { now: NOW, sleep: noSleep, concurrency: 1 });
     expect(calls.ListTagsForResource).toBe(5);
-    expect(warnings.join('\n')).toMatch(/stopped asking; 95 more not tried/);
+    // 100 accounts, one of them suspended: 99 to ask, 5 asked.
+    expect(warnings.join('\n')).toMatch(/stopped asking; 94 more not tried/);
   });
 
   it('keeps the cached tags of an account whose tags are denied', async () => {
@@ -250,7 +283,8 @@ describe('fetchOrgMetadata', () => {
     const org = smallOrg();
     wireFakeOrganization(orgMock, org);
     const first = await fetchOrgMetadata(client, { now: NOW, sleep: noSleep });
-    // Every call costs 10 "ms" on the injected clock: the 13 structure calls take 130, leaving room for two tag calls.
+    // Every call costs 10 "ms" on the injected clock: the 13 structure calls take 130, leaving room for two
+    // tag calls; the other two ACTIVE accounts are out of budget (the suspended one is not due at all).
     let t = 0;
     org.before = () => {
       t += 10;
@@ -265,13 +299,37 @@ describe('fetchOrgMetadata', () => {
       sleep: noSleep,
     });
     expect(calls.ListTagsForResource).toBe(2);
-    expect(warnings.join('\n')).toMatch(/Tags of 3 account\(s\) not refreshed within the 145 ms budget/);
+    expect(warnings.join('\n')).toMatch(/Tags of 2 account\(s\) not refreshed within the 145 ms budget/);
     expect(metadata.accounts.find((a) => a.id === '555555555555')?.tags).toEqual({
       Environment: 'prod',
       Owner: 'sec',
     });
     const refreshed = Object.values(metadata.tagsFetchedAt ?? {}).filter((v) => v === later.toISOString());
     expect(refreshed).toHaveLength(2);
+  });
+
+  it('keeps the cached tags of a suspended account without asking for them again', async () => {
+    const org = smallOrg();
+    const suspended = org.accounts.find((a) => a.id === '444444444444');
+    if (suspended) Object.assign(suspended, { state: 'ACTIVE', tags: { Environment: 'old' } });
+    wireFakeOrganization(orgMock, org);
+    const first = await fetchOrgMetadata(client, { now: NOW, sleep: noSleep });
+    if (suspended) {
+      suspended.state = 'SUSPENDED';
+      suspended.tags = { Environment: 'changed' };
+    }
+    orgMock.resetHistory();
+    const later = new Date(NOW.getTime() + 48 * 3_600_000);
+    const { metadata, calls } = await fetchOrgMetadata(client, {
+      now: later,
+      cached: first.metadata,
+      sleep: noSleep,
+    });
+    expect(calls.ListTagsForResource).toBe(4);
+    expect(orgMock).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceId: '444444444444' });
+    const account = metadata.accounts.find((a) => a.id === '444444444444');
+    expect(account).toMatchObject({ state: 'SUSPENDED', tags: { Environment: 'old' } });
+    expect(metadata.tagsFetchedAt?.['444444444444']).toBe(NOW.toISOString());
   });
 
   it('places an account that moved during the tree walk with ListParents', async () => {

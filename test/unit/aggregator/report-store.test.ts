@@ -8,7 +8,13 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CONTENT_TYPES, ReportStore, ReportStoreError } from '../../../aggregator/report-store';
+import {
+  CONTENT_TYPES,
+  ReportStore,
+  ReportStoreError,
+  decodeHistory,
+  isNewerReport,
+} from '../../../aggregator/report-store';
 import { reportIdFor } from '../../../core/event-contract';
 import { S3_LAYOUT } from '../../../core/names';
 import { AccountReport, ReportProblem } from '../../../core/types';
@@ -27,6 +33,8 @@ const store = (opts: Partial<ConstructorParameters<typeof ReportStore>[1]> = {})
     ...opts,
   });
 
+const SHA_1 = '1'.repeat(64);
+const SHA_2 = '2'.repeat(64);
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => String(100_000_000_000 + i));
 
 async function collect(iterable: AsyncIterable<AccountReport>): Promise<AccountReport[]> {
@@ -160,19 +168,70 @@ describe('ReportStore', () => {
     expect(await store().readOrgMetadata()).toBeUndefined();
   });
 
-  it('lists only part sets that are incomplete', async () => {
+  it('lists only part sets that are incomplete, one entry per collection', async () => {
     const [a, b] = ids(2) as [string, string];
     const ra = reportIdFor(a, '2026-11-21T01:00:00Z');
     const rb = reportIdFor(b, '2026-11-21T01:00:00Z');
-    memory.putRaw(S3_LAYOUT.incomingPart(a, ra, 1, 2), '{}');
-    memory.putRaw(S3_LAYOUT.incomingPart(a, ra, 2, 2), '{}');
-    memory.putRaw(S3_LAYOUT.incomingPart(b, rb, 2, 3), '{}');
-    // A resend of a's report with another part count does not make a's complete set incomplete.
-    memory.putRaw(S3_LAYOUT.incomingPart(a, ra, 1, 3), '{}');
+    const part = (account: string, reportId: string, sha: string, n: number, of: number): string =>
+      `${store().partsPrefix(account, reportId, sha)}part-${n}-of-${of}`;
+    memory.putRaw(part(a, ra, SHA_1, 1, 2), '{}');
+    memory.putRaw(part(a, ra, SHA_1, 2, 2), '{}');
+    // Another collection of a's report (or a resend with another part count) that never completed does
+    // not make the report incomplete: a complete collection of it was assembled.
+    memory.putRaw(part(a, ra, SHA_2, 1, 2), '{}');
+    memory.putRaw(part(a, ra, SHA_1, 1, 3), '{}');
+    // b: two collections, neither complete → one entry each.
+    memory.putRaw(part(b, rb, SHA_1, 2, 3), '{}');
+    memory.putRaw(part(b, rb, SHA_2, 1, 3), '{}');
+    memory.putRaw(part(b, rb, SHA_2, 3, 3), '{}');
     const sets = await store().listIncompletePartSets();
-    expect(sets).toEqual([
+    expect(sets.sort((x, y) => x.received - y.received)).toEqual([
       { accountId: b, reportId: rb, parts: 3, received: 1, lastModified: expect.any(Date) },
+      { accountId: b, reportId: rb, parts: 3, received: 2, lastModified: expect.any(Date) },
     ]);
+  });
+
+  it('streams an object in the chunks S3 sends rather than buffering it whole', async () => {
+    memory.putRaw('latest/credential-report.csv', Buffer.alloc(300 * 1024, 97));
+    const stream = await store().getStream('latest/credential-report.csv');
+    const sizes: number[] = [];
+    for await (const chunk of stream ?? []) sizes.push((chunk as Buffer).length);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+    expect(sizes.reduce((x, y) => x + y, 0)).toBe(300 * 1024);
+    expect(await store().getStream('latest/missing.csv')).toBeUndefined();
+  });
+
+  it('fails a lazy stream whose object does not exist when it is read', async () => {
+    const stream = store().lazyStream('latest/access-keys.csv');
+    await expect(
+      (async () => {
+        for await (const chunk of stream) expect(chunk).toBeUndefined();
+      })(),
+    ).rejects.toThrow(/latest\/access-keys.csv does not exist/);
+  });
+
+  it('keeps a rejected report aside in its own object and names it in the record', async () => {
+    const [a] = ids(1) as [string];
+    const report = accountReport(a, NOW);
+    const record = await store().putRejected(
+      {
+        schemaVersion: 1,
+        accountId: a,
+        reason: 'invalid-report',
+        detail: 'line 2: bad',
+        at: NOW.toISOString(),
+        reportId: reportIdFor(a, report.generatedTime),
+      },
+      { report, sha256: SHA_1 },
+    );
+    expect(record.reportKey).toBe(
+      `accounts/${a}/history/rejected/${reportIdFor(a, report.generatedTime)}-${SHA_1.slice(0, 16)}.json.gz`,
+    );
+    expect(JSON.parse(memory.text(S3_LAYOUT.accountRejected(a)) as string)).toEqual(record);
+    expect(decodeHistory(memory.objects.get(record.reportKey as string)?.body as Buffer)).toEqual(report);
+    // The digest's account listing rolls the set-aside report up with history/.
+    expect([...(await store().listAccounts()).keys()]).toEqual([a]);
   });
 
   it('gives up with a retryable error when a conditional write keeps conflicting', async () => {
@@ -182,5 +241,39 @@ describe('ReportStore', () => {
     await expect(
       store({ maxConditionalAttempts: 3 }).storeLatest(accountReport(ids(1)[0] as string, NOW), NOW),
     ).rejects.toThrow(/Gave up storing the report/);
+  });
+});
+
+describe('isNewerReport', () => {
+  const at = (generatedTime: string, collectedTime?: string) => ({
+    generatedTime,
+    ...(collectedTime ? { collectedTime } : {}),
+  });
+
+  it('orders by generatedTime first, whatever the collected times', () => {
+    expect(
+      isNewerReport(
+        at('2026-11-21T02:00:00Z', '2026-11-21T02:00:01Z'),
+        at('2026-11-21T01:00:00Z', '2026-11-21T05:00:00Z'),
+      ),
+    ).toBe(true);
+    expect(
+      isNewerReport(at('2026-11-21T01:00:00Z', '2026-11-21T05:00:00Z'), at('2026-11-21T02:00:00Z')),
+    ).toBe(false);
+  });
+
+  it('takes a later collection of the same IAM report as newer, and an equal one as not newer', () => {
+    const stored = at('2026-11-21T01:00:00Z', '2026-11-21T01:00:05Z');
+    expect(isNewerReport(at('2026-11-21T01:00:00.000Z', '2026-11-21T03:00:00Z'), stored)).toBe(true);
+    expect(isNewerReport(at('2026-11-21T01:00:00Z', '2026-11-21T01:00:05Z'), stored)).toBe(false);
+    expect(isNewerReport(at('2026-11-21T01:00:00Z', '2026-11-21T01:00:04Z'), stored)).toBe(false);
+    // Stored without a collected time (older metadata): the same report is not newer.
+    expect(
+      isNewerReport(at('2026-11-21T01:00:00Z', '2026-11-21T03:00:00Z'), at('2026-11-21T01:00:00Z')),
+    ).toBe(false);
+  });
+
+  it('never lets a stored time that does not parse block a valid report', () => {
+    expect(isNewerReport(at('2026-11-21T01:00:00Z'), at('garbage'))).toBe(true);
   });
 });

@@ -2,8 +2,9 @@
  * An in-memory S3 bucket that behaves like S3 where the aggregator depends on it: conditional writes
  * (If-None-Match: * and If-Match → 412), conditional reads, listing with prefix, any-string delimiter
  * and pagination, server-side copy, and multipart uploads (what lib-storage's Upload sends).
- * Tests wire it into aws-sdk-client-mock (`wireMemoryS3`); the bench plugs it into a real S3Client's
- * `send` (no call recording, so memory figures are the aggregator's own).
+ * Bodies are read back in 64 KB chunks, as from a socket, so a reader that buffers a whole object shows
+ * up in memory figures. Tests wire it into aws-sdk-client-mock (`wireMemoryS3`); the bench plugs it
+ * into a real S3Client's `send` (no call recording, so memory figures are the aggregator's own).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -54,6 +55,11 @@ async function toBuffer(body: unknown): Promise<Buffer> {
 }
 
 const etagOf = (body: Buffer): string => `"${createHash('md5').update(body).digest('hex')}"`;
+/** Size of the chunks a GetObject body streams in, as a socket would deliver them. */
+const BODY_CHUNK_BYTES = 64 * 1024;
+function* chunksOf(body: Buffer): Generator<Buffer> {
+  for (let i = 0; i < body.length; i += BODY_CHUNK_BYTES) yield body.subarray(i, i + BODY_CHUNK_BYTES);
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs before an operation; throw to inject a failure, or mutate the store to simulate a competitor. */
@@ -66,6 +72,9 @@ export class MemoryS3 {
   private uploadSeq = 0;
   private tick = 0;
   hooks: Hook[] = [];
+  /** Every operation with its key (or prefix), in order; tests read it, the bench leaves it off. */
+  readonly log: { operation: string; key: string }[] = [];
+  recordKeys = true;
   /** Simulated latency per GetObject, in ms (the bench). */
   getLatencyMs = 0;
   inFlightGets = 0;
@@ -100,6 +109,7 @@ export class MemoryS3 {
 
   private async run(operation: string, input: Input): Promise<void> {
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    if (this.recordKeys) this.log.push({ operation, key: String(input.Key ?? input.Prefix ?? '') });
     for (const hook of this.hooks) await hook(operation, input, this);
   }
 
@@ -138,7 +148,7 @@ export class MemoryS3 {
         throw s3Error('PreconditionFailed', 412);
       }
       const body = obj.body;
-      const stream = Object.assign(Readable.from([body]), {
+      const stream = Object.assign(Readable.from(chunksOf(body), { objectMode: false }), {
         transformToByteArray: async () => new Uint8Array(body),
         transformToString: async (encoding?: BufferEncoding) => body.toString(encoding ?? 'utf8'),
       });
@@ -248,7 +258,7 @@ export class MemoryS3 {
     const obj = this.putRaw(upload.key, body, {
       contentType: upload.input.ContentType as string | undefined,
       serverSideEncryption: upload.input.ServerSideEncryption as string | undefined,
-      metadata: {},
+      metadata: { ...((upload.input.Metadata as Record<string, string> | undefined) ?? {}) },
     });
     return {
       ETag: obj.etag,
