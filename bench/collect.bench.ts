@@ -1,9 +1,10 @@
 /**
- * `credreport collect` orchestration over simulated accounts with injected API latency: the default
- * concurrency versus one account at a time, as a ratio in one run. Every account goes through the real
- * orchestration (cli/collect-org.ts) and the real collector (member-agent/collector.ts); only the AWS
- * side is simulated: AssumeRole and every IAM call wait `--collect-latency-ms` and answer like a small
- * account (`--collect-users` users with one active key each).
+ * `credreport collect` over simulated accounts with injected API latency: the default concurrency
+ * versus one account at a time, as a ratio in one run. Each case runs the whole command — the real
+ * orchestration (cli/collect-org.ts), the real collector (member-agent/collector.ts) and the real
+ * streaming merge writing the four outputs to a temporary directory; only the AWS side is simulated:
+ * AssumeRole and every IAM call wait `--collect-latency-ms` and answer like a small account
+ * (`--collect-users` users with one active key each).
  *
  * `npm run bench -- --only collect [--collect-accounts 1000] [--collect-latency-ms 30]
  *   [--collect-users 3] [--collect-concurrency 8] [--collect-serial-accounts 40]`
@@ -21,11 +22,19 @@ import {
   ListAccessKeysCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-iam';
-import { collectAccounts, DEFAULT_COLLECT_CONCURRENCY } from '../cli/collect-org';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { AwsSession } from '../cli/aws';
+import { DEFAULT_COLLECT_CONCURRENCY } from '../cli/collect-org';
+import { createCollectCommand } from '../cli/commands/collect';
 import { CREDENTIAL_REPORT_COLUMNS } from '../core/columns';
 import { sleep } from '../core/concurrency';
+import type { Summary } from '../core/summary';
+import type { OrgMetadata } from '../core/types';
 import { collectAccountReport } from '../member-agent/collector';
-import { BenchModule, BenchRow, timed } from './harness';
+import { BenchModule, BenchRow, timed, withPeakRss } from './harness';
 
 /** A report timestamp as IAM writes it (`2024-06-01T06:00:00+00:00`). */
 const reportTime = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, '+00:00');
@@ -166,11 +175,19 @@ export function simulatedIamClient(
 
 interface RunFigures {
   readonly ms: number;
+  readonly exitCode: number;
+  readonly reporting: number;
   readonly failed: number;
   readonly maxInFlight: number;
   readonly apiCalls: number;
+  readonly peakRssMb: number;
 }
 
+const notSimulated = (): never => {
+  throw new Error('not simulated by the collect bench');
+};
+
+/** Runs `credreport collect` over `accounts` simulated accounts (none of them the caller's). */
 async function simulate(opts: {
   accounts: number;
   concurrency: number;
@@ -179,45 +196,88 @@ async function simulate(opts: {
   now: Date;
 }): Promise<RunFigures> {
   const callerAccountId = '000000000001';
-  const accountIds = Array.from({ length: opts.accounts }, (_, i) => String(100_000_000_000 + i));
+  const metadata: OrgMetadata = {
+    organizationId: 'o-bench00001',
+    managementAccountId: callerAccountId,
+    fetchedAt: opts.now.toISOString(),
+    accounts: Array.from({ length: opts.accounts }, (_, i) => ({
+      id: String(100_000_000_000 + i),
+      name: `bench-${i}`,
+      email: `aws+bench-${i}@example.com`,
+      state: 'ACTIVE',
+      ouPath: 'Root/Workloads',
+      ouIdPath: ['r-bench', 'ou-bench-workloads'],
+      tags: { Environment: i % 2 === 0 ? 'prod' : 'dev' },
+    })),
+  };
   const counter = { calls: 0 };
+  const session: AwsSession = {
+    options: {},
+    region: async () => 'us-east-1',
+    callerIdentity: async () => ({
+      accountId: callerAccountId,
+      arn: `arn:aws:iam::${callerAccountId}:user/bench`,
+      partition: 'aws',
+    }),
+    async assumedIam(roleArn) {
+      counter.calls++; // AssumeRole
+      if (opts.latencyMs > 0) await sleep(opts.latencyMs);
+      const accountId = roleArn.split(':')[4] ?? '';
+      return simulatedIamClient({ accountId, users: opts.users, now: opts.now }, opts.latencyMs, counter);
+    },
+    iam: notSimulated,
+    // Handed to the injected fetchOrgMetadata below, which does not use it.
+    organizations: () => ({}) as never,
+    s3: notSimulated,
+    cloudformation: notSimulated,
+    lambda: notSimulated,
+    destroy: () => undefined,
+  };
   let inFlight = 0;
   let maxInFlight = 0;
-  const { value, ms } = await timed(() =>
-    collectAccounts(
-      {
-        ownIam: () => {
-          throw new Error('the caller account is not among the simulated accounts');
-        },
-        assumedIam: async (_roleArn, accountId) => {
-          counter.calls++; // AssumeRole
-          if (opts.latencyMs > 0) await sleep(opts.latencyMs);
-          return simulatedIamClient({ accountId, users: opts.users, now: opts.now }, opts.latencyMs, counter);
-        },
-        collect: async (deps, collectOpts) => {
-          inFlight++;
-          maxInFlight = Math.max(maxInFlight, inFlight);
-          try {
-            return await collectAccountReport(deps, collectOpts);
-          } finally {
-            inFlight--;
-          }
-        },
-        clock: () => opts.now,
-      },
-      {
-        caller: {
-          accountId: callerAccountId,
-          arn: `arn:aws:iam::${callerAccountId}:user/bench`,
-          partition: 'aws',
-        },
-        accountIds,
-        roleName: 'CredreportReadOnly',
-        concurrency: opts.concurrency,
-      },
-    ),
-  );
-  return { ms, failed: value.problems.length, maxInFlight, apiCalls: counter.calls };
+  const command = createCollectCommand({
+    aws: () => session,
+    fetchOrgMetadata: async () => ({ metadata, calls: {}, warnings: [] }),
+    collect: async (deps, collectOpts) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        return await collectAccountReport(deps, collectOpts);
+      } finally {
+        inFlight--;
+      }
+    },
+    clock: () => opts.now,
+  });
+  const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const dir = await mkdtemp(join(tmpdir(), 'credreport-bench-collect-'));
+  try {
+    const { value, peakRssMb } = await withPeakRss(() =>
+      timed(() =>
+        command.run(
+          ['--out', dir, '--concurrency', String(opts.concurrency), '--role', 'CredreportReadOnly'],
+          {
+            stdout: discard,
+            stderr: discard,
+            env: {},
+            cwd: dir,
+          },
+        ),
+      ),
+    );
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
+    return {
+      ms: value.ms,
+      exitCode: value.value,
+      reporting: summary.coverage.reporting,
+      failed: summary.coverage.missing,
+      maxInFlight,
+      apiCalls: counter.calls,
+      peakRssMb,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export const collectBench: BenchModule = {
@@ -247,11 +307,14 @@ export const collectBench: BenchModule = {
           concurrentWallMs: Math.round(parallel.ms),
           concurrentAccountsPerSecond: Math.round((accounts / parallel.ms) * 1000 * 10) / 10,
           maxAccountsInFlight: parallel.maxInFlight,
+          concurrentReporting: parallel.reporting,
+          concurrentPeakRssMb: parallel.peakRssMb,
           serialAccountsMeasured: serialAccounts,
           serialMsPerAccount: Math.round(serialPerAccountMs),
           [extrapolated ? 'serialWallMsExtrapolated' : 'serialWallMs']: Math.round(serialExtrapolatedMs),
           speedup: Math.round((serialExtrapolatedMs / parallel.ms) * 10) / 10,
           failedAccounts: parallel.failed + serial.failed,
+          exitCodes: `${parallel.exitCode}/${serial.exitCode}`,
           note: extrapolated
             ? `serial case measured over ${serialAccounts} accounts and extrapolated linearly to ${accounts}`
             : 'both cases measured in full',

@@ -190,26 +190,58 @@ function checkBounds(
   return value;
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+/** `2024-05-01`, `2024-05-01T06:30`, `2024-05-01 06:30:00.5+02:00`, `2024-05-01T06:30:00Z` (T and Z any case). */
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?)?$/i;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
 
 /**
  * An ISO 8601 date or time option (`--now 2024-05-01T06:00:00Z`, or `2024-05-01` = midnight UTC).
  * A time without an offset is read as UTC so that results do not depend on the machine's time zone.
+ * Fields are range-checked: `2024-02-30` or `24:00` is an error, not silently the next day.
  */
 export function parseDateOption(name: string, raw: string): Date {
-  const trimmed = raw.trim();
-  if (!ISO_DATE.test(trimmed)) {
+  const match = ISO_DATE.exec(raw.trim());
+  if (!match) {
     throw new UsageError(
       `option --${name} must be an ISO 8601 time such as 2024-05-01T06:00:00Z, got '${raw}'`,
     );
   }
-  const hasOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) && trimmed.length > 10;
-  const text = trimmed.length === 10 ? `${trimmed}T00:00:00Z` : hasOffset ? trimmed : `${trimmed}Z`;
-  const date = new Date(text.replace(' ', 'T'));
-  if (Number.isNaN(date.getTime())) {
-    throw new UsageError(`option --${name} is not a valid date: '${raw}'`);
+  const field = (group: number): number => Number(match[group] ?? 0);
+  const year = field(1);
+  const month = field(2);
+  const day = field(3);
+  const hour = field(4);
+  const minute = field(5);
+  const second = field(6);
+  const offsetHour = field(10);
+  const offsetMinute = field(11);
+  const fraction = match[7] ?? '';
+  const sign = match[9] === '-' ? -1 : 1;
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    offsetHour > 23 ||
+    offsetMinute > 59
+  ) {
+    throw new UsageError(
+      `option --${name} is not a real date and time (a day, hour, minute, second or offset out of range), got '${raw}'`,
+    );
   }
-  return date;
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Number(fraction.padEnd(3, '0').slice(0, 3)));
+  return new Date(date.getTime() - sign * (offsetHour * 60 + offsetMinute) * 60_000);
 }
 
 /** A comma-separated list option (`--tag-keys Environment,Owner`); blanks dropped, duplicates removed. */

@@ -62,7 +62,6 @@ export interface AwsSession {
   region(): Promise<string>;
   /** GetCallerIdentity with the local credentials; throws AwsSetupError with a hint when it fails. */
   callerIdentity(): Promise<CallerIdentity>;
-  sts(): STSClient;
   organizations(): OrganizationsClient;
   /** IAM with the caller's own credentials (the caller's own account). */
   iam(): IAMClient;
@@ -219,7 +218,6 @@ export const createAwsSession: AwsSessionFactory = (options) => {
       if (!accountId || !arn) throw new AwsSetupError('GetCallerIdentity returned no account or ARN');
       return { accountId, arn, partition: partitionOfArn(arn) };
     },
-    sts,
     organizations: once(() => new OrganizationsClient(base)),
     iam: once(() => new IAMClient(base)),
     async assumedIam(roleArn) {
@@ -253,7 +251,8 @@ export const createAwsSession: AwsSessionFactory = (options) => {
       // Not tracked: one per account; the shared agent's sockets are what needs closing.
       return new IAMClient({ ...base, region: resolvedRegion, credentials: assumed });
     },
-    s3: once(() => new S3Client(base)),
+    // --bucket may name a bucket in another region than the stack's: follow S3's redirect to it.
+    s3: once(() => new S3Client({ ...base, followRegionRedirects: true })),
     cloudformation: once(() => new CloudFormationClient(base)),
     lambda: once(() => new LambdaClient({ ...base, maxAttempts: 1 })),
     destroy() {

@@ -1,14 +1,14 @@
 /**
- * The orchestration behind `credreport collect`: who the caller is, which accounts to collect, and the
- * collection of each one through an assumed role, at bounded concurrency, where one account's failure
- * becomes a {@link ReportProblem} and never stops the others. No client is built here: the command (and
+ * The orchestration behind `credreport collect`: which accounts to collect, and the collection of each
+ * one through an assumed role, at bounded concurrency, streamed to the merge as reports arrive, where
+ * one account's failure becomes a {@link ReportProblem} and never stops the others. No client is built here: the command (and
  * the tests and the bench) inject how to obtain each one.
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { z } from 'zod';
 import { selectExpectedAccounts } from '../aggregator/org-metadata';
-import { mapLimit } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
+import { REORDER_WINDOW_REPORTS } from '../core/merge';
 import type { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
 import type { collectAccountReport } from '../member-agent/collector';
 import { AssumeRoleError, CallerIdentity, errorMessage, errorName, roleArnFor } from './aws';
@@ -132,87 +132,183 @@ export interface CollectOrgDeps {
 
 export interface CollectAccountsOptions {
   readonly caller: CallerIdentity;
+  /** The accounts; started, and handed over, in ascending id order as far as possible. */
   readonly accountIds: readonly string[];
   /** Role name (optionally with a path) assumed in every account but the caller's. */
   readonly roleName: string;
+  /**
+   * Accounts in hand at once: being collected, or collected and not yet taken by the consumer (it
+   * takes one by asking for the next). A slow consumer therefore holds back new collections instead
+   * of letting reports pile up.
+   */
   readonly concurrency: number;
+  /**
+   * No account is started this many places or more after the lowest account not yet settled. A
+   * consumer that reorders within a window this large (runMerge's REORDER_WINDOW_REPORTS) then writes
+   * every account in id order even when one account takes far longer than the others.
+   * @default REORDER_WINDOW_REPORTS
+   */
+  readonly orderWindow?: number;
   /** Called as each account settles, in completion order. */
   readonly onSettled?: (outcome: AccountOutcome) => void;
 }
 
-export type AccountOutcome =
-  | { readonly accountId: string; readonly ok: true; readonly users: number; readonly durationMs: number }
-  | { readonly accountId: string; readonly ok: false; readonly problem: ReportProblem };
+export type AccountOutcome = {
+  readonly accountId: string;
+  /** Whether a role was assumed for it (every account but the caller's). */
+  readonly assumedRole: boolean;
+} & (
+  | {
+      readonly ok: true;
+      readonly users: number;
+      readonly durationMs: number;
+      /** IAM requests the collector sent, per operation. */
+      readonly apiCalls: Readonly<Record<string, number>>;
+    }
+  | { readonly ok: false; readonly problem: ReportProblem }
+);
 
-export interface CollectAccountsResult {
-  /** In the order of `accountIds`. */
-  readonly reports: readonly AccountReport[];
-  readonly problems: readonly ReportProblem[];
-  /** API calls made by the collector, summed over the accounts that succeeded. */
-  readonly apiCalls: Readonly<Record<string, number>>;
-  /** AssumeRole calls made (every account but the caller's). */
-  readonly assumeRoleCalls: number;
+/** Collects one account; never rejects for an AWS failure, which becomes a problem outcome instead. */
+async function collectOne(
+  deps: CollectOrgDeps,
+  opts: CollectAccountsOptions,
+  accountId: string,
+): Promise<AccountReport | undefined> {
+  const started = Date.now();
+  const own = accountId === opts.caller.accountId;
+  const fail = (detail: string): undefined => {
+    const at = (deps.clock ?? (() => new Date()))().toISOString();
+    const problem: ReportProblem = { accountId, reason: 'collection-failed', detail, at };
+    opts.onSettled?.({ accountId, assumedRole: !own, ok: false, problem });
+    return undefined;
+  };
+  let iam: IAMClient;
+  if (own) {
+    iam = deps.ownIam();
+  } else {
+    const roleArn = roleArnFor(opts.caller.partition, accountId, opts.roleName);
+    try {
+      iam = await deps.assumedIam(roleArn, accountId);
+    } catch (error) {
+      return fail(
+        error instanceof AssumeRoleError ? error.message : `AssumeRole ${roleArn} failed: ${describe(error)}`,
+      );
+    }
+  }
+  let collected: Awaited<ReturnType<CollectOrgDeps['collect']>>;
+  try {
+    collected = await deps.collect({ iam }, { accountId });
+  } catch (error) {
+    return fail(`collection failed: ${describe(error)}`);
+  }
+  const { report, stats } = collected;
+  opts.onSettled?.({
+    accountId,
+    assumedRole: !own,
+    ok: true,
+    users: stats.users,
+    durationMs: Date.now() - started,
+    apiCalls: stats.apiCalls,
+  });
+  return report;
 }
 
 /**
- * Collects every account in `accountIds`, at most `concurrency` at a time. The caller's own account
- * uses the caller's credentials; every other assumes `arn:<partition>:iam::<id>:role/<roleName>`.
+ * Collects every account in `accountIds` and yields each report as soon as it can be handed over, so
+ * a consumer such as runMerge writes while the rest is still being collected and no more than
+ * `concurrency` reports wait here. The caller's own account uses the caller's credentials; every
+ * other assumes `arn:<partition>:iam::<id>:role/<roleName>`. An account that fails is reported
+ * through `onSettled` (with its {@link ReportProblem}) and yields nothing; the others go on.
+ *
+ * Reports come out in ascending account id whenever that costs no waiting (the lowest id among
+ * those ready first); with `orderWindow` this keeps runMerge's reorder window enough to write every
+ * account in order. Stopping the iteration early stops starting new accounts.
  */
-export async function collectAccounts(
+export async function* collectAccounts(
   deps: CollectOrgDeps,
   opts: CollectAccountsOptions,
-): Promise<CollectAccountsResult> {
-  const clock = deps.clock ?? (() => new Date());
-  const apiCalls: Record<string, number> = {};
-  let assumeRoleCalls = 0;
-  const outcomes = await mapLimit(opts.accountIds, opts.concurrency, async (accountId) => {
-    const started = Date.now();
-    const fail = (detail: string): { problem: ReportProblem } => {
-      const problem: ReportProblem = {
-        accountId,
-        reason: 'collection-failed',
-        detail,
-        at: clock().toISOString(),
-      };
-      opts.onSettled?.({ accountId, ok: false, problem });
-      return { problem };
-    };
-    let iam: IAMClient;
-    if (accountId === opts.caller.accountId) {
-      iam = deps.ownIam();
-    } else {
-      const roleArn = roleArnFor(opts.caller.partition, accountId, opts.roleName);
-      assumeRoleCalls++;
-      try {
-        iam = await deps.assumedIam(roleArn, accountId);
-      } catch (error) {
-        return fail(
-          error instanceof AssumeRoleError
-            ? error.message
-            : `AssumeRole ${roleArn} failed: ${describe(error)}`,
-        );
-      }
-    }
-    let collected: Awaited<ReturnType<CollectOrgDeps['collect']>>;
-    try {
-      collected = await deps.collect({ iam }, { accountId });
-    } catch (error) {
-      return fail(`collection failed: ${describe(error)}`);
-    }
-    const { report, stats } = collected;
-    for (const [operation, count] of Object.entries(stats.apiCalls)) {
-      apiCalls[operation] = (apiCalls[operation] ?? 0) + count;
-    }
-    opts.onSettled?.({ accountId, ok: true, users: stats.users, durationMs: Date.now() - started });
-    return { report };
-  });
-  const reports: AccountReport[] = [];
-  const problems: ReportProblem[] = [];
-  for (const outcome of outcomes) {
-    if ('report' in outcome) reports.push(outcome.report);
-    else problems.push(outcome.problem);
+): AsyncGenerator<AccountReport, void, undefined> {
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+    throw new RangeError(`collectAccounts: concurrency must be a positive integer, got ${opts.concurrency}`);
   }
-  return { reports, problems, apiCalls, assumeRoleCalls };
+  const ids = [...new Set(opts.accountIds)].sort();
+  const orderWindow = Math.max(1, opts.orderWindow ?? REORDER_WINDOW_REPORTS);
+  /** 1 once the account's report was handed over or the account failed. */
+  const settled = new Uint8Array(ids.length);
+  const ready: { readonly index: number; readonly report: AccountReport }[] = [];
+  let next = 0;
+  let lowestUnsettled = 0;
+  let running = 0;
+  let handingOver = 0;
+  let stopped = false;
+  let failure: { readonly error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+
+  const settle = (index: number): void => {
+    settled[index] = 1;
+    while (lowestUnsettled < ids.length && settled[lowestUnsettled] === 1) lowestUnsettled++;
+  };
+  const signal = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const start = (): void => {
+    while (
+      !stopped &&
+      failure === undefined &&
+      next < ids.length &&
+      next < lowestUnsettled + orderWindow &&
+      running + ready.length + handingOver < opts.concurrency
+    ) {
+      const index = next++;
+      running++;
+      collectOne(deps, opts, ids[index] as string).then(
+        (report) => {
+          running--;
+          if (report) ready.push({ index, report });
+          else settle(index);
+          start();
+          signal();
+        },
+        // Only a throwing onSettled or clock gets here: AWS failures are outcomes.
+        (error: unknown) => {
+          running--;
+          failure ??= { error };
+          signal();
+        },
+      );
+    }
+  };
+
+  try {
+    for (;;) {
+      start();
+      if (failure) throw failure.error;
+      if (ready.length > 0) {
+        let lowest = 0;
+        for (let i = 1; i < ready.length; i++) {
+          if ((ready[i]?.index ?? Infinity) < (ready[lowest]?.index ?? Infinity)) lowest = i;
+        }
+        const [item] = ready.splice(lowest, 1) as [(typeof ready)[number]];
+        settle(item.index);
+        // The slot stays taken until the consumer asks for the next report.
+        handingOver = 1;
+        try {
+          yield item.report;
+        } finally {
+          handingOver = 0;
+        }
+        continue;
+      }
+      if (running === 0 && next >= ids.length) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stopped = true;
+  }
 }
 
 /** `Name: message`, plus the root cause's when the collector wrapped an SDK error. */

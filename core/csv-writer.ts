@@ -6,6 +6,10 @@ import { CredreportError } from './errors';
 /** Writing a CSV to its sink failed (the sink errored or was closed early). */
 export class CsvWriteError extends CredreportError {}
 
+function causeText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /**
  * A streaming CSV writer: a header row, then one row per `write`. Every cell goes through
  * `neutraliseCell` (formula injection) and csv-stringify (quoting), and the stream's backpressure is
@@ -26,33 +30,29 @@ export interface CsvWriter {
   readonly rows: number;
 }
 
-/** Options of {@link createCsvWriter}. */
-export interface CsvWriterOptions {
-  /** Neutralise cells against formula injection. @default true */
-  readonly neutralise?: boolean;
-}
-
 /**
- * Starts a CSV on `sink` with `header`. The sink is ended by `end()` (or destroyed on error, in which
- * case `write`/`end` reject with a {@link CsvWriteError} keeping the cause).
+ * Starts a CSV on `sink` with `header` (neutralised like every other cell). The sink is ended by `end()`
+ * (or destroyed on error, in which case `write`/`end` reject with a {@link CsvWriteError} keeping the cause).
  */
-export function createCsvWriter(
-  sink: NodeJS.WritableStream,
-  header: readonly string[],
-  options: CsvWriterOptions = {},
-): CsvWriter {
-  const neutralise = options.neutralise ?? true;
+export function createCsvWriter(sink: NodeJS.WritableStream, header: readonly string[]): CsvWriter {
   const width = header.length;
-  // csv-stringify quotes cells holding the delimiter, a quote or the record delimiter (\n), but not a
-  // lone carriage return, which CSV readers take as a line break: quote those too.
-  const stringifier: Stringifier = stringify({ record_delimiter: 'unix', quoted_match: /\r/ });
+  // Quote every cell holding \n or a lone \r (CSV readers take both as line breaks), not only the
+  // record delimiter: csv-stringify turns that off when record_delimiter is set, unless asked.
+  const stringifier: Stringifier = stringify({ record_delimiter: 'unix', quote_record_delimiter: true });
   const done = pipeline(stringifier, sink).catch((cause: unknown) => {
-    throw new CsvWriteError('writing CSV failed', { cause });
+    // The sink's own message (ENOSPC, AccessDenied, …) is what the operator needs to see.
+    throw new CsvWriteError(`writing CSV failed: ${causeText(cause)}`, { cause });
   });
   // Keep the rejection observed until someone awaits `done`, so an early sink error is not "unhandled".
   done.catch(() => undefined);
   let rows = 0;
   let ended = false;
+
+  // The stream is gone (the sink failed, or abort): rejects with the sink's error once `done` has it.
+  const closed = (): Promise<never> =>
+    done.then(() => {
+      throw new CsvWriteError('CSV stream closed before the end');
+    });
 
   // One listener pair per backpressure episode, removed when it ends (no reaction piles up on `done`).
   const drained = (): Promise<void> =>
@@ -67,18 +67,17 @@ export function createCsvWriter(
       };
       const onClose = (): void => {
         off();
-        done.then(() => reject(new CsvWriteError('CSV stream closed before it drained')), reject);
+        closed().catch(reject);
       };
       stringifier.on('drain', onDrain);
       stringifier.on('close', onClose);
     });
 
   const push = (cells: readonly string[]): Promise<void> | undefined => {
+    // A destroyed stream never emits 'drain' or 'close' again: waiting for either would hang forever.
+    if (stringifier.destroyed) return closed();
     const record = new Array<string>(width);
-    for (let i = 0; i < width; i++) {
-      const cell = cells[i] ?? '';
-      record[i] = neutralise ? neutraliseCell(cell) : cell;
-    }
+    for (let i = 0; i < width; i++) record[i] = neutraliseCell(cells[i] ?? '');
     return stringifier.write(record) ? undefined : drained();
   };
 

@@ -4,11 +4,13 @@
  * own CSVs (streamed; one map entry per user and per key holding a finding bitmask), so nothing but the
  * files runMerge wrote is needed.
  *
- * Identity: a user is `account + user name`, a key is `account + user + access key id` (or `+ slot`
- * when the key id is unknown, as for root keys). User names are compared in their written (neutralised)
- * form on both sides, so a user called `=x` matches its own row `'=x` from the previous CSV.
+ * Identity: a user is `account + user name`, a key is `account + user + access key id`, or, when the
+ * key id is unknown (root keys, reports merged without a key inventory), `+ slot + creation time`: a key
+ * replaced in the same slot (a rotated root key) is a new key, not the old one. User names are compared
+ * in their written (neutralised) form on both sides, so a user called `=x` matches its own row `'=x` from
+ * the previous CSV.
  */
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { neutraliseCell } from './csv-safety';
 import { CredreportError } from './errors';
 import type { Summary } from './summary';
@@ -23,7 +25,7 @@ export interface PreviousRun {
   readonly generatedAt?: string;
   /** `account \t user` → bitmask of the user's findings (bit i = FINDING_IDS[i]). */
   readonly users: Map<string, number>;
-  /** `account \t user \t keyId-or-slotN` → bitmask of the key's findings; absent when access-keys.csv was not given. */
+  /** `account \t user \t keyId-or-slotN@created` → bitmask of the key's findings; absent when access-keys.csv was not given. */
   readonly keys?: Map<string, number>;
   /** Accounts with rows in the previous credential-report.csv. */
   readonly accounts: ReadonlySet<string>;
@@ -97,34 +99,43 @@ function maskFromCell(cell: string): number {
   return cell === '' ? 0 : findingMask(cell.split(';'));
 }
 
-/** Finding ids of a bitmask (for display). */
-export function findingsOf(mask: number): FindingId[] {
-  const out: FindingId[] = [];
-  FINDING_IDS.forEach((id, i) => {
-    if (mask & (1 << i)) out.push(id);
-  });
-  return out;
-}
-
 export function userIdentity(accountId: string, userCell: string): string {
   return `${accountId}\t${userCell}`;
 }
 
-export function keyIdentity(accountId: string, userCell: string, accessKeyId: string, slot: string): string {
-  return `${accountId}\t${userCell}\t${accessKeyId !== '' ? accessKeyId : `slot${slot}`}`;
+export function keyIdentity(
+  accountId: string,
+  userCell: string,
+  accessKeyId: string,
+  slot: string,
+  created: string,
+): string {
+  return `${accountId}\t${userCell}\t${accessKeyId !== '' ? accessKeyId : `slot${slot}@${created}`}`;
 }
 
 async function* records(stream: NodeJS.ReadableStream, file: string): AsyncGenerator<string[]> {
   const parser = parse({ bom: true, skip_empty_lines: true });
   stream.on('error', (cause: unknown) =>
-    parser.destroy(new PreviousRunError(`reading ${file} failed`, { cause })),
+    parser.destroy(
+      new PreviousRunError(
+        `reading ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        {
+          cause,
+        },
+      ),
+    ),
   );
   stream.pipe(parser);
   try {
     for await (const record of parser) yield record as string[];
   } catch (cause) {
     if (cause instanceof PreviousRunError) throw cause;
-    throw new PreviousRunError(`previous ${file} is not valid CSV`, { cause });
+    // The code and line, not csv-parse's message: that quotes the offending cell (report contents).
+    const where =
+      cause instanceof CsvError
+        ? ` (${cause.code}, line ${(cause as CsvError & { lines?: number }).lines ?? '?'})`
+        : '';
+    throw new PreviousRunError(`previous ${file} is not valid CSV${where}`, { cause });
   }
 }
 
@@ -169,7 +180,9 @@ export async function readPreviousRun(files: {
   let keys: Map<string, number> | undefined;
   if (files.accessKeys) {
     keys = new Map();
-    let kidx: Record<'account_id' | 'user' | 'access_key_id' | 'key_slot' | 'findings', number> | undefined;
+    let kidx:
+      | Record<'account_id' | 'user' | 'access_key_id' | 'key_slot' | 'created' | 'findings', number>
+      | undefined;
     for await (const record of records(files.accessKeys, 'access-keys.csv')) {
       if (!kidx) {
         kidx = columnIndexes(record, 'access-keys.csv', [
@@ -177,6 +190,7 @@ export async function readPreviousRun(files: {
           'user',
           'access_key_id',
           'key_slot',
+          'created',
           'findings',
         ] as const);
         continue;
@@ -186,6 +200,7 @@ export async function readPreviousRun(files: {
         record[kidx.user] ?? '',
         record[kidx.access_key_id] ?? '',
         record[kidx.key_slot] ?? '',
+        record[kidx.created] ?? '',
       );
       keys.set(identity, maskFromCell(record[kidx.findings] ?? ''));
     }
@@ -246,9 +261,10 @@ class FindingDeltaBuilder extends ListBuilder<FindingChange> {
 function splitIdentity(identity: string): KeyRef {
   const [accountId = '', userName = '', key = ''] = identity.split('\t');
   if (key === '') return { accountId, userName };
-  return key.startsWith('slot')
-    ? { accountId, userName, ...(key.length > 4 ? { keySlot: Number(key.slice(4)) } : {}) }
-    : { accountId, userName, accessKeyId: key };
+  if (!key.startsWith('slot')) return { accountId, userName, accessKeyId: key };
+  const at = key.indexOf('@');
+  const slot = key.slice(4, at < 0 ? undefined : at);
+  return { accountId, userName, ...(slot !== '' ? { keySlot: Number(slot) } : {}) };
 }
 
 /**
@@ -292,18 +308,19 @@ export class DeltaTracker {
     this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user');
   }
 
-  /** One row of the current access-keys.csv. */
+  /** One row of the current access-keys.csv; `created` as its `created` cell. */
   key(
     accountId: string,
     userName: string,
     accessKeyId: string,
     slot: string,
+    created: string,
     findings: readonly FindingId[],
   ): void {
     const keys = this.previous.keys;
     if (!keys) return;
     const cell = neutraliseCell(userName);
-    const identity = keyIdentity(accountId, cell, accessKeyId, slot);
+    const identity = keyIdentity(accountId, cell, accessKeyId, slot, neutraliseCell(created));
     const mask = findingMask(findings);
     const before = keys.get(identity);
     const ref: KeyRef = {

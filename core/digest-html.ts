@@ -5,6 +5,7 @@
  */
 import { escapeHtml } from './csv-safety';
 import type { DeltaList, FindingDelta } from './delta';
+import { coverageStatusText, describeCoverageEntry } from './summary';
 import type { GroupSummary, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
 
@@ -103,8 +104,7 @@ const coverageColumns: readonly Column<CoverageEntry>[] = [
   { title: 'Account', cell: (r) => r.accountId, code: true },
   { title: 'Name', cell: (r) => r.accountName },
   { title: 'OU', cell: (r) => r.ouPath },
-  { title: 'Status', cell: (r) => r.status },
-  { title: 'Reason', cell: (r) => r.reason },
+  { title: 'Status', cell: (r) => coverageStatusText(r) },
   { title: 'Detail', cell: (r) => r.detail },
 ];
 
@@ -129,7 +129,8 @@ function topGroups(groups: readonly GroupSummary[]): GroupSummary[] {
     .slice(0, DIGEST_LIMITS.groups);
 }
 
-function coverageLine(summary: Summary): string {
+/** `4 of 7 expected accounts reporting, 1 stale, 2 missing` (digests and console output). */
+export function coverageLine(summary: Summary): string {
   const c = summary.coverage;
   return `${fmt(c.reporting)} of ${fmt(c.expected)} expected accounts reporting, ${fmt(c.stale)} stale, ${fmt(c.missing)} missing`;
 }
@@ -197,8 +198,7 @@ function deltaSection(summary: Summary): string {
           [
             { title: 'Account', cell: (r) => r.accountId, code: true },
             { title: 'Name', cell: (r) => r.accountName },
-            { title: 'Status', cell: (r) => r.status },
-            { title: 'Reason', cell: (r) => r.reason },
+            { title: 'Status', cell: (r) => coverageStatusText(r) },
             { title: 'Detail', cell: (r) => r.detail },
           ],
           d.accountsStoppedReporting.count,
@@ -305,12 +305,16 @@ export function renderDigestHtml(summary: Summary, options: DigestOptions = {}):
     .join('\n');
 }
 
-function textTable(
+/**
+ * A plain-text table: columns padded to their widest cell (`numeric` ones right-aligned), control
+ * characters of the data shown as spaces.
+ */
+export function textTable(
   rows: readonly (readonly string[])[],
   header: readonly string[],
   numeric: readonly number[] = [],
 ): string {
-  const all = [header, ...rows];
+  const all = [header, ...rows.map((r) => r.map(clean))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all
     .map((r) =>
@@ -322,7 +326,19 @@ function textTable(
     .join('\n');
 }
 
-/** Control characters (a hostile tag value or user name) shown as spaces in the text digest. */
+/** Users and keys per finding, with its CIS control (`-` when none), as a text table. */
+export function findingsTextTable(summary: Summary): string {
+  return textTable(
+    FINDING_IDS.map((id) => {
+      const f = summary.findings[id];
+      return [id, f.cis ?? '-', fmt(f.users), fmt(f.keys)];
+    }),
+    ['finding', 'CIS', 'users', 'keys'],
+    [2, 3],
+  );
+}
+
+/** Control characters (a hostile tag value, user name or key id) shown as spaces in the text digest. */
 function clean(value: string | undefined): string {
   // eslint-disable-next-line no-control-regex
   return (value ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ');
@@ -339,24 +355,10 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
     `${fmt(t.accounts)} accounts, ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys (${fmt(t.activeAccessKeys)} active), ${fmt(t.usersWithFindings)} users with findings.`,
   );
   out.push('', `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`);
-  if (c.entries.length > 0) {
-    const rows = c.entries
-      .slice(0, DIGEST_LIMITS.coverageEntries)
-      .map((r) => [r.accountId, clean(r.accountName), r.status, r.reason ?? '', clean(r.detail)]);
-    out.push(textTable(rows, ['account', 'name', 'status', 'reason', 'detail']));
-    if (c.entries.length > rows.length) out.push(`… and ${fmt(c.entries.length - rows.length)} more.`);
-  }
-  out.push('', 'Findings:');
-  out.push(
-    textTable(
-      FINDING_IDS.map((id) => {
-        const f = summary.findings[id];
-        return [id, f.cis ?? '', fmt(f.users), fmt(f.keys)];
-      }),
-      ['finding', 'CIS', 'users', 'keys'],
-      [2, 3],
-    ),
-  );
+  const shown = c.entries.slice(0, DIGEST_LIMITS.coverageEntries);
+  for (const entry of shown) out.push(`  ${clean(describeCoverageEntry(entry))}`);
+  if (c.entries.length > shown.length) out.push(`… and ${fmt(c.entries.length - shown.length)} more.`);
+  out.push('', 'Findings:', findingsTextTable(summary));
   if (summary.riskiestKeys.length > 0) {
     const keys = summary.riskiestKeys.slice(0, 10);
     out.push(
@@ -367,7 +369,7 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
       textTable(
         keys.map((k) => [
           k.accountId,
-          clean(k.userName),
+          k.userName,
           keyLabel(k),
           k.ageDays === undefined ? '' : fmt(k.ageDays),
           k.privileges.join(','),
@@ -382,7 +384,7 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   if (d) {
     out.push(
       '',
-      `Since ${d.previousGeneratedAt ?? 'the previous run'}: ${fmt(d.newUsers.count)} new users, ${fmt(d.removedUsers.count)} removed users, ${fmt(d.newKeys.count)} new keys, ${fmt(d.removedKeys.count)} removed keys, ${fmt(d.newFindings.count)} new findings, ${fmt(d.resolvedFindings.count)} resolved findings, ${fmt(d.accountsStoppedReporting.count)} accounts stopped reporting.`,
+      `Since ${clean(d.previousGeneratedAt ?? 'the previous run')}: ${fmt(d.newUsers.count)} new users, ${fmt(d.removedUsers.count)} removed users, ${fmt(d.newKeys.count)} new keys, ${fmt(d.removedKeys.count)} removed keys, ${fmt(d.newFindings.count)} new findings, ${fmt(d.resolvedFindings.count)} resolved findings, ${fmt(d.accountsStoppedReporting.count)} accounts stopped reporting.`,
     );
   }
   if (summary.warnings.length > 0) out.push('', `${fmt(summary.warnings.length)} warnings in summary.json.`);

@@ -27,11 +27,11 @@ import {
   ROOT_USER,
   TAG_COLUMN_PREFIX,
 } from './columns';
-import { parseCredentialReport, ReportParseError } from './credential-report';
+import { parseBool, parseCredentialReport, ReportParseError } from './credential-report';
 import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, PreviousRun } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
-import { evaluateKey, evaluateUser, KeyFacts } from './findings';
+import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -96,6 +96,10 @@ const ROOT_PRIVILEGES: UserPrivileges = {
   grantingPolicies: {},
 };
 
+/** admin, s3_read, rds_read, dynamodb_read when privileges were not collected, and for root. */
+const UNKNOWN_PRIVILEGE_CELLS: readonly string[] = ['', '', '', ''];
+const ROOT_PRIVILEGE_CELLS: readonly string[] = ['true', 'true', 'true', 'true'];
+
 const SLOT_COLUMNS = {
   1: {
     lastRotated: 'access_key_1_last_rotated',
@@ -133,10 +137,25 @@ export function defaultTagKeys(metadata: OrgMetadata | undefined): string[] {
   return [...keys].sort();
 }
 
-/** (account id ascending, newest generatedTime first): the write order, duplicates adjacent. */
+/**
+ * (account id ascending, newest generatedTime first): the write order, duplicates adjacent. Reports of
+ * one account generated at the same time are ordered by collection time, then by content, so which one
+ * is used never depends on the order they arrived in.
+ */
 function beforeInWriteOrder(a: AccountReport, b: AccountReport): boolean {
   if (a.accountId !== b.accountId) return a.accountId < b.accountId;
-  return a.generatedTime > b.generatedTime;
+  const newer =
+    compareTimes(a.generatedTime, b.generatedTime) || compareTimes(a.collectedTime, b.collectedTime);
+  if (newer !== 0) return newer > 0;
+  return a.credentialReportCsv < b.credentialReportCsv;
+}
+
+/** Positive when `a` is later than `b`: by instant when both parse (offsets and precision may differ), else as text. */
+function compareTimes(a: string, b: string): number {
+  if (a === b) return 0;
+  const diff = Date.parse(a) - Date.parse(b);
+  if (diff !== 0 && !Number.isNaN(diff)) return diff;
+  return a > b ? 1 : a < b ? -1 : 0;
 }
 
 function compareWriteOrder(a: AccountReport, b: AccountReport): number {
@@ -187,12 +206,14 @@ function numberCell(value: number | undefined): string {
   return value === undefined ? '' : String(value);
 }
 
-function privilegeCells(privileges: UserPrivileges | undefined): string[] {
+function privilegeCells(privileges: UserPrivileges | undefined): readonly string[] {
+  if (privileges === undefined) return UNKNOWN_PRIVILEGE_CELLS;
+  if (privileges === ROOT_PRIVILEGES) return ROOT_PRIVILEGE_CELLS;
   return [
-    boolCell(privileges?.admin),
-    boolCell(privileges?.s3Read),
-    boolCell(privileges?.rdsRead),
-    boolCell(privileges?.dynamodbRead),
+    boolCell(privileges.admin),
+    boolCell(privileges.s3Read),
+    boolCell(privileges.rdsRead),
+    boolCell(privileges.dynamodbRead),
   ];
 }
 
@@ -213,10 +234,6 @@ function privilegeKinds(privileges: UserPrivileges | undefined): PrivilegeKind[]
 
 function toSecond(ms: number): number {
   return Math.floor(ms / 1000);
-}
-
-function isTrue(cell: string): boolean {
-  return cell === 'true' || cell.toLowerCase() === 'true';
 }
 
 interface SlotKey {
@@ -282,6 +299,8 @@ export function matchKeySlots(
   return { bySlot, unmatched };
 }
 
+const NO_KEYS: readonly AccessKeyRecord[] = [];
+
 interface AccountContext {
   readonly report: AccountReport;
   readonly generatedMs: number;
@@ -306,6 +325,8 @@ async function writeKeyRow(
     readonly userName: string;
     readonly accessKeyId: string;
     readonly slot?: 1 | 2;
+    /** The `created` cell. */
+    readonly created: string;
     readonly active: boolean;
     readonly isRoot: boolean;
     readonly ageDays?: number;
@@ -336,6 +357,7 @@ async function writeKeyRow(
     key.userName,
     key.accessKeyId,
     key.slot === undefined ? '' : String(key.slot),
+    key.created,
     key.findings,
   );
 }
@@ -396,6 +418,7 @@ async function writeInventoryKey(
   await writeKeyRow(state, ctx, cells, {
     userName: record.userName,
     accessKeyId: record.accessKeyId,
+    created: record.createDate,
     active,
     isRoot: false,
     ...(ageDays !== undefined ? { ageDays } : {}),
@@ -414,17 +437,18 @@ async function writeUser(
   inventory: readonly AccessKeyRecord[],
 ): Promise<void> {
   const { now, thresholds } = state.input;
-  const isRoot = row.user === ROOT_USER;
+  const isRoot = isRootRow(row);
   const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
   const evaluation = evaluateUser(row, privileges, now, thresholds);
+  const privilegeRow = privilegeCells(privileges);
   const cells: string[] = [...ctx.prefix];
   for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);
   cells.push(
-    boolCell(evaluation.isRoot),
+    boolCell(isRoot),
     String(evaluation.activeKeys),
     numberCell(evaluation.oldestActiveKeyAgeDays),
     numberCell(evaluation.daysSinceLastActivity),
-    ...privilegeCells(privileges),
+    ...privilegeRow,
     evaluation.findings.join(';'),
     ctx.report.generatedTime,
   );
@@ -433,9 +457,9 @@ async function writeUser(
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
 
+  if (evaluation.keys.length === 0 && inventory.length === 0) return;
   const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
   const grantingPolicies = grantingPoliciesCell(privileges);
-  const privilegeRow = privilegeCells(privileges);
   for (const { slot, facts, findings } of evaluation.keys) {
     const record = bySlot[slot - 1];
     const columns = SLOT_COLUMNS[slot];
@@ -467,6 +491,7 @@ async function writeUser(
         userName: row.user,
         accessKeyId,
         slot,
+        created: row[columns.lastRotated],
         active: facts.active,
         isRoot,
         ...(ageDays !== undefined ? { ageDays } : {}),
@@ -485,7 +510,7 @@ async function writeUser(
     for (const record of unmatched) {
       await writeInventoryKey(state, ctx, record, {
         arn: row.arn,
-        passwordEnabled: isTrue(row.password_enabled),
+        passwordEnabled: parseBool(row.password_enabled),
         activeKeys,
         ...(privileges ? { privileges } : {}),
         freeSlot,
@@ -514,7 +539,7 @@ async function writeAccount(
     builder.addProblem({
       accountId,
       reason: 'rejected',
-      detail: error.message,
+      detail: `credential report: ${error.detail}`,
       ...(report.collectedTime ? { at: report.collectedTime } : {}),
     });
     return;
@@ -547,7 +572,8 @@ async function writeAccount(
     else inventoryByUser.set(record.userName, [record]);
   }
   for (const row of rows) {
-    const inventory = row.user === ROOT_USER ? [] : (inventoryByUser.get(row.user) ?? []);
+    // IAM lists no access keys of root, and no IAM user can be called <root_account>.
+    const inventory = isRootRow(row) ? NO_KEYS : (inventoryByUser.get(row.user) ?? NO_KEYS);
     inventoryByUser.delete(row.user);
     await writeUser(state, ctx, row, privilegesByUser, inventory);
   }

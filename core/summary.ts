@@ -134,6 +134,42 @@ export const RISKIEST_KEYS_LIMIT = 50;
 /** Cap on `warnings`, so a pathological input cannot bloat summary.json. */
 const WARNINGS_LIMIT = 200;
 
+/** How each coverage reason reads in the digest and on the console. */
+export const COVERAGE_REASON_TEXT: Readonly<Record<CoverageReason, string>> = {
+  'never-reported': 'never reported',
+  stale: 'stale',
+  rejected: 'rejected',
+  'assembly-incomplete': 'assembly incomplete',
+  'collection-failed': 'collection failed',
+  unreadable: 'unreadable',
+};
+
+/** Status and reason of a coverage entry: `stale`, `missing (never reported)`, `reporting (rejected)`. */
+export function coverageStatusText(entry: Pick<CoverageEntry, 'status' | 'reason'>): string {
+  return entry.reason === undefined || entry.reason === entry.status
+    ? entry.status
+    : `${entry.status} (${COVERAGE_REASON_TEXT[entry.reason]})`;
+}
+
+/**
+ * One coverage entry as a line for the console and the text digest:
+ * `555555555555 (log-archive): stale: last report generated … (3 days ago); stale after 26 hours`.
+ */
+export function describeCoverageEntry(entry: CoverageEntry): string {
+  const name = entry.accountName ? ` (${entry.accountName})` : '';
+  return `${entry.accountId}${name}: ${coverageStatusText(entry)}${entry.detail ? `: ${entry.detail}` : ''}`;
+}
+
+function fmtHours(hours: number): string {
+  return hours === 1 ? '1 hour' : `${hours} hours`;
+}
+
+/** A duration as whole hours below two days, else whole days: `5 hours`, `3 days`. */
+function fmtAge(ms: number): string {
+  const hours = Math.floor(Math.max(0, ms) / 3_600_000);
+  return hours < 48 ? fmtHours(hours) : `${Math.floor(hours / 24)} days`;
+}
+
 const FINDING_INDEX: Readonly<Record<FindingId, number>> = Object.fromEntries(
   FINDING_IDS.map((id, i) => [id, i]),
 ) as Record<FindingId, number>;
@@ -399,6 +435,13 @@ export class SummaryBuilder {
     return [...new Set(ids)].sort();
   }
 
+  /** `2024-05-29T06:00:00.000Z (3 days ago)`: when the account's report was generated, and its age now. */
+  private reportAge(tally: AccountTally): string {
+    const ageMs = this.options.now.getTime() - (tally.reportGeneratedMs ?? Number.NaN);
+    const age = Number.isNaN(ageMs) ? '' : ` (${fmtAge(ageMs)} ago)`;
+    return `${tally.reportGeneratedTime ?? '?'}${age}`;
+  }
+
   /** Coverage status of one account: fresh report → reporting; stale report → stale; none → missing. */
   private statusOf(accountId: string): { status: CoverageStatus; tally?: AccountTally } {
     const tally = this.accounts.get(accountId);
@@ -408,7 +451,8 @@ export class SummaryBuilder {
     return { status: fresh ? 'reporting' : 'stale', tally };
   }
 
-  build(extra: { readonly delta?: Delta } = {}): Summary {
+  /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
+  build(): Summary {
     const { now, thresholds, metadata, organizationLabel } = this.options;
     const breakdownTag = this.options.breakdownTag ?? 'Environment';
     const expected = this.expectedIds();
@@ -444,18 +488,26 @@ export class SummaryBuilder {
       };
       const problemText = problems.map((p) => p.detail).join('; ');
       const firstProblem = problems[0];
-      if (status === 'reporting') {
+      if (status === 'reporting' && tally) {
         // A fresh report still covers the account, but a newer attempt failed: keep it visible.
-        if (firstProblem) entries.push({ ...base, status, reason: firstProblem.reason, detail: problemText });
-      } else if (status === 'stale') {
-        const since = `last report ${tally?.reportGeneratedTime ?? '?'}`;
-        const reason: CoverageReason = firstProblem?.reason ?? 'stale';
-        if (isExpected || firstProblem) {
+        if (firstProblem) {
           entries.push({
             ...base,
             status,
-            reason,
-            detail: firstProblem ? `${problemText} (${since})` : since,
+            reason: firstProblem.reason,
+            detail: `${problemText}; the report generated ${this.reportAge(tally)} is still fresh and is used`,
+          });
+        }
+      } else if (status === 'stale' && tally) {
+        if (isExpected || firstProblem) {
+          const report = this.reportAge(tally);
+          entries.push({
+            ...base,
+            status,
+            reason: firstProblem?.reason ?? 'stale',
+            detail: firstProblem
+              ? `${problemText}; last usable report generated ${report}`
+              : `last report generated ${report}; stale after ${fmtHours(thresholds.staleHours)}`,
           });
         }
       } else if (isExpected || firstProblem) {
@@ -530,7 +582,6 @@ export class SummaryBuilder {
         entries,
       },
       riskiestKeys,
-      ...(extra.delta ? { delta: extra.delta } : {}),
       warnings,
     };
   }

@@ -3,9 +3,6 @@ import { CredreportError } from './errors';
 /** A time cell that is neither an ISO 8601 timestamp nor one of the tokens AWS writes in its place. */
 export class InvalidTimeError extends CredreportError {}
 
-/** Tokens AWS writes in a credential report's time columns instead of a timestamp. */
-export const TIME_TOKENS = ['N/A', 'no_information', 'not_supported'] as const;
-
 const MS_PER_DAY = 86_400_000;
 
 /**
@@ -102,9 +99,9 @@ function daysInMonth(year: number, month: number): number {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
-/** True for the cells AWS writes instead of a time (and for an empty cell). */
+/** True for the tokens AWS writes in a credential report's time columns instead of a timestamp. */
 export function isTimeToken(cell: string): boolean {
-  return cell === 'N/A' || cell === 'no_information' || cell === 'not_supported' || cell === '';
+  return cell === 'N/A' || cell === 'no_information' || cell === 'not_supported';
 }
 
 /** True when `cell` is a valid ISO 8601 timestamp in the format the credential report uses. */
@@ -117,7 +114,7 @@ export function isReportTimestamp(cell: string): boolean {
  * Allocation-free variant of `parseReportTime` for hot paths. Throws InvalidTimeError on other text.
  */
 export function parseReportTimeMs(cell: string): number | undefined {
-  if (isTimeToken(cell)) return undefined;
+  if (cell === '' || isTimeToken(cell)) return undefined;
   const fast = fastIsoMs(cell);
   if (!Number.isNaN(fast)) return fast;
   if (!isIso(cell)) {

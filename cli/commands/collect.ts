@@ -3,14 +3,13 @@
  * assume a role into every ACTIVE account of the organization, collect its credential report, key
  * inventory and privileges with the member agent's collector, and write the digest's outputs locally.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fetchOrgMetadata as realFetchOrgMetadata } from '../../aggregator/org-metadata';
-import { runMerge as realRunMerge } from '../../core/merge';
-import type { MergeInput, MergeResult, MergeSinks } from '../../core/merge';
-import { DEFAULT_COLLECT_ROLE_NAME, S3_LAYOUT } from '../../core/names';
-import type { OrgMetadata, ReportProblem } from '../../core/types';
+import type { MergeInput } from '../../core/merge';
+import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
+import type { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
 import { collectAccountReport as realCollectAccountReport } from '../../member-agent/collector';
 import {
   parseAccountIdsOption,
@@ -42,20 +41,21 @@ import {
 } from '../collect-org';
 import { Command, CommandIo, EXIT, UsageError } from '../command';
 import { Progress } from '../progress';
+import { writeMergeOutputs } from './merge';
 
 /** What `collect` talks to; every field defaults to the real thing, tests replace some. */
 export interface CollectCommandDeps {
   readonly aws: AwsSessionFactory;
   readonly collect: typeof realCollectAccountReport;
   readonly fetchOrgMetadata: typeof realFetchOrgMetadata;
-  readonly runMerge: (input: MergeInput, sinks: MergeSinks) => Promise<MergeResult>;
-  /** "now" when `--now` is not given. */
+  /** Wall clock: "now" when `--now` is not given, the metadata's fetch time, problem times. */
   readonly clock: () => Date;
   /** Milliseconds clock of the progress display. */
   readonly progressClock: () => number;
 }
 
-const OPTIONS = {
+/** Every option `collect` accepts (its `--help` documents each one). */
+export const COLLECT_OPTIONS = {
   profile: { type: 'string' },
   region: { type: 'string' },
   role: { type: 'string' },
@@ -71,20 +71,28 @@ const OPTIONS = {
   ...THRESHOLD_OPTIONS,
 } as const;
 
+/** The shared threshold lines, with their descriptions moved to this help's column. */
+const THRESHOLD_LINES = THRESHOLD_HELP.replace(/^( +--\S+ \S+) +/gm, (_line, option: string) =>
+  option.padEnd(24),
+);
+
 const HELP = `Usage: credreport collect [options]
 
 Collects every IAM user and access key of the organization from here, nothing deployed: reads the
 accounts, OUs and tags from AWS Organizations, assumes a role into every ACTIVE account (your own
-account is read with your own credentials), and writes to --out:
+account is read with your own credentials), runs the member agent's collector there (credential
+report, access keys with last use, privileges) and writes to --out:
   credential-report.csv  access-keys.csv  summary.json  digest.html
+Reports are merged as they arrive, so memory stays bounded however many accounts there are.
 
 Credentials and region:
   --profile NAME        named profile (default: the default credential chain, AWS_PROFILE, …)
   --region REGION       region of STS and the clients (default: AWS_REGION or the profile's region)
+                        Role ARNs use the partition of your own identity (aws, aws-cn, aws-us-gov).
 
 Accounts:
-  --role NAME           role assumed in every account (default ${DEFAULT_COLLECT_ROLE_NAME};
-                        a read-only CredreportReadOnly role is recommended, see the README)
+  --role NAME           role assumed in every account (default ${DEFAULT_COLLECT_ROLE_NAME}; a path is
+                        allowed; a read-only ${RECOMMENDED_READONLY_ROLE_NAME} role is recommended, see the README)
   --accounts ID,ID      only these accounts (12-digit ids)
   --ou ID,ID            only ACTIVE accounts under these OUs (ou-… or a root r-…)
                         (--accounts and --ou together: accounts matching both)
@@ -96,15 +104,19 @@ Organization metadata (to split the work between people with different credentia
   --metadata-in FILE    use that file instead of calling AWS Organizations
 
 Output:
-  --out DIR             output directory (default ./out)
-  --now TIME            ISO time the findings are evaluated at (default: now)
+  --out DIR, -o DIR     output directory (default ./out); files are written under temporary names
+                        and renamed at the end, so a failed run leaves a previous set intact
+  --now TIME            ISO 8601 time the findings are evaluated at (default: now)
   --tag-keys K,K        account tag columns (default: every tag key in the organization)
   --breakdown-tag KEY   tag the summary breaks findings down by (default Environment)
-${THRESHOLD_HELP}
+${THRESHOLD_LINES}
 
-Exit status: ${EXIT.ok} every account collected, ${EXIT.incomplete} outputs written but some account failed
-(listed with its reason in summary.json and digest.html), ${EXIT.error} nothing collected (no credentials,
-Organizations unreadable without --metadata-in, every account failed), ${EXIT.usage} bad arguments.
+Progress goes to stderr: a bar on a terminal, a plain line every 10 s otherwise; a failed account is
+printed with its reason as it fails, and listed again at the end.
+
+Exit status: ${EXIT.ok} every account collected, ${EXIT.incomplete} outputs written but coverage incomplete (an
+account failed: listed with its reason in summary.json and digest.html), ${EXIT.error} nothing written (no
+credentials, Organizations unreadable without --metadata-in, every account failed), ${EXIT.usage} bad arguments.
 `;
 
 /** Most failed accounts listed on the terminal at the end (all are in summary.json). */
@@ -129,7 +141,7 @@ interface CollectArgs {
 }
 
 function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
-  const { values } = parseCommandLine(argv, OPTIONS);
+  const { values } = parseCommandLine(argv, COLLECT_OPTIONS);
   if (values['metadata-in'] !== undefined && values['metadata-out'] !== undefined) {
     throw new UsageError('--metadata-in and --metadata-out cannot be used together');
   }
@@ -185,14 +197,21 @@ async function readMetadataIn(path: string): Promise<OrgMetadata> {
   return parseMetadataFile(text, path);
 }
 
+/**
+ * Reads the organization. Tags are read for every account however long that takes (the aggregator's
+ * time budget exists for a Lambda's 15 minutes; a terminal has no such limit, and a report without
+ * the tags of half the organization is not what was asked for).
+ */
 async function fetchMetadata(
   deps: CollectCommandDeps,
   session: AwsSession,
-  now: Date,
   io: CommandIo,
 ): Promise<OrgMetadata> {
   try {
-    const result = await deps.fetchOrgMetadata(session.organizations(), { now });
+    const result = await deps.fetchOrgMetadata(session.organizations(), {
+      now: deps.clock(),
+      budgetMs: Number.POSITIVE_INFINITY,
+    });
     for (const warning of result.warnings) io.stderr.write(`collect: warning: ${warning}\n`);
     return result.metadata;
   } catch (error) {
@@ -209,39 +228,60 @@ async function fetchMetadata(
   }
 }
 
-/** Writes the four outputs through temporary names so a failed run never leaves half a set. */
-async function writeOutputs(
-  deps: CollectCommandDeps,
-  outDir: string,
-  input: MergeInput,
-): Promise<MergeResult> {
-  await mkdir(outDir, { recursive: true });
-  const files = S3_LAYOUT.outputFiles;
-  const names = [files.credentialReport, files.accessKeys, files.summary, files.digest];
-  const temp = (name: string): string => join(outDir, `.${name}.${process.pid}.tmp`);
-  try {
-    const result = await deps.runMerge(input, {
-      credentialReport: createWriteStream(temp(files.credentialReport)),
-      accessKeys: createWriteStream(temp(files.accessKeys)),
-    });
-    await writeFile(temp(files.summary), `${JSON.stringify(result.summary, null, 2)}\n`);
-    await writeFile(temp(files.digest), result.html);
-    for (const name of names) await rename(temp(name), join(outDir, name));
-    return result;
-  } finally {
-    await Promise.all(names.map((name) => rm(temp(name), { force: true })));
+/**
+ * Fails before any account is touched when `dir` (or, if it does not exist yet, the nearest existing
+ * folder above it) cannot be written: finding out after collecting a thousand accounts is too late.
+ */
+async function checkWritableDir(dir: string): Promise<void> {
+  let current = dir;
+  for (;;) {
+    const info = await stat(current).catch(() => undefined);
+    if (info) {
+      const usable =
+        info.isDirectory() &&
+        (await access(current, constants.W_OK).then(
+          () => true,
+          () => false,
+        ));
+      if (usable) return;
+      throw new CollectOrgError(
+        `cannot write to --out ${dir}: ${current} is ${info.isDirectory() ? 'not writable' : 'not a directory'}`,
+      );
+    }
+    const parent = dirname(current);
+    if (parent === current) throw new CollectOrgError(`cannot write to --out ${dir}`);
+    current = parent;
   }
 }
 
-function problemLine(problem: ReportProblem, metadata: OrgMetadata): string {
-  const account = metadata.accounts.find((a) => a.id === problem.accountId);
-  const name = account ? ` ${account.name}` : '';
-  return `  ${problem.accountId}${name}: ${problem.detail}`;
+function problemLine(problem: ReportProblem, names: ReadonlyMap<string, string>): string {
+  const name = names.get(problem.accountId);
+  return `  ${problem.accountId}${name ? ` ${name}` : ''}: ${problem.detail}`;
+}
+
+function listProblems(io: CommandIo, problems: readonly ReportProblem[], metadata: OrgMetadata): void {
+  const names = new Map(metadata.accounts.map((a) => [a.id, a.name]));
+  for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS)) {
+    io.stderr.write(`${problemLine(problem, names)}\n`);
+  }
+  if (problems.length > MAX_LISTED_PROBLEMS) {
+    io.stderr.write(
+      `  … and ${problems.length - MAX_LISTED_PROBLEMS} more (see ${S3_LAYOUT.outputFiles.summary})\n`,
+    );
+  }
+}
+
+/** `first`, then the rest of `rest`: the merge gets every report, the first having been awaited. */
+async function* prepend(
+  first: AccountReport,
+  rest: AsyncGenerator<AccountReport, void, undefined>,
+): AsyncGenerator<AccountReport, void, undefined> {
+  yield first;
+  yield* rest;
 }
 
 async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseCollectArgs(argv, io.cwd);
-  const now = args.now ?? deps.clock();
   const session = deps.aws({
     ...(args.profile !== undefined ? { profile: args.profile } : {}),
     ...(args.region !== undefined ? { region: args.region } : {}),
@@ -251,7 +291,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
     io.stderr.write(`collect: running as ${caller.arn}\n`);
 
     if (args.metadataOut !== undefined) {
-      const metadata = await fetchMetadata(deps, session, now, io);
+      const metadata = await fetchMetadata(deps, session, io);
       const text = formatMetadataFile(metadata);
       if (args.metadataOut === '-') io.stdout.write(text);
       else await writeFile(args.metadataOut, text);
@@ -263,9 +303,10 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       return EXIT.ok;
     }
 
+    await checkWritableDir(args.outDir);
     const metadata = args.metadataIn
       ? await readMetadataIn(args.metadataIn)
-      : await fetchMetadata(deps, session, now, io);
+      : await fetchMetadata(deps, session, io);
     const accountIds = selectAccounts(metadata, {
       ...(args.accountIds ? { accountIds: args.accountIds } : {}),
       ...(args.ouIds ? { ouIds: args.ouIds } : {}),
@@ -275,58 +316,71 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       `collect: ${accountIds.length} account(s), role ${args.roleName}, concurrency ${concurrency}\n`,
     );
 
+    const problems: ReportProblem[] = [];
+    let assumeRoleCalls = 0;
+    let iamCalls = 0;
     const progress = new Progress({
       stream: io.stderr,
       label: 'collect',
       total: accountIds.length,
       clock: deps.progressClock,
     });
-    let collected;
+    const reports = collectAccounts(
+      {
+        ownIam: () => session.iam(),
+        assumedIam: (roleArn) => session.assumedIam(roleArn),
+        collect: deps.collect,
+        clock: deps.clock,
+      },
+      {
+        caller,
+        accountIds,
+        roleName: args.roleName,
+        concurrency,
+        onSettled: (outcome) => {
+          if (outcome.assumedRole) assumeRoleCalls++;
+          if (outcome.ok) {
+            for (const count of Object.values(outcome.apiCalls)) iamCalls += count;
+          } else {
+            problems.push(outcome.problem);
+            progress.log(`collect: ${outcome.accountId} failed: ${outcome.problem.detail}`);
+          }
+          progress.tick(outcome.ok ? 'ok' : 'failed');
+        },
+      },
+    );
+    let merged: Awaited<ReturnType<typeof writeMergeOutputs>> | undefined;
     try {
-      collected = await collectAccounts(
-        {
-          ownIam: () => session.iam(),
-          assumedIam: (roleArn) => session.assumedIam(roleArn),
-          collect: deps.collect,
-          clock: deps.clock,
-        },
-        {
-          caller,
-          accountIds,
-          roleName: args.roleName,
-          concurrency,
-          onSettled: (outcome) => {
-            if (!outcome.ok) progress.log(`collect: ${outcome.accountId} failed: ${outcome.problem.detail}`);
-            progress.tick(outcome.ok ? 'ok' : 'failed');
-          },
-        },
-      );
+      // Nothing is created in --out until one account has succeeded: a run where every account fails
+      // leaves no trace. From then on the merge writes while the other accounts are collected.
+      const first = await reports.next();
+      if (!first.done) {
+        merged = await writeMergeOutputs(args.outDir, {
+          now: args.now ?? deps.clock(),
+          thresholds: args.thresholds,
+          metadata,
+          expectedAccountIds: accountIds,
+          reports: prepend(first.value, reports),
+          // Filled while the reports are collected; runMerge reads it after the last one.
+          problems,
+          ...(args.tagKeys ? { tagKeys: args.tagKeys } : {}),
+          ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
+          ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
+        });
+      }
     } finally {
+      // If the merge gave up (an output could not be written), start no further account.
+      await reports.return(undefined);
       progress.finish();
     }
-
-    const { reports, problems } = collected;
-    const iamCalls = Object.values(collected.apiCalls).reduce((sum, n) => sum + n, 0);
-    io.stderr.write(`collect: ${collected.assumeRoleCalls} AssumeRole and ${iamCalls} IAM calls\n`);
-    if (reports.length === 0) {
+    io.stderr.write(`collect: ${assumeRoleCalls} AssumeRole and ${iamCalls} IAM calls\n`);
+    if (!merged) {
       io.stderr.write(`collect: every account failed; nothing written to ${args.outDir}\n`);
-      for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS))
-        io.stderr.write(`${problemLine(problem, metadata)}\n`);
+      listProblems(io, problems, metadata);
       return EXIT.error;
     }
 
-    const result = await writeOutputs(deps, args.outDir, {
-      now,
-      thresholds: args.thresholds,
-      metadata,
-      expectedAccountIds: accountIds,
-      reports,
-      problems,
-      ...(args.tagKeys ? { tagKeys: args.tagKeys } : {}),
-      ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
-      ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
-    });
-    const { summary } = result;
+    const { summary } = merged.result;
     const { coverage, totals } = summary;
     const files = S3_LAYOUT.outputFiles;
     io.stdout.write(
@@ -339,9 +393,9 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
         '',
       ].join('\n'),
     );
-    if (problems.length === 0 && coverage.complete) return EXIT.ok;
+    // Every gap is a coverage entry (a failed account, a report the merge rejected, a stale one).
+    if (problems.length === 0 && coverage.complete && coverage.entries.length === 0) return EXIT.ok;
 
-    const listed = problems.slice(0, MAX_LISTED_PROBLEMS);
     io.stderr.write(
       `collect: coverage incomplete: ${problems.length} account(s) failed` +
         (coverage.complete
@@ -349,10 +403,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           : `, ${coverage.missing} missing and ${coverage.stale} stale in the summary`) +
         '\n',
     );
-    for (const problem of listed) io.stderr.write(`${problemLine(problem, metadata)}\n`);
-    if (problems.length > listed.length) {
-      io.stderr.write(`  … and ${problems.length - listed.length} more (see ${files.summary})\n`);
-    }
+    listProblems(io, problems, metadata);
     return EXIT.incomplete;
   } finally {
     session.destroy();
@@ -365,7 +416,6 @@ export function createCollectCommand(overrides: Partial<CollectCommandDeps> = {}
     aws: createAwsSession,
     collect: realCollectAccountReport,
     fetchOrgMetadata: realFetchOrgMetadata,
-    runMerge: realRunMerge,
     clock: () => new Date(),
     progressClock: Date.now,
     ...overrides,

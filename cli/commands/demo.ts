@@ -5,8 +5,9 @@
 import { relative, resolve } from 'node:path';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { sampleOrganization } from '../../core/sample-org';
+import { describeCoverageEntry } from '../../core/summary';
 import type { Summary } from '../../core/summary';
-import { FINDING_IDS } from '../../core/types';
+import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
 import { parseCommandLine, parseDateOption } from '../args';
 import { Command, CommandIo, EXIT } from '../command';
 import { writeMergeOutputs } from './merge';
@@ -18,61 +19,47 @@ const OPTIONS = {
 
 const HELP = `Usage: credreport demo [--out DIR] [--now TIME]
 
-Runs credreport on a bundled sample organization (seven accounts in OUs, tagged, with a root access key,
-console users without MFA, stale, unrotated and never-used keys, an admin key and a data-read key; one
-stale, one malformed and one never-reporting account, so coverage shows its gaps) and writes
-credential-report.csv, access-keys.csv, summary.json and digest.html.
+Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
+one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
+keys, an admin key and a data-read key; one stale, one malformed and one never-reporting account, so
+coverage shows its gaps. Writes credential-report.csv, access-keys.csv, summary.json and digest.html and
+prints a short summary table.
 
 Options:
   --out DIR, -o DIR  where to write (default ./out)
-  --now TIME         ISO 8601 time the sample is generated around (default: now)
+  --now TIME         ISO 8601 time the sample is generated around, e.g. 2024-06-01T06:00:00Z (a time
+                     without an offset is UTC; default: the current time); the same --now gives
+                     byte-identical files
+
+Exit status: 0 ok (the sample's coverage gaps are intended); 1 error; 2 usage error.
 `;
 
-function table(rows: readonly (readonly string[])[], numeric: readonly number[]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map(
-      (r) =>
-        `  ${r
-          .map((cell, i) =>
-            numeric.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
-          )
-          .join('  ')
-          .trimEnd()}`,
-    )
+const indent = (text: string, prefix: string): string =>
+  text
+    .split('\n')
+    .map((line) => prefix + line)
     .join('\n');
-}
 
 /** The short table `demo` prints: totals, findings by id, coverage. */
 export function demoSummaryTable(summary: Summary): string {
   const t = summary.totals;
-  const c = summary.coverage;
-  const fmt = (n: number): string => n.toLocaleString('en-US');
+  const totals = [t.accounts, t.users, t.accessKeys, t.activeAccessKeys, t.usersWithFindings].map((n) =>
+    n.toLocaleString('en-US'),
+  );
   const lines = [
-    table(
-      [
+    indent(
+      textTable(
+        [totals],
         ['accounts', 'users', 'access keys', 'active keys', 'users with findings'],
-        [fmt(t.accounts), fmt(t.users), fmt(t.accessKeys), fmt(t.activeAccessKeys), fmt(t.usersWithFindings)],
-      ],
-      [0, 1, 2, 3, 4],
+        [0, 1, 2, 3, 4],
+      ),
+      '  ',
     ),
     '',
-    table(
-      [
-        ['finding', 'CIS', 'users', 'keys'],
-        ...FINDING_IDS.map((id) => {
-          const f = summary.findings[id];
-          return [id, f.cis ?? '-', fmt(f.users), fmt(f.keys)];
-        }),
-      ],
-      [2, 3],
-    ),
+    indent(findingsTextTable(summary), '  '),
     '',
-    `  coverage: ${fmt(c.reporting)} of ${fmt(c.expected)} expected accounts reporting, ${fmt(c.stale)} stale, ${fmt(c.missing)} missing`,
-    ...c.entries.map(
-      (e) =>
-        `    ${e.accountId} ${e.accountName ?? ''}: ${e.status}, ${e.reason ?? ''}${e.detail ? ` (${e.detail})` : ''}`,
-    ),
+    `  coverage: ${coverageLine(summary)}`,
+    ...summary.coverage.entries.map((e) => `    ${describeCoverageEntry(e)}`),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -3,8 +3,8 @@
  * stack's outputs unless `--bucket`) to a file or, streamed, to stdout.
  */
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { CredreportError } from '../../core/errors';
@@ -28,7 +28,8 @@ export interface FetchCommandDeps {
   readonly aws: AwsSessionFactory;
 }
 
-const OPTIONS = {
+/** Every option `fetch` accepts (its `--help` documents each one). */
+export const FETCH_OPTIONS = {
   bucket: { type: 'string' },
   stack: { type: 'string' },
   date: { type: 'string' },
@@ -58,9 +59,11 @@ Where from:
   --region REGION       region of the stack (default: AWS_REGION or the profile's region)
 
 Where to:
-  --out FILE            write to FILE; - or no --out streams to stdout
+  --out FILE, -o FILE   write to FILE (through a temporary name, so a failed download leaves an
+                        existing FILE as it was); - or no --out streams to stdout
 
-Exit status: ${EXIT.ok} downloaded, ${EXIT.error} not found or not allowed, ${EXIT.usage} bad arguments.
+Exit status: ${EXIT.ok} downloaded, ${EXIT.error} stack, bucket, run or object not found, access denied, or
+the download failed, ${EXIT.usage} bad arguments.
 `;
 
 interface FetchArgs {
@@ -85,7 +88,7 @@ export function parseRunDate(raw: string): string {
 }
 
 function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
-  const { values } = parseCommandLine(argv, OPTIONS);
+  const { values } = parseCommandLine(argv, FETCH_OPTIONS);
   if (values.bucket !== undefined && values.stack !== undefined) {
     throw new UsageError('--bucket and --stack cannot be used together (--bucket needs no stack)');
   }
@@ -226,15 +229,25 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
     }
     if (!body) throw new FetchError(`s3://${bucket}/${key} returned no body`);
 
+    const failed = (to: string, error: unknown): FetchError =>
+      new FetchError(`copying s3://${bucket}/${key} to ${to} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
     if (args.out === undefined) {
-      await copyTo(body, io.stdout);
+      try {
+        await copyTo(body, io.stdout);
+      } catch (error) {
+        throw failed('stdout', error);
+      }
       return EXIT.ok;
     }
+    const temp = join(dirname(args.out), `.${basename(args.out)}.${process.pid}.tmp`);
     try {
-      await pipeline(body, createWriteStream(args.out));
+      await pipeline(body, createWriteStream(temp));
+      await rename(temp, args.out);
     } catch (error) {
-      await rm(args.out, { force: true });
-      throw new FetchError(`cannot write ${args.out}: ${errorMessage(error)}`, { cause: error });
+      await rm(temp, { force: true });
+      throw failed(args.out, error);
     }
     io.stderr.write(`fetch: wrote s3://${bucket}/${key} to ${args.out}\n`);
     return EXIT.ok;

@@ -41,7 +41,8 @@ export const DigestResultSchema = z.object({
 });
 export type DigestResult = z.infer<typeof DigestResultSchema>;
 
-const OPTIONS = {
+/** Every option `run` accepts (its `--help` documents each one). */
+export const RUN_OPTIONS = {
   stack: { type: 'string' },
   function: { type: 'string' },
   now: { type: 'string' },
@@ -52,18 +53,19 @@ const OPTIONS = {
 
 const HELP = `Usage: credreport run [options]
 
-Runs the digest now (the scheduled one is not affected) and prints what it returned: coverage,
-findings, whether the email was sent. Waits for the digest to finish.
+Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/ in the hub bucket and
+sends the email when recipients are configured), waits for it to finish and prints what it returned:
+coverage, findings, whether the email was sent, where the summary is.
 
   --stack NAME      hub stack whose DigestFunctionName output names the function (default ${DEFAULT_HUB_STACK_NAME})
   --function NAME   the digest function itself (no CloudFormation call)
-  --now TIME        ISO time the digest evaluates findings at (default: the function's clock)
-  --json            print the digest's result as JSON
+  --now TIME        ISO 8601 time the digest evaluates findings at (default: the function's clock)
+  --json            print the digest's result as JSON, as the function returned it
   --profile NAME    named profile (default: the default credential chain)
   --region REGION   region of the hub (default: AWS_REGION or the profile's region)
 
-Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete, ${EXIT.error} the digest failed
-or could not be invoked, ${EXIT.usage} bad arguments.
+Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete, ${EXIT.error} the digest raised an error
+or returned ok: false (the email failed), or could not be invoked, ${EXIT.usage} bad arguments.
 `;
 
 /** Human-readable lines for a digest result. */
@@ -105,7 +107,7 @@ function parseFunctionError(payload: string): string {
 }
 
 async function runRun(deps: RunCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommandLine(argv, OPTIONS);
+  const { values } = parseCommandLine(argv, RUN_OPTIONS);
   if (values.function !== undefined && values.stack !== undefined) {
     throw new UsageError('--function and --stack cannot be used together (--function needs no stack)');
   }
@@ -173,8 +175,9 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       );
     }
     const result = parsed.data;
+    // --json prints what the function returned, fields this CLI does not know included.
     io.stdout.write(
-      values.json ? `${JSON.stringify(result, null, 2)}\n` : formatDigestResult(result, functionName),
+      values.json ? `${JSON.stringify(json, null, 2)}\n` : formatDigestResult(result, functionName),
     );
     if (!result.ok) {
       io.stderr.write(

@@ -305,8 +305,14 @@ describe('parseConfig', () => {
   });
 });
 
-describe('docs/deploy.md', () => {
-  const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+describe('README deploy guide', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  // The configuration table of the deploy guide: from its heading to the next heading.
+  const guide = readme.slice(readme.indexOf('### Configure (`cdk.json` context)')).split(/\n#{2,3} /)[0] ?? '';
+
+  it('has the configuration section', () => {
+    expect(guide).toMatch(/^### Configure/);
+  });
 
   it('documents every context key in its configuration table, and no key the app does not read', () => {
     const tableKeys = new Set(

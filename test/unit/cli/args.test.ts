@@ -87,8 +87,37 @@ describe('value options', () => {
     expect(parseDateOption('now', '2024-05-01T06:30:00+02:00').toISOString()).toBe(
       '2024-05-01T04:30:00.000Z',
     );
-    expect(usage(() => parseDateOption('now', 'tomorrow'))).toMatch(/--now must be an ISO 8601 time/);
-    expect(usage(() => parseDateOption('now', '2024-13-45'))).toMatch(/not a valid date|ISO 8601/);
+    expect(parseDateOption('now', ' 2024-05-01 06:30:00.25-01:30 ').toISOString()).toBe(
+      '2024-05-01T08:00:00.250Z',
+    );
+    expect(parseDateOption('now', '2024-02-29t23:59:59z').toISOString()).toBe('2024-02-29T23:59:59.000Z');
+  });
+
+  it.each([
+    ['a word', 'tomorrow'],
+    ['a date without zero padding', '2024-5-1'],
+    ['an hour without minutes', '2024-05-01T06Z'],
+    ['a time zone name', '2024-05-01T06:00:00 UTC'],
+    ['an empty value', ' '],
+  ])('rejects %s as --now with an example of the format', (_label, raw) => {
+    expect(usage(() => parseDateOption('now', raw))).toBe(
+      `option --now must be an ISO 8601 time such as 2024-05-01T06:00:00Z, got '${raw}'`,
+    );
+  });
+
+  it.each([
+    ['a month 13', '2024-13-01'],
+    ['30 February', '2024-02-30'],
+    ['29 February of a common year', '2023-02-29'],
+    ['31 April', '2024-04-31T00:00'],
+    ['hour 24', '2024-05-01T24:00:00Z'],
+    ['minute 60', '2024-05-01T23:60Z'],
+    ['second 60', '2024-05-01T23:59:60Z'],
+    ['an offset of 25 hours', '2024-05-01T06:00:00+25:00'],
+  ])('rejects %s as --now rather than rolling it over to another day', (_label, raw) => {
+    expect(usage(() => parseDateOption('now', raw))).toBe(
+      `option --now is not a real date and time (a day, hour, minute, second or offset out of range), got '${raw}'`,
+    );
   });
 
   it('parses lists, account ids and choices', () => {

@@ -112,6 +112,8 @@ describe('createAwsSession', () => {
       expect(await mode(session.organizations())).toBe('adaptive');
       expect(await mode(session.s3())).toBe('adaptive');
       expect(await session.lambda().config.maxAttempts()).toBe(1);
+      // A --bucket in another region than the session's is followed, not an opaque redirect error.
+      expect(session.s3().config.followRegionRedirects).toBe(true);
     } finally {
       session.destroy();
     }

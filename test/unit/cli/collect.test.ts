@@ -16,10 +16,18 @@ import { AssumeRoleCommand, STSClient as NestedSTSClient } from '@aws-sdk/nested
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { simulatedCredentialReport, simulatedIamResponse } from '../../../bench/collect.bench';
-import { AwsOptions, AwsSetupError, createAwsSession } from '../../../cli/aws';
-import { CollectOrgError, MetadataFileError } from '../../../cli/collect-org';
+import {
+  AssumeRoleError,
+  AwsOptions,
+  AwsSession,
+  AwsSessionFactory,
+  AwsSetupError,
+  createAwsSession,
+} from '../../../cli/aws';
+import { CollectOrgError, DEFAULT_COLLECT_CONCURRENCY, MetadataFileError } from '../../../cli/collect-org';
 import { CommandIo, EXIT, UsageError } from '../../../cli/command';
-import { createCollectCommand, CollectCommandDeps } from '../../../cli/commands/collect';
+import { COLLECT_OPTIONS, createCollectCommand, CollectCommandDeps } from '../../../cli/commands/collect';
+import { REORDER_WINDOW_REPORTS } from '../../../core/merge';
 import type { Summary } from '../../../core/summary';
 import type { AccountMetadata, AccountReport, OrgMetadata } from '../../../core/types';
 import { CollectError } from '../../../member-agent/collector';
@@ -106,7 +114,7 @@ let stderr: Captured;
 let sessions: AwsOptions[];
 /** Which credentials each account was collected with (access key id). */
 let collectedWith: Map<string, string>;
-let fetchCalls: { now: Date }[];
+let fetchCalls: { now: Date; budgetMs?: number }[];
 let savedEnv: NodeJS.ProcessEnv;
 
 function io(tty = false): CommandIo {
@@ -121,7 +129,7 @@ function command(overrides: Partial<CollectCommandDeps> = {}): ReturnType<typeof
       return createAwsSession({ region: 'eu-west-1', ...options });
     },
     fetchOrgMetadata: async (_client, opts) => {
-      fetchCalls.push({ now: opts.now });
+      fetchCalls.push({ now: opts.now, budgetMs: opts.budgetMs });
       return { metadata: METADATA, calls: {}, warnings: [] };
     },
     collect: async (deps, opts) => {
@@ -167,6 +175,52 @@ function assumedRoleArns(): string[] {
     .commandCalls(AssumeRoleCommand)
     .map((call) => call.args[0].input.RoleArn as string)
     .sort();
+}
+
+/** Many ACTIVE accounts under the root, ids from 200000000000. */
+function manyAccounts(n: number): OrgMetadata {
+  return {
+    ...METADATA,
+    accounts: Array.from({ length: n }, (_, i) =>
+      account(String(200_000_000_000 + i), `A${i}`, ['r-ab12'], 'Root'),
+    ),
+  };
+}
+
+/**
+ * A session without the SDK (for runs over many accounts): the caller is CALLER in `aws`, and
+ * AssumeRole is refused for the accounts `denied` returns true for.
+ */
+function fakeSession(denied: (accountId: string) => boolean = () => false): AwsSessionFactory {
+  const client = new IAMClient({ region: 'eu-west-1' });
+  const unused = (): never => {
+    throw new Error('not used by collect');
+  };
+  return (options) => {
+    const session: AwsSession = {
+      options,
+      region: async () => 'eu-west-1',
+      callerIdentity: async () => ({
+        accountId: CALLER,
+        arn: `arn:aws:iam::${CALLER}:user/auditor`,
+        partition: 'aws',
+      }),
+      iam: () => client,
+      async assumedIam(roleArn) {
+        if (denied(roleArn.split(':')[4] as string)) {
+          throw new AssumeRoleError(roleArn, awsError('AccessDenied', 'not authorized'));
+        }
+        return client;
+      },
+      // Handed to the injected fetchOrgMetadata, which does not use it.
+      organizations: () => ({}) as never,
+      s3: unused,
+      cloudformation: unused,
+      lambda: unused,
+      destroy: () => undefined,
+    };
+    return session;
+  };
 }
 
 function readSummary(dir = join(cwd, 'out')): Summary {
@@ -227,7 +281,7 @@ describe('collect', () => {
     await flush();
     expect(stdout.text()).toContain(`to ${join(cwd, 'out')}`);
     expect(stdout.text()).toContain('accounts: 4 of 4 reporting');
-    expect(fetchCalls).toEqual([{ now: NOW }]);
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
     expect(stderr.text()).toContain('collect: 3 AssumeRole and 4 IAM calls');
   });
 
@@ -538,5 +592,117 @@ describe('collect', () => {
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(message);
     expect(sts).not.toHaveReceivedCommand(GetCallerIdentityCommand);
+  });
+
+  it('streams reports into the merge: rows are written before the last account is collected and few reports are held', async () => {
+    const total = 1600;
+    const concurrency = DEFAULT_COLLECT_CONCURRENCY;
+    const out = join(cwd, 'out');
+    let collected = 0;
+    let peakHeld = 0;
+    let finalNameSeenDuringRun = false;
+    /** Accounts whose rows are in the temporary credential-report.csv so far. */
+    const writtenSoFar = (): number => {
+      const temp = existsSync(out)
+        ? readdirSync(out).find((n) => n.startsWith('credential-report.csv') && n.endsWith('.tmp'))
+        : undefined;
+      if (!temp) return 0;
+      const text = readFileSync(join(out, temp), 'utf8');
+      return new Set(text.match(/^\d{12}(?=,)/gm) ?? []).size;
+    };
+    let collectedWhenFirstWritten: number | undefined;
+    const cmd = command({
+      aws: fakeSession(),
+      fetchOrgMetadata: async () => ({ metadata: manyAccounts(total), calls: {}, warnings: [] }),
+      collect: async (_deps, opts) => {
+        // Accounts finish out of order: some take a few more turns of the event loop than others.
+        const turns = Number(opts.accountId.slice(-1)) % 4;
+        for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+        if (collected % 50 === 0) {
+          const written = writtenSoFar();
+          if (written > 0) collectedWhenFirstWritten ??= collected;
+          peakHeld = Math.max(peakHeld, collected - written);
+          finalNameSeenDuringRun ||= existsSync(join(out, 'credential-report.csv'));
+        }
+        collected++;
+        return { report: reportFor(opts.accountId), stats: { apiCalls: {}, users: 1, durationMs: 1 } };
+      },
+    });
+    await expect(cmd.run([], io())).resolves.toBe(EXIT.ok);
+
+    expect(collected).toBe(total);
+    // The merge wrote long before the last account was collected…
+    expect(collectedWhenFirstWritten).toBeDefined();
+    expect(collectedWhenFirstWritten as number).toBeLessThan(total - 300);
+    // …and what was collected but not yet written never exceeded the accounts in hand plus the
+    // merge's reorder window (plus what the file streams buffer), far less than every report.
+    expect(peakHeld).toBeLessThanOrEqual(concurrency + REORDER_WINDOW_REPORTS + 100);
+    // Outputs appear under their names only at the end.
+    expect(finalNameSeenDuringRun).toBe(false);
+    expect(readdirSync(out).sort()).toEqual([
+      'access-keys.csv',
+      'credential-report.csv',
+      'digest.html',
+      'summary.json',
+    ]);
+    // Out-of-order completion still gives a file in account order, with no out-of-order warning.
+    const ids = [...readFileSync(join(out, 'credential-report.csv'), 'utf8').matchAll(/^(\d{12}),/gm)].map(
+      (m) => m[1],
+    );
+    expect(new Set(ids).size).toBe(total);
+    expect(ids).toEqual([...ids].sort());
+    expect(JSON.stringify(readSummary().warnings ?? [])).not.toMatch(/out of order/);
+  });
+
+  it('documents every option it accepts in --help', () => {
+    const { help } = command();
+    for (const [name, spec] of Object.entries(COLLECT_OPTIONS)) {
+      expect(help).toContain(`--${name}`);
+      if ('short' in spec) expect(help).toContain(`-${spec.short} `);
+    }
+  });
+
+  it('reads the organization at the wall-clock time with no tag budget when --now is in the past', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    await command().run(['--now', '2025-06-01T00:00:00Z', '--stale-hours', '100000'], io());
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
+    expect(readSummary().generatedAt).toBe('2025-06-01T00:00:00.000Z');
+  });
+
+  it('fails before touching any account when --out is not a writable directory', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    writeFileSync(join(cwd, 'taken'), 'a file');
+    const error = await command()
+      .run(['--out', 'taken/reports'], io())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CollectOrgError);
+    expect((error as Error).message).toMatch(
+      /cannot write to --out .*taken\/reports: .*taken is not a directory/,
+    );
+    expect(collectedWith.size).toBe(0);
+    expect(fetchCalls).toEqual([]);
+  });
+
+  it('lists the first 20 failures at the end and counts the rest', async () => {
+    const cmd = command({
+      aws: fakeSession((id) => id !== '200000000000'),
+      fetchOrgMetadata: async () => ({ metadata: manyAccounts(25), calls: {}, warnings: [] }),
+    });
+    await expect(cmd.run([], io())).resolves.toBe(EXIT.incomplete);
+    await flush();
+    const text = stderr.text();
+    expect(text).toContain('coverage incomplete: 24 account(s) failed');
+    expect(text.match(/^ {2}2000000000\d\d A\d+: AssumeRole .*AccessDenied/gm)).toHaveLength(20);
+    expect(text).toContain('  … and 4 more (see summary.json)');
+    expect(readSummary().coverage.entries.filter((e) => e.reason === 'collection-failed')).toHaveLength(24);
+  });
+
+  it('writes to the directory given with -o', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    await expect(command().run(['-o', 'elsewhere', '--accounts', CALLER], io())).resolves.toBe(EXIT.ok);
+    expect(existsSync(join(cwd, 'elsewhere', 'credential-report.csv'))).toBe(true);
   });
 });

@@ -88,7 +88,13 @@ describe('credreport demo', () => {
     expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
     expect(stdout).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
     expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 1 stale, 2 missing/);
-    expect(stdout).toMatch(/666666666666 staging-web: missing, rejected/);
+    expect(stdout).toContain(
+      '555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours',
+    );
+    expect(stdout).toMatch(
+      /666666666666 \(staging-web\): missing \(rejected\): credential report: line 3, column /,
+    );
+    expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
       'Wrote out/credential-report.csv, out/access-keys.csv, out/summary.json, out/digest.html',
     );
@@ -109,6 +115,16 @@ describe('credreport demo', () => {
     const extra = capture(dir);
     expect(await main(['demo', 'extra'], extra.io)).toBe(EXIT.usage);
     expect(extra.stderr()).toMatch(/unexpected argument 'extra'/);
+  });
+
+  it('prints its help, with the options and the exit status, and writes nothing', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--help'], c.io)).toBe(EXIT.ok);
+    expect(c.stdout()).toMatch(/^Usage: credreport demo \[--out DIR\] \[--now TIME\]/);
+    expect(c.stdout()).toContain('--out DIR, -o DIR');
+    expect(c.stdout()).toMatch(/--now TIME\s+ISO 8601 time/);
+    expect(c.stdout()).toMatch(/Exit status: 0 ok/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
   it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the four files', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { AwsOptions, createAwsSession } from '../../../cli/aws';
 import { CommandIo, UsageError } from '../../../cli/command';
-import { createFetchCommand, FetchError, parseRunDate } from '../../../cli/commands/fetch';
+import { createFetchCommand, FETCH_OPTIONS, FetchError, parseRunDate } from '../../../cli/commands/fetch';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
@@ -145,8 +145,39 @@ describe('fetch', () => {
       },
     });
     s3.on(GetObjectCommand).resolves({ Body: broken as never });
-    await expect(fetch.run(['--bucket', 'b', '--out', 'report.csv'], io)).rejects.toThrow(/socket hang up/);
-    expect(existsSync(join(cwd, 'report.csv'))).toBe(false);
+    await expect(fetch.run(['--bucket', 'b', '--out', 'report.csv'], io)).rejects.toThrow(
+      /copying s3:\/\/b\/latest\/credential-report.csv to .*report.csv failed: socket hang up/,
+    );
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('leaves an existing --out file as it was when the download breaks off', async () => {
+    writeFileSync(join(cwd, 'report.csv'), 'yesterday\n');
+    const broken = new Readable({
+      read() {
+        this.push('partial');
+        this.destroy(new Error('socket hang up'));
+      },
+    });
+    s3.on(GetObjectCommand).resolves({ Body: broken as never });
+    await expect(fetch.run(['--bucket', 'b', '-o', 'report.csv'], io)).rejects.toThrow(FetchError);
+    expect(readdirSync(cwd)).toEqual(['report.csv']);
+    expect(readFileSync(join(cwd, 'report.csv'), 'utf8')).toBe('yesterday\n');
+  });
+
+  it('replaces an existing --out file when the download succeeds', async () => {
+    writeFileSync(join(cwd, 'report.csv'), 'yesterday\n');
+    s3.on(GetObjectCommand).resolves({ Body: body('today\n') });
+    await expect(fetch.run(['--bucket', 'b', '-o', 'report.csv'], io)).resolves.toBe(0);
+    expect(readdirSync(cwd)).toEqual(['report.csv']);
+    expect(readFileSync(join(cwd, 'report.csv'), 'utf8')).toBe('today\n');
+  });
+
+  it('documents every option it accepts in --help', () => {
+    for (const [name, spec] of Object.entries(FETCH_OPTIONS)) {
+      expect(fetch.help).toContain(`--${name}`);
+      if ('short' in spec) expect(fetch.help).toContain(`-${spec.short} `);
+    }
   });
 
   it('passes --profile and --region to the AWS session', async () => {
@@ -236,7 +267,11 @@ describe('fetch', () => {
       },
     });
     broken.on('error', () => undefined);
-    await expect(fetch.run(['--bucket', 'b'], { ...io, stdout: broken })).rejects.toThrow('write EPIPE');
+    const error = await fetch.run(['--bucket', 'b'], { ...io, stdout: broken }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FetchError);
+    expect((error as Error).message).toBe(
+      'copying s3://b/latest/credential-report.csv to stdout failed: write EPIPE',
+    );
   });
 
   it.each([

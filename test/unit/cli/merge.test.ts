@@ -98,7 +98,9 @@ describe('credreport merge', () => {
     const result = await run(dir, ['reports', '--now', NOW]);
     expect(result.code).toBe(EXIT.incomplete);
     expect(result.stderr).toMatch(
-      new RegExp(`${OTHER}: missing, rejected: .*line \\d+.*\\[reports/${OTHER}\\.csv\\]`),
+      new RegExp(
+        `${OTHER}: missing \\(rejected\\): credential report: line \\d+.*\\[reports/${OTHER}\\.csv\\]`,
+      ),
     );
     const out = readOut(join(dir, 'out'));
     expect([...new Set(out.users.map((u) => u.account_id))]).toEqual([FIXTURE_ACCOUNT]);
@@ -106,6 +108,46 @@ describe('credreport merge', () => {
     expect(out.summary.coverage.entries).toEqual([
       expect.objectContaining({ accountId: OTHER, status: 'missing', reason: 'rejected' }),
     ]);
+  });
+
+  it('exits 3 when the malformed file belongs to an account that --metadata does not expect', async () => {
+    const metadata: OrgMetadata = {
+      fetchedAt: NOW,
+      accounts: [
+        {
+          id: FIXTURE_ACCOUNT,
+          name: 'prod',
+          email: 'p@example.com',
+          state: 'ACTIVE',
+          ouPath: 'Root',
+          ouIdPath: ['r-1'],
+          tags: {},
+        },
+      ],
+    };
+    write('org.json', JSON.stringify(metadata));
+    write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write(`reports/${OTHER}.csv`, asAccount(TRUNCATED, OTHER));
+    const result = await run(dir, ['reports', '--metadata', 'org.json', '--now', NOW]);
+    const { summary } = readOut(join(dir, 'out'));
+    expect(summary.coverage).toMatchObject({ expected: 1, reporting: 1, complete: true });
+    expect(result.stderr).toMatch(new RegExp(`${OTHER}: missing \\(rejected\\): credential report: line`));
+    expect(result.code).toBe(EXIT.incomplete);
+  });
+
+  it('uses one of two files of the same account whatever their order, and says so on stderr', async () => {
+    const renamed = NORMAL.replace('deploy-bot', 'deploy-robot').replaceAll('/deploy-bot', '/deploy-robot');
+    write(`a/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write(`b/${FIXTURE_ACCOUNT}.csv`, renamed);
+    const ab = await run(dir, ['a', 'b', '--now', NOW, '--out', 'ab']);
+    const ba = await run(dir, ['b', 'a', '--now', NOW, '--out', 'ba']);
+    expect([ab.code, ba.code]).toEqual([EXIT.ok, EXIT.ok]);
+    expect(ab.stderr).toMatch(
+      new RegExp(`warnings:\\n  account ${FIXTURE_ACCOUNT}: more than one report; used the one generated`),
+    );
+    const file = (out: string): string => readFileSync(join(dir, out, 'credential-report.csv'), 'utf8');
+    expect(file('ab')).toBe(file('ba'));
+    expect(readOut(join(dir, 'ab')).users).toHaveLength(6);
   });
 
   it('names a file that has no account id at all and exits 3', async () => {
@@ -161,7 +203,7 @@ describe('credreport merge', () => {
     const result = await run(dir, ['accounts', '--now', NOW]);
     expect(result.code).toBe(EXIT.incomplete);
     expect(result.stderr).toMatch(
-      new RegExp(`${FIXTURE_ACCOUNT}: missing, rejected: latest\\.json: .*generatedTime`),
+      new RegExp(`${FIXTURE_ACCOUNT}: missing \\(rejected\\): latest\\.json: .*generatedTime`),
     );
   });
 
@@ -217,7 +259,7 @@ describe('credreport merge', () => {
       'Environment',
     ]);
     expect(result.code).toBe(EXIT.incomplete);
-    expect(result.stderr).toMatch(new RegExp(`${OTHER} \\(quiet\\): missing, never-reported`));
+    expect(result.stderr).toContain(`${OTHER} (quiet): missing (never reported): no report received`);
     const out = readOut(join(dir, 'out'));
     expect(out.users[0]).toMatchObject({
       account_name: 'prod',
@@ -283,6 +325,17 @@ describe('credreport merge', () => {
     expect(badDays.stderr).toMatch(/--rotation-days must be at least 1/);
   });
 
+  it('exits 2 and writes nothing when --now is not a real day, rather than rolling it over', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    const result = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', '2024-02-30T06:00:00Z'], true);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toBe(
+      "credreport merge: option --now is not a real date and time (a day, hour, minute, second or offset out of range), got '2024-02-30T06:00:00Z'\n" +
+        "Run 'credreport merge --help' for usage.\n",
+    );
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
   it('applies threshold options to the findings', async () => {
     write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
     await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--out', 'strict', '--rotation-days', '30']);
@@ -297,5 +350,16 @@ describe('credreport merge', () => {
     const result = await run(dir, ['--help'], true);
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toMatch(/Usage: credreport merge <dir\|file>/);
+    for (const option of [
+      '--metadata FILE',
+      '--out DIR',
+      '--now TIME',
+      '--previous DIR',
+      '--rotation-days N',
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+    expect(result.stdout).toMatch(/a time without an offset is UTC/);
+    expect(result.stdout).toMatch(/Exit status: 0 ok; 1 error .*; 2 usage error; 3 outputs written/s);
   });
 });

@@ -10,6 +10,7 @@ import {
   DigestResult,
   DigestRunError,
   formatDigestResult,
+  RUN_OPTIONS,
 } from '../../../cli/commands/run';
 
 const lambda = mockClient(LambdaClient);
@@ -120,11 +121,16 @@ describe('run', () => {
     expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: 'other-digest' });
   });
 
-  it('prints the result as JSON when --json is given', async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(OK_RESULT) as never });
-    await run.run(['--function', 'digest', '--json'], io);
+  it('prints the result as the function returned it when --json is given', async () => {
+    const returned = { ...OK_RESULT, durationMs: 1234 }; // a field this CLI does not know is kept
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(returned) as never });
+    await expect(run.run(['--function', 'digest', '--json'], io)).resolves.toBe(EXIT.ok);
     await flush();
-    expect(JSON.parse(stdout.text())).toEqual(OK_RESULT);
+    expect(JSON.parse(stdout.text())).toEqual(returned);
+  });
+
+  it('documents every option it accepts in --help', () => {
+    for (const name of Object.keys(RUN_OPTIONS)) expect(run.help).toContain(`--${name}`);
   });
 
   it('exits non-zero with the error message when the function raises', async () => {

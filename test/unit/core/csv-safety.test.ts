@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { escapeHtml, neutraliseCell } from '../../../core/csv-safety';
 
-const DANGEROUS = ['=', '+', '-', '@', '\t', '\r'];
+const DANGEROUS = ['=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20'];
 
 function unescapeHtml(value: string): string {
   return value
@@ -16,7 +16,7 @@ function unescapeHtml(value: string): string {
 const cellText = fc.oneof(
   fc.string(),
   fc.tuple(fc.constantFrom(...DANGEROUS), fc.string()).map(([c, s]) => c + s),
-  fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', "'", 'a', ' ', '\n', '1') }),
+  fc.string({ unit: fc.constantFrom(...DANGEROUS, "'", 'a', ' ', '\n', '1', '\uff1e') }),
 );
 
 describe('neutraliseCell', () => {
@@ -28,6 +28,10 @@ describe('neutraliseCell', () => {
     ['\tx', "'\tx"],
     ['\rx', "'\rx"],
     ['=erin', "'=erin"],
+    ['\uff1dHYPERLINK("http://x")', '\'\uff1dHYPERLINK("http://x")'],
+    ['\uff0b1', "'\uff0b1"],
+    ['\uff0d1', "'\uff0d1"],
+    ['\uff20SUM(A1)', "'\uff20SUM(A1)"],
   ])('prefixes a quote when the cell starts with a formula character (%j)', (input, output) => {
     expect(neutraliseCell(input)).toBe(output);
   });

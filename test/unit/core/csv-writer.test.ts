@@ -11,9 +11,9 @@ function collect(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-async function writeAll(header: string[], rows: string[][], options = {}): Promise<string> {
+async function writeAll(header: string[], rows: string[][]): Promise<string> {
   const sink = collect();
-  const writer = createCsvWriter(sink.stream, header, options);
+  const writer = createCsvWriter(sink.stream, header);
   for (const row of rows) {
     const wait = writer.write(row);
     if (wait) await wait;
@@ -61,11 +61,16 @@ describe('createCsvWriter', () => {
     );
   });
 
-  it('writes cells verbatim when neutralising is turned off', async () => {
-    const text = await writeAll(['a', 'b'], [['=1+1', '@x']], { neutralise: false });
+  it('quotes a cell holding a lone carriage return, a line feed, a comma or a quote', async () => {
+    const text = await writeAll(['a', 'b', 'c', 'd', 'e'], [['x\ry', 'x\ny', 'x,y', 'x"y', 'plain']]);
+    expect(text).toBe('a,b,c,d,e\n"x\ry","x\ny","x,y","x""y",plain\n');
+  });
+
+  it('neutralises the header like any other cell when a column name is hostile', async () => {
+    const text = await writeAll(['=cmd|calc', 'tag:=x', '@sum'], [['a', 'b', 'c']]);
     expect(parse(text)).toEqual([
-      ['a', 'b'],
-      ['=1+1', '@x'],
+      ["'=cmd|calc", 'tag:=x', "'@sum"],
+      ['a', 'b', 'c'],
     ]);
   });
 
@@ -135,7 +140,27 @@ describe('createCsvWriter', () => {
       }
     };
     await expect(writeMany()).rejects.toBeInstanceOf(CsvWriteError);
-    await expect(writer.end()).rejects.toThrow(/writing CSV failed/);
+    await expect(writer.end()).rejects.toThrow('writing CSV failed: connection reset');
+  });
+
+  it('rejects the next write instead of waiting forever when the sink failed between writes', async () => {
+    const failing = new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(new Error('disk full'));
+      },
+    });
+    const writer = createCsvWriter(failing, ['n']);
+    const writeSlowly = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) {
+        const wait = writer.write([String(i)]);
+        if (wait) await wait;
+        // Let the sink's failure reach the CSV stream before the next row.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const error = await writeSlowly().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CsvWriteError);
+    expect((error as CsvWriteError).cause).toEqual(expect.objectContaining({ message: 'disk full' }));
   });
 
   it('refuses a row whose width differs from the header and writes after end', async () => {

@@ -154,6 +154,34 @@ describe('delta', () => {
     );
   });
 
+  it('tells a replaced root key, which has no key id, from the same key by its creation time', async () => {
+    const withRootKey = (createdDaysAgo: number): AccountReport =>
+      buildAccountReport({
+        accountId: A,
+        generatedMs: NOW.getTime() - 3_600_000,
+        root: {
+          createdDaysAgo: 1000,
+          mfa: true,
+          keys: [{ active: true, createdDaysAgo, lastUsedDaysAgo: 1 }],
+        },
+        users: [],
+      });
+    const before = await merge({ reports: [withRootKey(400)] });
+    const prev = await readPreviousRun({
+      credentialReport: Readable.from([before.cr]),
+      accessKeys: Readable.from([before.ak]),
+    });
+    const same = (await merge({ reports: [withRootKey(400)], previous: prev })).result.summary.delta!;
+    expect([same.newKeys.count, same.removedKeys.count, same.newFindings.count]).toEqual([0, 0, 0]);
+
+    const replaced = (await merge({ reports: [withRootKey(2)], previous: prev })).result.summary.delta!;
+    const rootKey = { accountId: A, userName: '<root_account>', keySlot: 1 };
+    expect(replaced.newKeys).toEqual({ count: 1, items: [rootKey] });
+    expect(replaced.removedKeys).toEqual({ count: 1, items: [rootKey] });
+    expect(replaced.resolvedFindings.byFinding['key-not-rotated']).toEqual({ users: 1, keys: 1 });
+    expect(replaced.newFindings.byFinding['root-access-key']).toEqual({ users: 0, keys: 1 });
+  });
+
   it('gives the same delta when the same previous run is used twice', async () => {
     const again = await merge({ reports: [report(A, [console('carol', false)])], previous });
     const twice = await merge({ reports: [report(A, [console('carol', false)])], previous });
@@ -203,7 +231,18 @@ describe('readPreviousRun', () => {
     await expect(readPreviousRun({ credentialReport: Readable.from(['']) })).rejects.toThrow(/empty/);
     await expect(
       readPreviousRun({ credentialReport: Readable.from(['account_id,user,findings\n"unclosed,x,y\n']) }),
-    ).rejects.toThrow(/not valid CSV/);
+    ).rejects.toThrow(/not valid CSV \(CSV_QUOTE_NOT_CLOSED, line \d+\)$/);
+  });
+
+  it('names the line but never quotes the cell when the CSV is malformed', async () => {
+    const error = await readPreviousRun({
+      credentialReport: Readable.from(['account_id,user,findings\n1,SECRET"VALUE,x\n']),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreviousRunError);
+    expect((error as Error).message).toMatch(
+      /^previous credential-report\.csv is not valid CSV \(\w+, line 2\)$/,
+    );
+    expect((error as Error).message).not.toContain('SECRET');
   });
 
   it('rejects when the stream fails', async () => {
@@ -213,7 +252,7 @@ describe('readPreviousRun', () => {
       },
     });
     await expect(readPreviousRun({ credentialReport: failing })).rejects.toThrow(
-      /reading credential-report\.csv failed/,
+      /reading credential-report\.csv failed: disk gone/,
     );
   });
 

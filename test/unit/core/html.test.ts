@@ -146,8 +146,9 @@ describe('renderDigestHtml', () => {
       expect(html).toContain(`>${heading}</h2>`);
     }
     // The coverage table names each non-reporting account with its reason.
-    expect(html).toMatch(/666666666666.*staging-web.*missing.*rejected/s);
-    expect(html).toMatch(/777777777777.*new-account.*missing.*never-reported/s);
+    expect(html).toMatch(/666666666666.*staging-web.*missing \(rejected\).*line 3/s);
+    expect(html).toMatch(/777777777777.*new-account.*missing \(never reported\).*no report received/s);
+    expect(html).toMatch(/555555555555.*log-archive.*>stale<.*last report generated/s);
     expect(html).toContain('&lt;root_account&gt;');
   });
 
@@ -212,5 +213,44 @@ describe('renderDigestText', () => {
     expect(text).toContain('Riskiest active keys');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
+  it('shows control characters as spaces whatever field of the data carries them', async () => {
+    const sample = sampleOrganization(NOW);
+    const { summary } = await merge({ metadata: sample.metadata, reports: sample.reports });
+    const [first] = summary.riskiestKeys;
+    const hostile = {
+      ...summary,
+      coverage: {
+        ...summary.coverage,
+        entries: summary.coverage.entries.map((e) => ({ ...e, accountId: `${e.accountId}\u001b[2J` })),
+      },
+      riskiestKeys: [{ ...first!, accountId: '1\r2', accessKeyId: 'AKIA\u001b[31m', findings: [] }],
+      delta: {
+        previousGeneratedAt: 'x\u0007y',
+        newUsers: { count: 0, items: [] },
+        removedUsers: { count: 0, items: [] },
+        newKeys: { count: 0, items: [] },
+        removedKeys: { count: 0, items: [] },
+        newFindings: { count: 0, items: [], byFinding: {} },
+        resolvedFindings: { count: 0, items: [], byFinding: {} },
+        accountsStoppedReporting: { count: 0, items: [] },
+      },
+    };
+    const text = renderDigestText(hostile);
+    expect(text).toContain('AKIA [31m');
+    expect(text).toContain('Since x y:');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+  });
+
+  it('lists each coverage gap on one line with its status, reason and detail', async () => {
+    const sample = sampleOrganization(NOW);
+    const { text } = await merge({ metadata: sample.metadata, reports: sample.reports });
+    expect(text).toContain(
+      '  555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours\n',
+    );
+    expect(text).toContain('  777777777777 (new-account): missing (never reported): no report received\n');
+    expect(text).not.toMatch(/stale, stale|never-reported/);
   });
 });

@@ -402,6 +402,18 @@ describe('runMerge', () => {
     }
   });
 
+  it('picks the same report whatever the arrival order when an account has two generated at the same time', async () => {
+    const one = report({ users: [{ name: 'one', createdDaysAgo: 10, mfa: true }] });
+    const two = report({ users: [{ name: 'two', createdDaysAgo: 10, mfa: true }] });
+    const outputs = new Set<string>();
+    for (const reports of [[one, two], [two, one], asAsync([one, two]), asAsync([two, one])]) {
+      const out = await merge({ reports });
+      outputs.add(out.credentialReport);
+      expect(out.result.summary.warnings).toEqual([expect.stringMatching(/more than one report/)]);
+    }
+    expect(outputs.size).toBe(1);
+  });
+
   it('falls back to an older report of the account when the newest is malformed', async () => {
     const older = report({
       generatedMs: GENERATED - 5 * DAY,
@@ -458,6 +470,110 @@ describe('runMerge', () => {
     expect(out.users.map((u) => u.user)).toEqual(['<root_account>', "'=cmd", "'+1+1", "'@sum"]);
     expect(out.users[0]?.['tag:Owner']).toBe(`'=HYPERLINK("http://x")`);
     expect(out.keys[0]?.user).toBe("'@sum");
+  });
+
+  it('neutralises cells built from hostile tag keys, in the header and the rows, and escapes them in the digest', async () => {
+    const key = `=cmd|' /C calc'!A0`;
+    const metadata: OrgMetadata = {
+      fetchedAt: NOW.toISOString(),
+      accounts: [
+        {
+          id: ACCOUNT,
+          name: 'acct',
+          email: 'x@example.com',
+          state: 'ACTIVE',
+          ouPath: 'Root',
+          ouIdPath: ['r-1'],
+          tags: { [key]: '@SUM(1+1)', '<script>k</script>': '-1', '\r=x': '+1' },
+        },
+      ],
+    };
+    const out = await merge({
+      metadata,
+      reports: [
+        report({
+          users: [{ name: 'u', createdDaysAgo: 10, mfa: true, keys: [{ active: true, createdDaysAgo: 1 }] }],
+        }),
+      ],
+      breakdownTag: key,
+    });
+    for (const csv of [out.credentialReport, out.accessKeys]) {
+      const records = parse(csv) as string[][];
+      expect(records[0]).toEqual(
+        expect.arrayContaining([`tag:${key}`, 'tag:<script>k</script>', 'tag:\r=x']),
+      );
+      for (const record of records) {
+        for (const cell of record) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+      }
+    }
+    expect(out.users[0]).toMatchObject({
+      [`tag:${key}`]: "'@SUM(1+1)",
+      'tag:<script>k</script>': "'-1",
+      'tag:\r=x': "'+1",
+    });
+    expect(out.result.summary.byTag).toEqual(
+      expect.objectContaining({ key, values: [expect.objectContaining({ value: '@SUM(1+1)' })] }),
+    );
+    expect(out.result.html).toContain(`By tag =cmd|&#39; /C calc&#39;!A0`);
+    expect(out.result.html).not.toContain('<script>');
+  });
+
+  it('writes a root row with not_supported wherever AWS writes it verbatim and raises only root findings on it', async () => {
+    const header = CREDENTIAL_REPORT_COLUMNS.join(',');
+    // As IAM writes it: password_enabled, password_last_changed and password_next_rotation are
+    // not_supported on the root row; MFA off; an active key created two years ago and never used.
+    const root = [
+      '<root_account>',
+      `arn:aws:iam::${ACCOUNT}:root`,
+      '2015-01-01T00:00:00+00:00',
+      'not_supported',
+      '2024-05-30T10:00:00+00:00',
+      'not_supported',
+      'not_supported',
+      'false',
+      'true',
+      '2022-06-01T00:00:00+00:00',
+      'N/A',
+      'N/A',
+      'N/A',
+      'false',
+      'N/A',
+      'N/A',
+      'N/A',
+      'N/A',
+      'false',
+      'N/A',
+      'false',
+      'N/A',
+    ].join(',');
+    const csv = `${header}\n${root}\n`;
+    const out = await merge({ reports: [{ ...report(), credentialReportCsv: csv }] });
+    expect(out.result.summary.coverage.entries).toEqual([]);
+    expect(out.users).toHaveLength(1);
+    expect(out.users[0]).toMatchObject({
+      user: '<root_account>',
+      password_enabled: 'not_supported',
+      password_last_changed: 'not_supported',
+      password_next_rotation: 'not_supported',
+      is_root: 'true',
+      active_keys: '1',
+      oldest_active_key_age_days: '731',
+      days_since_last_activity: '1',
+      findings:
+        'root-access-key;root-mfa-disabled;root-recently-used;credential-unused;key-not-rotated;privileged-key;data-read-key',
+    });
+    expect(out.keys).toEqual([
+      expect.objectContaining({
+        user: '<root_account>',
+        user_arn: `arn:aws:iam::${ACCOUNT}:root`,
+        access_key_id: '',
+        key_slot: '1',
+        status: 'Active',
+        created: '2022-06-01T00:00:00+00:00',
+        findings: 'root-access-key;credential-unused;key-not-rotated;privileged-key;data-read-key',
+      }),
+    ]);
+    expect(out.result.summary.riskiestKeys[0]).toMatchObject({ isRoot: true, userName: '<root_account>' });
   });
 
   it('rejects with the input error and closes both sinks when the report stream fails', async () => {

@@ -127,7 +127,7 @@ describe('summary coverage', () => {
     expect(entry(ids.stale)).toMatchObject({
       status: 'stale',
       reason: 'stale',
-      detail: `last report ${new Date(NOW.getTime() - 30 * HOUR).toISOString()}`,
+      detail: `last report generated ${new Date(NOW.getTime() - 30 * HOUR).toISOString()} (30 hours ago); stale after 26 hours`,
       lastReportTime: new Date(NOW.getTime() - 30 * HOUR).toISOString(),
     });
   });
@@ -144,14 +144,16 @@ describe('summary coverage', () => {
     expect(entry(ids.freshWithProblem)).toMatchObject({
       status: 'reporting',
       reason: 'rejected',
-      detail: 'part failed the schema',
+      detail: `part failed the schema; the report generated ${new Date(NOW.getTime() - HOUR).toISOString()} (1 hour ago) is still fresh and is used`,
     });
     expect(summary.byAccount.find((a) => a.accountId === ids.freshWithProblem)?.status).toBe('reporting');
   });
 
   it('gives a stale account with a problem the problem reason and the last report time', () => {
     expect(entry(ids.staleWithProblem)).toMatchObject({ status: 'stale', reason: 'assembly-incomplete' });
-    expect(entry(ids.staleWithProblem)?.detail).toMatch(/^part 1 of 2 missing \(last report .+\)$/);
+    expect(entry(ids.staleWithProblem)?.detail).toBe(
+      `part 1 of 2 missing; last usable report generated ${new Date(NOW.getTime() - 48 * HOUR).toISOString()} (2 days ago)`,
+    );
   });
 
   it('lists no entry for a healthy account and counts a reporting SUSPENDED account as unexpected', () => {
