@@ -308,7 +308,8 @@ describe('parseConfig', () => {
 describe('README deploy guide', () => {
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
   // The configuration table of the deploy guide: from its heading to the next heading.
-  const guide = readme.slice(readme.indexOf('### Configure (`cdk.json` context)')).split(/\n#{2,3} /)[0] ?? '';
+  const guide =
+    readme.slice(readme.indexOf('### Configure (`cdk.json` context)')).split(/\n#{2,3} /)[0] ?? '';
 
   it('has the configuration section', () => {
     expect(guide).toMatch(/^### Configure/);
