@@ -35,6 +35,7 @@ import { z } from 'zod';
 import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { PartDetail, parseAccountReport, parsePartDetail } from '../core/event-contract';
+import { OrgMetadataSchema } from '../core/org-metadata-schema';
 import { S3_LAYOUT } from '../core/names';
 import { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
 
@@ -157,25 +158,6 @@ export interface IncompletePartSet {
   readonly received: number;
   readonly lastModified?: Date;
 }
-
-const OrgMetadataCacheSchema = z.object({
-  organizationId: z.string().optional(),
-  managementAccountId: z.string().optional(),
-  fetchedAt: z.string(),
-  accounts: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      email: z.string(),
-      state: z.string(),
-      joinedTime: z.string().optional(),
-      ouPath: z.string(),
-      ouIdPath: z.array(z.string()),
-      tags: z.record(z.string(), z.string()),
-    }),
-  ),
-  tagsFetchedAt: z.record(z.string(), z.string()).optional(),
-});
 
 const statusOf = (error: unknown): number | undefined =>
   (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
@@ -669,7 +651,14 @@ export class ReportStore {
   async readOrgMetadata(): Promise<OrgMetadata | undefined> {
     const got = await this.getBytes(S3_LAYOUT.orgMetadata);
     if (!got) return undefined;
-    const parsed = OrgMetadataCacheSchema.safeParse(JSON.parse(got.body.toString('utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(got.body.toString('utf8'));
+    } catch {
+      this.logger?.warn('Ignoring an org/metadata.json that is not JSON');
+      return undefined;
+    }
+    const parsed = OrgMetadataSchema.safeParse(json);
     if (!parsed.success) {
       this.logger?.warn('Ignoring an unreadable org/metadata.json', { issues: parsed.error.issues.length });
       return undefined;

@@ -5,9 +5,9 @@
  * the tests and the bench) inject how to obtain each one.
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { z } from 'zod';
 import { selectExpectedAccounts } from '../aggregator/org-metadata';
 import { CredreportError } from '../core/errors';
+import { OrgMetadataSchema } from '../core/org-metadata-schema';
 import { REORDER_WINDOW_REPORTS } from '../core/merge';
 import type { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
 import type { collectAccountReport } from '../member-agent/collector';
@@ -32,26 +32,6 @@ export class CollectOrgError extends CredreportError {}
 /** The metadata file given to `--metadata-in` is not one `--metadata-out` wrote. */
 export class MetadataFileError extends CredreportError {}
 
-const AccountMetadataSchema = z.object({
-  id: z.string().regex(/^\d{12}$/),
-  name: z.string(),
-  email: z.string(),
-  state: z.string(),
-  joinedTime: z.string().optional(),
-  ouPath: z.string(),
-  ouIdPath: z.array(z.string()),
-  tags: z.record(z.string(), z.string()),
-});
-
-/** Schema of a `--metadata-out` file (an {@link OrgMetadata}). Unknown fields are dropped. */
-export const OrgMetadataFileSchema = z.object({
-  organizationId: z.string().optional(),
-  managementAccountId: z.string().optional(),
-  fetchedAt: z.string(),
-  accounts: z.array(AccountMetadataSchema),
-  tagsFetchedAt: z.record(z.string(), z.string()).optional(),
-});
-
 /** Parses the text of a `--metadata-in` file; `source` names it in errors. */
 export function parseMetadataFile(text: string, source: string): OrgMetadata {
   let json: unknown;
@@ -60,7 +40,7 @@ export function parseMetadataFile(text: string, source: string): OrgMetadata {
   } catch (error) {
     throw new MetadataFileError(`${source} is not JSON: ${errorMessage(error)}`, { cause: error });
   }
-  const parsed = OrgMetadataFileSchema.safeParse(json);
+  const parsed = OrgMetadataSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? issue.path.join('.') || '(top level)' : '';

@@ -168,6 +168,11 @@ describe('ReportStore', () => {
     expect(await store().readOrgMetadata()).toBeUndefined();
   });
 
+  it('ignores an org/metadata.json that is not JSON (truncated write) instead of failing the digest', async () => {
+    memory.putRaw(S3_LAYOUT.orgMetadata, '{"fetchedAt":"2026-11-21T00:00:00Z","accounts":[');
+    expect(await store().readOrgMetadata()).toBeUndefined();
+  });
+
   it('lists only part sets that are incomplete, one entry per collection', async () => {
     const [a, b] = ids(2) as [string, string];
     const ra = reportIdFor(a, '2026-11-21T01:00:00Z');
