@@ -39,7 +39,7 @@ import { DIGEST_METRICS } from './telemetry';
 /** A configuration error that makes the digest meaningless (e.g. Organizations answers for another org). */
 export class DigestError extends CredreportError {}
 
-/** The digest handler's result, also what `credreport run` prints (CONTRACTS.md). */
+/** The digest handler's result, also what `credreport run` prints. */
 export interface DigestResult {
   readonly ok: boolean;
   readonly summaryKey: string;

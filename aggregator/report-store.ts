@@ -487,7 +487,7 @@ export class ReportStore {
 
   /** Where a report that failed validation is kept aside (rolled up with history/ by the digest's listing). */
   rejectedReportKey(accountId: string, reportId: string, sha256: string): string {
-    return `${S3_LAYOUT.accountsPrefix}${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`;
+    return S3_LAYOUT.accountRejectedReport(accountId, reportId, sha256);
   }
 
   /**

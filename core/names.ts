@@ -35,8 +35,11 @@ export const S3_LAYOUT = {
   accountLatest: (accountId: string) => `accounts/${accountId}/latest.json`,
   accountHistory: (accountId: string, generatedTime: string) =>
     `accounts/${accountId}/history/${generatedTime}.json.gz`,
-  /** A report that failed validation, kept aside with its reason (never overwrites latest.json). */
+  /** The latest refusal of the account's parts or reports, with its reason (never overwrites latest.json). */
   accountRejected: (accountId: string) => `accounts/${accountId}/rejected.json`,
+  /** A whole report that failed validation, kept aside for inspection (rolled up with history/). */
+  accountRejectedReport: (accountId: string, reportId: string, sha256: string) =>
+    `accounts/${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`,
   orgMetadata: 'org/metadata.json',
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',

@@ -12,7 +12,7 @@ await build({
   format: 'cjs',
   minify: false,
   sourcemap: 'linked',
-  banner: { js: '#!/usr/bin/env node' },
+  // cli/main.ts starts with its own `#!/usr/bin/env node`, which esbuild keeps.
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);

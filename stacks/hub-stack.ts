@@ -11,7 +11,7 @@ import { ReportBucket } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
 
-/** OutputKeys the CLI reads (CONTRACTS: E — stacks). */
+/** OutputKeys the CLI reads (`credreport fetch` and `run` find the bucket and the digest function by them). */
 export const HUB_OUTPUTS = {
   reportBucketName: 'ReportBucketName',
   centralBusArn: 'CentralBusArn',

@@ -430,12 +430,16 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   };
   const { result, paths } = await writeMergeOutputs(outDir, input);
   const { summary } = result;
-  const shown = (path: string): string => relative(io.cwd, path) || path;
+  // Paths inside the working directory are shown relative to it, others as given (absolute).
+  const shown = (path: string): string => {
+    const rel = relative(io.cwd, path);
+    return rel && !rel.startsWith('..') ? rel : path;
+  };
 
   const t = summary.totals;
   const fmt = (n: number): string => n.toLocaleString('en-US');
   io.stdout.write(
-    `Merged ${fmt(t.accounts)} accounts: ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys, ${fmt(t.usersWithFindings)} users with findings.\n` +
+    `Merged ${fmt(t.accounts)} account${t.accounts === 1 ? '' : 's'}: ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys, ${fmt(t.usersWithFindings)} users with findings.\n` +
       `Coverage: ${coverageLine(summary)}.\n` +
       `Wrote ${Object.values(paths).map(shown).join(', ')}\n`,
   );

@@ -25,7 +25,7 @@ export interface RunCommandDeps {
   readonly aws: AwsSessionFactory;
 }
 
-/** What the digest handler returns (CONTRACTS: aggregator/digest-handler.ts). */
+/** What the digest handler returns (see DigestResult in aggregator/digest.ts). */
 export const DigestResultSchema = z.object({
   ok: z.boolean(),
   summaryKey: z.string(),
