@@ -3,8 +3,10 @@
  * ARCHITECTURE §6–§7 — independently of the core's code, so a regression there shows up here.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { FINDING_IDS, FindingId } from '../../core/types';
 import { Csv, parseCsv } from './harness';
@@ -86,38 +88,65 @@ export interface CliRun {
   readonly stdout: string;
   readonly stderr: string;
   readonly durationMs: number;
+  /** The child was killed after `timeoutMs` (code is then null). */
+  readonly timedOut: boolean;
 }
 
-/** Runs `tsx cli/main.ts <args>` (the CLI from source, as `npm run credreport` does) as a child process. */
+/**
+ * Bundles the CLI the way `npm run build` does (scripts/build.mjs: esbuild, cli/main.ts, node, cjs) into
+ * a fresh temporary directory, so the suite runs the installable artefact from the current sources, not
+ * a possibly stale dist/. Returns the bundle's path; the caller removes `dir`.
+ */
+export async function buildCli(): Promise<{ dir: string; entry: string }> {
+  const root = join(__dirname, '..', '..');
+  const dir = await mkdtemp(join(tmpdir(), 'credreport-cli-'));
+  const entry = join(dir, 'credreport.js');
+  await build({
+    entryPoints: [join(root, 'cli', 'main.ts')],
+    outfile: entry,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'silent',
+  });
+  return { dir, entry };
+}
+
+/**
+ * Runs the built CLI bundle (`buildCli`) with `args` as a child process, with only PATH, HOME and `env`
+ * in its environment. Killed after `timeoutMs` (keep it below the calling test's timeout so no CLI
+ * process outlives the test).
+ */
 export function runCli(
+  entry: string,
   args: readonly string[],
   env: Record<string, string>,
-  timeoutMs = 240_000,
+  timeoutMs = 120_000,
 ): Promise<CliRun> {
-  const root = join(__dirname, '..', '..');
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'cli', 'main.ts'), ...args],
-      {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [entry, ...args], {
+      cwd: join(__dirname, '..', '..'),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, durationMs: Date.now() - started });
+      resolve({ code, stdout, stderr, durationMs: Date.now() - started, timedOut });
     });
   });
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3_LAYOUT } from '../../core/names';
 import { EXIT } from '../../cli/command';
-import { expectedUsers, parseCsvFile, rowUserKey, runCli, userKey } from './expectations';
+import { buildCli, expectedUsers, parseCsvFile, rowUserKey, runCli, userKey } from './expectations';
 import {
   Emulator,
   Hub,
@@ -36,13 +36,16 @@ jest.setTimeout(180_000);
 
 let emulator: Emulator;
 let org: SeededOrg;
+let cli: { dir: string; entry: string } | undefined;
 
 beforeAll(async () => {
+  cli = await buildCli();
   emulator = await startEmulator();
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await emulator?.stop();
+  if (cli) await rm(cli.dir, { recursive: true, force: true });
 });
 
 /** Empties moto and seeds management + `members` workload accounts (fewer accounts, faster tests). */
@@ -114,6 +117,7 @@ describe('faults', () => {
 
     // The forger replays the victim's genuine parts from its own account's bus.
     const victimParts = runs.get(victim.key)!.run.events;
+    expect(victimParts.length).toBeGreaterThan(0);
     await putOnDefaultBus(
       forger,
       victimParts.map((e) => ({
@@ -175,9 +179,11 @@ describe('faults', () => {
     expect(second.result.parts).toBeGreaterThanOrEqual(2);
     expect(second.result.reportId).not.toBe(first.result.reportId);
     const lost = second.events.find((e) => e.detail.part === 2);
+    expect(lost).toBeDefined();
     const arrived = second.events.filter((e) => e !== lost);
     const outcomes = await runIngest(hub, arrived);
-    expect(outcomes.every((o) => o.status === 'waiting')).toBe(true);
+    expect(outcomes.map((o) => o.status)).toEqual(arrived.map(() => 'waiting'));
+    expect(outcomes).toHaveLength(second.result.parts - 1);
 
     const kept = JSON.parse(await readText(hub.bucket, S3_LAYOUT.accountLatest(account.id))) as {
       generatedTime: string;
@@ -226,12 +232,12 @@ describe('faults', () => {
     emulator.proxy.inject(denyAssumeRole(locked.id));
     const dir = await mkdtemp(join(tmpdir(), 'credreport-collect-'));
     try {
-      const run = await runCli(['collect', '--out', dir], {
+      const run = await runCli(cli!.entry, ['collect', '--out', dir], {
         ...emulatorEnv(emulator.endpoint),
         NODE_NO_WARNINGS: '1',
       });
 
-      expect(run.code).toBe(EXIT.incomplete);
+      expect({ code: run.code, timedOut: run.timedOut }).toEqual({ code: EXIT.incomplete, timedOut: false });
       expect(`${run.stdout}\n${run.stderr}`).toContain(locked.id);
       expect(
         emulator.proxy.callsTo('sts', 'AssumeRole').filter((c) => c.injected).length,

@@ -2,6 +2,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { MOTO_INSTALL_HINT, MotoNotInstalledError, pointSdkAtEmulator, startMoto } from './moto';
 
@@ -33,11 +34,20 @@ describe('startMoto', () => {
     expect((error as Error).message).not.toContain('\n');
   });
 
-  it('starts on a free loopback port, answers the SDK, and forgets everything on reset', async () => {
+  it('starts on a free loopback port with the AWS managed policies, forgets everything on reset, and stops', async () => {
     const moto = await startMoto();
     const restore = pointSdkAtEmulator(moto.endpoint);
     try {
       expect(moto.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(process.env.AWS_ENDPOINT_URL).toBe(moto.endpoint);
+      // MOTO_IAM_LOAD_MANAGED_POLICIES=true: the scenario attaches these by ARN.
+      const iam = new IAMClient({});
+      for (const name of ['AdministratorAccess', 'AmazonS3ReadOnlyAccess']) {
+        const { Policy } = await iam.send(
+          new GetPolicyCommand({ PolicyArn: `arn:aws:iam::aws:policy/${name}` }),
+        );
+        expect(Policy?.PolicyName).toBe(name);
+      }
       const s3 = new S3Client({});
       await s3.send(new CreateBucketCommand({ Bucket: 'reset-probe' }));
       expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual([
@@ -49,5 +59,14 @@ describe('startMoto', () => {
       restore();
       await moto.stop();
     }
+    // No moto server is left behind.
+    expect(moto.pid).toEqual(expect.any(Number));
+    let probe: string | undefined = 'alive';
+    try {
+      process.kill(moto.pid!, 0);
+    } catch (error) {
+      probe = (error as NodeJS.ErrnoException).code;
+    }
+    expect(probe).toBe('ESRCH');
   });
 });

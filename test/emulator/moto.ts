@@ -32,6 +32,8 @@ export interface MotoServer {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   readonly port: number;
+  /** Process id of the moto server (for checking it is gone after `stop`). */
+  readonly pid: number | undefined;
   /** Milliseconds from spawn until moto answered. */
   readonly startupMs: number;
   /** Drops every resource in every account (POST /moto-api/reset). */
@@ -69,8 +71,30 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Starts `python3 -m moto.server` and resolves once it answers HTTP. */
+/** moto lost the race for the probed port to another process (freePort closes its probe first). */
+class PortTakenError extends MotoStartError {}
+
+/** moto servers of this process still running: killed if the jest worker exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts `python3 -m moto.server` and resolves once it answers HTTP. Retries on another port when the
+ * probed one was taken in between (other suites on the machine start servers too).
+ */
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startMotoOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startMotoOnce(options: StartMotoOptions): Promise<MotoServer> {
   const python = options.python ?? process.env.MOTO_PYTHON ?? 'python3';
   const timeoutMs = options.timeoutMs ?? 30_000;
   const port = await freePort();
@@ -84,9 +108,16 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   };
 
   const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-p', String(port), '-H', '127.0.0.1'], {
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', PYTHONUNBUFFERED: '1' },
+    // MOTO_ACCOUNT_ID would pin every request to one account and defeat the multi-account scenario.
+    env: {
+      ...process.env,
+      MOTO_ACCOUNT_ID: undefined,
+      MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
+      PYTHONUNBUFFERED: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   child.stdout?.on('data', remember);
   child.stderr?.on('data', remember);
 
@@ -94,10 +125,12 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   let spawnError: Error | undefined;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
+      running.delete(child);
       exited = { code, signal };
       resolve();
     });
     child.once('error', (error) => {
+      running.delete(child);
       spawnError = error;
       exited ??= { code: null, signal: null };
       resolve();
@@ -107,6 +140,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const server: MotoServer = {
     endpoint,
     port,
+    pid: child.pid,
     startupMs: 0,
     async reset() {
       const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
@@ -141,6 +175,9 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
       if (/No module named ['"]?(moto|flask|werkzeug)/.test(text)) {
         throw new MotoNotInstalledError(/No module named [^\n]*/.exec(text)?.[0] ?? 'module missing');
       }
+      if (/Address already in use/i.test(text)) {
+        throw new PortTakenError(`port ${port} was taken before moto could bind it`);
+      }
       throw new MotoStartError(
         `moto server exited before answering (code ${exited.code}, signal ${exited.signal}):\n${server.recentOutput()}`,
       );
@@ -173,6 +210,8 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     POWERTOOLS_METRICS_NAMESPACE: 'credreport-emulator',
     POWERTOOLS_LOG_LEVEL: process.env.EMULATOR_LOG_LEVEL ?? 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // The SDK's "node >=22 from 2027" notice, once per cold start, buries the test output.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
 
