@@ -282,7 +282,11 @@ async function bucketProblems(
  * streams, access-keys.csv opened only when credential-report.csv has been consumed. The digest writes
  * both CSVs before summary.json, so a run whose credential-report.csv exists wrote access-keys.csv too.
  */
-async function previousRun(store: ReportStore, logger: Logger): Promise<PreviousRun | undefined> {
+async function previousRun(
+  store: ReportStore,
+  logger: Logger,
+  warnings: string[],
+): Promise<PreviousRun | undefined> {
   const files = S3_LAYOUT.outputFiles;
   const key = (name: string): string => `${S3_LAYOUT.latestPrefix}${name}`;
   const started = performance.now();
@@ -307,6 +311,10 @@ async function previousRun(store: ReportStore, logger: Logger): Promise<Previous
   } catch (error) {
     credentialReport?.destroy(); // release the S3 response if the parse stopped half-way
     logger.warn('Previous run unreadable; no delta this run', { error: errorText(error) });
+    // In the summary too: a digest without a delta section must say why, not look like "no changes".
+    warnings.push(
+      `The previous run in latest/ could not be read (${errorText(error)}); this digest shows no changes since it`,
+    );
     return undefined;
   }
 }
@@ -326,7 +334,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   // Everything read before the merge is independent: own account, organization metadata, the bucket's
   // listings and the previous run all start now, so the previous run's CPU-bound parse overlaps the
   // Organizations and IAM round trips instead of following them.
-  const previousPromise = previousRun(store, logger);
+  const previousWarnings: string[] = [];
+  const previousPromise = previousRun(store, logger, previousWarnings);
   const ownPromise = collect(
     { iam: deps.iam, logger },
     { accountId: deps.ownAccountId, budgetMs: config.collectBudgetMs ?? 300_000 },
@@ -358,6 +367,12 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     let cached: OrgMetadata | undefined;
     try {
       cached = await store.readOrgMetadata();
+      if (cached?.organizationId && cached.organizationId !== config.organizationId) {
+        logger.warn('Ignoring cached metadata of another organization', {
+          cachedOrganizationId: cached.organizationId,
+        });
+        cached = undefined;
+      }
     } catch (error) {
       logger.warn('Cached organization metadata unreadable', { error: errorText(error) });
     }
@@ -439,7 +454,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(expected ? { expectedAccountIds: expected } : {}),
       reports: reports(),
       problems,
-      warnings,
+      warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
       ...(previous ? { previous } : {}),

@@ -24,10 +24,16 @@ import { AccountReport, PRIVILEGE_KINDS } from './types';
 /** A contract violation: a part or payload that does not match the schema, or a set of parts that does not assemble. */
 export class ContractError extends CredreportError {}
 
-/** Upper bound on the decompressed payload, so a hostile part set cannot exhaust the hub's memory. */
-export const MAX_DECODED_PAYLOAD_BYTES = 256 * 1024 * 1024;
-/** Upper bound on parts per report (10,000 parts of 250 KB is far beyond any IAM account). */
-export const MAX_PARTS = 10_000;
+/**
+ * Upper bound on the decompressed payload, so a hostile part set (a gzip bomb from any principal of the
+ * organization) cannot exhaust the ingest function's memory. IAM allows at most 5,000 users per account,
+ * about 3.4 MB of payload (npm run bench -- --only agent); 32 MB leaves room for long policy lists.
+ */
+export const MAX_DECODED_PAYLOAD_BYTES = 32 * 1024 * 1024;
+/** Upper bound on parts per report: 512 parts of the smallest allowed entry (16 KB) still carry ~6 MB gzip. */
+export const MAX_PARTS = 512;
+/** Upper bound on the joined base64 text, checked before joining: gzip of the largest payload plus slack. */
+const MAX_JOINED_BASE64_CHARS = Math.ceil(((MAX_DECODED_PAYLOAD_BYTES + 1024 * 1024) * 4) / 3);
 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const isoTime = z.iso.datetime({ offset: true });
@@ -89,6 +95,7 @@ export const PartDetailSchema = z
     payload: z
       .string()
       .min(1)
+      .max(1_048_576, 'must fit one EventBridge entry (1 MB)')
       .regex(/^[A-Za-z0-9+/=]+$/, 'must be base64 text'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'),
   })
@@ -167,6 +174,12 @@ export function splitReport(report: AccountReport, opts: { maxEntryBytes?: numbe
   }
   const valid = parseAccountReport(report);
   const json = Buffer.from(JSON.stringify(valid), 'utf8');
+  if (json.length > MAX_DECODED_PAYLOAD_BYTES) {
+    // Fail here, loudly, rather than publish parts the hub is bound to reject.
+    throw new ContractError(
+      `splitReport: report of account ${valid.accountId} is ${json.length} bytes, over the hub's limit of ${MAX_DECODED_PAYLOAD_BYTES}`,
+    );
+  }
   const base64 = gzipSync(json, { level: 9 }).toString('base64');
   const common = {
     schemaVersion: EVENT_SCHEMA_VERSION,
@@ -265,6 +278,12 @@ export function assembleParts(input: readonly PartDetail[]): AccountReport {
     );
   }
 
+  const joinedLength = parts.reduce((sum, part) => sum + part.payload.length, 0);
+  if (joinedLength > MAX_JOINED_BASE64_CHARS) {
+    throw new ContractError(
+      `assembleParts: payload of ${label} is ${joinedLength} base64 characters, over the ${MAX_JOINED_BASE64_CHARS} a report may have`,
+    );
+  }
   const base64 = Array.from(
     { length: first.parts },
     (_, i) => (byNumber.get(i + 1) as PartDetail).payload,

@@ -132,6 +132,12 @@ export class HubStack extends Stack {
       0,
       'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
     );
+    this.alarms.onMetric(
+      'RejectedReportsAlarm',
+      metric(ingestService, INGEST_METRICS.rejectedReports, 'Sum', Duration.minutes(5)),
+      0,
+      'A complete report did not assemble or failed validation; the previous one is kept: see accounts/<id>/rejected.json.',
+    );
 
     this.members = new MemberStackSet(this, 'Members', {
       centralBusArn: this.centralBus.bus.eventBusArn,

@@ -57,12 +57,8 @@ const ORG_PREFIX = S3_LAYOUT.orgMetadata.slice(0, S3_LAYOUT.orgMetadata.indexOf(
  * (coverage), the cached org metadata, and the previous run under latest/ (delta, and the source of the
  * server-side copies to runs/).
  */
-export const DIGEST_READ_PREFIXES = [
-  S3_LAYOUT.accountsPrefix,
-  S3_LAYOUT.incomingPrefix,
-  ORG_PREFIX,
-  S3_LAYOUT.latestPrefix,
-] as const;
+/** Prefixes the digest reads objects from (incoming/ is only listed, for coverage). */
+export const DIGEST_READ_PREFIXES = [S3_LAYOUT.accountsPrefix, ORG_PREFIX, S3_LAYOUT.latestPrefix] as const;
 /** Prefixes the digest lists (ReportStore.listAccounts and listIncompletePartSets). */
 export const DIGEST_LIST_PREFIXES = [S3_LAYOUT.accountsPrefix, S3_LAYOUT.incomingPrefix] as const;
 /** Prefixes the digest writes: the merged outputs, their dated copies, the metadata cache. */

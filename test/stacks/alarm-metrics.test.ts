@@ -118,7 +118,7 @@ describe('custom-metric alarms', () => {
     const t = app.hubJson;
     const watched = watchedMetrics(t);
     expect(watched.map((m) => m.name).sort()).toEqual(
-      ['AccountsMissing', 'EmailFailed', 'ForgedParts', 'RejectedParts'].sort(),
+      ['AccountsMissing', 'EmailFailed', 'ForgedParts', 'RejectedParts', 'RejectedReports'].sort(),
     );
 
     const ingestEnv = environmentOf(t, 'IngestFunction');
@@ -134,6 +134,11 @@ describe('custom-metric alarms', () => {
     const [part] = partsOf(accountReport('333333333333', NOW));
     // A part claiming another account than the one EventBridge saw: refused (RejectedParts, ForgedParts).
     const fromIngest = await emitted(() => ingest(partEvent(part, '222222222222')));
+    // A whole part set whose credential report fails validation (RejectedReports).
+    const bad = { ...accountReport('444444444444', NOW), credentialReportCsv: 'not,a,credential,report\n' };
+    for (const badPart of partsOf(bad)) {
+      fromIngest.push(...(await emitted(() => ingest(partEvent(badPart, '444444444444')))));
+    }
 
     Object.assign(process.env, digestEnv);
     const digest = (await import('../../aggregator/digest-handler')).handler;

@@ -259,7 +259,7 @@ describe('HubStack', () => {
         'sqs:SendMessage',
       ]);
       expect(statement(statements, 'ReadReports').Resource).toEqual(
-        ['accounts/', 'incoming/', 'org/', 'latest/'].map((p) => objects(bucket, p)),
+        ['accounts/', 'org/', 'latest/'].map((p) => objects(bucket, p)),
       );
       expect(statement(statements, 'WriteOutputs').Resource).toEqual(
         ['latest/', 'runs/', 'org/'].map((p) => objects(bucket, p)),
@@ -339,7 +339,7 @@ describe('HubStack', () => {
         const mailing = s === delegated;
         const cases: AccessCase[] = [
           { action: 's3:GetObject', resource: `${b}/accounts/222222222222/latest.json`, allowed: true },
-          { action: 's3:GetObject', resource: `${b}/incoming/222222222222/r/part-1-of-2`, allowed: true },
+          { action: 's3:GetObject', resource: `${b}/incoming/222222222222/r/part-1-of-2`, allowed: false },
           { action: 's3:GetObject', resource: `${b}/org/metadata.json`, allowed: true },
           { action: 's3:GetObject', resource: `${b}/latest/summary.json`, allowed: true },
           { action: 's3:PutObject', resource: `${b}/latest/credential-report.csv`, allowed: true },
@@ -621,7 +621,7 @@ describe('HubStack', () => {
       const t = shipped.hubJson;
       const topic = logicalId(t, 'AWS::SNS::Topic', 'AlarmsTopic');
       const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-      expect(alarms).toHaveLength(9);
+      expect(alarms).toHaveLength(10);
       for (const alarm of alarms) {
         expect(alarm).toMatchObject({
           AlarmActions: [ref(topic)],

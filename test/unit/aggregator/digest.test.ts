@@ -385,7 +385,7 @@ describe('runDigest', () => {
     expect(summaryOf().delta).toBeDefined();
   });
 
-  it('runs without a delta, and says why in the logs, when the previous run is not readable', async () => {
+  it('runs without a delta, and says why in the logs and the summary, when the previous run is not readable', async () => {
     memory.putRaw('latest/credential-report.csv', 'this,is,not\na,credreport,csv\n');
     memory.putRaw('latest/summary.json', '{}');
     const d = deps();
@@ -397,7 +397,19 @@ describe('runDigest', () => {
       expect.objectContaining({ error: expect.stringMatching(/account_id/) }),
     );
     expect(summaryOf().delta).toBeUndefined();
+    expect(summaryOf().warnings.join('\n')).toMatch(/previous run in latest\/ could not be read/);
     expect(memory.text('latest/credential-report.csv')).toMatch(/^account_id,/);
+  });
+
+  it('ignores cached metadata written for another organization', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    const cached = JSON.parse(memory.text('org/metadata.json')) as { organizationId?: string };
+    memory.putRaw('org/metadata.json', JSON.stringify({ ...cached, organizationId: 'o-someoneelse1' }));
+    orgMock
+      .on(DescribeOrganizationCommand)
+      .rejects(new AWSOrganizationsNotInUseException({ $metadata: {}, message: 'not in use' }));
+    await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
+    expect(summaryOf().warnings.join('\n')).toMatch(/no cached metadata exists/);
   });
 
   it('shows an expected account without any report as never-reported and an old report as stale', async () => {

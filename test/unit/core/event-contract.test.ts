@@ -3,6 +3,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   AccountReportSchema,
   ContractError,
+  MAX_DECODED_PAYLOAD_BYTES,
+  MAX_PARTS,
   PartDetail,
   assembleParts,
   entryBytes,
@@ -102,6 +104,11 @@ describe('splitReport', () => {
     expect(new Set(parts.map((p) => p.sha256)).size).toBe(1);
   });
 
+  it('refuses a report larger than the hub accepts instead of publishing parts bound to be rejected', () => {
+    const huge = sampleAccountReport({ warnings: ['x'.repeat(MAX_DECODED_PAYLOAD_BYTES)] });
+    expect(() => splitReport(huge)).toThrow(/over the hub's limit of/);
+  });
+
   it('uses the default limit of DEFAULT_MAX_ENTRY_BYTES when no limit is given', () => {
     const report = sampleAccountReport({}, manyUsers(5_000));
     for (const part of splitReport(report))
@@ -134,6 +141,36 @@ describe('assembleParts', () => {
   it('returns the original report when given every part in any order', () => {
     expect(parts.length).toBeGreaterThan(2);
     expect(assembleParts([...parts].reverse())).toEqual(report);
+  });
+
+  it('rejects a gzip bomb without inflating it past the decoded-size limit', () => {
+    // 200 MB of one byte gzips to ~200 KB: one event from any principal of the organization.
+    const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024, 0x61), { level: 9 }).toString('base64');
+    const detail: PartDetail = { ...parts[0]!, part: 1, parts: 1, payload: bomb };
+    const before = process.memoryUsage().rss;
+    expect(() => assembleParts([detail])).toThrow(
+      new RegExp(`not valid gzip \\(or exceeds ${MAX_DECODED_PAYLOAD_BYTES} bytes\\)`),
+    );
+    expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
+  });
+
+  it('rejects a part set whose joined payload is larger than any report can be, before joining it', () => {
+    const slice = 'A'.repeat(1_048_576);
+    const count = Math.ceil((MAX_DECODED_PAYLOAD_BYTES * 4) / 3 / slice.length) + 2;
+    expect(count).toBeLessThanOrEqual(MAX_PARTS);
+    const big = Array.from({ length: count }, (_, i) => ({
+      ...parts[0]!,
+      part: i + 1,
+      parts: count,
+      payload: slice,
+    }));
+    expect(() => assembleParts(big)).toThrow(/base64 characters, over the \d+ a report may have/);
+  });
+
+  it('rejects a part whose payload could not fit one EventBridge entry', () => {
+    expect(() => assembleParts([{ ...parts[0]!, parts: 1, payload: 'A'.repeat(1_048_580) }])).toThrow(
+      ContractError,
+    );
   });
 
   it('names the missing parts when the set is incomplete', () => {
