@@ -403,7 +403,7 @@ describe('runDigest', () => {
 
   it('ignores cached metadata written for another organization', async () => {
     await runDigest(CONFIG, deps(), NOW);
-    const cached = JSON.parse(memory.text('org/metadata.json')) as { organizationId?: string };
+    const cached = JSON.parse(memory.text('org/metadata.json') ?? '') as { organizationId?: string };
     memory.putRaw('org/metadata.json', JSON.stringify({ ...cached, organizationId: 'o-someoneelse1' }));
     orgMock
       .on(DescribeOrganizationCommand)
