@@ -108,36 +108,43 @@ export class HubStack extends Stack {
       });
     const digestService = this.digest.handler.serviceName;
     const ingestService = this.ingest.handler.serviceName;
-    this.alarms.onMetric(
-      'AccountsMissingAlarm',
-      metric(digestService, DIGEST_METRICS.accountsMissing, 'Maximum', Duration.hours(1)),
-      0,
-      'The last digest found expected accounts without a fresh report (see coverage in latest/summary.json).',
-    );
-    this.alarms.onMetric(
-      'EmailFailedAlarm',
-      metric(digestService, DIGEST_METRICS.emailFailed, 'Maximum', Duration.hours(1)),
-      0,
-      'The digest email could not be sent (the S3 outputs were written).',
-    );
-    this.alarms.onMetric(
-      'ForgedPartsAlarm',
-      metric(ingestService, INGEST_METRICS.forgedParts, 'Sum', Duration.minutes(5)),
-      0,
-      'A member account sent report parts claiming another account id: investigate that account.',
-    );
-    this.alarms.onMetric(
-      'RejectedPartsAlarm',
-      metric(ingestService, INGEST_METRICS.rejectedParts, 'Sum', Duration.minutes(5)),
-      0,
-      'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
-    );
-    this.alarms.onMetric(
-      'RejectedReportsAlarm',
-      metric(ingestService, INGEST_METRICS.rejectedReports, 'Sum', Duration.minutes(5)),
-      0,
-      'A complete report did not assemble or failed validation; the previous one is kept: see accounts/<id>/rejected.json.',
-    );
+    const hourly = [digestService, 'Maximum', Duration.hours(1)] as const;
+    const fiveMinutes = [ingestService, 'Sum', Duration.minutes(5)] as const;
+    const metricAlarms = [
+      [
+        'AccountsMissingAlarm',
+        DIGEST_METRICS.accountsMissing,
+        hourly,
+        'The last digest found expected accounts without a fresh report (see coverage in latest/summary.json).',
+      ],
+      [
+        'EmailFailedAlarm',
+        DIGEST_METRICS.emailFailed,
+        hourly,
+        'The digest email could not be sent (the S3 outputs were written).',
+      ],
+      [
+        'ForgedPartsAlarm',
+        INGEST_METRICS.forgedParts,
+        fiveMinutes,
+        'A member account sent report parts claiming another account id: investigate that account.',
+      ],
+      [
+        'RejectedPartsAlarm',
+        INGEST_METRICS.rejectedParts,
+        fiveMinutes,
+        'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
+      ],
+      [
+        'RejectedReportsAlarm',
+        INGEST_METRICS.rejectedReports,
+        fiveMinutes,
+        'A complete report did not assemble or failed validation; the previous one is kept: see accounts/<id>/rejected.json.',
+      ],
+    ] as const;
+    for (const [id, metricName, [service, statistic, period], description] of metricAlarms) {
+      this.alarms.onMetric(id, metric(service, metricName, statistic, period), 0, description);
+    }
 
     this.members = new MemberStackSet(this, 'Members', {
       centralBusArn: this.centralBus.bus.eventBusArn,
