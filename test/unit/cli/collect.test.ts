@@ -389,7 +389,8 @@ describe('collect', () => {
     );
   });
 
-  it.each([1, 3, 8])('never has more than --concurrency %i accounts in flight', async (limit) => {
+  /** Runs collect over 20 accounts whose collection takes 5 ms; returns its exit status and the peak in flight. */
+  async function peakInFlight(argv: string[]): Promise<{ code: number; peak: number }> {
     const many: OrgMetadata = {
       ...METADATA,
       accounts: Array.from({ length: 20 }, (_, i) =>
@@ -399,44 +400,30 @@ describe('collect', () => {
     callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
     rolesAssumable();
     let inFlight = 0;
-    let maxInFlight = 0;
+    let peak = 0;
     const cmd = command({
       fetchOrgMetadata: async () => ({ metadata: many, calls: {}, warnings: [] }),
       collect: async (_deps, opts) => {
         inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
+        peak = Math.max(peak, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
         inFlight--;
         return { report: reportFor(opts.accountId), stats: { apiCalls: {}, users: 1, durationMs: 5 } };
       },
     });
-    await expect(cmd.run(['--concurrency', String(limit)], io())).resolves.toBe(EXIT.ok);
-    expect(maxInFlight).toBe(limit);
+    const code = await cmd.run(argv, io());
+    return { code, peak };
+  }
+
+  it.each([1, 3, 8])('never has more than --concurrency %i accounts in flight', async (limit) => {
+    await expect(peakInFlight(['--concurrency', String(limit)])).resolves.toEqual({
+      code: EXIT.ok,
+      peak: limit,
+    });
   });
 
   it('uses 8 accounts in flight by default', async () => {
-    const many: OrgMetadata = {
-      ...METADATA,
-      accounts: Array.from({ length: 20 }, (_, i) =>
-        account(String(200_000_000_000 + i), `A${i}`, ['r-ab12'], 'Root'),
-      ),
-    };
-    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
-    rolesAssumable();
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const cmd = command({
-      fetchOrgMetadata: async () => ({ metadata: many, calls: {}, warnings: [] }),
-      collect: async (_deps, opts) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        inFlight--;
-        return { report: reportFor(opts.accountId), stats: { apiCalls: {}, users: 1, durationMs: 5 } };
-      },
-    });
-    await cmd.run([], io());
-    expect(maxInFlight).toBe(8);
+    await expect(peakInFlight([])).resolves.toEqual({ code: EXIT.ok, peak: 8 });
   });
 
   it('lists an account whose role cannot be assumed with its reason, writes the others and exits 3', async () => {
