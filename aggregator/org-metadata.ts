@@ -32,7 +32,7 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
+import { backoffDelay, mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { AccountMetadata, OrgMetadata } from '../core/types';
 
@@ -107,7 +107,11 @@ async function send<T>(ctx: CallContext, operation: string, request: () => Promi
       return await request();
     } catch (error) {
       if (!isThrottle(error) || attempt >= ctx.retries) throw error;
-      const delay = Math.round(Math.random() * Math.min(THROTTLE_CAP_MS, THROTTLE_BASE_MS * 2 ** attempt));
+      const delay = backoffDelay(attempt, {
+        baseMs: THROTTLE_BASE_MS,
+        capMs: THROTTLE_CAP_MS,
+        random: Math.random,
+      });
       ctx.logger?.debug('Organizations throttled; retrying', {
         operation,
         attempt: attempt + 1,

@@ -32,7 +32,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
+import { backoffDelay, mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { PartDetail, parseAccountReport, parsePartDetail } from '../core/event-contract';
 import { OrgMetadataSchema } from '../core/org-metadata-schema';
@@ -253,7 +253,7 @@ export class ReportStore {
   }
 
   private async backoff(attempt: number): Promise<void> {
-    await this.sleep(Math.round(Math.random() * Math.min(2_000, 50 * 2 ** attempt)));
+    await this.sleep(backoffDelay(attempt, { baseMs: 50, capMs: 2_000, random: Math.random }));
   }
 
   private async head(key: string): Promise<{ etag?: string; metadata: Record<string, string> } | undefined> {

@@ -25,3 +25,15 @@ export async function mapLimit<T, R>(
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Delay before retry `attempt` (0-based): `baseMs * 2^attempt`, capped at `capMs`. With `random`, "full
+ * jitter" — a uniform share of that — which spreads retries of many callers hitting the same throttle.
+ */
+export function backoffDelay(
+  attempt: number,
+  opts: { readonly baseMs: number; readonly capMs: number; readonly random?: () => number },
+): number {
+  const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** attempt);
+  return opts.random ? Math.round(opts.random() * ceiling) : ceiling;
+}

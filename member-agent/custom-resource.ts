@@ -1,5 +1,5 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { sleep } from '../core/concurrency';
+import { backoffDelay, sleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 
 /** The response could not be delivered to CloudFormation's pre-signed URL. */
@@ -45,7 +45,7 @@ export const fetchResponseSender: ResponseSender = async (url, body) => {
     } catch (error) {
       lastError = error;
     }
-    if (attempt + 1 < attempts) await sleep(500 * 2 ** attempt);
+    if (attempt + 1 < attempts) await sleep(backoffDelay(attempt, { baseMs: 500, capMs: 8_000 }));
   }
   throw new CustomResourceResponseError('could not deliver the custom resource response', {
     cause: lastError,

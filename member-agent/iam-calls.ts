@@ -4,6 +4,7 @@
  * SDK's own (adaptive) retries, and never sleeps past the collection's time budget.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { backoffDelay } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 
 /** The collection failed as a whole (no report is produced). */
@@ -105,7 +106,7 @@ export class CallContext {
 
   /** Bounded exponential backoff for attempt `n` (0-based). */
   backoff(n: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** n);
+    return backoffDelay(n, { baseMs: this.baseDelayMs, capMs: this.maxDelayMs });
   }
 
   /** Sends one IAM request (counted under `operation`), retrying throttling and transient faults. */

@@ -5,7 +5,7 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { sleep as realSleep } from '../core/concurrency';
+import { backoffDelay, sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { entryBytes, type PartDetail } from '../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
@@ -106,7 +106,7 @@ export async function publishParts(
   for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
     if (attempt > 0) {
       retriedEntries += pending.length;
-      await sleep(Math.min(10_000, baseDelayMs * 2 ** (attempt - 1)));
+      await sleep(backoffDelay(attempt - 1, { baseMs: baseDelayMs, capMs: 10_000 }));
     }
     const failed: PartDetail[] = [];
     const delivered = new Set<number>();
