@@ -221,20 +221,7 @@ describe('push path: member agent → default bus → central bus → ingest →
         label,
         findings: expectedUserFindings(user, 0),
       });
-      const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
-      expect({
-        label,
-        admin: row?.admin,
-        s3: row?.s3_read,
-        rds: row?.rds_read,
-        ddb: row?.dynamodb_read,
-      }).toEqual({
-        label,
-        admin: String(admin),
-        s3: String(s3Read),
-        rds: String(rdsRead),
-        ddb: String(dynamodbRead),
-      });
+      expectPrivilegeColumns(label, row, user.spec.expect);
       expect({ label, activeKeys: row?.active_keys }).toEqual({
         label,
         activeKeys: String(user.keys.filter((k) => k.status === 'Active').length),
@@ -294,20 +281,7 @@ describe('push path: member agent → default bus → central bus → ingest →
       });
       if (key.used) expect(['sts', 'not_supported']).toContain(row?.last_used_service);
       // Privileges belong to the user, so every key row of a user carries them, active or not.
-      const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
-      expect({
-        label,
-        admin: row?.admin,
-        s3: row?.s3_read,
-        rds: row?.rds_read,
-        ddb: row?.dynamodb_read,
-      }).toEqual({
-        label,
-        admin: String(admin),
-        s3: String(s3Read),
-        rds: String(rdsRead),
-        ddb: String(dynamodbRead),
-      });
+      expectPrivilegeColumns(label, row, user.spec.expect);
       expect({ label, findings: splitFindings(row?.findings) }).toEqual({
         label,
         findings: expectedKeyFindings(user, key, 0),
@@ -485,3 +459,24 @@ describe('digest later in time', () => {
     expect(result.summaryKey).toBe(`${S3_LAYOUT.runPrefix(later.slice(0, 10))}summary.json`);
   });
 });
+
+/** The four privilege columns of a CSV row equal the scenario's expectation for that user. */
+function expectPrivilegeColumns(
+  label: string,
+  row: Record<string, string> | undefined,
+  expected: { admin: boolean; s3Read: boolean; rdsRead: boolean; dynamodbRead: boolean },
+): void {
+  expect({
+    label,
+    admin: row?.admin,
+    s3: row?.s3_read,
+    rds: row?.rds_read,
+    ddb: row?.dynamodb_read,
+  }).toEqual({
+    label,
+    admin: String(expected.admin),
+    s3: String(expected.s3Read),
+    rds: String(expected.rdsRead),
+    ddb: String(expected.dynamodbRead),
+  });
+}
