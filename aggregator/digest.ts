@@ -29,10 +29,11 @@ import { S3_LAYOUT } from '../core/names';
 import type { Summary } from '../core/summary';
 import { Thresholds } from '../core/thresholds';
 import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
-import { collectAccountReport } from '../member-agent/collector';
+import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
 import { composeDigestEmail, sendDigestEmail } from './mailer';
-import { OrgMetadataError, fetchOrgMetadata, selectExpectedAccounts } from './org-metadata';
+import { OrgMetadataError, fetchOrgMetadata } from '../collector/org-metadata';
+import { selectExpectedAccounts } from '../core/org-metadata';
 import { AccountObjects, CONTENT_TYPES, IncompletePartSet, ReportStore, runDate } from './report-store';
 import { DIGEST_METRICS } from './telemetry';
 

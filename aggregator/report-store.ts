@@ -35,7 +35,7 @@ import { z } from 'zod';
 import { backoffDelay, mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { PartDetail, parseAccountReport, parsePartDetail } from '../core/event-contract';
-import { OrgMetadataSchema } from '../core/org-metadata-schema';
+import { OrgMetadataSchema } from '../core/org-metadata';
 import { S3_LAYOUT } from '../core/names';
 import { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
 

@@ -18,16 +18,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { assembleParts, entryBytes, splitReport } from '../core/event-contract';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
-import { collectAccountReport } from '../member-agent/collector';
-import { evaluatePrivileges } from '../member-agent/privileges';
-import { ACCOUNT, GENERATED, prng, reportCsv, syntheticUsers } from '../test/unit/member-agent/fixtures';
-import {
-  AWS_POLICIES,
-  awsManaged,
-  doc,
-  encode,
-  groupDetail,
-} from '../test/unit/member-agent/policy-fixtures';
+import { collectAccountReport } from '../collector/account-collector';
+import { evaluatePrivileges } from '../core/privileges';
+import { ACCOUNT, GENERATED, prng, reportCsv, syntheticUsers } from '../test/unit/collector/fixtures';
+import { AWS_POLICIES, awsManaged, doc, encode, groupDetail } from '../test/unit/core/policy-fixtures';
 import type { BenchModule, BenchRow } from './harness';
 import { timed } from './harness';
 

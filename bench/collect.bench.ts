@@ -33,7 +33,7 @@ import { CREDENTIAL_REPORT_COLUMNS } from '../core/columns';
 import { sleep } from '../core/concurrency';
 import type { Summary } from '../core/summary';
 import type { OrgMetadata } from '../core/types';
-import { collectAccountReport } from '../member-agent/collector';
+import { collectAccountReport } from '../collector/account-collector';
 import { BenchModule, BenchRow, timed, withPeakRss } from './harness';
 
 /** A report timestamp as IAM writes it (`2024-06-01T06:00:00+00:00`). */

@@ -5,12 +5,12 @@
  * the tests and the bench) inject how to obtain each one.
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { selectExpectedAccounts } from '../aggregator/org-metadata';
+import { selectExpectedAccounts } from '../core/org-metadata';
 import { CredreportError } from '../core/errors';
-import { OrgMetadataSchema } from '../core/org-metadata-schema';
+import { OrgMetadataSchema } from '../core/org-metadata';
 import { REORDER_WINDOW_REPORTS } from '../core/merge';
 import type { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
-import type { collectAccountReport } from '../member-agent/collector';
+import type { collectAccountReport } from '../collector/account-collector';
 import { AssumeRoleError, CallerIdentity, errorMessage, errorName, roleArnFor } from './aws';
 
 /**

@@ -37,3 +37,46 @@ export function backoffDelay(
   const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** attempt);
   return opts.random ? Math.round(opts.random() * ceiling) : ceiling;
 }
+
+/** How {@link retry} retries. */
+export interface RetryOptions {
+  /** Total attempts, the first included (≥ 1). */
+  readonly attempts: number;
+  readonly baseMs: number;
+  readonly capMs: number;
+  /** Whether a failure is worth another attempt; a `false` rethrows it at once. */
+  readonly retryIf: (error: unknown, attempt: number) => boolean;
+  /** Full jitter when given (see {@link backoffDelay}). */
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called before each wait; may throw (for example when the wait would pass a time budget), which ends
+   * the retries with that error.
+   */
+  readonly beforeWait?: (info: {
+    readonly attempt: number;
+    readonly delayMs: number;
+    readonly error: unknown;
+  }) => void | Promise<void>;
+}
+
+/**
+ * The one retry loop (docs/ARCHITECTURE.md §8): runs `fn(attempt)` until it resolves, `retryIf` says
+ * no, or `attempts` are spent; waits `backoffDelay(attempt)` between attempts. Rethrows the last error.
+ */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  if (!Number.isInteger(opts.attempts) || opts.attempts < 1) {
+    throw new RangeError(`retry: attempts must be a positive integer, got ${opts.attempts}`);
+  }
+  const wait = opts.sleep ?? sleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (attempt + 1 >= opts.attempts || !opts.retryIf(error, attempt)) throw error;
+      const delayMs = backoffDelay(attempt, opts);
+      await opts.beforeWait?.({ attempt, delayMs, error });
+      await wait(delayMs);
+    }
+  }
+}

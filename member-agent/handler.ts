@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { CredreportError } from '../core/errors';
 import { reportIdFor, splitReport } from '../core/event-contract';
 import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
-import { collectAccountReport } from './collector';
+import { collectAccountReport } from '../collector/account-collector';
 import {
   fetchResponseSender,
   isCustomResourceEvent,

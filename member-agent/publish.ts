@@ -9,7 +9,7 @@ import { backoffDelay, sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { entryBytes, type PartDetail } from '../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
-import { errorName, isRetryable } from './iam-calls';
+import { errorName, isRetryable } from '../collector/iam-calls';
 
 /** Some parts could not be put on the bus: the report was not delivered whole. */
 export class PublishError extends CredreportError {

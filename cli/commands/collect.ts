@@ -6,11 +6,11 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fetchOrgMetadata as realFetchOrgMetadata } from '../../aggregator/org-metadata';
+import { fetchOrgMetadata as realFetchOrgMetadata } from '../../collector/org-metadata';
 import type { MergeInput } from '../../core/merge';
 import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
 import type { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
-import { collectAccountReport as realCollectAccountReport } from '../../member-agent/collector';
+import { collectAccountReport as realCollectAccountReport } from '../../collector/account-collector';
 import {
   parseAccountIdsOption,
   parseCommandLine,

@@ -10,7 +10,7 @@ import {
 import type { CfnStackSet } from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
 import { MEMBER_STACKSET_NAME } from '../../core/names';
-import { bundleMemberAgent } from '../../member-agent/bundle';
+import { bundleMemberAgent } from '../build/agent-bundle';
 import { MEMBER_PARAMETERS, MemberStack } from '../member-stack';
 
 const TARGET_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;

@@ -9,7 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_AGENT_FUNCTION_NAME } from '../../core/names';
-import { bundleMemberAgent } from '../../member-agent/bundle';
+import { bundleMemberAgent } from '../../stacks/build/agent-bundle';
 import { MemberAgentEnvSchema } from '../../member-agent/env';
 import { MemberStackSet } from '../../stacks/constructs/member-stackset';
 import {

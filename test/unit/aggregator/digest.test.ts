@@ -12,7 +12,7 @@ import { SESv2Client, SendEmailCommand, SendEmailCommandInput } from '@aws-sdk/c
 import { mockClient } from 'aws-sdk-client-mock';
 import { DigestConfig, DigestDeps, DigestError, runDigest } from '../../../aggregator/digest';
 import { ReportStore } from '../../../aggregator/report-store';
-import { CollectError } from '../../../member-agent/collector';
+import { CollectError } from '../../../collector/account-collector';
 import { reportIdFor } from '../../../core/event-contract';
 import { S3_LAYOUT } from '../../../core/names';
 import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';

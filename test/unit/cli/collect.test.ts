@@ -30,7 +30,7 @@ import { COLLECT_OPTIONS, createCollectCommand, CollectCommandDeps } from '../..
 import { REORDER_WINDOW_REPORTS } from '../../../core/merge';
 import type { Summary } from '../../../core/summary';
 import type { AccountMetadata, AccountReport, OrgMetadata } from '../../../core/types';
-import { CollectError } from '../../../member-agent/collector';
+import { CollectError } from '../../../collector/account-collector';
 
 const sts = mockClient(STSClient);
 const nestedSts = mockClient(NestedSTSClient);

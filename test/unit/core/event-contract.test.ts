@@ -13,7 +13,7 @@ import {
   splitReport,
 } from '../../../core/event-contract';
 import { DEFAULT_MAX_ENTRY_BYTES, EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../../core/names';
-import { ACCOUNT, GENERATED, manyUsers, sampleAccountReport } from '../member-agent/fixtures';
+import { ACCOUNT, GENERATED, manyUsers, sampleAccountReport } from '../collector/fixtures';
 
 describe('reportIdFor', () => {
   it('joins the account and a compact UTC generated time when given an ISO time', () => {

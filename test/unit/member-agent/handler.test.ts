@@ -20,8 +20,8 @@ import {
   type AgentDeps,
 } from '../../../member-agent/handler';
 import { PublishError } from '../../../member-agent/publish';
-import { ACCOUNT, GENERATED, type FixtureUser } from './fixtures';
-import { fakeTime, keyIdOf, setupIamAccount } from './iam-mock';
+import { ACCOUNT, GENERATED, type FixtureUser } from '../collector/fixtures';
+import { fakeTime, keyIdOf, setupIamAccount } from '../collector/iam-mock';
 
 const USERS: FixtureUser[] = [
   { name: 'alice', keys: [{ created: '2023-01-01T00:00:00+00:00', lastUsed: '2024-04-30T00:00:00+00:00' }] },

@@ -17,7 +17,7 @@ import {
   maxRequestBytesFor,
   publishParts,
 } from '../../../member-agent/publish';
-import { sampleAccountReport, syntheticUsers } from './fixtures';
+import { sampleAccountReport, syntheticUsers } from '../collector/fixtures';
 
 const ebMock = mockClient(EventBridgeClient);
 const eventBridge = new EventBridgeClient({ region: 'eu-west-1' });

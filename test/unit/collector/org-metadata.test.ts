@@ -6,9 +6,14 @@ import {
   AccessDeniedException,
 } from '@aws-sdk/client-organizations';
 import { mockClient } from 'aws-sdk-client-mock';
-import { OrgMetadataError, fetchOrgMetadata, selectExpectedAccounts } from '../../../aggregator/org-metadata';
+import { OrgMetadataError, fetchOrgMetadata } from '../../../collector/org-metadata';
+import { selectExpectedAccounts } from '../../../core/org-metadata';
 import { OrgMetadata } from '../../../core/types';
-import { FakeOrganization, generatedOrganization, wireFakeOrganization } from './support/fake-organizations';
+import {
+  FakeOrganization,
+  generatedOrganization,
+  wireFakeOrganization,
+} from '../aggregator/support/fake-organizations';
 
 const orgMock = mockClient(OrganizationsClient);
 const client = new OrganizationsClient({ region: 'us-east-1' });

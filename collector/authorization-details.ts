@@ -1,7 +1,7 @@
 import { EntityType, GetAccountAuthorizationDetailsCommand, IAMClient } from '@aws-sdk/client-iam';
 import type { GroupDetail, ManagedPolicyDetail, UserDetail } from '@aws-sdk/client-iam';
 import { CallContext } from './iam-calls';
-import type { AuthorizationDetails } from './privileges';
+import type { AuthorizationDetails } from '../core/authorization-details';
 
 /** Entity types the privilege evaluation needs (roles are not: role assumption is not modelled). */
 export const AUTHORIZATION_FILTER: EntityType[] = [

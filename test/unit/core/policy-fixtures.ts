@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { GroupDetail, ManagedPolicyDetail, UserDetail } from '@aws-sdk/client-iam';
-import type { AuthorizationDetails } from '../../../member-agent/privileges';
-import { ACCOUNT } from './fixtures';
+import type { AuthorizationDetails } from '../../../core/privileges';
+import { ACCOUNT } from '../collector/fixtures';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/member-agent/policies');
 

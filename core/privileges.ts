@@ -28,8 +28,8 @@
  * - s3Read / rdsRead / dynamodbRead: allowed at least one action of DATA_READ_PROBES[kind] on some
  *   resource of that action's type (any account, any region) that no Deny fully covers.
  */
-import type { GroupDetail, ManagedPolicyDetail, UserDetail } from '@aws-sdk/client-iam';
-import { PrivilegeKind, UserPrivileges } from '../core/types';
+import type { AuthorizationDetails, GroupDetail, ManagedPolicyDetail } from './authorization-details';
+import { PrivilegeKind, UserPrivileges } from './types';
 import {
   PolicyDocumentError,
   PolicyStatement,
@@ -43,12 +43,7 @@ import {
   substituteVariables,
 } from './policy-engine';
 
-/** The parts of a GetAccountAuthorizationDetails response the evaluation reads (all pages merged). */
-export interface AuthorizationDetails {
-  readonly users: readonly UserDetail[];
-  readonly groups: readonly GroupDetail[];
-  readonly policies: readonly ManagedPolicyDetail[];
-}
+export type { AuthorizationDetails } from './authorization-details';
 
 export interface PrivilegeEvaluation {
   readonly privileges: UserPrivileges[];

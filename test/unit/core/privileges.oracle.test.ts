@@ -5,8 +5,8 @@
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import fc from 'fast-check';
-import { grantingPoliciesFor } from '../../../member-agent/privileges';
-import { ACCOUNT } from './fixtures';
+import { grantingPoliciesFor } from '../../../core/privileges';
+import { ACCOUNT } from '../collector/fixtures';
 import { encode } from './policy-fixtures';
 
 const USER = 'oracle';

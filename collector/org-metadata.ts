@@ -395,22 +395,3 @@ export async function fetchOrgMetadata(
     warnings,
   };
 }
-
-/**
- * ACTIVE accounts under any of `targetOuIds` (a root id, or an empty list, means every account), plus
- * `alwaysInclude` (the hub's own account, which StackSets never deploy to). Sorted, no duplicates.
- */
-export function selectExpectedAccounts(
-  metadata: OrgMetadata,
-  targetOuIds: readonly string[],
-  alwaysInclude: readonly string[] = [],
-): string[] {
-  const all = targetOuIds.length === 0 || targetOuIds.some((id) => id.startsWith('r-'));
-  const targets = new Set(targetOuIds);
-  const selected = new Set<string>(alwaysInclude);
-  for (const account of metadata.accounts) {
-    if (account.state !== 'ACTIVE') continue;
-    if (all || account.ouIdPath.some((id) => targets.has(id))) selected.add(account.id);
-  }
-  return [...selected].sort();
-}

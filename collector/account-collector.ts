@@ -13,7 +13,7 @@ import type { AccountReport } from '../core/types';
 import { fetchAuthorizationDetails } from './authorization-details';
 import { CallContext, CollectError, errorName, isRetryable } from './iam-calls';
 import { collectKeyInventory, listUserNames } from './key-inventory';
-import { evaluatePrivileges, type AuthorizationDetails } from './privileges';
+import { evaluatePrivileges, type AuthorizationDetails } from '../core/privileges';
 import { fetchCredentialReport } from './report-generation';
 
 export { CollectError } from './iam-calls';

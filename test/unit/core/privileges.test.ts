@@ -1,6 +1,6 @@
-import { evaluatePrivileges, grantingPoliciesFor } from '../../../member-agent/privileges';
+import { evaluatePrivileges, grantingPoliciesFor } from '../../../core/privileges';
 import type { UserPrivileges } from '../../../core/types';
-import { ACCOUNT } from './fixtures';
+import { ACCOUNT } from '../collector/fixtures';
 import {
   AWS_POLICIES,
   customerPolicyArn,

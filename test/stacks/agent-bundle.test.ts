@@ -2,10 +2,10 @@ import 'aws-sdk-client-mock-jest';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { assembleParts, parsePartDetail } from '../../../core/event-contract';
-import { bundleMemberAgent } from '../../../member-agent/bundle';
-import { ACCOUNT } from './fixtures';
-import { setupIamAccount } from './iam-mock';
+import { assembleParts, parsePartDetail } from '../../core/event-contract';
+import { bundleMemberAgent } from '../../stacks/build/agent-bundle';
+import { ACCOUNT } from '../unit/collector/fixtures';
+import { setupIamAccount } from '../unit/collector/iam-mock';
 
 type Handler = (event: unknown, context: Context) => Promise<{ parts: number; users: number }>;
 

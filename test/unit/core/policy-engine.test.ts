@@ -10,7 +10,7 @@ import {
   resourceCovers,
   resourcesOverlap,
   substituteVariables,
-} from '../../../member-agent/policy-engine';
+} from '../../../core/policy-engine';
 
 const vars = {
   username: 'alice',

@@ -1,5 +1,5 @@
 import { CREDENTIAL_REPORT_COLUMNS, type CredentialReportRow } from '../../../core/columns';
-import { keysNeedingLastUsed, needsKeyListing } from '../../../member-agent/key-inventory';
+import { keysNeedingLastUsed, needsKeyListing } from '../../../collector/key-inventory';
 
 function row(slot1: string, slot2: string): CredentialReportRow {
   const cells = Object.fromEntries(CREDENTIAL_REPORT_COLUMNS.map((c) => [c, 'N/A'])) as Record<

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { ReportParseError } from '../../../core/credential-report';
 import { assembleParts, entryBytes, splitReport } from '../../../core/event-contract';
-import { CollectError, collectAccountReport } from '../../../member-agent/collector';
+import { CollectError, collectAccountReport } from '../../../collector/account-collector';
 import { ACCOUNT, GENERATED, manyUsers, reportCsv, syntheticUsers, type FixtureUser } from './fixtures';
 import {
   CredentialReportExpiredException,
@@ -24,7 +24,7 @@ import {
   setupIamAccount,
   type AccountSpec,
 } from './iam-mock';
-import { AWS_POLICIES, awsManaged, userDetail } from './policy-fixtures';
+import { AWS_POLICIES, awsManaged, userDetail } from '../core/policy-fixtures';
 
 const USERS: FixtureUser[] = [
   {

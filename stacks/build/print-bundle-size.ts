@@ -1,5 +1,5 @@
 /** `npm run bundle:agent`: builds the member agent bundle and prints its size (it must stay small: it is inlined in the StackSet template). */
-import { bundleMemberAgent } from './bundle';
+import { bundleMemberAgent } from './agent-bundle';
 
 const { bytes } = bundleMemberAgent();
 process.stdout.write(

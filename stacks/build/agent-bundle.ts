@@ -2,7 +2,7 @@ import { buildSync } from 'esbuild';
 import * as path from 'node:path';
 
 /** Entry point of the member agent Lambda (`export const handler`). */
-export const MEMBER_AGENT_ENTRY = path.join(__dirname, 'handler.ts');
+export const MEMBER_AGENT_ENTRY = path.join(__dirname, '../../member-agent/handler.ts');
 
 /**
  * Bundles the member agent into one minified CommonJS file for a CloudFormation inline `ZipFile`

@@ -14,7 +14,7 @@
  *   `${aws:PrincipalType}` are substituted; any other variable widens the pattern to `*` (inexact).
  * - Conditions are assumed satisfiable: a conditional Allow may grant; a conditional Deny may not apply.
  */
-import { CredreportError } from '../core/errors';
+import { CredreportError } from './errors';
 
 export class PolicyDocumentError extends CredreportError {}
 

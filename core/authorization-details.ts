@@ -1,0 +1,66 @@
+/**
+ * The subset of IAM's GetAccountAuthorizationDetails response that the privilege evaluation reads,
+ * declared here so that core needs no AWS SDK. Every field is optional and read-only, so the SDK's own
+ * `UserDetail` / `GroupDetail` / `ManagedPolicyDetail` objects (all pages merged) pass in unchanged;
+ * `collector/authorization-details.ts` returns the SDK objects as this type, so `tsc` keeps the two
+ * compatible.
+ */
+
+/** An inline policy as listed on a user or group (document URL-encoded, as IAM returns it). */
+export interface InlinePolicy {
+  readonly PolicyName?: string | undefined;
+  readonly PolicyDocument?: string | undefined;
+}
+
+/** A managed policy attachment on a user or group. */
+export interface AttachedPolicy {
+  readonly PolicyName?: string | undefined;
+  readonly PolicyArn?: string | undefined;
+}
+
+export interface UserDetail {
+  readonly Path?: string | undefined;
+  readonly UserName?: string | undefined;
+  readonly UserId?: string | undefined;
+  readonly Arn?: string | undefined;
+  readonly UserPolicyList?: readonly InlinePolicy[] | undefined;
+  readonly GroupList?: readonly string[] | undefined;
+  readonly AttachedManagedPolicies?: readonly AttachedPolicy[] | undefined;
+  readonly PermissionsBoundary?:
+    | {
+        readonly PermissionsBoundaryType?: string | undefined;
+        readonly PermissionsBoundaryArn?: string | undefined;
+      }
+    | undefined;
+}
+
+export interface GroupDetail {
+  readonly Path?: string | undefined;
+  readonly GroupName?: string | undefined;
+  readonly GroupId?: string | undefined;
+  readonly Arn?: string | undefined;
+  readonly GroupPolicyList?: readonly InlinePolicy[] | undefined;
+  readonly AttachedManagedPolicies?: readonly AttachedPolicy[] | undefined;
+}
+
+export interface PolicyVersion {
+  readonly Document?: string | undefined;
+  readonly VersionId?: string | undefined;
+  readonly IsDefaultVersion?: boolean | undefined;
+}
+
+export interface ManagedPolicyDetail {
+  readonly PolicyName?: string | undefined;
+  readonly PolicyId?: string | undefined;
+  readonly Arn?: string | undefined;
+  readonly Path?: string | undefined;
+  readonly DefaultVersionId?: string | undefined;
+  readonly PolicyVersionList?: readonly PolicyVersion[] | undefined;
+}
+
+/** The parts of a GetAccountAuthorizationDetails response the evaluation reads (all pages merged). */
+export interface AuthorizationDetails {
+  readonly users: readonly UserDetail[];
+  readonly groups: readonly GroupDetail[];
+  readonly policies: readonly ManagedPolicyDetail[];
+}
