@@ -1,5 +1,5 @@
 /**
- * The one classification of AWS errors (docs/ARCHITECTURE.md §8): every adapter, retry loop and CLI
+ * The one classification of AWS errors (docs/ARCHITECTURE.md §12): every adapter, retry loop and CLI
  * message asks these functions, so "throttled", "retryable", "access denied" and "not found" mean the
  * same thing everywhere. Pure and SDK-free: it reads the fields SDK v3 exceptions carry (`name`,
  * `$metadata.httpStatusCode`, `$retryable`) and the wire codes (`Code`, `code`) older shapes use.

@@ -61,7 +61,7 @@ export interface RetryOptions {
 }
 
 /**
- * The one retry loop (docs/ARCHITECTURE.md §8): runs `fn(attempt)` until it resolves, `retryIf` says
+ * The one retry loop (docs/ARCHITECTURE.md §12): runs `fn(attempt)` until it resolves, `retryIf` says
  * no, or `attempts` are spent; waits `backoffDelay(attempt)` between attempts. Rethrows the last error.
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
