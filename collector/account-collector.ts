@@ -8,7 +8,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ROOT_USER, type CredentialReportRow } from '../core/columns';
 import { sleep as realSleep } from '../core/concurrency';
 import { parseCredentialReport, ReportParseError } from '../core/credential-report';
-import { ContractError, parseAccountReport } from '../core/event-contract';
+import { ContractError, boundWarnings, parseAccountReport } from '../core/event-contract';
 import type { AccountReport } from '../core/types';
 import { fetchAuthorizationDetails } from './authorization-details';
 import { CallContext, CollectError, errorName, isRetryable } from './iam-calls';
@@ -133,7 +133,7 @@ export async function collectAccountReport(
       credentialReportCsv: fetched.csv,
       accessKeys: inventory.keys,
       ...(privileges !== undefined ? { privileges } : {}),
-      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(warnings.length > 0 ? { warnings: boundWarnings(warnings) } : {}),
     };
     try {
       parseAccountReport(report);

@@ -51,6 +51,17 @@ const IAM_ARN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):\S+$/;
 const REPORT_PRINCIPAL_ARN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):(?:root|user\/\S+)$/;
 
 /**
+ * IAM's bounds (docs/ARCHITECTURE.md §11): a report from a member account is hostile until checked, and
+ * IAM itself never writes more, so a longer cell or more rows means the report was not written by IAM.
+ * User names ≤ 64 characters, ARNs ≤ 2,048, 5,000 users per account (twice that here, as margin); the
+ * free cells are region and service names.
+ */
+export const MAX_USER_NAME = 64;
+export const MAX_ARN = 2_048;
+export const MAX_FREE_CELL = 128;
+export const MAX_REPORT_USERS = 10_000;
+
+/**
  * Kind of check per column: `time` is ISO 8601 only; `time-or-token` also takes N/A, no_information and
  * not_supported; `bool-or-not-supported` is the root row's password_enabled.
  */
@@ -216,10 +227,14 @@ function checkHeader(header: readonly string[], accountId: string): void {
 function cellProblem(check: Check, cell: string): string | undefined {
   switch (check) {
     case 'free':
-      return undefined;
+      return cell.length > MAX_FREE_CELL ? `longer than ${MAX_FREE_CELL} characters` : undefined;
     case 'user':
-      return cell === '' ? 'empty user name' : undefined;
+      if (cell === '') return 'empty user name';
+      return cell.length > MAX_USER_NAME
+        ? `user name longer than IAM's ${MAX_USER_NAME} characters`
+        : undefined;
     case 'arn':
+      if (cell.length > MAX_ARN) return `ARN longer than IAM's ${MAX_ARN} characters`;
       return REPORT_PRINCIPAL_ARN.test(cell) ? undefined : 'not the ARN of an IAM user or root user';
     case 'time':
       return isReportTimestamp(cell) ? undefined : 'not an ISO 8601 timestamp';
@@ -295,6 +310,12 @@ export function parseCredentialReport(csvText: string, accountId: string): Parse
   const header = records[0];
   if (header === undefined) throw new ReportParseError(accountId, 'empty report', { line: 1 });
   checkHeader(header, accountId);
+  if (end - 1 > MAX_REPORT_USERS + 1) {
+    throw new ReportParseError(
+      accountId,
+      `${end - 1} rows: more than IAM's users per account allow (at most ${MAX_REPORT_USERS} here)`,
+    );
+  }
 
   const rows: CredentialReportRow[] = new Array<CredentialReportRow>(end - 1);
   const users = new Set<string>();

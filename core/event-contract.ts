@@ -35,20 +35,48 @@ export const MAX_PARTS = 512;
 /** Upper bound on the joined base64 text, checked before joining: gzip of the largest payload plus slack. */
 const MAX_JOINED_BASE64_CHARS = Math.ceil(((MAX_DECODED_PAYLOAD_BYTES + 1024 * 1024) * 4) / 3);
 
+/**
+ * Bounds on every string and list of the payload (docs/ARCHITECTURE.md §4, §11): IAM's own limits where
+ * it has one, so a genuine report always fits and a hostile one cannot carry megabytes in a user name or
+ * a warning into the digest. IAM: user names ≤ 64 characters, access key ids 16–128 characters of
+ * `[A-Z0-9]`, ARNs ≤ 2,048, 5,000 users per account (twice that here, as margin).
+ */
+export const PAYLOAD_BOUNDS = {
+  userName: 64,
+  accessKeyId: 128,
+  /** Service and region names of a key's last use. */
+  shortName: 128,
+  /** A granting policy: an ARN or `user:<name>/<policy>`. */
+  policyName: 2_048,
+  policiesPerKind: 1_000,
+  users: 10_000,
+  accessKeys: 20_000,
+  warning: 500,
+  warnings: 200,
+} as const;
+
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const userName = z.string().min(1).max(PAYLOAD_BOUNDS.userName);
+const shortName = z.string().max(PAYLOAD_BOUNDS.shortName);
 const isoTime = z.iso.datetime({ offset: true });
 
 const AccessKeyRecordSchema = z.strictObject({
-  userName: z.string().min(1),
-  accessKeyId: z.string().min(1),
+  userName,
+  accessKeyId: z
+    .string()
+    .min(16)
+    .max(PAYLOAD_BOUNDS.accessKeyId)
+    .regex(/^[A-Z0-9]+$/, 'must be an access key id (capital letters and digits)'),
   status: z.enum(['Active', 'Inactive', 'Expired']),
   createDate: isoTime,
   lastUsedDate: isoTime.optional(),
-  lastUsedService: z.string().optional(),
-  lastUsedRegion: z.string().optional(),
+  lastUsedService: shortName.optional(),
+  lastUsedRegion: shortName.optional(),
 });
 
-const policyNames = z.array(z.string().min(1));
+const policyNames = z
+  .array(z.string().min(1).max(PAYLOAD_BOUNDS.policyName))
+  .max(PAYLOAD_BOUNDS.policiesPerKind);
 const GrantingPoliciesSchema = z.strictObject(
   Object.fromEntries(PRIVILEGE_KINDS.map((kind) => [kind, policyNames.optional()])) as Record<
     (typeof PRIVILEGE_KINDS)[number],
@@ -57,7 +85,7 @@ const GrantingPoliciesSchema = z.strictObject(
 );
 
 const UserPrivilegesSchema = z.strictObject({
-  userName: z.string().min(1),
+  userName,
   admin: z.boolean(),
   s3Read: z.boolean(),
   rdsRead: z.boolean(),
@@ -72,9 +100,9 @@ export const AccountReportSchema: z.ZodType<AccountReport> = z.strictObject({
   generatedTime: isoTime,
   collectedTime: isoTime,
   credentialReportCsv: z.string().min(1),
-  accessKeys: z.array(AccessKeyRecordSchema),
-  privileges: z.array(UserPrivilegesSchema).optional(),
-  warnings: z.array(z.string()).optional(),
+  accessKeys: z.array(AccessKeyRecordSchema).max(PAYLOAD_BOUNDS.accessKeys),
+  privileges: z.array(UserPrivilegesSchema).max(PAYLOAD_BOUNDS.users).optional(),
+  warnings: z.array(z.string().max(PAYLOAD_BOUNDS.warning)).max(PAYLOAD_BOUNDS.warnings).optional(),
 });
 
 /** Strict schema of one event's `detail`. */
@@ -102,6 +130,19 @@ export const PartDetailSchema = z
   .refine((detail) => detail.part <= detail.parts, { message: 'part must not exceed parts', path: ['part'] });
 
 export type PartDetail = z.infer<typeof PartDetailSchema>;
+
+/**
+ * Fits a collector's warnings into the contract's bounds: each one cut to {@link PAYLOAD_BOUNDS}.warning
+ * characters, and past the limit the rest summed up in one last line, so a genuine report with many
+ * unreadable policies is still accepted.
+ */
+export function boundWarnings(warnings: readonly string[]): string[] {
+  const cut = (w: string): string =>
+    w.length <= PAYLOAD_BOUNDS.warning ? w : `${w.slice(0, PAYLOAD_BOUNDS.warning - 1)}…`;
+  if (warnings.length <= PAYLOAD_BOUNDS.warnings) return warnings.map(cut);
+  const kept = warnings.slice(0, PAYLOAD_BOUNDS.warnings - 1).map(cut);
+  return [...kept, `… and ${warnings.length - kept.length} more warnings`];
+}
 
 /**
  * Stable id of one collected report: `<accountId>-<generatedTime as YYYYMMDDTHHMMSSZ>`. Safe in S3 keys.

@@ -5,8 +5,10 @@ import {
   ContractError,
   MAX_DECODED_PAYLOAD_BYTES,
   MAX_PARTS,
+  PAYLOAD_BOUNDS,
   PartDetail,
   assembleParts,
+  boundWarnings,
   entryBytes,
   parsePartDetail,
   reportIdFor,
@@ -105,7 +107,7 @@ describe('splitReport', () => {
   });
 
   it('refuses a report larger than the hub accepts instead of publishing parts bound to be rejected', () => {
-    const huge = sampleAccountReport({ warnings: ['x'.repeat(MAX_DECODED_PAYLOAD_BYTES)] });
+    const huge = sampleAccountReport({ credentialReportCsv: 'x'.repeat(MAX_DECODED_PAYLOAD_BYTES) });
     expect(() => splitReport(huge)).toThrow(/over the hub's limit of/);
   });
 
@@ -241,5 +243,42 @@ describe('assembleParts', () => {
       payload: gzipSync(json).toString('base64'),
     };
     expect(() => assembleParts([detail])).toThrow(/Invalid account report payload: accessKeys/);
+  });
+});
+
+describe('payload bounds', () => {
+  const valid = sampleAccountReport();
+  const rejects = (report: object): boolean => !AccountReportSchema.safeParse(report).success;
+
+  it('rejects a user name, key id, service name or warning longer than IAM ever writes', () => {
+    const key = valid.accessKeys[0]!;
+    expect(rejects({ ...valid, accessKeys: [{ ...key, userName: 'u'.repeat(65) }] })).toBe(true);
+    expect(rejects({ ...valid, accessKeys: [{ ...key, accessKeyId: 'A'.repeat(129) }] })).toBe(true);
+    expect(rejects({ ...valid, accessKeys: [{ ...key, accessKeyId: 'akia-not-an-id!!' }] })).toBe(true);
+    expect(rejects({ ...valid, accessKeys: [{ ...key, lastUsedService: 's'.repeat(129) }] })).toBe(true);
+    expect(rejects({ ...valid, warnings: ['w'.repeat(PAYLOAD_BOUNDS.warning + 1)] })).toBe(true);
+    expect(rejects({ ...valid, warnings: Array(PAYLOAD_BOUNDS.warnings + 1).fill('w') })).toBe(true);
+    const p = valid.privileges![0]!;
+    expect(rejects({ ...valid, privileges: [{ ...p, userName: 'u'.repeat(65) }] })).toBe(true);
+    expect(
+      rejects({ ...valid, privileges: [{ ...p, grantingPolicies: { admin: ['p'.repeat(2_049)] } }] }),
+    ).toBe(true);
+  });
+
+  it('accepts the longest values IAM allows', () => {
+    const key = valid.accessKeys[0]!;
+    expect(
+      rejects({ ...valid, accessKeys: [{ ...key, userName: 'u'.repeat(64), accessKeyId: 'A'.repeat(128) }] }),
+    ).toBe(false);
+  });
+
+  it('fits any number of collector warnings into the bounds, saying how many were left out', () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => `policy ${i} ${'x'.repeat(i)}`);
+    const bounded = boundWarnings(many);
+    expect(bounded).toHaveLength(PAYLOAD_BOUNDS.warnings);
+    expect(bounded.at(-1)).toBe(`… and ${1_000 - PAYLOAD_BOUNDS.warnings + 1} more warnings`);
+    expect(bounded.every((w) => w.length <= PAYLOAD_BOUNDS.warning)).toBe(true);
+    expect(rejects({ ...valid, warnings: bounded })).toBe(false);
+    expect(boundWarnings(['short'])).toEqual(['short']);
   });
 });

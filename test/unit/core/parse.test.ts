@@ -465,3 +465,27 @@ describe('parseBool', () => {
     },
   );
 });
+
+describe('parseCredentialReport bounds', () => {
+  it("rejects a user name, ARN or free cell longer than IAM's limits, naming the column", () => {
+    const long = 'u'.repeat(65);
+    const byName = parseError(withCell(3, 'user', long));
+    expect(byName.message).toMatch(/user name longer than IAM's 64 characters/);
+    expect(byName.column).toBe('user');
+    const arn = `arn:aws:iam::${ACCOUNT}:user/${'p/'.repeat(1_100)}alice`;
+    expect(parseError(withCell(3, 'arn', arn)).message).toMatch(/ARN longer than IAM's 2048 characters/);
+    expect(parseError(withCell(3, 'access_key_1_last_used_service', 's'.repeat(129))).column).toBe(
+      'access_key_1_last_used_service',
+    );
+  });
+
+  it('rejects a report with more rows than an account can have users', () => {
+    const [header, , alice] = LINES;
+    const rows = Array.from({ length: 10_002 }, (_, i) =>
+      alice!.replace(/^alice,/, `user${i},`).replace('user/alice', `user/user${i}`),
+    );
+    expect(parseError([header, ...rows].join('\n')).message).toMatch(
+      /more than IAM's users per account allow/,
+    );
+  });
+});
