@@ -1,6 +1,6 @@
 /**
  * Names that cross account boundaries. Stacks and Lambdas import them from here so that the member
- * agent, the forwarding rule, the hub's bus rule and the ingest handler can never disagree.
+ * agent, the central bus policy, the hub's bus rule and the ingest handler can never disagree.
  */
 export const EVENT_SOURCE = 'credreport.member-agent';
 export const EVENT_DETAIL_TYPE = 'Credential Report Part';
@@ -13,6 +13,12 @@ export const CENTRAL_BUS_NAME = 'credreport-central';
 export const MEMBER_STACKSET_NAME = 'credreport-member-agent';
 /** Function name of the member agent in every member account. */
 export const MEMBER_AGENT_FUNCTION_NAME = 'credreport-member-agent';
+/**
+ * Execution role name of the member agent in every member account. Fixed, because the central bus
+ * policy admits `events:PutEvents` only from a role of this name in an account of the organization
+ * (docs/ARCHITECTURE.md §11); IAM role names are unique per account, so nobody else can hold it.
+ */
+export const MEMBER_AGENT_ROLE_NAME = 'credreport-member-agent';
 /** Role the CLI assumes by default in every account (the one AWS Organizations creates). */
 export const DEFAULT_COLLECT_ROLE_NAME = 'OrganizationAccountAccessRole';
 /** Read-only role name recommended in the README for `credreport collect`. */

@@ -6,8 +6,16 @@ import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
  * so a variable the handler needs cannot be missing from the stack.
  */
 export const MemberAgentEnvSchema = z.object({
-  /** Bus the parts are put on; a StackSet rule forwards them to the hub. */
-  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  /**
+   * ARN of the hub's central bus: the agent puts its parts there directly, so the bus policy can admit
+   * the agent's own role and nobody else (docs/ARCHITECTURE.md §11).
+   */
+  EVENT_BUS_NAME: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+$/,
+      'must be the ARN of the central event bus (arn:aws:events:<region>:<hub account>:event-bus/<name>)',
+    ),
   /** Largest PutEvents entry the agent builds, in bytes. */
   MAX_ENTRY_BYTES: z.coerce.number().int().min(16_384).max(1_048_576).default(DEFAULT_MAX_ENTRY_BYTES),
   /** Time the collection may take before giving up, in seconds (keep below the function timeout). */

@@ -170,7 +170,7 @@ export class HubStack extends Stack {
     new CfnOutput(this, HUB_OUTPUTS.centralBusArn, {
       key: HUB_OUTPUTS.centralBusArn,
       value: this.centralBus.bus.eventBusArn,
-      description: 'Central event bus the member accounts forward their report parts to',
+      description: 'Central event bus the member agents put their report parts on',
     });
     new CfnOutput(this, HUB_OUTPUTS.digestFunctionName, {
       key: HUB_OUTPUTS.digestFunctionName,

@@ -1,7 +1,8 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CENTRAL_BUS_NAME } from '../../core/names';
+import { Aws } from 'aws-cdk-lib';
+import { CENTRAL_BUS_NAME, EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_AGENT_ROLE_NAME } from '../../core/names';
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
@@ -17,8 +18,10 @@ export interface CentralBusProps {
 }
 
 /**
- * The hub's custom event bus. Its resource policy admits `events:PutEvents` from any principal of the
- * organization — in practice the forwarding rule role of each member account — and from nobody else.
+ * The hub's custom event bus. Its resource policy admits `events:PutEvents` only from the member agent's
+ * own execution role (fixed name MEMBER_AGENT_ROLE_NAME) in an account of the organization, and only for
+ * credreport's source and detail-type (docs/ARCHITECTURE.md §11). Ingest then takes the account from
+ * `event.account`, which EventBridge sets to the caller's account.
  */
 export class CentralBus extends Construct {
   /** The bus. */
@@ -35,19 +38,29 @@ export class CentralBus extends Construct {
     }
     this.bus = new events.EventBus(this, 'Bus', {
       eventBusName: props.eventBusName ?? CENTRAL_BUS_NAME,
-      description: 'credreport: credential report parts forwarded from member accounts',
+      description: 'credreport: credential report parts put by the member agents',
     });
     // The L1 directly: the L2 EventBusPolicy sets the deprecated `principal` property (a synth warning).
     this.policy = new events.CfnEventBusPolicy(this, 'Policy', {
       eventBusName: this.bus.eventBusName,
-      statementId: 'OrganizationPutEvents',
+      statementId: 'MemberAgentsPutReportParts',
       statement: new iam.PolicyStatement({
-        sid: 'OrganizationPutEvents',
+        sid: 'MemberAgentsPutReportParts',
         effect: iam.Effect.ALLOW,
         principals: [new iam.AnyPrincipal()],
         actions: ['events:PutEvents'],
         resources: [this.bus.eventBusArn],
-        conditions: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+        conditions: {
+          StringEquals: { 'aws:PrincipalOrgID': props.organizationId },
+          ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::*:role/${MEMBER_AGENT_ROLE_NAME}` },
+          // Multi-valued keys (one value per entry of the call): every entry must be credreport's, and
+          // the Null guard keeps ForAllValues from passing vacuously.
+          'ForAllValues:StringEquals': {
+            'events:source': [EVENT_SOURCE],
+            'events:detail-type': [EVENT_DETAIL_TYPE],
+          },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
       }).toStatementJson(),
     });
   }

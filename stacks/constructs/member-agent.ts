@@ -1,4 +1,4 @@
-import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { MemberAgentEnvironment } from '../../member-agent/env';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_AGENT_FUNCTION_NAME } from '../../core/names';
+import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME } from '../../core/names';
 import { MEMBER_AGENT_TIMEOUT_SECONDS, scheduleExpressionProblem } from '../config';
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
@@ -36,9 +36,13 @@ export interface MemberAgentProps {
 
 /**
  * Everything the StackSet puts in a member account: the agent Lambda and its log group, its role (IAM
- * report reads, `events:PutEvents` on this account's default bus only), its schedule, the rule that
- * forwards its events to the hub's central bus with a role allowed only that, and a one-time run when
+ * report reads, `events:PutEvents` on the hub's central bus only), its schedule, and a one-time run when
  * the stack is created so a new account reports within minutes of joining.
+ *
+ * The agent puts its parts on the central bus itself, with a role of the fixed name
+ * MEMBER_AGENT_ROLE_NAME: the bus policy admits that role and nobody else in the account, so no other
+ * principal of a member account can publish a report for it (docs/ARCHITECTURE.md §11). A forwarding
+ * rule on the default bus would forward whatever anyone with `events:PutEvents` put there.
  */
 export class MemberAgent extends Construct {
   /** The agent Lambda. */
@@ -49,17 +53,12 @@ export class MemberAgent extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The schedule rule that runs it. */
   readonly scheduleRule: events.Rule;
-  /** The default-bus rule forwarding the agent's events to the central bus. */
-  readonly forwardingRule: events.Rule;
-  /** The role the forwarding rule puts events on the central bus with. */
-  readonly forwardingRole: iam.Role;
   /** The custom resource that runs the agent once when the stack is created. */
   readonly firstRun: CustomResource;
 
   constructor(scope: Construct, id: string, props: MemberAgentProps) {
     super(scope, id);
     validate(id, props);
-    const stack = Stack.of(this);
     const functionName = props.functionName ?? MEMBER_AGENT_FUNCTION_NAME;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -69,12 +68,8 @@ export class MemberAgent extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const defaultBusArn = stack.formatArn({
-      service: 'events',
-      resource: 'event-bus',
-      resourceName: 'default',
-    });
     this.role = new iam.Role(this, 'Role', {
+      roleName: MEMBER_AGENT_ROLE_NAME,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'credreport member agent: reads this account IAM report and publishes it',
     });
@@ -97,12 +92,12 @@ export class MemberAgent extends Construct {
       new iam.PolicyStatement({
         sid: 'PublishReportParts',
         actions: ['events:PutEvents'],
-        resources: [defaultBusArn],
+        resources: [props.centralBusArn],
       }),
     );
 
     const environment: MemberAgentEnvironment = {
-      EVENT_BUS_NAME: 'default',
+      EVENT_BUS_NAME: props.centralBusArn,
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
       COLLECT_BUDGET_SECONDS: String(props.collectBudgetSeconds),
     };
@@ -133,28 +128,14 @@ export class MemberAgent extends Construct {
       ],
     });
 
-    this.forwardingRole = new iam.Role(this, 'ForwardingRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-      description: 'credreport: lets the forwarding rule put report parts on the hub central bus',
-    });
-    const centralBus = events.EventBus.fromEventBusArn(this, 'CentralBus', props.centralBusArn);
-    this.forwardingRule = new events.Rule(this, 'Forward', {
-      description: 'credreport: forwards member agent report parts to the hub central bus',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE] },
-      // The EventBus target grants the role events:PutEvents on the central bus ARN, and nothing else.
-      targets: [new targets.EventBus(centralBus, { role: this.forwardingRole })],
-    });
-
     // The agent answers CloudFormation first (so the stack never waits on a collection), then collects.
     this.firstRun = new CustomResource(this, 'FirstRun', {
       serviceToken: this.function.functionArn,
       resourceType: 'Custom::CredreportFirstRun',
       serviceTimeout: Duration.minutes(5),
     });
-    // Its events must find the forwarding rule and role in place, and the agent its permissions.
-    this.firstRun.node.addDependency(this.forwardingRule, this.forwardingRole, this.role);
+    // The agent needs its permissions in place before its first run.
+    this.firstRun.node.addDependency(this.role);
 
     Validations.of(this.function).acknowledge(RUNTIME_ACKNOWLEDGEMENT);
   }

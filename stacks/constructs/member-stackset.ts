@@ -94,8 +94,8 @@ export class MemberStackSet extends Construct {
         regionConcurrencyType: RegionConcurrencyType.PARALLEL,
       },
       managedExecution: true,
-      // The member stack creates roles (generated names) — CAPABILITY_IAM, not NAMED_IAM.
-      capabilities: [Capability.IAM],
+      // The agent's role has a fixed name (the central bus policy admits only it): CAPABILITY_NAMED_IAM.
+      capabilities: [Capability.NAMED_IAM],
     });
     // Not exposed by cdk-stacksets: let a few failed accounts not throttle a 10,000-account rollout.
     (this.stackSet.node.defaultChild as CfnStackSet).addPropertyOverride(

@@ -13,7 +13,7 @@ import { acknowledgeWildcardResources } from './nag-acknowledgements';
 
 /** Properties of {@link ReportIngest}. */
 export interface ReportIngestProps {
-  /** The central bus the member accounts forward to. */
+  /** The central bus the member agents put their parts on. */
   readonly bus: events.IEventBus;
   /** The report bucket. */
   readonly bucket: s3.IBucket;

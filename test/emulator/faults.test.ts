@@ -24,7 +24,7 @@ import {
   runMemberAgent,
   asSentFrom,
   drainCentralBus,
-  putOnDefaultBus,
+  putOnCentralBus,
   sentEmails,
   startEmulator,
 } from './harness';
@@ -115,10 +115,11 @@ describe('faults', () => {
     const victimLatest = await readObject(hub.bucket, S3_LAYOUT.accountLatest(victim.id));
     const keysBefore = await listKeys(hub.bucket);
 
-    // The forger replays the victim's genuine parts from its own account's bus.
+    // The forger's agent role replays the victim's genuine parts on the central bus.
     const victimParts = runs.get(victim.key)!.run.events;
     expect(victimParts.length).toBeGreaterThan(0);
-    await putOnDefaultBus(
+    await putOnCentralBus(
+      hub,
       forger,
       victimParts.map((e) => ({
         Source: e.source,

@@ -1,6 +1,7 @@
 /**
  * Glue of the emulator suite: starts moto behind the recording proxy, "deploys" what the stacks would
- * (hub bucket, central bus with its org policy, forwarding rules in member accounts, the SES sender),
+ * (hub bucket, central bus with its policy, the SES sender; member agents put their parts on the central
+ * bus directly, which the proxy bridges because moto cannot),
  * runs the real handlers as Lambda would (fresh module per cold start, environment variables, a context
  * whose ARN names the account) and reads back what they wrote.
  */
@@ -23,6 +24,7 @@ import {
   EVENT_DETAIL_TYPE,
   EVENT_SOURCE,
   MEMBER_AGENT_FUNCTION_NAME,
+  MEMBER_AGENT_ROLE_NAME,
   S3_LAYOUT,
 } from '../../core/names';
 import type { DigestResult } from '../../aggregator/digest';
@@ -87,7 +89,6 @@ export const HUB_BUCKET = 'credreport-hub-emulator';
 export const CAPTURE_QUEUE = 'central-bus-capture';
 export const DIGEST_SENDER = 'credreport@example.com';
 export const DIGEST_RECIPIENTS = ['security@example.com', 'platform@example.com'] as const;
-const FORWARD_RULE = 'credreport-forward-to-hub';
 const CAPTURE_RULE = 'credreport-capture';
 
 export interface Hub {
@@ -100,14 +101,14 @@ export interface Hub {
   readonly recipients: readonly string[];
 }
 
-/** Central bus pattern and member forwarding pattern (the stacks use the same names from core/names). */
+/** Central bus rule pattern (the stacks use the same names from core/names). */
 const PART_PATTERN = JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] });
 
 /**
- * The hub in the management account: report bucket, central bus (PutEvents allowed to the organization),
- * a rule on it whose target is the capture queue (standing in for the ingest Lambda, which moto cannot
- * run), the SES sender identity (unless `verifySender` is false), and in every ACTIVE member account the
- * forwarding rule the StackSet deploys.
+ * The hub in the management account: report bucket, central bus (with the stack's policy, which moto
+ * stores but does not enforce: tests/stacks simulate it), a rule on it whose target is the capture queue
+ * (standing in for the ingest Lambda, which moto cannot run), and the SES sender identity (unless
+ * `verifySender` is false).
  */
 export async function deployHub(
   emulator: Emulator,
@@ -126,12 +127,19 @@ export async function deployHub(
         Version: '2012-10-17',
         Statement: [
           {
-            Sid: 'OrganizationMembersPutParts',
+            Sid: 'MemberAgentsPutReportParts',
             Effect: 'Allow',
             Principal: '*',
             Action: 'events:PutEvents',
             Resource: EventBusArn,
-            Condition: { StringEquals: { 'aws:PrincipalOrgID': org.organizationId } },
+            Condition: {
+              StringEquals: { 'aws:PrincipalOrgID': org.organizationId },
+              ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::*:role/${MEMBER_AGENT_ROLE_NAME}` },
+              'ForAllValues:StringEquals': {
+                'events:source': [EVENT_SOURCE],
+                'events:detail-type': [EVENT_DETAIL_TYPE],
+              },
+            },
           },
         ],
       }),
@@ -161,28 +169,7 @@ export async function deployHub(
     sender: DIGEST_SENDER,
     recipients: DIGEST_RECIPIENTS,
   };
-  for (const account of org.accounts) {
-    if (!account.isManagement && account.state === 'ACTIVE') await deployMemberForwarding(hub, account);
-  }
   return hub;
-}
-
-/** The StackSet's forwarding rule: the account's default bus → the central bus (with a role, as in AWS). */
-export async function deployMemberForwarding(hub: Hub, account: SeededAccount): Promise<void> {
-  const events = new EventBridgeClient({ credentials: account.credentials });
-  await events.send(new PutRuleCommand({ Name: FORWARD_RULE, EventPattern: PART_PATTERN }));
-  await events.send(
-    new PutTargetsCommand({
-      Rule: FORWARD_RULE,
-      Targets: [
-        {
-          Id: 'hub',
-          Arn: hub.centralBusArn,
-          RoleArn: `arn:aws:iam::${account.id}:role/credreport-forward-to-hub`,
-        },
-      ],
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -255,9 +242,10 @@ export async function drainCentralBus(
 }
 
 /**
- * moto forwards across accounts by re-putting the event on the target bus as the target account, and its
- * SQS copy drops `account`. In AWS the central bus keeps the sender's account. Since the harness runs one
- * account's agent at a time and drains the queue around it, the sender is known: restore it.
+ * The proxy hands a member's PutEvents to moto as the hub account (moto cannot deliver to another
+ * account's bus), and moto's SQS copy drops `account` anyway. In AWS the central bus keeps the sender's
+ * account. Since the harness runs one account's agent at a time and drains the queue around it, the
+ * sender is known: restore it.
  */
 export function asSentFrom(
   accountId: string,
@@ -291,7 +279,7 @@ export async function runMemberAgent(
     AWS_SECRET_ACCESS_KEY: account.credentials.secretAccessKey,
     AWS_SESSION_TOKEN: account.credentials.sessionToken,
     AWS_LAMBDA_FUNCTION_NAME: MEMBER_AGENT_FUNCTION_NAME,
-    EVENT_BUS_NAME: 'default',
+    EVENT_BUS_NAME: hub.centralBusArn,
     MAX_ENTRY_BYTES: options.maxEntryBytes === undefined ? undefined : String(options.maxEntryBytes),
     COLLECT_BUDGET_SECONDS: '120',
   });
@@ -318,13 +306,19 @@ export async function runMemberAgent(
   }
 }
 
-/** PutEvents on `account`'s default bus with its credentials (for forged or replayed parts). */
-export async function putOnDefaultBus(
+/**
+ * PutEvents on the central bus with `account`'s credentials (for forged or replayed parts: as if that
+ * account's agent role sent them, the only principal the bus policy admits).
+ */
+export async function putOnCentralBus(
+  hub: Hub,
   account: SeededAccount,
   entries: PutEventsRequestEntry[],
 ): Promise<void> {
   const events = new EventBridgeClient({ credentials: account.credentials });
-  const out = await events.send(new PutEventsCommand({ Entries: entries }));
+  const out = await events.send(
+    new PutEventsCommand({ Entries: entries.map((e) => ({ ...e, EventBusName: hub.centralBusArn })) }),
+  );
   if ((out.FailedEntryCount ?? 0) > 0)
     throw new HarnessError(`PutEvents failed: ${JSON.stringify(out.Entries)}`);
 }

@@ -234,6 +234,12 @@ export class EmulatorProxy {
     if (call.accessKeyId !== undefined && this.keyAccounts.has(call.accessKeyId)) {
       headers['x-moto-account-id'] = call.accountId;
     }
+    // moto cannot deliver PutEvents to another account's bus ARN (ResourceNotFoundException): hand it to
+    // moto as the bus's own account, which is what AWS does after checking the bus policy. The sender's
+    // account is kept in the recorded call (`accountId`); `asSentFrom` restores it on delivered events.
+    const busAccount =
+      call.service === 'events' && call.action === 'PutEvents' ? foreignBusAccount(body) : undefined;
+    if (busAccount !== undefined && busAccount !== call.accountId) headers['x-moto-account-id'] = busAccount;
     headers['content-length'] = String(body.length);
     const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
       const forward = httpRequest(
@@ -338,4 +344,20 @@ export function denyAssumeRole(accountId: string): FaultRule {
 
 function isJsonProtocolCall(call: CallInfo): boolean {
   return call.params === undefined;
+}
+
+/** The account of the bus ARN that a PutEvents request's entries name, if they name one by ARN. */
+function foreignBusAccount(body: Buffer): string | undefined {
+  try {
+    const request = JSON.parse(body.toString('utf8')) as { Entries?: { EventBusName?: string }[] };
+    const accounts = new Set(
+      (request.Entries ?? []).map(
+        (e) => /^arn:aws[a-z-]*:events:[^:]+:(\d{12}):event-bus\//.exec(e.EventBusName ?? '')?.[1],
+      ),
+    );
+    const [only] = accounts;
+    return accounts.size === 1 ? only : undefined;
+  } catch {
+    return undefined;
+  }
 }

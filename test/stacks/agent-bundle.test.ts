@@ -53,7 +53,7 @@ describe('bundleMemberAgent', () => {
     const saved = { ...process.env };
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      process.env.EVENT_BUS_NAME = 'default';
+      process.env.EVENT_BUS_NAME = 'arn:aws:events:us-east-1:111111111111:event-bus/credreport-central';
       setupIamAccount({ users: [{ name: 'alice', keys: [{ created: '2023-01-01T00:00:00+00:00' }] }] });
       const eb = mockClient(EventBridgeClient);
       eb.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => ({

@@ -6,7 +6,13 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
 import { METRICS_NAMESPACE } from '../../aggregator/telemetry';
-import { CENTRAL_BUS_NAME, EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_STACKSET_NAME } from '../../core/names';
+import {
+  CENTRAL_BUS_NAME,
+  EVENT_DETAIL_TYPE,
+  EVENT_SOURCE,
+  MEMBER_AGENT_ROLE_NAME,
+  MEMBER_STACKSET_NAME,
+} from '../../core/names';
 import { HUB_OUTPUTS } from '../../stacks/hub-stack';
 import {
   ACCEPTED_CFN_LINT_WARNINGS,
@@ -75,7 +81,7 @@ describe('HubStack', () => {
   });
 
   describe('central bus', () => {
-    it('admits events:PutEvents only from principals of the organization (aws:PrincipalOrgID)', () => {
+    it('admits events:PutEvents only from the member agent role in the organization, for credreport parts only', () => {
       const t = shipped.hubJson;
       const bus = logicalId(t, 'AWS::Events::EventBus', 'CentralBus');
       shipped.hubTemplate.hasResourceProperties('AWS::Events::EventBus', { Name: CENTRAL_BUS_NAME });
@@ -83,14 +89,29 @@ describe('HubStack', () => {
       expect(policies).toHaveLength(1);
       expect(policies[0]?.[1].Properties).toEqual({
         EventBusName: ref(bus),
-        StatementId: 'OrganizationPutEvents',
+        StatementId: 'MemberAgentsPutReportParts',
         Statement: {
-          Sid: 'OrganizationPutEvents',
+          Sid: 'MemberAgentsPutReportParts',
           Effect: 'Allow',
           Principal: { AWS: '*' },
           Action: 'events:PutEvents',
           Resource: arnOf(bus),
-          Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' } },
+          Condition: {
+            StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' },
+            ArnLike: {
+              'aws:PrincipalArn': {
+                'Fn::Join': [
+                  '',
+                  ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role/${MEMBER_AGENT_ROLE_NAME}`],
+                ],
+              },
+            },
+            'ForAllValues:StringEquals': {
+              'events:source': [EVENT_SOURCE],
+              'events:detail-type': [EVENT_DETAIL_TYPE],
+            },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+          },
         },
       });
     });
@@ -467,32 +488,61 @@ describe('HubStack', () => {
       ).toEqual([]);
     });
 
-    it('admits events:PutEvents on the central bus from principals of the organization only', async () => {
+    it('admits events:PutEvents on the central bus from the member agent role of an org account only (simulated)', async () => {
       const t = shipped.hubJson;
       const [, policy] = resourcesOfType(t, 'AWS::Events::EventBusPolicy')[0] as [string, CfnResource];
       const deployed = (x: unknown) => resolveCfn(t, x, { account: HUB, region: 'us-east-1' });
       const statement = deployed(policy.Properties?.Statement) as Record<string, unknown>;
       const bus = statement.Resource as string;
       const member = '222222222222';
-      // The member's forwarding role is itself allowed to put events on the bus (its own policy).
-      const forwarder: Statement[] = [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: bus }];
-      const cases = (org: string, allowed: boolean): AccessCase[] => [
-        {
-          action: 'events:PutEvents',
-          resource: bus,
-          resourceAccount: HUB,
-          context: { 'aws:PrincipalOrgID': org },
-          allowed,
-        },
-      ];
-      const run = (org: string, allowed: boolean) =>
-        accessMismatches(forwarder, cases(org, allowed), {
-          principal: `arn:aws:iam::${member}:role/forwarder`,
-          principalAccount: member,
-          resourcePolicy: { Version: '2012-10-17', Statement: [statement] },
-        });
-      expect(await run('o-exampleorg1', true)).toEqual([]);
-      expect(await run('o-otherorg123', false)).toEqual([]);
+      // Every caller below may put events on any bus as far as its own account is concerned.
+      const callerPolicy: Statement[] = [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: '*' }];
+      const genuine = {
+        'aws:PrincipalOrgID': 'o-exampleorg1',
+        'events:source': [EVENT_SOURCE],
+        'events:detail-type': [EVENT_DETAIL_TYPE],
+      };
+      const put = (principal: string, context: Record<string, string | string[]>, allowed: boolean) =>
+        accessMismatches(
+          callerPolicy,
+          // AWS sets aws:PrincipalArn from the caller; the simulator takes it from the context.
+          [
+            {
+              action: 'events:PutEvents',
+              resource: bus,
+              resourceAccount: HUB,
+              context: { 'aws:PrincipalArn': principal, ...context },
+              allowed,
+            },
+          ],
+          {
+            principal,
+            principalAccount: principal.split(':')[4] as string,
+            resourcePolicy: { Version: '2012-10-17', Statement: [statement] },
+          },
+        );
+      const agent = `arn:aws:iam::${member}:role/${MEMBER_AGENT_ROLE_NAME}`;
+      expect(await put(agent, genuine, true)).toEqual([]);
+      // Anyone else of the organization: a PowerUser role, a user, a role with the agent's name in a path.
+      expect(await put(`arn:aws:iam::${member}:role/PowerUser`, genuine, false)).toEqual([]);
+      expect(await put(`arn:aws:iam::${member}:user/alice`, genuine, false)).toEqual([]);
+      expect(await put(`arn:aws:iam::${member}:role/x/${MEMBER_AGENT_ROLE_NAME}`, genuine, false)).toEqual(
+        [],
+      );
+      // The agent's role name in an account outside the organization.
+      expect(
+        await put(
+          `arn:aws:iam::999999999999:role/${MEMBER_AGENT_ROLE_NAME}`,
+          { ...genuine, 'aws:PrincipalOrgID': 'o-otherorg123' },
+          false,
+        ),
+      ).toEqual([]);
+      // The agent role itself, for another source or detail-type, or a batch that mixes one in.
+      expect(await put(agent, { ...genuine, 'events:source': ['aws.other'] }, false)).toEqual([]);
+      expect(await put(agent, { ...genuine, 'events:detail-type': ['Scheduled Event'] }, false)).toEqual([]);
+      expect(await put(agent, { ...genuine, 'events:source': [EVENT_SOURCE, 'x.forged'] }, false)).toEqual(
+        [],
+      );
     });
 
     it('attaches no managed policies to any role', () => {
@@ -725,7 +775,7 @@ describe('HubStack', () => {
         PermissionModel: 'SERVICE_MANAGED',
         AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
         CallAs: 'SELF',
-        Capabilities: ['CAPABILITY_IAM'],
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
         ManagedExecution: { Active: true },
         OperationPreferences: {
           RegionConcurrencyType: 'PARALLEL',

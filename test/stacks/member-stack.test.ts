@@ -8,7 +8,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_AGENT_FUNCTION_NAME } from '../../core/names';
+import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME } from '../../core/names';
 import { bundleMemberAgent } from '../../stacks/build/agent-bundle';
 import { MemberAgentEnvSchema } from '../../member-agent/env';
 import { MemberStackSet } from '../../stacks/constructs/member-stackset';
@@ -115,16 +115,25 @@ describe('MemberStack', () => {
 
   it('sets every variable the agent parses, and they parse', () => {
     const [, fn] = resource(json, 'AWS::Lambda::Function', 'AgentFunction');
-    const env = (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    const env = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const key of Object.keys(MemberAgentEnvSchema.shape)) expect(env).toHaveProperty(key);
-    expect(MemberAgentEnvSchema.parse(env)).toEqual({
-      EVENT_BUS_NAME: 'default',
+    expect(env.EVENT_BUS_NAME).toEqual(ref('CentralBusArn'));
+    const deployed = resolveCfn(json, env, {
+      account: '222222222222',
+      region: 'us-east-1',
+      parameters: { CentralBusArn: CENTRAL_BUS },
+    });
+    expect(MemberAgentEnvSchema.parse(deployed)).toEqual({
+      EVENT_BUS_NAME: CENTRAL_BUS,
       MAX_ENTRY_BYTES: 250_000,
       COLLECT_BUDGET_SECONDS: 600,
     });
   });
 
-  it('lets the agent read the IAM report and put events on this account default bus only', () => {
+  it('lets the agent read the IAM report and put events on the central bus parameter only, with its fixed role name', () => {
+    expect(json.Resources[id('AWS::IAM::Role', 'AgentRole')]?.Properties?.RoleName).toBe(
+      MEMBER_AGENT_ROLE_NAME,
+    );
     const statements = roleStatements(json, id('AWS::IAM::Role', 'AgentRole'));
     expect(actionsOf(statements)).toEqual([
       'events:PutEvents',
@@ -137,23 +146,10 @@ describe('MemberStack', () => {
       'logs:CreateLogStream',
       'logs:PutLogEvents',
     ]);
-    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Resource).toEqual({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':events:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':event-bus/default',
-        ],
-      ],
-    });
+    expect(statements.find((s) => s.Action === 'events:PutEvents')?.Resource).toEqual(ref('CentralBusArn'));
   });
 
-  it('lets the agent and the forwarding role do their job and nothing near it (simulated, as deployed)', async () => {
+  it('lets the agent do its job and nothing near it (simulated, as deployed)', async () => {
     const member = '222222222222';
     const deployed = (roleId: string) =>
       resolveCfn(json, roleStatements(json, id('AWS::IAM::Role', roleId)), {
@@ -169,13 +165,18 @@ describe('MemberStack', () => {
       { action: 'iam:GetAccountAuthorizationDetails', resource: '*', allowed: true },
       { action: 'iam:ListAccessKeys', resource: own('iam::ACCOUNT:user/alice'), allowed: true },
       { action: 'iam:GetAccessKeyLastUsed', resource: own('iam::ACCOUNT:user/team/bob'), allowed: true },
+      // No bus but the hub's central bus (below), nothing that writes IAM.
       {
         action: 'events:PutEvents',
         resource: own('events:us-east-1:ACCOUNT:event-bus/default'),
-        allowed: true,
+        allowed: false,
       },
-      // Not straight to the hub (only the forwarding rule goes there), not another bus, nothing that writes IAM.
-      { action: 'events:PutEvents', resource: CENTRAL_BUS, resourceAccount: '111111111111', allowed: false },
+      {
+        action: 'events:PutEvents',
+        resource: 'arn:aws:events:us-east-1:111111111111:event-bus/default',
+        resourceAccount: '111111111111',
+        allowed: false,
+      },
       {
         action: 'events:PutEvents',
         resource: own('events:us-east-1:ACCOUNT:event-bus/other'),
@@ -190,44 +191,34 @@ describe('MemberStack', () => {
       { action: 'iam:CreateAccessKey', resource: own('iam::ACCOUNT:user/alice'), allowed: false },
       { action: 'iam:UpdateAccessKey', resource: own('iam::ACCOUNT:user/alice'), allowed: false },
     ];
-    expect(
-      await accessMismatches(deployed('AgentRole'), agentCases, {
-        principal: own('iam::ACCOUNT:role/agent'),
-        principalAccount: member,
-      }),
-    ).toEqual([]);
-    const forwardingCases: AccessCase[] = [
-      { action: 'events:PutEvents', resource: CENTRAL_BUS, resourceAccount: '111111111111', allowed: true },
-      {
-        action: 'events:PutEvents',
-        resource: 'arn:aws:events:us-east-1:111111111111:event-bus/default',
-        resourceAccount: '111111111111',
-        allowed: false,
-      },
-      {
-        action: 'events:PutEvents',
-        resource: own('events:us-east-1:ACCOUNT:event-bus/default'),
-        allowed: false,
-      },
-    ];
     // Cross-account: the bus policy's side is covered by the hub tests; here the role's own policy must allow.
-    const centralBusPolicy = {
+    const openBusPolicy = {
       Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents', Resource: CENTRAL_BUS },
-      ],
+      Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents', Resource: '*' }],
+    };
+    const principal = own(`iam::ACCOUNT:role/${MEMBER_AGENT_ROLE_NAME}`);
+    expect(
+      await accessMismatches(deployed('AgentRole'), agentCases, { principal, principalAccount: member }),
+    ).toEqual([]);
+    // Straight to the hub's central bus: allowed by the role's own policy (the bus side: hub tests).
+    const toHub: AccessCase = {
+      action: 'events:PutEvents',
+      resource: CENTRAL_BUS,
+      resourceAccount: '111111111111',
+      allowed: true,
     };
     expect(
-      await accessMismatches(deployed('AgentForwardingRole'), forwardingCases.slice(0, 2), {
-        principal: own('iam::ACCOUNT:role/forwarding'),
+      await accessMismatches(deployed('AgentRole'), [toHub], {
+        principal,
         principalAccount: member,
-        resourcePolicy: centralBusPolicy,
+        resourcePolicy: openBusPolicy,
       }),
     ).toEqual([]);
     expect(
-      await accessMismatches(deployed('AgentForwardingRole'), forwardingCases.slice(2), {
-        principal: own('iam::ACCOUNT:role/forwarding'),
+      await accessMismatches([], [{ ...toHub, allowed: false }], {
+        principal,
         principalAccount: member,
+        resourcePolicy: openBusPolicy,
       }),
     ).toEqual([]);
   });
@@ -254,42 +245,23 @@ describe('MemberStack', () => {
     ]);
   });
 
-  it('forwards the agent events from the default bus to the central bus parameter with a role allowed only that', () => {
-    const forwardingRole = id('AWS::IAM::Role', 'AgentForwardingRole');
-    const [, rule] = resource(json, 'AWS::Events::Rule', 'AgentForward');
-    expect(rule.Properties).toMatchObject({
-      EventPattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] },
-      Targets: [{ Arn: ref('CentralBusArn'), RoleArn: arnOf(forwardingRole), Id: 'Target0' }],
-    });
-    expect(rule.Properties?.EventBusName).toBeUndefined(); // the account's default bus
-    expect(roleStatements(json, forwardingRole)).toEqual([
-      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref('CentralBusArn') },
+  it('deploys no forwarding rule: nothing another principal puts on the default bus reaches the hub', () => {
+    expect(resourcesOfType(json, 'AWS::Events::Rule').map(([, r]) => r.Properties?.EventPattern)).toEqual([
+      undefined,
     ]);
-    expect(json.Resources[forwardingRole]?.Properties?.AssumeRolePolicyDocument).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: 'sts:AssumeRole',
-          Principal: { Service: 'events.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-        },
-      ],
-    });
+    expect(resourcesOfType(json, 'AWS::IAM::Role').map(([rid]) => rid)).toEqual([
+      id('AWS::IAM::Role', 'AgentRole'),
+    ]);
   });
 
-  it('runs the agent once on creation through a custom resource, after the forwarding path exists', () => {
+  it('runs the agent once on creation through a custom resource, after its permissions exist', () => {
     const [, firstRun] = resource(json, 'Custom::CredreportFirstRun', 'AgentFirstRun');
     expect(firstRun.Properties).toEqual({
       ServiceToken: arnOf(id('AWS::Lambda::Function', 'AgentFunction')),
       ServiceTimeout: '300',
     });
     expect(firstRun.DependsOn).toEqual(
-      expect.arrayContaining([
-        id('AWS::Events::Rule', 'AgentForward'),
-        id('AWS::IAM::Policy', 'AgentForwardingRoleDefaultPolicy'),
-        id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy'),
-      ]),
+      expect.arrayContaining([id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy')]),
     );
   });
 
@@ -332,11 +304,15 @@ describe('MemberStack', () => {
         AWS_ENDPOINT_URL_IAM: base,
         AWS_ENDPOINT_URL_EVENTBRIDGE: base,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
-        ...(
-          resource(json, 'AWS::Lambda::Function', 'AgentFunction')[1].Properties?.Environment as {
-            Variables: Record<string, string>;
-          }
-        ).Variables,
+        ...(resolveCfn(
+          json,
+          (
+            resource(json, 'AWS::Lambda::Function', 'AgentFunction')[1].Properties?.Environment as {
+              Variables: Record<string, unknown>;
+            }
+          ).Variables,
+          { account: '222222222222', region: 'us-east-1', parameters: { CentralBusArn: CENTRAL_BUS } },
+        ) as Record<string, string>),
       });
       const module = { exports: {} as Record<string, unknown> };
       new Function('module', 'exports', 'require', agentCode)(
@@ -418,7 +394,7 @@ describe('MemberStack', () => {
     });
   });
 
-  it('holds nothing else: one function, two rules, two roles, one log group, the custom resource', () => {
+  it('holds nothing else: one function, one rule, one role, one log group, the custom resource', () => {
     const types = Object.values(json.Resources)
       .map((r) => r.Type)
       .filter((t) => t !== 'AWS::CDK::Metadata')
@@ -426,10 +402,7 @@ describe('MemberStack', () => {
     expect(types).toEqual(
       [
         'AWS::Events::Rule',
-        'AWS::Events::Rule',
         'AWS::IAM::Policy',
-        'AWS::IAM::Policy',
-        'AWS::IAM::Role',
         'AWS::IAM::Role',
         'AWS::Lambda::EventInvokeConfig',
         'AWS::Lambda::Function',

@@ -37,6 +37,9 @@ const context = {
 const ebMock = mockClient(EventBridgeClient);
 const eventBridge = new EventBridgeClient({ region: 'eu-west-1' });
 
+const CENTRAL_BUS = 'arn:aws:events:eu-west-1:111111111111:event-bus/credreport-central';
+const OTHER_BUS = 'arn:aws:events:eu-west-1:111111111111:event-bus/agent-bus';
+
 function setup(env: Record<string, string> = {}) {
   ebMock.reset();
   const order: string[] = [];
@@ -59,7 +62,7 @@ function setup(env: Record<string, string> = {}) {
   const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
   const time = fakeTime();
   const deps: AgentDeps = {
-    env: MemberAgentEnvSchema.parse(env),
+    env: MemberAgentEnvSchema.parse({ EVENT_BUS_NAME: CENTRAL_BUS, ...env }),
     iam,
     eventBridge,
     logger,
@@ -123,7 +126,7 @@ describe('member agent handler', () => {
       expect(report.accountId).toBe(ACCOUNT);
       expect(report.accessKeys.map((k) => k.accessKeyId)).toEqual([keyIdOf('alice', 1), keyIdOf('bob', 1)]);
       expect(ebMock).toHaveReceivedCommandWith(PutEventsCommand, {
-        Entries: [expect.objectContaining({ EventBusName: 'default' })],
+        Entries: [expect.objectContaining({ EventBusName: CENTRAL_BUS })],
       });
     } finally {
       t.restore();
@@ -131,12 +134,12 @@ describe('member agent handler', () => {
   });
 
   it('reports immediately when invoked by hand with any payload', async () => {
-    const t = setup({ EVENT_BUS_NAME: 'agent-bus' });
+    const t = setup({ EVENT_BUS_NAME: OTHER_BUS });
     try {
       const result = await t.handler({ hello: 'world' }, context);
       expect(result.trigger).toBe('manual');
       expect(ebMock).toHaveReceivedCommandWith(PutEventsCommand, {
-        Entries: [expect.objectContaining({ EventBusName: 'agent-bus' })],
+        Entries: [expect.objectContaining({ EventBusName: OTHER_BUS })],
       });
     } finally {
       t.restore();
@@ -293,6 +296,7 @@ describe('member agent handler environment', () => {
   });
 
   it('fails naming the variable when the environment is invalid', async () => {
+    process.env.EVENT_BUS_NAME = CENTRAL_BUS;
     process.env.MAX_ENTRY_BYTES = 'lots';
     let handler: typeof import('../../../member-agent/handler').handler | undefined;
     // A fresh module instance: the environment is parsed once per cold start.
@@ -300,6 +304,15 @@ describe('member agent handler environment', () => {
       ({ handler } = await import('../../../member-agent/handler'));
     });
     await expect(handler!({}, context)).rejects.toThrow(/invalid environment: MAX_ENTRY_BYTES/);
+  });
+
+  it('refuses a bus that is not an event bus ARN: only the central bus policy admits the agent', async () => {
+    process.env.EVENT_BUS_NAME = 'default';
+    let handler: typeof import('../../../member-agent/handler').handler | undefined;
+    await jest.isolateModulesAsync(async () => {
+      ({ handler } = await import('../../../member-agent/handler'));
+    });
+    await expect(handler!({}, context)).rejects.toThrow(/invalid environment: EVENT_BUS_NAME/);
   });
 });
 
