@@ -730,6 +730,21 @@ describe('HubStack', () => {
         KmsMasterKeyId: arnOf(logicalId(t, 'AWS::KMS::Key', 'AlarmsTopicKey')),
       });
       shipped.hubTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      // CloudWatch may use the key for this account's alarms only.
+      shipped.hubTemplate.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowCloudWatchAlarmsToPublish',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ]),
+        },
+      });
       shipped.hubTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
