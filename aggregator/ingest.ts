@@ -29,13 +29,10 @@ import {
 } from '../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
 import { AccountReport } from '../core/types';
-import {
-  RejectionReason,
-  RejectionRecord,
-  ReportStore,
-  ReportStoreError,
-  isNewerReport,
-} from './report-store';
+import { RejectionReason, RejectionRecord } from '../core/rejection';
+import { isNewerReport } from '../core/report-order';
+import type { HubStores } from '../store/hub-stores';
+import { StoreError } from '../store/s3';
 import { INGEST_METRICS } from './telemetry';
 
 /** The EventBridge envelope fields ingest relies on (EventBridge adds others; they are ignored). */
@@ -48,7 +45,8 @@ const EnvelopeSchema = z.object({
 });
 
 export interface IngestDeps {
-  readonly store: ReportStore;
+  /** Ingest writes parts to incoming/ and reports and refusals to accounts/ (ARCHITECTURE §5). */
+  readonly stores: Pick<HubStores, 'incoming' | 'accounts'>;
   readonly now: () => Date;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -83,7 +81,7 @@ const claimedAccount = (detail: unknown): unknown =>
 
 /** Processes one event. Throws only for transient failures (see the module comment). */
 export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<IngestOutcome> {
-  const { store, logger, metrics } = deps;
+  const { stores, logger, metrics } = deps;
   metrics.addMetric(INGEST_METRICS.partsReceived, MetricUnit.Count, 1);
 
   const envelope = EnvelopeSchema.safeParse(event);
@@ -109,7 +107,7 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
       reportId: extra.reportId,
     });
     if (sender) {
-      await store.putRejected(
+      await stores.accounts.putRejected(
         {
           schemaVersion: 1,
           accountId: sender,
@@ -185,7 +183,7 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
   }
   logger.appendKeys({ accountId: sender, reportId: detail.reportId });
 
-  const stored = await store.latestTimes(sender);
+  const stored = await stores.accounts.latestTimes(sender);
   if (stored && !isNewerReport(detail, stored)) {
     metrics.addMetric(INGEST_METRICS.partsSuperseded, MetricUnit.Count, 1);
     logger.info('Part of a report not newer than the stored one; ignored', {
@@ -195,12 +193,12 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     return { status: 'superseded', reportId: detail.reportId };
   }
 
-  if ((await store.putPart(detail)) === 'duplicate') {
+  if ((await stores.incoming.putPart(detail)) === 'duplicate') {
     metrics.addMetric(INGEST_METRICS.duplicateParts, MetricUnit.Count, 1);
   }
 
   // Only this collection's parts (same sha256): another collection of the same report never mixes in.
-  const refs = (await store.listParts(sender, detail.reportId, detail.sha256)).filter(
+  const refs = (await stores.incoming.listParts(sender, detail.reportId, detail.sha256)).filter(
     (r) => r.parts === detail.parts,
   );
   const received = refs.length;
@@ -209,12 +207,12 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     return { status: 'waiting', reportId: detail.reportId, received, parts: detail.parts };
   }
 
-  const partsPrefix = store.partsPrefix(sender, detail.reportId, detail.sha256);
+  const partsPrefix = stores.incoming.partsPrefix(sender, detail.reportId, detail.sha256);
   let parts: PartDetail[];
   try {
-    parts = await store.readParts(refs);
+    parts = await stores.incoming.readParts(refs);
   } catch (error) {
-    if (error instanceof ReportStoreError) throw error;
+    if (error instanceof StoreError) throw error;
     return reject(
       'assembly-failed',
       `a stored part is unreadable: ${message(error)}`,
@@ -252,7 +250,7 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     throw error;
   }
 
-  const outcome = await store.storeLatest(report, deps.now());
+  const outcome = await stores.accounts.storeLatest(report, deps.now());
   if (outcome === 'stored') {
     metrics.addMetric(INGEST_METRICS.reportsStored, MetricUnit.Count, 1);
     logger.info('Stored account report', { parts: detail.parts, generatedTime: report.generatedTime });
