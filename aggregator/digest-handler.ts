@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { DigestError, DigestResult, digestConfigFromEnv, runDigest } from './digest';
 import { DigestEnv, DigestEnvSchema } from './env';
-import { ReportStore } from './report-store';
+import { createHubStores } from '../store/hub-stores';
 import { METRICS_NAMESPACE } from './telemetry';
 
 const logger = new Logger({ serviceName: 'credreport-digest' });
@@ -61,10 +61,10 @@ export const handler = async (event: unknown, context?: Context): Promise<Digest
     collectBudgetMs: Math.min(300_000, Math.floor(remaining * 0.3)),
   };
   try {
-    const store = new ReportStore(s3, { bucket: env.REPORT_BUCKET, logger });
+    const stores = createHubStores(s3, { bucket: env.REPORT_BUCKET, logger });
     const result = await runDigest(
       config,
-      { store, organizations, iam, ses, logger, metrics, ownAccountId: await ownAccountId(context) },
+      { stores, organizations, iam, ses, logger, metrics, ownAccountId: await ownAccountId(context) },
       now,
     );
     logger.info('Digest finished', { ...result });

@@ -34,7 +34,12 @@ import { DigestEnv } from './env';
 import { composeDigestEmail, sendDigestEmail } from './mailer';
 import { OrgMetadataError, fetchOrgMetadata } from '../collector/org-metadata';
 import { selectExpectedAccounts } from '../core/org-metadata';
-import { AccountObjects, CONTENT_TYPES, IncompletePartSet, ReportStore, runDate } from './report-store';
+import { runDate } from '../core/run-date';
+import type { AccountObjects, AccountStore } from '../store/account-store';
+import type { HubStores } from '../store/hub-stores';
+import type { IncompletePartSet } from '../store/incoming-store';
+import type { RunOutputStore } from '../store/run-output-store';
+import { CONTENT_TYPES } from '../store/s3';
 import { DIGEST_METRICS } from './telemetry';
 
 /** A configuration error that makes the digest meaningless (e.g. Organizations answers for another org). */
@@ -102,7 +107,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
 }
 
 export interface DigestDeps {
-  readonly store: ReportStore;
+  readonly stores: HubStores;
   readonly organizations: OrganizationsClient;
   readonly iam: IAMClient;
   readonly ses: SESv2Client;
@@ -209,7 +214,7 @@ class CsvTee extends Writable {
 
 /** Problems known from the bucket before reading the reports: rejections and incomplete part sets. */
 async function bucketProblems(
-  store: ReportStore,
+  store: AccountStore,
   index: Map<string, AccountObjects>,
   incomplete: readonly IncompletePartSet[],
   now: Date,
@@ -284,7 +289,7 @@ async function bucketProblems(
  * both CSVs before summary.json, so a run whose credential-report.csv exists wrote access-keys.csv too.
  */
 async function previousRun(
-  store: ReportStore,
+  store: RunOutputStore,
   logger: Logger,
   warnings: string[],
 ): Promise<PreviousRun | undefined> {
@@ -322,7 +327,7 @@ async function previousRun(
 
 /** Runs one digest. Throws only when the outputs could not be produced (see the module comment). */
 export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Date): Promise<DigestResult> {
-  const { store, logger, metrics } = deps;
+  const { stores, logger, metrics } = deps;
   const clock = deps.clock ?? (() => performance.now());
   const started = clock();
   const collect = deps.collect ?? collectAccountReport;
@@ -336,7 +341,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   // listings and the previous run all start now, so the previous run's CPU-bound parse overlaps the
   // Organizations and IAM round trips instead of following them.
   const previousWarnings: string[] = [];
-  const previousPromise = previousRun(store, logger, previousWarnings);
+  const previousPromise = previousRun(stores.outputs, logger, previousWarnings);
   const ownPromise = collect(
     { iam: deps.iam, logger },
     { accountId: deps.ownAccountId, budgetMs: config.collectBudgetMs ?? 300_000 },
@@ -367,7 +372,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const metadataPromise = (async (): Promise<{ metadata?: OrgMetadata; warnings: string[] }> => {
     let cached: OrgMetadata | undefined;
     try {
-      cached = await store.readOrgMetadata();
+      cached = await stores.metadata.readOrgMetadata();
       if (cached?.organizationId && cached.organizationId !== config.organizationId) {
         logger.warn('Ignoring cached metadata of another organization', {
           cachedOrganizationId: cached.organizationId,
@@ -392,7 +397,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
           `Organizations answered for ${fetched.metadata.organizationId}, but ORGANIZATION_ID is ${config.organizationId}`,
         );
       }
-      await store.writeOrgMetadata(fetched.metadata);
+      await stores.metadata.writeOrgMetadata(fetched.metadata);
       return { metadata: fetched.metadata, warnings: [...fetched.warnings] };
     } catch (error) {
       if (!(error instanceof OrgMetadataError)) throw error;
@@ -408,14 +413,14 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   })();
 
   const [index, incomplete, { metadata, warnings }, previous] = await Promise.all([
-    store.listAccounts(),
-    store.listIncompletePartSets(),
+    stores.accounts.listAccounts(),
+    stores.incoming.listIncompletePartSets(),
     metadataPromise,
     // Read in full before anything under latest/ is overwritten.
     previousPromise,
   ]);
   problems.push(
-    ...(await bucketProblems(store, index, incomplete, now, config.thresholds.staleHours, logger)),
+    ...(await bucketProblems(stores.accounts, index, incomplete, now, config.thresholds.staleHours, logger)),
   );
   const ownReport = await ownPromise;
 
@@ -431,7 +436,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   async function* reports(): AsyncGenerator<AccountReport> {
     if (ownReport) yield ownReport;
     // Sorted ids read with bounded concurrency arrive nearly in order, which runMerge's reorder window needs.
-    yield* store.readAccountReports(
+    yield* stores.accounts.readAccountReports(
       stored,
       (problem) => {
         unreadable++;
@@ -441,8 +446,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     );
   }
 
-  const credentialUpload = store.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
-  const accessKeysUpload = store.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
+  const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
+  const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
   const organizationLabel = metadata?.organizationId ?? config.organizationId;
   // runMerge reads `problems` after it has consumed every report (core/merge.ts), so the unreadable
@@ -477,10 +482,10 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const { summary } = merged;
 
   await Promise.all([
-    store.putText(latestKey(files.summary), JSON.stringify(summary, null, 2), CONTENT_TYPES.json),
-    store.putText(latestKey(files.digest), merged.html, CONTENT_TYPES.html),
+    stores.outputs.putText(latestKey(files.summary), JSON.stringify(summary, null, 2), CONTENT_TYPES.json),
+    stores.outputs.putText(latestKey(files.digest), merged.html, CONTENT_TYPES.html),
   ]);
-  await Promise.all(Object.values(files).map((name) => store.copy(latestKey(name), runKey(name))));
+  await Promise.all(Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))));
   logger.info('Wrote digest outputs', {
     date,
     accounts: summary.totals.accounts,

@@ -10,7 +10,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { IngestEnv, IngestEnvSchema } from './env';
 import { IngestOutcome, ingestEvent } from './ingest';
-import { ReportStore } from './report-store';
+import { createHubStores } from '../store/hub-stores';
 import { INGEST_METRICS, METRICS_NAMESPACE } from './telemetry';
 
 const logger = new Logger({ serviceName: 'credreport-ingest' });
@@ -25,9 +25,9 @@ export const handler = async (event: unknown, context?: Context): Promise<Ingest
   env ??= IngestEnvSchema.parse(process.env);
   if (context) logger.addContext(context);
   logger.resetKeys();
-  const store = new ReportStore(s3, { bucket: env.REPORT_BUCKET, logger });
+  const stores = createHubStores(s3, { bucket: env.REPORT_BUCKET, logger });
   try {
-    return await ingestEvent(event, { store, logger, metrics, now: () => new Date() });
+    return await ingestEvent(event, { stores, logger, metrics, now: () => new Date() });
   } catch (error) {
     // Logged once here; rethrown so Lambda retries and the DLQ keeps what keeps failing.
     logger.error('Ingest failed; the event will be retried', { error: error as Error });

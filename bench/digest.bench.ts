@@ -15,12 +15,13 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DigestConfig, runDigest } from '../aggregator/digest';
-import { ReportStore } from '../aggregator/report-store';
 import { readPreviousRun } from '../core/delta';
 import { S3_LAYOUT } from '../core/names';
 import { syntheticAccountId, syntheticOrganization } from '../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';
 import { AccountReport } from '../core/types';
+import { createHubStores } from '../store/hub-stores';
+import { LATEST_RUN } from '../store/run-output-store';
 import {
   fakeOrganizationsClient,
   generatedOrganization,
@@ -92,7 +93,7 @@ export const digestBench: BenchModule = {
       return { MessageId: 'bench' };
     };
     const s3 = memoryS3Client(memory);
-    const store = new ReportStore(s3, { bucket: 'bench-bucket', logger, readConcurrency: concurrency });
+    const stores = createHubStores(s3, { bucket: 'bench-bucket', logger, readConcurrency: concurrency });
     const config: DigestConfig = {
       bucket: 'bench-bucket',
       organizationId: org.organizationId,
@@ -108,7 +109,7 @@ export const digestBench: BenchModule = {
       orgBudgetMs: 600_000,
     };
     const deps = {
-      store,
+      stores,
       organizations: fakeOrganizationsClient(org),
       iam: new IAMClient({ region: 'us-east-1' }),
       ses,
@@ -133,8 +134,8 @@ export const digestBench: BenchModule = {
     cpu = process.cpuUsage();
     const previousRead = await timed(async () => {
       const [credentialReport, accessKeys] = await Promise.all([
-        store.getStream('latest/credential-report.csv'),
-        store.getStream('latest/access-keys.csv'),
+        stores.outputs.openOutput(LATEST_RUN, S3_LAYOUT.outputFiles.credentialReport),
+        stores.outputs.openOutput(LATEST_RUN, S3_LAYOUT.outputFiles.accessKeys),
       ]);
       if (!credentialReport || !accessKeys) throw new Error('bench: the first run wrote no CSVs');
       return readPreviousRun({ credentialReport, accessKeys });
@@ -153,9 +154,13 @@ export const digestBench: BenchModule = {
       .filter((k) => k.endsWith('/latest.json'))
       .map((k) => k.split('/')[1] as string)
       .sort();
-    const bounded = await timed(() => drain(store.readAccountReports(ids, () => undefined, { concurrency })));
+    const bounded = await timed(() =>
+      drain(stores.accounts.readAccountReports(ids, () => undefined, { concurrency })),
+    );
     const serial = await timed(() =>
-      drain(store.readAccountReports(ids.slice(0, serialSample), () => undefined, { concurrency: 1 })),
+      drain(
+        stores.accounts.readAccountReports(ids.slice(0, serialSample), () => undefined, { concurrency: 1 }),
+      ),
     );
     const serialExtrapolatedMs = (serial.ms / serialSample) * ids.length;
 

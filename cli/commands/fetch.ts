@@ -1,14 +1,17 @@
 /**
  * `credreport fetch`: downloads one of the digest's outputs from the hub bucket (found from the hub
- * stack's outputs unless `--bucket`) to a file or, streamed, to stdout.
+ * stack's outputs unless `--bucket`) to a file or, streamed, to stdout. It reads through the run-output
+ * store (store/run-output-store.ts), which owns latest/ and runs/date=…/ (docs/ARCHITECTURE.md §5).
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { CredreportError } from '../../core/errors';
 import { S3_LAYOUT } from '../../core/names';
+import { LATEST_RUN, RunLocation, RunOutputStore, runOutputKey } from '../../store/run-output-store';
+import { StoreError } from '../../store/s3';
 import { parseCommandLine } from '../args';
 import {
   AwsSessionFactory,
@@ -112,55 +115,35 @@ function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
   };
 }
 
-/** The newest run dates in the bucket, for the "no run for that date" message; undefined if unlistable. */
-async function recentRunDates(s3: S3Client, bucket: string, limit = 5): Promise<string[] | undefined> {
-  try {
-    const dates: string[] = [];
-    for await (const page of paginateListObjectsV2(
-      { client: s3 },
-      { Bucket: bucket, Prefix: S3_LAYOUT.runsPrefix, Delimiter: '/' },
-    )) {
-      for (const prefix of page.CommonPrefixes ?? []) {
-        const date = /date=(\d{4}-\d{2}-\d{2})\/$/.exec(prefix.Prefix ?? '')?.[1];
-        if (date) dates.push(date);
-      }
-    }
-    return dates.sort().slice(-limit).reverse();
-  } catch {
-    // Only a hint for the message of the real error (NoSuchKey), which is thrown regardless.
-    return undefined;
-  }
-}
-
-async function getObjectError(
-  error: unknown,
-  s3: S3Client,
+/** The output does not exist: name the missing run (with the newest ones) or say the digest never ran. */
+async function missingOutputError(
+  outputs: RunOutputStore,
   args: FetchArgs,
   bucket: string,
   key: string,
-  bucketSource: string,
 ): Promise<FetchError> {
+  if (args.date !== undefined) {
+    // Only a hint for the message, which is thrown regardless: an unlistable bucket just drops it.
+    const recent = await outputs.recentRunDates(5).catch(() => undefined);
+    const hint =
+      recent === undefined
+        ? ''
+        : recent.length === 0
+          ? ' (no runs at all yet)'
+          : ` (latest runs: ${recent.join(', ')})`;
+    return new FetchError(`no run for ${args.date} in s3://${bucket}/${S3_LAYOUT.runsPrefix}${hint}`);
+  }
+  return new FetchError(
+    `no s3://${bucket}/${key} yet: the digest has not run (start one with 'credreport run')`,
+  );
+}
+
+/** A read that failed for another reason than a missing object; `error` is the SDK's. */
+function getObjectError(error: unknown, bucket: string, key: string, bucketSource: string): FetchError {
   const name = errorName(error);
   const url = `s3://${bucket}/${key}`;
   if (name === 'NoSuchBucket') {
     return new FetchError(`bucket '${bucket}' does not exist${bucketSource}`, { cause: error });
-  }
-  if (name === 'NoSuchKey') {
-    if (args.date !== undefined) {
-      const recent = await recentRunDates(s3, bucket);
-      const hint =
-        recent === undefined
-          ? ''
-          : recent.length === 0
-            ? ' (no runs at all yet)'
-            : ` (latest runs: ${recent.join(', ')})`;
-      return new FetchError(`no run for ${args.date} in s3://${bucket}/${S3_LAYOUT.runsPrefix}${hint}`, {
-        cause: error,
-      });
-    }
-    return new FetchError(`no ${url} yet: the digest has not run (start one with 'credreport run')`, {
-      cause: error,
-    });
   }
   if (isAccessDenied(error)) {
     return new FetchError(
@@ -218,16 +201,17 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
       args.bucket ?? (await readStackOutput(session.cloudformation(), args.stack, 'ReportBucketName'));
     const bucketSource =
       args.bucket === undefined ? ` (output ReportBucketName of stack '${args.stack}')` : '';
-    const key = `${args.date === undefined ? S3_LAYOUT.latestPrefix : S3_LAYOUT.runPrefix(args.date)}${args.file}`;
-    const s3 = session.s3();
-    let body: AsyncIterable<Uint8Array> | undefined;
+    const run: RunLocation = args.date === undefined ? LATEST_RUN : { date: args.date };
+    const key = runOutputKey(run, args.file);
+    const outputs = new RunOutputStore(session.s3(), { bucket });
+    let body: Readable | undefined;
     try {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      body = response.Body as AsyncIterable<Uint8Array> | undefined;
+      body = await outputs.openOutput(run, args.file);
     } catch (error) {
-      throw await getObjectError(error, s3, args, bucket, key, bucketSource);
+      // The store keeps the SDK's error as the cause; its name says what went wrong.
+      throw getObjectError(error instanceof StoreError ? error.cause : error, bucket, key, bucketSource);
     }
-    if (!body) throw new FetchError(`s3://${bucket}/${key} returned no body`);
+    if (!body) throw await missingOutputError(outputs, args, bucket, key);
 
     const failed = (to: string, error: unknown): FetchError =>
       new FetchError(`copying s3://${bucket}/${key} to ${to} failed: ${errorMessage(error)}`, {

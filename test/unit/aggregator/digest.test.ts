@@ -11,7 +11,6 @@ import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DigestConfig, DigestDeps, DigestError, runDigest } from '../../../aggregator/digest';
-import { ReportStore } from '../../../aggregator/report-store';
 import { CollectError } from '../../../collector/account-collector';
 import { reportIdFor } from '../../../core/event-contract';
 import { S3_LAYOUT } from '../../../core/names';
@@ -19,6 +18,7 @@ import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import { AccountReport } from '../../../core/types';
+import { createHubStores } from '../../../store/hub-stores';
 import { FakeOrganization, fakeOrganizationFrom, wireFakeOrganization } from './support/fake-organizations';
 import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
 import { accountReport, metricSum, recordingMetrics, silentLogger } from './support/reports';
@@ -58,7 +58,7 @@ function deps(overrides: Partial<DigestDeps> = {}): DigestDeps {
   recorded = m.recorded;
   const own = reports.find((r) => r.accountId === OWN) as AccountReport;
   return {
-    store: new ReportStore(new S3Client({ region: 'us-east-1' }), {
+    stores: createHubStores(new S3Client({ region: 'us-east-1' }), {
       bucket: BUCKET,
       logger,
       sleep: async () => undefined,

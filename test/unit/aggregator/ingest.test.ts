@@ -2,12 +2,10 @@ import 'aws-sdk-client-mock-jest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { IngestDeps, ingestEvent } from '../../../aggregator/ingest';
-import {
-  ReportStore,
-  ReportStoreError,
-  RejectionRecord,
-  decodeHistory,
-} from '../../../aggregator/report-store';
+import { RejectionRecord } from '../../../core/rejection';
+import { decodeHistory } from '../../../store/account-store';
+import { createHubStores } from '../../../store/hub-stores';
+import { StoreError } from '../../../store/s3';
 import { PartDetail, reportIdFor } from '../../../core/event-contract';
 import { S3_LAYOUT } from '../../../core/names';
 import { AccountReport } from '../../../core/types';
@@ -39,7 +37,7 @@ beforeEach(() => {
   recorded = m.recorded;
   const logger = silentLogger();
   deps = {
-    store: new ReportStore(new S3Client({ region: 'us-east-1' }), {
+    stores: createHubStores(new S3Client({ region: 'us-east-1' }), {
       bucket: 'hub-bucket',
       logger,
       sleep: noSleep,
@@ -450,6 +448,6 @@ describe('ingestEvent', () => {
       if (operation === 'PutObject') throw s3Error('InternalError', 500);
     });
     const [part] = partsOf(accountReport(ACCOUNT, NOW));
-    await expect(ingestEvent(partEvent(part, ACCOUNT), deps)).rejects.toThrow(ReportStoreError);
+    await expect(ingestEvent(partEvent(part, ACCOUNT), deps)).rejects.toThrow(StoreError);
   });
 });

@@ -1,0 +1,261 @@
+/**
+ * What ingest decides about one `Credential Report Part` event (docs/ARCHITECTURE.md §4, §11), apart
+ * from what it writes: whether the envelope and the part can be trusted, whether a stored report makes
+ * the part moot, and whether the assembled parts make a valid report. Pure: no SDK, and `now` is an
+ * argument, so every rule is tested without mocks; aggregator/ingest.ts performs the writes a decision
+ * names (part, latest.json, rejected.json) and nothing else.
+ *
+ * A refusal is final (retrying cannot make an event valid), so it is a value, never an exception; only
+ * a programming error (an unexpected exception from the contract or the parser) is thrown.
+ */
+import { z } from 'zod';
+import { ReportParseError, parseCredentialReport } from './credential-report';
+import { ContractError, PartDetail, assembleParts, parsePartDetail, reportIdFor } from './event-contract';
+import { incomingPartsPrefix } from './incoming-parts';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './names';
+import { RejectionReason, RejectionRecord } from './rejection';
+import { ReportTimes, isNewerReport } from './report-order';
+import { AccountReport } from './types';
+
+/** Tolerated clock difference between a member account and the hub. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/** The EventBridge envelope fields ingest relies on (EventBridge adds others; they are ignored). */
+const EnvelopeSchema = z.object({
+  id: z.string().optional(),
+  source: z.string(),
+  'detail-type': z.string(),
+  account: z.string(),
+  detail: z.unknown(),
+});
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** Which counter a refusal raises: a refused part, or a refused (assembled) report. */
+export type RejectionCounter = 'rejectedParts' | 'rejectedReports';
+
+/** A refusal, with everything the handler logs, counts and records about it. */
+export interface Rejection {
+  readonly kind: 'reject';
+  readonly reason: RejectionReason;
+  /** Safe to log and record: names the check that failed, quotes sender values escaped and short. */
+  readonly detail: string;
+  readonly counter: RejectionCounter;
+  /** The sending account (EventBridge's `event.account`), when the event names a usable one. */
+  readonly sender?: string;
+  readonly eventId?: string;
+  readonly claimedAccountId?: string;
+  readonly reportId?: string;
+  /**
+   * What to write to accounts/<sender>/rejected.json; absent when the event names no usable sender
+   * (it cannot be attributed, so it is only logged and counted).
+   */
+  readonly record?: RejectionRecord;
+  /** A report that failed validation, to keep aside whole (never as latest.json). */
+  readonly keptAside?: { readonly report: AccountReport; readonly sha256: string };
+}
+
+/** A part that passed every check on the event: it may be stored. */
+export interface AcceptedPart {
+  readonly kind: 'accept';
+  /** `event.account`, which equals `part.accountId`. */
+  readonly sender: string;
+  readonly eventId?: string;
+  readonly part: PartDetail;
+}
+
+/** The assembled parts are a valid report of the sender: it may be stored as latest.json. */
+export interface AcceptedReport {
+  readonly kind: 'accept';
+  readonly report: AccountReport;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** A value the sender chose, made safe to log and record: quoted, escaped and short. */
+const quoted = (value: unknown, max = 80): string => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+};
+/** `detail.accountId` as the sender wrote it, whatever the rest of the detail looks like. */
+const claimedAccount = (detail: unknown): unknown =>
+  typeof detail === 'object' && detail !== null ? (detail as { accountId?: unknown }).accountId : undefined;
+
+function rejection(
+  who: { readonly sender?: string; readonly eventId?: string },
+  reason: RejectionReason,
+  detail: string,
+  now: Date,
+  extra: Partial<RejectionRecord> = {},
+  counter: RejectionCounter = 'rejectedParts',
+  keptAside?: Rejection['keptAside'],
+): Rejection {
+  const { sender, eventId } = who;
+  return {
+    kind: 'reject',
+    reason,
+    detail,
+    counter,
+    ...(sender ? { sender } : {}),
+    ...(eventId ? { eventId } : {}),
+    ...(extra.claimedAccountId ? { claimedAccountId: extra.claimedAccountId } : {}),
+    ...(extra.reportId ? { reportId: extra.reportId } : {}),
+    ...(sender
+      ? {
+          record: {
+            schemaVersion: 1,
+            accountId: sender,
+            reason,
+            detail,
+            at: now.toISOString(),
+            ...(eventId ? { eventId } : {}),
+            ...extra,
+          },
+        }
+      : {}),
+    ...(keptAside ? { keptAside } : {}),
+  };
+}
+
+/**
+ * Decides whether one event's part may be stored: the envelope (source, detail-type, a 12-digit
+ * `event.account`), then forgery — checked before the detail's schema, so a part claiming another
+ * account is `forged-account` even when the rest of it is malformed (§11) — then the part's schema, its
+ * reportId, and its times (a report "from the future" would stay latest.json forever and freeze the
+ * account's coverage).
+ */
+export function classifyPart(event: unknown, now: Date): AcceptedPart | Rejection {
+  const envelope = EnvelopeSchema.safeParse(event);
+  const sender =
+    envelope.success && ACCOUNT_ID.test(envelope.data.account) ? envelope.data.account : undefined;
+  const eventId = envelope.success ? envelope.data.id : undefined;
+  const who = { ...(sender ? { sender } : {}), ...(eventId ? { eventId } : {}) };
+
+  if (!envelope.success || !sender) {
+    return rejection(
+      who,
+      'invalid-envelope',
+      'event is not an EventBridge event with a 12-digit account',
+      now,
+    );
+  }
+  const { source } = envelope.data;
+  const detailType = envelope.data['detail-type'];
+  if (source !== EVENT_SOURCE || detailType !== EVENT_DETAIL_TYPE) {
+    return rejection(
+      who,
+      'invalid-envelope',
+      `unexpected source ${quoted(source)} / detail-type ${quoted(detailType)}`,
+      now,
+    );
+  }
+
+  // The one check that matters most, made before anything else in the detail is trusted or parsed:
+  // EventBridge sets event.account; detail.accountId is only the sender's word.
+  const claimed = claimedAccount(envelope.data.detail);
+  if (claimed !== undefined && claimed !== sender) {
+    const reportId = (envelope.data.detail as { reportId?: unknown }).reportId;
+    return rejection(
+      who,
+      'forged-account',
+      `detail.accountId ${quoted(claimed, 40)} differs from the sending account ${sender}`,
+      now,
+      {
+        ...(typeof claimed === 'string' && ACCOUNT_ID.test(claimed) ? { claimedAccountId: claimed } : {}),
+        ...(typeof reportId === 'string' && reportId.length <= 128 ? { reportId } : {}),
+      },
+    );
+  }
+
+  let part: PartDetail;
+  try {
+    part = parsePartDetail(envelope.data.detail);
+  } catch (error) {
+    if (error instanceof ContractError) return rejection(who, 'invalid-part', error.message, now);
+    throw error;
+  }
+  const expectedId = reportIdFor(part.accountId, part.generatedTime);
+  if (part.reportId !== expectedId) {
+    return rejection(
+      who,
+      'invalid-part',
+      `reportId ${part.reportId} does not match account and generatedTime (${expectedId})`,
+      now,
+      { reportId: part.reportId },
+    );
+  }
+  const generatedMs = Date.parse(part.generatedTime);
+  if (generatedMs > now.getTime() + MAX_CLOCK_SKEW_MS || generatedMs > Date.parse(part.collectedTime)) {
+    return rejection(
+      who,
+      'invalid-part',
+      `generatedTime ${part.generatedTime} is in the future or after collectedTime ${part.collectedTime}`,
+      now,
+      { reportId: part.reportId },
+    );
+  }
+  return { kind: 'accept', sender, ...(eventId ? { eventId } : {}), part };
+}
+
+/** The stored report is as new as the part's report or newer (see isNewerReport): the part is moot. */
+export function isSupersededPart(part: ReportTimes, stored: ReportTimes | undefined): boolean {
+  return stored !== undefined && !isNewerReport(part, stored);
+}
+
+/**
+ * A stored part of the accepted part's collection could not be read back as a part (corrupted JSON or
+ * contract): the report cannot be assembled. `error` is what reading it threw.
+ */
+export function rejectUnreadableParts(accepted: AcceptedPart, error: unknown, now: Date): Rejection {
+  const { part } = accepted;
+  return rejection(
+    accepted,
+    'assembly-failed',
+    `a stored part is unreadable: ${message(error)}`,
+    now,
+    {
+      reportId: part.reportId,
+      partsPrefix: incomingPartsPrefix(accepted.sender, part.reportId, part.sha256),
+    },
+    'rejectedReports',
+  );
+}
+
+/**
+ * Decides whether every part of one collection makes a report that may become the sender's latest.json:
+ * the parts must assemble (same report, all present, payload intact) and the credential report must
+ * parse as the sender's. A report that fails validation is kept aside whole for inspection.
+ */
+export function classifyAssembly(
+  accepted: AcceptedPart,
+  parts: readonly PartDetail[],
+  now: Date,
+): AcceptedReport | Rejection {
+  const { sender, part } = accepted;
+  const extra = {
+    reportId: part.reportId,
+    generatedTime: part.generatedTime,
+    partsPrefix: incomingPartsPrefix(sender, part.reportId, part.sha256),
+  };
+  let report: AccountReport;
+  try {
+    report = assembleParts(parts);
+  } catch (error) {
+    if (error instanceof ContractError) {
+      return rejection(accepted, 'assembly-failed', error.message, now, extra, 'rejectedReports');
+    }
+    throw error;
+  }
+  try {
+    parseCredentialReport(report.credentialReportCsv, sender);
+  } catch (error) {
+    if (error instanceof ReportParseError) {
+      // Kept aside whole; latest.json (the previous good report) is left untouched.
+      return rejection(accepted, 'invalid-report', error.message, now, extra, 'rejectedReports', {
+        report,
+        sha256: part.sha256,
+      });
+    }
+    throw error;
+  }
+  return { kind: 'accept', report };
+}

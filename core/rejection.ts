@@ -1,0 +1,42 @@
+/**
+ * Why ingest refuses an event or a report, and the record it keeps of the refusal in
+ * accounts/<id>/rejected.json (docs/ARCHITECTURE.md §4, §11). Pure: the schema is shared by ingest,
+ * which writes the record, and the digest, which reads it into the coverage.
+ */
+import { z } from 'zod';
+
+/** Why ingest refused an event or a report (ARCHITECTURE §2, §4). */
+export const REJECTION_REASONS = [
+  'invalid-envelope',
+  'invalid-part',
+  'forged-account',
+  'assembly-failed',
+  'invalid-report',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** accounts/<id>/rejected.json: the latest refusal for an account, for coverage and investigation. */
+export const RejectionRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  /** The sending account (EventBridge's `event.account`, which the sender cannot choose). */
+  accountId: z.string(),
+  reason: z.enum(REJECTION_REASONS),
+  /** Safe to show: names the field or the check that failed, never report contents. */
+  detail: z.string(),
+  /** ISO time of the refusal. */
+  at: z.string(),
+  eventId: z.string().optional(),
+  reportId: z.string().optional(),
+  generatedTime: z.string().optional(),
+  /** The account id the detail claimed, when it differs from the sender (forged). */
+  claimedAccountId: z.string().optional(),
+  /** Where the report's parts stay until the incoming/ lifecycle expires them. */
+  partsPrefix: z.string().optional(),
+  /**
+   * Where the assembled report that failed validation is kept aside whole (gzip JSON under the account's
+   * history/, never latest.json). Its own object, so a later refusal cannot overwrite it and the digest
+   * reads only this small record.
+   */
+  reportKey: z.string().optional(),
+});
+export type RejectionRecord = z.infer<typeof RejectionRecordSchema>;

@@ -1,0 +1,126 @@
+/**
+ * incoming/ of the hub bucket (docs/ARCHITECTURE.md §5): the parts of each collection of a report until
+ * they are all present, `incoming/<account>/<reportId>/<sha256>/part-<n>-of-<parts>`.
+ *
+ * EventBridge delivers at least once, in any order (§4). IAM reuses a generated report for 4 hours, so
+ * two collections can share a reportId while their payloads differ; the sha256 of the payload keeps
+ * their parts apart, so they never mix and each assembles on its own. A part is created with
+ * `If-None-Match: *`: a duplicate delivery gets 412 and is a no-op, so no lock is needed (§12).
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { mapLimit, retry } from '../core/concurrency';
+import { PartDetail, parsePartDetail } from '../core/event-contract';
+import {
+  IncompletePartSet,
+  StoredPartRef,
+  incompletePartSets,
+  incomingPartsPrefix,
+  partRefsOf,
+} from '../core/incoming-parts';
+import { S3_LAYOUT } from '../core/names';
+import {
+  CONTENT_TYPES,
+  ConditionalWriteOptions,
+  S3Bucket,
+  StoreError,
+  StoreOptions,
+  conditionalFailure,
+  conditionalRetry,
+} from './s3';
+
+export type { IncompletePartSet, StoredPartRef } from '../core/incoming-parts';
+
+export type PutPartOutcome =
+  /** First copy of this part. */
+  | 'stored'
+  /** The same part of the same collection was already there (duplicate delivery). */
+  | 'duplicate';
+
+/** How the incoming store is built. */
+export interface IncomingStoreOptions extends StoreOptions, ConditionalWriteOptions {}
+
+/** The parts under incoming/. */
+export class IncomingStore {
+  private readonly bucket: S3Bucket;
+
+  constructor(
+    s3: S3Client,
+    private readonly opts: IncomingStoreOptions,
+  ) {
+    this.bucket = new S3Bucket(s3, opts);
+  }
+
+  /** The prefix holding the parts of one collection of a report. */
+  partsPrefix(accountId: string, reportId: string, sha256: string): string {
+    return incomingPartsPrefix(accountId, reportId, sha256);
+  }
+
+  /**
+   * Stores one part (idempotent): created with `If-None-Match: *`, so a duplicate delivery gets 412 and
+   * changes nothing. The key names the collection (sha256), so another collection of the same report
+   * never lands in this part's slot.
+   */
+  async putPart(detail: PartDetail): Promise<PutPartOutcome> {
+    const key = S3_LAYOUT.incomingPart(
+      detail.accountId,
+      detail.reportId,
+      detail.sha256,
+      detail.part,
+      detail.parts,
+    );
+    const what = `part ${detail.part}/${detail.parts} of ${detail.reportId}`;
+    const settings = conditionalRetry(this.opts);
+    try {
+      return await retry(
+        async () => {
+          try {
+            await this.bucket.put({
+              Key: key,
+              Body: JSON.stringify(detail),
+              ContentType: CONTENT_TYPES.json,
+              IfNoneMatch: '*',
+            });
+            return 'stored';
+          } catch (error) {
+            if (conditionalFailure(error) === 'precondition-failed') return 'duplicate';
+            throw error;
+          }
+        },
+        // 409: a concurrent write of the same key is in flight; the next attempt sees its outcome.
+        { ...settings, retryIf: (error) => conditionalFailure(error) === 'conflict' },
+      );
+    } catch (error) {
+      if (conditionalFailure(error) === 'conflict') {
+        throw new StoreError(`Gave up storing ${what} after ${settings.attempts} conflicting writes`, {
+          cause: error,
+        });
+      }
+      throw new StoreError(`Could not store ${what}`, { cause: error });
+    }
+  }
+
+  /** Parts stored for one collection of a report (any `parts` total), sorted by part number. */
+  async listParts(accountId: string, reportId: string, sha256: string): Promise<StoredPartRef[]> {
+    const { contents } = await this.bucket.listAll({ Prefix: this.partsPrefix(accountId, reportId, sha256) });
+    return partRefsOf(contents);
+  }
+
+  /** Reads and re-validates stored parts (a corrupted one throws ContractError or SyntaxError). */
+  async readParts(refs: readonly StoredPartRef[]): Promise<PartDetail[]> {
+    // Parts of one report are few; read them a handful at a time.
+    return mapLimit(refs, 8, async (ref) => {
+      const got = await this.bucket.getBytes(ref.key);
+      if (!got) throw new StoreError(`Part ${ref.key} disappeared while assembling`);
+      return parsePartDetail(JSON.parse(got.body.toString('utf8')));
+    });
+  }
+
+  /**
+   * Part sets under incoming/ whose parts are not all present: one entry per collection (reportId +
+   * sha256 + part count), leaving out every report for which some collection is complete.
+   */
+  async listIncompletePartSets(): Promise<IncompletePartSet[]> {
+    const { contents } = await this.bucket.listAll({ Prefix: S3_LAYOUT.incomingPrefix });
+    return incompletePartSets(contents);
+  }
+}
