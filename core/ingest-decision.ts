@@ -19,6 +19,11 @@ import { AccountReport } from './types';
 
 /** Tolerated clock difference between a member account and the hub. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+/**
+ * Tolerance when comparing a report's times with the event's `time`: EventBridge writes it in whole
+ * seconds, and the Lambda and EventBridge clocks are NTP-synchronised, not identical.
+ */
+export const EVENT_TIME_TOLERANCE_MS = 5_000;
 
 /** The EventBridge envelope fields ingest relies on (EventBridge adds others; they are ignored). */
 const EnvelopeSchema = z.object({
@@ -26,6 +31,8 @@ const EnvelopeSchema = z.object({
   source: z.string(),
   'detail-type': z.string(),
   account: z.string(),
+  /** When EventBridge received the event (the PutEvents time unless the sender set an entry `Time`). */
+  time: z.string().optional(),
   detail: z.unknown(),
 });
 
@@ -183,15 +190,24 @@ export function classifyPart(event: unknown, now: Date): AcceptedPart | Rejectio
       { reportId: part.reportId },
     );
   }
+  // Times (§11): a report dated after the event that carried it, or after the hub's clock, would rank
+  // as newer than every genuine report that follows and keep latest.json for good. The event's `time`
+  // is the sender's choice when it sets one, so the hub's own clock bounds it too.
+  const eventMs = envelope.data.time === undefined ? Number.NaN : Date.parse(envelope.data.time);
+  const latestMs = Math.min(
+    now.getTime() + MAX_CLOCK_SKEW_MS,
+    Number.isNaN(eventMs) ? Number.POSITIVE_INFINITY : eventMs + EVENT_TIME_TOLERANCE_MS,
+  );
   const generatedMs = Date.parse(part.generatedTime);
-  if (generatedMs > now.getTime() + MAX_CLOCK_SKEW_MS || generatedMs > Date.parse(part.collectedTime)) {
-    return rejection(
-      who,
-      'invalid-part',
-      `generatedTime ${part.generatedTime} is in the future or after collectedTime ${part.collectedTime}`,
-      now,
-      { reportId: part.reportId },
-    );
+  const collectedMs = Date.parse(part.collectedTime);
+  const problem =
+    generatedMs > collectedMs
+      ? `generatedTime ${part.generatedTime} is after collectedTime ${part.collectedTime}`
+      : collectedMs > latestMs
+        ? `collectedTime ${part.collectedTime} is later than the event time ${quoted(envelope.data.time ?? null, 40)} or the hub's clock ${now.toISOString()}`
+        : undefined;
+  if (problem !== undefined) {
+    return rejection(who, 'invalid-part', problem, now, { reportId: part.reportId });
   }
   return { kind: 'accept', sender, ...(eventId ? { eventId } : {}), part };
 }

@@ -1,6 +1,7 @@
 import { reportIdFor } from '../../../core/event-contract';
 import {
   AcceptedPart,
+  EVENT_TIME_TOLERANCE_MS,
   MAX_CLOCK_SKEW_MS,
   classifyAssembly,
   classifyPart,
@@ -113,11 +114,42 @@ describe('classifyPart', () => {
     const [part] = partsOf(accountReport(ACCOUNT, new Date(NOW.getTime() + 3 * 3_600_000)));
     const event = partEvent(part, ACCOUNT);
     expect(classifyPart(event, NOW)).toMatchObject({ kind: 'reject', reason: 'invalid-part' });
-    const generated = Date.parse(part?.generatedTime ?? '');
-    expect(accept(event, new Date(generated - MAX_CLOCK_SKEW_MS)).part).toEqual(part);
-    expect(classifyPart(event, new Date(generated - MAX_CLOCK_SKEW_MS - 1))).toMatchObject({
+    // The bound is on collectedTime (≥ generatedTime): it is what ranks a report as newer.
+    const collected = Date.parse(part?.collectedTime ?? '');
+    expect(accept(event, new Date(collected - MAX_CLOCK_SKEW_MS)).part).toEqual(part);
+    expect(classifyPart(event, new Date(collected - MAX_CLOCK_SKEW_MS - 1))).toMatchObject({
       kind: 'reject',
     });
+  });
+
+  it('refuses a genuine-looking report whose collectedTime is far ahead, which would rank above every later report', () => {
+    // The forgery of issue #11: generated "now", collected in ten years.
+    const report = accountReport(ACCOUNT, NOW, 0);
+    const [part] = partsOf({
+      ...report,
+      collectedTime: new Date(NOW.getTime() + 10 * 365 * 86_400_000).toISOString(),
+    });
+    const rejected = classifyPart(partEvent(part, ACCOUNT, { time: NOW.toISOString() }), NOW);
+    expect(rejected).toMatchObject({
+      kind: 'reject',
+      reason: 'invalid-part',
+      record: { reason: 'invalid-part' },
+    });
+  });
+
+  it("refuses a report collected after the event that carried it was received (EventBridge's time)", () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    if (!part) throw new Error('expected a part');
+    const collected = Date.parse(part.collectedTime);
+    const at = (ms: number) => partEvent(part, ACCOUNT, { time: new Date(ms).toISOString() });
+    expect(accept(at(collected), NOW).part).toEqual(part);
+    expect(accept(at(collected - EVENT_TIME_TOLERANCE_MS), NOW).part).toEqual(part);
+    expect(classifyPart(at(collected - EVENT_TIME_TOLERANCE_MS - 1_000), NOW)).toMatchObject({
+      kind: 'reject',
+      detail: expect.stringMatching(/later than the event time/),
+    });
+    // Without a usable time, the hub's clock alone bounds it.
+    expect(accept(partEvent(part, ACCOUNT, { time: 'not a time' }), NOW).part).toEqual(part);
   });
 
   it('refuses a part generated after it was collected', () => {

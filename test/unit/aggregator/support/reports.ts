@@ -38,7 +38,15 @@ export function partsOf(report: AccountReport, maxEntryBytes = 800): PartDetail[
 }
 
 let seq = 0;
-/** The EventBridge event carrying `detail`, sent by `account`. */
+/** When EventBridge received a part sent right after its report was collected (whole seconds, as AWS writes). */
+function sentTime(detail: unknown): string {
+  const collected = (detail as { collectedTime?: unknown } | null)?.collectedTime;
+  const ms = typeof collected === 'string' ? Date.parse(collected) : Number.NaN;
+  if (Number.isNaN(ms)) return '2026-11-21T05:00:00Z';
+  return new Date(Math.ceil((ms + 1) / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** The EventBridge event carrying `detail`, sent by `account` (its `time`: just after the collection). */
 export function partEvent(
   detail: unknown,
   account: string,
@@ -51,7 +59,7 @@ export function partEvent(
     'detail-type': EVENT_DETAIL_TYPE,
     source: EVENT_SOURCE,
     account,
-    time: '2026-11-21T05:00:00Z',
+    time: sentTime(detail),
     region: 'us-east-1',
     resources: [],
     detail,
