@@ -25,6 +25,7 @@ import {
   classifyAssembly,
   classifyPart,
   isSupersededPart,
+  rejectConflictingPart,
   rejectUnreadableParts,
 } from '../core/ingest-decision';
 import { PartDetail } from '../core/event-contract';
@@ -93,9 +94,9 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     return { status: 'superseded', reportId: detail.reportId };
   }
 
-  if ((await stores.incoming.putPart(detail)) === 'duplicate') {
-    metrics.addMetric(INGEST_METRICS.duplicateParts, MetricUnit.Count, 1);
-  }
+  const stored = await stores.incoming.putPart(detail);
+  if (stored === 'conflict') return reject(rejectConflictingPart(accepted, deps.now()));
+  if (stored === 'duplicate') metrics.addMetric(INGEST_METRICS.duplicateParts, MetricUnit.Count, 1);
 
   // Only this collection's parts (same sha256): another collection of the same report never mixes in.
   const refs = (await stores.incoming.listParts(sender, detail.reportId, detail.sha256)).filter(

@@ -218,6 +218,25 @@ export function isSupersededPart(part: ReportTimes, stored: ReportTimes | undefi
 }
 
 /**
+ * The part's slot (same collection, same part number) already holds a different payload: two senders
+ * disagree about the same collection, so one of them is not the agent's genuine run. Refused and
+ * recorded, never answered as a harmless duplicate (§11).
+ */
+export function rejectConflictingPart(accepted: AcceptedPart, now: Date): Rejection {
+  const { part } = accepted;
+  return rejection(
+    accepted,
+    'conflicting-part',
+    `part ${part.part}/${part.parts} of ${part.reportId} differs from the copy already stored for the same payload sha256`,
+    now,
+    {
+      reportId: part.reportId,
+      partsPrefix: incomingPartsPrefix(accepted.sender, part.reportId, part.sha256),
+    },
+  );
+}
+
+/**
  * A stored part of the accepted part's collection could not be read back as a part (corrupted JSON or
  * contract): the report cannot be assembled. `error` is what reading it threw.
  */

@@ -10,6 +10,7 @@ export const REJECTION_REASONS = [
   'invalid-envelope',
   'invalid-part',
   'forged-account',
+  'conflicting-part',
   'assembly-failed',
   'invalid-report',
 ] as const;

@@ -33,8 +33,10 @@ export type { IncompletePartSet, StoredPartRef } from '../core/incoming-parts';
 export type PutPartOutcome =
   /** First copy of this part. */
   | 'stored'
-  /** The same part of the same collection was already there (duplicate delivery). */
-  | 'duplicate';
+  /** The same part of the same collection was already there, byte for byte (duplicate delivery). */
+  | 'duplicate'
+  /** The slot already holds a different payload for the same collection and part number. */
+  | 'conflict';
 
 /** How the incoming store is built. */
 export interface IncomingStoreOptions extends StoreOptions, ConditionalWriteOptions {}
@@ -58,7 +60,8 @@ export class IncomingStore {
   /**
    * Stores one part (idempotent): created with `If-None-Match: *`, so a duplicate delivery gets 412 and
    * changes nothing. The key names the collection (sha256), so another collection of the same report
-   * never lands in this part's slot.
+   * never lands in this part's slot. On 412 the stored copy is compared: a different payload in the same
+   * slot is a `conflict`, not a duplicate.
    */
   async putPart(detail: PartDetail): Promise<PutPartOutcome> {
     const key = S3_LAYOUT.incomingPart(
@@ -82,8 +85,11 @@ export class IncomingStore {
             });
             return 'stored';
           } catch (error) {
-            if (conditionalFailure(error) === 'precondition-failed') return 'duplicate';
-            throw error;
+            if (conditionalFailure(error) !== 'precondition-failed') throw error;
+            const stored = await this.bucket.getBytes(key);
+            // Deleted meanwhile (lifecycle): nothing conflicts; the next delivery stores it again.
+            if (!stored) return 'duplicate';
+            return samePart(stored.body, detail) ? 'duplicate' : 'conflict';
           }
         },
         // 409: a concurrent write of the same key is in flight; the next attempt sees its outcome.
@@ -122,5 +128,17 @@ export class IncomingStore {
   async listIncompletePartSets(): Promise<IncompletePartSet[]> {
     const { contents } = await this.bucket.listAll({ Prefix: S3_LAYOUT.incomingPrefix });
     return incompletePartSets(contents);
+  }
+}
+
+/** The stored part carries the same payload and fields as `detail` (whatever its JSON key order). */
+function samePart(body: Buffer, detail: PartDetail): boolean {
+  try {
+    const stored = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    const mine = detail as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(stored), ...Object.keys(mine)]);
+    return [...keys].every((k) => stored[k] === mine[k]);
+  } catch {
+    return false;
   }
 }

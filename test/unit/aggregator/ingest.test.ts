@@ -201,6 +201,23 @@ describe('ingestEvent', () => {
     });
   });
 
+  it('records a different payload in an occupied part slot as a rejection, not as a duplicate', async () => {
+    const parts = partsOf(accountReport(ACCOUNT, NOW));
+    const first = parts[0] as PartDetail;
+    await send([first]);
+    // Same collection (sha256) and part number, other bytes: base64 that decodes to something else.
+    const other = { ...first, payload: first.payload.split('').reverse().join('') };
+    const [outcome] = await send([other]);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'conflicting-part' });
+    expect(rejectedOf(ACCOUNT)).toMatchObject({ reason: 'conflicting-part', reportId: first.reportId });
+    expect(metricSum(recorded, 'RejectedParts')).toBe(1);
+    expect(metricSum(recorded, 'DuplicateParts')).toBe(0);
+    // The stored copy is untouched: re-delivering the genuine part is still a plain duplicate.
+    const [again] = await send([first]);
+    expect(again).toMatchObject({ status: 'waiting' });
+    expect(metricSum(recorded, 'DuplicateParts')).toBe(1);
+  });
+
   it('assembles parts that arrive out of order', async () => {
     const report = accountReport(ACCOUNT, NOW);
     const parts = partsOf(report);
