@@ -23,10 +23,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { mapLimit } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
-import { PreviousRun, readPreviousRun } from '../core/delta';
+import type { PreviousRun } from '../core/delta';
+import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
 import { runMerge } from '../core/merge';
 import { S3_LAYOUT } from '../core/names';
-import type { Summary } from '../core/summary';
 import { Thresholds } from '../core/thresholds';
 import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
@@ -294,7 +294,8 @@ async function previousRun(
   let credentialReport: Readable | undefined;
   try {
     const summaryBytes = await store.getBytes(key(files.summary));
-    const summary = summaryBytes ? (JSON.parse(summaryBytes.body.toString('utf8')) as Summary) : undefined;
+    // Validated by the core reader (schema + version), as for `credreport merge --previous`.
+    const summary = summaryBytes ? parsePreviousSummary(summaryBytes.body) : undefined;
     credentialReport = await store.getStream(key(files.credentialReport));
     if (!credentialReport) return undefined;
     const previous = await readPreviousRun({

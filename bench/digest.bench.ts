@@ -16,7 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DigestConfig, runDigest } from '../aggregator/digest';
 import { ReportStore } from '../aggregator/report-store';
-import { readPreviousRun } from '../core/delta';
+import { readPreviousRun } from '../core/previous-run';
 import { S3_LAYOUT } from '../core/names';
 import { syntheticAccountId, syntheticOrganization } from '../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';

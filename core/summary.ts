@@ -17,7 +17,8 @@ import {
   PrivilegeKind,
   ReportProblem,
 } from './types';
-import type { Delta } from './delta';
+import type { Delta } from './delta-types';
+import { FINDING_INDEX } from './finding-ids';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -169,10 +170,6 @@ function fmtAge(ms: number): string {
   const hours = Math.floor(Math.max(0, ms) / 3_600_000);
   return hours < 48 ? fmtHours(hours) : `${Math.floor(hours / 24)} days`;
 }
-
-const FINDING_INDEX: Readonly<Record<FindingId, number>> = Object.fromEntries(
-  FINDING_IDS.map((id, i) => [id, i]),
-) as Record<FindingId, number>;
 
 /** A binary heap ordered by `before` (the element for which `before(x, y)` holds for all y is on top). */
 export class Heap<T> {

@@ -10,7 +10,8 @@ import { detectReportAccountId } from '../../core/credential-report';
 import { CredreportError } from '../../core/errors';
 import { parseAccountReport } from '../../core/event-contract';
 import { MergeInput, MergeResult, runMerge } from '../../core/merge';
-import { PreviousRun, readPreviousRun } from '../../core/delta';
+import type { PreviousRun } from '../../core/delta';
+import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
 import { S3_LAYOUT } from '../../core/names';
 import { coverageLine } from '../../core/digest-html';
 import { describeCoverageEntry } from '../../core/summary';
@@ -284,12 +285,11 @@ export async function readPreviousDir(dir: string): Promise<PreviousRun> {
   if (!(await exists(names.credentialReport))) {
     throw new MergeInputError(`--previous ${dir}: no ${names.credentialReport} in this directory`);
   }
-  let summary: Summary | undefined;
+  let summary: PreviousSummary | undefined;
   if (await exists(names.summary)) {
     try {
-      summary = JSON.parse(await readFile(path(names.summary), 'utf8')) as Summary;
-      if (summary.schemaVersion !== 1 || !Array.isArray(summary.byAccount))
-        throw new Error('not a credreport summary');
+      // The same schema + version check as the digest's previous run in S3.
+      summary = parsePreviousSummary(await readFile(path(names.summary)));
     } catch (error) {
       throw new MergeInputError(`--previous ${dir}: ${names.summary}: ${describe(error)}`, { cause: error });
     }
