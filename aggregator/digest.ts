@@ -22,13 +22,14 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { mapLimit } from '../core/concurrency';
+import { isStale } from '../core/coverage';
 import { CredreportError } from '../core/errors';
 import type { PreviousRun } from '../core/delta';
 import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
-import { runMerge } from '../core/merge';
+import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
-import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
+import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
 import { composeDigestEmail, sendDigestEmail } from './mailer';
@@ -217,13 +218,14 @@ async function bucketProblems(
   logger: Logger,
 ): Promise<ReportProblem[]> {
   const problems: ReportProblem[] = [];
-  const staleMs = staleHours * 3_600_000;
   const rejected = [...index.values()].filter((a) => {
     const at = a.rejected?.lastModified?.getTime();
     if (at === undefined) return a.rejected !== undefined;
     const latestAt = a.latest?.lastModified?.getTime();
-    // Newer than the last good report, or recent enough to be shown once (a forged attempt stays visible).
-    return latestAt === undefined || at > latestAt || now.getTime() - at < staleMs;
+    // Newer than the last good report, or not yet stale (core isStale, the coverage rule), so a forged
+    // attempt stays visible for as long as a report of that time would count.
+    const recent = !isStale({ generatedTime: new Date(at).toISOString() }, now, staleHours);
+    return latestAt === undefined || at > latestAt || recent;
   });
   const records = await mapLimit(rejected, 16, async (a) => {
     try {
@@ -429,58 +431,70 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     .sort();
 
   let unreadable = 0;
-  async function* reports(): AsyncGenerator<AccountReport> {
-    if (ownReport) yield ownReport;
+  async function* items(): AsyncGenerator<RunItem> {
+    // Problems known before the reports are read (own collection, the bucket's rejections and part sets).
+    for (const problem of problems) yield { kind: 'problem', problem };
+    if (ownReport) yield { kind: 'report', report: ownReport };
     // Sorted ids read with bounded concurrency arrive nearly in order, which runMerge's reorder window needs.
-    yield* store.readAccountReports(
-      stored,
-      (problem) => {
-        unreadable++;
-        problems.push(problem);
-      },
-      { concurrency: config.readConcurrency ?? 32, now },
+    yield* withProblems((onProblem) =>
+      store.readAccountReports(
+        stored,
+        (problem) => {
+          unreadable++;
+          onProblem(problem);
+        },
+        { concurrency: config.readConcurrency ?? 32, now },
+      ),
     );
   }
 
   const credentialUpload = store.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = store.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
+  const uploaded = Promise.all([credentialUpload.done, accessKeysUpload.done]);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
   const organizationLabel = metadata?.organizationId ?? config.organizationId;
-  // runMerge reads `problems` after it has consumed every report (core/merge.ts), so the unreadable
-  // accounts found while streaming are included.
-  const merging = runMerge(
+  // The S3 sinks of the one pipeline (core/run-pipeline.ts): both CSVs stream into their uploads; summary.json
+  // and digest.html are put once both uploads are complete, so a latest/ summary.json always has its CSVs.
+  const running = runPipeline(
     {
       now,
       thresholds: config.thresholds,
       ...(metadata ? { metadata } : {}),
       ...(expected ? { expectedAccountIds: expected } : {}),
-      reports: reports(),
-      problems,
+      items: items(),
       warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
       ...(previous ? { previous } : {}),
       organizationLabel,
     },
-    { credentialReport: tee, accessKeys: accessKeysUpload.stream },
+    {
+      credentialReport: tee,
+      accessKeys: accessKeysUpload.stream,
+      summary: async (json) => {
+        await uploaded;
+        await store.putText(latestKey(files.summary), json, CONTENT_TYPES.json);
+      },
+      digest: async (html) => {
+        await uploaded;
+        await store.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
+      },
+    },
   );
-  let merged: Awaited<typeof merging>;
+  let merged: Awaited<typeof running>;
   try {
-    [merged] = await Promise.all([merging, credentialUpload.done, accessKeysUpload.done]);
+    // The uploads are awaited beside the run so a failed upload fails the run at once.
+    [merged] = await Promise.all([running, uploaded]);
   } catch (error) {
     // Fail the uploads too, so lib-storage aborts the multipart uploads instead of leaving them open.
     const reason = error instanceof Error ? error : new Error(String(error));
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
-    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done, running]);
     throw error;
   }
   const { summary } = merged;
 
-  await Promise.all([
-    store.putText(latestKey(files.summary), JSON.stringify(summary, null, 2), CONTENT_TYPES.json),
-    store.putText(latestKey(files.digest), merged.html, CONTENT_TYPES.html),
-  ]);
   await Promise.all(Object.values(files).map((name) => store.copy(latestKey(name), runKey(name))));
   logger.info('Wrote digest outputs', {
     date,
@@ -489,10 +503,11 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     unreadable,
   });
 
-  const c = summary.coverage;
+  // The one verdict (core/coverage.ts, ARCHITECTURE §12), as the pipeline derived it from summary.json's coverage.
+  const c = merged.verdict;
   metrics.addMetric(DIGEST_METRICS.accountsExpected, MetricUnit.Count, c.expected);
   metrics.addMetric(DIGEST_METRICS.accountsReporting, MetricUnit.Count, c.reporting);
-  metrics.addMetric(DIGEST_METRICS.accountsMissing, MetricUnit.Count, c.missing + c.stale);
+  metrics.addMetric(DIGEST_METRICS.accountsMissing, MetricUnit.Count, c.missing);
   metrics.addMetric(DIGEST_METRICS.unreadableReports, MetricUnit.Count, unreadable);
   const findings: Record<string, number> = {};
   for (const id of FINDING_IDS) {
@@ -547,7 +562,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     coverage: {
       expected: c.expected,
       reporting: c.reporting,
-      missing: c.missing + c.stale,
+      missing: c.missing,
       complete: c.complete,
     },
     findings,

@@ -16,7 +16,7 @@ import {
   isAccessDenied,
   readStackOutput,
 } from '../aws';
-import { Command, CommandIo, EXIT, UsageError } from '../command';
+import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
 export class DigestRunError extends CredreportError {}
@@ -185,7 +185,8 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       );
       return EXIT.error;
     }
-    return result.coverage.complete ? EXIT.ok : EXIT.incomplete;
+    // The digest's verdict is core/coverage.ts's (ARCHITECTURE §12), the one merge and collect exit by.
+    return exitStatusFor(result.coverage);
   } finally {
     session.destroy();
   }

@@ -132,7 +132,7 @@ describe('runDigest', () => {
     expect(result.coverage).toEqual({
       expected: summary.coverage.expected,
       reporting: summary.coverage.reporting,
-      missing: summary.coverage.missing + summary.coverage.stale,
+      missing: summary.coverage.missing,
       complete: false,
     });
     expect(result.coverage.expected).toBe(7);
