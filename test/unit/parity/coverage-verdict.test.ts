@@ -99,8 +99,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function viaMerge(s: Scenario): Promise<{ code: number; verdict: CoverageVerdict }> {
+async function viaMerge(
+  s: Scenario,
+  extraFiles: Record<string, string> = {},
+): Promise<{ code: number; verdict: CoverageVerdict }> {
   await mkdir(join(dir, 'reports'), { recursive: true });
+  for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, 'reports', name), text);
   for (const report of s.reports) {
     writeFileSync(join(dir, 'reports', `${report.accountId}.json`), JSON.stringify(report));
   }
@@ -153,7 +157,10 @@ async function viaCollect(s: Scenario): Promise<{ code: number; verdict: Coverag
   return { code, verdict: readVerdict(join(dir, 'collect-out')) };
 }
 
-async function viaRun(s: Scenario): Promise<{ code: number; result: DigestResult }> {
+async function viaRun(
+  s: Scenario,
+  extraObjects: Record<string, string> = {},
+): Promise<{ code: number; result: DigestResult }> {
   const memory = new MemoryS3();
   wireMemoryS3(s3Mock, memory);
   wireFakeOrganization(orgMock, fakeOrganizationFrom(s.metadata));
@@ -162,6 +169,8 @@ async function viaRun(s: Scenario): Promise<{ code: number; result: DigestResult
     if (report.accountId !== OWN)
       memory.putRaw(S3_LAYOUT.accountLatest(report.accountId), JSON.stringify(report));
   }
+  // Put after the reports: newer than the account's stored report.
+  for (const [key, text] of Object.entries(extraObjects)) memory.putRaw(key, text);
   const config: DigestConfig = {
     bucket: 'hub-bucket',
     organizationId: s.metadata.organizationId ?? '',
@@ -225,5 +234,28 @@ describe.each([
       collect: exit,
       run: exit,
     });
+  });
+});
+
+describe('a fresh report whose newer attempt failed (merge and run; collect has no such input)', () => {
+  // The case the three rules disagreed on: summary.json and the digest said complete (run exited 0)
+  // while merge exited 3. Now the account is missing (reporting, with the problem) everywhere.
+  it('is incomplete with one missing account in summary.json, the digest result and both exit statuses', async () => {
+    const s = covered();
+    const account = SAMPLE_ACCOUNTS.payments;
+    const merge = await viaMerge(s, { [`${account}-retry.json`]: '{ not json' });
+    const run = await viaRun(s, {
+      [S3_LAYOUT.accountRejected(account)]: JSON.stringify({
+        schemaVersion: 1,
+        accountId: account,
+        reason: 'invalid-part',
+        detail: 'part 2 failed the schema',
+        at: NOW.toISOString(),
+      }),
+    });
+
+    expect(merge.verdict).toMatchObject({ complete: false, missing: 1, reporting: merge.verdict.expected });
+    expect(run.result.coverage).toEqual(shared(merge.verdict));
+    expect({ merge: merge.code, run: run.code }).toEqual({ merge: EXIT.incomplete, run: EXIT.incomplete });
   });
 });
