@@ -45,6 +45,7 @@ export class DigestError extends CredreportError {}
 export interface DigestResult {
   readonly ok: boolean;
   readonly summaryKey: string;
+  /** The run's coverage verdict (core/coverage.ts, ARCHITECTURE §12): `credreport run` exits by `complete`. */
   readonly coverage: {
     readonly expected: number;
     readonly reporting: number;

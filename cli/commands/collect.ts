@@ -115,7 +115,8 @@ Progress goes to stderr: a bar on a terminal, a plain line every 10 s otherwise;
 printed with its reason as it fails, and listed again at the end.
 
 Exit status: ${EXIT.ok} every account collected, ${EXIT.incomplete} outputs written but coverage incomplete (an
-account failed: listed with its reason in summary.json and digest.html), ${EXIT.error} nothing written (no
+account failed, or its report was rejected or stale: listed with its reason in summary.json and
+digest.html; the same rule as merge and run, summary.json's coverage.complete), ${EXIT.error} nothing written (no
 credentials, Organizations unreadable without --metadata-in, every account failed), ${EXIT.usage} bad arguments.
 `;
 

@@ -75,8 +75,9 @@ ${THRESHOLD_HELP}
 
 Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
 Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
-(a malformed or unreadable file, a stale report, an expected account without a report); each gap is
-named on stderr and in summary.json.
+(a malformed or unreadable file, a stale report, an expected account without a report, a file that
+names no account); each gap is named on stderr and in summary.json. The same rule as collect and run:
+summary.json's coverage.complete.
 `;
 
 /** Summary warnings repeated on stderr (all of them are in summary.json). */

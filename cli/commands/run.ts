@@ -64,7 +64,8 @@ coverage, findings, whether the email was sent, where the summary is.
   --profile NAME    named profile (default: the default credential chain)
   --region REGION   region of the hub (default: AWS_REGION or the profile's region)
 
-Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete, ${EXIT.error} the digest raised an error
+Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete (the digest's coverage.complete, the
+same rule as merge and collect), ${EXIT.error} the digest raised an error
 or returned ok: false (the email failed), or could not be invoked, ${EXIT.usage} bad arguments.
 `;
 
