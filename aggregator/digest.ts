@@ -491,7 +491,9 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     const reason = error instanceof Error ? error : new Error(String(error));
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
-    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done, running]);
+    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    // The run fails on the destroyed sinks; not awaited, so a sink that never settles cannot hold the throw.
+    running.catch(() => undefined);
     throw error;
   }
   const { summary } = merged;
