@@ -22,13 +22,14 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { mapLimit } from '../core/concurrency';
+import { isStale } from '../core/coverage';
 import { CredreportError } from '../core/errors';
-import { PreviousRun, readPreviousRun } from '../core/delta';
-import { runMerge } from '../core/merge';
+import type { PreviousRun } from '../core/delta';
+import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
+import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
-import type { Summary } from '../core/summary';
 import { Thresholds } from '../core/thresholds';
-import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
+import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
 import { composeDigestEmail, sendDigestEmail } from './mailer';
@@ -49,6 +50,7 @@ export class DigestError extends CredreportError {}
 export interface DigestResult {
   readonly ok: boolean;
   readonly summaryKey: string;
+  /** The run's coverage verdict (core/coverage.ts, ARCHITECTURE §12): `credreport run` exits by `complete`. */
   readonly coverage: {
     readonly expected: number;
     readonly reporting: number;
@@ -222,13 +224,14 @@ async function bucketProblems(
   logger: Logger,
 ): Promise<ReportProblem[]> {
   const problems: ReportProblem[] = [];
-  const staleMs = staleHours * 3_600_000;
   const rejected = [...index.values()].filter((a) => {
     const at = a.rejected?.lastModified?.getTime();
     if (at === undefined) return a.rejected !== undefined;
     const latestAt = a.latest?.lastModified?.getTime();
-    // Newer than the last good report, or recent enough to be shown once (a forged attempt stays visible).
-    return latestAt === undefined || at > latestAt || now.getTime() - at < staleMs;
+    // Newer than the last good report, or not yet stale (core isStale, the coverage rule), so a forged
+    // attempt stays visible for as long as a report of that time would count.
+    const recent = !isStale({ generatedTime: new Date(at).toISOString() }, now, staleHours);
+    return latestAt === undefined || at > latestAt || recent;
   });
   const records = await mapLimit(rejected, 16, async (a) => {
     try {
@@ -299,7 +302,8 @@ async function previousRun(
   let credentialReport: Readable | undefined;
   try {
     const summaryBytes = await store.getBytes(key(files.summary));
-    const summary = summaryBytes ? (JSON.parse(summaryBytes.body.toString('utf8')) as Summary) : undefined;
+    // Validated by the core reader (schema + version), as for `credreport merge --previous`.
+    const summary = summaryBytes ? parsePreviousSummary(summaryBytes.body) : undefined;
     credentialReport = await store.getStream(key(files.credentialReport));
     if (!credentialReport) return undefined;
     const previous = await readPreviousRun({
@@ -433,58 +437,72 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     .sort();
 
   let unreadable = 0;
-  async function* reports(): AsyncGenerator<AccountReport> {
-    if (ownReport) yield ownReport;
+  async function* items(): AsyncGenerator<RunItem> {
+    // Problems known before the reports are read (own collection, the bucket's rejections and part sets).
+    for (const problem of problems) yield { kind: 'problem', problem };
+    if (ownReport) yield { kind: 'report', report: ownReport };
     // Sorted ids read with bounded concurrency arrive nearly in order, which runMerge's reorder window needs.
-    yield* stores.accounts.readAccountReports(
-      stored,
-      (problem) => {
-        unreadable++;
-        problems.push(problem);
-      },
-      { concurrency: config.readConcurrency ?? 32, now },
+    yield* withProblems((onProblem) =>
+      stores.accounts.readAccountReports(
+        stored,
+        (problem) => {
+          unreadable++;
+          onProblem(problem);
+        },
+        { concurrency: config.readConcurrency ?? 32, now },
+      ),
     );
   }
 
   const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
+  const uploaded = Promise.all([credentialUpload.done, accessKeysUpload.done]);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
   const organizationLabel = metadata?.organizationId ?? config.organizationId;
-  // runMerge reads `problems` after it has consumed every report (core/merge.ts), so the unreadable
-  // accounts found while streaming are included.
-  const merging = runMerge(
+  // The S3 sinks of the one pipeline (core/run-pipeline.ts): both CSVs stream into their uploads; summary.json
+  // and digest.html are put once both uploads are complete, so a latest/ summary.json always has its CSVs.
+  const running = runPipeline(
     {
       now,
       thresholds: config.thresholds,
       ...(metadata ? { metadata } : {}),
       ...(expected ? { expectedAccountIds: expected } : {}),
-      reports: reports(),
-      problems,
+      items: items(),
       warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
       ...(previous ? { previous } : {}),
       organizationLabel,
     },
-    { credentialReport: tee, accessKeys: accessKeysUpload.stream },
+    {
+      credentialReport: tee,
+      accessKeys: accessKeysUpload.stream,
+      summary: async (json) => {
+        await uploaded;
+        await stores.outputs.putText(latestKey(files.summary), json, CONTENT_TYPES.json);
+      },
+      digest: async (html) => {
+        await uploaded;
+        await stores.outputs.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
+      },
+    },
   );
-  let merged: Awaited<typeof merging>;
+  let merged: Awaited<typeof running>;
   try {
-    [merged] = await Promise.all([merging, credentialUpload.done, accessKeysUpload.done]);
+    // The uploads are awaited beside the run so a failed upload fails the run at once.
+    [merged] = await Promise.all([running, uploaded]);
   } catch (error) {
     // Fail the uploads too, so lib-storage aborts the multipart uploads instead of leaving them open.
     const reason = error instanceof Error ? error : new Error(String(error));
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
     await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    // The run fails on the destroyed sinks; not awaited, so a sink that never settles cannot hold the throw.
+    running.catch(() => undefined);
     throw error;
   }
   const { summary } = merged;
 
-  await Promise.all([
-    stores.outputs.putText(latestKey(files.summary), JSON.stringify(summary, null, 2), CONTENT_TYPES.json),
-    stores.outputs.putText(latestKey(files.digest), merged.html, CONTENT_TYPES.html),
-  ]);
   await Promise.all(Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))));
   logger.info('Wrote digest outputs', {
     date,
@@ -493,10 +511,11 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     unreadable,
   });
 
-  const c = summary.coverage;
+  // The one verdict (core/coverage.ts, ARCHITECTURE §12), as the pipeline derived it from summary.json's coverage.
+  const c = merged.verdict;
   metrics.addMetric(DIGEST_METRICS.accountsExpected, MetricUnit.Count, c.expected);
   metrics.addMetric(DIGEST_METRICS.accountsReporting, MetricUnit.Count, c.reporting);
-  metrics.addMetric(DIGEST_METRICS.accountsMissing, MetricUnit.Count, c.missing + c.stale);
+  metrics.addMetric(DIGEST_METRICS.accountsMissing, MetricUnit.Count, c.missing);
   metrics.addMetric(DIGEST_METRICS.unreadableReports, MetricUnit.Count, unreadable);
   const findings: Record<string, number> = {};
   for (const id of FINDING_IDS) {
@@ -551,7 +570,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     coverage: {
       expected: c.expected,
       reporting: c.reporting,
-      missing: c.missing + c.stale,
+      missing: c.missing,
       complete: c.complete,
     },
     findings,

@@ -15,7 +15,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DigestConfig, runDigest } from '../aggregator/digest';
-import { readPreviousRun } from '../core/delta';
+import { readPreviousRun } from '../core/previous-run';
 import { S3_LAYOUT } from '../core/names';
 import { syntheticAccountId, syntheticOrganization } from '../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';

@@ -35,3 +35,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * The exit status of a command that wrote outputs, from the one coverage verdict (core/coverage.ts,
+ * ARCHITECTURE §12): `merge`, `collect` and `run` all use it, so the same coverage exits the same way.
+ */
+export function exitStatusFor(verdict: { readonly complete: boolean }): number {
+  return verdict.complete ? EXIT.ok : EXIT.incomplete;
+}

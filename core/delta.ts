@@ -10,16 +10,21 @@
  * in their written (neutralised) form on both sides, so a user called `=x` matches its own row `'=x` from
  * the previous CSV.
  */
-import { CsvError, parse } from 'csv-parse';
 import { neutraliseCell } from './csv-safety';
-import { CredreportError } from './errors';
+import { FINDING_IDS, findingMask } from './finding-ids';
+import type { FindingId } from './finding-ids';
+import type {
+  FindingChange,
+  FindingDelta,
+  Delta,
+  DeltaList,
+  KeyRef,
+  StoppedReporting,
+  UserRef,
+} from './delta-types';
 import type { Summary } from './summary';
-import { CoverageReason, CoverageStatus, FINDING_IDS, FindingId } from './types';
 
-/** The previous run's files are unreadable or are not files runMerge wrote. */
-export class PreviousRunError extends CredreportError {}
-
-/** The previous run, reduced to what the delta needs. Build it with {@link readPreviousRun}. */
+/** The previous run, reduced to what the delta needs. Built by readPreviousRun (core/previous-run.ts). */
 export interface PreviousRun {
   /** `generatedAt` of the previous summary, when it was given. */
   readonly generatedAt?: string;
@@ -33,71 +38,21 @@ export interface PreviousRun {
   readonly reportingAccounts: ReadonlySet<string>;
 }
 
-export interface UserRef {
-  readonly accountId: string;
-  readonly userName: string;
-}
-
-export interface KeyRef extends UserRef {
-  readonly accessKeyId?: string;
-  readonly keySlot?: number;
-}
-
-export interface FindingChange extends KeyRef {
-  readonly finding: FindingId;
-}
-
-/** A count plus the first `DELTA_LIST_LIMIT` items (in output order: accounts ascending, rows in report order). */
-export interface DeltaList<T> {
-  readonly count: number;
-  readonly items: readonly T[];
-}
-
-export interface FindingDelta extends DeltaList<FindingChange> {
-  /** Per finding id: how many users and keys gained (or lost) it. Ids without change are left out. */
-  readonly byFinding: Partial<Record<FindingId, { readonly users: number; readonly keys: number }>>;
-}
-
-export interface StoppedReporting {
-  readonly accountId: string;
-  readonly accountName?: string;
-  readonly status: CoverageStatus;
-  readonly reason?: CoverageReason;
-  readonly detail?: string;
-}
-
-export interface Delta {
-  readonly previousGeneratedAt?: string;
-  readonly newUsers: DeltaList<UserRef>;
-  /** Users gone from accounts that still have a report this run (accounts without one are not counted). */
-  readonly removedUsers: DeltaList<UserRef>;
-  /** Keys lists stay empty when the previous access-keys.csv was not given. */
-  readonly newKeys: DeltaList<KeyRef>;
-  readonly removedKeys: DeltaList<KeyRef>;
-  /** Findings a user or key has now and did not have (new users' and keys' findings included). */
-  readonly newFindings: FindingDelta;
-  /** Findings a user or key had and no longer has (removed users' and keys' findings included). */
-  readonly resolvedFindings: FindingDelta;
-  readonly accountsStoppedReporting: DeltaList<StoppedReporting>;
-}
+export type {
+  Delta,
+  DeltaList,
+  FindingChange,
+  FindingDelta,
+  KeyRef,
+  StoppedReporting,
+  UserRef,
+} from './delta-types';
 
 /** Items kept per delta list. */
 export const DELTA_LIST_LIMIT = 100;
 
-const FINDING_BIT = new Map<string, number>(FINDING_IDS.map((id, i) => [id, 1 << i]));
 /** Marks previous entries matched in the current run (cleared again at the end). */
 const SEEN = 1 << 30;
-
-/** Finding ids → bitmask; unknown ids (from a newer version) are ignored. */
-export function findingMask(findings: Iterable<string>): number {
-  let mask = 0;
-  for (const id of findings) mask |= FINDING_BIT.get(id) ?? 0;
-  return mask;
-}
-
-function maskFromCell(cell: string): number {
-  return cell === '' ? 0 : findingMask(cell.split(';'));
-}
 
 export function userIdentity(accountId: string, userCell: string): string {
   return `${accountId}\t${userCell}`;
@@ -111,112 +66,6 @@ export function keyIdentity(
   created: string,
 ): string {
   return `${accountId}\t${userCell}\t${accessKeyId !== '' ? accessKeyId : `slot${slot}@${created}`}`;
-}
-
-async function* records(stream: NodeJS.ReadableStream, file: string): AsyncGenerator<string[]> {
-  const parser = parse({ bom: true, skip_empty_lines: true });
-  stream.on('error', (cause: unknown) =>
-    parser.destroy(
-      new PreviousRunError(
-        `reading ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-        {
-          cause,
-        },
-      ),
-    ),
-  );
-  stream.pipe(parser);
-  try {
-    for await (const record of parser) yield record as string[];
-  } catch (cause) {
-    if (cause instanceof PreviousRunError) throw cause;
-    // The code and line, not csv-parse's message: that quotes the offending cell (report contents).
-    const where =
-      cause instanceof CsvError
-        ? ` (${cause.code}, line ${(cause as CsvError & { lines?: number }).lines ?? '?'})`
-        : '';
-    throw new PreviousRunError(`previous ${file} is not valid CSV${where}`, { cause });
-  }
-}
-
-function columnIndexes<const C extends string>(
-  header: readonly string[],
-  file: string,
-  columns: readonly C[],
-) {
-  const index = {} as Record<C, number>;
-  for (const column of columns) {
-    const i = header.indexOf(column);
-    if (i < 0)
-      throw new PreviousRunError(`previous ${file} has no '${column}' column: not written by credreport`);
-    index[column] = i;
-  }
-  return index;
-}
-
-/**
- * Streams the previous credential-report.csv (and access-keys.csv) as written by runMerge into a
- * {@link PreviousRun}. Throws PreviousRunError when a file is not CSV or lacks a needed column.
- */
-export async function readPreviousRun(files: {
-  readonly credentialReport: NodeJS.ReadableStream;
-  readonly accessKeys?: NodeJS.ReadableStream;
-  readonly summary?: Summary;
-}): Promise<PreviousRun> {
-  const users = new Map<string, number>();
-  const accounts = new Set<string>();
-  let idx: Record<'account_id' | 'user' | 'findings', number> | undefined;
-  for await (const record of records(files.credentialReport, 'credential-report.csv')) {
-    if (!idx) {
-      idx = columnIndexes(record, 'credential-report.csv', ['account_id', 'user', 'findings'] as const);
-      continue;
-    }
-    const account = record[idx.account_id] ?? '';
-    accounts.add(account);
-    users.set(userIdentity(account, record[idx.user] ?? ''), maskFromCell(record[idx.findings] ?? ''));
-  }
-  if (!idx) throw new PreviousRunError('previous credential-report.csv is empty');
-
-  let keys: Map<string, number> | undefined;
-  if (files.accessKeys) {
-    keys = new Map();
-    let kidx:
-      | Record<'account_id' | 'user' | 'access_key_id' | 'key_slot' | 'created' | 'findings', number>
-      | undefined;
-    for await (const record of records(files.accessKeys, 'access-keys.csv')) {
-      if (!kidx) {
-        kidx = columnIndexes(record, 'access-keys.csv', [
-          'account_id',
-          'user',
-          'access_key_id',
-          'key_slot',
-          'created',
-          'findings',
-        ] as const);
-        continue;
-      }
-      const identity = keyIdentity(
-        record[kidx.account_id] ?? '',
-        record[kidx.user] ?? '',
-        record[kidx.access_key_id] ?? '',
-        record[kidx.key_slot] ?? '',
-        record[kidx.created] ?? '',
-      );
-      keys.set(identity, maskFromCell(record[kidx.findings] ?? ''));
-    }
-    if (!kidx) throw new PreviousRunError('previous access-keys.csv is empty');
-  }
-
-  const reportingAccounts = files.summary
-    ? new Set(files.summary.byAccount.filter((a) => a.status === 'reporting').map((a) => a.accountId))
-    : accounts;
-  return {
-    ...(files.summary ? { generatedAt: files.summary.generatedAt } : {}),
-    users,
-    ...(keys ? { keys } : {}),
-    accounts,
-    reportingAccounts,
-  };
 }
 
 class ListBuilder<T> {

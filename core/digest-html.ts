@@ -129,10 +129,18 @@ function topGroups(groups: readonly GroupSummary[]): GroupSummary[] {
     .slice(0, DIGEST_LIMITS.groups);
 }
 
-/** `4 of 7 expected accounts reporting, 1 stale, 2 missing` (digests and console output). */
+/**
+ * `4 of 7 expected accounts reporting, 3 missing (1 of them stale)` (digests and console output). Missing
+ * is the verdict's count (ARCHITECTURE §12: never reported + stale + rejected + incomplete), so the line
+ * reads the same number as summary.json, the digest's result and the exit status.
+ */
 export function coverageLine(summary: Summary): string {
   const c = summary.coverage;
-  return `${fmt(c.reporting)} of ${fmt(c.expected)} expected accounts reporting, ${fmt(c.stale)} stale, ${fmt(c.missing)} missing`;
+  const stale = c.stale > 0 ? ` (${fmt(c.stale)} of them stale)` : '';
+  const unattributed = c.unattributed
+    ? `, ${fmt(c.unattributed)} input${c.unattributed === 1 ? '' : 's'} naming no account`
+    : '';
+  return `${fmt(c.reporting)} of ${fmt(c.expected)} expected accounts reporting, ${fmt(c.missing)} missing${stale}${unattributed}`;
 }
 
 function keyLabel(k: { accessKeyId?: string; keySlot?: number }): string {

@@ -3,8 +3,9 @@ import { ROOT_USER } from './columns';
 import { parseBool } from './credential-report';
 import type { Thresholds } from './thresholds';
 import { parseReportTimeMs, wholeDaysBetweenMs } from './time';
-import { FINDING_IDS } from './types';
-import type { FindingId, UserPrivileges } from './types';
+import { FINDING_BIT, findingsOfMask } from './finding-ids';
+import type { FindingId } from './finding-ids';
+import type { UserPrivileges } from './types';
 
 /**
  * The findings of ARCHITECTURE §7, per IAM user (a credential report row) and per access key.
@@ -53,9 +54,7 @@ export interface KeyContext {
   readonly privileges?: UserPrivileges;
 }
 
-const BIT: Readonly<Record<FindingId, number>> = Object.fromEntries(
-  FINDING_IDS.map((id, i) => [id, 1 << i]),
-) as Record<FindingId, number>;
+const BIT = FINDING_BIT;
 const ROOT_ACCESS_KEY = BIT['root-access-key'];
 const ROOT_MFA_DISABLED = BIT['root-mfa-disabled'];
 const ROOT_RECENTLY_USED = BIT['root-recently-used'];
@@ -67,14 +66,7 @@ const KEY_NOT_ROTATED = BIT['key-not-rotated'];
 const PRIVILEGED_KEY = BIT['privileged-key'];
 const DATA_READ_KEY = BIT['data-read-key'];
 
-/** Every mask → its frozen FINDING_IDS-ordered list, built once (2^10 entries). */
-const LISTS: readonly (readonly FindingId[])[] = Array.from({ length: 1 << FINDING_IDS.length }, (_, mask) =>
-  Object.freeze(FINDING_IDS.filter((_id, i) => (mask & (1 << i)) !== 0)),
-);
-
-function listOf(mask: number): readonly FindingId[] {
-  return LISTS[mask]!;
-}
+const listOf = findingsOfMask;
 
 function msOf(date: Date | undefined): number | undefined {
   return date === undefined ? undefined : date.getTime();

@@ -1,7 +1,8 @@
 /**
- * The one merge entry point (digest Lambda, `credreport collect`, `credreport merge`): many accounts'
- * reports + org metadata → credential-report.csv and access-keys.csv (streamed into the sinks),
- * summary.json content and the digest (HTML + text).
+ * The merge engine behind runPipeline (core/run-pipeline.ts, the one entry point of the digest Lambda,
+ * `credreport collect` and `credreport merge`): many accounts' reports + org metadata →
+ * credential-report.csv and access-keys.csv (streamed into the sinks), summary.json content and the
+ * digest (HTML + text).
  *
  * Order and determinism: accounts are written in ascending account id, each account's users in the
  * order of its report, so the same input gives byte-identical outputs whatever order it arrives in.
@@ -56,8 +57,13 @@ export interface MergeInput {
   readonly expectedAccountIds?: readonly string[];
   /** Reports in any order (see the module comment); a bad one becomes a 'rejected' coverage entry, never stops the rest. */
   readonly reports: AsyncIterable<AccountReport> | Iterable<AccountReport>;
-  /** Read after the last report, so a caller may fill it while its report iterable runs. */
+  /**
+   * Read after the last report, so runPipeline (core/run-pipeline.ts) fills it from the problems its item
+   * stream yields while the reports are read. Callers outside core give problems to runPipeline as items.
+   */
   readonly problems?: readonly ReportProblem[];
+  /** Problems naming no account (summary warnings that make coverage incomplete); read after the last report. */
+  readonly unattributed?: readonly string[];
   /** Extra lines for summary.warnings (e.g. input files that name no account); read after the last report. */
   readonly warnings?: readonly string[];
   /** Default: all tag keys present in metadata, sorted. */
@@ -641,6 +647,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
+  for (const message of input.unattributed ?? []) builder.addUnattributed(message);
   await Promise.all([state.credentialReport.end(), state.accessKeys.end()]);
 
   let summary = builder.build();

@@ -17,7 +17,9 @@ import {
   PrivilegeKind,
   ReportProblem,
 } from './types';
-import type { Delta } from './delta';
+import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
+import type { Delta } from './delta-types';
+import { FINDING_INDEX } from './finding-ids';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -76,23 +78,12 @@ export interface RiskyKey {
   readonly findings: readonly FindingId[];
 }
 
-export interface Coverage {
-  /** Accounts expected to report. */
-  readonly expected: number;
-  /** Expected accounts with a report newer than `thresholds.staleHours`. */
-  readonly reporting: number;
-  /** Expected accounts whose newest usable report is older than that. */
-  readonly stale: number;
-  /** Expected accounts without a usable report. */
-  readonly missing: number;
-  /** Accounts with a fresh report that were not expected (e.g. suspended, or outside the targeted OUs). */
-  readonly unexpected: number;
-  /** No stale and no missing account. */
-  readonly complete: boolean;
+/** summary.json's coverage: the {@link CoverageVerdict} (ARCHITECTURE §12) plus its entries. */
+export interface Coverage extends CoverageVerdict {
   /**
    * Every expected account that is not reporting (stale or missing, with its reason), plus every account
    * with a problem even when a fresh report still covers it (status `reporting` with the problem's reason),
-   * sorted by account id.
+   * sorted by account id. `missing` is their number.
    */
   readonly entries: readonly CoverageEntry[];
 }
@@ -169,10 +160,6 @@ function fmtAge(ms: number): string {
   const hours = Math.floor(Math.max(0, ms) / 3_600_000);
   return hours < 48 ? fmtHours(hours) : `${Math.floor(hours / 24)} days`;
 }
-
-const FINDING_INDEX: Readonly<Record<FindingId, number>> = Object.fromEntries(
-  FINDING_IDS.map((id, i) => [id, i]),
-) as Record<FindingId, number>;
 
 /** A binary heap ordered by `before` (the element for which `before(x, y)` holds for all y is on top). */
 export class Heap<T> {
@@ -360,6 +347,7 @@ export class SummaryBuilder {
   private readonly metaById = new Map<string, AccountMetadata>();
   private readonly warnings: string[] = [];
   private warningsDropped = 0;
+  private unattributedCount = 0;
 
   constructor(private readonly options: SummaryBuilderOptions) {
     for (const account of options.metadata?.accounts ?? []) this.metaById.set(account.id, account);
@@ -413,6 +401,12 @@ export class SummaryBuilder {
     else this.problems.set(problem.accountId, [problem]);
   }
 
+  /** A problem that names no account (e.g. an input file without an account id): a warning, and coverage is incomplete. */
+  addUnattributed(message: string): void {
+    this.unattributedCount++;
+    this.warn(message);
+  }
+
   /** A non-fatal oddity worth showing in summary.json (capped). */
   warn(message: string): void {
     if (this.warnings.length < WARNINGS_LIMIT) this.warnings.push(message);
@@ -446,9 +440,12 @@ export class SummaryBuilder {
   private statusOf(accountId: string): { status: CoverageStatus; tally?: AccountTally } {
     const tally = this.accounts.get(accountId);
     if (!tally) return { status: 'missing' };
-    const ageMs = this.options.now.getTime() - (tally.reportGeneratedMs ?? Number.NaN);
-    const fresh = ageMs <= this.options.thresholds.staleHours * 3_600_000;
-    return { status: fresh ? 'reporting' : 'stale', tally };
+    const stale = isStale(
+      { generatedTime: tally.reportGeneratedTime ?? '' },
+      this.options.now,
+      this.options.thresholds.staleHours,
+    );
+    return { status: stale ? 'stale' : 'reporting', tally };
   }
 
   /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
@@ -461,7 +458,6 @@ export class SummaryBuilder {
 
     let reporting = 0;
     let stale = 0;
-    let missing = 0;
     let unexpected = 0;
     const entries: CoverageEntry[] = [];
     const byAccount: AccountSummary[] = [];
@@ -478,7 +474,6 @@ export class SummaryBuilder {
       if (isExpected) {
         if (status === 'reporting') reporting++;
         else if (status === 'stale') stale++;
-        else missing++;
       } else if (status === 'reporting') unexpected++;
 
       const base = {
@@ -573,12 +568,14 @@ export class SummaryBuilder {
       byOu: groupsSorted(byOu),
       byTag: { key: breakdownTag, values: groupsSorted(byTag) },
       coverage: {
-        expected: expected.length,
-        reporting,
-        stale,
-        missing,
-        unexpected,
-        complete: stale === 0 && missing === 0,
+        ...coverageVerdict({
+          expected: expected.length,
+          reporting,
+          stale,
+          unexpected,
+          unattributed: this.unattributedCount,
+          entries,
+        }),
         entries,
       },
       riskiestKeys,

@@ -109,30 +109,5 @@ export interface CoverageEntry {
   readonly lastReportTime?: string;
 }
 
-export const FINDING_IDS = [
-  'root-access-key',
-  'root-mfa-disabled',
-  'root-recently-used',
-  'console-without-mfa',
-  'key-created-at-setup',
-  'credential-unused',
-  'multiple-active-keys',
-  'key-not-rotated',
-  'privileged-key',
-  'data-read-key',
-] as const;
-export type FindingId = (typeof FINDING_IDS)[number];
-
-/** The CIS AWS Foundations control each finding maps to (`undefined`: no CIS control). */
-export const FINDING_CIS: Readonly<Record<FindingId, string | undefined>> = {
-  'root-access-key': '1.4',
-  'root-mfa-disabled': '1.5',
-  'root-recently-used': '1.7',
-  'console-without-mfa': '1.10',
-  'key-created-at-setup': '1.11',
-  'credential-unused': '1.12',
-  'multiple-active-keys': '1.13',
-  'key-not-rotated': '1.14',
-  'privileged-key': undefined,
-  'data-read-key': undefined,
-};
+export { FINDING_CIS, FINDING_IDS } from './finding-ids';
+export type { FindingId } from './finding-ids';

@@ -7,9 +7,9 @@ import { constants } from 'node:fs';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fetchOrgMetadata as realFetchOrgMetadata } from '../../collector/org-metadata';
-import type { MergeInput } from '../../core/merge';
+import { RunInput, RunItem, withProblems } from '../../core/run-pipeline';
 import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
-import type { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
+import type { OrgMetadata, ReportProblem } from '../../core/types';
 import { collectAccountReport as realCollectAccountReport } from '../../collector/account-collector';
 import {
   parseAccountIdsOption,
@@ -39,9 +39,9 @@ import {
   parseMetadataFile,
   selectAccounts,
 } from '../collect-org';
-import { Command, CommandIo, EXIT, UsageError } from '../command';
+import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
 import { Progress } from '../progress';
-import { writeMergeOutputs } from './merge';
+import { writeRunOutputs } from '../outputs';
 
 /** What `collect` talks to; every field defaults to the real thing, tests replace some. */
 export interface CollectCommandDeps {
@@ -115,7 +115,8 @@ Progress goes to stderr: a bar on a terminal, a plain line every 10 s otherwise;
 printed with its reason as it fails, and listed again at the end.
 
 Exit status: ${EXIT.ok} every account collected, ${EXIT.incomplete} outputs written but coverage incomplete (an
-account failed: listed with its reason in summary.json and digest.html), ${EXIT.error} nothing written (no
+account failed, or its report was rejected or stale: listed with its reason in summary.json and
+digest.html; the same rule as merge and run, summary.json's coverage.complete), ${EXIT.error} nothing written (no
 credentials, Organizations unreadable without --metadata-in, every account failed), ${EXIT.usage} bad arguments.
 `;
 
@@ -137,7 +138,7 @@ interface CollectArgs {
   readonly now?: Date;
   readonly tagKeys?: string[];
   readonly breakdownTag?: string;
-  readonly thresholds: MergeInput['thresholds'];
+  readonly thresholds: RunInput['thresholds'];
 }
 
 function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
@@ -271,12 +272,12 @@ function listProblems(io: CommandIo, problems: readonly ReportProblem[], metadat
   }
 }
 
-/** `first`, then the rest of `rest`: the merge gets every report, the first having been awaited. */
+/** `head`, then the rest of `rest`: the run gets every item, the head having been awaited. */
 async function* prepend(
-  first: AccountReport,
-  rest: AsyncGenerator<AccountReport, void, undefined>,
-): AsyncGenerator<AccountReport, void, undefined> {
-  yield first;
+  head: readonly RunItem[],
+  rest: AsyncGenerator<RunItem, void, undefined>,
+): AsyncGenerator<RunItem, void, undefined> {
+  yield* head;
   yield* rest;
 }
 
@@ -316,7 +317,8 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       `collect: ${accountIds.length} account(s), role ${args.roleName}, concurrency ${concurrency}\n`,
     );
 
-    const problems: ReportProblem[] = [];
+    // Console only (listed at the end); the run gets the same problems as items of its stream.
+    const failed: ReportProblem[] = [];
     let assumeRoleCalls = 0;
     let iamCalls = 0;
     const progress = new Progress({
@@ -325,86 +327,89 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       total: accountIds.length,
       clock: deps.progressClock,
     });
-    const reports = collectAccounts(
-      {
-        ownIam: () => session.iam(),
-        assumedIam: (roleArn) => session.assumedIam(roleArn),
-        collect: deps.collect,
-        clock: deps.clock,
-      },
-      {
-        caller,
-        accountIds,
-        roleName: args.roleName,
-        concurrency,
-        onSettled: (outcome) => {
-          if (outcome.assumedRole) assumeRoleCalls++;
-          if (outcome.ok) {
-            for (const count of Object.values(outcome.apiCalls)) iamCalls += count;
-          } else {
-            problems.push(outcome.problem);
-            progress.log(`collect: ${outcome.accountId} failed: ${outcome.problem.detail}`);
-          }
-          progress.tick(outcome.ok ? 'ok' : 'failed');
+    const items = withProblems((onProblem) =>
+      collectAccounts(
+        {
+          ownIam: () => session.iam(),
+          assumedIam: (roleArn) => session.assumedIam(roleArn),
+          collect: deps.collect,
+          clock: deps.clock,
         },
-      },
+        {
+          caller,
+          accountIds,
+          roleName: args.roleName,
+          concurrency,
+          onSettled: (outcome) => {
+            if (outcome.assumedRole) assumeRoleCalls++;
+            if (outcome.ok) {
+              for (const count of Object.values(outcome.apiCalls)) iamCalls += count;
+            } else {
+              failed.push(outcome.problem);
+              onProblem(outcome.problem);
+              progress.log(`collect: ${outcome.accountId} failed: ${outcome.problem.detail}`);
+            }
+            progress.tick(outcome.ok ? 'ok' : 'failed');
+          },
+        },
+      ),
     );
-    let merged: Awaited<ReturnType<typeof writeMergeOutputs>> | undefined;
+    let merged: Awaited<ReturnType<typeof writeRunOutputs>> | undefined;
     try {
       // Nothing is created in --out until one account has succeeded: a run where every account fails
-      // leaves no trace. From then on the merge writes while the other accounts are collected.
-      const first = await reports.next();
-      if (!first.done) {
-        merged = await writeMergeOutputs(args.outDir, {
+      // leaves no trace. From then on the pipeline writes while the other accounts are collected.
+      const head: RunItem[] = [];
+      for (let next = await items.next(); !next.done; next = await items.next()) {
+        head.push(next.value);
+        if (next.value.kind === 'report') break;
+      }
+      if (head.some((item) => item.kind === 'report')) {
+        merged = await writeRunOutputs(args.outDir, {
           now: args.now ?? deps.clock(),
           thresholds: args.thresholds,
           metadata,
           expectedAccountIds: accountIds,
-          reports: prepend(first.value, reports),
-          // Filled while the reports are collected; runMerge reads it after the last one.
-          problems,
+          items: prepend(head, items),
           ...(args.tagKeys ? { tagKeys: args.tagKeys } : {}),
           ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
         });
       }
     } finally {
-      // If the merge gave up (an output could not be written), start no further account.
-      await reports.return(undefined);
+      // If the run gave up (an output could not be written), start no further account.
+      await items.return(undefined);
       progress.finish();
     }
     io.stderr.write(`collect: ${assumeRoleCalls} AssumeRole and ${iamCalls} IAM calls\n`);
     if (!merged) {
       io.stderr.write(`collect: every account failed; nothing written to ${args.outDir}\n`);
-      listProblems(io, problems, metadata);
+      listProblems(io, failed, metadata);
       return EXIT.error;
     }
 
-    const { summary } = merged.result;
-    const { coverage, totals } = summary;
+    const { summary, verdict } = merged.result;
+    const { totals } = summary;
     const files = S3_LAYOUT.outputFiles;
     io.stdout.write(
       [
         `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.summary}, ${files.digest} to ${args.outDir}`,
-        `  accounts: ${coverage.reporting} of ${coverage.expected} reporting` +
-          (coverage.missing > 0 ? `, ${coverage.missing} missing` : '') +
-          (coverage.stale > 0 ? `, ${coverage.stale} stale` : ''),
+        `  accounts: ${verdict.reporting} of ${verdict.expected} reporting` +
+          (verdict.missing > 0 ? `, ${verdict.missing} missing` : '') +
+          (verdict.stale > 0 ? ` (${verdict.stale} of them stale)` : ''),
         `  users: ${totals.users} (${totals.usersWithFindings} with findings); access keys: ${totals.accessKeys} (${totals.activeAccessKeys} active)`,
         '',
       ].join('\n'),
     );
-    // Every gap is a coverage entry (a failed account, a report the merge rejected, a stale one).
-    if (problems.length === 0 && coverage.complete && coverage.entries.length === 0) return EXIT.ok;
+    // The one coverage verdict (core/coverage.ts, ARCHITECTURE §12): every gap is a coverage entry (a failed
+    // account, a report the merge rejected, a stale one), and any makes the run incomplete (exit status 3).
+    if (verdict.complete) return exitStatusFor(verdict);
 
     io.stderr.write(
-      `collect: coverage incomplete: ${problems.length} account(s) failed` +
-        (coverage.complete
-          ? ''
-          : `, ${coverage.missing} missing and ${coverage.stale} stale in the summary`) +
-        '\n',
+      `collect: coverage incomplete: ${failed.length} account(s) failed` +
+        `, ${verdict.missing} missing (${verdict.stale} of them stale) in the summary\n`,
     );
-    listProblems(io, problems, metadata);
-    return EXIT.incomplete;
+    listProblems(io, failed, metadata);
+    return exitStatusFor(verdict);
   } finally {
     session.destroy();
   }

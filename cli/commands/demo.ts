@@ -10,7 +10,7 @@ import type { Summary } from '../../core/summary';
 import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
 import { parseCommandLine, parseDateOption } from '../args';
 import { Command, CommandIo, EXIT } from '../command';
-import { writeMergeOutputs } from './merge';
+import { writeRunOutputs } from '../outputs';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
@@ -69,11 +69,11 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const org = sampleOrganization(now);
-  const { result, paths } = await writeMergeOutputs(outDir, {
+  const { result, paths } = await writeRunOutputs(outDir, {
     now,
     thresholds: DEFAULT_THRESHOLDS,
     metadata: org.metadata,
-    reports: org.reports,
+    items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
   });
   const shown = Object.values(paths).map((p) => relative(io.cwd, p) || p);

@@ -2,15 +2,16 @@
  * `credreport merge <dir|files…>`: merges local credential reports (raw AWS CSVs, or stored report JSON
  * such as accounts/<id>/latest.json from the hub bucket) into the four outputs, without AWS.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { detectReportAccountId } from '../../core/credential-report';
 import { CredreportError } from '../../core/errors';
 import { parseAccountReport } from '../../core/event-contract';
-import { MergeInput, MergeResult, runMerge } from '../../core/merge';
-import { PreviousRun, readPreviousRun } from '../../core/delta';
+import type { RunInput, RunItem } from '../../core/run-pipeline';
+import type { PreviousRun } from '../../core/delta';
+import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
 import { S3_LAYOUT } from '../../core/names';
 import { coverageLine } from '../../core/digest-html';
 import { describeCoverageEntry } from '../../core/summary';
@@ -26,7 +27,8 @@ import {
   THRESHOLD_OPTIONS,
 } from '../args';
 import { parseMetadataFile } from '../collect-org';
-import { Command, CommandIo, EXIT } from '../command';
+import { Command, CommandIo, exitStatusFor } from '../command';
+import { writeRunOutputs } from '../outputs';
 
 /** An input path or a companion file (metadata, previous run) cannot be used at all. */
 export class MergeInputError extends CredreportError {}
@@ -73,8 +75,9 @@ ${THRESHOLD_HELP}
 
 Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
 Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
-(a malformed or unreadable file, a stale report, an expected account without a report); each gap is
-named on stderr and in summary.json.
+(a malformed or unreadable file, a stale report, an expected account without a report, a file that
+names no account); each gap is named on stderr and in summary.json. The same rule as collect and run:
+summary.json's coverage.complete.
 `;
 
 /** Summary warnings repeated on stderr (all of them are in summary.json). */
@@ -256,19 +259,36 @@ function accountOf(file: InputFile): { accountId?: string } {
   return file.hint ? { accountId: file.hint } : {};
 }
 
-/** Reads files one at a time, in account order, handing bad ones to `onBad`. */
-async function* readReports(
+/** The message of a file that names no account (an unattributed problem, also a summary warning). */
+function unattributedDetail(bad: BadInput): string {
+  return `${basename(bad.path)}: ${bad.reason}: ${bad.detail}`;
+}
+
+/**
+ * Reads files one at a time, in account order, as run items: a bad file is a problem of its account, or
+ * an unattributed problem when not even the account is known. `onRead`/`onBad` only feed the console.
+ */
+async function* readItems(
   files: readonly InputFile[],
   reportTime: Date,
   onRead: (report: AccountReport, path: string) => void,
   onBad: (bad: BadInput) => void,
-): AsyncGenerator<AccountReport> {
+): AsyncGenerator<RunItem> {
   for (const file of files) {
     const result = await readInputFile(file, reportTime);
     if ('report' in result) {
       onRead(result.report, file.path);
-      yield result.report;
-    } else onBad(result.bad);
+      yield { kind: 'report', report: result.report };
+      continue;
+    }
+    const b = result.bad;
+    onBad(b);
+    yield b.accountId
+      ? {
+          kind: 'problem',
+          problem: { accountId: b.accountId, reason: b.reason, detail: `${basename(b.path)}: ${b.detail}` },
+        }
+      : { kind: 'unattributed', detail: unattributedDetail(b) };
   }
 }
 
@@ -284,12 +304,11 @@ export async function readPreviousDir(dir: string): Promise<PreviousRun> {
   if (!(await exists(names.credentialReport))) {
     throw new MergeInputError(`--previous ${dir}: no ${names.credentialReport} in this directory`);
   }
-  let summary: Summary | undefined;
+  let summary: PreviousSummary | undefined;
   if (await exists(names.summary)) {
     try {
-      summary = JSON.parse(await readFile(path(names.summary), 'utf8')) as Summary;
-      if (summary.schemaVersion !== 1 || !Array.isArray(summary.byAccount))
-        throw new Error('not a credreport summary');
+      // The same schema + version check as the digest's previous run in S3.
+      summary = parsePreviousSummary(await readFile(path(names.summary)));
     } catch (error) {
       throw new MergeInputError(`--previous ${dir}: ${names.summary}: ${describe(error)}`, { cause: error });
     }
@@ -302,46 +321,6 @@ export async function readPreviousDir(dir: string): Promise<PreviousRun> {
     });
   } catch (error) {
     throw new MergeInputError(`--previous ${dir}: ${describe(error)}`, { cause: error });
-  }
-}
-
-/** Output file paths of a run. */
-export interface OutputPaths {
-  readonly credentialReport: string;
-  readonly accessKeys: string;
-  readonly summary: string;
-  readonly digest: string;
-}
-
-/**
- * Runs the merge and writes the four outputs to `outDir` through temporary names, so a failed run never
- * leaves half a set next to a previous good one.
- */
-export async function writeMergeOutputs(
-  outDir: string,
-  input: MergeInput,
-): Promise<{ result: MergeResult; paths: OutputPaths }> {
-  await mkdir(outDir, { recursive: true });
-  const names = S3_LAYOUT.outputFiles;
-  const paths: OutputPaths = {
-    credentialReport: join(outDir, names.credentialReport),
-    accessKeys: join(outDir, names.accessKeys),
-    summary: join(outDir, names.summary),
-    digest: join(outDir, names.digest),
-  };
-  const temp = (path: string): string => `${path}.${process.pid}.tmp`;
-  const all = Object.values(paths);
-  try {
-    const result = await runMerge(input, {
-      credentialReport: createWriteStream(temp(paths.credentialReport)),
-      accessKeys: createWriteStream(temp(paths.accessKeys)),
-    });
-    await writeFile(temp(paths.summary), `${JSON.stringify(result.summary, null, 2)}\n`);
-    await writeFile(temp(paths.digest), result.html);
-    for (const path of all) await rename(temp(path), path);
-    return { result, paths };
-  } finally {
-    await Promise.all(all.map((path) => rm(temp(path), { force: true })));
   }
 }
 
@@ -396,39 +375,26 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     values.previous !== undefined ? await readPreviousDir(resolve(io.cwd, values.previous)) : undefined;
   const files = await findInputFiles(positionals, io.cwd);
 
+  // Console only (naming the input files); the run gets the same problems as items.
   const bad: BadInput[] = [];
-  const problems: ReportProblem[] = [];
-  const warnings: string[] = [];
   const fileByAccount = new Map<string, string>();
-  const input: MergeInput = {
+  const input: RunInput = {
     now,
     thresholds,
     ...(metadata ? { metadata } : {}),
     ...(expected ? { expectedAccountIds: expected } : {}),
-    reports: readReports(
+    items: readItems(
       files,
       reportTime,
       (report, path) => fileByAccount.set(report.accountId, path),
-      (b) => {
-        bad.push(b);
-        if (b.accountId) {
-          problems.push({
-            accountId: b.accountId,
-            reason: b.reason,
-            detail: `${basename(b.path)}: ${b.detail}`,
-          });
-        } else warnings.push(`${basename(b.path)}: ${b.reason}: ${b.detail}`);
-      },
+      (b) => bad.push(b),
     ),
-    // Both filled while the reports are read: runMerge reads them only after the last report.
-    problems,
-    warnings,
     ...(tagKeys ? { tagKeys } : {}),
     ...(values['breakdown-tag'] !== undefined ? { breakdownTag: values['breakdown-tag'] } : {}),
     ...(previous ? { previous } : {}),
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
   };
-  const { result, paths } = await writeMergeOutputs(outDir, input);
+  const { result, paths } = await writeRunOutputs(outDir, input);
   const { summary } = result;
   // Paths inside the working directory are shown relative to it, others as given (absolute).
   const shown = (path: string): string => {
@@ -451,7 +417,8 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   for (const b of unnamed) lines.push(`  ${shown(b.path)}: ${b.reason}: ${b.detail}`);
   if (lines.length > 0) io.stderr.write(`credreport merge: problems:\n${lines.join('\n')}\n`);
   // Duplicate reports of one account, keys of users missing from a report, …: not gaps, but worth a look.
-  const notes = summary.warnings.filter((w) => !warnings.includes(w));
+  const unattributed = new Set(unnamed.map(unattributedDetail));
+  const notes = summary.warnings.filter((w) => !unattributed.has(w));
   if (notes.length > 0) {
     const shownNotes = notes.slice(0, WARNINGS_SHOWN).map((w) => `  ${w}`);
     if (notes.length > shownNotes.length) {
@@ -459,14 +426,12 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     }
     io.stderr.write(`credreport merge: warnings:\n${shownNotes.join('\n')}\n`);
   }
-  // Coverage entries are the expected accounts without a fresh report plus every account with a problem,
-  // also one outside the expected set (e.g. a malformed file of an account the metadata does not list):
-  // any of them, or a file that names no account, means the outputs are not the whole picture.
-  if (summary.coverage.entries.length > 0 || unnamed.length > 0) {
+  // The one coverage verdict (core/coverage.ts, ARCHITECTURE §12): any coverage entry (an expected account
+  // without a fresh report, any account with a problem) or a file that names no account → exit status 3.
+  if (!result.verdict.complete) {
     io.stderr.write('credreport merge: outputs written, but coverage is incomplete (exit status 3)\n');
-    return EXIT.incomplete;
   }
-  return EXIT.ok;
+  return exitStatusFor(result.verdict);
 }
 
 export const mergeCommand: Command = {

@@ -16,7 +16,7 @@ import {
   isAccessDenied,
   readStackOutput,
 } from '../aws';
-import { Command, CommandIo, EXIT, UsageError } from '../command';
+import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
 export class DigestRunError extends CredreportError {}
@@ -64,7 +64,8 @@ coverage, findings, whether the email was sent, where the summary is.
   --profile NAME    named profile (default: the default credential chain)
   --region REGION   region of the hub (default: AWS_REGION or the profile's region)
 
-Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete, ${EXIT.error} the digest raised an error
+Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete (the digest's coverage.complete, the
+same rule as merge and collect), ${EXIT.error} the digest raised an error
 or returned ok: false (the email failed), or could not be invoked, ${EXIT.usage} bad arguments.
 `;
 
@@ -185,7 +186,8 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       );
       return EXIT.error;
     }
-    return result.coverage.complete ? EXIT.ok : EXIT.incomplete;
+    // The digest's verdict is core/coverage.ts's (ARCHITECTURE §12), the one merge and collect exit by.
+    return exitStatusFor(result.coverage);
   } finally {
     session.destroy();
   }

@@ -132,7 +132,7 @@ describe('runDigest', () => {
     expect(result.coverage).toEqual({
       expected: summary.coverage.expected,
       reporting: summary.coverage.reporting,
-      missing: summary.coverage.missing + summary.coverage.stale,
+      missing: summary.coverage.missing,
       complete: false,
     });
     expect(result.coverage.expected).toBe(7);
@@ -387,7 +387,10 @@ describe('runDigest', () => {
 
   it('runs without a delta, and says why in the logs and the summary, when the previous run is not readable', async () => {
     memory.putRaw('latest/credential-report.csv', 'this,is,not\na,credreport,csv\n');
-    memory.putRaw('latest/summary.json', '{}');
+    memory.putRaw(
+      'latest/summary.json',
+      JSON.stringify({ schemaVersion: 1, generatedAt: NOW.toISOString(), byAccount: [] }),
+    );
     const d = deps();
     const warn = jest.spyOn(d.logger, 'warn');
     const result = await runDigest(CONFIG, d, NOW);
@@ -399,6 +402,20 @@ describe('runDigest', () => {
     expect(summaryOf().delta).toBeUndefined();
     expect(summaryOf().warnings.join('\n')).toMatch(/previous run in latest\/ could not be read/);
     expect(memory.text('latest/credential-report.csv')).toMatch(/^account_id,/);
+  });
+
+  it('validates the previous summary.json from S3 with the core schema (as merge --previous does)', async () => {
+    memory.putRaw('latest/credential-report.csv', 'account_id,user,findings\n');
+    memory.putRaw('latest/summary.json', JSON.stringify({ schemaVersion: 2, byAccount: [] }));
+    const d = deps();
+    const warn = jest.spyOn(d.logger, 'warn');
+    const result = await runDigest(CONFIG, d, NOW);
+    expect(result.ok).toBe(true);
+    expect(warn).toHaveBeenCalledWith(
+      'Previous run unreadable; no delta this run',
+      expect.objectContaining({ error: expect.stringMatching(/summary\.json has schemaVersion 2/) }),
+    );
+    expect(summaryOf().delta).toBeUndefined();
   });
 
   it('ignores cached metadata written for another organization', async () => {

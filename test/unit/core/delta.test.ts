@@ -1,5 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
-import { PreviousRun, PreviousRunError, readPreviousRun } from '../../../core/delta';
+import type { PreviousRun } from '../../../core/delta';
+import { readPreviousRun } from '../../../core/previous-run';
 import { MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { buildAccountReport, SampleUser, sampleKeyId } from '../../../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
@@ -214,54 +215,5 @@ describe('delta', () => {
       expect.objectContaining({ accountId: B, status: 'stale', reason: 'stale' }),
     ]);
     expect(r.summary.delta!.newKeys.count).toBe(0);
-  });
-});
-
-describe('readPreviousRun', () => {
-  it('rejects a CSV that lacks a needed column, naming it', async () => {
-    await expect(
-      readPreviousRun({ credentialReport: Readable.from(['account_id,name\n1,2\n']) }),
-    ).rejects.toThrow(/credential-report\.csv has no 'user' column/);
-    await expect(
-      readPreviousRun({ credentialReport: Readable.from(['account_id,name\n1,2\n']) }),
-    ).rejects.toBeInstanceOf(PreviousRunError);
-  });
-
-  it('rejects an empty file and a file that is not CSV', async () => {
-    await expect(readPreviousRun({ credentialReport: Readable.from(['']) })).rejects.toThrow(/empty/);
-    await expect(
-      readPreviousRun({ credentialReport: Readable.from(['account_id,user,findings\n"unclosed,x,y\n']) }),
-    ).rejects.toThrow(/not valid CSV \(CSV_QUOTE_NOT_CLOSED, line \d+\)$/);
-  });
-
-  it('names the line but never quotes the cell when the CSV is malformed', async () => {
-    const error = await readPreviousRun({
-      credentialReport: Readable.from(['account_id,user,findings\n1,SECRET"VALUE,x\n']),
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PreviousRunError);
-    expect((error as Error).message).toMatch(
-      /^previous credential-report\.csv is not valid CSV \(\w+, line 2\)$/,
-    );
-    expect((error as Error).message).not.toContain('SECRET');
-  });
-
-  it('rejects when the stream fails', async () => {
-    const failing = new Readable({
-      read() {
-        this.destroy(new Error('disk gone'));
-      },
-    });
-    await expect(readPreviousRun({ credentialReport: failing })).rejects.toThrow(
-      /reading credential-report\.csv failed: disk gone/,
-    );
-  });
-
-  it('reads finding masks, ignoring finding ids it does not know', async () => {
-    const prev = await readPreviousRun({
-      credentialReport: Readable.from([
-        'account_id,user,findings\n100000000001,u,console-without-mfa;future-finding\n',
-      ]),
-    });
-    expect(prev.users.get('100000000001\tu')).toBe(1 << 3);
   });
 });

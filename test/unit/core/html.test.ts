@@ -208,7 +208,9 @@ describe('renderDigestText', () => {
       organizationLabel: 'org\u001b[31m',
     });
     const text = renderDigestText(summary);
-    expect(text).toContain('Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 1 stale, 2 missing.');
+    expect(text).toContain(
+      'Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 3 missing (1 of them stale).',
+    );
     expect(text).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
     expect(text).toContain('Riskiest active keys');
     // eslint-disable-next-line no-control-regex

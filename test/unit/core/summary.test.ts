@@ -108,7 +108,7 @@ describe('summary coverage', () => {
       expected: 8,
       reporting: 2,
       stale: 2,
-      missing: 4,
+      missing: 7,
       unexpected: 1,
       complete: false,
     });

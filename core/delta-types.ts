@@ -1,0 +1,55 @@
+/**
+ * The shape of summary.json's `delta` (ARCHITECTURE §6): what changed since the previous run. Its own
+ * module so that core/summary.ts (which embeds it) and core/delta.ts (which computes it from a summary)
+ * do not import each other.
+ */
+import type { CoverageReason, CoverageStatus } from './types';
+import type { FindingId } from './finding-ids';
+
+export interface UserRef {
+  readonly accountId: string;
+  readonly userName: string;
+}
+
+export interface KeyRef extends UserRef {
+  readonly accessKeyId?: string;
+  readonly keySlot?: number;
+}
+
+export interface FindingChange extends KeyRef {
+  readonly finding: FindingId;
+}
+
+/** A count plus the first `DELTA_LIST_LIMIT` items (in output order: accounts ascending, rows in report order). */
+export interface DeltaList<T> {
+  readonly count: number;
+  readonly items: readonly T[];
+}
+
+export interface FindingDelta extends DeltaList<FindingChange> {
+  /** Per finding id: how many users and keys gained (or lost) it. Ids without change are left out. */
+  readonly byFinding: Partial<Record<FindingId, { readonly users: number; readonly keys: number }>>;
+}
+
+export interface StoppedReporting {
+  readonly accountId: string;
+  readonly accountName?: string;
+  readonly status: CoverageStatus;
+  readonly reason?: CoverageReason;
+  readonly detail?: string;
+}
+
+export interface Delta {
+  readonly previousGeneratedAt?: string;
+  readonly newUsers: DeltaList<UserRef>;
+  /** Users gone from accounts that still have a report this run (accounts without one are not counted). */
+  readonly removedUsers: DeltaList<UserRef>;
+  /** Keys lists stay empty when the previous access-keys.csv was not given. */
+  readonly newKeys: DeltaList<KeyRef>;
+  readonly removedKeys: DeltaList<KeyRef>;
+  /** Findings a user or key has now and did not have (new users' and keys' findings included). */
+  readonly newFindings: FindingDelta;
+  /** Findings a user or key had and no longer has (removed users' and keys' findings included). */
+  readonly resolvedFindings: FindingDelta;
+  readonly accountsStoppedReporting: DeltaList<StoppedReporting>;
+}
