@@ -91,7 +91,8 @@ const isThrottle = (error: unknown): boolean =>
 const isAccessDenied = (error: unknown): boolean =>
   ['AccessDeniedException', 'AccessDenied', 'AccessDeniedForDependencyException'].includes(errorName(error));
 
-interface CallContext {
+/** What every Organizations request of one fetch shares (not the IAM `CallContext` of iam-calls.ts). */
+interface OrgCallContext {
   readonly client: OrganizationsClient;
   readonly calls: Record<string, number>;
   readonly retries: number;
@@ -100,7 +101,7 @@ interface CallContext {
 }
 
 /** Sends one command, counting it, and retries it with full-jitter exponential backoff on throttling. */
-async function send<T>(ctx: CallContext, operation: string, request: () => Promise<T>): Promise<T> {
+async function send<T>(ctx: OrgCallContext, operation: string, request: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     ctx.calls[operation] = (ctx.calls[operation] ?? 0) + 1;
     try {
@@ -124,7 +125,7 @@ async function send<T>(ctx: CallContext, operation: string, request: () => Promi
 
 /** Follows NextToken to the end; each page is retried on its own. */
 async function allPages<P extends { NextToken?: string | undefined }, I>(
-  ctx: CallContext,
+  ctx: OrgCallContext,
   operation: string,
   page: (token: string | undefined) => Promise<P>,
   items: (p: P) => readonly I[] | undefined,
@@ -163,7 +164,7 @@ export async function fetchOrgMetadata(
   const tagMaxAgeMs = (opts.tagMaxAgeHours ?? DEFAULT_TAG_MAX_AGE_HOURS) * 3_600_000;
   const calls: Record<string, number> = {};
   const warnings: string[] = [];
-  const ctx: CallContext = {
+  const ctx: OrgCallContext = {
     client,
     calls,
     retries: opts.throttleRetries ?? DEFAULT_THROTTLE_RETRIES,
