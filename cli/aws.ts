@@ -12,6 +12,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { errorMessage, errorName, isAccessDenied } from '../core/aws-errors';
 import { CredreportError } from '../core/errors';
 
 /** A credentials provider as the SDK clients take it. */
@@ -127,35 +128,6 @@ export function partitionOfArn(arn: string): string {
 /** The ARN of role `roleName` (optionally with a path, `team/Reader`) in `accountId`. */
 export function roleArnFor(partition: string, accountId: string, roleName: string): string {
   return `arn:${partition}:iam::${accountId}:role/${roleName.replace(/^\/+/, '')}`;
-}
-
-/** The SDK error name (`AccessDenied`, `NoSuchKey`, …) or the error class name. */
-export function errorName(error: unknown): string {
-  if (error && typeof error === 'object' && 'name' in error && typeof error.name === 'string')
-    return error.name;
-  return 'Error';
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Names of the error and of every error in its `cause` chain, outermost first. */
-export function errorNames(error: unknown): string[] {
-  const names: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
-    names.push(errorName(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return names;
-}
-
-const ACCESS_DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError)$/;
-
-/** True when the error, or one of its causes, is an AWS access-denied error. */
-export function isAccessDenied(error: unknown): boolean {
-  return errorNames(error).some((name) => ACCESS_DENIED.test(name));
 }
 
 /** Creates the real session. */

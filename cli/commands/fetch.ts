@@ -7,18 +7,11 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
 import { S3_LAYOUT } from '../../core/names';
 import { parseCommandLine } from '../args';
-import {
-  AwsSessionFactory,
-  createAwsSession,
-  DEFAULT_HUB_STACK_NAME,
-  errorMessage,
-  errorName,
-  isAccessDenied,
-  readStackOutput,
-} from '../aws';
+import { AwsSessionFactory, createAwsSession, DEFAULT_HUB_STACK_NAME, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, UsageError } from '../command';
 
 /** An output could not be downloaded; the message says which and why. */

@@ -4,18 +4,11 @@
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
 import { FINDING_IDS } from '../../core/types';
 import { parseCommandLine, parseDateOption } from '../args';
-import {
-  AwsSessionFactory,
-  createAwsSession,
-  DEFAULT_HUB_STACK_NAME,
-  errorMessage,
-  errorName,
-  isAccessDenied,
-  readStackOutput,
-} from '../aws';
+import { AwsSessionFactory, createAwsSession, DEFAULT_HUB_STACK_NAME, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
