@@ -237,9 +237,6 @@ export const createAwsSession: AwsSessionFactory = (options) => {
 /** The hub stack or one of its outputs could not be found or read. */
 export class StackOutputError extends CredreportError {}
 
-/** Default name of the hub stack (stacks/app.ts). */
-export const DEFAULT_HUB_STACK_NAME = 'CredreportHub';
-
 /**
  * The value of output `outputKey` of stack `stackName`. Throws StackOutputError naming the stack and
  * region when the stack does not exist, cannot be described, or lacks the output.

@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
-import { S3_LAYOUT } from '../../core/names';
+import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS, S3_LAYOUT } from '../../core/names';
 import { parseCommandLine } from '../args';
-import { AwsSessionFactory, createAwsSession, DEFAULT_HUB_STACK_NAME, readStackOutput } from '../aws';
+import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, UsageError } from '../command';
 
 /** An output could not be downloaded; the message says which and why. */
@@ -46,7 +46,7 @@ What:
   --date YYYY-MM-DD     that day's run (runs/date=…/) instead of the latest
 
 Where from:
-  --stack NAME          hub stack whose ReportBucketName output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
+  --stack NAME          hub stack whose ${HUB_OUTPUTS.reportBucketName} output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
   --bucket NAME         the bucket itself (no CloudFormation call)
   --profile NAME        named profile (default: the default credential chain)
   --region REGION       region of the stack (default: AWS_REGION or the profile's region)
@@ -208,9 +208,10 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
   try {
     await session.region(); // a clear error now rather than 'Region is missing' from a client
     const bucket =
-      args.bucket ?? (await readStackOutput(session.cloudformation(), args.stack, 'ReportBucketName'));
+      args.bucket ??
+      (await readStackOutput(session.cloudformation(), args.stack, HUB_OUTPUTS.reportBucketName));
     const bucketSource =
-      args.bucket === undefined ? ` (output ReportBucketName of stack '${args.stack}')` : '';
+      args.bucket === undefined ? ` (output ${HUB_OUTPUTS.reportBucketName} of stack '${args.stack}')` : '';
     const key = `${args.date === undefined ? S3_LAYOUT.latestPrefix : S3_LAYOUT.runPrefix(args.date)}${args.file}`;
     const s3 = session.s3();
     let body: AsyncIterable<Uint8Array> | undefined;

@@ -7,7 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
 import { METRICS_NAMESPACE } from '../../aggregator/telemetry';
 import { CENTRAL_BUS_NAME, EVENT_DETAIL_TYPE, EVENT_SOURCE, MEMBER_STACKSET_NAME } from '../../core/names';
-import { HUB_OUTPUTS } from '../../stacks/hub-stack';
+import { HUB_OUTPUTS } from '../../core/names';
 import {
   ACCEPTED_CFN_LINT_WARNINGS,
   accessMismatches,
