@@ -46,10 +46,9 @@ export class AssumeRoleError extends CredreportError {
 
   constructor(roleArn: string, cause: unknown) {
     const code = errorName(cause);
-    const hint =
-      code === 'AccessDenied'
-        ? ' (the role does not exist, or its trust policy does not allow you, or an SCP denies sts:AssumeRole)'
-        : '';
+    const hint = isAccessDenied(cause)
+      ? ' (the role does not exist, or its trust policy does not allow you, or an SCP denies sts:AssumeRole)'
+      : '';
     super(`AssumeRole ${roleArn} failed: ${code}: ${errorMessage(cause)}${hint}`, { cause });
     this.roleArn = roleArn;
     this.code = code;
