@@ -13,15 +13,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { HUB_SERVICE_NAMES } from '../core/names';
 import { DigestError, DigestResult, digestConfigFromEnv, runDigest } from './digest';
 import { DigestEnv, DigestEnvSchema } from './env';
 import { createHubStores } from '../store/hub-stores';
 import { METRICS_NAMESPACE } from './telemetry';
 
-const logger = new Logger({ serviceName: 'credreport-digest' });
+const logger = new Logger({ serviceName: HUB_SERVICE_NAMES.digest });
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: 'credreport-digest',
+  serviceName: HUB_SERVICE_NAMES.digest,
 });
 // Organizations throttles early: adaptive client-side rate limiting plus generous attempts.
 const organizations = new OrganizationsClient({ retryMode: 'adaptive', maxAttempts: 10 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { thresholdSchema } from '../core/thresholds';
 
 const csvList = z
   .string()
@@ -33,11 +34,12 @@ export const DigestEnvSchema = z.object({
   TAG_KEYS: csvList,
   /** Tag whose values the summary breaks findings down by. */
   BREAKDOWN_TAG: z.string().default('Environment'),
-  ROTATION_DAYS: z.coerce.number().int().positive().default(90),
-  UNUSED_DAYS: z.coerce.number().int().positive().default(45),
-  GRACE_DAYS: z.coerce.number().int().nonnegative().default(7),
-  ROOT_USE_DAYS: z.coerce.number().int().positive().default(30),
-  STALE_HOURS: z.coerce.number().positive().default(26),
+  // Bounds and defaults of the thresholds come from core/thresholds.ts (docs/ARCHITECTURE.md §8).
+  ROTATION_DAYS: thresholdSchema('rotationDays', z.coerce.number()),
+  UNUSED_DAYS: thresholdSchema('unusedDays', z.coerce.number()),
+  GRACE_DAYS: thresholdSchema('graceDays', z.coerce.number()),
+  ROOT_USE_DAYS: thresholdSchema('rootUseDays', z.coerce.number()),
+  STALE_HOURS: thresholdSchema('staleHours', z.coerce.number()),
   /** Largest email the digest sends before linking the CSV instead of attaching it, in bytes. */
   MAX_EMAIL_BYTES: z.coerce.number().int().positive().default(10_000_000),
   /** Tags older than this many hours are refreshed (within the run's budget). */

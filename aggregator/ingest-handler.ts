@@ -8,15 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { HUB_SERVICE_NAMES } from '../core/names';
 import { IngestEnv, IngestEnvSchema } from './env';
 import { IngestOutcome, ingestEvent } from './ingest';
 import { createHubStores } from '../store/hub-stores';
 import { INGEST_METRICS, METRICS_NAMESPACE } from './telemetry';
 
-const logger = new Logger({ serviceName: 'credreport-ingest' });
+const logger = new Logger({ serviceName: HUB_SERVICE_NAMES.ingest });
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: 'credreport-ingest',
+  serviceName: HUB_SERVICE_NAMES.ingest,
 });
 const s3 = new S3Client({ retryMode: 'adaptive', maxAttempts: 6 });
 let env: IngestEnv | undefined;

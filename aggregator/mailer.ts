@@ -4,7 +4,7 @@
  * gzip-compressed — or, when the message would exceed the size limit, an S3 link instead.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { escapeHtml } from '../core/csv-safety';
+import { escapeHtml } from '../core/html-escape';
 import { CredreportError } from '../core/errors';
 import type { Summary } from '../core/summary';
 import { FINDING_IDS } from '../core/types';

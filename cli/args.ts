@@ -5,7 +5,13 @@
  * comma-separated lists, account ids, thresholds).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_THRESHOLDS, Thresholds } from '../core/thresholds';
+import {
+  THRESHOLD_NAMES,
+  THRESHOLD_SPECS,
+  type ThresholdName,
+  type Thresholds,
+  type ThresholdSpec,
+} from '../core/thresholds';
 import { UsageError } from './command';
 
 /** One option of a command. Long name is the key of the spec object. */
@@ -269,45 +275,54 @@ export function parseChoiceOption<const T extends string>(
   throw new UsageError(`option --${name} must be one of ${choices.join(', ')}, got '${raw}'`);
 }
 
-/** The finding/coverage threshold options every report-producing command accepts (ARCHITECTURE §7). */
-export const THRESHOLD_OPTIONS = {
-  'rotation-days': { type: 'string' },
-  'unused-days': { type: 'string' },
-  'grace-days': { type: 'string' },
-  'root-use-days': { type: 'string' },
-  'stale-hours': { type: 'string' },
-} as const satisfies OptionSpecs;
+/** `rotationDays` → `rotation-days`. */
+type Kebab<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `-${Lowercase<Head>}`}${Kebab<Tail>}`
+  : S;
+
+/** The CLI option of each threshold, e.g. `rotationDays` → `--rotation-days`. */
+export type ThresholdOption = Kebab<ThresholdName>;
+
+/** The option name of threshold `name`. */
+export function thresholdOption<K extends ThresholdName>(name: K): Kebab<K> {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) as Kebab<K>;
+}
+
+/**
+ * The finding/coverage threshold options every report-producing command accepts (ARCHITECTURE §7),
+ * one per threshold of core/thresholds.ts (docs/ARCHITECTURE.md §8).
+ */
+export const THRESHOLD_OPTIONS = Object.fromEntries(
+  THRESHOLD_NAMES.map((name) => [thresholdOption(name), { type: 'string' }]),
+) as { readonly [K in ThresholdOption]: { readonly type: 'string' } };
 
 /** Help lines for {@link THRESHOLD_OPTIONS}, to paste into a command's `--help`. */
-export const THRESHOLD_HELP = [
-  `  --rotation-days N    an active key older than N days is key-not-rotated (default ${DEFAULT_THRESHOLDS.rotationDays})`,
-  `  --unused-days N      a credential unused for N days is credential-unused (default ${DEFAULT_THRESHOLDS.unusedDays})`,
-  `  --grace-days N       keys younger than N days are spared unused findings (default ${DEFAULT_THRESHOLDS.graceDays})`,
-  `  --root-use-days N    root use within N days is root-recently-used (default ${DEFAULT_THRESHOLDS.rootUseDays})`,
-  `  --stale-hours H      a report older than H hours counts as stale (default ${DEFAULT_THRESHOLDS.staleHours})`,
-].join('\n');
+export const THRESHOLD_HELP = THRESHOLD_NAMES.map((name) => {
+  const spec = THRESHOLD_SPECS[name];
+  const option = `--${thresholdOption(name)} ${spec.placeholder}`;
+  return `  ${option.padEnd(20)} ${spec.description} (default ${spec.default})`;
+}).join('\n');
 
-/** Thresholds from the {@link THRESHOLD_OPTIONS} values, defaults for the ones not given. */
-export function parseThresholdOptions(values: {
-  readonly 'rotation-days'?: string;
-  readonly 'unused-days'?: string;
-  readonly 'grace-days'?: string;
-  readonly 'root-use-days'?: string;
-  readonly 'stale-hours'?: string;
-}): Thresholds {
-  const int = (name: keyof typeof values, fallback: number, min: number): number => {
-    const raw = values[name];
-    return raw === undefined ? fallback : parseIntegerOption(name, raw, { min });
+/**
+ * Thresholds from the {@link THRESHOLD_OPTIONS} values, defaults for the ones not given; each value is
+ * held to the bounds of its {@link THRESHOLD_SPECS} entry.
+ */
+export function parseThresholdOptions(values: { readonly [K in ThresholdOption]?: string }): Thresholds {
+  const parse = (name: ThresholdName): number => {
+    const spec: ThresholdSpec = THRESHOLD_SPECS[name];
+    const option = thresholdOption(name);
+    const raw = values[option];
+    if (raw === undefined) return spec.default;
+    if (spec.integer) {
+      // For whole numbers "greater than m" is "at least m + 1", the message users are shown.
+      return parseIntegerOption(option, raw, { min: spec.exclusiveMin ? spec.min + 1 : spec.min });
+    }
+    if (!spec.exclusiveMin) return parseNumberOption(option, raw, { min: spec.min });
+    const value = parseNumberOption(option, raw);
+    if (value <= spec.min) {
+      throw new UsageError(`option --${option} must be greater than ${spec.min}, got ${value}`);
+    }
+    return value;
   };
-  const staleRaw = values['stale-hours'];
-  const staleHours =
-    staleRaw === undefined ? DEFAULT_THRESHOLDS.staleHours : parseNumberOption('stale-hours', staleRaw);
-  if (staleHours <= 0) throw new UsageError(`option --stale-hours must be greater than 0, got ${staleHours}`);
-  return {
-    rotationDays: int('rotation-days', DEFAULT_THRESHOLDS.rotationDays, 1),
-    unusedDays: int('unused-days', DEFAULT_THRESHOLDS.unusedDays, 1),
-    graceDays: int('grace-days', DEFAULT_THRESHOLDS.graceDays, 0),
-    rootUseDays: int('root-use-days', DEFAULT_THRESHOLDS.rootUseDays, 1),
-    staleHours,
-  };
+  return Object.fromEntries(THRESHOLD_NAMES.map((name) => [name, parse(name)])) as Thresholds;
 }

@@ -12,6 +12,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { errorMessage, errorName, isAccessDenied } from '../core/aws-errors';
 import { CredreportError } from '../core/errors';
 
 /** A credentials provider as the SDK clients take it. */
@@ -45,10 +46,9 @@ export class AssumeRoleError extends CredreportError {
 
   constructor(roleArn: string, cause: unknown) {
     const code = errorName(cause);
-    const hint =
-      code === 'AccessDenied'
-        ? ' (the role does not exist, or its trust policy does not allow you, or an SCP denies sts:AssumeRole)'
-        : '';
+    const hint = isAccessDenied(cause)
+      ? ' (the role does not exist, or its trust policy does not allow you, or an SCP denies sts:AssumeRole)'
+      : '';
     super(`AssumeRole ${roleArn} failed: ${code}: ${errorMessage(cause)}${hint}`, { cause });
     this.roleArn = roleArn;
     this.code = code;
@@ -127,35 +127,6 @@ export function partitionOfArn(arn: string): string {
 /** The ARN of role `roleName` (optionally with a path, `team/Reader`) in `accountId`. */
 export function roleArnFor(partition: string, accountId: string, roleName: string): string {
   return `arn:${partition}:iam::${accountId}:role/${roleName.replace(/^\/+/, '')}`;
-}
-
-/** The SDK error name (`AccessDenied`, `NoSuchKey`, …) or the error class name. */
-export function errorName(error: unknown): string {
-  if (error && typeof error === 'object' && 'name' in error && typeof error.name === 'string')
-    return error.name;
-  return 'Error';
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Names of the error and of every error in its `cause` chain, outermost first. */
-export function errorNames(error: unknown): string[] {
-  const names: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
-    names.push(errorName(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return names;
-}
-
-const ACCESS_DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError)$/;
-
-/** True when the error, or one of its causes, is an AWS access-denied error. */
-export function isAccessDenied(error: unknown): boolean {
-  return errorNames(error).some((name) => ACCESS_DENIED.test(name));
 }
 
 /** Creates the real session. */
@@ -264,9 +235,6 @@ export const createAwsSession: AwsSessionFactory = (options) => {
 
 /** The hub stack or one of its outputs could not be found or read. */
 export class StackOutputError extends CredreportError {}
-
-/** Default name of the hub stack (stacks/app.ts). */
-export const DEFAULT_HUB_STACK_NAME = 'CredreportHub';
 
 /**
  * The value of output `outputKey` of stack `stackName`. Throws StackOutputError naming the stack and

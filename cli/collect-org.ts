@@ -11,7 +11,8 @@ import { OrgMetadataSchema } from '../core/org-metadata';
 import { REORDER_WINDOW_REPORTS } from '../core/merge';
 import type { AccountReport, OrgMetadata, ReportProblem } from '../core/types';
 import type { collectAccountReport } from '../collector/account-collector';
-import { AssumeRoleError, CallerIdentity, errorMessage, errorName, roleArnFor } from './aws';
+import { errorMessage, errorName } from '../core/aws-errors';
+import { AssumeRoleError, CallerIdentity, roleArnFor } from './aws';
 
 /**
  * Accounts collected at once by default. The shared quotas are not what limits this: IAM calls made

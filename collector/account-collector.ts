@@ -11,7 +11,8 @@ import { parseCredentialReport, ReportParseError } from '../core/credential-repo
 import { ContractError, boundWarnings, parseAccountReport } from '../core/event-contract';
 import type { AccountReport } from '../core/types';
 import { fetchAuthorizationDetails } from './authorization-details';
-import { CallContext, CollectError, errorName, isRetryable } from './iam-calls';
+import { errorName, isRetryable } from '../core/aws-errors';
+import { CallContext, CollectError } from './iam-calls';
 import { collectKeyInventory, listUserNames } from './key-inventory';
 import { evaluatePrivileges, type AuthorizationDetails } from '../core/privileges';
 import { fetchCredentialReport } from './report-generation';

@@ -4,57 +4,12 @@
  * SDK's own (adaptive) retries, and never sleeps past the collection's time budget.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { backoffDelay } from '../core/concurrency';
+import { errorName, isRetryable } from '../core/aws-errors';
+import { backoffDelay, retry } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 
 /** The collection failed as a whole (no report is produced). */
 export class CollectError extends CredreportError {}
-
-const THROTTLING = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'LimitExceeded',
-  'LimitExceededException',
-  'ReportGenerationLimitExceeded',
-  'ReportGenerationLimitExceededException',
-]);
-const TRANSIENT = new Set([
-  'ServiceFailure',
-  'ServiceFailureException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Name (SDK v3 exception name, or wire code) of an error. */
-export function errorName(error: unknown): string {
-  if (typeof error === 'object' && error !== null) {
-    const e = error as { name?: unknown; Code?: unknown; code?: unknown };
-    for (const v of [e.name, e.Code, e.code]) if (typeof v === 'string' && v !== 'Error') return v;
-  }
-  return 'Error';
-}
-
-/** Throttling or a transient service/network fault that is worth retrying. */
-export function isRetryable(error: unknown): boolean {
-  const name = errorName(error);
-  if (THROTTLING.has(name) || TRANSIENT.has(name)) return true;
-  const e = error as {
-    $retryable?: { throttling?: boolean };
-    $metadata?: { httpStatusCode?: number };
-  } | null;
-  const status = e?.$metadata?.httpStatusCode;
-  return e?.$retryable !== undefined || status === 429 || (status !== undefined && status >= 500);
-}
 
 export interface CallOptions {
   readonly sleep: (ms: number) => Promise<void>;
@@ -109,23 +64,34 @@ export class CallContext {
     return backoffDelay(n, { baseMs: this.baseDelayMs, capMs: this.maxDelayMs });
   }
 
-  /** Sends one IAM request (counted under `operation`), retrying throttling and transient faults. */
+  /**
+   * Sends one IAM request (counted under `operation`), retrying throttling and transient faults with the
+   * shared `retry` (docs/ARCHITECTURE.md §12); a wait that would pass the deadline ends the retries with
+   * the budget error, keeping the fault being retried as its cause.
+   */
   async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      this.checkBudget(operation);
-      this.apiCalls[operation] = (this.apiCalls[operation] ?? 0) + 1;
-      try {
-        return await send();
-      } catch (error) {
-        if (!isRetryable(error) || attempt + 1 >= this.maxAttempts) throw error;
-        const delay = this.backoff(attempt);
-        this.options.logger?.debug('Retrying throttled IAM call', {
-          operation,
-          attempt: attempt + 1,
-          delayMs: delay,
-        });
-        await this.wait(delay, operation, error);
-      }
-    }
+    return retry(
+      () => {
+        this.checkBudget(operation);
+        this.apiCalls[operation] = (this.apiCalls[operation] ?? 0) + 1;
+        return send();
+      },
+      {
+        attempts: this.maxAttempts,
+        baseMs: this.baseDelayMs,
+        capMs: this.maxDelayMs,
+        // The budget error is final, whatever it wraps.
+        retryIf: (error) => !(error instanceof CollectError) && isRetryable(error),
+        sleep: this.options.sleep,
+        beforeWait: ({ attempt, delayMs, error }) => {
+          this.options.logger?.debug('Retrying throttled IAM call', {
+            operation,
+            attempt: attempt + 1,
+            delayMs,
+          });
+          if (this.now() + delayMs > this.options.deadline) throw this.budgetError(operation, error);
+        },
+      },
+    );
   }
 }

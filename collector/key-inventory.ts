@@ -9,12 +9,8 @@ import type { CredentialReportRow } from '../core/columns';
 import { mapLimit } from '../core/concurrency';
 import { parseReportTimeMs } from '../core/time';
 import type { AccessKeyRecord } from '../core/types';
-import { CallContext, errorName } from './iam-calls';
-
-const isNoSuchEntity = (error: unknown): boolean => {
-  const name = errorName(error);
-  return name === 'NoSuchEntityException' || name === 'NoSuchEntity';
-};
+import { isNotFound } from '../core/aws-errors';
+import { CallContext } from './iam-calls';
 
 /** Every IAM user name of the account (ListUsers, all pages). Used when privileges are not collected. */
 export async function listUserNames(iam: IAMClient, ctx: CallContext): Promise<string[]> {
@@ -117,7 +113,7 @@ export async function collectKeyInventory(
         marker = page.IsTruncated ? page.Marker : undefined;
       } while (marker);
     } catch (error) {
-      if (!isNoSuchEntity(error)) throw error;
+      if (!isNotFound(error)) throw error;
       warnings.push(`user ${userName} was deleted during collection; its access keys are not listed`);
       return [];
     }
@@ -151,7 +147,7 @@ export async function collectKeyInventory(
           ...(known(last?.Region) ? { lastUsedRegion: last.Region } : {}),
         });
       } catch (error) {
-        if (!isNoSuchEntity(error)) throw error;
+        if (!isNotFound(error)) throw error;
         warnings.push(
           `access key ${record.accessKeyId} of user ${userName} was deleted during collection; skipped`,
         );

@@ -32,7 +32,8 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { backoffDelay, mapLimit, sleep as defaultSleep } from '../core/concurrency';
+import { errorName, isAccessDenied, isThrottling } from '../core/aws-errors';
+import { mapLimit, retry, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { AccountMetadata, OrgMetadata } from '../core/types';
 
@@ -78,20 +79,8 @@ const TAG_DENIED_CIRCUIT = 5;
 /** Most `ListParents` fallbacks per run (accounts moved during the walk); beyond, the path stays empty. */
 const MAX_PARENT_LOOKUPS = 200;
 
-const errorName = (error: unknown): string =>
-  error instanceof Error
-    ? error.name
-    : typeof error === 'object' && error !== null
-      ? String((error as { name?: unknown }).name)
-      : '';
-
-const isThrottle = (error: unknown): boolean =>
-  ['TooManyRequestsException', 'ThrottlingException', 'Throttling'].includes(errorName(error));
-
-const isAccessDenied = (error: unknown): boolean =>
-  ['AccessDeniedException', 'AccessDenied', 'AccessDeniedForDependencyException'].includes(errorName(error));
-
-interface CallContext {
+/** What every Organizations request of one fetch shares (not the IAM `CallContext` of iam-calls.ts). */
+interface OrgCallContext {
   readonly client: OrganizationsClient;
   readonly calls: Record<string, number>;
   readonly retries: number;
@@ -99,32 +88,36 @@ interface CallContext {
   readonly logger?: Logger;
 }
 
-/** Sends one command, counting it, and retries it with full-jitter exponential backoff on throttling. */
-async function send<T>(ctx: CallContext, operation: string, request: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    ctx.calls[operation] = (ctx.calls[operation] ?? 0) + 1;
-    try {
-      return await request();
-    } catch (error) {
-      if (!isThrottle(error) || attempt >= ctx.retries) throw error;
-      const delay = backoffDelay(attempt, {
-        baseMs: THROTTLE_BASE_MS,
-        capMs: THROTTLE_CAP_MS,
-        random: Math.random,
-      });
-      ctx.logger?.debug('Organizations throttled; retrying', {
-        operation,
-        attempt: attempt + 1,
-        delayMs: delay,
-      });
-      await ctx.sleep(delay);
-    }
-  }
+/**
+ * Sends one command, counting it, and retries it with full-jitter exponential backoff on throttling only
+ * (the shared `retry`, docs/ARCHITECTURE.md §12): other faults were already retried by the SDK.
+ */
+function send<T>(ctx: OrgCallContext, operation: string, request: () => Promise<T>): Promise<T> {
+  return retry(
+    () => {
+      ctx.calls[operation] = (ctx.calls[operation] ?? 0) + 1;
+      return request();
+    },
+    {
+      attempts: ctx.retries + 1,
+      baseMs: THROTTLE_BASE_MS,
+      capMs: THROTTLE_CAP_MS,
+      random: Math.random,
+      retryIf: isThrottling,
+      sleep: ctx.sleep,
+      beforeWait: ({ attempt, delayMs }) =>
+        ctx.logger?.debug('Organizations throttled; retrying', {
+          operation,
+          attempt: attempt + 1,
+          delayMs,
+        }),
+    },
+  );
 }
 
 /** Follows NextToken to the end; each page is retried on its own. */
 async function allPages<P extends { NextToken?: string | undefined }, I>(
-  ctx: CallContext,
+  ctx: OrgCallContext,
   operation: string,
   page: (token: string | undefined) => Promise<P>,
   items: (p: P) => readonly I[] | undefined,
@@ -163,7 +156,7 @@ export async function fetchOrgMetadata(
   const tagMaxAgeMs = (opts.tagMaxAgeHours ?? DEFAULT_TAG_MAX_AGE_HOURS) * 3_600_000;
   const calls: Record<string, number> = {};
   const warnings: string[] = [];
-  const ctx: CallContext = {
+  const ctx: OrgCallContext = {
     client,
     calls,
     retries: opts.throttleRetries ?? DEFAULT_THROTTLE_RETRIES,
@@ -249,12 +242,9 @@ export async function fetchOrgMetadata(
     };
     [accounts] = await Promise.all([listAccounts(), walkTree(Math.max(1, concurrency - 1))]);
   } catch (error) {
-    throw new OrgMetadataError(
-      `Could not read the organization structure: ${errorName(error) || String(error)}`,
-      {
-        cause: error,
-      },
-    );
+    throw new OrgMetadataError(`Could not read the organization structure: ${errorName(error)}`, {
+      cause: error,
+    });
   }
 
   // Accounts moved between OUs while the tree was walked: place them with ListParents (bounded).

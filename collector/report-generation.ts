@@ -4,7 +4,8 @@ import {
   IAMClient,
   ReportStateType,
 } from '@aws-sdk/client-iam';
-import { CallContext, CollectError, errorName, isRetryable } from './iam-calls';
+import { errorName, isRetryable } from '../core/aws-errors';
+import { CallContext, CollectError } from './iam-calls';
 
 /** The credential report as IAM returned it. */
 export interface FetchedCredentialReport {

@@ -1,6 +1,6 @@
 /**
- * Output hardening shared by the CSV writers and the HTML digest: spreadsheet formula injection
- * (OWASP "CSV injection") and HTML escaping.
+ * Output hardening of the CSV writers: spreadsheet formula injection (OWASP "CSV injection"). HTML
+ * escaping, which the digest and the mailer need, is in html-escape.ts.
  */
 
 /**
@@ -24,24 +24,4 @@ export function neutraliseCell(value: string): string {
     first === 0xff20 /* ＠ */
     ? `'${value}`
     : value;
-}
-
-const HTML_SPECIAL = /[&<>"']/;
-const HTML_SPECIAL_GLOBAL = /[&<>"']/g;
-const HTML_ENTITIES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-function entityFor(ch: string): string {
-  return HTML_ENTITIES[ch] ?? ch;
-}
-
-/** Escapes `& < > " '` so the value is safe in HTML text and in quoted attribute values. */
-export function escapeHtml(value: string): string {
-  // Most values (ids, dates, counts) have nothing to escape: skip the replace and its allocation.
-  return HTML_SPECIAL.test(value) ? value.replace(HTML_SPECIAL_GLOBAL, entityFor) : value;
 }

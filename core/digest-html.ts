@@ -3,7 +3,7 @@
  * resources) and its plain-text twin. Every value from the data passes through escapeHtml; every table is
  * capped, so the mail stays small for 10,000 accounts.
  */
-import { escapeHtml } from './csv-safety';
+import { escapeHtml } from './html-escape';
 import type { DeltaList, FindingDelta } from './delta';
 import { coverageStatusText, describeCoverageEntry } from './summary';
 import type { GroupSummary, Summary } from './summary';

@@ -57,3 +57,25 @@ export const S3_LAYOUT = {
     digest: 'digest.html',
   },
 } as const;
+
+/** Default name of the hub stack: the `stackName` default of stacks/config.ts and the CLI's `--stack`. */
+export const DEFAULT_HUB_STACK_NAME = 'CredreportHub';
+
+/**
+ * OutputKeys of the hub stack: the stack declares them and the CLI reads them (`credreport fetch` finds
+ * the bucket, `credreport run` the digest function).
+ */
+export const HUB_OUTPUTS = {
+  reportBucketName: 'ReportBucketName',
+  centralBusArn: 'CentralBusArn',
+  digestFunctionName: 'DigestFunctionName',
+} as const;
+
+/**
+ * Powertools service names of the hub Lambdas: the handlers' Logger and Metrics use them, and the stacks
+ * set POWERTOOLS_SERVICE_NAME and the alarms' `service` metric dimension from them.
+ */
+export const HUB_SERVICE_NAMES = {
+  ingest: 'credreport-ingest',
+  digest: 'credreport-digest',
+} as const;

@@ -370,7 +370,7 @@ function prepareUsers(details: AuthorizationDetails, warn: (message: string) => 
   return prepared;
 }
 
-function evaluateUser(user: PreparedUser): UserPrivileges {
+function evaluateUserPrivileges(user: PreparedUser): UserPrivileges {
   const { set, userArn, partition, account } = user;
   const fill = (template: string): string =>
     template
@@ -441,7 +441,7 @@ function evaluateUser(user: PreparedUser): UserPrivileges {
 export function evaluatePrivileges(details: AuthorizationDetails): PrivilegeEvaluation {
   const warnings = new Set<string>();
   const users = prepareUsers(details, (message) => warnings.add(message));
-  return { privileges: users.map(evaluateUser), warnings: [...warnings] };
+  return { privileges: users.map(evaluateUserPrivileges), warnings: [...warnings] };
 }
 
 /**

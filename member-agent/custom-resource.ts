@@ -1,5 +1,5 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { backoffDelay, sleep } from '../core/concurrency';
+import { retry } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 
 /** The response could not be delivered to CloudFormation's pre-signed URL. */
@@ -23,33 +23,43 @@ export function isCustomResourceEvent(event: unknown): event is CloudFormationCu
 /** PUTs a body to a URL (the pre-signed S3 URL CloudFormation gives); injectable for tests. */
 export type ResponseSender = (url: string, body: string) => Promise<void>;
 
+/** The pre-signed URL answered with an HTTP error status. */
+class ResponseStatusError extends CustomResourceResponseError {
+  constructor(readonly status: number) {
+    super(`response URL answered HTTP ${status}`);
+  }
+}
+
 /**
  * Default sender: fetch PUT with the body as bytes (so no Content-Type is added, which the pre-signed URL
- * was not signed for), a timeout, and a few retries.
+ * was not signed for), a timeout, and a few retries of network errors and 5xx answers (the shared
+ * `retry`, docs/ARCHITECTURE.md §12); a 4xx will not change, so it is not retried.
  */
 export const fetchResponseSender: ResponseSender = async (url, body) => {
-  const attempts = 3;
   const bytes = Buffer.from(body, 'utf8');
-  let lastError: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      const response = await fetch(url, {
-        method: 'PUT',
-        body: bytes,
-        headers: { 'content-length': String(bytes.byteLength) },
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (response.ok) return;
-      lastError = new CustomResourceResponseError(`response URL answered HTTP ${response.status}`);
-      if (response.status < 500) break;
-    } catch (error) {
-      lastError = error;
-    }
-    if (attempt + 1 < attempts) await sleep(backoffDelay(attempt, { baseMs: 500, capMs: 8_000 }));
+  try {
+    await retry(
+      async () => {
+        const response = await fetch(url, {
+          method: 'PUT',
+          body: bytes,
+          headers: { 'content-length': String(bytes.byteLength) },
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!response.ok) throw new ResponseStatusError(response.status);
+      },
+      {
+        attempts: 3,
+        baseMs: 500,
+        capMs: 8_000,
+        retryIf: (error) => !(error instanceof ResponseStatusError) || error.status >= 500,
+      },
+    );
+  } catch (lastError) {
+    throw new CustomResourceResponseError('could not deliver the custom resource response', {
+      cause: lastError,
+    });
   }
-  throw new CustomResourceResponseError('could not deliver the custom resource response', {
-    cause: lastError,
-  });
 };
 
 /**

@@ -5,11 +5,11 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { backoffDelay, sleep as realSleep } from '../core/concurrency';
+import { errorName, isRetryable } from '../core/aws-errors';
+import { retry, sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { entryBytes, type PartDetail } from '../core/event-contract';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
-import { errorName, isRetryable } from '../collector/iam-calls';
 
 /** Some parts could not be put on the bus: the report was not delivered whole. */
 export class PublishError extends CredreportError {
@@ -19,6 +19,13 @@ export class PublishError extends CredreportError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** Some entries of an attempt were not accepted; internal to {@link publishParts}, which retries them. */
+class EntriesPending extends CredreportError {
+  constructor() {
+    super('PutEvents entries pending');
   }
 }
 
@@ -70,7 +77,7 @@ export function batchParts(parts: readonly PartDetail[], maxRequestBytes: number
 
 /**
  * Puts every part on `eventBusName`. Entries that come back with an ErrorCode (FailedEntryCount > 0), and
- * whole requests that fail with a retryable error, are retried alone with bounded exponential backoff;
+ * whole requests that fail with a retryable error, are retried alone with bounded exponential backoff (the shared `retry`, docs/ARCHITECTURE.md §12);
  * if any part still fails after `maxAttempts`, throws PublishError (the invocation must fail, so it is
  * visible and retried — the hub never assembles a report with a part missing).
  */
@@ -103,11 +110,9 @@ export async function publishParts(
   let retriedEntries = 0;
   let pending = [...parts];
   const lastErrors = new Map<number, string>();
-  for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
-    if (attempt > 0) {
-      retriedEntries += pending.length;
-      await sleep(backoffDelay(attempt - 1, { baseMs: baseDelayMs, capMs: 10_000 }));
-    }
+  // One attempt sends the parts still pending; entries that fail stay pending for the next one.
+  const attemptPending = async (attempt: number): Promise<void> => {
+    if (attempt > 0) retriedEntries += pending.length;
     const failed: PartDetail[] = [];
     const delivered = new Set<number>();
     for (const batch of batchParts(pending, maxRequestBytes)) {
@@ -143,16 +148,27 @@ export async function publishParts(
         }
       });
     }
+    pending = failed;
     if (failed.length > 0) {
       deps.logger?.warn('PutEvents entries failed', {
         attempt: attempt + 1,
         failedParts: failed.map((p) => p.part),
         errorCodes: [...new Set(failed.map((p) => lastErrors.get(p.part)))],
       });
+      throw new EntriesPending();
     }
-    pending = failed;
-  }
-  if (pending.length > 0) {
+  };
+  try {
+    await retry(attemptPending, {
+      attempts: maxAttempts,
+      baseMs: baseDelayMs,
+      capMs: 10_000,
+      // A non-retryable PutEvents error is already a PublishError: it ends the publish at once.
+      retryIf: (error) => error instanceof EntriesPending,
+      sleep,
+    });
+  } catch (error) {
+    if (!(error instanceof EntriesPending)) throw error;
     const codes = [...new Set(pending.map((p) => lastErrors.get(p.part) ?? 'unknown'))].join(', ');
     throw new PublishError(
       `${pending.length} of ${parts.length} part(s) could not be put on ${opts.eventBusName} after ${maxAttempts} attempts (${codes})`,

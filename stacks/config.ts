@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CredreportError } from '../core/errors';
-import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { DEFAULT_HUB_STACK_NAME, DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
@@ -211,7 +211,7 @@ const ContextSchema = z
     ).optional(),
     deploymentRegion: str('deploymentRegion', REGION, 'an AWS region like us-east-1'),
     account: str('account', ACCOUNT_ID, 'a 12-digit AWS account id').optional(),
-    stackName: str('stackName', STACK_NAME, 'a CloudFormation stack name').default('CredreportHub'),
+    stackName: str('stackName', STACK_NAME, 'a CloudFormation stack name').default(DEFAULT_HUB_STACK_NAME),
     delegatedAdmin: bool('delegatedAdmin').default(false),
     agentSchedule: schedule('agentSchedule').default('rate(1 day)'),
     digestSchedule: schedule('digestSchedule').default('cron(0 7 * * ? *)'),

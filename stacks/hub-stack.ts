@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DIGEST_METRICS, INGEST_METRICS, METRICS_NAMESPACE } from '../aggregator/telemetry';
+import { HUB_OUTPUTS } from '../core/names';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
@@ -10,13 +11,6 @@ import { OperationsAlarms } from './constructs/operations-alarms';
 import { ReportBucket } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
-
-/** OutputKeys the CLI reads (`credreport fetch` and `run` find the bucket and the digest function by them). */
-export const HUB_OUTPUTS = {
-  reportBucketName: 'ReportBucketName',
-  centralBusArn: 'CentralBusArn',
-  digestFunctionName: 'DigestFunctionName',
-} as const;
 
 /** Properties of {@link HubStack}. */
 export interface HubStackProps extends StackProps {

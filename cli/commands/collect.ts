@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fetchOrgMetadata as realFetchOrgMetadata } from '../../collector/org-metadata';
+import { errorMessage, errorNames, isAccessDenied } from '../../core/aws-errors';
 import { RunInput, RunItem, withProblems } from '../../core/run-pipeline';
 import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
 import type { OrgMetadata, ReportProblem } from '../../core/types';
@@ -21,14 +22,7 @@ import {
   THRESHOLD_HELP,
   THRESHOLD_OPTIONS,
 } from '../args';
-import {
-  AwsSession,
-  AwsSessionFactory,
-  createAwsSession,
-  errorMessage,
-  errorNames,
-  isAccessDenied,
-} from '../aws';
+import { AwsSession, AwsSessionFactory, createAwsSession } from '../aws';
 import {
   collectAccounts,
   CollectOrgError,

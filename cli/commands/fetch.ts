@@ -8,20 +8,13 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
-import { S3_LAYOUT } from '../../core/names';
+import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS, S3_LAYOUT } from '../../core/names';
 import { LATEST_RUN, RunLocation, RunOutputStore, runOutputKey } from '../../store/run-output-store';
 import { StoreError } from '../../store/s3';
 import { parseCommandLine } from '../args';
-import {
-  AwsSessionFactory,
-  createAwsSession,
-  DEFAULT_HUB_STACK_NAME,
-  errorMessage,
-  errorName,
-  isAccessDenied,
-  readStackOutput,
-} from '../aws';
+import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, UsageError } from '../command';
 
 /** An output could not be downloaded; the message says which and why. */
@@ -56,7 +49,7 @@ What:
   --date YYYY-MM-DD     that day's run (runs/date=…/) instead of the latest
 
 Where from:
-  --stack NAME          hub stack whose ReportBucketName output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
+  --stack NAME          hub stack whose ${HUB_OUTPUTS.reportBucketName} output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
   --bucket NAME         the bucket itself (no CloudFormation call)
   --profile NAME        named profile (default: the default credential chain)
   --region REGION       region of the stack (default: AWS_REGION or the profile's region)
@@ -198,9 +191,10 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
   try {
     await session.region(); // a clear error now rather than 'Region is missing' from a client
     const bucket =
-      args.bucket ?? (await readStackOutput(session.cloudformation(), args.stack, 'ReportBucketName'));
+      args.bucket ??
+      (await readStackOutput(session.cloudformation(), args.stack, HUB_OUTPUTS.reportBucketName));
     const bucketSource =
-      args.bucket === undefined ? ` (output ReportBucketName of stack '${args.stack}')` : '';
+      args.bucket === undefined ? ` (output ${HUB_OUTPUTS.reportBucketName} of stack '${args.stack}')` : '';
     const run: RunLocation = args.date === undefined ? LATEST_RUN : { date: args.date };
     const key = runOutputKey(run, args.file);
     const outputs = new RunOutputStore(session.s3(), { bucket });

@@ -4,18 +4,12 @@
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
+import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS } from '../../core/names';
 import { FINDING_IDS } from '../../core/types';
 import { parseCommandLine, parseDateOption } from '../args';
-import {
-  AwsSessionFactory,
-  createAwsSession,
-  DEFAULT_HUB_STACK_NAME,
-  errorMessage,
-  errorName,
-  isAccessDenied,
-  readStackOutput,
-} from '../aws';
+import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
@@ -57,7 +51,7 @@ Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/
 sends the email when recipients are configured), waits for it to finish and prints what it returned:
 coverage, findings, whether the email was sent, where the summary is.
 
-  --stack NAME      hub stack whose DigestFunctionName output names the function (default ${DEFAULT_HUB_STACK_NAME})
+  --stack NAME      hub stack whose ${HUB_OUTPUTS.digestFunctionName} output names the function (default ${DEFAULT_HUB_STACK_NAME})
   --function NAME   the digest function itself (no CloudFormation call)
   --now TIME        ISO 8601 time the digest evaluates findings at (default: the function's clock)
   --json            print the digest's result as JSON, as the function returned it
@@ -121,7 +115,8 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
     await session.region(); // a clear error now rather than 'Region is missing' from a client
     const stack = values.stack ?? DEFAULT_HUB_STACK_NAME;
     const functionName =
-      values.function ?? (await readStackOutput(session.cloudformation(), stack, 'DigestFunctionName'));
+      values.function ??
+      (await readStackOutput(session.cloudformation(), stack, HUB_OUTPUTS.digestFunctionName));
     io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
     const payload = JSON.stringify(now ? { now: now.toISOString() } : {});
     let response;

@@ -6,7 +6,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
-import { S3_LAYOUT } from '../../core/names';
+import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
@@ -145,7 +145,7 @@ export class ReportDigest extends Construct {
       deadLetterQueue: this.deadLetterQueue.queue,
       // A retried digest could mail twice; a failure raises the errors alarm instead.
       retryAttempts: 0,
-      serviceName: 'credreport-digest',
+      serviceName: HUB_SERVICE_NAMES.digest,
     });
 
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {

@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { IngestEnvironment } from '../../aggregator/env';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE, S3_LAYOUT } from '../../core/names';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE, HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
@@ -63,7 +63,7 @@ export class ReportIngest extends Construct {
       logRetention: props.logRetention,
       deadLetterQueue: this.failureDeadLetterQueue.queue,
       retryAttempts: 2,
-      serviceName: 'credreport-ingest',
+      serviceName: HUB_SERVICE_NAMES.ingest,
     });
 
     this.rule = new events.Rule(this, 'PartsRule', {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HUB_OUTPUTS } from '../../stacks/hub-stack';
+import { HUB_OUTPUTS } from '../../core/names';
 import type { CfnTemplate } from './helpers';
 
 jest.setTimeout(300_000);

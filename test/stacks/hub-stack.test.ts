@@ -10,10 +10,10 @@ import {
   CENTRAL_BUS_NAME,
   EVENT_DETAIL_TYPE,
   EVENT_SOURCE,
+  HUB_OUTPUTS,
   MEMBER_AGENT_ROLE_NAME,
   MEMBER_STACKSET_NAME,
 } from '../../core/names';
-import { HUB_OUTPUTS } from '../../stacks/hub-stack';
 import {
   ACCEPTED_CFN_LINT_WARNINGS,
   accessMismatches,

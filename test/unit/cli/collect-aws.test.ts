@@ -12,7 +12,6 @@ import {
   AwsSetupError,
   COLLECT_SESSION_NAME,
   createAwsSession,
-  isAccessDenied,
   MAX_ATTEMPTS,
   memoizeCredentials,
   partitionOfArn,
@@ -20,6 +19,7 @@ import {
   roleArnFor,
   StackOutputError,
 } from '../../../cli/aws';
+import { isAccessDenied } from '../../../core/aws-errors';
 
 const sts = mockClient(STSClient);
 const nestedSts = mockClient(NestedSTSClient);

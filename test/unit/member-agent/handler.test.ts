@@ -343,6 +343,29 @@ describe('fetchResponseSender', () => {
     }
   });
 
+  it('retries a 5xx answer and does not retry a 4xx one', async () => {
+    const answers = [503, 200];
+    let received = 0;
+    const server = createServer((_req, res) => {
+      received++;
+      res.writeHead(answers.shift() ?? 403).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await fetchResponseSender(`http://127.0.0.1:${port}/x`, '{}');
+      expect(received).toBe(2);
+      const refused = (await fetchResponseSender(`http://127.0.0.1:${port}/x`, '{}').catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(refused).toBeInstanceOf(CustomResourceResponseError);
+      expect((refused.cause as Error).message).toBe('response URL answered HTTP 403');
+      expect(received).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+
   it('throws CustomResourceResponseError when the URL refuses the response', async () => {
     const server = createServer((_req, res) => res.writeHead(403).end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
