@@ -1,5 +1,5 @@
 /**
- * The digest run (ARCHITECTURE §2, §5, §6): own account collected in-process, organization metadata
+ * The digest run (docs/ARCHITECTURE.md §2, §5, §6): own account collected in-process, organization metadata
  * (cached), every stored account report streamed from S3, merged by the core into the CSVs (uploaded as
  * they are written), summary and digest HTML, written to latest/ and runs/date=…/, then emailed.
  *
@@ -50,7 +50,7 @@ export class DigestError extends CredreportError {}
 export interface DigestResult {
   readonly ok: boolean;
   readonly summaryKey: string;
-  /** The run's coverage verdict (core/coverage.ts, ARCHITECTURE §12): `credreport run` exits by `complete`. */
+  /** The run's coverage verdict (core/coverage.ts, docs/ARCHITECTURE.md §12): `credreport run` exits by `complete`. */
   readonly coverage: {
     readonly expected: number;
     readonly reporting: number;
@@ -511,7 +511,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     unreadable,
   });
 
-  // The one verdict (core/coverage.ts, ARCHITECTURE §12), as the pipeline derived it from summary.json's coverage.
+  // The one verdict (core/coverage.ts, docs/ARCHITECTURE.md §12), as the pipeline derived it from summary.json's coverage.
   const c = merged.verdict;
   metrics.addMetric(DIGEST_METRICS.accountsExpected, MetricUnit.Count, c.expected);
   metrics.addMetric(DIGEST_METRICS.accountsReporting, MetricUnit.Count, c.reporting);

@@ -1,5 +1,5 @@
 /**
- * Ingest of one `Credential Report Part` event (ARCHITECTURE §2, §4): verify the sender, store the part,
+ * Ingest of one `Credential Report Part` event (docs/ARCHITECTURE.md §2, §4): verify the sender, store the part,
  * and when the report's parts are all present, assemble, validate and store the account's report.
  *
  * Rejection handling (decided here, documented in the README):
@@ -37,7 +37,7 @@ import { INGEST_METRICS } from './telemetry';
 export { MAX_CLOCK_SKEW_MS } from '../core/ingest-decision';
 
 export interface IngestDeps {
-  /** Ingest writes parts to incoming/ and reports and refusals to accounts/ (ARCHITECTURE §5). */
+  /** Ingest writes parts to incoming/ and reports and refusals to accounts/ (docs/ARCHITECTURE.md §5). */
   readonly stores: Pick<HubStores, 'incoming' | 'accounts'>;
   readonly now: () => Date;
   readonly logger: Logger;

@@ -289,7 +289,7 @@ export function thresholdOption<K extends ThresholdName>(name: K): Kebab<K> {
 }
 
 /**
- * The finding/coverage threshold options every report-producing command accepts (ARCHITECTURE §7),
+ * The finding/coverage threshold options every report-producing command accepts (docs/ARCHITECTURE.md §7),
  * one per threshold of core/thresholds.ts (docs/ARCHITECTURE.md §8).
  */
 export const THRESHOLD_OPTIONS = Object.fromEntries(

@@ -38,7 +38,7 @@ export class UsageError extends Error {
 
 /**
  * The exit status of a command that wrote outputs, from the one coverage verdict (core/coverage.ts,
- * ARCHITECTURE §12): `merge`, `collect` and `run` all use it, so the same coverage exits the same way.
+ * docs/ARCHITECTURE.md §12): `merge`, `collect` and `run` all use it, so the same coverage exits the same way.
  */
 export function exitStatusFor(verdict: { readonly complete: boolean }): number {
   return verdict.complete ? EXIT.ok : EXIT.incomplete;

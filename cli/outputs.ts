@@ -1,5 +1,5 @@
 /**
- * The file adapter of the run pipeline (ARCHITECTURE §6): the four outputs of `credreport merge`,
+ * The file adapter of the run pipeline (docs/ARCHITECTURE.md §6): the four outputs of `credreport merge`,
  * `collect` and `demo` written to a directory. Only the sinks live here; what is written is
  * core/run-pipeline.ts's, the same as the digest Lambda's S3 outputs.
  */

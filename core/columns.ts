@@ -41,7 +41,7 @@ export const ACCOUNT_COLUMNS = [
   'ou_path',
 ] as const;
 
-/** Columns of credential-report.csv after the credential report's own 22 (ARCHITECTURE §6). */
+/** Columns of credential-report.csv after the credential report's own 22 (docs/ARCHITECTURE.md §6). */
 export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'is_root',
   'active_keys',
@@ -55,7 +55,7 @@ export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'report_generated_time',
 ] as const;
 
-/** Columns of access-keys.csv after the account and tag columns (ARCHITECTURE §6). */
+/** Columns of access-keys.csv after the account and tag columns (docs/ARCHITECTURE.md §6). */
 export const ACCESS_KEY_COLUMNS = [
   'user',
   'user_arn',

@@ -1,5 +1,5 @@
 /**
- * The one coverage verdict (ARCHITECTURE §12): whether a run's outputs are the whole picture. summary.json's
+ * The one coverage verdict (docs/ARCHITECTURE.md §12): whether a run's outputs are the whole picture. summary.json's
  * `coverage`, the digest Lambda's result (and so `credreport run`), and the exit status of `merge`, `collect`
  * and `run` all derive from {@link coverageVerdict}; staleness anywhere is {@link isStale}.
  */

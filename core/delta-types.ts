@@ -1,5 +1,5 @@
 /**
- * The shape of summary.json's `delta` (ARCHITECTURE §6): what changed since the previous run. Its own
+ * The shape of summary.json's `delta` (docs/ARCHITECTURE.md §6): what changed since the previous run. Its own
  * module so that core/summary.ts (which embeds it) and core/delta.ts (which computes it from a summary)
  * do not import each other.
  */

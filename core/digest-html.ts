@@ -131,7 +131,7 @@ function topGroups(groups: readonly GroupSummary[]): GroupSummary[] {
 
 /**
  * `4 of 7 expected accounts reporting, 3 missing (1 of them stale)` (digests and console output). Missing
- * is the verdict's count (ARCHITECTURE §12: never reported + stale + rejected + incomplete), so the line
+ * is the verdict's count (docs/ARCHITECTURE.md §12: never reported + stale + rejected + incomplete), so the line
  * reads the same number as summary.json, the digest's result and the exit status.
  */
 export function coverageLine(summary: Summary): string {

@@ -1,5 +1,5 @@
 /**
- * The member → hub event contract (ARCHITECTURE §4): the schema of one `Credential Report Part` event's
+ * The member → hub event contract (docs/ARCHITECTURE.md §4): the schema of one `Credential Report Part` event's
  * detail, the schema of the reassembled payload (`AccountReport`), and the one pair of functions that
  * split a report into parts and put it back together. Both sides parse with these strict schemas, so an
  * unknown field, a wrong version or a tampered part is rejected rather than half-understood.

@@ -4,7 +4,7 @@
  * FINDING_IDS[i]; a finding's position is also its index in FINDING_IDS-ordered lists and counters.
  */
 
-/** Every finding of ARCHITECTURE §7, in output order (CSV cells, summary.json, digest tables). */
+/** Every finding of docs/ARCHITECTURE.md §7, in output order (CSV cells, summary.json, digest tables). */
 export const FINDING_IDS = [
   'root-access-key',
   'root-mfa-disabled',

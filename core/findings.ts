@@ -8,7 +8,7 @@ import type { FindingId } from './finding-ids';
 import type { UserPrivileges } from './types';
 
 /**
- * The findings of ARCHITECTURE §7, per IAM user (a credential report row) and per access key.
+ * The findings of docs/ARCHITECTURE.md §7, per IAM user (a credential report row) and per access key.
  *
  * Threshold edges, all in whole days (`wholeDaysBetween`, rounded down):
  * - key-not-rotated: age > rotationDays (90 days old passes, 91 fails; CIS 1.14 "rotated every 90 days or less").

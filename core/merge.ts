@@ -121,7 +121,7 @@ const SLOT_COLUMNS = {
   },
 } as const;
 
-/** Header of credential-report.csv for the given tag keys (ARCHITECTURE §6). */
+/** Header of credential-report.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
 export function credentialReportHeader(tagKeys: readonly string[]): string[] {
   return [
     ...ACCOUNT_COLUMNS,
@@ -131,7 +131,7 @@ export function credentialReportHeader(tagKeys: readonly string[]): string[] {
   ];
 }
 
-/** Header of access-keys.csv for the given tag keys (ARCHITECTURE §6). */
+/** Header of access-keys.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
 export function accessKeysHeader(tagKeys: readonly string[]): string[] {
   return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...ACCESS_KEY_COLUMNS];
 }

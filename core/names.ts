@@ -31,7 +31,7 @@ export const RECOMMENDED_READONLY_ROLE_NAME = 'CredreportReadOnly';
  */
 export const DEFAULT_MAX_ENTRY_BYTES = 250_000;
 
-/** S3 keys and prefixes of the hub bucket (ARCHITECTURE §5). */
+/** S3 keys and prefixes of the hub bucket (docs/ARCHITECTURE.md §5). */
 export const S3_LAYOUT = {
   incomingPrefix: 'incoming/',
   /** One part of one collection (sha256 of its payload) of a report: collections sharing a reportId never mix. */

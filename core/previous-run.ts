@@ -1,5 +1,5 @@
 /**
- * The previous run, read back for the delta (ARCHITECTURE §2, §6): its credential-report.csv and
+ * The previous run, read back for the delta (docs/ARCHITECTURE.md §2, §6): its credential-report.csv and
  * access-keys.csv streamed into per-user and per-key finding masks, and its summary.json parsed with a
  * schema and a version check. Everything a caller reads from S3 or disk goes through here, so a
  * summary.json of another version or shape is refused the same way whichever adapter found it.
@@ -107,7 +107,7 @@ function columnIndexes<const C extends string>(
 }
 
 /**
- * The one reader of a previous run (ARCHITECTURE §2), for the digest (S3 objects) and `credreport merge
+ * The one reader of a previous run (docs/ARCHITECTURE.md §2), for the digest (S3 objects) and `credreport merge
  * --previous DIR` (files) alike: the adapters only open the streams and read summary.json's bytes.
  * Streams the previous credential-report.csv (and access-keys.csv) as written by runMerge into a
  * {@link PreviousRun}. Throws PreviousRunError when a file is not CSV or lacks a needed column.

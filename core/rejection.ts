@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-/** Why ingest refused an event or a report (ARCHITECTURE §2, §4). */
+/** Why ingest refused an event or a report (docs/ARCHITECTURE.md §2, §4). */
 export const REJECTION_REASONS = [
   'invalid-envelope',
   'invalid-part',

@@ -1,5 +1,5 @@
 /**
- * The one run pipeline (ARCHITECTURE §2 data flow, §6 outputs): a stream of account reports and problems,
+ * The one run pipeline (docs/ARCHITECTURE.md §2 data flow, §6 outputs): a stream of account reports and problems,
  * the organization metadata and the previous run in; credential-report.csv, access-keys.csv, summary.json
  * and digest.html out through the caller's sinks, plus the coverage verdict (§12). The digest Lambda
  * (S3 sinks), `credreport collect` and `credreport merge` (file sinks) all run through here, so the four

@@ -78,7 +78,7 @@ export interface RiskyKey {
   readonly findings: readonly FindingId[];
 }
 
-/** summary.json's coverage: the {@link CoverageVerdict} (ARCHITECTURE §12) plus its entries. */
+/** summary.json's coverage: the {@link CoverageVerdict} (docs/ARCHITECTURE.md §12) plus its entries. */
 export interface Coverage extends CoverageVerdict {
   /**
    * Every expected account that is not reporting (stale or missing, with its reason), plus every account

@@ -19,7 +19,7 @@ export interface ThresholdSpec {
   readonly description: string;
 }
 
-/** Thresholds of the findings (ARCHITECTURE §7) and of coverage freshness. */
+/** Thresholds of the findings (docs/ARCHITECTURE.md §7) and of coverage freshness. */
 export const THRESHOLD_SPECS = {
   /** An active key older than this many days is `key-not-rotated` (CIS 1.14). */
   rotationDays: {

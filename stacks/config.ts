@@ -13,7 +13,7 @@ export class ConfigError extends CredreportError {
   }
 }
 
-/** The validated configuration of the CDK app (ARCHITECTURE §8). */
+/** The validated configuration of the CDK app (docs/ARCHITECTURE.md §8). */
 export interface CredreportConfig {
   /** AWS Organizations id, `o-…`. */
   readonly organizationId: string;
@@ -46,7 +46,7 @@ export interface CredreportConfig {
   readonly tagKeys: readonly string[];
   /** Tag whose values the summary breaks findings down by. */
   readonly breakdownTag: string;
-  /** Finding thresholds (ARCHITECTURE §7). */
+  /** Finding thresholds (docs/ARCHITECTURE.md §7). */
   readonly thresholds: Thresholds;
   /** Days dated run outputs (`runs/`) and account report history (`accounts/`) are kept. */
   readonly retentionDays: number;

@@ -55,7 +55,7 @@ export interface ObjectRef {
   readonly size?: number;
 }
 
-/** How a conditional write lost (ARCHITECTURE §12), or undefined when the failure is something else. */
+/** How a conditional write lost (docs/ARCHITECTURE.md §12), or undefined when the failure is something else. */
 export type ConditionalFailure =
   /** 412: `If-None-Match: *` found the key, or `If-Match` found another ETag. */
   | 'precondition-failed'
@@ -268,7 +268,7 @@ export class S3Bucket {
   }
 }
 
-/** How a store retries a conditional write that keeps losing races (ARCHITECTURE §12). */
+/** How a store retries a conditional write that keeps losing races (docs/ARCHITECTURE.md §12). */
 export interface ConditionalWriteOptions {
   /** Attempts of a conditional write that keeps losing races before giving up. @default 8 */
   readonly maxConditionalAttempts?: number;

@@ -394,7 +394,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
         '',
       ].join('\n'),
     );
-    // The one coverage verdict (core/coverage.ts, ARCHITECTURE §12): every gap is a coverage entry (a failed
+    // The one coverage verdict (core/coverage.ts, docs/ARCHITECTURE.md §12): every gap is a coverage entry (a failed
     // account, a report the merge rejected, a stale one), and any makes the run incomplete (exit status 3).
     if (verdict.complete) return exitStatusFor(verdict);
 

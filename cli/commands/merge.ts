@@ -426,7 +426,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     }
     io.stderr.write(`credreport merge: warnings:\n${shownNotes.join('\n')}\n`);
   }
-  // The one coverage verdict (core/coverage.ts, ARCHITECTURE §12): any coverage entry (an expected account
+  // The one coverage verdict (core/coverage.ts, docs/ARCHITECTURE.md §12): any coverage entry (an expected account
   // without a fresh report, any account with a problem) or a file that names no account → exit status 3.
   if (!result.verdict.complete) {
     io.stderr.write('credreport merge: outputs written, but coverage is incomplete (exit status 3)\n');

@@ -181,7 +181,7 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       );
       return EXIT.error;
     }
-    // The digest's verdict is core/coverage.ts's (ARCHITECTURE §12), the one merge and collect exit by.
+    // The digest's verdict is core/coverage.ts's (docs/ARCHITECTURE.md §12), the one merge and collect exit by.
     return exitStatusFor(result.coverage);
   } finally {
     session.destroy();

@@ -17,7 +17,7 @@ export interface ReportBucketProps {
 }
 
 /**
- * The hub's report bucket (ARCHITECTURE §5) and the bucket its server access logs go to.
+ * The hub's report bucket (docs/ARCHITECTURE.md §5) and the bucket its server access logs go to.
  *
  * Encryption: SSE-S3. The objects are inventories (user names, key ids, dates, findings) — no passwords
  * or secret keys exist in a credential report — and access is already confined by IAM, this bucket's

@@ -1,6 +1,6 @@
 /**
  * What the outputs must say about the seeded organization, derived from the scenario spec and the rules of
- * ARCHITECTURE §6–§7 — independently of the core's code, so a regression there shows up here.
+ * docs/ARCHITECTURE.md §6–§7 — independently of the core's code, so a regression there shows up here.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';

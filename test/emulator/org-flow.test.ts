@@ -166,7 +166,7 @@ describe('push path: member agent → central bus → ingest → digest', () => 
     expect(JSON.stringify(outputs.summary)).not.toContain(org.account('closed').id);
   });
 
-  it('writes the credential-report.csv columns of ARCHITECTURE §6 with one tag column per org tag key', () => {
+  it('writes the credential-report.csv columns of docs/ARCHITECTURE.md §6 with one tag column per org tag key', () => {
     const tagKeys = [...new Set(org.activeAccounts().flatMap((a) => Object.keys(a.tags)))].sort();
     expect(outputs.credentialReport.header).toEqual([
       ...ACCOUNT_COLUMNS,

@@ -101,7 +101,7 @@ async function* asAsync<T>(items: readonly T[]): AsyncGenerator<T> {
 describe('runMerge', () => {
   const sample = sampleOrganization(NOW);
 
-  it('writes the ARCHITECTURE §6 columns in order with one sorted tag column per tag key when given metadata', async () => {
+  it('writes the docs/ARCHITECTURE.md §6 columns in order with one sorted tag column per tag key when given metadata', async () => {
     const out = await merge({ metadata: sample.metadata, reports: sample.reports });
     const tags = ['tag:CostCenter', 'tag:Environment', 'tag:Owner'];
     expect(headerOf(out.credentialReport)).toEqual([

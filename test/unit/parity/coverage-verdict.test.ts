@@ -1,5 +1,5 @@
 /**
- * One coverage verdict (ARCHITECTURE §12): the same coverage fed to `credreport merge` (files),
+ * One coverage verdict (docs/ARCHITECTURE.md §12): the same coverage fed to `credreport merge` (files),
  * `credreport collect` (collected accounts) and `credreport run` (the digest Lambda's result, here the
  * result of runDigest over the same reports) gives the same verdict in summary.json / the result and the
  * same exit status.
