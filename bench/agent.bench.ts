@@ -175,6 +175,46 @@ export const agentBench: BenchModule = {
         entryEnvelopeBytes: envelope,
       },
     };
-    return [row];
+    return [row, craftedPolicyRow()];
   },
 };
+
+/**
+ * The crafted policy of issue #11: one user whose inline policy Denies a resource with ten `*` against an
+ * Allow of a 2,000-character resource (a regular-expression matcher backtracked for minutes on it).
+ */
+function craftedPolicyRow(): BenchRow {
+  const allow = `arn:aws:s3:::${'a'.repeat(2_000)}/*`;
+  const deny = `arn:aws:s3:::${'*a'.repeat(10)}b/*`;
+  const user: UserDetail = {
+    UserName: 'crafted',
+    UserId: 'AIDACRAFTED0000000000',
+    Arn: `arn:aws:iam::${ACCOUNT}:user/crafted`,
+    UserPolicyList: [
+      {
+        PolicyName: 'crafted',
+        PolicyDocument: encode(
+          doc(
+            { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: allow },
+            { Effect: 'Deny', Action: 's3:*', Resource: deny },
+          ),
+        ),
+      },
+    ],
+  };
+  const runs = 100;
+  const started = performance.now();
+  let s3Read = false;
+  for (let i = 0; i < runs; i++) {
+    s3Read = evaluatePrivileges({ users: [user], groups: [], policies: [] }).privileges[0]?.s3Read ?? false;
+  }
+  const perEvaluationMs = (performance.now() - started) / runs;
+  return {
+    name: 'agent: crafted policy (Deny with ten * against a 2,000-character Allow resource)',
+    metrics: {
+      evaluations: runs,
+      perEvaluationMs: Math.round(perEvaluationMs * 1000) / 1000,
+      s3Read: String(s3Read),
+    },
+  };
+}
