@@ -15,6 +15,8 @@ const csvList = z
 export const IngestEnvSchema = z.object({
   /** The hub's report bucket. */
   REPORT_BUCKET: z.string().min(3),
+  /** Most incomplete part sets one account may have under incoming/ (docs/ARCHITECTURE.md §11). */
+  MAX_OPEN_PART_SETS: z.coerce.number().int().min(2).max(1_000).default(8),
 });
 export type IngestEnv = z.infer<typeof IngestEnvSchema>;
 export type IngestEnvironment = { readonly [K in keyof IngestEnv]: string };

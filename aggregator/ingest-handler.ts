@@ -28,7 +28,13 @@ export const handler = async (event: unknown, context?: Context): Promise<Ingest
   logger.resetKeys();
   const stores = createHubStores(s3, { bucket: env.REPORT_BUCKET, logger });
   try {
-    return await ingestEvent(event, { stores, logger, metrics, now: () => new Date() });
+    return await ingestEvent(event, {
+      stores,
+      logger,
+      metrics,
+      now: () => new Date(),
+      maxOpenPartSets: env.MAX_OPEN_PART_SETS,
+    });
   } catch (error) {
     // Logged once here; rethrown so Lambda retries and the DLQ keeps what keeps failing.
     logger.error('Ingest failed; the event will be retried', { error: error as Error });

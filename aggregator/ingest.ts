@@ -25,6 +25,8 @@ import {
   classifyAssembly,
   classifyPart,
   isSupersededPart,
+  DEFAULT_MAX_OPEN_PART_SETS,
+  checkPartSetCap,
   rejectConflictingPart,
   rejectUnreadableParts,
 } from '../core/ingest-decision';
@@ -42,6 +44,8 @@ export interface IngestDeps {
   readonly now: () => Date;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Cap on an account's open part sets (MAX_OPEN_PART_SETS). @default DEFAULT_MAX_OPEN_PART_SETS */
+  readonly maxOpenPartSets?: number;
 }
 
 export type IngestOutcome =
@@ -93,6 +97,14 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     });
     return { status: 'superseded', reportId: detail.reportId };
   }
+
+  const capped = checkPartSetCap(
+    accepted,
+    await stores.incoming.openPartSets(sender),
+    deps.maxOpenPartSets ?? DEFAULT_MAX_OPEN_PART_SETS,
+    deps.now(),
+  );
+  if (capped) return reject(capped);
 
   const stored = await stores.incoming.putPart(detail);
   if (stored === 'conflict') return reject(rejectConflictingPart(accepted, deps.now()));

@@ -46,6 +46,24 @@ export function partRefsOf(listed: readonly ListedKey[]): StoredPartRef[] {
 }
 
 /**
+ * The open (not yet complete) part sets in a listing, as `<reportId>/<sha256>` ids: what the per-account
+ * cap on open part sets counts (docs/ARCHITECTURE.md §11).
+ */
+export function openPartSetIds(listed: readonly ListedKey[]): Set<string> {
+  const sets = new Map<string, { parts: number; seen: Set<number> }>();
+  for (const o of listed) {
+    const m = INCOMING_PART_KEY.exec(o.key);
+    if (!m) continue;
+    const [, , reportId = '', sha256 = '', part = '', parts = ''] = m;
+    const id = `${reportId}/${sha256}`;
+    let set = sets.get(id);
+    if (!set) sets.set(id, (set = { parts: Number(parts), seen: new Set() }));
+    set.seen.add(Number(part));
+  }
+  return new Set([...sets].filter(([, s]) => s.seen.size < s.parts).map(([id]) => id));
+}
+
+/**
  * Part sets whose parts are not all present, from a listing of incoming/: one entry per collection
  * (reportId + sha256 + part count), leaving out every report for which some collection is complete.
  */

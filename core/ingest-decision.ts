@@ -217,6 +217,32 @@ export function isSupersededPart(part: ReportTimes, stored: ReportTimes | undefi
   return stored !== undefined && !isNewerReport(part, stored);
 }
 
+/** Default cap on an account's open (incomplete) part sets under incoming/. */
+export const DEFAULT_MAX_OPEN_PART_SETS = 8;
+
+/**
+ * The per-account cap on open part sets (§11): a part that would open a new set while the account
+ * already has `max` open ones is refused, so one account cannot fill incoming/ (and the digest's listing
+ * of it) with sets that never complete. A genuine agent opens one set a day; sets expire after 7 days.
+ * `open` are the account's open set ids (`<reportId>/<sha256>`, see openPartSetIds).
+ */
+export function checkPartSetCap(
+  accepted: AcceptedPart,
+  open: ReadonlySet<string>,
+  max: number,
+  now: Date,
+): Rejection | undefined {
+  const { part } = accepted;
+  if (open.has(`${part.reportId}/${part.sha256}`) || open.size < max) return undefined;
+  return rejection(
+    accepted,
+    'too-many-part-sets',
+    `the account already has ${open.size} incomplete part sets (at most ${max}); part ${part.part}/${part.parts} of ${part.reportId} would open another`,
+    now,
+    { reportId: part.reportId },
+  );
+}
+
 /**
  * The part's slot (same collection, same part number) already holds a different payload: two senders
  * disagree about the same collection, so one of them is not the agent's genuine run. Refused and

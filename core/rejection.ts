@@ -11,6 +11,7 @@ export const REJECTION_REASONS = [
   'invalid-part',
   'forged-account',
   'conflicting-part',
+  'too-many-part-sets',
   'assembly-failed',
   'invalid-report',
 ] as const;

@@ -15,6 +15,7 @@ import {
   StoredPartRef,
   incompletePartSets,
   incomingPartsPrefix,
+  openPartSetIds,
   partRefsOf,
 } from '../core/incoming-parts';
 import { S3_LAYOUT } from '../core/names';
@@ -103,6 +104,15 @@ export class IncomingStore {
       }
       throw new StoreError(`Could not store ${what}`, { cause: error });
     }
+  }
+
+  /**
+   * The account's open part sets (`<reportId>/<sha256>`). The listing stays small: the per-account cap
+   * keeps the open sets few, and complete ones expire with incoming/'s 7-day lifecycle.
+   */
+  async openPartSets(accountId: string): Promise<Set<string>> {
+    const { contents } = await this.bucket.listAll({ Prefix: `${S3_LAYOUT.incomingPrefix}${accountId}/` });
+    return openPartSetIds(contents);
   }
 
   /** Parts stored for one collection of a report (any `parts` total), sorted by part number. */

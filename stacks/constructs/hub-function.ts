@@ -29,6 +29,11 @@ export interface HubFunctionProps {
   readonly memorySize: number;
   /** Environment, typed by the caller from the handler's env schema. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Reserved concurrent executions.
+   * @default - none (the account's unreserved pool)
+   */
+  readonly reservedConcurrency?: number;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
   /** Queue receiving asynchronous invocations that failed every attempt. */
@@ -112,6 +117,9 @@ export class HubFunction extends Construct {
       },
       deadLetterQueue: props.deadLetterQueue,
       retryAttempts: props.retryAttempts,
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       bundling: {
         forceDockerBundling: false,
         // Bundle the SDK: the runtime's copy lags behind (SES v2 attachments need a recent client).

@@ -19,6 +19,17 @@ export interface ReportIngestProps {
   readonly bucket: s3.IBucket;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Most incomplete part sets one account may have under incoming/ (docs/ARCHITECTURE.md §11).
+   * @default 8
+   */
+  readonly maxOpenPartSets?: number;
+  /**
+   * Reserved concurrency of the ingest Lambda: a burst of parts (or a flood from one account) cannot
+   * take the account's whole Lambda concurrency; EventBridge retries throttled deliveries for 6 hours.
+   * @default 10
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** S3 object actions the ingest Lambda needs, and the prefixes they apply to. */
@@ -45,6 +56,18 @@ export class ReportIngest extends Construct {
 
   constructor(scope: Construct, id: string, props: ReportIngestProps) {
     super(scope, id);
+    const maxOpenPartSets = props.maxOpenPartSets ?? 8;
+    const reservedConcurrency = props.reservedConcurrency ?? 10;
+    if (!Number.isInteger(maxOpenPartSets) || maxOpenPartSets < 2 || maxOpenPartSets > 1_000) {
+      throw new Error(
+        `ReportIngest ${id}: maxOpenPartSets must be an integer from 2 to 1000 (got ${maxOpenPartSets})`,
+      );
+    }
+    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1 || reservedConcurrency > 1_000) {
+      throw new Error(
+        `ReportIngest ${id}: reservedConcurrency must be an integer from 1 to 1000 (got ${reservedConcurrency})`,
+      );
+    }
 
     this.deliveryDeadLetterQueue = new DeadLetterQueue(this, 'DeliveryDlq', {
       purpose: 'report parts EventBridge could not deliver to the ingest Lambda',
@@ -53,7 +76,10 @@ export class ReportIngest extends Construct {
       purpose: 'report parts the ingest Lambda failed on after its retries',
     });
 
-    const environment: IngestEnvironment = { REPORT_BUCKET: props.bucket.bucketName };
+    const environment: IngestEnvironment = {
+      REPORT_BUCKET: props.bucket.bucketName,
+      MAX_OPEN_PART_SETS: String(maxOpenPartSets),
+    };
     this.handler = new HubFunction(this, 'Ingest', {
       entry: 'aggregator/ingest-handler.ts',
       description: 'credreport ingest: stores and assembles report parts from member accounts',
@@ -63,6 +89,7 @@ export class ReportIngest extends Construct {
       logRetention: props.logRetention,
       deadLetterQueue: this.failureDeadLetterQueue.queue,
       retryAttempts: 2,
+      reservedConcurrency,
       serviceName: HUB_SERVICE_NAMES.ingest,
     });
 

@@ -10,6 +10,8 @@ import { MemberStackSet, type MemberStackSetProps } from '../../stacks/construct
 import { OperationsAlarms } from '../../stacks/constructs/operations-alarms';
 import { ReportBucket } from '../../stacks/constructs/report-bucket';
 import { ReportDigest, type ReportDigestProps } from '../../stacks/constructs/report-digest';
+import { ReportIngest } from '../../stacks/constructs/report-ingest';
+import * as events from 'aws-cdk-lib/aws-events';
 
 // Construct validation runs before anything is bundled, so these need no synth.
 const stack = () => new Stack(new App(), 'Test', { env: { region: 'us-east-1' } });
@@ -175,6 +177,30 @@ describe('MemberStackSet', () => {
     );
     expect(() => new MemberStackSet(stack(), 'S', { ...props, failureTolerancePercentage: 150 })).toThrow(
       /MemberStackSet S: failureTolerancePercentage must be a whole percentage from 0 to 100/,
+    );
+  });
+});
+
+describe('ReportIngest props', () => {
+  const props = (s: Stack) => ({
+    bus: new events.EventBus(s, 'Bus'),
+    bucket: new s3.Bucket(s, 'B'),
+    logRetention: logs.RetentionDays.ONE_WEEK,
+  });
+
+  it('throws naming maxOpenPartSets when it is below 2 or not whole', () => {
+    const s = stack();
+    expect(() => new ReportIngest(s, 'I', { ...props(s), maxOpenPartSets: 1 })).toThrow(
+      /ReportIngest I: maxOpenPartSets must be an integer from 2 to 1000 \(got 1\)/,
+    );
+    const t = stack();
+    expect(() => new ReportIngest(t, 'I', { ...props(t), maxOpenPartSets: 2.5 })).toThrow(/maxOpenPartSets/);
+  });
+
+  it('throws naming reservedConcurrency when it is not a positive integer', () => {
+    const s = stack();
+    expect(() => new ReportIngest(s, 'I', { ...props(s), reservedConcurrency: 0 })).toThrow(
+      /ReportIngest I: reservedConcurrency must be an integer from 1 to 1000 \(got 0\)/,
     );
   });
 });

@@ -160,6 +160,9 @@ describe('HubStack', () => {
         FunctionName: ref(fn),
         MaximumRetryAttempts: 2,
       });
+      // A flood of parts cannot take the account's whole Lambda concurrency.
+      expect(t.Resources[fn]?.Properties?.ReservedConcurrentExecutions).toBe(10);
+      expect(envOf(t, 'IngestFunction').MAX_OPEN_PART_SETS).toBe('8');
     });
 
     it('sets exactly the environment the ingest handler parses', () => {

@@ -218,6 +218,30 @@ describe('ingestEvent', () => {
     expect(metricSum(recorded, 'DuplicateParts')).toBe(1);
   });
 
+  it('refuses a part that would open more incomplete part sets than the cap, and never stores it', async () => {
+    deps = { ...deps, maxOpenPartSets: 3 };
+    // Four collections of four different reports, each sent without its last part.
+    const reports = [5, 4, 3, 2].map((hoursAgo) => accountReport(ACCOUNT, NOW, hoursAgo));
+    const sets = reports.map((r) => partsOf(r));
+    for (const parts of sets.slice(0, 3)) await send(parts.slice(0, -1));
+    const [fourth] = await send([sets[3]![0]!]);
+    expect(fourth).toMatchObject({ status: 'rejected', reason: 'too-many-part-sets' });
+    expect(rejectedOf(ACCOUNT)).toMatchObject({
+      reason: 'too-many-part-sets',
+      reportId: sets[3]![0]!.reportId,
+    });
+    expect(metricSum(recorded, 'RejectedParts')).toBe(1);
+    expect(memory.keys(`incoming/${ACCOUNT}/${sets[3]![0]!.reportId}/`)).toEqual([]);
+    // An open set still takes its remaining parts, and completing it makes room for a new one.
+    const [done] = await send([sets[2]!.at(-1)!]);
+    expect(done).toMatchObject({ status: 'stored' });
+    const [again] = await send([sets[3]![0]!]);
+    expect(again).toMatchObject({ status: expect.stringMatching(/waiting|stored/) });
+    // Another account is not affected by this one's open sets.
+    const [other] = await send([partsOf(accountReport('999988887777', NOW))[0]!], '999988887777');
+    expect(other).toMatchObject({ status: expect.stringMatching(/waiting|stored/) });
+  });
+
   it('assembles parts that arrive out of order', async () => {
     const report = accountReport(ACCOUNT, NOW);
     const parts = partsOf(report);

@@ -1,4 +1,9 @@
-import { incompletePartSets, incomingPartsPrefix, partRefsOf } from '../../../core/incoming-parts';
+import {
+  incompletePartSets,
+  incomingPartsPrefix,
+  partRefsOf,
+  openPartSetIds,
+} from '../../../core/incoming-parts';
 import { S3_LAYOUT } from '../../../core/names';
 
 const A = '111111111111';
@@ -27,6 +32,21 @@ describe('partRefsOf', () => {
       [2, 2],
       [3, 3],
     ]);
+  });
+});
+
+describe('openPartSetIds', () => {
+  it('names each collection that still misses parts, and no complete one', () => {
+    const key = (report: string, sha: string, n: number, of: number) => ({
+      key: `incoming/111122223333/${report}/${sha.repeat(64)}/part-${n}-of-${of}`,
+    });
+    const ids = openPartSetIds([
+      key('r1', 'a', 1, 2),
+      key('r1', 'b', 1, 1),
+      key('r2', 'c', 2, 3),
+      { key: 'incoming/x' },
+    ]);
+    expect([...ids].sort()).toEqual([`r1/${'a'.repeat(64)}`, `r2/${'c'.repeat(64)}`]);
   });
 });
 
