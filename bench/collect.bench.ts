@@ -1,7 +1,7 @@
 /**
  * `credreport collect` over simulated accounts with injected API latency: the default concurrency
  * versus one account at a time, as a ratio in one run. Each case runs the whole command — the real
- * orchestration (cli/collect-org.ts), the real collector (member-agent/collector.ts) and the real
+ * orchestration (cli/collect-org.ts), the real collector (collector/account-collector.ts) and the real
  * streaming merge writing the four outputs to a temporary directory; only the AWS side is simulated:
  * AssumeRole and every IAM call wait `--collect-latency-ms` and answer like a small account
  * (`--collect-users` users with one active key each).

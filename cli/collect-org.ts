@@ -105,7 +105,7 @@ export interface CollectOrgDeps {
   readonly ownIam: () => IAMClient;
   /** IAM acting as `roleArn`; rejects with AssumeRoleError when the role cannot be assumed. */
   readonly assumedIam: (roleArn: string, accountId: string) => Promise<IAMClient>;
-  /** The per-account collector (member-agent/collector.ts). */
+  /** The per-account collector (collector/account-collector.ts). */
   readonly collect: typeof collectAccountReport;
   /** ISO time source for problem records. @default () => new Date() */
   readonly clock?: () => Date;

@@ -6,7 +6,7 @@
  * (so it cannot run from the single inline file the StackSet template carries) and it is AGPL-3.0, which
  * this Apache-2.0 project cannot ship inside the agent. It is used in the unit tests as an oracle instead.
  *
- * Semantics (see member-agent/privileges.ts for how they are used):
+ * Semantics (see core/privileges.ts for how they are used):
  * - Action matching is case-insensitive with `*` and `?`; `NotAction` inverts it.
  * - Resource matching is case-sensitive with `*` and `?`, per ARN segment (a wildcard does not cross the
  *   `:` between partition, service, region and account; the resource part may contain `:`).

@@ -59,7 +59,7 @@ const ORG_PREFIX = S3_LAYOUT.orgMetadata.slice(0, S3_LAYOUT.orgMetadata.indexOf(
  */
 /** Prefixes the digest reads objects from (incoming/ is only listed, for coverage). */
 export const DIGEST_READ_PREFIXES = [S3_LAYOUT.accountsPrefix, ORG_PREFIX, S3_LAYOUT.latestPrefix] as const;
-/** Prefixes the digest lists (ReportStore.listAccounts and listIncompletePartSets). */
+/** Prefixes the digest lists (AccountStore.listAccounts and IncomingStore.listIncompletePartSets). */
 export const DIGEST_LIST_PREFIXES = [S3_LAYOUT.accountsPrefix, S3_LAYOUT.incomingPrefix] as const;
 /** Prefixes the digest writes: the merged outputs, their dated copies, the metadata cache. */
 export const DIGEST_WRITE_PREFIXES = [S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, ORG_PREFIX] as const;

@@ -35,7 +35,7 @@ export interface ReportIngestProps {
 /** S3 object actions the ingest Lambda needs, and the prefixes they apply to. */
 export const INGEST_S3_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject'] as const;
 export const INGEST_S3_PREFIXES = [S3_LAYOUT.incomingPrefix, S3_LAYOUT.accountsPrefix] as const;
-/** The one prefix the ingest Lambda lists (the parts of a report, ReportStore.listParts). */
+/** The one prefix the ingest Lambda lists (IncomingStore.listParts and openPartSets, both under incoming/). */
 export const INGEST_LIST_PREFIXES = [S3_LAYOUT.incomingPrefix] as const;
 
 /**
