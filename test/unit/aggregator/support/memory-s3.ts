@@ -79,11 +79,13 @@ export class MemoryS3 {
   getLatencyMs = 0;
   inFlightGets = 0;
   maxInFlightGets = 0;
+  /** Time of the first write; each later write is one second after the previous one. */
+  epochMs = Date.UTC(2026, 0, 1);
 
   /** LastModified strictly increases with every write, so ordering tests are deterministic. */
   private nextTime(): Date {
     this.tick++;
-    return new Date(Date.UTC(2026, 0, 1) + this.tick * 1000);
+    return new Date(this.epochMs + this.tick * 1000);
   }
 
   putRaw(key: string, body: string | Buffer, extra: Partial<StoredObject> = {}): StoredObject {
