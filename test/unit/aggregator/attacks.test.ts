@@ -216,7 +216,7 @@ describe('attacks from inside a member account fail safely', () => {
     const entry = await coverageOf(VICTIM);
     expect(entry).toMatchObject({ status: 'reporting', reason: 'rejected' });
     // The refusal names the bound, never the megabyte of text.
-    expect(entry?.detail.length).toBeLessThanOrEqual(500);
+    expect(entry?.detail?.length).toBeLessThanOrEqual(500);
     expect(JSON.stringify(memory.text(`latest/${S3_LAYOUT.outputFiles.summary}`))).not.toContain(
       long.slice(0, 100),
     );
