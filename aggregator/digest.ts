@@ -529,27 +529,30 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   let email: DigestResult['email'] = 'skipped';
   let error: string | undefined;
   if (config.recipients.length > 0 && config.sender) {
-    const composed = composeDigestEmail({
-      from: config.sender,
-      to: config.recipients,
-      summary,
-      organizationLabel,
-      html: merged.html,
-      text: merged.text,
-      ...(tee.gzipped ? { gzippedCsv: tee.gzipped } : {}),
-      link: {
-        bucket: config.bucket,
-        key: runKey(files.credentialReport),
-        ...(config.region ? { region: config.region } : {}),
-      },
-      maxEmailBytes: config.maxEmailBytes,
-    });
     try {
+      // Rendered for the email (row limits, "and N more — see …" naming the attachment or S3), within maxEmailBytes.
+      const composed = composeDigestEmail({
+        from: config.sender,
+        to: config.recipients,
+        summary,
+        organizationLabel,
+        ...(tee.gzipped ? { gzippedCsv: tee.gzipped } : {}),
+        link: {
+          bucket: config.bucket,
+          key: runKey(files.credentialReport),
+          ...(config.region ? { region: config.region } : {}),
+        },
+        summaryKey: runKey(files.summary),
+        digestKey: runKey(files.digest),
+        maxEmailBytes: config.maxEmailBytes,
+      });
       await sendDigestEmail(deps.ses, composed.email);
       email = 'sent';
       logger.info('Sent the digest email', {
         recipients: config.recipients.length,
         attached: composed.attached,
+        body: composed.body,
+        halvings: composed.halvings,
         bytes: composed.estimatedBytes,
       });
     } catch (sendError) {

@@ -1,9 +1,20 @@
 /**
  * The digest email (SES v2 SendEmail, Simple content with Attachments): subject with the org, date,
  * finding counts and change, the HTML digest plus a plain-text part, and the merged CSV attached
- * gzip-compressed — or, when the message would exceed the size limit, an S3 link instead.
+ * gzip-compressed — or, when the message would exceed the size limit, an S3 link instead. The whole
+ * message never exceeds `maxEmailBytes` (docs/ARCHITECTURE.md §6 "Email"): the bodies are rendered here,
+ * cut further when they do not fit, and replaced by a short notice as a last resort.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { displayCell, halveLimits, halvingSteps } from '../core/cap-rows';
+import {
+  DIGEST_LIMITS,
+  DigestLimits,
+  FullListsAt,
+  coverageLine,
+  renderDigestHtml,
+  renderDigestText,
+} from '../core/digest-html';
 import { escapeHtml } from '../core/html-escape';
 import { CredreportError } from '../core/errors';
 import type { Summary } from '../core/summary';
@@ -46,7 +57,30 @@ const mimeBase64Bytes = (bytes: number): number => {
   return b64 + Math.ceil(b64 / 76) * 2;
 };
 
-/** Size of the message SES would send, estimated from the parts (every part base64-encoded). */
+/**
+ * Upper bound of a body quoted-printable encoded: every byte outside printable ASCII (and `=`) as `=XX`,
+ * a soft line break (`=` CRLF) per 73 encoded characters, LF written as CRLF.
+ */
+function quotedPrintableBytes(body: Buffer): number {
+  let encoded = 0;
+  let lineEnds = 0;
+  for (const byte of body) {
+    if (byte === 0x0a) lineEnds++;
+    else encoded += byte >= 0x20 && byte < 0x7f && byte !== 0x3d ? 1 : 3;
+  }
+  return encoded + Math.ceil(encoded / 73) * 3 + lineEnds * 2;
+}
+
+/** A text or HTML body as SES may encode it: the larger of base64 and quoted-printable, of its UTF-8 bytes. */
+function mimeBodyBytes(body: string): number {
+  const bytes = Buffer.from(body, 'utf8');
+  return Math.max(mimeBase64Bytes(bytes.length), quotedPrintableBytes(bytes));
+}
+
+/**
+ * Size of the message SES would send, estimated from the parts: headers and boundaries, the subject (as an
+ * encoded word), each body in the larger of its two possible transfer encodings, the attachment in base64.
+ */
 export function estimateEmailBytes(parts: {
   html: string;
   text: string;
@@ -55,9 +89,9 @@ export function estimateEmailBytes(parts: {
 }): number {
   return (
     MIME_OVERHEAD_BYTES +
-    Buffer.byteLength(parts.subject, 'utf8') * 2 +
-    mimeBase64Bytes(Buffer.byteLength(parts.html, 'utf8')) +
-    mimeBase64Bytes(Buffer.byteLength(parts.text, 'utf8')) +
+    Buffer.byteLength(parts.subject, 'utf8') * 3 +
+    mimeBodyBytes(parts.html) +
+    mimeBodyBytes(parts.text) +
     (parts.attachmentBytes === undefined ? 0 : mimeBase64Bytes(parts.attachmentBytes))
   );
 }
@@ -96,35 +130,78 @@ export interface ComposeOptions {
   readonly to: readonly string[];
   readonly summary: Summary;
   readonly organizationLabel: string;
-  readonly html: string;
-  readonly text: string;
   /** The gzip-compressed CSV, when it was captured within the size limit. */
   readonly gzippedCsv?: Buffer;
   /** Where the CSV is in S3 (always named in the mail; the only way to it when not attached). */
   readonly link: CsvLink;
+  /** Keys of the run's summary.json and digest.html in the same bucket (named by "and N more" and the notice). */
+  readonly summaryKey: string;
+  readonly digestKey: string;
+  /** Largest message, MIME-encoded (bodies, attachment, headers), in bytes. */
   readonly maxEmailBytes: number;
+  /** Rows per list before any cut. @default DIGEST_LIMITS */
+  readonly limits?: DigestLimits;
 }
 
-/** Builds the email: attaches the CSV when the whole message fits `maxEmailBytes`, else links it. */
-export function composeDigestEmail(opts: ComposeOptions): {
-  email: DigestEmail;
-  attached: boolean;
-  estimatedBytes: number;
-} {
-  const subject = digestSubject(opts.summary, opts.organizationLabel);
-  const s3Uri = `s3://${opts.link.bucket}/${opts.link.key}`;
+/** Which body the message carries (docs/ARCHITECTURE.md §6 "Email"). */
+export type DigestBody =
+  /** The digest with every list at its row limit. */
+  | 'full'
+  /** The digest with the row limits halved `halvings` times so that the message fits. */
+  | 'cut'
+  /** Even without rows the digest did not fit: a short notice naming the S3 outputs. */
+  | 'too-large';
+
+export interface ComposedEmail {
+  readonly email: DigestEmail;
+  readonly attached: boolean;
+  readonly estimatedBytes: number;
+  readonly body: DigestBody;
+  /** Times the row limits were halved (0 for `full`). */
+  readonly halvings: number;
+}
+
+const s3Uri = (bucket: string, key: string): string => `s3://${bucket}/${key}`;
+
+/**
+ * Builds the email so that the whole message never exceeds `maxEmailBytes`, deciding in this fixed order:
+ * 1. the digest at its row limits with the CSV attached, when that fits;
+ * 2. else the CSV linked, with the row limits halved (0, 1, 2, … times, until every list shows no row)
+ *    until the message fits;
+ * 3. else a short notice that the digest is too large, naming the S3 outputs.
+ * Throws MailerError when even the notice does not fit (a `maxEmailBytes` below a few kilobytes).
+ */
+export function composeDigestEmail(opts: ComposeOptions): ComposedEmail {
+  // The label is shown in the subject and the title: bounded like any other value of the digest.
+  const label = displayCell(opts.organizationLabel);
+  const subject = digestSubject(opts.summary, label);
+  const csvUri = s3Uri(opts.link.bucket, opts.link.key);
+  const summaryUri = s3Uri(opts.link.bucket, opts.summaryKey);
   const url = consoleUrl(opts.link);
-  const attachedNote = {
-    text: `\n\nThe merged credential report is attached (credential-report.csv.gz) and stored at ${s3Uri}.\n`,
-    html: `<p>The merged credential report is attached (<code>credential-report.csv.gz</code>) and stored at <code>${escapeHtml(s3Uri)}</code>.</p>`,
+  const limits = opts.limits ?? DIGEST_LIMITS;
+  const render = (fullListsAt: FullListsAt, step: number): { html: string; text: string } => {
+    const options = { organizationLabel: label, limits: halveLimits(limits, step), fullListsAt };
+    return {
+      html: renderDigestHtml(opts.summary, options),
+      text: renderDigestText(opts.summary, options),
+    };
   };
-  const linkedNote = {
-    text: `\n\nThe merged credential report is too large to attach. Download it from ${s3Uri}\n(console: ${url}) or with \`credreport fetch\`.\n`,
-    html: `<p>The merged credential report is too large to attach. Download it from <code>${escapeHtml(s3Uri)}</code> (<a href="${escapeHtml(url)}">open in the S3 console</a>) or with <code>credreport fetch</code>.</p>`,
-  };
+  const message = (html: string, text: string, attachment?: DigestAttachment): DigestEmail => ({
+    from: opts.from,
+    to: opts.to,
+    subject,
+    html,
+    text,
+    ...(attachment ? { attachment } : {}),
+  });
+
   if (opts.gzippedCsv) {
-    const html = appendToHtml(opts.html, attachedNote.html);
-    const text = opts.text + attachedNote.text;
+    const rendered = render({ csv: 'the attached CSV', summary: summaryUri }, 0);
+    const html = appendToHtml(
+      rendered.html,
+      `<p>The merged credential report is attached (<code>credential-report.csv.gz</code>) and stored at <code>${escapeHtml(csvUri)}</code>.</p>`,
+    );
+    const text = `${rendered.text}\nThe merged credential report is attached (credential-report.csv.gz) and stored at ${csvUri}.\n`;
     const estimatedBytes = estimateEmailBytes({
       html,
       text,
@@ -132,31 +209,97 @@ export function composeDigestEmail(opts: ComposeOptions): {
       attachmentBytes: opts.gzippedCsv.length,
     });
     if (estimatedBytes <= opts.maxEmailBytes) {
+      const attachment = {
+        fileName: 'credential-report.csv.gz',
+        content: opts.gzippedCsv,
+        contentType: 'application/gzip',
+      };
       return {
-        email: {
-          from: opts.from,
-          to: opts.to,
-          subject,
-          html,
-          text,
-          attachment: {
-            fileName: 'credential-report.csv.gz',
-            content: opts.gzippedCsv,
-            contentType: 'application/gzip',
-          },
-        },
+        email: message(html, text, attachment),
         attached: true,
         estimatedBytes,
+        body: 'full',
+        halvings: 0,
       };
     }
   }
-  const html = appendToHtml(opts.html, linkedNote.html);
-  const text = opts.text + linkedNote.text;
+
+  const steps = halvingSteps(limits);
+  for (let step = 0; step <= steps; step++) {
+    const rendered = render({ csv: csvUri, summary: summaryUri }, step);
+    const html = appendToHtml(
+      rendered.html,
+      `<p>The merged credential report is too large to attach. Download it from <code>${escapeHtml(csvUri)}</code> (<a href="${escapeHtml(url)}">open in the S3 console</a>) or with <code>credreport fetch</code>.</p>`,
+    );
+    const text = `${rendered.text}\nThe merged credential report is too large to attach. Download it from ${csvUri}\n(console: ${url}) or with \`credreport fetch\`.\n`;
+    const estimatedBytes = estimateEmailBytes({ html, text, subject });
+    if (estimatedBytes <= opts.maxEmailBytes) {
+      return {
+        email: message(html, text),
+        attached: false,
+        estimatedBytes,
+        body: step === 0 ? 'full' : 'cut',
+        halvings: step,
+      };
+    }
+  }
+
+  const notice = tooLargeNotice(opts, label, { csvUri, summaryUri, url });
+  const estimatedBytes = estimateEmailBytes({ ...notice, subject });
+  if (estimatedBytes > opts.maxEmailBytes) {
+    throw new MailerError(
+      `maxEmailBytes (${opts.maxEmailBytes}) is too small even for the short notice (${estimatedBytes} bytes)`,
+    );
+  }
   return {
-    email: { from: opts.from, to: opts.to, subject, html, text },
+    email: message(notice.html, notice.text),
     attached: false,
-    estimatedBytes: estimateEmailBytes({ html, text, subject }),
+    estimatedBytes,
+    body: 'too-large',
+    halvings: steps,
   };
+}
+
+/** The last resort: coverage (which must never read "fine" by omission) and where the outputs are. */
+function tooLargeNotice(
+  opts: ComposeOptions,
+  label: string,
+  at: { csvUri: string; summaryUri: string; url: string },
+): { html: string; text: string } {
+  const date = opts.summary.generatedAt.slice(0, 10);
+  const c = opts.summary.coverage;
+  const coverage = `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(opts.summary)}.`;
+  const digestUri = s3Uri(opts.link.bucket, opts.digestKey);
+  const why = `This digest is too large for one email (more than ${fmt(opts.maxEmailBytes)} bytes even with its lists cut). Read it in S3:`;
+  const outputs: [string, string][] = [
+    ['the digest', digestUri],
+    ['summary.json', at.summaryUri],
+    ['the merged credential report', at.csvUri],
+  ];
+  const text = [
+    `IAM credential digest: ${label}, ${date}`,
+    '',
+    coverage,
+    '',
+    why,
+    ...outputs.map(([what, uri]) => `  ${what}: ${uri}`),
+    `  (console: ${at.url})`,
+    '',
+    'or with `credreport fetch --digest`, `credreport fetch --summary` and `credreport fetch`.',
+    '',
+  ].join('\n');
+  const html = [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8"></head><body>',
+    `<h1>${escapeHtml(`IAM credential digest: ${label}, ${date}`)}</h1>`,
+    `<p>${escapeHtml(coverage)}</p>`,
+    `<p>${escapeHtml(why)}</p>`,
+    `<ul>${outputs.map(([what, uri]) => `<li>${escapeHtml(what)}: <code>${escapeHtml(uri)}</code></li>`).join('')}</ul>`,
+    `<p><a href="${escapeHtml(at.url)}">Open the credential report in the S3 console</a>, or use <code>credreport fetch --digest</code>, <code>credreport fetch --summary</code> and <code>credreport fetch</code>.</p>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+  return { html, text };
 }
 
 /** Sends the email (in batches of 50 recipients). Returns the SES message ids; throws MailerError. */

@@ -225,6 +225,31 @@ describe('runDigest', () => {
     expect(simple?.Body?.Text?.Data).toMatch(/too large to attach/);
   });
 
+  it('mails "and N more" naming the attached CSV, while digest.html in S3 names the file beside it', async () => {
+    // 200 users with an active key each: more keys than the riskiest-keys list shows.
+    const big = accountReport(SAMPLE_ACCOUNTS.payments, NOW, 2, 200);
+    memory.putRaw(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments), JSON.stringify(big));
+    const result = await runDigest(CONFIG, deps(), NOW);
+    expect(result.email).toBe('sent');
+    const simple = sentEmail().Content?.Simple;
+    expect(simple?.Attachments).toHaveLength(1);
+    const keys = summaryOf().totals.activeAccessKeys - summaryOf().riskiestKeys.length;
+    expect(keys).toBeGreaterThan(0);
+    // The email names the attachment; digest.html in S3 names the files beside it.
+    expect(simple?.Body?.Html?.Data).toContain(`… and ${keys} more — see the attached CSV.`);
+    expect(simple?.Body?.Text?.Data).toContain(`… and ${keys} more — see the attached CSV.`);
+    expect(memory.text('latest/digest.html')).toContain(`… and ${keys} more — see credential-report.csv.`);
+  });
+
+  it('fails the email visibly, sending nothing, when maxEmailBytes cannot hold even the short notice', async () => {
+    const result = await runDigest({ ...CONFIG, maxEmailBytes: 5_000 }, deps(), NOW);
+    expect(result).toMatchObject({ ok: false, email: 'failed' });
+    expect(result.error).toMatch(/MailerError: maxEmailBytes \(5000\) is too small/);
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+    expect(metricSum(recorded, 'EmailFailed')).toBe(1);
+    expect(memory.text(`runs/date=${DATE}/summary.json`)).toBeDefined();
+  });
+
   it('skips the email when no recipients are configured', async () => {
     const result = await runDigest({ ...CONFIG, recipients: [] }, deps(), NOW);
     expect(result).toMatchObject({ ok: true, email: 'skipped' });

@@ -171,7 +171,11 @@ describe('renderDigestHtml', () => {
     expect(result.html).toContain(
       `… and ${(10_000 - DIGEST_LIMITS.coverageEntries).toLocaleString('en-US')} more`,
     );
-    expect(result.text.split('\n').length).toBeLessThan(DIGEST_LIMITS.coverageEntries + 40);
+    // The text shows the same capped lists: coverage plus the two breakdowns (500 OUs, 300 tag values).
+    expect(result.text.split('\n').length).toBeLessThan(
+      DIGEST_LIMITS.coverageEntries + 2 * DIGEST_LIMITS.groups + 50,
+    );
+    expect(result.text).toContain(`… and ${(500 - DIGEST_LIMITS.groups).toLocaleString('en-US')} more`);
   });
 
   it('renders the delta section only when the summary has a delta', async () => {
