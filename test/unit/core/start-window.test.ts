@@ -63,9 +63,7 @@ describe('startOffsetMs', () => {
 
   it('spreads 10,000 random account ids near-uniformly over 60 slices of the window', () => {
     const rand = prng(11);
-    const ids = Array.from({ length: 10_000 }, () =>
-      String(Math.floor(rand() * 1e12)).padStart(12, '0'),
-    );
+    const ids = Array.from({ length: 10_000 }, () => String(Math.floor(rand() * 1e12)).padStart(12, '0'));
     const { statistic, counts } = chiSquare(ids);
     expect(statistic).toBeLessThan(CHI_SQUARE_59_P001);
     // No slice holds even twice its share (166.7): nothing arrives "at once".
