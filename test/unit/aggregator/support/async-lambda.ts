@@ -137,6 +137,8 @@ export interface AsyncLambdaStats {
   lost: number;
   /** Most handler runs in progress at one time. */
   peakConcurrent: number;
+  /** Simulated time spent in handler runs, summed over runs. */
+  busyMs: number;
   /** Time from each delivery to the end of its successful run, in ms, in completion order. */
   readonly latenciesMs: number[];
 }
@@ -153,6 +155,7 @@ export class AsyncLambda<E> {
     errorRetries: 0,
     lost: 0,
     peakConcurrent: 0,
+    busyMs: 0,
     latenciesMs: [],
   };
   private running = 0;
@@ -193,13 +196,16 @@ export class AsyncLambda<E> {
     this.stats.invocations++;
     if (errors > 0) this.stats.errorRetries++;
     this.stats.peakConcurrent = Math.max(this.stats.peakConcurrent, this.running);
+    const startedAt = clock.now;
     this.opts.handler(event).then(
       () => {
         this.running--;
+        this.stats.busyMs += clock.now - startedAt;
         this.stats.latenciesMs.push(clock.now - deliveredAt);
       },
       () => {
         this.running--;
+        this.stats.busyMs += clock.now - startedAt;
         this.stats.functionErrors++;
         if (errors >= this.retryAttempts) {
           this.stats.lost++;
