@@ -6,11 +6,12 @@
 import { cpus } from 'node:os';
 import { BenchModule, BenchOptions, BenchRow } from './harness';
 import { agentBench } from './agent.bench';
+import { arrivalBench } from './arrival.bench';
 import { collectBench } from './collect.bench';
 import { coreBench } from './core.bench';
 import { digestBench } from './digest.bench';
 
-const MODULES: readonly BenchModule[] = [coreBench, agentBench, digestBench, collectBench];
+const MODULES: readonly BenchModule[] = [coreBench, agentBench, digestBench, collectBench, arrivalBench];
 
 function parseArgs(argv: readonly string[]): Record<string, string> {
   const args: Record<string, string> = {};

@@ -31,6 +31,13 @@ export const RECOMMENDED_READONLY_ROLE_NAME = 'CredreportReadOnly';
  */
 export const DEFAULT_MAX_ENTRY_BYTES = 250_000;
 
+/**
+ * Default reserved concurrency of the hub's ingest Lambda: a burst of parts (or a flood from one account)
+ * cannot take the hub account's whole Lambda concurrency; throttled events wait in Lambda's async queue.
+ * What it sustains for 10,000 accounts is measured by the arrival bench (docs/ARCHITECTURE.md §10).
+ */
+export const DEFAULT_INGEST_RESERVED_CONCURRENCY = 10;
+
 /** S3 keys and prefixes of the hub bucket (docs/ARCHITECTURE.md §5). */
 export const S3_LAYOUT = {
   incomingPrefix: 'incoming/',

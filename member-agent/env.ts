@@ -20,6 +20,12 @@ export const MemberAgentEnvSchema = z.object({
   MAX_ENTRY_BYTES: z.coerce.number().int().min(16_384).max(1_048_576).default(DEFAULT_MAX_ENTRY_BYTES),
   /** Time the collection may take before giving up, in seconds (keep below the function timeout). */
   COLLECT_BUDGET_SECONDS: z.coerce.number().int().positive().default(600),
+  /**
+   * Window over which scheduled runs of the organization's agents spread their start, in seconds: each
+   * account waits its own fixed offset into it (core/start-window.ts); 0 starts at once. Manual runs and
+   * the first-deployment run never wait. The stack checks that window + budget fit the timeout.
+   */
+  START_WINDOW_SECONDS: z.coerce.number().int().min(0).max(840).default(0),
 });
 
 export type MemberAgentEnv = z.infer<typeof MemberAgentEnvSchema>;

@@ -1,15 +1,18 @@
 /**
  * Member agent Lambda: collect this account's report, split it into event parts, put them on the bus.
  * Triggers: the daily schedule, a manual invocation (any payload), and the StackSet's one-time custom
- * resource on first deployment (answered SUCCESS first, then the report is collected).
+ * resource on first deployment (answered SUCCESS first, then the report is collected). Only scheduled
+ * runs wait for the account's slot in the start window first (docs/ARCHITECTURE.md §10).
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { reportIdFor, splitReport } from '../core/event-contract';
 import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
+import { startDelayMs } from '../core/start-window';
 import { collectAccountReport } from '../collector/account-collector';
 import {
   fetchResponseSender,
@@ -60,6 +63,23 @@ function triggerOf(event: unknown): AgentTrigger {
   return 'manual';
 }
 
+/**
+ * Every account's agent fires on the same schedule; each waits its own fixed offset into the start
+ * window so the hub's ingest sees the organization's parts spread over the window, not in one second.
+ */
+async function waitForStartSlot(event: unknown, accountId: string, deps: AgentDeps): Promise<void> {
+  const windowMs = deps.env.START_WINDOW_SECONDS * 1000;
+  if (windowMs === 0) return;
+  const time = (event as { time?: unknown }).time;
+  const now = (deps.clock ?? (() => new Date()))();
+  const delayMs = startDelayMs(accountId, windowMs, typeof time === 'string' ? time : undefined, now);
+  deps.logger.info('Waiting for this account start slot', {
+    delayMs,
+    windowSeconds: deps.env.START_WINDOW_SECONDS,
+  });
+  await (deps.sleep ?? realSleep)(delayMs);
+}
+
 /** Builds the handler over its dependencies (resolved on first use, then reused for the warm container). */
 export function createHandler(
   getDeps: () => AgentDeps,
@@ -87,6 +107,7 @@ export function createHandler(
         logger.info('Custom resource answered', { requestType: event.RequestType });
         if (event.RequestType === 'Delete') return { accountId, trigger, parts: 0, users: 0 };
       }
+      if (trigger === 'schedule') await waitForStartSlot(event, accountId, deps);
 
       const { report, stats } = await collectAccountReport(
         {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CredreportError } from '../core/errors';
 import { DEFAULT_HUB_STACK_NAME, DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
@@ -70,6 +71,11 @@ export interface CredreportConfig {
   readonly maxEntryBytes: number;
   /** Time the member agent may spend collecting, in seconds (below its 15-minute timeout). */
   readonly collectBudgetSeconds: number;
+  /**
+   * Minutes over which the agents' scheduled runs spread their start (a fixed offset per account);
+   * window + `collectBudgetSeconds` + MEMBER_AGENT_PUBLISH_SECONDS fit the agent's timeout.
+   */
+  readonly agentStartWindowMinutes: number;
 }
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
@@ -79,6 +85,8 @@ export const LOG_RETENTION_VALUES = [
 
 /** The member agent's function timeout, in seconds; its collect budget must stay below it. */
 export const MEMBER_AGENT_TIMEOUT_SECONDS = 900;
+/** Seconds of the agent's timeout kept for splitting and publishing after the collect budget. */
+export const MEMBER_AGENT_PUBLISH_SECONDS = 60;
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
@@ -286,9 +294,15 @@ const ContextSchema = z
     collectBudgetSeconds: int(
       'collectBudgetSeconds',
       60,
-      MEMBER_AGENT_TIMEOUT_SECONDS - 60,
-      `seconds from 60 to ${MEMBER_AGENT_TIMEOUT_SECONDS - 60} (a minute below the agent timeout)`,
+      MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS,
+      `seconds from 60 to ${MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS} (a minute below the agent timeout)`,
     ).default(600),
+    agentStartWindowMinutes: int(
+      'agentStartWindowMinutes',
+      0,
+      (MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60,
+      `whole minutes from 0 to ${(MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60}`,
+    ).default(DEFAULT_AGENT_START_WINDOW_MINUTES),
   })
   .superRefine((c, ctx) => {
     if (c.targetOrganizationalUnitIds === undefined && c.organizationRootId === undefined) {
@@ -324,6 +338,13 @@ const ContextSchema = z
         code: 'custom',
         message:
           'digestConfigurationSet: only meaningful with digestSender and digestRecipients (no email is sent without them)',
+      });
+    }
+    const agentSeconds = c.agentStartWindowMinutes * 60 + c.collectBudgetSeconds;
+    if (agentSeconds > MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `agentStartWindowMinutes: a scheduled agent waits up to the window (${c.agentStartWindowMinutes} min = ${c.agentStartWindowMinutes * 60} s) before collecting for up to collectBudgetSeconds (${c.collectBudgetSeconds} s); together they must leave ${MEMBER_AGENT_PUBLISH_SECONDS} s of the agent's ${MEMBER_AGENT_TIMEOUT_SECONDS} s timeout to publish (at most ${MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS} s, got ${agentSeconds} s): lower one of them`,
       });
     }
     if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
@@ -407,5 +428,6 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     tagCacheHours: c.tagCacheHours,
     maxEntryBytes: c.maxEntryBytes,
     collectBudgetSeconds: c.collectBudgetSeconds,
+    agentStartWindowMinutes: c.agentStartWindowMinutes,
   };
 }

@@ -151,6 +151,7 @@ export class HubStack extends Stack {
       failureTolerancePercentage: config.failureTolerancePercentage,
       maxEntryBytes: config.maxEntryBytes,
       collectBudgetSeconds: config.collectBudgetSeconds,
+      startWindowMinutes: config.agentStartWindowMinutes,
       logRetention,
     });
     // Member agents publish as soon as their stack exists: the bus must already admit them and route to ingest.

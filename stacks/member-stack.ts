@@ -18,6 +18,11 @@ export interface MemberStackProps {
   readonly maxEntryBytes: number;
   /** Seconds the agent may spend collecting. */
   readonly collectBudgetSeconds: number;
+  /**
+   * Minutes over which scheduled runs spread their start (MemberAgentProps.startWindowMinutes).
+   * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
+   */
+  readonly startWindowMinutes?: number;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /** Default of the AgentSchedule parameter. */
@@ -58,6 +63,7 @@ export class MemberStack extends StackSetStack {
       code: props.agentCode,
       maxEntryBytes: props.maxEntryBytes,
       collectBudgetSeconds: props.collectBudgetSeconds,
+      ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
       logRetention: props.logRetention,
     });
   }

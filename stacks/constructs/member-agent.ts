@@ -7,7 +7,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { MemberAgentEnvironment } from '../../member-agent/env';
 import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME } from '../../core/names';
-import { MEMBER_AGENT_TIMEOUT_SECONDS, scheduleExpressionProblem } from '../config';
+import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../../core/start-window';
+import {
+  MEMBER_AGENT_PUBLISH_SECONDS,
+  MEMBER_AGENT_TIMEOUT_SECONDS,
+  scheduleExpressionProblem,
+} from '../config';
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
 import { acknowledgeWildcardResources, RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
@@ -24,6 +29,13 @@ export interface MemberAgentProps {
   readonly maxEntryBytes: number;
   /** Seconds the agent may spend collecting; below the 15-minute timeout. */
   readonly collectBudgetSeconds: number;
+  /**
+   * Minutes over which scheduled runs spread their start: each account waits its fixed offset into the
+   * window (core/start-window.ts) before collecting, so the window, the collect budget and a minute to
+   * publish must fit the agent's timeout. 0: every account starts on the schedule itself.
+   * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
+   */
+  readonly startWindowMinutes?: number;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -100,6 +112,7 @@ export class MemberAgent extends Construct {
       EVENT_BUS_NAME: props.centralBusArn,
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
       COLLECT_BUDGET_SECONDS: String(props.collectBudgetSeconds),
+      START_WINDOW_SECONDS: String((props.startWindowMinutes ?? DEFAULT_AGENT_START_WINDOW_MINUTES) * 60),
     };
     this.function = new lambda.Function(this, 'Function', {
       functionName,
@@ -159,6 +172,20 @@ function validate(id: string, props: MemberAgentProps): void {
   ) {
     throw new Error(
       `MemberAgent ${id}: collectBudgetSeconds must be below the ${MEMBER_AGENT_TIMEOUT_SECONDS}s timeout (got ${props.collectBudgetSeconds})`,
+    );
+  }
+  const windowMinutes = props.startWindowMinutes ?? DEFAULT_AGENT_START_WINDOW_MINUTES;
+  if (!Number.isInteger(windowMinutes) || windowMinutes < 0) {
+    throw new Error(
+      `MemberAgent ${id}: startWindowMinutes must be a whole number of minutes, 0 or more (got ${windowMinutes})`,
+    );
+  }
+  if (
+    windowMinutes * 60 + props.collectBudgetSeconds + MEMBER_AGENT_PUBLISH_SECONDS >
+    MEMBER_AGENT_TIMEOUT_SECONDS
+  ) {
+    throw new Error(
+      `MemberAgent ${id}: startWindowMinutes (${windowMinutes} min) + collectBudgetSeconds (${props.collectBudgetSeconds} s) + ${MEMBER_AGENT_PUBLISH_SECONDS} s to publish exceed the ${MEMBER_AGENT_TIMEOUT_SECONDS}s timeout`,
     );
   }
   if (!Token.isUnresolved(props.schedule)) {

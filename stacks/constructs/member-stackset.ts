@@ -37,6 +37,11 @@ export interface MemberStackSetProps {
   readonly maxEntryBytes: number;
   /** Seconds the agent may spend collecting. */
   readonly collectBudgetSeconds: number;
+  /**
+   * Minutes over which scheduled runs spread their start (MemberAgentProps.startWindowMinutes).
+   * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
+   */
+  readonly startWindowMinutes?: number;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -67,6 +72,7 @@ export class MemberStackSet extends Construct {
       agentCode: props.agentCode ?? bundleMemberAgent().code,
       maxEntryBytes: props.maxEntryBytes,
       collectBudgetSeconds: props.collectBudgetSeconds,
+      ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
       logRetention: props.logRetention,
       defaultAgentSchedule: props.agentSchedule,
     });

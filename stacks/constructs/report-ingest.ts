@@ -6,7 +6,13 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { IngestEnvironment } from '../../aggregator/env';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE, HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
+import {
+  DEFAULT_INGEST_RESERVED_CONCURRENCY,
+  EVENT_DETAIL_TYPE,
+  EVENT_SOURCE,
+  HUB_SERVICE_NAMES,
+  S3_LAYOUT,
+} from '../../core/names';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
@@ -27,7 +33,7 @@ export interface ReportIngestProps {
   /**
    * Reserved concurrency of the ingest Lambda: a burst of parts (or a flood from one account) cannot
    * take the account's whole Lambda concurrency; EventBridge retries throttled deliveries for 6 hours.
-   * @default 10
+   * @default DEFAULT_INGEST_RESERVED_CONCURRENCY (10) from core/names.ts
    */
   readonly reservedConcurrency?: number;
 }
@@ -57,7 +63,7 @@ export class ReportIngest extends Construct {
   constructor(scope: Construct, id: string, props: ReportIngestProps) {
     super(scope, id);
     const maxOpenPartSets = props.maxOpenPartSets ?? 8;
-    const reservedConcurrency = props.reservedConcurrency ?? 10;
+    const reservedConcurrency = props.reservedConcurrency ?? DEFAULT_INGEST_RESERVED_CONCURRENCY;
     if (!Number.isInteger(maxOpenPartSets) || maxOpenPartSets < 2 || maxOpenPartSets > 1_000) {
       throw new Error(
         `ReportIngest ${id}: maxOpenPartSets must be an integer from 2 to 1000 (got ${maxOpenPartSets})`,

@@ -45,6 +45,8 @@ describe('parseConfig', () => {
       retainStacksOnAccountRemoval: false,
       maxConcurrentPercentage: 50,
       failureTolerancePercentage: 10,
+      collectBudgetSeconds: 600,
+      agentStartWindowMinutes: 4,
     });
     expect(config.thresholds).toEqual(DEFAULT_THRESHOLDS);
     expect(config.account).toBeUndefined();
@@ -208,6 +210,34 @@ describe('parseConfig', () => {
     expect(parse({ collectBudgetSeconds: 900 })).toThrow(
       /collectBudgetSeconds: expected seconds from 60 to 840/,
     );
+  });
+
+  it('throws naming agentStartWindowMinutes when it is not whole minutes from 0 to 13', () => {
+    expect(parse({ agentStartWindowMinutes: -1 })).toThrow(
+      /agentStartWindowMinutes: expected whole minutes from 0 to 13, got -1/,
+    );
+    expect(parse({ agentStartWindowMinutes: 2.5 })).toThrow(
+      /agentStartWindowMinutes: expected whole minutes/,
+    );
+    expect(parse({ agentStartWindowMinutes: 'soon' })).toThrow(
+      /agentStartWindowMinutes: expected whole minutes/,
+    );
+  });
+
+  it('throws naming agentStartWindowMinutes when window and collect budget leave no minute to publish', () => {
+    expect(parse({ agentStartWindowMinutes: 5 })).toThrow(
+      /agentStartWindowMinutes: a scheduled agent waits up to the window \(5 min = 300 s\) before collecting for up to collectBudgetSeconds \(600 s\); .* \(at most 840 s, got 900 s\): lower one of them/,
+    );
+    expect(parse({ collectBudgetSeconds: 840 })).toThrow(/at most 840 s, got 1080 s/);
+    expect(
+      parseConfig({ ...minimal, collectBudgetSeconds: 840, agentStartWindowMinutes: '0' }),
+    ).toMatchObject({
+      collectBudgetSeconds: 840,
+      agentStartWindowMinutes: 0,
+    });
+    expect(parseConfig({ ...minimal, collectBudgetSeconds: 60, agentStartWindowMinutes: 13 })).toMatchObject({
+      agentStartWindowMinutes: 13,
+    });
   });
 
   it('throws naming digestConfigurationSet when malformed or set without a sender', () => {

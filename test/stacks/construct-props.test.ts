@@ -133,6 +133,16 @@ describe('MemberAgent', () => {
     );
   });
 
+  it('throws naming startWindowMinutes when the window and the collect budget do not fit the timeout', () => {
+    expect(() => new MemberAgent(stack(), 'M', { ...props, startWindowMinutes: 5 })).toThrow(
+      /MemberAgent M: startWindowMinutes \(5 min\) \+ collectBudgetSeconds \(600 s\) \+ 60 s to publish exceed the 900s timeout/,
+    );
+    expect(() => new MemberAgent(stack(), 'M', { ...props, startWindowMinutes: -1 })).toThrow(
+      /MemberAgent M: startWindowMinutes must be a whole number of minutes, 0 or more/,
+    );
+    expect(() => new MemberAgent(stack(), 'M', { ...props, startWindowMinutes: 4 })).not.toThrow();
+  });
+
   it('throws naming maxEntryBytes when outside the EventBridge entry range', () => {
     expect(() => new MemberAgent(stack(), 'M', { ...props, maxEntryBytes: 2_000_000 })).toThrow(
       /MemberAgent M: maxEntryBytes must be from 16384 to 1048576/,

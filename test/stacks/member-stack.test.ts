@@ -127,6 +127,8 @@ describe('MemberStack', () => {
       EVENT_BUS_NAME: CENTRAL_BUS,
       MAX_ENTRY_BYTES: 250_000,
       COLLECT_BUDGET_SECONDS: 600,
+      // The default start window, 4 minutes: with the 600 s budget and a minute to publish, 900 s.
+      START_WINDOW_SECONDS: 240,
     });
   });
 

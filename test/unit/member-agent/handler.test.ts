@@ -20,6 +20,7 @@ import {
   type AgentDeps,
 } from '../../../member-agent/handler';
 import { PublishError } from '../../../member-agent/publish';
+import { startOffsetMs } from '../../../core/start-window';
 import { ACCOUNT, GENERATED, type FixtureUser } from '../collector/fixtures';
 import { fakeTime, keyIdOf, setupIamAccount } from '../collector/iam-mock';
 
@@ -84,6 +85,7 @@ function setup(env: Record<string, string> = {}) {
     order,
     responses,
     logs,
+    time,
     restore: () => write.mockRestore(),
   };
 }
@@ -286,6 +288,104 @@ describe('member agent handler', () => {
       AgentConfigError,
     );
     expect(accountIdFromFunctionArn(context.invokedFunctionArn)).toBe(ACCOUNT);
+  });
+});
+
+describe('member agent start window', () => {
+  const WINDOW_SECONDS = 240;
+  const offset = startOffsetMs(ACCOUNT, WINDOW_SECONDS * 1000);
+  const scheduled = (time: string) => ({
+    source: 'aws.events',
+    'detail-type': 'Scheduled Event',
+    time,
+    detail: {},
+  });
+
+  /** The handler with a wait that is recorded in the call order, and the time of the first IAM call. */
+  function windowed() {
+    const t = setup({ START_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    let firstIamAt: number | undefined;
+    t.iamMock.on(GenerateCredentialReportCommand).callsFake(() => {
+      t.order.push('iam');
+      firstIamAt ??= t.time.clock().getTime();
+      return { State: 'COMPLETE', $metadata: {} };
+    });
+    const handler = createHandler(() => ({
+      ...t.deps,
+      sleep: async (ms: number) => {
+        t.order.push(`wait ${ms}`);
+        await t.time.sleep(ms);
+      },
+    }));
+    return { ...t, handler, firstIamAt: () => firstIamAt };
+  }
+
+  it('waits for its own offset into the window before collecting on a scheduled run', async () => {
+    const t = windowed();
+    try {
+      const start = t.time.clock();
+      expect(offset).toBeGreaterThan(0);
+      await t.handler(scheduled(start.toISOString()), context);
+      expect(t.order.slice(0, 2)).toEqual([`wait ${offset}`, 'iam']);
+      expect(t.firstIamAt()).toBe(start.getTime() + offset);
+      expect(ebMock).toHaveReceivedCommand(PutEventsCommand);
+      expect(t.logs.join('')).toContain('"message":"Waiting for this account start slot"');
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('counts the wait from the schedule time, so a run invoked late waits only what is left', async () => {
+    const t = windowed();
+    try {
+      const start = t.time.clock().getTime();
+      await t.handler(scheduled(new Date(start - 1_000).toISOString()), context);
+      expect(t.order[0]).toBe(`wait ${offset - 1_000}`);
+      const late = windowed();
+      try {
+        const lateStart = late.time.clock().getTime();
+        await late.handler(scheduled(new Date(lateStart - 3_600_000).toISOString()), context);
+        expect(late.order[0]).toBe('wait 0');
+        expect(late.firstIamAt()).toBe(lateStart);
+      } finally {
+        late.restore();
+      }
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('starts at once when invoked by hand or by the first-deployment custom resource', async () => {
+    const manual = windowed();
+    try {
+      const start = manual.time.clock().getTime();
+      await manual.handler({ hello: 'world' }, context);
+      expect(manual.order[0]).toBe('iam');
+      expect(manual.firstIamAt()).toBe(start);
+    } finally {
+      manual.restore();
+    }
+    const first = windowed();
+    try {
+      const start = first.time.clock().getTime();
+      await first.handler(customResource('Create'), context);
+      expect(first.order.slice(0, 2)).toEqual(['respond', 'iam']);
+      expect(first.firstIamAt()).toBe(start);
+    } finally {
+      first.restore();
+    }
+  });
+
+  it('does not wait on a scheduled run when the window is 0', async () => {
+    const t = setup();
+    try {
+      const start = t.time.clock().getTime();
+      await t.handler(scheduled(new Date(start).toISOString()), context);
+      expect(t.time.elapsed()).toBe(0);
+      expect(t.order[0]).toBe('iam');
+    } finally {
+      t.restore();
+    }
   });
 });
 
