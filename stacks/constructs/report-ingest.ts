@@ -32,7 +32,7 @@ export interface ReportIngestProps {
   readonly maxOpenPartSets?: number;
   /**
    * Reserved concurrency of the ingest Lambda: a burst of parts (or a flood from one account) cannot
-   * take the account's whole Lambda concurrency; EventBridge retries throttled deliveries for 6 hours.
+   * take the account's whole Lambda concurrency; Lambda's asynchronous queue retries throttled events for up to 6 hours.
    * @default DEFAULT_INGEST_RESERVED_CONCURRENCY (10) from core/names.ts
    */
   readonly reservedConcurrency?: number;
