@@ -38,7 +38,7 @@ import { selectExpectedAccounts } from '../core/org-metadata';
 import { runDate } from '../core/run-date';
 import type { AccountObjects, AccountStore } from '../store/account-store';
 import type { HubStores } from '../store/hub-stores';
-import type { IncompletePartSet } from '../store/incoming-store';
+import type { AccountIncompleteSets } from '../store/incoming-store';
 import type { RunOutputStore } from '../store/run-output-store';
 import { CONTENT_TYPES } from '../store/s3';
 import { DIGEST_METRICS } from './telemetry';
@@ -218,7 +218,7 @@ class CsvTee extends Writable {
 async function bucketProblems(
   store: AccountStore,
   index: Map<string, AccountObjects>,
-  incomplete: readonly IncompletePartSet[],
+  incomplete: readonly AccountIncompleteSets[],
   now: Date,
   staleHours: number,
   logger: Logger,
@@ -256,29 +256,19 @@ async function bucketProblems(
     });
   }
 
-  const newestIncomplete = new Map<
-    string,
-    { reportId: string; received: number; parts: number; at?: Date }
-  >();
-  for (const set of incomplete) {
-    const latestAt = index.get(set.accountId)?.latest?.lastModified;
+  // The newest incomplete set of each account, unless the account's latest.json was written after it
+  // (that report superseded it, and every older set too).
+  for (const { accountId, count, newest } of incomplete) {
+    const set = newest[0];
+    if (!set) continue;
+    const latestAt = index.get(accountId)?.latest?.lastModified;
     if (latestAt && set.lastModified && set.lastModified <= latestAt) continue;
-    const known = newestIncomplete.get(set.accountId);
-    if (!known || (set.lastModified && known.at && set.lastModified > known.at)) {
-      newestIncomplete.set(set.accountId, {
-        reportId: set.reportId,
-        received: set.received,
-        parts: set.parts,
-        at: set.lastModified,
-      });
-    }
-  }
-  for (const [accountId, s] of newestIncomplete) {
+    const others = count > 1 ? `; ${count} incomplete part sets listed for the account` : '';
     problems.push({
       accountId,
       reason: 'assembly-incomplete',
-      detail: `report ${s.reportId}: ${s.received} of ${s.parts} parts received${s.at ? ` (last at ${s.at.toISOString()})` : ''}`,
-      ...(s.at ? { at: s.at.toISOString() } : {}),
+      detail: `report ${set.reportId}: ${set.received} of ${set.parts} parts received${set.lastModified ? ` (last at ${set.lastModified.toISOString()})` : ''}${others}`,
+      ...(set.lastModified ? { at: set.lastModified.toISOString() } : {}),
     });
   }
   return problems;

@@ -13,6 +13,9 @@
  *   The record is keyed by `event.account` (set by EventBridge), never by what the sender claims.
  * - Forgery is checked before the detail's schema: a part claiming another account is `forged-account`
  *   (and raises ForgedParts) even when the rest of it is malformed.
+ * - Size is checked before any part body is read: a part declaring a set larger than a report may be is
+ *   refused before it is stored, and a complete set is weighed by its listed object sizes before it is
+ *   read (`too-large`, counted under RejectedParts).
  * - Anything transient (S3 errors, lost races beyond the retry budget) throws, so Lambda retries the
  *   async invocation and the DLQ keeps what still fails.
  * The decisions are pure and live in core/ingest-decision.ts; this module performs the reads and writes
@@ -27,6 +30,7 @@ import {
   isSupersededPart,
   DEFAULT_MAX_OPEN_PART_SETS,
   checkPartSetCap,
+  checkStoredPartSetSize,
   rejectConflictingPart,
   rejectUnreadableParts,
 } from '../core/ingest-decision';
@@ -119,6 +123,10 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     logger.info('Stored part; waiting for the rest', { part: detail.part, parts: detail.parts, received });
     return { status: 'waiting', reportId: detail.reportId, received, parts: detail.parts };
   }
+
+  // Weighed by the listing before any body is read: a set too large to be a report is refused unread.
+  const oversized = checkStoredPartSetSize(accepted, refs, deps.now());
+  if (oversized) return reject(oversized);
 
   let parts: PartDetail[];
   try {

@@ -8,7 +8,7 @@ export const INGEST_METRICS = {
   partsReceived: 'PartsReceived',
   duplicateParts: 'DuplicateParts',
   partsSuperseded: 'PartsSuperseded',
-  /** An event refused before assembly (invalid envelope, schema, forged account). Alarm on it. */
+  /** An event refused before assembly (invalid envelope, schema, forged account, too large, …). Alarm on it. */
   rejectedParts: 'RejectedParts',
   /** `event.account` ≠ `detail.accountId`: a member tried to write another account's report. Alarm on it. */
   forgedParts: 'ForgedParts',

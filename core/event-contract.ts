@@ -32,8 +32,31 @@ export class ContractError extends CredreportError {}
 export const MAX_DECODED_PAYLOAD_BYTES = 32 * 1024 * 1024;
 /** Upper bound on parts per report: 512 parts of the smallest allowed entry (16 KB) still carry ~6 MB gzip. */
 export const MAX_PARTS = 512;
-/** Upper bound on the joined base64 text, checked before joining: gzip of the largest payload plus slack. */
-const MAX_JOINED_BASE64_CHARS = Math.ceil(((MAX_DECODED_PAYLOAD_BYTES + 1024 * 1024) * 4) / 3);
+/**
+ * Upper bound on the joined base64 text of one report: gzip of the largest payload plus slack. Checked
+ * on each part's declared set size (core/ingest-decision.ts), on the listed sizes of a stored set before
+ * any part is read (aggregator/ingest.ts), and again before joining (assembleParts).
+ */
+export const MAX_JOINED_BASE64_CHARS = Math.ceil(((MAX_DECODED_PAYLOAD_BYTES + 1024 * 1024) * 4) / 3);
+/**
+ * Upper bound on what a stored part (the JSON of its detail, store/incoming-store.ts) holds besides its
+ * payload. The longest genuine envelope (a 128-character reportId, `toISOString` times, 3-digit part
+ * numbers) is under 400 characters; every field is ASCII, so characters are bytes.
+ */
+export const MAX_PART_ENVELOPE_BYTES = 1_024;
+
+/**
+ * The fewest base64 characters the set a part belongs to can join to, from that part alone: `splitReport`
+ * cuts equal slices and the last one holds at least one character, so a non-final part of length L in a
+ * set of N declares at least (N − 1) · L + 1; the final part declares only itself. A genuine report never
+ * declares more than it has, so a declaration over {@link MAX_JOINED_BASE64_CHARS} is refused before the
+ * part is stored (and, since each non-final part is then at most the bound / (N − 1), no set stored part
+ * by part can join to more than the bound plus one part).
+ */
+export function declaredJoinedChars(part: Pick<PartDetail, 'part' | 'parts' | 'payload'>): number {
+  const length = part.payload.length;
+  return part.part < part.parts ? (part.parts - 1) * length + 1 : length;
+}
 
 /**
  * Bounds on every string and list of the payload (docs/ARCHITECTURE.md §4, §11): IAM's own limits where

@@ -10,8 +10,17 @@
  */
 import { z } from 'zod';
 import { ReportParseError, parseCredentialReport } from './credential-report';
-import { ContractError, PartDetail, assembleParts, parsePartDetail, reportIdFor } from './event-contract';
-import { incomingPartsPrefix } from './incoming-parts';
+import {
+  ContractError,
+  MAX_JOINED_BASE64_CHARS,
+  MAX_PART_ENVELOPE_BYTES,
+  PartDetail,
+  assembleParts,
+  declaredJoinedChars,
+  parsePartDetail,
+  reportIdFor,
+} from './event-contract';
+import { StoredPartRef, incomingPartsPrefix } from './incoming-parts';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './names';
 import { RejectionReason, RejectionRecord } from './rejection';
 import { ReportTimes, isNewerReport } from './report-order';
@@ -209,7 +218,47 @@ export function classifyPart(event: unknown, now: Date): AcceptedPart | Rejectio
   if (problem !== undefined) {
     return rejection(who, 'invalid-part', problem, now, { reportId: part.reportId });
   }
+  // Size (§11): a part that declares a set larger than any report may be is refused before it is
+  // stored, so a hostile set of 512 parts of 1 MB never reaches incoming/ (or the ingest's memory).
+  const declared = declaredJoinedChars(part);
+  if (declared > MAX_JOINED_BASE64_CHARS) {
+    return rejection(
+      who,
+      'too-large',
+      `part ${part.part}/${part.parts} of ${part.payload.length} base64 characters declares a set of at least ${declared}, over the ${MAX_JOINED_BASE64_CHARS} a report may have`,
+      now,
+      { reportId: part.reportId },
+    );
+  }
   return { kind: 'accept', sender, ...(eventId ? { eventId } : {}), part };
+}
+
+/** Most bytes the stored parts of one set may total: the joined payload bound plus each part's envelope. */
+export function maxStoredPartSetBytes(parts: number): number {
+  return MAX_JOINED_BASE64_CHARS + parts * MAX_PART_ENVELOPE_BYTES;
+}
+
+/**
+ * The stored parts of a complete set, by their listed sizes, are more than a report may be: refused
+ * before any part body is read (§11), so assembling never holds more than the bound in memory whatever
+ * incoming/ holds (parts stored before the declared-size check, or sets crafted part by part).
+ */
+export function checkStoredPartSetSize(
+  accepted: AcceptedPart,
+  refs: readonly Pick<StoredPartRef, 'size'>[],
+  now: Date,
+): Rejection | undefined {
+  const { sender, part } = accepted;
+  const total = refs.reduce((sum, ref) => sum + ref.size, 0);
+  const max = maxStoredPartSetBytes(refs.length);
+  if (total <= max) return undefined;
+  return rejection(
+    accepted,
+    'too-large',
+    `the ${refs.length} stored parts of ${part.reportId} total ${total} bytes, over the ${max} a report's parts may have; no part was read`,
+    now,
+    { reportId: part.reportId, partsPrefix: incomingPartsPrefix(sender, part.reportId, part.sha256) },
+  );
 }
 
 /** The stored report is as new as the part's report or newer (see isNewerReport): the part is moot. */

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const REJECTION_REASONS = [
   'invalid-envelope',
   'invalid-part',
+  /** The part set is larger than a report may be: declared by a part, or listed before any part is read. */
+  'too-large',
   'forged-account',
   'conflicting-part',
   'too-many-part-sets',

@@ -11,9 +11,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mapLimit, retry } from '../core/concurrency';
 import { PartDetail, parsePartDetail } from '../core/event-contract';
 import {
-  IncompletePartSet,
+  AccountIncompleteSets,
+  IncompletePartSetGrouper,
   StoredPartRef,
-  incompletePartSets,
   incomingPartsPrefix,
   openPartSetIds,
   partRefsOf,
@@ -29,7 +29,7 @@ import {
   conditionalRetry,
 } from './s3';
 
-export type { IncompletePartSet, StoredPartRef } from '../core/incoming-parts';
+export type { AccountIncompleteSets, IncompletePartSet, StoredPartRef } from '../core/incoming-parts';
 
 export type PutPartOutcome =
   /** First copy of this part. */
@@ -115,15 +115,26 @@ export class IncomingStore {
     return openPartSetIds(contents);
   }
 
-  /** Parts stored for one collection of a report (any `parts` total), sorted by part number. */
+  /**
+   * Parts stored for one collection of a report (any `parts` total), sorted by part number, each with
+   * its listed size, so a set can be weighed before any body is read (docs/ARCHITECTURE.md §11).
+   */
   async listParts(accountId: string, reportId: string, sha256: string): Promise<StoredPartRef[]> {
-    const { contents } = await this.bucket.listAll({ Prefix: this.partsPrefix(accountId, reportId, sha256) });
-    return partRefsOf(contents);
+    const prefix = this.partsPrefix(accountId, reportId, sha256);
+    const { contents } = await this.bucket.listAll({ Prefix: prefix });
+    const sized = contents.flatMap((o) => (o.size === undefined ? [] : [{ ...o, size: o.size }]));
+    if (sized.length < contents.length) {
+      // S3 lists every object with its Size; without it the set cannot be weighed, so it is not read.
+      throw new StoreError(`Listing of ${this.bucket.url(prefix)} gave objects without a size`);
+    }
+    return partRefsOf(sized);
   }
 
-  /** Reads and re-validates stored parts (a corrupted one throws ContractError or SyntaxError). */
+  /**
+   * Reads and re-validates stored parts (a corrupted one throws ContractError or SyntaxError). The
+   * caller weighs the set first (checkStoredPartSetSize), so what is read is bounded; a handful at a time.
+   */
   async readParts(refs: readonly StoredPartRef[]): Promise<PartDetail[]> {
-    // Parts of one report are few; read them a handful at a time.
     return mapLimit(refs, 8, async (ref) => {
       const got = await this.bucket.getBytes(ref.key);
       if (!got) throw new StoreError(`Part ${ref.key} disappeared while assembling`);
@@ -132,12 +143,17 @@ export class IncomingStore {
   }
 
   /**
-   * Part sets under incoming/ whose parts are not all present: one entry per collection (reportId +
-   * sha256 + part count), leaving out every report for which some collection is complete.
+   * The incomplete part sets under incoming/, per account: how many, and the newest
+   * INCOMPLETE_SETS_KEPT_PER_ACCOUNT of them (one entry per collection: reportId + sha256 + part count),
+   * leaving out every report for which some collection is complete. Listed page by page through an
+   * incremental grouper, so memory depends on the number of accounts, not of objects (§5).
    */
-  async listIncompletePartSets(): Promise<IncompletePartSet[]> {
-    const { contents } = await this.bucket.listAll({ Prefix: S3_LAYOUT.incomingPrefix });
-    return incompletePartSets(contents);
+  async listIncompletePartSets(): Promise<AccountIncompleteSets[]> {
+    const grouper = new IncompletePartSetGrouper();
+    for await (const page of this.bucket.listPages({ Prefix: S3_LAYOUT.incomingPrefix })) {
+      for (const o of page.contents) grouper.add(o);
+    }
+    return grouper.finish();
   }
 }
 

@@ -12,6 +12,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2CommandInput,
+  ListObjectsV2CommandOutput,
   PutObjectCommand,
   PutObjectCommandInput,
   S3Client,
@@ -203,21 +204,41 @@ export class S3Bucket {
     );
   }
 
+  /**
+   * A listing one page at a time (ListObjectsV2 pages, in S3's lexicographic key order), so a caller
+   * that settles each page before asking for the next holds one page, whatever the listing's size.
+   */
+  async *listPages(
+    input: Omit<ListObjectsV2CommandInput, 'Bucket'>,
+  ): AsyncGenerator<{ contents: ObjectRef[]; prefixes: string[] }> {
+    const pages = paginateListObjectsV2({ client: this.s3 }, { Bucket: this.name, ...input });
+    for (;;) {
+      let next: IteratorResult<ListObjectsV2CommandOutput>;
+      try {
+        next = await pages.next();
+      } catch (error) {
+        throw new StoreError(`Could not list ${this.url(input.Prefix ?? '')}`, { cause: error });
+      }
+      if (next.done) return;
+      const page = next.value;
+      yield {
+        contents: (page.Contents ?? []).flatMap((o) =>
+          o.Key ? [{ key: o.Key, lastModified: o.LastModified, etag: o.ETag, size: o.Size }] : [],
+        ),
+        prefixes: (page.CommonPrefixes ?? []).flatMap((p) => (p.Prefix ? [p.Prefix] : [])),
+      };
+    }
+  }
+
   /** Every page of a listing: its objects and its common prefixes. */
   async listAll(
     input: Omit<ListObjectsV2CommandInput, 'Bucket'>,
   ): Promise<{ contents: ObjectRef[]; prefixes: string[] }> {
     const contents: ObjectRef[] = [];
     const prefixes: string[] = [];
-    try {
-      for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: this.name, ...input })) {
-        for (const o of page.Contents ?? []) {
-          if (o.Key) contents.push({ key: o.Key, lastModified: o.LastModified, etag: o.ETag, size: o.Size });
-        }
-        for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
-      }
-    } catch (error) {
-      throw new StoreError(`Could not list ${this.url(input.Prefix ?? '')}`, { cause: error });
+    for await (const page of this.listPages(input)) {
+      contents.push(...page.contents);
+      prefixes.push(...page.prefixes);
     }
     return { contents, prefixes };
   }

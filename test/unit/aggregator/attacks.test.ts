@@ -200,6 +200,39 @@ describe('attacks from inside a member account fail safely', () => {
     expect(open.size).toBeLessThanOrEqual(4 + concurrency - 1);
   });
 
+  it('a set of 512 parts of 1 MB is refused part by part before any is stored or read; the agent report wins', async () => {
+    const [template] = partsOf(accountReport(VICTIM, NOW, 1 / 60));
+    if (!template) throw new Error('expected a part');
+    const payload = 'A'.repeat(1_048_576);
+    const hostile = Array.from({ length: 512 }, (_, i) => ({
+      ...template,
+      part: i + 1,
+      parts: 512,
+      payload,
+    }));
+    const outcomes = (await send(hostile, VICTIM)) as { status: string; reason?: string }[];
+    // Every part but the last declares a set larger than a report may be; the last (1 MB, alone) is
+    // stored and waits for parts that were all refused, until the 7-day lifecycle removes it.
+    expect(outcomes.slice(0, -1).every((o) => o.reason === 'too-large')).toBe(true);
+    expect(outcomes.at(-1)).toMatchObject({ status: 'waiting', received: 1, parts: 512 });
+    expect(memory.keys(`incoming/${VICTIM}/`)).toEqual([
+      S3_LAYOUT.incomingPart(VICTIM, template.reportId, template.sha256, 512, 512),
+    ]);
+    expect(memory.log.filter((c) => c.operation === 'GetObject' && c.key.startsWith('incoming/'))).toEqual(
+      [],
+    );
+    expect(metricSum(recorded, INGEST_METRICS.rejectedParts)).toBe(511);
+    expect(latestOf(VICTIM)).toBeUndefined();
+
+    const genuine = accountReport(VICTIM, NOW, 0.5);
+    expect((await send(partsOf(genuine), VICTIM)).at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(VICTIM)?.generatedTime).toBe(genuine.generatedTime);
+
+    const entry = await coverageOf(VICTIM);
+    expect(entry).toMatchObject({ status: 'reporting', reason: 'rejected' });
+    expect(entry?.detail).toMatch(/^too-large: part 511\/512 of 1048576 base64 characters declares a set/);
+  });
+
   it('a megabyte user name is refused with a reason and the previous good report stays', async () => {
     const good = accountReport(VICTIM, NOW, 5);
     expect((await send(partsOf(good), VICTIM)).at(-1)).toMatchObject({ status: 'stored' });

@@ -301,6 +301,30 @@ describe('runDigest', () => {
     expect(entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.logArchive)?.detail).toMatch(/2 of 3 parts/);
   });
 
+  it('shows the newest of a flood of incomplete part sets in coverage, with how many there are', async () => {
+    // 1,500 incomplete sets of one account (more than one listing page), written oldest first, after
+    // the account's last good report; the newest is not the last in key order.
+    for (let i = 0; i < 1_500; i++) {
+      const generated = new Date(Date.UTC(2026, 10, 20) + i * 60_000).toISOString();
+      const reportId = reportIdFor(SAMPLE_ACCOUNTS.logArchive, generated);
+      memory.putRaw(
+        S3_LAYOUT.incomingPart(SAMPLE_ACCOUNTS.logArchive, reportId, 'cd'.repeat(32), 1, 2),
+        '{}',
+      );
+    }
+    // Listed first (an earlier reportId), written last.
+    const newest = reportIdFor(SAMPLE_ACCOUNTS.logArchive, '2026-11-19T00:00:00Z');
+    memory.putRaw(partKey(SAMPLE_ACCOUNTS.logArchive, newest, 2, 5), '{}');
+    await runDigest(CONFIG, deps(), NOW);
+    const entry = summaryOf().coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.logArchive);
+    expect(entry).toMatchObject({ reason: 'assembly-incomplete' });
+    expect(entry?.detail).toMatch(
+      new RegExp(
+        `^report ${newest}: 1 of 5 parts received \\(last at .*\\); 1501 incomplete part sets listed for the account(;|$)`,
+      ),
+    );
+  });
+
   it('ignores a rejection and an incomplete set that a newer stored report superseded', async () => {
     const reportId = reportIdFor(SAMPLE_ACCOUNTS.devSandbox, '2026-11-19T04:00:00Z');
     memory.putRaw(partKey(SAMPLE_ACCOUNTS.devSandbox, reportId, 1, 2), '{}');

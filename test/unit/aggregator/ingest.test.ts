@@ -7,6 +7,7 @@ import { decodeHistory } from '../../../store/account-store';
 import { createHubStores } from '../../../store/hub-stores';
 import { StoreError } from '../../../store/s3';
 import { PartDetail, reportIdFor } from '../../../core/event-contract';
+import { maxStoredPartSetBytes } from '../../../core/ingest-decision';
 import { S3_LAYOUT } from '../../../core/names';
 import { AccountReport } from '../../../core/types';
 import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
@@ -240,6 +241,51 @@ describe('ingestEvent', () => {
     // Another account is not affected by this one's open sets.
     const [other] = await send([partsOf(accountReport('999988887777', NOW))[0]!], '999988887777');
     expect(other).toMatchObject({ status: expect.stringMatching(/waiting|stored/) });
+  });
+
+  it('refuses a part that declares an oversized set at once, reading and storing nothing', async () => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    if (!part) throw new Error('expected a part');
+    const hostile = { ...part, part: 1, parts: 512, payload: 'A'.repeat(1_048_576) };
+    const outcome = await ingestEvent(partEvent(hostile, ACCOUNT), deps);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'too-large' });
+    // Refused before any S3 read: only the rejection record was written.
+    expect(memory.log.map((c) => `${c.operation} ${c.key}`)).toEqual([
+      `PutObject ${S3_LAYOUT.accountRejected(ACCOUNT)}`,
+    ]);
+    expect(rejectedOf(ACCOUNT)).toMatchObject({ reason: 'too-large', reportId: part.reportId });
+    expect(metricSum(recorded, 'RejectedParts')).toBe(1);
+  });
+
+  it('weighs a complete stored set by its listing and refuses it unread when too large; the genuine report still wins', async () => {
+    const genuine = accountReport(ACCOUNT, NOW, 1);
+    const parts = partsOf(genuine);
+    // A hostile first part already in incoming/ (stored before the declared-size check existed): its
+    // object alone is larger than a whole report may be. The attacker's last part completes the set.
+    const [first, second] = partsOf(accountReport(ACCOUNT, NOW, 3)) as [PartDetail, PartDetail];
+    const last = { ...second, part: 2, parts: 2 };
+    memory.putRaw(
+      S3_LAYOUT.incomingPart(ACCOUNT, first.reportId, first.sha256, 1, 2),
+      JSON.stringify({ ...first, parts: 2, payload: 'A'.repeat(maxStoredPartSetBytes(2)) }),
+    );
+    memory.log.length = 0;
+    const [outcome] = await send([last]);
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'too-large' });
+    expect(memory.log.filter((c) => c.operation === 'GetObject' && c.key.startsWith('incoming/'))).toEqual(
+      [],
+    );
+    expect(rejectedOf(ACCOUNT)).toMatchObject({
+      reason: 'too-large',
+      reportId: first.reportId,
+      partsPrefix: `incoming/${ACCOUNT}/${first.reportId}/${first.sha256}/`,
+    });
+    expect(rejectedOf(ACCOUNT)?.detail).toMatch(/no part was read/);
+    expect(latestOf(ACCOUNT)).toBeUndefined();
+    expect(metricSum(recorded, 'RejectedParts')).toBe(1);
+    expect(metricSum(recorded, 'RejectedReports')).toBe(0);
+
+    expect((await send(parts)).at(-1)).toMatchObject({ status: 'stored' });
+    expect(latestOf(ACCOUNT)).toEqual(genuine);
   });
 
   it('assembles parts that arrive out of order', async () => {

@@ -1,11 +1,19 @@
-import { reportIdFor } from '../../../core/event-contract';
+import {
+  MAX_JOINED_BASE64_CHARS,
+  MAX_PART_ENVELOPE_BYTES,
+  PartDetail,
+  declaredJoinedChars,
+  reportIdFor,
+} from '../../../core/event-contract';
 import {
   AcceptedPart,
   EVENT_TIME_TOLERANCE_MS,
   MAX_CLOCK_SKEW_MS,
+  checkStoredPartSetSize,
   classifyAssembly,
   classifyPart,
   isSupersededPart,
+  maxStoredPartSetBytes,
   rejectUnreadableParts,
 } from '../../../core/ingest-decision';
 import { incomingPartsPrefix } from '../../../core/incoming-parts';
@@ -160,6 +168,106 @@ describe('classifyPart', () => {
       kind: 'reject',
       reason: 'invalid-part',
     });
+  });
+});
+
+describe('classifyPart on declared size', () => {
+  const genuine = (): PartDetail => {
+    const [part] = partsOf(accountReport(ACCOUNT, NOW));
+    if (!part) throw new Error('expected a part');
+    return part;
+  };
+  /** A part of `genuine()`'s report with `length` base64 characters, as part `n` of `of`. */
+  const sized = (length: number, n: number, of: number): PartDetail => ({
+    ...genuine(),
+    part: n,
+    parts: of,
+    payload: 'A'.repeat(length),
+  });
+  // The longest slice a non-final part of 512 may have: (512 − 1) · L + 1 ≤ the joined bound.
+  const longest512 = Math.floor((MAX_JOINED_BASE64_CHARS - 1) / 511);
+
+  it('refuses at once a part of 1 MB in a set of 512, before anything is stored', () => {
+    const part = sized(1_048_576, 1, 512);
+    const decision = classifyPart(partEvent(part, ACCOUNT), NOW);
+    expect(decision).toMatchObject({
+      kind: 'reject',
+      reason: 'too-large',
+      counter: 'rejectedParts',
+      sender: ACCOUNT,
+      record: { accountId: ACCOUNT, reason: 'too-large', reportId: part.reportId, at: NOW.toISOString() },
+    });
+    if (decision.kind !== 'reject') return;
+    expect(decision.detail).toBe(
+      `part 1/512 of 1048576 base64 characters declares a set of at least ${511 * 1_048_576 + 1}, over the ${MAX_JOINED_BASE64_CHARS} a report may have`,
+    );
+    expect(RejectionRecordSchema.parse(decision.record)).toEqual(decision.record);
+  });
+
+  it('accepts the longest slice a set of that many parts can carry, and refuses one character more', () => {
+    expect(classifyPart(partEvent(sized(longest512, 7, 512), ACCOUNT), NOW)).toMatchObject({
+      kind: 'accept',
+    });
+    expect(classifyPart(partEvent(sized(longest512 + 1, 7, 512), ACCOUNT), NOW)).toMatchObject({
+      kind: 'reject',
+      reason: 'too-large',
+    });
+  });
+
+  it('weighs the final part by itself, since the others may be longer', () => {
+    expect(declaredJoinedChars(sized(1_048_576, 512, 512))).toBe(1_048_576);
+    expect(classifyPart(partEvent(sized(1_048_576, 512, 512), ACCOUNT), NOW)).toMatchObject({
+      kind: 'accept',
+    });
+  });
+
+  it('calls a forged oversized part forged, not too large', () => {
+    const part = { ...sized(1_048_576, 1, 512), accountId: OTHER };
+    expect(classifyPart(partEvent(part, ACCOUNT), NOW)).toMatchObject({ reason: 'forged-account' });
+  });
+
+  it('never refuses a genuine split, whatever its entry size', () => {
+    const report = accountReport(ACCOUNT, NOW, 2, 200);
+    for (const maxEntryBytes of [800, 4_000, 250_000]) {
+      for (const part of partsOf(report, maxEntryBytes)) {
+        expect(classifyPart(partEvent(part, ACCOUNT), NOW)).toMatchObject({ kind: 'accept' });
+      }
+    }
+  });
+});
+
+describe('checkStoredPartSetSize', () => {
+  const accepted = (): AcceptedPart => accept(partEvent(partsOf(accountReport(ACCOUNT, NOW))[0], ACCOUNT));
+
+  it('lets a set through that fits the joined bound plus one envelope per part', () => {
+    const max = maxStoredPartSetBytes(4);
+    expect(max).toBe(MAX_JOINED_BASE64_CHARS + 4 * MAX_PART_ENVELOPE_BYTES);
+    const refs = [max - 3, 1, 1, 1].map((size) => ({ size }));
+    expect(checkStoredPartSetSize(accepted(), refs, NOW)).toBeUndefined();
+  });
+
+  it('refuses a set one byte over, naming where its parts stay and that none was read', () => {
+    const a = accepted();
+    const refs = [maxStoredPartSetBytes(4) - 2, 1, 1, 1].map((size) => ({ size }));
+    const decision = checkStoredPartSetSize(a, refs, NOW);
+    expect(decision).toMatchObject({
+      kind: 'reject',
+      reason: 'too-large',
+      counter: 'rejectedParts',
+      record: {
+        reason: 'too-large',
+        reportId: a.part.reportId,
+        partsPrefix: incomingPartsPrefix(ACCOUNT, a.part.reportId, a.part.sha256),
+      },
+    });
+    expect(decision?.detail).toMatch(
+      /total \d+ bytes, over the \d+ a report's parts may have; no part was read/,
+    );
+  });
+
+  it('refuses 512 stored parts of 1 MB', () => {
+    const refs = Array.from({ length: 512 }, () => ({ size: 1_048_576 + 300 }));
+    expect(checkStoredPartSetSize(accepted(), refs, NOW)).toMatchObject({ reason: 'too-large' });
   });
 });
 
