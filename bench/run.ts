@@ -10,8 +10,18 @@ import { arrivalBench } from './arrival.bench';
 import { collectBench } from './collect.bench';
 import { coreBench } from './core.bench';
 import { digestBench } from './digest.bench';
+import { incomingBench } from './incoming.bench';
+import { ingestBench } from './ingest.bench';
 
-const MODULES: readonly BenchModule[] = [coreBench, agentBench, digestBench, collectBench, arrivalBench];
+const MODULES: readonly BenchModule[] = [
+  coreBench,
+  agentBench,
+  digestBench,
+  collectBench,
+  arrivalBench,
+  ingestBench,
+  incomingBench,
+];
 
 function parseArgs(argv: readonly string[]): Record<string, string> {
   const args: Record<string, string> = {};
