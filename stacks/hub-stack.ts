@@ -7,7 +7,7 @@ import { HUB_OUTPUTS } from '../core/names';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
-import { OperationsAlarms } from './constructs/operations-alarms';
+import { AlarmDelivery, OperationsAlarms } from './constructs/operations-alarms';
 import { ReportBucket } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
@@ -69,8 +69,14 @@ export class HubStack extends Stack {
       logRetention,
     });
 
+    const delivery = config.alarmDelivery;
     this.alarms = new OperationsAlarms(this, 'Alarms', {
-      ...(config.alarmEmail !== undefined ? { email: config.alarmEmail } : {}),
+      delivery:
+        delivery.kind === 'email'
+          ? AlarmDelivery.email(delivery.email)
+          : delivery.kind === 'topic'
+            ? AlarmDelivery.existingTopic(delivery.topicArn)
+            : AlarmDelivery.none(),
     });
     this.alarms.onDeadLetters(
       'IngestDeliveryDlqAlarm',
@@ -139,6 +145,13 @@ export class HubStack extends Stack {
     for (const [id, metricName, [service, statistic, period], description] of metricAlarms) {
       this.alarms.onMetric(id, metric(service, metricName, statistic, period), 0, description);
     }
+    const staleHours = config.thresholds.staleHours;
+    this.alarms.onMissingHeartbeat(
+      'DigestHeartbeatAlarm',
+      metric(digestService, DIGEST_METRICS.digestSucceeded, 'Sum', Duration.hours(1)),
+      staleHours,
+      `No digest wrote its outputs within the last ${Math.min(Math.ceil(staleHours), 168)} hours (staleHours ${staleHours}): the schedule, the function or its permissions are broken, and nobody sees the accounts' state.`,
+    );
 
     this.members = new MemberStackSet(this, 'Members', {
       centralBusArn: this.centralBus.bus.eventBusArn,

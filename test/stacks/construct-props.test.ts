@@ -7,7 +7,7 @@ import { CentralBus } from '../../stacks/constructs/central-bus';
 import { HubFunction } from '../../stacks/constructs/hub-function';
 import { MemberAgent, type MemberAgentProps } from '../../stacks/constructs/member-agent';
 import { MemberStackSet, type MemberStackSetProps } from '../../stacks/constructs/member-stackset';
-import { OperationsAlarms } from '../../stacks/constructs/operations-alarms';
+import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from '../../stacks/constructs/operations-alarms';
 import { ReportBucket } from '../../stacks/constructs/report-bucket';
 import { ReportDigest, type ReportDigestProps } from '../../stacks/constructs/report-digest';
 import { ReportIngest } from '../../stacks/constructs/report-ingest';
@@ -104,10 +104,40 @@ describe('ReportDigest', () => {
 });
 
 describe('OperationsAlarms', () => {
-  it('throws naming email when it is not an address', () => {
-    expect(() => new OperationsAlarms(stack(), 'A', { email: 'ops team' })).toThrow(
-      /OperationsAlarms A: email must be an email address/,
+  it('throws naming the delivery email when it is not an address', () => {
+    expect(() => new OperationsAlarms(stack(), 'A', { delivery: AlarmDelivery.email('ops team') })).toThrow(
+      /OperationsAlarms A: delivery email must be an email address/,
     );
+  });
+
+  it('throws naming the delivery topic when it is not an SNS topic ARN of the stack region', () => {
+    const topic = (arn: string) => () =>
+      new OperationsAlarms(stack(), 'A', { delivery: AlarmDelivery.existingTopic(arn) });
+    expect(topic('arn:aws:sqs:us-east-1:123456789012:alarms')).toThrow(
+      /OperationsAlarms A: delivery topic .*: expected an SNS topic ARN/,
+    );
+    expect(topic('arn:aws:sns:eu-west-1:123456789012:alarms')).toThrow(
+      /OperationsAlarms A: delivery topic .*: the topic is in eu-west-1, .*own region \(deploymentRegion us-east-1\)/,
+    );
+    expect(topic('arn:aws:sns:us-east-1:123456789012:alarms')).not.toThrow();
+  });
+});
+
+describe('heartbeatPeriods', () => {
+  it('counts whole one-hour periods, rounding a fraction of an hour up', () => {
+    expect(heartbeatPeriods(26)).toEqual({ evaluationPeriods: 26, capped: false });
+    expect(heartbeatPeriods(0.5)).toEqual({ evaluationPeriods: 1, capped: false });
+    expect(heartbeatPeriods(24.1)).toEqual({ evaluationPeriods: 25, capped: false });
+  });
+
+  it('caps the window at the 7 days (168 one-hour periods) a CloudWatch alarm can evaluate', () => {
+    expect(heartbeatPeriods(168)).toEqual({ evaluationPeriods: 168, capped: false });
+    expect(heartbeatPeriods(200)).toEqual({ evaluationPeriods: 168, capped: true });
+  });
+
+  it('throws when the window is not a positive number of hours', () => {
+    expect(() => heartbeatPeriods(0)).toThrow(/hours must be a positive number/);
+    expect(() => heartbeatPeriods(Number.NaN)).toThrow(/hours must be a positive number/);
   });
 });
 
