@@ -8,7 +8,7 @@ import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
 import { AlarmDelivery, OperationsAlarms } from './constructs/operations-alarms';
-import { ReportBucket } from './constructs/report-bucket';
+import { ReportBucket, ReportBucketEncryption } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
 
@@ -44,6 +44,9 @@ export class HubStack extends Stack {
     this.reports = new ReportBucket(this, 'Reports', {
       retentionDays: config.retentionDays,
       noncurrentVersionDays: config.noncurrentVersionDays,
+      encryption: config.reportBucketKms
+        ? ReportBucketEncryption.CUSTOMER_MANAGED_KEY
+        : ReportBucketEncryption.S3_MANAGED,
     });
     this.ingest = new ReportIngest(this, 'Ingest', {
       bus: this.centralBus.bus,
@@ -68,6 +71,10 @@ export class HubStack extends Stack {
       tagCacheHours: config.tagCacheHours,
       logRetention,
     });
+
+    // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).
+    this.reports.allowKeyUseThroughS3('AllowIngestRoleThroughS3', this.ingest.handler.role);
+    this.reports.allowKeyUseThroughS3('AllowDigestRoleThroughS3', this.digest.handler.role);
 
     const delivery = config.alarmDelivery;
     this.alarms = new OperationsAlarms(this, 'Alarms', {
@@ -185,5 +192,13 @@ export class HubStack extends Stack {
       value: this.digest.handler.function.functionName,
       description: 'Digest Lambda (credreport run invokes it on demand)',
     });
+    if (this.reports.encryptionKey !== undefined) {
+      new CfnOutput(this, HUB_OUTPUTS.reportBucketKeyArn, {
+        key: HUB_OUTPUTS.reportBucketKeyArn,
+        value: this.reports.encryptionKey.keyArn,
+        description:
+          'KMS key of the report bucket: readers (credreport fetch, Athena) need kms:Decrypt on it besides s3:GetObject',
+      });
+    }
   }
 }
