@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
@@ -936,6 +936,24 @@ describe('HubStack', () => {
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::TopicPolicy', 0);
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::Subscription', 0);
       toTopic.hubTemplate.resourceCountIs('AWS::KMS::Key', 0);
+    });
+
+    it('keep the topic with no subscription and warn at synth when alarmDelivery is "none"', () => {
+      const optedOut = synthesize({
+        'aws:cdk:bundling-stacks': [],
+        alarmEmail: undefined,
+        alarmDelivery: 'none',
+      });
+      try {
+        expect(optedOut.config.alarmDelivery).toEqual({ kind: 'none' });
+        optedOut.hubTemplate.resourceCountIs('AWS::SNS::Topic', 1);
+        optedOut.hubTemplate.resourceCountIs('AWS::SNS::Subscription', 0);
+        const warning = Match.stringLikeRegexp('alarmDelivery is "none"');
+        Annotations.fromStack(optedOut.hub).hasWarning('*', warning);
+        Annotations.fromStack(shipped.hub).hasNoWarning('*', warning);
+      } finally {
+        fs.rmSync(optedOut.assemblyDir, { recursive: true, force: true });
+      }
     });
 
     it('match the namespace and service the functions publish their metrics under', () => {
