@@ -7,7 +7,7 @@ import { HUB_OUTPUTS } from '../core/names';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
-import { AlarmDelivery, OperationsAlarms } from './constructs/operations-alarms';
+import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from './constructs/operations-alarms';
 import { ReportBucket, ReportBucketEncryption } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
@@ -152,12 +152,13 @@ export class HubStack extends Stack {
     for (const [id, metricName, [service, statistic, period], description] of metricAlarms) {
       this.alarms.onMetric(id, metric(service, metricName, statistic, period), 0, description);
     }
+    // The heartbeat: no digest wrote its outputs in any hour of the last ceil(staleHours) (docs/ARCHITECTURE.md §12).
     const staleHours = config.thresholds.staleHours;
     this.alarms.onMissingHeartbeat(
       'DigestHeartbeatAlarm',
       metric(digestService, DIGEST_METRICS.digestSucceeded, 'Sum', Duration.hours(1)),
       staleHours,
-      `No digest wrote its outputs within the last ${Math.min(Math.ceil(staleHours), 168)} hours (staleHours ${staleHours}): the schedule, the function or its permissions are broken, and nobody sees the accounts' state.`,
+      `No digest wrote its outputs in the last ${heartbeatPeriods(staleHours).evaluationPeriods} hours (staleHours ${staleHours}): the schedule, the function or its permissions are broken, and nobody sees the accounts' state.`,
     );
 
     this.members = new MemberStackSet(this, 'Members', {
