@@ -118,7 +118,14 @@ describe('custom-metric alarms', () => {
     const t = app.hubJson;
     const watched = watchedMetrics(t);
     expect(watched.map((m) => m.name).sort()).toEqual(
-      ['AccountsMissing', 'EmailFailed', 'ForgedParts', 'RejectedParts', 'RejectedReports'].sort(),
+      [
+        'AccountsMissing',
+        'DigestSucceeded',
+        'EmailFailed',
+        'ForgedParts',
+        'RejectedParts',
+        'RejectedReports',
+      ].sort(),
     );
 
     const ingestEnv = environmentOf(t, 'IngestFunction');
