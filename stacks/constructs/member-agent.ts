@@ -93,7 +93,8 @@ export class MemberAgent extends Construct {
       }),
     );
     // Each wildcard statement in a policy of its own, acknowledged there only (nag-acknowledgements.ts).
-    for (const { statement, reason } of iamReportStatements(this)) grantAcknowledged(this.role, statement, reason);
+    for (const { statement, reason } of iamReportStatements(this))
+      grantAcknowledged(this.role, statement, reason);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PublishReportParts',

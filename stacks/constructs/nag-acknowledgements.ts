@@ -35,11 +35,16 @@ export function acknowledgeWildcardResources(
  * Grants `statement` to `role` in an AWS::IAM::Policy of its own (construct id: the statement's sid, under
  * the role, so whatever depends on the role waits for it) and acknowledges AwsSolutions-IAM5 for that
  * statement's wildcard resources on that policy only, with `reason`. The role and its default policy carry
- * no IAM5 acknowledgement, so a wildcard granted to the role any other way is reported by cdk-nag; a
- * statement added to this policy later is caught by the exact-statements test
- * (test/stacks/iam-exact.test.ts, docs/ARCHITECTURE.md §9).
+ * no IAM5 acknowledgement, so a wildcard granted to the role any other way is reported by cdk-nag, and a
+ * statement added to this policy later fails synthesis (the acknowledgement was given for one statement).
+ * Every other change of a statement is caught by the exact-statements test (test/stacks/iam-exact.test.ts,
+ * docs/ARCHITECTURE.md §9).
  */
-export function grantAcknowledged(role: iam.Role, statement: iam.PolicyStatement, reason: string): iam.Policy {
+export function grantAcknowledged(
+  role: iam.Role,
+  statement: iam.PolicyStatement,
+  reason: string,
+): iam.Policy {
   if (statement.sid === undefined || statement.sid === '') {
     throw new Error(`grantAcknowledged ${role.node.path}: the statement needs a sid (it names the policy)`);
   }
@@ -50,6 +55,14 @@ export function grantAcknowledged(role: iam.Role, statement: iam.PolicyStatement
   }
   const policy = new iam.Policy(role, statement.sid, { statements: [statement], roles: [role] });
   acknowledgeWildcardResources(policy, statement.resources, reason);
+  policy.node.addValidation({
+    validate: () =>
+      policy.document.statementCount === 1
+        ? []
+        : [
+            `${policy.node.path}: holds ${policy.document.statementCount} statements; its AwsSolutions-IAM5 acknowledgement is for ${statement.sid} alone (grant anything else separately)`,
+          ],
+  });
   return policy;
 }
 

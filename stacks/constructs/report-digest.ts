@@ -191,7 +191,7 @@ export class ReportDigest extends Construct {
         actions: ['s3:GetObject'],
         resources: DIGEST_READ_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
       }),
-      'Object reads confined to the prefixes the digest merges (accounts/, incoming/, org/, latest/) of the report bucket.',
+      'Object reads confined to the prefixes the digest merges or keeps (accounts/, org/, latest/) of the report bucket.',
     );
     grant(
       new iam.PolicyStatement({
