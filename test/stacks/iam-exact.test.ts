@@ -24,6 +24,7 @@ import {
   UnclassifiedResourceError,
   type PermissionInventory,
 } from './iam-inventory';
+import { renderIamMarkdown } from '../../scripts/print-iam';
 
 // The exact IAM statements of every role and resource policy (docs/ARCHITECTURE.md §9): the shipped
 // configuration, the delegated-admin one, and an app widened on purpose to show the check is live.
@@ -202,5 +203,34 @@ describe('cdk-nag acknowledgements', () => {
     expect(() => synthesize({}, widenAcknowledged)).toThrow(
       /Agent\/Role\/CollectAccountCredentialReport: holds 2 statements; its AwsSolutions-IAM5 acknowledgement is for CollectAccountCredentialReport alone/,
     );
+  });
+});
+
+describe('scripts/print-iam renderIamMarkdown', () => {
+  it('shows every role, policy, statement and acknowledgement, with pipes escaped', () => {
+    const hub = inventory(shipped.hubJson);
+    const member = inventory(shipped.memberJson);
+    const acks = acknowledgements(shipped.app);
+    const markdown = renderIamMarkdown({
+      intro: 'Test.',
+      stacks: [
+        { title: 'Hub', inventory: hub },
+        { title: 'Member', inventory: member },
+      ],
+      acknowledgements: [...acks, { path: 'A/B', id: 'X-1', reason: 'a | b' }],
+    });
+    for (const name of [...Object.keys(hub), ...Object.keys(member)])
+      expect(markdown).toContain(`### ${name} (`);
+    for (const policy of Object.keys(hub.DigestRole?.Policies as object)) {
+      expect(markdown).toContain(`Policy \`${policy}\`:`);
+    }
+    expect(markdown).toContain(
+      '| CollectAccountCredentialReport | Allow |  | `iam:GenerateCredentialReport`<br>`iam:GetAccountAuthorizationDetails`<br>`iam:GetCredentialReport`<br>`iam:ListUsers` | `*` |  |',
+    );
+    expect(markdown).toContain(
+      'ArnLike aws:PrincipalArn = `arn:${AWS::Partition}:iam::*:role/credreport-member-agent`',
+    );
+    for (const a of acks) expect(markdown).toContain(a.reason);
+    expect(markdown).toContain('| A/B | X-1 | a \\| b |');
   });
 });
