@@ -262,8 +262,13 @@ describe('MemberStack', () => {
       ServiceToken: arnOf(id('AWS::Lambda::Function', 'AgentFunction')),
       ServiceTimeout: '300',
     });
+    // Every policy of the role, including the one-statement policies of the wildcard grants.
     expect(firstRun.DependsOn).toEqual(
-      expect.arrayContaining([id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy')]),
+      expect.arrayContaining([
+        id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy'),
+        id('AWS::IAM::Policy', 'AgentRoleCollectAccountCredentialReport'),
+        id('AWS::IAM::Policy', 'AgentRoleReadAccessKeyMetadata'),
+      ]),
     );
   });
 
