@@ -67,7 +67,12 @@ export function synthesize(
   const assemblyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credreport-stacks-'));
   const built = buildApp({ context: { ...SHIPPED_CONTEXT, ...overrides }, outdir: assemblyDir });
   prepare?.(built);
-  built.app.synth();
+  try {
+    built.app.synth();
+  } catch (error) {
+    fs.rmSync(assemblyDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...built,
     assemblyDir,
