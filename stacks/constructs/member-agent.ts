@@ -15,7 +15,7 @@ import {
 } from '../config';
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
-import { acknowledgeWildcardResources, RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
+import { grantAcknowledged, RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
 
 /** Properties of {@link MemberAgent}. */
 export interface MemberAgentProps {
@@ -92,14 +92,9 @@ export class MemberAgent extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    for (const statement of iamReportStatements(this)) {
-      this.role.addToPrincipalPolicy(statement);
-      acknowledgeWildcardResources(
-        this.role,
-        statement.resources,
-        'iam:GenerateCredentialReport, GetCredentialReport, GetAccountAuthorizationDetails and ListUsers accept only "*"; ListAccessKeys and GetAccessKeyLastUsed cover every user of this account, which is the report itself.',
-      );
-    }
+    // Each wildcard statement in a policy of its own, acknowledged there only (nag-acknowledgements.ts).
+    for (const { statement, reason } of iamReportStatements(this))
+      grantAcknowledged(this.role, statement, reason);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PublishReportParts',

@@ -11,7 +11,7 @@ import type { Thresholds } from '../../core/thresholds';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
-import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import { acknowledgeWildcardResources, grantAcknowledged } from './nag-acknowledgements';
 
 /** Properties of {@link ReportDigest}. */
 export interface ReportDigestProps {
@@ -178,9 +178,11 @@ export class ReportDigest extends Construct {
     const role = this.handler.role;
     const stack = Stack.of(this);
     const bucket = props.bucket;
+    // A statement with a wildcard resource goes into a policy of its own, acknowledged there only
+    // (nag-acknowledgements.ts); the others into the role's default policy, which has no acknowledgement.
     const grant = (statement: iam.PolicyStatement, reason?: string) => {
-      role.addToPrincipalPolicy(statement);
-      if (reason !== undefined) acknowledgeWildcardResources(role, statement.resources, reason);
+      if (reason === undefined) role.addToPrincipalPolicy(statement);
+      else grantAcknowledged(role, statement, reason);
     };
 
     grant(
@@ -189,7 +191,7 @@ export class ReportDigest extends Construct {
         actions: ['s3:GetObject'],
         resources: DIGEST_READ_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
       }),
-      'Object reads confined to the prefixes the digest merges (accounts/, incoming/, org/, latest/) of the report bucket.',
+      'Object reads confined to the prefixes the digest merges or keeps (accounts/, org/, latest/) of the report bucket.',
     );
     grant(
       new iam.PolicyStatement({
@@ -216,7 +218,7 @@ export class ReportDigest extends Construct {
         actions: [...ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS],
         resources: ['*'],
       }),
-      'organizations:DescribeOrganization, ListAccounts, ListRoots (and the IAM report reads GenerateCredentialReport, GetCredentialReport, GetAccountAuthorizationDetails, ListUsers) have no resource type: IAM accepts only "*" for them.',
+      'organizations:DescribeOrganization, ListAccounts and ListRoots have no resource type: IAM accepts only "*" for them.',
     );
     const orgArn = (resource: string) =>
       stack.formatArn({
@@ -243,12 +245,8 @@ export class ReportDigest extends Construct {
       'OU path and tags of every account of this organization are columns of the report (account ARNs of its o- id only).',
     );
 
-    for (const statement of iamReportStatements(this)) {
-      grant(
-        statement,
-        'The hub account (which StackSets never deploy to) collects its own IAM report: every user of this account.',
-      );
-    }
+    // The hub account (which StackSets never deploy to) collects its own IAM report.
+    for (const { statement, reason } of iamReportStatements(this)) grant(statement, reason);
 
     if (props.sender !== undefined) {
       const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);

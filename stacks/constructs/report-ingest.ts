@@ -15,7 +15,7 @@ import {
 } from '../../core/names';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
-import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import { grantAcknowledged } from './nag-acknowledgements';
 
 /** Properties of {@link ReportIngest}. */
 export interface ReportIngestProps {
@@ -113,17 +113,13 @@ export class ReportIngest extends Construct {
     });
 
     const role = this.handler.role;
-    const objects = INGEST_S3_PREFIXES.map((p) => props.bucket.arnForObjects(`${p}*`));
-    role.addToPrincipalPolicy(
+    grantAcknowledged(
+      role,
       new iam.PolicyStatement({
         sid: 'ReadWriteParts',
         actions: [...INGEST_S3_OBJECT_ACTIONS],
-        resources: objects,
+        resources: INGEST_S3_PREFIXES.map((p) => props.bucket.arnForObjects(`${p}*`)),
       }),
-    );
-    acknowledgeWildcardResources(
-      role,
-      objects,
       'Object reads and writes confined to incoming/ (parts) and accounts/ (assembled reports) of the report bucket.',
     );
     // ListBucket also decides 404 (not 403) for a missing key, which the store relies on (a first report has

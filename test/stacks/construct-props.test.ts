@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,7 +15,10 @@ import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from '../../stacks/
 import { ReportBucket, ReportBucketEncryption } from '../../stacks/constructs/report-bucket';
 import { ReportDigest, type ReportDigestProps } from '../../stacks/constructs/report-digest';
 import { ReportIngest } from '../../stacks/constructs/report-ingest';
-import * as events from 'aws-cdk-lib/aws-events';
+import {
+  acknowledgeWildcardResources,
+  grantAcknowledged,
+} from '../../stacks/constructs/nag-acknowledgements';
 
 // Construct validation runs before anything is bundled, so these need no synth.
 const stack = () => new Stack(new App(), 'Test', { env: { region: 'us-east-1' } });
@@ -295,5 +299,56 @@ describe('ReportIngest props', () => {
     expect(() => new ReportIngest(s, 'I', { ...props(s), reservedConcurrency: 0 })).toThrow(
       /ReportIngest I: reservedConcurrency must be an integer from 1 to 1000 \(got 0\)/,
     );
+  });
+});
+
+describe('nag acknowledgements', () => {
+  const role = () =>
+    new iam.Role(stack(), 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  const onStar = (sid?: string, actions = ['iam:ListUsers']) =>
+    new iam.PolicyStatement({ ...(sid !== undefined ? { sid } : {}), actions, resources: ['*'] });
+
+  it('refuses Resource::* on a role, naming the construct and grantAcknowledged', () => {
+    expect(() => acknowledgeWildcardResources(role(), ['*'], 'because')).toThrow(
+      /acknowledgeWildcardResources Test\/Role: Resource::\* may be acknowledged only on a policy of one statement \(use grantAcknowledged\)/,
+    );
+  });
+
+  it('refuses Resource::* on a policy of two statements', () => {
+    const r = role();
+    const policy = new iam.Policy(r, 'Two', { statements: [onStar('A'), onStar('B', ['iam:GetUser'])] });
+    expect(() => acknowledgeWildcardResources(policy, ['*'], 'because')).toThrow(
+      /Test\/Role\/Two: Resource::\*/,
+    );
+  });
+
+  it('grants a wildcard statement in a policy of its own, named by its sid and attached to the role', () => {
+    const r = role();
+    const policy = grantAcknowledged(r, onStar('ListThem'), 'ListUsers has no resource type.');
+    expect(policy.node.path).toBe('Test/Role/ListThem');
+    expect(policy.document.statementCount).toBe(1);
+    expect(Stack.of(r).resolve(policy.document.toJSON())).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'ListThem', Effect: 'Allow', Action: 'iam:ListUsers', Resource: '*' }],
+    });
+  });
+
+  it('throws naming the sid when the statement has none', () => {
+    expect(() => grantAcknowledged(role(), onStar(), 'r')).toThrow(
+      /grantAcknowledged Test\/Role: the statement needs a sid/,
+    );
+  });
+
+  it('throws when the statement has a wildcard action or is a Deny', () => {
+    expect(() => grantAcknowledged(role(), onStar('All', ['iam:*']), 'r')).toThrow(
+      /grantAcknowledged Test\/Role\/All: only Allow statements with exact actions/,
+    );
+    const deny = new iam.PolicyStatement({
+      sid: 'No',
+      effect: iam.Effect.DENY,
+      actions: ['iam:ListUsers'],
+      resources: ['*'],
+    });
+    expect(() => grantAcknowledged(role(), deny, 'r')).toThrow(/Test\/Role\/No: only Allow statements/);
   });
 });

@@ -35,16 +35,74 @@ export interface CfnResource {
   readonly DependsOn?: string[];
 }
 
-/** Synthesizes the whole app (shipped context + `overrides`) once into a temporary directory. */
-export function synthesize(overrides: Readonly<Record<string, unknown>> = {}): Synthesized {
+/**
+ * The second configuration the stack tests synthesize: a delegated-admin deployment to two OUs in another
+ * region, with the digest mailed and alarms sent to an address.
+ */
+export const DELEGATED_CONTEXT: Readonly<Record<string, unknown>> = {
+  delegatedAdmin: true,
+  organizationRootId: undefined,
+  targetOrganizationalUnitIds: ['ou-ab12-cd34ef56', 'ou-ab12-99887766'],
+  deploymentRegion: 'eu-west-1',
+  digestRecipients: ['security@example.com', 'cloud@example.com'],
+  digestSender: 'credreport@reports.example.com',
+  digestConfigurationSet: 'credreport-digest',
+  digestTimeZone: 'Europe/Paris',
+  digestSchedule: 'cron(30 6 ? * MON-FRI *)',
+  alarmEmail: 'oncall@example.com',
+  retainStacksOnAccountRemoval: true,
+  maxConcurrentPercentage: 100,
+  failureTolerancePercentage: 25,
+  tagKeys: ['Owner', 'CostCenter'],
+};
+
+/**
+ * Synthesizes the whole app (shipped context + `overrides`) once into a temporary directory; `prepare`
+ * may change the constructs first (a test that widens a role on purpose).
+ */
+export function synthesize(
+  overrides: Readonly<Record<string, unknown>> = {},
+  prepare?: (built: CredreportApp) => void,
+): Synthesized {
   const assemblyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credreport-stacks-'));
   const built = buildApp({ context: { ...SHIPPED_CONTEXT, ...overrides }, outdir: assemblyDir });
-  built.app.synth();
+  prepare?.(built);
+  try {
+    built.app.synth();
+  } catch (error) {
+    fs.rmSync(assemblyDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...built,
     assemblyDir,
     ...readTemplates(assemblyDir, built.hub.templateFile, built.hub.members.memberStack),
   };
+}
+
+/**
+ * Synthesizes an app that `prepare` has made invalid on purpose and returns the error synthesis threw with
+ * the templates as written: the validation plugins (cdk-nag) run after the templates are written, so a
+ * refused synthesis still leaves them to inspect. Throws if synthesis is not refused.
+ */
+export function synthesizeRefused(
+  overrides: Readonly<Record<string, unknown>>,
+  prepare: (built: CredreportApp) => void,
+): Synthesized & { readonly refusal: Error } {
+  const assemblyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credreport-stacks-'));
+  const built = buildApp({ context: { ...SHIPPED_CONTEXT, ...overrides }, outdir: assemblyDir });
+  prepare(built);
+  try {
+    built.app.synth();
+  } catch (error) {
+    return {
+      ...built,
+      assemblyDir,
+      refusal: error as Error,
+      ...readTemplates(assemblyDir, built.hub.templateFile, built.hub.members.memberStack),
+    };
+  }
+  throw new Error('synthesizeRefused: synthesis succeeded');
 }
 
 /** Reads the hub template and the member template (a StackSetStack is written beside it as a file asset). */

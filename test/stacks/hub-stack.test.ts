@@ -19,6 +19,7 @@ import {
   accessMismatches,
   actionsOf,
   cfnLint,
+  DELEGATED_CONTEXT,
   leastPrivilegeProblems,
   resolveCfn,
   resource,
@@ -54,22 +55,7 @@ beforeAll(() => {
     alarmEmail: undefined,
     alarmTopicArn: EXISTING_TOPIC,
   });
-  delegated = synthesize({
-    delegatedAdmin: true,
-    organizationRootId: undefined,
-    targetOrganizationalUnitIds: ['ou-ab12-cd34ef56', 'ou-ab12-99887766'],
-    deploymentRegion: 'eu-west-1',
-    digestRecipients: ['security@example.com', 'cloud@example.com'],
-    digestSender: 'credreport@reports.example.com',
-    digestConfigurationSet: 'credreport-digest',
-    digestTimeZone: 'Europe/Paris',
-    digestSchedule: 'cron(30 6 ? * MON-FRI *)',
-    alarmEmail: 'oncall@example.com',
-    retainStacksOnAccountRemoval: true,
-    maxConcurrentPercentage: 100,
-    failureTolerancePercentage: 25,
-    tagKeys: ['Owner', 'CostCenter'],
-  });
+  delegated = synthesize(DELEGATED_CONTEXT);
 });
 afterAll(() => {
   for (const s of all()) if (s) fs.rmSync(s.assemblyDir, { recursive: true, force: true });

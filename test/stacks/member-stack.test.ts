@@ -262,8 +262,13 @@ describe('MemberStack', () => {
       ServiceToken: arnOf(id('AWS::Lambda::Function', 'AgentFunction')),
       ServiceTimeout: '300',
     });
+    // Every policy of the role, including the one-statement policies of the wildcard grants.
     expect(firstRun.DependsOn).toEqual(
-      expect.arrayContaining([id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy')]),
+      expect.arrayContaining([
+        id('AWS::IAM::Policy', 'AgentRoleDefaultPolicy'),
+        id('AWS::IAM::Policy', 'AgentRoleCollectAccountCredentialReport'),
+        id('AWS::IAM::Policy', 'AgentRoleReadAccessKeyMetadata'),
+      ]),
     );
   });
 
@@ -396,7 +401,7 @@ describe('MemberStack', () => {
     });
   });
 
-  it('holds nothing else: one function, one rule, one role, one log group, the custom resource', () => {
+  it('holds nothing else: one function, one rule, one role with its three policies, one log group, the custom resource', () => {
     const types = Object.values(json.Resources)
       .map((r) => r.Type)
       .filter((t) => t !== 'AWS::CDK::Metadata')
@@ -404,6 +409,9 @@ describe('MemberStack', () => {
     expect(types).toEqual(
       [
         'AWS::Events::Rule',
+        // The default policy and one per wildcard statement (iam-exact.test.ts lists their statements).
+        'AWS::IAM::Policy',
+        'AWS::IAM::Policy',
         'AWS::IAM::Policy',
         'AWS::IAM::Role',
         'AWS::Lambda::EventInvokeConfig',
