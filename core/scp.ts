@@ -219,6 +219,8 @@ export class ControlPolicyIndex {
     if (metadata?.managementAccountId === accountId) return { status: 'exempt' };
     const control = metadata?.controlPolicies;
     if (!control) return { status: 'unknown', reason: 'SCPs not read' };
+    // Without it the management account could not be told apart, and SCPs never apply to it.
+    if (!metadata.managementAccountId) return { status: 'unknown', reason: 'management account not known' };
     if (control.scp.status !== 'enabled') {
       return { status: 'unknown', reason: control.scp.detail ?? `SCPs ${control.scp.status}` };
     }

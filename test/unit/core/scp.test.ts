@@ -455,6 +455,12 @@ describe('ControlPolicyIndex', () => {
       reason: 'policy p-abc123 could not be parsed',
     });
     expect(new ControlPolicyIndex(base).chainFor('222222222222')).toMatchObject({ status: 'unknown' });
+    const { managementAccountId: _m, ...anonymous } = base;
+    void _m;
+    expect(new ControlPolicyIndex(anonymous).chainFor('111111111111')).toEqual({
+      status: 'unknown',
+      reason: 'management account not known',
+    });
   });
 
   it('applies RCPs when they are enabled and their attachments are known', () => {
