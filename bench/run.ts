@@ -12,6 +12,7 @@ import { coreBench } from './core.bench';
 import { digestBench } from './digest.bench';
 import { incomingBench } from './incoming.bench';
 import { ingestBench } from './ingest.bench';
+import { scpBench } from './scp.bench';
 
 const MODULES: readonly BenchModule[] = [
   coreBench,
@@ -21,6 +22,7 @@ const MODULES: readonly BenchModule[] = [
   arrivalBench,
   ingestBench,
   incomingBench,
+  scpBench,
 ];
 
 function parseArgs(argv: readonly string[]): Record<string, string> {

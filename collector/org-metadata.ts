@@ -30,12 +30,15 @@ import {
   ListRootsCommand,
   ListTagsForResourceCommand,
   OrganizationsClient,
+  Root,
 } from '@aws-sdk/client-organizations';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { errorName, isAccessDenied, isThrottling } from '../core/aws-errors';
-import { mapLimit, retry, sleep as defaultSleep } from '../core/concurrency';
+import { errorName, isAccessDenied } from '../core/aws-errors';
+import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { AccountMetadata, OrgMetadata } from '../core/types';
+import { fetchControlPolicies } from './control-policies';
+import { allPages, OrgCallContext, send } from './org-calls';
 
 /** The organization structure (accounts or OU tree) could not be read. */
 export class OrgMetadataError extends CredreportError {}
@@ -72,65 +75,10 @@ export const DEFAULT_TAG_MAX_AGE_HOURS = 24;
 export const DEFAULT_ORG_CONCURRENCY = 3;
 export const DEFAULT_ORG_BUDGET_MS = 120_000;
 const DEFAULT_THROTTLE_RETRIES = 5;
-const THROTTLE_BASE_MS = 400;
-const THROTTLE_CAP_MS = 10_000;
 /** After this many AccessDenied answers without one success, stop asking for tags in this run. */
 const TAG_DENIED_CIRCUIT = 5;
 /** Most `ListParents` fallbacks per run (accounts moved during the walk); beyond, the path stays empty. */
 const MAX_PARENT_LOOKUPS = 200;
-
-/** What every Organizations request of one fetch shares (not the IAM `CallContext` of iam-calls.ts). */
-interface OrgCallContext {
-  readonly client: OrganizationsClient;
-  readonly calls: Record<string, number>;
-  readonly retries: number;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly logger?: Logger;
-}
-
-/**
- * Sends one command, counting it, and retries it with full-jitter exponential backoff on throttling only
- * (the shared `retry`, docs/ARCHITECTURE.md §12): other faults were already retried by the SDK.
- */
-function send<T>(ctx: OrgCallContext, operation: string, request: () => Promise<T>): Promise<T> {
-  return retry(
-    () => {
-      ctx.calls[operation] = (ctx.calls[operation] ?? 0) + 1;
-      return request();
-    },
-    {
-      attempts: ctx.retries + 1,
-      baseMs: THROTTLE_BASE_MS,
-      capMs: THROTTLE_CAP_MS,
-      random: Math.random,
-      retryIf: isThrottling,
-      sleep: ctx.sleep,
-      beforeWait: ({ attempt, delayMs }) =>
-        ctx.logger?.debug('Organizations throttled; retrying', {
-          operation,
-          attempt: attempt + 1,
-          delayMs,
-        }),
-    },
-  );
-}
-
-/** Follows NextToken to the end; each page is retried on its own. */
-async function allPages<P extends { NextToken?: string | undefined }, I>(
-  ctx: OrgCallContext,
-  operation: string,
-  page: (token: string | undefined) => Promise<P>,
-  items: (p: P) => readonly I[] | undefined,
-): Promise<I[]> {
-  const out: I[] = [];
-  let token: string | undefined;
-  do {
-    const response = await send(ctx, operation, () => page(token));
-    out.push(...(items(response) ?? []));
-    token = response.NextToken;
-  } while (token);
-  return out;
-}
 
 interface Placement {
   readonly ouPath: string;
@@ -167,6 +115,7 @@ export async function fetchOrgMetadata(
   let organizationId: string | undefined;
   let managementAccountId: string | undefined;
   let accounts: Account[];
+  let roots: Root[] = [];
   const placement = new Map<string, Placement>();
   const ouById = new Map<string, Placement>();
   try {
@@ -187,7 +136,7 @@ export async function fetchOrgMetadata(
         (p) => p.Accounts,
       );
     const walkTree = async (lanes: number): Promise<void> => {
-      const roots = await allPages(
+      roots = await allPages(
         ctx,
         'ListRoots',
         (NextToken) => client.send(new ListRootsCommand({ NextToken })),
@@ -348,6 +297,20 @@ export async function fetchOrgMetadata(
   if (failed > 0)
     warnings.push(`Tags of ${failed} account(s) could not be read; cached tags (or none) are used`);
 
+  // SCPs and RCPs on every path (collector/control-policies.ts), within what is left of the budget.
+  const control = await fetchControlPolicies({
+    ctx,
+    roots,
+    ouIds: [...ouById.keys()].filter((id) => !id.startsWith('r-')),
+    accountIds: accounts.filter((a) => a.Id && stateOf(a) === 'ACTIVE').map((a) => a.Id as string),
+    ...(opts.cached?.controlPolicies ? { cached: opts.cached.controlPolicies } : {}),
+    now: opts.now,
+    maxAgeMs: tagMaxAgeMs,
+    concurrency,
+    outOfBudget: () => clock() - started > budgetMs,
+  });
+  warnings.push(...control.warnings);
+
   const metadataAccounts: AccountMetadata[] = accounts
     .filter((a): a is Account & { Id: string } => typeof a.Id === 'string')
     .map((a) => {
@@ -380,6 +343,7 @@ export async function fetchOrgMetadata(
       fetchedAt: opts.now.toISOString(),
       accounts: metadataAccounts,
       tagsFetchedAt: Object.fromEntries(Object.entries(tagsFetchedAt).sort(([a], [b]) => a.localeCompare(b))),
+      controlPolicies: control.controlPolicies,
     },
     calls,
     warnings,

@@ -236,6 +236,17 @@ function groupColumns(first: string): Column<GroupSummary>[] {
  * is the verdict's count (docs/ARCHITECTURE.md §12: never reported + stale + rejected + incomplete), so the line
  * reads the same number as summary.json, the digest's result and the exit status.
  */
+/**
+ * `SCPs known for 40 accounts, unknown for 2, 1 exempt (management); 3 flags cleared by SCPs or RCPs`.
+ * Summaries written before SCPs were read have no such counts: nothing is said.
+ */
+export function controlPolicyLine(summary: Summary): string | undefined {
+  const c = summary.controlPolicies as Summary['controlPolicies'] | undefined;
+  if (!c) return undefined;
+  const cleared = Object.values(c.flagsCleared).reduce((a, b) => a + b, 0);
+  return `SCPs known for ${fmt(c.accountsKnown)} accounts, unknown for ${fmt(c.accountsUnknown)}, ${fmt(c.accountsExempt)} exempt (management); ${fmt(cleared)} privilege flags cleared by SCPs or RCPs`;
+}
+
 export function coverageLine(summary: Summary): string {
   const c = summary.coverage;
   const stale = c.stale > 0 ? ` (${fmt(c.stale)} of them stale)` : '';
@@ -364,6 +375,9 @@ export function renderDigestHtml(summary: Summary, options: DigestOptions = {}):
     section(
       'Coverage',
       `<p>${badge} ${e(coverageLine(summary))}${c.unexpected > 0 ? `, ${fmt(c.unexpected)} reporting but not expected` : ''}.</p>\n` +
+        (controlPolicyLine(summary)
+          ? `<p style="${STYLE.muted}">${e(controlPolicyLine(summary))}.</p>\n`
+          : '') +
         (c.entries.length > 0 ? htmlTable(lists.coverage, coverageColumns) : ''),
     ),
     section('Findings', findingsTable),
@@ -510,6 +524,8 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
     `${fmt(t.accounts)} accounts, ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys (${fmt(t.activeAccessKeys)} active), ${fmt(t.usersWithFindings)} users with findings.`,
   );
   out.push('', `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`);
+  const scpLine = controlPolicyLine(summary);
+  if (scpLine) out.push(`${scpLine}.`);
   for (const entry of lists.coverage.shown) out.push(`  ${coverageText(entry)}`);
   out.push(...textMore(lists.coverage));
   out.push('', 'Findings:', findingsTextTable(summary));

@@ -33,6 +33,7 @@ import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, PreviousRun } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
+import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -74,6 +75,12 @@ export interface MergeInput {
   readonly previous?: PreviousRun;
   /** E.g. the org id, shown in the HTML and text digest. */
   readonly organizationLabel?: string;
+  /**
+   * The privilege grants of a report's users (privileges v2, per user name), which SCPs and RCPs are
+   * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`). Absent, or undefined for a
+   * report (v1 reports carry none), leaves that report's flags as the agent computed them.
+   */
+  readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
 }
 
 export interface MergeSinks {
@@ -223,11 +230,19 @@ function privilegeCells(privileges: UserPrivileges | undefined): readonly string
   ];
 }
 
-/** Granted kinds only: `admin:arn:aws:iam::aws:policy/AdministratorAccess;s3Read:group:Data/ReadAll`. */
-export function grantingPoliciesCell(privileges: UserPrivileges | undefined): string {
+/**
+ * Granted kinds only: `admin:arn:aws:iam::aws:policy/AdministratorAccess;s3Read:group:Data/ReadAll`; a kind
+ * cleared by SCPs or RCPs shows why instead: `s3Read:blocked by SCP p-abc123 DenyS3`.
+ */
+export function grantingPoliciesCell(
+  privileges: UserPrivileges | undefined,
+  blocked?: Readonly<Partial<Record<PrivilegeKind, string>>>,
+): string {
   if (!privileges) return '';
   const parts: string[] = [];
   for (const kind of PRIVILEGE_KINDS) {
+    const why = blocked?.[kind];
+    if (why !== undefined && !privileges[kind]) parts.push(`${kind}:${why}`);
     if (!privileges[kind]) continue;
     for (const policy of privileges.grantingPolicies[kind] ?? []) parts.push(`${kind}:${policy}`);
   }
@@ -313,11 +328,14 @@ interface AccountContext {
   readonly prefix: readonly string[];
   readonly meta?: AccountMetadata;
   readonly tally: AccountTally;
+  /** Per user, per kind cleared by SCPs or RCPs: why (`blocked by SCP p-abc123 DenyS3`). */
+  readonly blocked?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
 }
 
 interface RunState {
   readonly input: MergeInput;
   readonly builder: SummaryBuilder;
+  readonly controlPolicies: ControlPolicyIndex;
   readonly delta?: DeltaTracker;
   readonly credentialReport: CsvWriter;
   readonly accessKeys: CsvWriter;
@@ -418,7 +436,7 @@ async function writeInventoryKey(
     record.lastUsedRegion ?? '',
     numberCell(daysSinceLastUse),
     ...privilegeCells(user.privileges),
-    grantingPoliciesCell(user.privileges),
+    grantingPoliciesCell(user.privileges, ctx.blocked?.get(record.userName)),
     findings.join(';'),
   ];
   await writeKeyRow(state, ctx, cells, {
@@ -465,7 +483,7 @@ async function writeUser(
 
   if (evaluation.keys.length === 0 && inventory.length === 0) return;
   const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
-  const grantingPolicies = grantingPoliciesCell(privileges);
+  const grantingPolicies = grantingPoliciesCell(privileges, ctx.blocked?.get(row.user));
   for (const { slot, facts, findings } of evaluation.keys) {
     const record = bySlot[slot - 1];
     const columns = SLOT_COLUMNS[slot];
@@ -559,7 +577,7 @@ async function writeAccount(
     meta?.ouPath ?? '',
     ...tagKeys.map((k) => meta?.tags[k] ?? ''),
   ];
-  const ctx: AccountContext = {
+  let ctx: AccountContext = {
     report,
     generatedMs,
     prefix,
@@ -568,9 +586,16 @@ async function writeAccount(
   };
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
-  const privilegesByUser = report.privileges
-    ? new Map(report.privileges.map((p) => [p.userName, p]))
-    : undefined;
+  const chain = state.controlPolicies.chainFor(accountId);
+  const grants = report.privileges ? state.input.grantsOf?.(report) : undefined;
+  let privileges = report.privileges;
+  if (privileges && grants) {
+    const applied = applyServiceControlPolicies(privileges, grants, chain);
+    privileges = applied.users;
+    builder.addControlPolicies(chain.status, applied.cleared);
+    if (applied.blocked.size > 0) ctx = { ...ctx, blocked: applied.blocked };
+  } else builder.addControlPolicies(chain.status);
+  const privilegesByUser = privileges ? new Map(privileges.map((p) => [p.userName, p])) : undefined;
   const inventoryByUser = new Map<string, AccessKeyRecord[]>();
   for (const record of report.accessKeys) {
     const list = inventoryByUser.get(record.userName);
@@ -621,6 +646,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     input,
     builder,
     ...(input.previous ? { delta: new DeltaTracker(input.previous) } : {}),
+    controlPolicies: new ControlPolicyIndex(input.metadata),
     credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
   };

@@ -1,5 +1,31 @@
 import * as z from 'zod';
-import type { OrgMetadata } from './types';
+import { MAX_CONTROL_POLICY_CHARS } from './scp';
+import { CONTROL_POLICY_TYPES, type OrgMetadata } from './types';
+
+const attachmentsSchema = z.record(
+  z.string().max(128),
+  z.object({ policyIds: z.array(z.string().max(128)).max(1_000), fetchedAt: z.string() }),
+);
+const policyTypeStateSchema = z.object({
+  status: z.enum(['enabled', 'not-enabled', 'unreadable']),
+  detail: z.string().max(500).optional(),
+  attachments: attachmentsSchema,
+});
+
+/** SCPs and RCPs as cached (core/types.ts `OrgControlPolicies`); each document is bounded as Organizations bounds it, with margin. */
+export const OrgControlPoliciesSchema = z.object({
+  scp: policyTypeStateSchema,
+  rcp: policyTypeStateSchema,
+  policies: z.record(
+    z.string().max(128),
+    z.object({
+      name: z.string().max(128),
+      type: z.enum(CONTROL_POLICY_TYPES),
+      content: z.string().max(MAX_CONTROL_POLICY_CHARS),
+      fetchedAt: z.string(),
+    }),
+  ),
+});
 
 /**
  * Schema of organization metadata as stored in org/metadata.json and written by
@@ -22,6 +48,7 @@ export const OrgMetadataSchema = z.object({
     }),
   ),
   tagsFetchedAt: z.record(z.string(), z.string()).optional(),
+  controlPolicies: OrgControlPoliciesSchema.optional(),
 });
 
 /**

@@ -88,6 +88,17 @@ export interface Coverage extends CoverageVerdict {
   readonly entries: readonly CoverageEntry[];
 }
 
+export interface ControlPolicySummary {
+  /** Accounts whose SCP chain was known (their flags could be cleared). */
+  readonly accountsKnown: number;
+  /** Accounts whose SCP data was missing, refused or incomplete: nothing cleared. */
+  readonly accountsUnknown: number;
+  /** The management account, which SCPs and RCPs do not apply to. */
+  readonly accountsExempt: number;
+  /** Flags cleared by SCPs or RCPs, per kind (only reports that carry grants can be cleared). */
+  readonly flagsCleared: Readonly<Record<PrivilegeKind, number>>;
+}
+
 export interface Summary {
   readonly schemaVersion: 1;
   /** ISO time of the run ("now"). */
@@ -111,6 +122,8 @@ export interface Summary {
   readonly coverage: Coverage;
   /** The top active keys: root keys, then admin, then data-read, then the oldest. */
   readonly riskiestKeys: readonly RiskyKey[];
+  /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
+  readonly controlPolicies: ControlPolicySummary;
   readonly delta?: Delta;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
@@ -348,6 +361,13 @@ export class SummaryBuilder {
   private readonly warnings: string[] = [];
   private warningsDropped = 0;
   private unattributedCount = 0;
+  private readonly chains = { known: 0, unknown: 0, exempt: 0 };
+  private readonly flagsCleared: Record<PrivilegeKind, number> = {
+    admin: 0,
+    s3Read: 0,
+    rdsRead: 0,
+    dynamodbRead: 0,
+  };
 
   constructor(private readonly options: SummaryBuilderOptions) {
     for (const account of options.metadata?.accounts ?? []) this.metaById.set(account.id, account);
@@ -411,6 +431,17 @@ export class SummaryBuilder {
   warn(message: string): void {
     if (this.warnings.length < WARNINGS_LIMIT) this.warnings.push(message);
     else this.warningsDropped++;
+  }
+
+  /** The SCP chain status of one account written (core/scp.ts), and the flags its SCPs and RCPs cleared. */
+  addControlPolicies(
+    status: 'known' | 'unknown' | 'exempt',
+    cleared?: Readonly<Record<PrivilegeKind, number>>,
+  ): void {
+    this.chains[status]++;
+    if (!cleared) return;
+    for (const kind of Object.keys(this.flagsCleared) as PrivilegeKind[])
+      this.flagsCleared[kind] += cleared[kind];
   }
 
   /** Accounts with rows so far. */
@@ -579,6 +610,12 @@ export class SummaryBuilder {
         entries,
       },
       riskiestKeys,
+      controlPolicies: {
+        accountsKnown: this.chains.known,
+        accountsUnknown: this.chains.unknown,
+        accountsExempt: this.chains.exempt,
+        flagsCleared: { ...this.flagsCleared },
+      },
       warnings,
     };
   }

@@ -76,6 +76,48 @@ export interface OrgMetadata {
   readonly accounts: readonly AccountMetadata[];
   /** ISO time each account's tags were last fetched (lets a warm cache skip unchanged accounts). */
   readonly tagsFetchedAt?: Readonly<Record<string, string>>;
+  /** SCPs and RCPs attached on every account's path (docs/ARCHITECTURE.md §7); absent when never read. */
+  readonly controlPolicies?: OrgControlPolicies;
+}
+
+/** The two Organizations policy types that limit access (ListPoliciesForTarget `Filter`). */
+export const CONTROL_POLICY_TYPES = ['SERVICE_CONTROL_POLICY', 'RESOURCE_CONTROL_POLICY'] as const;
+export type ControlPolicyType = (typeof CONTROL_POLICY_TYPES)[number];
+
+/** What is known of one policy type in the organization. */
+export interface ControlPolicyTypeState {
+  /**
+   * `enabled`: the root lists the type ENABLED and its attachments were read; `not-enabled`: the root does
+   * not (the type limits nothing); `unreadable`: Organizations refused (AccessDenied) or failed.
+   */
+  readonly status: 'enabled' | 'not-enabled' | 'unreadable';
+  /** Why not `enabled`, safe to show. */
+  readonly detail?: string;
+  /** Per target (root, OU or account id): the policy ids attached directly to it, and when that was read. */
+  readonly attachments: Readonly<Record<string, ControlPolicyAttachments>>;
+}
+
+export interface ControlPolicyAttachments {
+  readonly policyIds: readonly string[];
+  /** ISO time ListPoliciesForTarget was answered for this target. */
+  readonly fetchedAt: string;
+}
+
+/** A policy's content as DescribePolicy returned it, cached by id. */
+export interface StoredControlPolicy {
+  readonly name: string;
+  readonly type: ControlPolicyType;
+  /** The policy document (JSON text). */
+  readonly content: string;
+  /** ISO time DescribePolicy was answered. */
+  readonly fetchedAt: string;
+}
+
+export interface OrgControlPolicies {
+  readonly scp: ControlPolicyTypeState;
+  readonly rcp: ControlPolicyTypeState;
+  /** By policy id (`p-…`). */
+  readonly policies: Readonly<Record<string, StoredControlPolicy>>;
 }
 
 /** Why an expected account has no usable fresh report. */

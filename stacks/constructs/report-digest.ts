@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
 import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
+import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
@@ -243,6 +244,30 @@ export class ReportDigest extends Construct {
         resources: [orgArn('account')],
       }),
       'OU path and tags of every account of this organization are columns of the report (account ARNs of its o- id only).',
+    );
+    // SCPs and RCPs on every account's path (docs/ARCHITECTURE.md §7): which are attached where, and
+    // their documents; no other policy type (the Filter is the organizations:PolicyType key).
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadControlPolicyAttachments',
+        actions: ['organizations:ListPoliciesForTarget'],
+        resources: [orgArn('root'), orgArn('ou'), orgArn('account')],
+        conditions: { StringEquals: { 'organizations:PolicyType': [...CONTROL_POLICY_TYPES] } },
+      }),
+      'The SCPs and RCPs attached to every root, OU and account of this organization (its o- id only).',
+    );
+    const policyArn = (account: string, resourceName: string) =>
+      stack.formatArn({ service: 'organizations', region: '', account, resource: 'policy', resourceName });
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadControlPolicies',
+        actions: ['organizations:DescribePolicy'],
+        resources: CONTROL_POLICY_TYPES.flatMap((type) => [
+          policyArn('*', `${props.organizationId}/${type.toLowerCase()}/*`),
+          policyArn('aws', `${type.toLowerCase()}/*`),
+        ]),
+      }),
+      "The documents of this organization's SCPs and RCPs (any of them may be attached on a path) and of the AWS managed ones (FullAWSAccess, RCPFullAWSAccess).",
     );
 
     // The hub account (which StackSets never deploy to) collects its own IAM report.

@@ -49,6 +49,7 @@ import {
   HOSTILE_FORMULA,
   HOSTILE_SCRIPT,
   NON_ASCII,
+  SEEDED_SCP_NAME,
   SeededOrg,
   defaultOrgSpec,
   rootAccountRow,
@@ -189,6 +190,30 @@ describe('push path: member agent → central bus → ingest → digest', () => 
     expect(outputs.credentialReport.rows.filter((r) => r.account_id === org.account('closed').id)).toEqual(
       [],
     );
+  });
+
+  it('reads the SCPs on every account path into org/metadata.json and counts their chains known', async () => {
+    const cached = JSON.parse(await readText(hub.bucket, S3_LAYOUT.orgMetadata)) as {
+      controlPolicies: {
+        scp: { status: string; attachments: Record<string, { policyIds: string[] }> };
+        policies: Record<string, { name: string }>;
+      };
+    };
+    const scp = cached.controlPolicies.scp;
+    expect(scp.status).toBe('enabled');
+    const firstOu = org.ouIds[defaultOrgSpec().ous[0] as string] as string;
+    expect(scp.attachments[firstOu]?.policyIds).toEqual(
+      expect.arrayContaining(['p-FullAWSAccess', org.scpId]),
+    );
+    expect(cached.controlPolicies.policies[org.scpId]?.name).toBe(SEEDED_SCP_NAME);
+    for (const account of org.activeAccounts()) expect(scp.attachments[account.id]).toBeDefined();
+    const members = org.activeAccounts().filter((a) => !a.isManagement).length;
+    expect(outputs.summary.controlPolicies).toEqual({
+      accountsKnown: members,
+      accountsUnknown: 0,
+      accountsExempt: 1,
+      flagsCleared: { admin: 0, s3Read: 0, rdsRead: 0, dynamodbRead: 0 },
+    });
   });
 
   it('fills the account columns, OU paths and tag columns from Organizations', () => {

@@ -29,6 +29,9 @@ import {
   CreateOrganizationalUnitCommand,
   ListRootsCommand,
   MoveAccountCommand,
+  AttachPolicyCommand,
+  CreatePolicyCommand,
+  EnablePolicyTypeCommand,
   OrganizationsClient,
   TagResourceCommand,
 } from '@aws-sdk/client-organizations';
@@ -133,12 +136,17 @@ export interface SeededAccount {
   readonly users: readonly SeededUser[];
 }
 
+/** Name of the SCP the scenario attaches to its first OU. */
+export const SEEDED_SCP_NAME = 'DenyS3';
+
 export interface SeededOrg {
   readonly organizationId: string;
   readonly rootId: string;
   readonly managementAccountId: string;
   /** OU path (`Workloads/Prod`) → OU id. */
   readonly ouIds: Readonly<Record<string, string>>;
+  /** The SCP {@link SEEDED_SCP_NAME} attached to the spec's first OU. */
+  readonly scpId: string;
   /** Management account first, then members in spec order. */
   readonly accounts: readonly SeededAccount[];
   account(key: string): SeededAccount;
@@ -529,6 +537,36 @@ export async function seedOrganization(spec: OrgSpec = defaultOrgSpec()): Promis
       return OrganizationalUnit.Id;
     });
   }
+  // SCPs enabled (moto, like AWS, leaves them off until asked) and one Deny attached to the first OU, so the
+  // digest reads a real chain: FullAWSAccess at every level, DenyS3 on the first OU.
+  await step('EnablePolicyType SCP', () =>
+    organizations.send(
+      new EnablePolicyTypeCommand({ RootId: root.id, PolicyType: 'SERVICE_CONTROL_POLICY' }),
+    ),
+  );
+  const firstOu = spec.ous[0];
+  const scpId = await step('CreatePolicy DenyS3', async () => {
+    const { Policy } = await organizations.send(
+      new CreatePolicyCommand({
+        Name: SEEDED_SCP_NAME,
+        Description: 'Denies S3 everywhere below the first OU',
+        Type: 'SERVICE_CONTROL_POLICY',
+        Content: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    );
+    const id = Policy?.PolicySummary?.Id;
+    if (!id) throw new ScenarioError('no policy id returned');
+    return id;
+  });
+  if (firstOu) {
+    const target = ouIds[firstOu] as string;
+    await step('AttachPolicy DenyS3', () =>
+      organizations.send(new AttachPolicyCommand({ PolicyId: scpId, TargetId: target })),
+    );
+  }
   const ouPath = (ou: string) => (ou === '' ? root.name : `${root.name}/${ou}`);
   const toTags = (tags: Readonly<Record<string, string>> | undefined) =>
     Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
@@ -618,6 +656,7 @@ export async function seedOrganization(spec: OrgSpec = defaultOrgSpec()): Promis
   return {
     organizationId: organization.Id ?? '',
     rootId: root.id,
+    scpId,
     managementAccountId: managementId,
     ouIds,
     accounts,

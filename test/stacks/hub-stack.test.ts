@@ -268,10 +268,12 @@ describe('HubStack', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'organizations:DescribeOrganization',
+        'organizations:DescribePolicy',
         'organizations:ListAccounts',
         'organizations:ListAccountsForParent',
         'organizations:ListOrganizationalUnitsForParent',
         'organizations:ListParents',
+        'organizations:ListPoliciesForTarget',
         'organizations:ListRoots',
         'organizations:ListTagsForResource',
         's3:AbortMultipartUpload',
@@ -297,6 +299,25 @@ describe('HubStack', () => {
         orgScoped('ou'),
       ]);
       expect(statement(statements, 'ReadAccountParentsAndTags').Resource).toEqual(orgScoped('account'));
+      expect(statement(statements, 'ReadControlPolicyAttachments')).toMatchObject({
+        Action: 'organizations:ListPoliciesForTarget',
+        Resource: [orgScoped('root'), orgScoped('ou'), orgScoped('account')],
+        Condition: {
+          StringEquals: { 'organizations:PolicyType': ['SERVICE_CONTROL_POLICY', 'RESOURCE_CONTROL_POLICY'] },
+        },
+      });
+      const policyArn = (account: string, name: string) => ({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::${account}:policy/${name}`]],
+      });
+      expect(statement(statements, 'ReadControlPolicies')).toMatchObject({
+        Action: 'organizations:DescribePolicy',
+        Resource: [
+          policyArn('*', 'o-exampleorg1/service_control_policy/*'),
+          policyArn('aws', 'service_control_policy/*'),
+          policyArn('*', 'o-exampleorg1/resource_control_policy/*'),
+          policyArn('aws', 'resource_control_policy/*'),
+        ],
+      });
       expect(statement(statements, 'ReadAccessKeyMetadata').Resource).toEqual({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*']],
       });
@@ -408,6 +429,60 @@ describe('HubStack', () => {
           {
             action: 'organizations:DescribeAccount',
             resource: org('account', '222222222222'),
+            allowed: false,
+          },
+          ...(
+            [
+              'root/o-exampleorg1/r-ab12',
+              'ou/o-exampleorg1/ou-ab12-cd34ef56',
+              'account/o-exampleorg1/222222222222',
+            ] as const
+          ).flatMap((target) =>
+            (['SERVICE_CONTROL_POLICY', 'RESOURCE_CONTROL_POLICY'] as const).map((type) => ({
+              action: 'organizations:ListPoliciesForTarget',
+              resource: `arn:aws:organizations::${MANAGEMENT}:${target}`,
+              context: { 'organizations:PolicyType': type },
+              allowed: true,
+            })),
+          ),
+          // Only SCPs and RCPs, and only in this organization.
+          {
+            action: 'organizations:ListPoliciesForTarget',
+            resource: org('account', '222222222222'),
+            context: { 'organizations:PolicyType': 'TAG_POLICY' },
+            allowed: false,
+          },
+          {
+            action: 'organizations:ListPoliciesForTarget',
+            resource: `arn:aws:organizations::${MANAGEMENT}:account/o-otherorg123/222222222222`,
+            context: { 'organizations:PolicyType': 'SERVICE_CONTROL_POLICY' },
+            allowed: false,
+          },
+          {
+            action: 'organizations:DescribePolicy',
+            resource: `arn:aws:organizations::${MANAGEMENT}:policy/o-exampleorg1/service_control_policy/p-abc12345`,
+            allowed: true,
+          },
+          {
+            action: 'organizations:DescribePolicy',
+            resource: `arn:aws:organizations::${MANAGEMENT}:policy/o-exampleorg1/resource_control_policy/p-abc12345`,
+            allowed: true,
+          },
+          // The AWS managed FullAWSAccess (arn:aws:organizations::aws:policy/…) is granted by the statement asserted
+          // above; the simulator's action database lists no resource type for it, so it is not simulated here.
+          {
+            action: 'organizations:DescribePolicy',
+            resource: `arn:aws:organizations::${MANAGEMENT}:policy/o-exampleorg1/tag_policy/p-abc12345`,
+            allowed: false,
+          },
+          {
+            action: 'organizations:DescribePolicy',
+            resource: `arn:aws:organizations::${MANAGEMENT}:policy/o-otherorg123/service_control_policy/p-abc12345`,
+            allowed: false,
+          },
+          {
+            action: 'organizations:ListPolicies',
+            resource: '*',
             allowed: false,
           },
           { action: 'iam:GenerateCredentialReport', resource: '*', allowed: true },

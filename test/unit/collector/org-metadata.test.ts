@@ -108,7 +108,8 @@ describe('fetchOrgMetadata', () => {
     expect(byId['111111111111']?.ouPath).toBe('Root');
     expect(byId['444444444444']?.state).toBe('SUSPENDED');
     // 1 root + 4 OUs = 5 parents: one OU listing and one account listing each; one tag call per ACTIVE
-    // account (the suspended one is not expected to report and is not asked).
+    // account (the suspended one is not expected to report and is not asked); the SCPs of the root, the
+    // 4 OUs and the 4 ACTIVE accounts, and FullAWSAccess described once (RCPs are not enabled: no call).
     expect(calls).toEqual({
       DescribeOrganization: 1,
       ListAccounts: 1,
@@ -116,6 +117,8 @@ describe('fetchOrgMetadata', () => {
       ListOrganizationalUnitsForParent: 5,
       ListAccountsForParent: 5,
       ListTagsForResource: 4,
+      ListPoliciesForTarget: 9,
+      DescribePolicy: 1,
     });
     expect(orgMock).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceId: '444444444444' });
     expect(metadata.tagsFetchedAt?.['555555555555']).toBe(NOW.toISOString());

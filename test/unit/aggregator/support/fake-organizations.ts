@@ -6,10 +6,12 @@
 import {
   AccessDeniedException,
   DescribeOrganizationCommand,
+  DescribePolicyCommand,
   ListAccountsCommand,
   ListAccountsForParentCommand,
   ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
+  ListPoliciesForTargetCommand,
   ListRootsCommand,
   ListTagsForResourceCommand,
   OrganizationsClient,
@@ -32,6 +34,26 @@ export interface FakeOu {
   parentId: string;
 }
 
+export interface FakePolicy {
+  id: string;
+  name: string;
+  type: 'SERVICE_CONTROL_POLICY' | 'RESOURCE_CONTROL_POLICY';
+  content: string;
+  awsManaged?: boolean;
+}
+
+/** FullAWSAccess, attached by AWS to every root, OU and account once SCPs are enabled. */
+export const FULL_AWS_ACCESS: FakePolicy = {
+  id: 'p-FullAWSAccess',
+  name: 'FullAWSAccess',
+  type: 'SERVICE_CONTROL_POLICY',
+  content: JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  }),
+  awsManaged: true,
+};
+
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
 
@@ -47,6 +69,16 @@ export class FakeOrganization {
   before?: (operation: string, input: Input) => void;
   /** Simulated latency per call, in ms. */
   latencyMs = 0;
+  /** Policy types the root lists as ENABLED (SCPs by default, as in most organizations). */
+  readonly enabledPolicyTypes = new Set<string>(['SERVICE_CONTROL_POLICY']);
+  /** Policies by id; FullAWSAccess is attached to every target unless `detached` names the target. */
+  readonly policies = new Map<string, FakePolicy>([[FULL_AWS_ACCESS.id, FULL_AWS_ACCESS]]);
+  /** Target id → further policy ids attached to it. */
+  readonly attached = new Map<string, string[]>();
+  /** Targets FullAWSAccess is detached from. */
+  readonly detached = new Set<string>();
+  /** Target ids whose ListPoliciesForTarget is denied; `'*'` denies all. */
+  readonly deniedPolicies = new Set<string>();
 
   constructor(
     readonly organizationId: string,
@@ -112,6 +144,7 @@ export class FakeOrganization {
               Id: this.rootId,
               Name: 'Root',
               Arn: `arn:aws:organizations::${this.managementAccountId}:root/${this.organizationId}/${this.rootId}`,
+              PolicyTypes: [...this.enabledPolicyTypes].map((Type) => ({ Type, Status: 'ENABLED' })),
             },
           ],
         };
@@ -157,6 +190,45 @@ export class FakeOrganization {
         );
         return { Tags: p.items, NextToken: p.NextToken };
       }
+      case 'ListPoliciesForTarget': {
+        const target = input.TargetId as string;
+        if (this.deniedPolicies.has('*') || this.deniedPolicies.has(target)) {
+          throw new AccessDeniedException({
+            $metadata: { httpStatusCode: 400 },
+            message: "You don't have permissions to access this resource.",
+          });
+        }
+        const known =
+          target === this.rootId ||
+          this.ous.some((o) => o.id === target) ||
+          this.accounts.some((a) => a.id === target);
+        if (!known) throw Object.assign(new Error('target not found'), { name: 'TargetNotFoundException' });
+        const ids = [
+          ...(this.detached.has(target) ? [] : [FULL_AWS_ACCESS.id]),
+          ...(this.attached.get(target) ?? []),
+        ];
+        const summaries = ids
+          .map((id) => this.policies.get(id))
+          .filter((p): p is FakePolicy => p !== undefined && p.type === input.Filter)
+          .map((p) => ({ Id: p.id, Name: p.name, Type: p.type, AwsManaged: p.awsManaged ?? false }));
+        const p = this.page(summaries, input);
+        return { Policies: p.items, NextToken: p.NextToken };
+      }
+      case 'DescribePolicy': {
+        const policy = this.policies.get(input.PolicyId as string);
+        if (!policy) throw Object.assign(new Error('no such policy'), { name: 'PolicyNotFoundException' });
+        return {
+          Policy: {
+            PolicySummary: {
+              Id: policy.id,
+              Name: policy.name,
+              Type: policy.type,
+              AwsManaged: policy.awsManaged ?? false,
+            },
+            Content: policy.content,
+          },
+        };
+      }
       default:
         throw new Error(`FakeOrganization: unsupported ${operation}`);
     }
@@ -176,6 +248,8 @@ const OPERATIONS = [
   [ListAccountsForParentCommand, 'ListAccountsForParent'],
   [ListParentsCommand, 'ListParents'],
   [ListTagsForResourceCommand, 'ListTagsForResource'],
+  [ListPoliciesForTargetCommand, 'ListPoliciesForTarget'],
+  [DescribePolicyCommand, 'DescribePolicy'],
 ] as const;
 
 /** Routes the Organizations commands of an aws-sdk-client-mock stub to `org`. */

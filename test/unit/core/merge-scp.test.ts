@@ -1,0 +1,157 @@
+import { PassThrough } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { MergeInput, runMerge } from '../../../core/merge';
+import { buildAccountReport } from '../../../core/sample-org';
+import type { PrivilegeGrants } from '../../../core/scp';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+import type { AccountReport, OrgMetadata } from '../../../core/types';
+
+const NOW = new Date('2024-06-01T06:00:00Z');
+const MEMBER = '222222222222';
+const MANAGEMENT = '111111111111';
+const FULL = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+});
+const DENY_S3 = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: '*' }],
+});
+
+function metadata(): OrgMetadata {
+  const account = (id: string, ouIdPath: string[]) => ({
+    id,
+    name: id,
+    email: `${id}@example.com`,
+    state: 'ACTIVE',
+    ouPath: 'Root',
+    ouIdPath,
+    tags: {},
+  });
+  const at = (policyIds: string[]) => ({ policyIds, fetchedAt: NOW.toISOString() });
+  return {
+    managementAccountId: MANAGEMENT,
+    fetchedAt: NOW.toISOString(),
+    accounts: [account(MANAGEMENT, ['r-ab12']), account(MEMBER, ['r-ab12', 'ou-ab12-prod0001'])],
+    controlPolicies: {
+      scp: {
+        status: 'enabled',
+        attachments: {
+          'r-ab12': at(['p-FullAWSAccess']),
+          'ou-ab12-prod0001': at(['p-FullAWSAccess', 'p-abc123']),
+          [MEMBER]: at(['p-FullAWSAccess']),
+          [MANAGEMENT]: at(['p-FullAWSAccess', 'p-abc123']),
+        },
+      },
+      rcp: { status: 'not-enabled', attachments: {} },
+      policies: {
+        'p-FullAWSAccess': {
+          name: 'FullAWSAccess',
+          type: 'SERVICE_CONTROL_POLICY',
+          content: FULL,
+          fetchedAt: 'x',
+        },
+        'p-abc123': { name: 'DenyS3', type: 'SERVICE_CONTROL_POLICY', content: DENY_S3, fetchedAt: 'x' },
+      },
+    },
+  };
+}
+
+function reportOf(accountId: string): AccountReport {
+  return buildAccountReport({
+    accountId,
+    generatedMs: NOW.getTime() - 3_600_000,
+    root: { createdDaysAgo: 1000, mfa: true },
+    users: [
+      {
+        name: 'reader',
+        createdDaysAgo: 100,
+        mfa: false,
+        keys: [{ active: true, createdDaysAgo: 10, lastUsedDaysAgo: 1 }],
+        privileges: {
+          admin: false,
+          s3Read: true,
+          rdsRead: false,
+          dynamodbRead: false,
+          grantingPolicies: { s3Read: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] },
+        },
+      },
+    ],
+  });
+}
+
+const grants: ReadonlyMap<string, PrivilegeGrants> = new Map([
+  [
+    'reader',
+    { s3Read: [{ path: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', actions: ['s3:GetObject'] }] },
+  ],
+]);
+
+async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>) {
+  const cr = new PassThrough();
+  const ak = new PassThrough();
+  const texts = ['', ''];
+  cr.on('data', (c: Buffer) => (texts[0] += c.toString('utf8')));
+  ak.on('data', (c: Buffer) => (texts[1] += c.toString('utf8')));
+  const result = await runMerge(
+    { now: NOW, thresholds: DEFAULT_THRESHOLDS, metadata: metadata(), ...input },
+    { credentialReport: cr, accessKeys: ak },
+  );
+  return {
+    result,
+    users: parse(texts[0] as string, { columns: true }) as Record<string, string>[],
+    keys: parse(texts[1] as string, { columns: true }) as Record<string, string>[],
+  };
+}
+
+describe('runMerge with SCPs', () => {
+  it('clears a data-read flag the account SCPs deny and says why in granting_policies', async () => {
+    const out = await merge({ reports: [reportOf(MEMBER)], grantsOf: () => grants });
+    const reader = out.users.find((u) => u.user === 'reader');
+    expect(reader).toMatchObject({ s3_read: 'false', findings: '' });
+    expect(out.keys[0]).toMatchObject({
+      s3_read: 'false',
+      granting_policies: 's3Read:blocked by SCP p-abc123 DenyS3',
+    });
+    expect(out.result.summary.controlPolicies).toEqual({
+      accountsKnown: 1,
+      accountsUnknown: 0,
+      accountsExempt: 0,
+      flagsCleared: { admin: 0, s3Read: 1, rdsRead: 0, dynamodbRead: 0 },
+    });
+    expect(out.result.text).toContain(
+      'SCPs known for 1 accounts, unknown for 0, 0 exempt (management); 1 privilege flags cleared by SCPs or RCPs.',
+    );
+    expect(out.result.html).toContain('1 privilege flags cleared by SCPs or RCPs');
+  });
+
+  it('never clears the management account, whatever is attached to it', async () => {
+    const out = await merge({ reports: [reportOf(MANAGEMENT)], grantsOf: () => grants });
+    expect(out.users.find((u) => u.user === 'reader')).toMatchObject({
+      s3_read: 'true',
+      findings: 'data-read-key',
+    });
+    expect(out.result.summary.controlPolicies).toMatchObject({ accountsExempt: 1, accountsKnown: 0 });
+  });
+
+  it('leaves reports without grants (v1) as the agent reported them, and counts the chain all the same', async () => {
+    const out = await merge({ reports: [reportOf(MEMBER)] });
+    expect(out.users.find((u) => u.user === 'reader')).toMatchObject({
+      s3_read: 'true',
+      findings: 'data-read-key',
+    });
+    expect(out.keys[0]?.granting_policies).toBe('s3Read:arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess');
+    expect(out.result.summary.controlPolicies).toMatchObject({
+      accountsKnown: 1,
+      flagsCleared: { admin: 0, s3Read: 0, rdsRead: 0, dynamodbRead: 0 },
+    });
+  });
+
+  it('counts accounts unknown and clears nothing when the metadata has no SCP data', async () => {
+    const { controlPolicies: _drop, ...withoutScps } = metadata();
+    void _drop;
+    const out = await merge({ metadata: withoutScps, reports: [reportOf(MEMBER)], grantsOf: () => grants });
+    expect(out.users.find((u) => u.user === 'reader')?.s3_read).toBe('true');
+    expect(out.result.summary.controlPolicies).toMatchObject({ accountsKnown: 0, accountsUnknown: 1 });
+  });
+});
