@@ -246,6 +246,36 @@ export function expectedHubPermissions(variant: HubVariant): Record<string, Perm
             Resource: ['arn:${AWS::Partition}:organizations::*:account/o-exampleorg1/*'],
           },
         ],
+        DigestRoleReadControlPolicyAttachments: [
+          {
+            Sid: 'ReadControlPolicyAttachments',
+            Effect: 'Allow',
+            Action: ['organizations:ListPoliciesForTarget'],
+            Resource: [
+              'arn:${AWS::Partition}:organizations::*:account/o-exampleorg1/*',
+              'arn:${AWS::Partition}:organizations::*:ou/o-exampleorg1/*',
+              'arn:${AWS::Partition}:organizations::*:root/o-exampleorg1/*',
+            ],
+            Condition: {
+              StringEquals: {
+                'organizations:PolicyType': ['RESOURCE_CONTROL_POLICY', 'SERVICE_CONTROL_POLICY'],
+              },
+            },
+          },
+        ],
+        DigestRoleReadControlPolicies: [
+          {
+            Sid: 'ReadControlPolicies',
+            Effect: 'Allow',
+            Action: ['organizations:DescribePolicy'],
+            Resource: [
+              'arn:${AWS::Partition}:organizations::*:policy/o-exampleorg1/resource_control_policy/*',
+              'arn:${AWS::Partition}:organizations::*:policy/o-exampleorg1/service_control_policy/*',
+              'arn:${AWS::Partition}:organizations::aws:policy/resource_control_policy/*',
+              'arn:${AWS::Partition}:organizations::aws:policy/service_control_policy/*',
+            ],
+          },
+        ],
         DigestRoleCollectAccountCredentialReport: collectAccountCredentialReport,
         DigestRoleReadAccessKeyMetadata: readAccessKeyMetadata,
       },
@@ -384,6 +414,13 @@ export const EXPECTED_ACKNOWLEDGEMENTS: readonly string[] = [
   'CredreportHub/Digest/Digest/Role/CollectAccountCredentialReport AwsSolutions-IAM5[Resource::*]',
   'CredreportHub/Digest/Digest/Role/ReadAccessKeyMetadata AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*]',
   'CredreportHub/Digest/Digest/Role/ReadAccountParentsAndTags AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:account/o-exampleorg1/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicies AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:policy/o-exampleorg1/resource_control_policy/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicies AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:policy/o-exampleorg1/service_control_policy/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicies AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::aws:policy/resource_control_policy/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicies AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::aws:policy/service_control_policy/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicyAttachments AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:account/o-exampleorg1/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicyAttachments AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:ou/o-exampleorg1/*]',
+  'CredreportHub/Digest/Digest/Role/ReadControlPolicyAttachments AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:root/o-exampleorg1/*]',
   'CredreportHub/Digest/Digest/Role/ReadOrganization AwsSolutions-IAM5[Resource::*]',
   'CredreportHub/Digest/Digest/Role/ReadOrganizationTree AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:ou/o-exampleorg1/*]',
   'CredreportHub/Digest/Digest/Role/ReadOrganizationTree AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:root/o-exampleorg1/*]',
