@@ -70,27 +70,34 @@ const COLOR = {
   track: '#eaeef2',
 } as const;
 
-const FONT = 'font-family:Arial,Helvetica,sans-serif;';
-/** Long ids, ARNs and paths wrap instead of widening the page on a phone. */
+/** `font` shorthand: size/line-height and the family, repeated on every cell (clients drop inheritance). */
+const font = (size: number, line: number): string => `font:${size}px/${line}px Arial,Helvetica,sans-serif;`;
+/**
+ * Long ids, ARNs and paths wrap instead of widening the page on a phone. Set on each section's cell and
+ * inherited; short tokens and numbers opt out with `nowrap`.
+ */
 const WRAP = 'word-break:break-word;overflow-wrap:anywhere;';
+const CELL = `padding:6px;border-bottom:1px solid ${COLOR.rule};vertical-align:top;color:${COLOR.ink};${font(13, 18)}`;
+// `font` resets the weight: it comes first.
+const HEAD = `${font(12, 16)}font-weight:bold;padding:6px;border-bottom:2px solid ${COLOR.border};vertical-align:bottom;color:${COLOR.muted};`;
 const STYLE = {
-  section: `${FONT}padding:16px;background-color:${COLOR.card};border:1px solid ${COLOR.border};font-size:14px;color:${COLOR.ink};${WRAP}`,
+  section: `padding:16px;background-color:${COLOR.card};border:1px solid ${COLOR.border};color:${COLOR.ink};${font(14, 20)}${WRAP}`,
   spacer: 'height:12px;font-size:0;line-height:0;',
-  h1: `${FONT}font-size:20px;line-height:26px;margin:0 0 12px 0;color:${COLOR.ink};`,
-  h2: `${FONT}font-size:17px;line-height:22px;margin:0 0 10px 0;color:${COLOR.ink};`,
-  h3: `${FONT}font-size:14px;line-height:20px;margin:14px 0 6px 0;color:${COLOR.ink};`,
-  p: `${FONT}font-size:14px;line-height:20px;margin:0 0 8px 0;color:${COLOR.ink};`,
-  muted: `${FONT}font-size:12px;line-height:17px;margin:0 0 6px 0;color:${COLOR.muted};`,
-  th: `${FONT}font-size:12px;color:${COLOR.muted};font-weight:bold;padding:6px;border-bottom:2px solid ${COLOR.border};text-align:left;vertical-align:bottom;`,
-  thNum: `${FONT}font-size:12px;color:${COLOR.muted};font-weight:bold;padding:6px;border-bottom:2px solid ${COLOR.border};text-align:right;vertical-align:bottom;white-space:nowrap;`,
-  td: `${FONT}font-size:13px;line-height:18px;color:${COLOR.ink};padding:6px;border-bottom:1px solid ${COLOR.rule};text-align:left;vertical-align:top;${WRAP}`,
-  tdShort: `${FONT}font-size:13px;line-height:18px;color:${COLOR.ink};padding:6px;border-bottom:1px solid ${COLOR.rule};text-align:left;vertical-align:top;white-space:nowrap;`,
-  tdNum: `${FONT}font-size:13px;line-height:18px;color:${COLOR.ink};padding:6px;border-bottom:1px solid ${COLOR.rule};text-align:right;vertical-align:top;white-space:nowrap;`,
+  h1: `margin:0 0 12px 0;color:${COLOR.ink};${font(20, 26)}font-weight:bold;`,
+  h2: `margin:0 0 10px 0;color:${COLOR.ink};${font(17, 22)}font-weight:bold;`,
+  h3: `margin:14px 0 6px 0;color:${COLOR.ink};${font(14, 20)}font-weight:bold;`,
+  p: `margin:0 0 8px 0;color:${COLOR.ink};${font(14, 20)}`,
+  muted: `margin:0 0 6px 0;color:${COLOR.muted};${font(12, 17)}`,
+  th: `${HEAD}text-align:left;`,
+  thNum: `${HEAD}text-align:right;white-space:nowrap;`,
+  td: `${CELL}text-align:left;`,
+  tdShort: `${CELL}text-align:left;white-space:nowrap;`,
+  tdNum: `${CELL}text-align:right;white-space:nowrap;`,
   sub: `color:${COLOR.muted};font-size:12px;`,
   strong: 'font-weight:bold;',
   code: 'font-family:Consolas,Menlo,monospace;font-size:12px;',
   finding: `color:${COLOR.bad};font-size:12px;`,
-  figure: `${FONT}padding:8px 4px;text-align:center;vertical-align:top;background-color:#f6f8fa;border:1px solid ${COLOR.rule};`,
+  figure: `${font(12, 16)}padding:8px 4px;text-align:center;vertical-align:top;background-color:#f6f8fa;border:1px solid ${COLOR.rule};`,
   figureValue: `font-size:24px;line-height:30px;font-weight:bold;color:${COLOR.ink};`,
   figureLabel: `font-size:12px;line-height:16px;color:${COLOR.muted};`,
   barCell: 'padding:0 6px 10px 6px;border-bottom:1px solid #eceff2;',
@@ -183,7 +190,7 @@ function headlineSection(summary: Summary, label: string): string {
   const c = summary.coverage;
   const verdictBg = c.complete ? COLOR.goodBg : COLOR.badBg;
   const verdictInk = c.complete ? COLOR.good : COLOR.bad;
-  const verdict = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;margin:12px 0 8px 0;"><tr><td bgcolor="${verdictBg}" style="${FONT}padding:8px 10px;background-color:${verdictBg};border-left:4px solid ${verdictInk};font-size:14px;line-height:20px;color:${COLOR.ink};">${span(`font-weight:bold;color:${verdictInk};`, c.complete ? 'Coverage complete:' : 'Coverage incomplete:')} ${e(coverageLine(summary))}.</td></tr></table>`;
+  const verdict = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;margin:12px 0 8px 0;"><tr><td bgcolor="${verdictBg}" style="padding:8px 10px;background-color:${verdictBg};border-left:4px solid ${verdictInk};color:${COLOR.ink};${font(14, 20)}">${span(`font-weight:bold;color:${verdictInk};`, c.complete ? 'Coverage complete:' : 'Coverage incomplete:')} ${e(coverageLine(summary))}.</td></tr></table>`;
   const t = summary.totals;
   const totals = `Generated ${e(summary.generatedAt)}. ${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`;
   return sectionRow(
