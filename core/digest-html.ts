@@ -14,7 +14,7 @@ import {
   ComplianceRow,
   coverageLine,
   dateOf,
-  daysAgo,
+  lastUsed,
   DeltaViews,
   digestLists,
   DigestOptions,
@@ -286,7 +286,7 @@ function changesSection(
 function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
   const row = (k: RiskyKey, i: number): string[] => {
     const facts = [
-      `last used ${daysAgo(k.daysSinceLastUse)}`,
+      lastUsed(k.daysSinceLastUse),
       ...(k.privileges.length > 0 ? [`can ${k.privileges.join(', ')}`] : []),
     ];
     return [

@@ -110,6 +110,11 @@ export function daysAgo(days: number | undefined): string {
   return days <= 0 ? 'today' : `${plural(days, 'day')} ago`;
 }
 
+/** `last used 3 days ago`, `never used`. */
+export function lastUsed(days: number | undefined): string {
+  return days === undefined ? 'never used' : `last used ${daysAgo(days)}`;
+}
+
 /**
  * One number of the headline. `value` is undefined when it cannot be known (new and resolved on a first
  * run). The browser test (test/browser) checks each shown value against summary.json.

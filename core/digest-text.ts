@@ -10,7 +10,7 @@ import {
   complianceRows,
   coverageLine,
   dateOf,
-  daysAgo,
+  lastUsed,
   DeltaViews,
   digestLists,
   DigestOptions,
@@ -250,24 +250,24 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
     ...heading('risks', summary),
     'Active keys with findings, riskiest first: root, then admin, then data-read, then oldest.',
   );
-  out.push(
-    ...listText(
-      lists.risks,
-      ['#', 'user', 'account', 'key', 'key age', 'last used', 'privileges', 'findings'],
-      (k, i) => [
-        fmt(i + 1),
-        k.userName,
-        k.accountId,
-        keyLabel(k),
-        k.ageDays === undefined ? '' : plural(k.ageDays, 'day'),
-        daysAgo(k.daysSinceLastUse),
-        k.privileges.join(','),
-        k.findings.join(','),
-      ],
-      'No active key has a finding.',
-      [0, 4],
-    ),
-  );
+  const risks = lists.risks;
+  if (risks.shown.length + risks.hidden === 0) out.push('No active key has a finding.');
+  // Two lines per key (who and what, then why) so the text part stays readable where mail wraps lines.
+  const rank = String(risks.shown.length).length;
+  risks.shown.forEach((k, i) => {
+    const account = k.accountName ? `${k.accountId} (${k.accountName})` : k.accountId;
+    const facts = [
+      keyLabel(k) ? `key ${keyLabel(k)}` : 'key',
+      ...(k.ageDays === undefined ? [] : [`${plural(k.ageDays, 'day')} old`]),
+      lastUsed(k.daysSinceLastUse),
+      ...(k.privileges.length > 0 ? [`can ${k.privileges.join(', ')}`] : []),
+    ];
+    out.push(
+      `${fmt(i + 1).padStart(rank)}. ${clean(k.userName)} in ${clean(account)}: ${clean(facts.join(', '))}`,
+    );
+    out.push(`${' '.repeat(rank + 2)}${k.findings.join(', ')}`);
+  });
+  out.push(...more(risks));
 
   out.push(...heading('coverage', summary));
   const cov = lists.coverage;

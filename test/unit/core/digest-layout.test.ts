@@ -1,5 +1,12 @@
 import { renderDigestHtml, renderDigestText } from '../../../core/digest-html';
-import { daysAgo, DIGEST_LIMITS, DIGEST_SECTIONS, plural, sectionTitle } from '../../../core/digest-model';
+import {
+  daysAgo,
+  DIGEST_LIMITS,
+  lastUsed,
+  DIGEST_SECTIONS,
+  plural,
+  sectionTitle,
+} from '../../../core/digest-model';
 import type { Delta } from '../../../core/delta-types';
 import { sampleOrganization } from '../../../core/sample-org';
 import type { GroupSummary, Summary } from '../../../core/summary';
@@ -137,6 +144,7 @@ describe('digest content', () => {
       '2 days',
       '1,024 users',
     ]);
+    expect([lastUsed(undefined), lastUsed(2)]).toEqual(['never used', 'last used 2 days ago']);
     expect([daysAgo(undefined), daysAgo(0), daysAgo(1), daysAgo(12)]).toEqual([
       'never',
       'today',
@@ -145,7 +153,7 @@ describe('digest content', () => {
     ]);
     // analytics-reader's key was last used a day ago.
     expect(html).toContain('last used 1 day ago');
-    expect(text).toMatch(/analytics-reader .* 1 day ago /);
+    expect(text).toMatch(/analytics-reader .*, last used 1 day ago,/);
     for (const body of [html, text]) {
       expect(body).not.toMatch(/\b1 (days|users|accounts|keys|access keys|active keys)\b/);
     }
