@@ -167,8 +167,14 @@ function titled(id: Exclude<DigestSectionId, 'headline'>, summary: Summary, inne
   return sectionRow(id, `<h2 style="${STYLE.h2}">${e(sectionTitle(id, summary))}</h2>\n${inner}`);
 }
 
+/** `name (123456789012)`: a well-formed account id is kept on one line; anything else may wrap. */
 function accountCell(accountId: string, name: string | undefined): string {
-  return name ? `${e(name)} ${span(STYLE.sub, `(${code(accountId)})`)}` : code(accountId);
+  const keep = /^\d{12}$/.test(accountId) ? 'white-space:nowrap;' : '';
+  return name
+    ? `${e(name)} ${span(`${STYLE.sub}${keep}`, `(${code(accountId)})`)}`
+    : keep
+      ? span(keep, code(accountId))
+      : code(accountId);
 }
 
 /** Headline: the title, four figures in one row, the coverage verdict in one line, the totals. */
