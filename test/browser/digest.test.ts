@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DEFAULT_CHROMIUM, DigestLayout, renderDigestInBrowser } from '../../cli/browser';
 import { main } from '../../cli/main';
+import { renderDigestHtml } from '../../core/digest-html';
 import type { Summary } from '../../core/summary';
 import { FINDING_IDS } from '../../core/types';
+import { longRemovedUsers, withHugeNames } from '../unit/core/digest-fixtures';
 
 const NOW = '2024-06-01T06:00:00Z';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM;
@@ -112,4 +114,13 @@ describe('the demo digest in headless Chromium', () => {
     expect(narrow.height).toBeGreaterThan(wide.height);
     expect(wide.height).toBeGreaterThan(1000);
   });
+
+  it('still fits 390 px when names and details are values of 200 characters without a space', async () => {
+    const hostile = withHugeNames((await longRemovedUsers(['bob'])).summary);
+    const [narrow] = await renderDigestInBrowser(renderDigestHtml(hostile), [390], {
+      executablePath: CHROMIUM,
+    });
+    expect(narrow?.scrollWidth).toBeLessThanOrEqual(390);
+    expect(narrow?.sections).toContain('warnings');
+  }, 60_000);
 });
