@@ -11,5 +11,7 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'stacks', testMatch: ['<rootDir>/test/stacks/**/*.test.ts'] },
     { ...common, displayName: 'emulator', testMatch: ['<rootDir>/test/emulator/**/*.test.ts'] },
+    // Headless Chromium (Debian's chromium package, driven by puppeteer-core): see test/browser.
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };

@@ -120,10 +120,9 @@ export function consoleUrl(link: CsvLink): string {
   return `https://s3.console.aws.amazon.com/s3/object/${encodeURIComponent(link.bucket)}?${region}bucketType=general&prefix=${encodeURIComponent(link.key)}`;
 }
 
-function appendToHtml(html: string, fragment: string): string {
-  const at = html.lastIndexOf('</body>');
-  return at >= 0 ? `${html.slice(0, at)}${fragment}${html.slice(at)}` : `${html}${fragment}`;
-}
+/** Inline style of the mailer's note in the digest (email clients drop style sheets). */
+const NOTE_STYLE =
+  'font-family:Arial,Helvetica,sans-serif;font-size:13px;line-height:18px;margin:8px 0 0 0;color:#1b1f24;';
 
 export interface ComposeOptions {
   readonly from: string;
@@ -179,10 +178,15 @@ export function composeDigestEmail(opts: ComposeOptions): ComposedEmail {
   const summaryUri = s3Uri(opts.link.bucket, opts.summaryKey);
   const url = consoleUrl(opts.link);
   const limits = opts.limits ?? DIGEST_LIMITS;
-  const render = (fullListsAt: FullListsAt, step: number): { html: string; text: string } => {
+  // The note on where the CSV is goes inside the digest's layout, as its last block.
+  const render = (
+    fullListsAt: FullListsAt,
+    step: number,
+    noteHtml: string,
+  ): { html: string; text: string } => {
     const options = { organizationLabel: label, limits: halveLimits(limits, step), fullListsAt };
     return {
-      html: renderDigestHtml(opts.summary, options),
+      html: renderDigestHtml(opts.summary, { ...options, trustedFooterHtml: noteHtml }),
       text: renderDigestText(opts.summary, options),
     };
   };
@@ -196,11 +200,12 @@ export function composeDigestEmail(opts: ComposeOptions): ComposedEmail {
   });
 
   if (opts.gzippedCsv) {
-    const rendered = render({ csv: 'the attached CSV', summary: summaryUri }, 0);
-    const html = appendToHtml(
-      rendered.html,
-      `<p>The merged credential report is attached (<code>credential-report.csv.gz</code>) and stored at <code>${escapeHtml(csvUri)}</code>.</p>`,
+    const rendered = render(
+      { csv: 'the attached CSV', summary: summaryUri },
+      0,
+      `<p style="${NOTE_STYLE}">The merged credential report is attached (<code>credential-report.csv.gz</code>) and stored at <code>${escapeHtml(csvUri)}</code>.</p>`,
     );
+    const html = rendered.html;
     const text = `${rendered.text}\nThe merged credential report is attached (credential-report.csv.gz) and stored at ${csvUri}.\n`;
     const estimatedBytes = estimateEmailBytes({
       html,
@@ -226,11 +231,12 @@ export function composeDigestEmail(opts: ComposeOptions): ComposedEmail {
 
   const steps = halvingSteps(limits);
   for (let step = 0; step <= steps; step++) {
-    const rendered = render({ csv: csvUri, summary: summaryUri }, step);
-    const html = appendToHtml(
-      rendered.html,
-      `<p>The merged credential report is too large to attach. Download it from <code>${escapeHtml(csvUri)}</code> (<a href="${escapeHtml(url)}">open in the S3 console</a>) or with <code>credreport fetch</code>.</p>`,
+    const rendered = render(
+      { csv: csvUri, summary: summaryUri },
+      step,
+      `<p style="${NOTE_STYLE}">The merged credential report is too large to attach. Download it from <code>${escapeHtml(csvUri)}</code> (<a href="${escapeHtml(url)}">open in the S3 console</a>) or with <code>credreport fetch</code>.</p>`,
     );
+    const html = rendered.html;
     const text = `${rendered.text}\nThe merged credential report is too large to attach. Download it from ${csvUri}\n(console: ${url}) or with \`credreport fetch\`.\n`;
     const estimatedBytes = estimateEmailBytes({ html, text, subject });
     if (estimatedBytes <= opts.maxEmailBytes) {

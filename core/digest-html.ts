@@ -1,561 +1,461 @@
 /**
- * The emailed digest: one self-contained HTML page (inline styles only, no scripts, no external
- * resources) and its plain-text twin. Every value from the data passes through escapeHtml; every list is
- * capped by {@link DIGEST_LIMITS} and every shown value cut to a display bound (core/cap-rows.ts,
- * docs/ARCHITECTURE.md §6 "Email"), so the mail stays small whatever the organization or its inputs hold.
- * Both bodies render the same capped lists, so they name the same "and N more".
+ * The digest as one self-contained HTML page for email clients: table-based layout, 600 px centred,
+ * inline styles on every cell with `bgcolor` fallbacks, no styles on `<body>`, no `border-radius`, no
+ * images, SVG, scripts or external resources; bar charts are table cells with widths. Sections and their
+ * order are core/digest-model.ts's, shared with the plain text (core/digest-text.ts). Every value from the
+ * data is cut to the display bound and then escaped (core/cap-rows.ts, core/html-escape.ts), and every
+ * list is capped by {@link DIGEST_LIMITS} (docs/ARCHITECTURE.md §6 "Digest", "Email").
  */
-import { capRows, CappedRows, displayCell, DISPLAY_CELL_CHARS } from './cap-rows';
+import { displayCell } from './cap-rows';
+import type { KeyRef, StoppedReporting, UserRef } from './delta-types';
+import {
+  accountNames,
+  complianceRows,
+  ComplianceRow,
+  controlPolicyLine,
+  coverageLine,
+  dateOf,
+  lastUsed,
+  DeltaViews,
+  digestLists,
+  DigestOptions,
+  DigestSectionId,
+  FINDING_TITLES,
+  FindingChangeView,
+  fmt,
+  headlineFigures,
+  keyLabel,
+  labelOf,
+  ListView,
+  moreLine,
+  plural,
+  sectionTitle,
+} from './digest-model';
 import { escapeHtml } from './html-escape';
-import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
-import { coverageStatusText, describeCoverageEntry } from './summary';
+import { coverageStatusText } from './summary';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
-import { CoverageEntry, FINDING_IDS, FindingId } from './types';
+import type { CoverageEntry } from './types';
 
-/** Rows shown per list of the digest (the most important first); the rest are counted in "and N more". */
-export interface DigestLimits {
-  readonly coverageEntries: number;
-  readonly riskiestKeys: number;
-  /** Per breakdown (by OU, by tag value). */
-  readonly groups: number;
-  /** Per list of changes since the previous run. */
-  readonly deltaItems: number;
-  readonly warnings: number;
+export {
+  controlPolicyLine,
+  coverageLine,
+  DIGEST_LIMITS,
+  DIGEST_SECTIONS,
+  FINDING_TITLES,
+  moreLine,
+  OUTPUT_FILES_AT,
+} from './digest-model';
+export type { DigestLimits, DigestOptions, FullListsAt } from './digest-model';
+export { findingsTextTable, renderDigestText, textTable } from './digest-text';
+
+/** Options of the HTML body only. */
+export interface DigestHtmlOptions extends DigestOptions {
+  /**
+   * HTML the caller wrote and escaped itself (the mailer's note on where the CSV is), shown as the last
+   * block inside the layout. Never data.
+   */
+  readonly trustedFooterHtml?: string;
 }
 
-/** Default rows per list. */
-export const DIGEST_LIMITS: DigestLimits = {
-  coverageEntries: 100,
-  riskiestKeys: 50,
-  groups: 30,
-  deltaItems: 20,
-  warnings: 10,
-};
+const COLOR = {
+  ink: '#1b1f24',
+  muted: '#59636e',
+  page: '#f0f2f5',
+  card: '#ffffff',
+  border: '#d8dde3',
+  rule: '#eceff2',
+  bad: '#a40e26',
+  badBg: '#ffebe9',
+  good: '#116329',
+  goodBg: '#dafbe1',
+  bar: '#cf222e',
+  track: '#eaeef2',
+} as const;
 
-/** Where the whole of a capped list can be read; named in its "and N more — see …" line. */
-export interface FullListsAt {
-  /** Users, keys and findings (riskiest keys, new users, keys and findings): the merged CSV. */
-  readonly csv: string;
-  /** Coverage, breakdowns, removed users and keys, resolved findings, warnings: summary.json. */
-  readonly summary: string;
-}
-
-/** digest.html and the console name the files beside it. */
-export const OUTPUT_FILES_AT: FullListsAt = { csv: 'credential-report.csv', summary: 'summary.json' };
-
-export interface DigestOptions {
-  /** Shown in the title, e.g. the organization id. Default: summary.organizationLabel / organizationId. */
-  readonly organizationLabel?: string;
-  /** @default DIGEST_LIMITS */
-  readonly limits?: DigestLimits;
-  /** @default OUTPUT_FILES_AT */
-  readonly fullListsAt?: FullListsAt;
-}
-
-/** One line per finding for the digest. */
-export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
-  'root-access-key': 'Root user has an active access key',
-  'root-mfa-disabled': 'Root user without MFA',
-  'root-recently-used': 'Root user used recently',
-  'console-without-mfa': 'Console password without MFA',
-  'key-created-at-setup': 'Console user with an active key never used',
-  'credential-unused': 'Password or active key unused',
-  'multiple-active-keys': 'User with two active keys',
-  'key-not-rotated': 'Active key not rotated',
-  'privileged-key': 'Active key with admin power',
-  'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
-};
-
+/** `font` shorthand: size/line-height and the family, repeated on every cell (clients drop inheritance). */
+const font = (size: number, line: number): string => `font:${size}px/${line}px Arial,Helvetica,sans-serif;`;
+/**
+ * Long ids, ARNs and paths wrap instead of widening the page on a phone. Set on each section's cell and
+ * inherited; short tokens and numbers opt out with `nowrap`.
+ */
+const WRAP = 'word-break:break-word;overflow-wrap:anywhere;';
+const CELL = `padding:6px;border-bottom:1px solid ${COLOR.rule};vertical-align:top;color:${COLOR.ink};${font(13, 18)}`;
+// `font` resets the weight: it comes first.
+const HEAD = `${font(12, 16)}font-weight:bold;padding:6px;border-bottom:2px solid ${COLOR.border};vertical-align:bottom;color:${COLOR.muted};`;
 const STYLE = {
-  body: 'margin:0;padding:16px;background:#f6f7f9;font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#1b1f24;',
-  card: 'background:#ffffff;border:1px solid #d8dde3;border-radius:6px;padding:12px 16px;margin:0 0 16px 0;',
-  h1: 'font-size:20px;margin:0 0 4px 0;',
-  h2: 'font-size:16px;margin:0 0 8px 0;',
-  muted: 'color:#59636e;font-size:12px;',
-  table: 'border-collapse:collapse;width:100%;font-size:13px;',
-  th: 'text-align:left;border-bottom:2px solid #d8dde3;padding:4px 6px;background:#f0f2f5;',
-  td: 'border-bottom:1px solid #eceff2;padding:4px 6px;vertical-align:top;',
-  num: 'border-bottom:1px solid #eceff2;padding:4px 6px;text-align:right;vertical-align:top;',
-  ok: 'display:inline-block;padding:2px 8px;border-radius:10px;background:#dafbe1;color:#116329;font-weight:bold;',
-  bad: 'display:inline-block;padding:2px 8px;border-radius:10px;background:#ffebe9;color:#a40e26;font-weight:bold;',
+  section: `padding:16px;background-color:${COLOR.card};border:1px solid ${COLOR.border};color:${COLOR.ink};${font(14, 20)}${WRAP}`,
+  spacer: 'height:12px;font-size:0;line-height:0;',
+  h1: `margin:0 0 12px 0;color:${COLOR.ink};${font(20, 26)}font-weight:bold;`,
+  h2: `margin:0 0 10px 0;color:${COLOR.ink};${font(17, 22)}font-weight:bold;`,
+  h3: `margin:14px 0 6px 0;color:${COLOR.ink};${font(14, 20)}font-weight:bold;`,
+  p: `margin:0 0 8px 0;color:${COLOR.ink};${font(14, 20)}`,
+  muted: `margin:0 0 6px 0;color:${COLOR.muted};${font(12, 17)}`,
+  th: `${HEAD}text-align:left;`,
+  thNum: `${HEAD}text-align:right;white-space:nowrap;`,
+  td: `${CELL}text-align:left;`,
+  tdShort: `${CELL}text-align:left;white-space:nowrap;`,
+  tdNum: `${CELL}text-align:right;white-space:nowrap;`,
+  sub: `color:${COLOR.muted};font-size:12px;`,
+  strong: 'font-weight:bold;',
   code: 'font-family:Consolas,Menlo,monospace;font-size:12px;',
+  finding: `color:${COLOR.bad};font-size:12px;`,
+  figure: `${font(12, 16)}padding:8px 4px;text-align:center;vertical-align:top;background-color:#f6f8fa;border:1px solid ${COLOR.rule};`,
+  figureValue: `font-size:24px;line-height:30px;font-weight:bold;color:${COLOR.ink};`,
+  figureLabel: `font-size:12px;line-height:16px;color:${COLOR.muted};`,
+  barCell: 'padding:0 6px 10px 6px;border-bottom:1px solid #eceff2;',
 } as const;
 
 /** A value of the data in HTML: cut to the display bound, then escaped (bytes are counted after escaping). */
 const e = (value: string | number | undefined): string =>
   escapeHtml(displayCell(value === undefined ? '' : String(value)));
-const fmt = (n: number): string => n.toLocaleString('en-US');
 
-function labelOf(summary: Summary, options: DigestOptions): string {
-  return (
-    options.organizationLabel ?? summary.organizationLabel ?? summary.organizationId ?? 'AWS Organization'
-  );
-}
+const span = (style: string, inner: string): string => `<span style="${style}">${inner}</span>`;
+const div = (style: string, inner: string): string => `<div style="${style}">${inner}</div>`;
+const code = (value: string | undefined): string => span(STYLE.code, e(value));
 
-function dateOf(summary: Summary): string {
-  return summary.generatedAt.slice(0, 10);
-}
-
-function keyLabel(k: { accessKeyId?: string; keySlot?: number }): string {
-  return k.accessKeyId ?? (k.keySlot !== undefined ? `slot ${k.keySlot}` : '');
-}
-
-/** A capped list and where its whole can be read. */
-interface ListView<T> extends CappedRows<T> {
-  readonly where: string;
-}
-
-interface DeltaViews {
-  readonly stopped: ListView<StoppedReporting>;
-  readonly newFindings: ListView<FindingChange>;
-  readonly resolvedFindings: ListView<FindingChange>;
-  readonly newUsers: ListView<UserRef>;
-  readonly removedUsers: ListView<UserRef>;
-  readonly newKeys: ListView<KeyRef>;
-  readonly removedKeys: ListView<KeyRef>;
-}
-
-/** Every list either body shows, capped once, so the HTML and the text say the same "and N more". */
-interface DigestLists {
-  readonly coverage: ListView<CoverageEntry>;
-  readonly riskiestKeys: ListView<RiskyKey>;
-  readonly byOu: ListView<GroupSummary>;
-  readonly byTag: ListView<GroupSummary>;
-  readonly delta?: DeltaViews;
-  readonly warnings: ListView<string>;
-}
-
-/** Groups with the most users with findings first (ties by name). */
-function byFindings(groups: readonly GroupSummary[]): GroupSummary[] {
-  return [...groups].sort(
-    (a, b) =>
-      b.usersWithFindings - a.usersWithFindings || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
-  );
-}
-
-function digestLists(summary: Summary, options: DigestOptions): DigestLists {
-  const limits = options.limits ?? DIGEST_LIMITS;
-  const at = options.fullListsAt ?? OUTPUT_FILES_AT;
-  const view = <T>(rows: readonly T[], limit: number, where: string, total = rows.length): ListView<T> => ({
-    ...capRows(rows, limit, total),
-    where,
-  });
-  const d = summary.delta;
-  const deltaView = <T>(list: DeltaList<T>, where: string): ListView<T> =>
-    view(list.items, limits.deltaItems, where, list.count);
-  return {
-    coverage: view(summary.coverage.entries, limits.coverageEntries, at.summary),
-    // Every active key was ranked (core/summary.ts); summary.json keeps the top ones, the CSV has them all.
-    riskiestKeys: view(summary.riskiestKeys, limits.riskiestKeys, at.csv, summary.totals.activeAccessKeys),
-    byOu: view(byFindings(summary.byOu), limits.groups, at.summary),
-    byTag: view(byFindings(summary.byTag.values), limits.groups, at.summary),
-    ...(d
-      ? {
-          delta: {
-            stopped: deltaView(d.accountsStoppedReporting, at.summary),
-            newFindings: deltaView(d.newFindings, at.csv),
-            resolvedFindings: deltaView(d.resolvedFindings, at.summary),
-            newUsers: deltaView(d.newUsers, at.csv),
-            removedUsers: deltaView(d.removedUsers, at.summary),
-            newKeys: deltaView(d.newKeys, at.csv),
-            removedKeys: deltaView(d.removedKeys, at.summary),
-          },
-        }
-      : {}),
-    warnings: view(summary.warnings, limits.warnings, at.summary),
-  };
-}
-
-/** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */
-export function moreLine(hidden: number, where: string): string {
-  return `… and ${fmt(hidden)} more — see ${where}.`;
-}
-
-interface Column<T> {
+interface Column {
   readonly title: string;
-  readonly cell: (row: T) => string | number | undefined;
   readonly numeric?: boolean;
-  readonly code?: boolean;
+  /** A short token (a CIS id): kept on one line rather than broken to fit a phone. */
+  readonly short?: boolean;
 }
 
-function htmlMore(list: ListView<unknown>): string {
+function cellStyle(column: Column | undefined): string {
+  if (column?.numeric) return STYLE.tdNum;
+  return column?.short ? STYLE.tdShort : STYLE.td;
+}
+
+/** A data table: headers aligned as their cells (numbers right), one row per item, cells already HTML. */
+function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const head = columns
+    .map((c) => `<th style="${c.numeric ? STYLE.thNum : STYLE.th}">${e(c.title)}</th>`)
+    .join('');
+  const body = rows
+    .map(
+      (cells) =>
+        `<tr>${cells.map((cell, i) => `<td style="${cellStyle(columns[i])}">${cell}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;"><tr>${head}</tr>\n${body}\n</table>`;
+}
+
+function more(list: ListView<unknown>): string {
   // The pointer is the caller's (a file name or an s3:// URI), not data: escaped, not cut.
   return list.hidden > 0
     ? `<p style="${STYLE.muted}">${escapeHtml(moreLine(list.hidden, list.where))}</p>`
     : '';
 }
 
-function htmlTable<T>(list: CappedRows<T> | ListView<T>, columns: readonly Column<T>[]): string {
-  const more = 'where' in list ? htmlMore(list) : '';
-  if (list.shown.length === 0) return more || `<p style="${STYLE.muted}">None.</p>`;
-  const head = columns.map((c) => `<th style="${STYLE.th}">${e(c.title)}</th>`).join('');
-  const body = list.shown
-    .map(
-      (row) =>
-        `<tr>${columns
-          .map((c) => {
-            const value = c.cell(row);
-            const text = typeof value === 'number' ? fmt(value) : e(value);
-            const inner = c.code ? `<span style="${STYLE.code}">${text}</span>` : text;
-            return `<td style="${c.numeric ? STYLE.num : STYLE.td}">${inner}</td>`;
-          })
-          .join('')}</tr>`,
-    )
-    .join('\n');
-  return `<table style="${STYLE.table}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${more}`;
+/** A capped list as a table and its "and N more", or `empty` when the whole list is empty. */
+function listTable<T>(
+  list: ListView<T>,
+  columns: readonly Column[],
+  row: (item: T, index: number) => string[],
+  empty: string,
+): string {
+  if (list.shown.length + list.hidden === 0) return `<p style="${STYLE.muted}">${e(empty)}</p>`;
+  const rows = list.shown.length > 0 ? table(columns, list.shown.map(row)) : '';
+  return rows + more(list);
 }
 
-/** A fixed list (every finding id, the change counts): shown whole. */
-const whole = <T>(rows: readonly T[]): CappedRows<T> => ({ shown: rows, hidden: 0 });
-
-function section(title: string, inner: string): string {
-  return `<div style="${STYLE.card}"><h2 style="${STYLE.h2}">${e(title)}</h2>\n${inner}\n</div>`;
+function sectionRow(id: DigestSectionId | 'footer', inner: string): string {
+  return (
+    `<tr><td style="${STYLE.spacer}" height="12"></td></tr>\n` +
+    `<tr><td data-section="${id}" bgcolor="${COLOR.card}" style="${STYLE.section}">\n${inner}\n</td></tr>`
+  );
 }
 
-const coverageColumns: readonly Column<CoverageEntry>[] = [
-  { title: 'Account', cell: (r) => r.accountId, code: true },
-  { title: 'Name', cell: (r) => r.accountName },
-  { title: 'OU', cell: (r) => r.ouPath },
-  { title: 'Status', cell: (r) => coverageStatusText(r) },
-  { title: 'Detail', cell: (r) => r.detail },
-];
-
-function groupColumns(first: string): Column<GroupSummary>[] {
-  return [
-    { title: first, cell: (g) => g.value },
-    { title: 'Accounts', cell: (g) => g.accounts, numeric: true },
-    { title: 'Reporting', cell: (g) => g.reporting, numeric: true },
-    { title: 'Users', cell: (g) => g.users, numeric: true },
-    { title: 'Active keys', cell: (g) => g.activeAccessKeys, numeric: true },
-    { title: 'Users with findings', cell: (g) => g.usersWithFindings, numeric: true },
-  ];
+function titled(id: Exclude<DigestSectionId, 'headline'>, summary: Summary, inner: string): string {
+  return sectionRow(id, `<h2 style="${STYLE.h2}">${e(sectionTitle(id, summary))}</h2>\n${inner}`);
 }
 
-/**
- * `4 of 7 expected accounts reporting, 3 missing (1 of them stale)` (digests and console output). Missing
- * is the verdict's count (docs/ARCHITECTURE.md §12: never reported + stale + rejected + incomplete), so the line
- * reads the same number as summary.json, the digest's result and the exit status.
- */
-/**
- * `SCPs known for 40 accounts, unknown for 2, 1 exempt (management); 3 flags cleared by SCPs or RCPs`.
- * Summaries written before SCPs were read have no such counts: nothing is said.
- */
-export function controlPolicyLine(summary: Summary): string | undefined {
-  const c = summary.controlPolicies as Summary['controlPolicies'] | undefined;
-  if (!c) return undefined;
-  const cleared = Object.values(c.flagsCleared).reduce((a, b) => a + b, 0);
-  return `SCPs known for ${fmt(c.accountsKnown)} accounts, unknown for ${fmt(c.accountsUnknown)}, ${fmt(c.accountsExempt)} exempt (management); ${fmt(cleared)} privilege flags cleared by SCPs or RCPs`;
+/** `name (123456789012)`: a well-formed account id is kept on one line; anything else may wrap. */
+function accountCell(accountId: string, name: string | undefined): string {
+  const keep = /^\d{12}$/.test(accountId) ? 'white-space:nowrap;' : '';
+  return name
+    ? `${e(name)} ${span(`${STYLE.sub}${keep}`, `(${code(accountId)})`)}`
+    : keep
+      ? span(keep, code(accountId))
+      : code(accountId);
 }
 
-export function coverageLine(summary: Summary): string {
+/** Headline: the title, four figures in one row, the coverage verdict in one line, the totals. */
+function headlineSection(summary: Summary, label: string): string {
+  const figures = headlineFigures(summary);
+  const value = (id: string): string => {
+    const f = figures.find((x) => x.id === id);
+    return f?.value === undefined ? '—' : `<span data-figure="${f.id}">${fmt(f.value)}</span>`;
+  };
+  const cell = (valueHtml: string, labelText: string): string =>
+    `<td width="25%" bgcolor="#f6f8fa" style="${STYLE.figure}">${div(STYLE.figureValue, valueHtml)}${div(STYLE.figureLabel, e(labelText))}</td>`;
+  const first = summary.delta === undefined;
+  const row = [
+    cell(value('open'), 'open findings'),
+    cell(value('new'), first ? 'new (first run)' : 'new since the previous run'),
+    cell(value('resolved'), first ? 'resolved (first run)' : 'resolved'),
+    cell(`${value('reporting')}${span('font-size:15px;', ` of ${value('expected')}`)}`, 'accounts reporting'),
+  ].join('');
   const c = summary.coverage;
-  const stale = c.stale > 0 ? ` (${fmt(c.stale)} of them stale)` : '';
-  const unattributed = c.unattributed
-    ? `, ${fmt(c.unattributed)} input${c.unattributed === 1 ? '' : 's'} naming no account`
-    : '';
-  return `${fmt(c.reporting)} of ${fmt(c.expected)} expected accounts reporting, ${fmt(c.missing)} missing${stale}${unattributed}`;
+  const verdictBg = c.complete ? COLOR.goodBg : COLOR.badBg;
+  const verdictInk = c.complete ? COLOR.good : COLOR.bad;
+  const verdict = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;margin:12px 0 8px 0;"><tr><td bgcolor="${verdictBg}" style="padding:8px 10px;background-color:${verdictBg};border-left:4px solid ${verdictInk};color:${COLOR.ink};${font(14, 20)}">${span(`font-weight:bold;color:${verdictInk};`, c.complete ? 'Coverage complete:' : 'Coverage incomplete:')} ${e(coverageLine(summary))}.</td></tr></table>`;
+  const t = summary.totals;
+  const totals = `Generated ${e(summary.generatedAt)}. ${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`;
+  return sectionRow(
+    'headline',
+    `<h1 style="${STYLE.h1}">${e(`IAM credential digest: ${displayCell(label)}, ${dateOf(summary)}`)}</h1>\n` +
+      `<table role="presentation" width="100%" cellpadding="0" cellspacing="4" border="0" style="width:100%;"><tr>${row}</tr></table>\n` +
+      `${verdict}\n<p style="${STYLE.muted}">${totals}</p>`,
+  );
 }
 
-/** The change counts, in the order both bodies show them. */
-function deltaCounts(summary: Summary): [string, number][] {
-  const d = summary.delta;
-  if (!d) return [];
-  return [
-    ['New users', d.newUsers.count],
-    ['Removed users', d.removedUsers.count],
-    ['New access keys', d.newKeys.count],
-    ['Removed access keys', d.removedKeys.count],
-    ['New findings', d.newFindings.count],
-    ['Resolved findings', d.resolvedFindings.count],
-    ['Accounts that stopped reporting', d.accountsStoppedReporting.count],
+function findingChangeTable(
+  list: ListView<FindingChangeView>,
+  names: ReadonlyMap<string, string>,
+  empty: string,
+): string {
+  const withOwner = list.shown.some((r) => r.ownerTag !== undefined);
+  const withAge = list.shown.some((r) => r.ageDays !== undefined);
+  const columns: Column[] = [
+    { title: 'Finding' },
+    { title: 'User, account and key' },
+    ...(withOwner ? [{ title: 'Owner' }] : []),
+    ...(withAge ? [{ title: 'Age', numeric: true }] : []),
   ];
+  return listTable(
+    list,
+    columns,
+    (r) => [
+      `${e(FINDING_TITLES[r.finding])}${div(STYLE.sub, code(r.finding))}`,
+      `${span(STYLE.strong, e(r.userName))}${div(STYLE.sub, accountCell(r.accountId, names.get(r.accountId)))}${keyLabel(r) ? div(STYLE.sub, code(keyLabel(r))) : ''}`,
+      ...(withOwner ? [e(r.ownerTag)] : []),
+      ...(withAge ? [r.ageDays === undefined ? '' : e(plural(r.ageDays, 'day'))] : []),
+    ],
+    empty,
+  );
 }
 
-function deltaSection(summary: Summary, views: DeltaViews | undefined): string {
+function changesSection(
+  summary: Summary,
+  views: DeltaViews | undefined,
+  names: ReadonlyMap<string, string>,
+): string {
   const d = summary.delta;
-  if (!d || !views) return '';
-  const since = d.previousGeneratedAt
-    ? `<p style="${STYLE.muted}">Compared with the run of ${e(d.previousGeneratedAt)}.</p>`
-    : '';
-  const countTable = htmlTable(whole(deltaCounts(summary)), [
-    { title: 'Change', cell: (r) => r[0] },
-    { title: 'Count', cell: (r) => r[1], numeric: true },
-  ]);
-  const titled = <T>(title: string, list: ListView<T>, columns: readonly Column<T>[]): string =>
+  if (!d || !views) {
+    return titled(
+      'changes',
+      summary,
+      `<p style="${STYLE.p}">First run: there is no previous run to compare with, so nothing is new or resolved yet.</p>`,
+    );
+  }
+  const h3 = (title: string, count: number): string =>
+    `<h3 style="${STYLE.h3}">${e(title)} (${fmt(count)})</h3>`;
+  const users = <T extends UserRef>(list: ListView<T>, title: string, withKey = false): string =>
     list.shown.length + list.hidden === 0
       ? ''
-      : `<h3 style="${STYLE.h2}">${e(title)}</h3>` + htmlTable(list, columns);
-  const findingColumns: Column<FindingChange>[] = [
-    { title: 'Finding', cell: (r) => r.finding },
-    { title: 'Account', cell: (r) => r.accountId, code: true },
-    { title: 'User', cell: (r) => r.userName },
-    { title: 'Key', cell: (r) => keyLabel(r), code: true },
+      : h3(title, list.shown.length + list.hidden) +
+        listTable(
+          list,
+          [{ title: 'User' }, { title: 'Account' }],
+          (r) => [
+            `${e(r.userName)}${withKey ? div(STYLE.sub, code(keyLabel(r as KeyRef))) : ''}`,
+            accountCell(r.accountId, names.get(r.accountId)),
+          ],
+          'None.',
+        );
+  const stopped = (r: StoppedReporting): string[] => [
+    accountCell(r.accountId, r.accountName ?? names.get(r.accountId)),
+    `${span(STYLE.strong, e(coverageStatusText(r)))}${r.detail ? div(STYLE.sub, e(r.detail)) : ''}`,
   ];
-  const userColumns: Column<UserRef>[] = [
-    { title: 'Account', cell: (r) => r.accountId, code: true },
-    { title: 'User', cell: (r) => r.userName },
-  ];
-  const keyColumns: Column<KeyRef>[] = [
-    ...userColumns,
-    { title: 'Key', cell: (r) => keyLabel(r), code: true },
-  ];
-  return section(
-    'Changes since the previous run',
+  return titled(
+    'changes',
+    summary,
     [
-      since,
-      countTable,
-      titled('Accounts that stopped reporting', views.stopped, [
-        { title: 'Account', cell: (r) => r.accountId, code: true },
-        { title: 'Name', cell: (r) => r.accountName },
-        { title: 'Status', cell: (r) => coverageStatusText(r) },
-        { title: 'Detail', cell: (r) => r.detail },
-      ]),
-      titled('New findings', views.newFindings, findingColumns),
-      titled('Resolved findings', views.resolvedFindings, findingColumns),
-      titled('New users', views.newUsers, userColumns),
-      titled('Removed users', views.removedUsers, userColumns),
-      titled('New access keys', views.newKeys, keyColumns),
-      titled('Removed access keys', views.removedKeys, keyColumns),
+      d.previousGeneratedAt
+        ? `<p style="${STYLE.muted}">Compared with the run of ${e(d.previousGeneratedAt)}.</p>`
+        : '',
+      h3('New findings', d.newFindings.count),
+      findingChangeTable(views.newFindings, names, 'No new findings.'),
+      h3('Resolved findings', d.resolvedFindings.count),
+      findingChangeTable(views.resolvedFindings, names, 'No finding was resolved.'),
+      h3('Accounts that stopped reporting', d.accountsStoppedReporting.count),
+      listTable(views.stopped, [{ title: 'Account' }, { title: 'Status' }], stopped, 'None.'),
+      `<p style="${STYLE.muted}">Users: ${fmt(d.newUsers.count)} new, ${fmt(d.removedUsers.count)} removed. Access keys: ${fmt(d.newKeys.count)} new, ${fmt(d.removedKeys.count)} removed.</p>`,
+      users(views.newUsers, 'New users'),
+      users(views.removedUsers, 'Removed users'),
+      users(views.newKeys, 'New access keys', true),
+      users(views.removedKeys, 'Removed access keys', true),
     ]
       .filter((part) => part !== '')
       .join('\n'),
   );
 }
 
+function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
+  const row = (k: RiskyKey, i: number): string[] => {
+    const facts = [
+      lastUsed(k.daysSinceLastUse),
+      ...(k.privileges.length > 0 ? [`can ${k.privileges.join(', ')}`] : []),
+    ];
+    return [
+      fmt(i + 1),
+      `${span(STYLE.strong, e(k.userName))}${div(STYLE.sub, accountCell(k.accountId, k.accountName))}` +
+        div(STYLE.sub, `${keyLabel(k) ? `${code(keyLabel(k))} · ` : ''}${e(facts.join(' · '))}`) +
+        div(STYLE.finding, e(k.findings.join(', '))),
+      k.ageDays === undefined ? '' : e(plural(k.ageDays, 'day')),
+    ];
+  };
+  return titled(
+    'risks',
+    summary,
+    `<p style="${STYLE.muted}">Active keys with findings, riskiest first: root, then admin, then data-read, then oldest.</p>\n` +
+      listTable(
+        list,
+        [
+          { title: '#', numeric: true },
+          { title: 'User, account and key' },
+          { title: 'Key age', numeric: true },
+        ],
+        row,
+        'No active key has a finding.',
+      ),
+  );
+}
+
+function coverageSection(summary: Summary, list: ListView<CoverageEntry>): string {
+  const c = summary.coverage;
+  const scp = controlPolicyLine(summary);
+  const notes = [
+    ...(c.unexpected > 0 ? [`${plural(c.unexpected, 'account')} reporting but not expected.`] : []),
+    ...(scp ? [`${scp}.`] : []),
+  ];
+  const row = (r: CoverageEntry): string[] => [
+    `${accountCell(r.accountId, r.accountName)}${r.ouPath ? div(STYLE.sub, e(r.ouPath)) : ''}`,
+    `${span(STYLE.strong, e(coverageStatusText(r)))}${r.detail ? div(STYLE.sub, e(r.detail)) : ''}`,
+  ];
+  return titled(
+    'coverage',
+    summary,
+    listTable(
+      list,
+      [{ title: 'Account' }, { title: 'Status' }],
+      row,
+      'Every expected account sent a fresh, usable report.',
+    ) + notes.map((n) => `<p style="${STYLE.muted}">${e(n)}</p>`).join(''),
+  );
+}
+
+function complianceSection(summary: Summary): string {
+  const { failing, passing } = complianceRows(summary);
+  const row = (r: ComplianceRow): string[] => [
+    r.cis ? e(r.cis) : '—',
+    `${e(FINDING_TITLES[r.id])}${div(STYLE.sub, code(r.id))}`,
+    fmt(r.users),
+    fmt(r.keys),
+  ];
+  const rows =
+    failing.length > 0
+      ? table(
+          [
+            { title: 'CIS', short: true },
+            { title: 'Finding' },
+            { title: 'Users', numeric: true },
+            { title: 'Keys', numeric: true },
+          ],
+          failing.map(row),
+        )
+      : `<p style="${STYLE.p}">No findings.</p>`;
+  const none =
+    passing.length > 0
+      ? `<p style="${STYLE.muted}">No findings for: ${passing.map((r) => e(`${r.cis ? `${r.cis} ` : ''}${FINDING_TITLES[r.id]}`)).join('; ')}.</p>`
+      : '';
+  return titled(
+    'compliance',
+    summary,
+    `<p style="${STYLE.muted}">CIS AWS Foundations Benchmark controls failed, by users and access keys; — marks a finding outside CIS.</p>\n${rows}\n${none}`,
+  );
+}
+
+/** A horizontal bar: a filled cell `value / max` wide and the rest as track (no images). */
+function bar(value: number, max: number): string {
+  const pct = max > 0 ? Math.round((value / max) * 100) : 0;
+  const fill =
+    pct > 0
+      ? `<td width="${pct}%" height="10" bgcolor="${COLOR.bar}" style="width:${pct}%;height:10px;background-color:${COLOR.bar};font-size:0;line-height:0;"></td>`
+      : '';
+  const track =
+    pct < 100
+      ? `<td height="10" bgcolor="${COLOR.track}" style="height:10px;background-color:${COLOR.track};font-size:0;line-height:0;"></td>`
+      : '';
+  return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;"><tr>${fill}${track}</tr></table>`;
+}
+
+function breakdownSection(
+  id: 'by-ou' | 'by-tag',
+  summary: Summary,
+  list: ListView<GroupSummary>,
+  first: string,
+): string {
+  if (list.shown.length + list.hidden === 0)
+    return titled(id, summary, `<p style="${STYLE.muted}">No accounts.</p>`);
+  const max = Math.max(0, ...list.shown.map((g) => g.usersWithFindings));
+  const rows = list.shown
+    .map(
+      (g) =>
+        `<tr><td style="${STYLE.td}border-bottom:0;">${e(g.value)}${div(STYLE.sub, e(`${fmt(g.reporting)} of ${plural(g.accounts, 'account')} reporting · ${plural(g.users, 'user')} · ${fmt(g.activeAccessKeys)} active ${g.activeAccessKeys === 1 ? 'key' : 'keys'}`))}</td>` +
+        `<td style="${STYLE.tdNum}border-bottom:0;">${fmt(g.usersWithFindings)}</td></tr>\n` +
+        `<tr><td colspan="2" style="${STYLE.barCell}">${bar(g.usersWithFindings, max)}</td></tr>`,
+    )
+    .join('\n');
+  return titled(
+    id,
+    summary,
+    `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;"><tr><th style="${STYLE.th}">${e(first)}</th><th style="${STYLE.thNum}">Users with findings</th></tr>\n${rows}\n</table>${more(list)}`,
+  );
+}
+
+function warningsSection(summary: Summary, list: ListView<string>): string {
+  if (list.shown.length + list.hidden === 0) return '';
+  const items = list.shown.map((line) => `<li style="${STYLE.p}">${e(line)}</li>`).join('');
+  return titled(
+    'warnings',
+    summary,
+    `${items ? `<ul style="margin:0;padding:0 0 0 18px;">${items}</ul>` : ''}${more(list)}`,
+  );
+}
+
 /** The digest as one self-contained HTML document. */
-export function renderDigestHtml(summary: Summary, options: DigestOptions = {}): string {
+export function renderDigestHtml(summary: Summary, options: DigestHtmlOptions = {}): string {
   const lists = digestLists(summary, options);
   const label = labelOf(summary, options);
+  const names = accountNames(summary);
+  const th = summary.thresholds;
+  const footer = `credreport thresholds: rotation ${e(th.rotationDays)} days, unused ${e(th.unusedDays)} days, grace ${e(th.graceDays)} days, root use ${e(th.rootUseDays)} days, stale after ${e(th.staleHours)} hours.`;
+  const sections = [
+    headlineSection(summary, label),
+    changesSection(summary, lists.delta, names),
+    risksSection(summary, lists.risks),
+    coverageSection(summary, lists.coverage),
+    complianceSection(summary),
+    breakdownSection('by-ou', summary, lists.byOu, 'OU'),
+    breakdownSection('by-tag', summary, lists.byTag, summary.byTag.key),
+    warningsSection(summary, lists.warnings),
+    sectionRow('footer', `<p style="${STYLE.muted}">${footer}</p>${options.trustedFooterHtml ?? ''}`),
+  ].filter((s) => s !== '');
   const title = `IAM credential digest: ${displayCell(label)}, ${dateOf(summary)}`;
-  const c = summary.coverage;
-  const t = summary.totals;
-  const badge = c.complete
-    ? `<span style="${STYLE.ok}">complete</span>`
-    : `<span style="${STYLE.bad}">incomplete</span>`;
-
-  const findingsRows = FINDING_IDS.map((id) => ({ id, ...summary.findings[id] }));
-  const findingsTable = htmlTable(whole(findingsRows), [
-    { title: 'Finding', cell: (r) => r.id, code: true },
-    { title: 'What', cell: (r) => FINDING_TITLES[r.id] },
-    { title: 'CIS', cell: (r) => r.cis ?? '' },
-    { title: 'Users', cell: (r) => r.users, numeric: true },
-    { title: 'Keys', cell: (r) => r.keys, numeric: true },
-  ]);
-
-  const keysTable = htmlTable(lists.riskiestKeys, [
-    { title: 'Account', cell: (k) => (k.accountName ? `${k.accountId} (${k.accountName})` : k.accountId) },
-    { title: 'User', cell: (k) => k.userName },
-    { title: 'Key', cell: (k) => keyLabel(k), code: true },
-    { title: 'Age (days)', cell: (k) => k.ageDays, numeric: true },
-    {
-      title: 'Last used',
-      cell: (k) => (k.daysSinceLastUse === undefined ? 'never' : `${fmt(k.daysSinceLastUse)} days ago`),
-    },
-    { title: 'Privileges', cell: (k) => k.privileges.join(', ') },
-    { title: 'Findings', cell: (k) => k.findings.join(', ') },
-  ]);
-
-  const w = lists.warnings;
-  const warnings =
-    w.shown.length + w.hidden === 0
-      ? ''
-      : section(
-          'Warnings',
-          `<ul>${w.shown.map((line) => `<li>${e(line)}</li>`).join('')}</ul>${htmlMore(w)}`,
-        );
-
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${e(title)}</title></head>`,
-    `<body style="${STYLE.body}">`,
-    `<div style="${STYLE.card}"><h1 style="${STYLE.h1}">${e(title)}</h1>`,
-    `<p style="${STYLE.muted}">Generated ${e(summary.generatedAt)}. ${fmt(t.accounts)} accounts, ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys (${fmt(t.activeAccessKeys)} active), ${fmt(t.usersWithFindings)} users with findings.</p></div>`,
-    section(
-      'Coverage',
-      `<p>${badge} ${e(coverageLine(summary))}${c.unexpected > 0 ? `, ${fmt(c.unexpected)} reporting but not expected` : ''}.</p>\n` +
-        (controlPolicyLine(summary)
-          ? `<p style="${STYLE.muted}">${e(controlPolicyLine(summary))}.</p>\n`
-          : '') +
-        (c.entries.length > 0 ? htmlTable(lists.coverage, coverageColumns) : ''),
-    ),
-    section('Findings', findingsTable),
-    section('Riskiest active keys', keysTable),
-    section('By organizational unit', htmlTable(lists.byOu, groupColumns('OU'))),
-    section(
-      `By tag ${displayCell(summary.byTag.key)}`,
-      htmlTable(lists.byTag, groupColumns(summary.byTag.key)),
-    ),
-    deltaSection(summary, lists.delta),
-    warnings,
-    `<p style="${STYLE.muted}">credreport: thresholds rotation ${e(summary.thresholds.rotationDays)} days, unused ${e(summary.thresholds.unusedDays)} days, grace ${e(summary.thresholds.graceDays)} days, root use ${e(summary.thresholds.rootUseDays)} days, stale after ${e(summary.thresholds.staleHours)} hours.</p>`,
+    '<body>',
+    `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor="${COLOR.page}" style="width:100%;background-color:${COLOR.page};border-collapse:collapse;">`,
+    `<tr><td align="center" bgcolor="${COLOR.page}" style="padding:4px 8px 16px 8px;background-color:${COLOR.page};">`,
+    '<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:600px;border-collapse:collapse;">',
+    ...sections,
+    '</table>',
+    '</td></tr></table>',
     '</body></html>',
     '',
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
-}
-
-/**
- * A plain-text table: columns padded to their widest cell (`numeric` ones right-aligned), each cell cut to
- * the display bound, control characters of the data shown as spaces.
- */
-export function textTable(
-  rows: readonly (readonly string[])[],
-  header: readonly string[],
-  numeric: readonly number[] = [],
-): string {
-  const all = [header, ...rows.map((r) => r.map((cell) => clean(cell)))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all
-    .map((r) =>
-      r
-        .map((cell, i) => (numeric.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-/** Users and keys per finding, with its CIS control (`-` when none), as a text table. */
-export function findingsTextTable(summary: Summary): string {
-  return textTable(
-    FINDING_IDS.map((id) => {
-      const f = summary.findings[id];
-      return [id, f.cis ?? '-', fmt(f.users), fmt(f.keys)];
-    }),
-    ['finding', 'CIS', 'users', 'keys'],
-    [2, 3],
-  );
-}
-
-/**
- * A value of the data in the text digest: cut to `maxChars`, control characters (a hostile tag value,
- * user name or key id) shown as spaces. Cut first, so a huge value is never scanned whole.
- */
-function clean(value: string | undefined, maxChars = DISPLAY_CELL_CHARS): string {
-  // eslint-disable-next-line no-control-regex
-  return displayCell(value ?? '', maxChars).replace(/[\u0000-\u001f\u007f]/g, ' ');
-}
-
-/** A coverage entry as one line, each of its values cut to the display bound. */
-function coverageText(entry: CoverageEntry): string {
-  return clean(
-    describeCoverageEntry({
-      ...entry,
-      accountId: displayCell(entry.accountId),
-      ...(entry.accountName !== undefined ? { accountName: displayCell(entry.accountName) } : {}),
-      ...(entry.detail !== undefined ? { detail: displayCell(entry.detail) } : {}),
-    }),
-    Number.POSITIVE_INFINITY,
-  );
-}
-
-function textMore(list: ListView<unknown>): string[] {
-  return list.hidden > 0 ? [moreLine(list.hidden, list.where)] : [];
-}
-
-function groupsText(title: string, list: ListView<GroupSummary>): string[] {
-  if (list.shown.length + list.hidden === 0) return [];
-  return [
-    '',
-    `${title}:`,
-    ...(list.shown.length > 0
-      ? [
-          textTable(
-            list.shown.map((g) => [
-              g.value,
-              fmt(g.accounts),
-              fmt(g.reporting),
-              fmt(g.users),
-              fmt(g.activeAccessKeys),
-              fmt(g.usersWithFindings),
-            ]),
-            ['value', 'accounts', 'reporting', 'users', 'active keys', 'users with findings'],
-            [1, 2, 3, 4, 5],
-          ),
-        ]
-      : []),
-    ...textMore(list),
-  ];
-}
-
-function deltaText(summary: Summary, views: DeltaViews | undefined): string[] {
-  const d = summary.delta;
-  if (!d || !views) return [];
-  const out = [
-    '',
-    `Since ${clean(d.previousGeneratedAt ?? 'the previous run')}: ${fmt(d.newUsers.count)} new users, ${fmt(d.removedUsers.count)} removed users, ${fmt(d.newKeys.count)} new keys, ${fmt(d.removedKeys.count)} removed keys, ${fmt(d.newFindings.count)} new findings, ${fmt(d.resolvedFindings.count)} resolved findings, ${fmt(d.accountsStoppedReporting.count)} accounts stopped reporting.`,
-  ];
-  const list = <T>(title: string, view: ListView<T>, header: string[], row: (r: T) => string[]): void => {
-    if (view.shown.length + view.hidden === 0) return;
-    out.push('', `${title}:`);
-    if (view.shown.length > 0) out.push(textTable(view.shown.map(row), header));
-    out.push(...textMore(view));
-  };
-  const finding = (r: FindingChange): string[] => [r.finding, r.accountId, r.userName, keyLabel(r)];
-  const user = (r: UserRef): string[] => [r.accountId, r.userName];
-  const key = (r: KeyRef): string[] => [r.accountId, r.userName, keyLabel(r)];
-  list('Accounts that stopped reporting', views.stopped, ['account', 'name', 'status', 'detail'], (r) => [
-    r.accountId,
-    r.accountName ?? '',
-    coverageStatusText(r),
-    r.detail ?? '',
-  ]);
-  list('New findings', views.newFindings, ['finding', 'account', 'user', 'key'], finding);
-  list('Resolved findings', views.resolvedFindings, ['finding', 'account', 'user', 'key'], finding);
-  list('New users', views.newUsers, ['account', 'user'], user);
-  list('Removed users', views.removedUsers, ['account', 'user'], user);
-  list('New access keys', views.newKeys, ['account', 'user', 'key'], key);
-  list('Removed access keys', views.removedKeys, ['account', 'user', 'key'], key);
-  return out;
-}
-
-/** The digest as plain text (the email's text part): the same lists as the HTML, capped the same way. */
-export function renderDigestText(summary: Summary, options: DigestOptions = {}): string {
-  const lists = digestLists(summary, options);
-  const label = labelOf(summary, options);
-  const c = summary.coverage;
-  const t = summary.totals;
-  const out: string[] = [];
-  out.push(`IAM credential digest: ${clean(label)}, ${dateOf(summary)}`);
-  out.push(
-    `${fmt(t.accounts)} accounts, ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys (${fmt(t.activeAccessKeys)} active), ${fmt(t.usersWithFindings)} users with findings.`,
-  );
-  out.push('', `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`);
-  const scpLine = controlPolicyLine(summary);
-  if (scpLine) out.push(`${scpLine}.`);
-  for (const entry of lists.coverage.shown) out.push(`  ${coverageText(entry)}`);
-  out.push(...textMore(lists.coverage));
-  out.push('', 'Findings:', findingsTextTable(summary));
-  const keys = lists.riskiestKeys;
-  if (keys.shown.length + keys.hidden > 0) {
-    out.push('', 'Riskiest active keys:');
-    if (keys.shown.length > 0) {
-      out.push(
-        textTable(
-          keys.shown.map((k) => [
-            k.accountId,
-            k.userName,
-            keyLabel(k),
-            k.ageDays === undefined ? '' : fmt(k.ageDays),
-            k.privileges.join(','),
-            k.findings.join(','),
-          ]),
-          ['account', 'user', 'key', 'age', 'privileges', 'findings'],
-          [3],
-        ),
-      );
-    }
-    out.push(...textMore(keys));
-  }
-  out.push(...groupsText('By organizational unit', lists.byOu));
-  out.push(...groupsText(`By tag ${clean(summary.byTag.key)}`, lists.byTag));
-  out.push(...deltaText(summary, lists.delta));
-  const w = lists.warnings;
-  if (w.shown.length + w.hidden > 0) {
-    out.push('', 'Warnings:', ...w.shown.map((line) => `  - ${clean(line)}`), ...textMore(w));
-  }
-  return `${out.join('\n')}\n`;
+  ].join('\n');
 }

@@ -112,6 +112,8 @@ export interface Summary {
     readonly users: number;
     readonly accessKeys: number;
     readonly activeAccessKeys: number;
+    /** Active keys carrying at least one finding: the whole of the digest's "top risks" list. */
+    readonly activeKeysWithFindings: number;
     readonly usersWithFindings: number;
   };
   /** Every finding id, in FINDING_IDS order, with its counts (zero included). */
@@ -276,6 +278,7 @@ export class AccountTally {
   users = 0;
   accessKeys = 0;
   activeAccessKeys = 0;
+  activeKeysWithFindings = 0;
   usersWithFindings = 0;
   readonly userFindings = new Array<number>(FINDING_IDS.length).fill(0);
   readonly keyFindings = new Array<number>(FINDING_IDS.length).fill(0);
@@ -405,6 +408,7 @@ export class SummaryBuilder {
     }
     if (!active) return;
     tally.activeAccessKeys++;
+    if (findings.length > 0) tally.activeKeysWithFindings++;
     if (!risky) return;
     const candidate = risky();
     if (this.risky.size < this.riskyLimit) this.risky.push(candidate);
@@ -494,7 +498,14 @@ export class SummaryBuilder {
     const byAccount: AccountSummary[] = [];
     const byOu = new Map<string, GroupTally>();
     const byTag = new Map<string, GroupTally>();
-    const totals = { accounts: 0, users: 0, accessKeys: 0, activeAccessKeys: 0, usersWithFindings: 0 };
+    const totals = {
+      accounts: 0,
+      users: 0,
+      accessKeys: 0,
+      activeAccessKeys: 0,
+      activeKeysWithFindings: 0,
+      usersWithFindings: 0,
+    };
     const userFindingTotals = new Array<number>(FINDING_IDS.length).fill(0);
 
     for (const accountId of allIds) {
@@ -549,6 +560,7 @@ export class SummaryBuilder {
         totals.users += tally.users;
         totals.accessKeys += tally.accessKeys;
         totals.activeAccessKeys += tally.activeAccessKeys;
+        totals.activeKeysWithFindings += tally.activeKeysWithFindings;
         totals.usersWithFindings += tally.usersWithFindings;
         for (let i = 0; i < FINDING_IDS.length; i++) userFindingTotals[i]! += tally.userFindings[i] ?? 0;
       }

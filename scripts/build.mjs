@@ -14,6 +14,8 @@ await build({
   sourcemap: 'linked',
   // cli/main.ts starts with its own `#!/usr/bin/env node`, which esbuild keeps.
   logLevel: 'warning',
+  // Only `demo --screenshots` loads it, and it is a development dependency: never bundled.
+  external: ['puppeteer-core'],
 });
 chmodSync(outfile, 0o755);
 console.log(`built ${outfile} (${Math.round(statSync(outfile).size / 1024)} KB)`);

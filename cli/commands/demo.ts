@@ -2,7 +2,8 @@
  * `credreport demo`: the whole core on the bundled sample organization, no AWS needed. Writes the same
  * four outputs as merge/collect and prints a short summary table.
  */
-import { relative, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { sampleOrganization } from '../../core/sample-org';
 import { describeCoverageEntry } from '../../core/summary';
@@ -11,13 +12,15 @@ import { coverageLine, findingsTextTable, textTable } from '../../core/digest-ht
 import { parseCommandLine, parseDateOption } from '../args';
 import { Command, CommandIo, EXIT } from '../command';
 import { writeRunOutputs } from '../outputs';
+import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
   now: { type: 'string' },
+  screenshots: { type: 'boolean' },
 } as const;
 
-const HELP = `Usage: credreport demo [--out DIR] [--now TIME]
+const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--screenshots]
 
 Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
 one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
@@ -30,6 +33,9 @@ Options:
   --now TIME         ISO 8601 time the sample is generated around, e.g. 2024-06-01T06:00:00Z (a time
                      without an offset is UTC; default: the current time); the same --now gives
                      byte-identical files
+  --screenshots      also write digest-1280.png and digest-390.png (the digest in headless Chromium at
+                     a desktop and a phone width); needs /usr/bin/chromium (apt-get install chromium)
+                     or CHROMIUM_PATH, and the puppeteer-core development dependency
 
 Exit status: 0 ok (the sample's coverage gaps are intended); 1 error; 2 usage error.
 `;
@@ -64,6 +70,20 @@ export function demoSummaryTable(summary: Summary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The digest as seen at {@link DIGEST_WIDTHS}, one full-page PNG per width, beside the other outputs. */
+async function writeScreenshots(outDir: string, html: string): Promise<string[]> {
+  const widths = [DIGEST_WIDTHS.desktop, DIGEST_WIDTHS.phone];
+  const layouts = await renderDigestInBrowser(html, widths, { screenshots: true });
+  const paths: string[] = [];
+  for (const layout of layouts) {
+    if (!layout.png) continue;
+    const path = join(outDir, `digest-${layout.width}.png`);
+    await writeFile(path, layout.png);
+    paths.push(path);
+  }
+  return paths;
+}
+
 async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandLine(argv, OPTIONS);
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
@@ -76,7 +96,9 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
   });
-  const shown = Object.values(paths).map((p) => relative(io.cwd, p) || p);
+  const written: string[] = Object.values(paths);
+  if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));
+  const shown = written.map((p) => relative(io.cwd, p) || p);
   io.stdout.write(
     `credreport demo: sample organization as of ${now.toISOString()}\n\n${demoSummaryTable(result.summary)}\n` +
       `The coverage gaps above are part of the sample (a stale, a malformed and a never-reporting account).\n` +

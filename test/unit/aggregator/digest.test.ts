@@ -231,14 +231,15 @@ describe('runDigest', () => {
   });
 
   it('mails "and N more" naming the attached CSV, while digest.html in S3 names the file beside it', async () => {
-    // 200 users with an active key each: more keys than the riskiest-keys list shows.
+    // 200 users with an active key each: more keys with findings than the top-risks list shows.
     const big = accountReport(SAMPLE_ACCOUNTS.payments, NOW, 2, 200);
     memory.putRaw(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments), JSON.stringify(big));
     const result = await runDigest(CONFIG, deps(), NOW);
     expect(result.email).toBe('sent');
     const simple = sentEmail().Content?.Simple;
     expect(simple?.Attachments).toHaveLength(1);
-    const keys = summaryOf().totals.activeAccessKeys - summaryOf().riskiestKeys.length;
+    const ranked = summaryOf().riskiestKeys.filter((k) => k.findings.length > 0).length;
+    const keys = summaryOf().totals.activeKeysWithFindings - ranked;
     expect(keys).toBeGreaterThan(0);
     // The email names the attachment; digest.html in S3 names the files beside it.
     expect(simple?.Body?.Html?.Data).toContain(`… and ${keys} more — see the attached CSV.`);

@@ -157,7 +157,10 @@ describe('composeDigestEmail', () => {
     expect(body).toBe('full');
     expect(email.attachment?.fileName).toBe('credential-report.csv.gz');
     expect(estimatedBytes).toBeLessThanOrEqual(100_000);
-    expect(email.html).toMatch(/attached.*<\/p>\n?<\/body><\/html>$/);
+    // The note is the last block inside the digest's 600 px layout, not appended after it.
+    expect(email.html).toMatch(
+      /attached \(<code>credential-report\.csv\.gz<\/code>\).*<\/p>\n<\/td><\/tr>\n<\/table>\n<\/td><\/tr><\/table>\n<\/body><\/html>\n$/,
+    );
     expect(email.html).toContain('IAM credential digest: o-abc, 2024-06-01');
   });
 

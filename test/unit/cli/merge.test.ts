@@ -285,7 +285,7 @@ describe('credreport merge', () => {
       items: [{ accountId: FIXTURE_ACCOUNT, userName: 'bob' }],
     });
     expect(summary.delta?.removedKeys.count).toBe(2);
-    expect(html).toContain('Changes since the previous run');
+    expect(html).toContain('What changed since the previous run');
   });
 
   it('exits 1 naming the path when an input does not exist, and writes nothing', async () => {

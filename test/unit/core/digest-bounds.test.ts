@@ -88,25 +88,29 @@ describe('digest bodies of an organization with 50,000 findings', () => {
     expect(d.newFindings.count).toBe(50_000);
     const line = moreLine(50_000 - DIGEST_LIMITS.deltaItems, 'credential-report.csv');
     expect(line).toBe('… and 49,980 more — see credential-report.csv.');
-    expect(merged.html).toMatch(new RegExp(`New findings</h3>.*?${line}`, 's'));
-    expect(merged.text).toMatch(new RegExp(`New findings:\n.*?${line}`, 's'));
+    expect(merged.html).toMatch(new RegExp(`New findings \\(50,000\\)</h3>.*?${line}`, 's'));
+    expect(merged.text).toMatch(new RegExp(`New findings \\(50,000\\):\n.*?${line}`, 's'));
   });
 
-  it('caps coverage, riskiest keys and both breakdowns, naming summary.json or the CSV for the rest', () => {
+  it('caps coverage and both breakdowns, naming summary.json for the rest, and ranks no key without a finding', () => {
     const html = merged.html;
     const silent = SILENT_ACCOUNTS - DIGEST_LIMITS.coverageEntries;
     expect(html).toContain(`… and ${fmt(silent)} more — see summary.json.`);
-    const keys = REPORTING_ACCOUNTS * USERS_PER_ACCOUNT - DIGEST_LIMITS.riskiestKeys;
-    expect(html).toContain(`… and ${fmt(keys)} more — see credential-report.csv.`);
+    // 50,000 active keys, none with a finding of its own (the findings are the users' console MFA).
+    expect(merged.summary.totals.activeAccessKeys).toBe(REPORTING_ACCOUNTS * USERS_PER_ACCOUNT);
+    expect(merged.summary.totals.activeKeysWithFindings).toBe(0);
+    expect(html).toContain('No active key has a finding.');
+    expect(merged.text).toContain('No active key has a finding.');
     expect(html).toContain(
       `… and ${fmt(merged.summary.byOu.length - DIGEST_LIMITS.groups)} more — see summary.json.`,
     );
-    expect(html.match(/<tr>/g)?.length).toBeLessThan(400);
+    expect(html.match(/<tr>/g)?.length).toBeLessThan(500);
   });
 
   it('says the same "and N more" lines in the text as in the HTML', () => {
     const fromHtml = moreLines(merged.html);
-    expect(fromHtml.length).toBeGreaterThanOrEqual(7);
+    // Coverage, new findings, new users, new keys, by OU, by tag.
+    expect(fromHtml.length).toBe(6);
     expect(moreLines(merged.text)).toEqual(fromHtml);
     // Also under cut limits and pointers of the email.
     const options = {
@@ -129,8 +133,19 @@ describe('digest bodies of an organization with 50,000 findings', () => {
     const html = renderDigestHtml(merged.summary, { limits: zero });
     expect(html).toContain(`… and ${fmt(SILENT_ACCOUNTS)} more — see summary.json.`);
     expect(html).toContain('… and 50,000 more — see credential-report.csv.');
-    // Only the fixed tables (findings, change counts) keep rows.
-    expect(html.match(/<tr>/g)?.length).toBe(2 + 10 + 7);
+    // No row of any capped list: no user, no silent account, no OU or tag value.
+    const silentAccount = String(400000000000 + REPORTING_ACCOUNTS);
+    const full = merged.html;
+    for (const body of [full, merged.text]) {
+      expect(body).toContain('user-0');
+      expect(body).toContain(silentAccount);
+      expect(body).toMatch(/env-\d+/);
+    }
+    for (const body of [html, renderDigestText(merged.summary, { limits: zero })]) {
+      expect(body).not.toContain('user-0');
+      expect(body).not.toContain(silentAccount);
+      expect(body).not.toMatch(/env-\d+|Root\/OU-/);
+    }
     expect(moreLines(renderDigestText(merged.summary, { limits: zero }))).toEqual(moreLines(html));
   });
 });

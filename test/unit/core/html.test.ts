@@ -137,18 +137,19 @@ describe('renderDigestHtml', () => {
     expect(onlyOurTags(html)).toBe(true);
     expect(html).toContain('IAM credential digest: o-example123, 2024-06-01');
     for (const heading of [
-      'Coverage',
-      'Findings',
-      'Riskiest active keys',
+      'What changed since the previous run',
+      'Top risks',
+      'Coverage problems',
+      'CIS compliance',
       'By organizational unit',
       'By tag Environment',
     ]) {
       expect(html).toContain(`>${heading}</h2>`);
     }
     // The coverage table names each non-reporting account with its reason.
-    expect(html).toMatch(/666666666666.*staging-web.*missing \(rejected\).*line 3/s);
-    expect(html).toMatch(/777777777777.*new-account.*missing \(never reported\).*no report received/s);
-    expect(html).toMatch(/555555555555.*log-archive.*>stale<.*last report generated/s);
+    expect(html).toMatch(/staging-web.*666666666666.*missing \(rejected\).*line 3/s);
+    expect(html).toMatch(/new-account.*777777777777.*missing \(never reported\).*no report received/s);
+    expect(html).toMatch(/log-archive.*555555555555.*>stale<.*last report generated/s);
     expect(html).toContain('&lt;root_account&gt;');
   });
 
@@ -178,10 +179,11 @@ describe('renderDigestHtml', () => {
     expect(result.text).toContain(`… and ${(500 - DIGEST_LIMITS.groups).toLocaleString('en-US')} more`);
   });
 
-  it('renders the delta section only when the summary has a delta', async () => {
+  it('says it is a first run when the summary has no delta, and lists the changes when it has one', async () => {
     const sample = sampleOrganization(NOW);
     const { summary } = await merge({ metadata: sample.metadata, reports: sample.reports });
-    expect(renderDigestHtml(summary)).not.toContain('Changes since the previous run');
+    expect(renderDigestHtml(summary)).toContain('First run: there is no previous run to compare with');
+    expect(renderDigestText(summary)).toContain('First run: there is no previous run to compare with');
     const delta = {
       previousGeneratedAt: '2024-05-31T06:00:00.000Z',
       newUsers: { count: 1, items: [{ accountId: ACCOUNT, userName: '<b>new</b>' }] },
@@ -196,10 +198,10 @@ describe('renderDigestHtml', () => {
       },
     };
     const html = renderDigestHtml({ ...summary, delta });
-    expect(html).toContain('Changes since the previous run');
+    expect(html).not.toContain('First run');
     expect(html).toContain('&lt;b&gt;new&lt;/b&gt;');
-    expect(html).toMatch(/Accounts that stopped reporting.*555555555555/s);
-    expect(renderDigestText({ ...summary, delta })).toContain('1 new users');
+    expect(html).toMatch(/Accounts that stopped reporting \(1\).*log-archive.*555555555555/s);
+    expect(renderDigestText({ ...summary, delta })).toContain('Users: 1 new, 0 removed.');
   });
 });
 
@@ -216,7 +218,7 @@ describe('renderDigestText', () => {
       'Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 3 missing (1 of them stale).',
     );
     expect(text).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
-    expect(text).toContain('Riskiest active keys');
+    expect(text).toContain('\nTop risks\n---------\n');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
@@ -231,7 +233,14 @@ describe('renderDigestText', () => {
         ...summary.coverage,
         entries: summary.coverage.entries.map((e) => ({ ...e, accountId: `${e.accountId}\u001b[2J` })),
       },
-      riskiestKeys: [{ ...first!, accountId: '1\r2', accessKeyId: 'AKIA\u001b[31m', findings: [] }],
+      riskiestKeys: [
+        {
+          ...first!,
+          accountId: '1\r2',
+          accessKeyId: 'AKIA\u001b[31m',
+          findings: ['root-access-key' as const],
+        },
+      ],
       delta: {
         previousGeneratedAt: 'x\u0007y',
         newUsers: { count: 0, items: [] },
@@ -245,7 +254,7 @@ describe('renderDigestText', () => {
     };
     const text = renderDigestText(hostile);
     expect(text).toContain('AKIA [31m');
-    expect(text).toContain('Since x y:');
+    expect(text).toContain('Compared with the run of x y.');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
   });

@@ -120,9 +120,9 @@ describe('runMerge with SCPs', () => {
       flagsCleared: { admin: 0, s3Read: 1, rdsRead: 0, dynamodbRead: 0 },
     });
     expect(out.result.text).toContain(
-      'SCPs known for 1 accounts, unknown for 0, 0 exempt (management); 1 privilege flags cleared by SCPs or RCPs.',
+      'SCPs known for 1 account, unknown for 0, 0 exempt (management); 1 privilege flag cleared by SCPs or RCPs.',
     );
-    expect(out.result.html).toContain('1 privilege flags cleared by SCPs or RCPs');
+    expect(out.result.html).toContain('1 privilege flag cleared by SCPs or RCPs');
   });
 
   it('never clears the management account, whatever is attached to it', async () => {

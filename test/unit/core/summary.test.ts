@@ -224,8 +224,17 @@ describe('summary counts', () => {
       users: 18,
       accessKeys: 12,
       activeAccessKeys: 11,
+      activeKeysWithFindings: 10,
       usersWithFindings: 12,
     });
+  });
+
+  it("counts the active keys with a finding, the whole of the digest's top risks", () => {
+    // All 11 active keys fit in riskiestKeys, so the ranked list carries each one's findings.
+    expect(summary.riskiestKeys).toHaveLength(summary.totals.activeAccessKeys);
+    const withFindings = summary.riskiestKeys.filter((k) => k.findings.length > 0);
+    expect(summary.totals.activeKeysWithFindings).toBe(withFindings.length);
+    expect(withFindings.length).toBeLessThan(summary.totals.activeAccessKeys);
   });
 
   it('breaks down per account, per OU path and per Environment value with untagged accounts apart', () => {

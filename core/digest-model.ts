@@ -1,0 +1,309 @@
+/**
+ * What the digest says, independent of how it is drawn: the sections in their order, the headline
+ * figures, and every list capped once (core/cap-rows.ts), so that the HTML (core/digest-html.ts) and the
+ * plain text (core/digest-text.ts) show the same sections in the same order with the same "and N more"
+ * (docs/ARCHITECTURE.md §6 "Digest"). Everything here reads a summary.json-shaped {@link Summary}.
+ */
+import { capRows, CappedRows } from './cap-rows';
+import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
+import type { GroupSummary, RiskyKey, Summary } from './summary';
+import { CoverageEntry, FINDING_IDS, FindingId } from './types';
+
+/** Rows shown per list of the digest (the most important first); the rest are counted in "and N more". */
+export interface DigestLimits {
+  readonly coverageEntries: number;
+  /** Rows of "top risks" (active keys with findings). */
+  readonly riskiestKeys: number;
+  /** Per breakdown (by OU, by tag value). */
+  readonly groups: number;
+  /** Per list of changes since the previous run. */
+  readonly deltaItems: number;
+  readonly warnings: number;
+}
+
+/** Default rows per list. */
+export const DIGEST_LIMITS: DigestLimits = {
+  coverageEntries: 100,
+  riskiestKeys: 50,
+  groups: 30,
+  deltaItems: 20,
+  warnings: 10,
+};
+
+/** Where the whole of a capped list can be read; named in its "and N more — see …" line. */
+export interface FullListsAt {
+  /** Users, keys and findings (top risks, new users, keys and findings): the merged CSV. */
+  readonly csv: string;
+  /** Coverage, breakdowns, removed users and keys, resolved findings, warnings: summary.json. */
+  readonly summary: string;
+}
+
+/** digest.html and the console name the files beside it. */
+export const OUTPUT_FILES_AT: FullListsAt = { csv: 'credential-report.csv', summary: 'summary.json' };
+
+export interface DigestOptions {
+  /** Shown in the title, e.g. the organization id. Default: summary.organizationLabel / organizationId. */
+  readonly organizationLabel?: string;
+  /** @default DIGEST_LIMITS */
+  readonly limits?: DigestLimits;
+  /** @default OUTPUT_FILES_AT */
+  readonly fullListsAt?: FullListsAt;
+}
+
+/** One line per finding for the digest. */
+export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
+  'root-access-key': 'Root user has an active access key',
+  'root-mfa-disabled': 'Root user without MFA',
+  'root-recently-used': 'Root user used recently',
+  'console-without-mfa': 'Console password without MFA',
+  'key-created-at-setup': 'Console user with an active key never used',
+  'credential-unused': 'Password or active key unused',
+  'multiple-active-keys': 'User with two active keys',
+  'key-not-rotated': 'Active key not rotated',
+  'privileged-key': 'Active key with admin power',
+  'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
+};
+
+/** The sections of both bodies, in the order they are shown (HTML `data-section` ids). */
+export const DIGEST_SECTIONS = [
+  'headline',
+  'changes',
+  'risks',
+  'coverage',
+  'compliance',
+  'by-ou',
+  'by-tag',
+  'warnings',
+] as const;
+export type DigestSectionId = (typeof DIGEST_SECTIONS)[number];
+
+/** Section headings (the headline has the document title instead); `by-tag` names its tag key. */
+export function sectionTitle(id: Exclude<DigestSectionId, 'headline'>, summary: Summary): string {
+  switch (id) {
+    case 'changes':
+      return 'What changed since the previous run';
+    case 'risks':
+      return 'Top risks';
+    case 'coverage':
+      return 'Coverage problems';
+    case 'compliance':
+      return 'CIS compliance';
+    case 'by-ou':
+      return 'By organizational unit';
+    case 'by-tag':
+      return `By tag ${summary.byTag.key}`;
+    case 'warnings':
+      return 'Warnings';
+  }
+}
+
+export const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** `1 day`, `2 days`, `1,024 users`: the count with the noun in the right number. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmt(n)} ${n === 1 ? one : many}`;
+}
+
+/** `today`, `1 day ago`, `12 days ago`; `never` when there is no date. */
+export function daysAgo(days: number | undefined): string {
+  if (days === undefined) return 'never';
+  return days <= 0 ? 'today' : `${plural(days, 'day')} ago`;
+}
+
+/** `last used 3 days ago`, `never used`. */
+export function lastUsed(days: number | undefined): string {
+  return days === undefined ? 'never used' : `last used ${daysAgo(days)}`;
+}
+
+/**
+ * One number of the headline. `value` is undefined when it cannot be known (new and resolved on a first
+ * run). The browser test (test/browser) checks each shown value against summary.json.
+ */
+export interface HeadlineFigure {
+  readonly id: 'open' | 'new' | 'resolved' | 'reporting' | 'expected';
+  readonly label: string;
+  readonly value?: number;
+}
+
+/**
+ * Open findings: user-level findings org-wide (a user with two findings counts twice, as in the email's
+ * subject). Integration point for severity (issue 13 item 1): when findings carry a severity, this
+ * becomes the open critical and high findings and its label says so.
+ */
+export function openFindingsFigure(summary: Summary): HeadlineFigure {
+  const total = FINDING_IDS.reduce((sum, id) => sum + (summary.findings[id]?.users ?? 0), 0);
+  return { id: 'open', label: 'open findings', value: total };
+}
+
+/** The headline, in its order: open, new since the previous run, resolved, accounts reporting of expected. */
+export function headlineFigures(summary: Summary): readonly HeadlineFigure[] {
+  const d = summary.delta;
+  return [
+    openFindingsFigure(summary),
+    { id: 'new', label: 'new since the previous run', ...(d ? { value: d.newFindings.count } : {}) },
+    { id: 'resolved', label: 'resolved', ...(d ? { value: d.resolvedFindings.count } : {}) },
+    { id: 'reporting', label: 'accounts reporting', value: summary.coverage.reporting },
+    { id: 'expected', label: 'expected', value: summary.coverage.expected },
+  ];
+}
+
+/**
+ * `4 of 7 expected accounts reporting, 3 missing (1 of them stale)` (digests and console output). Missing
+ * is the verdict's count (docs/ARCHITECTURE.md §12: never reported + stale + rejected + incomplete), so the line
+ * reads the same number as summary.json, the digest's result and the exit status.
+ */
+export function coverageLine(summary: Summary): string {
+  const c = summary.coverage;
+  const stale = c.stale > 0 ? ` (${fmt(c.stale)} of them stale)` : '';
+  const unattributed = c.unattributed ? `, ${plural(c.unattributed, 'input')} naming no account` : '';
+  return `${fmt(c.reporting)} of ${plural(c.expected, 'expected account')} reporting, ${fmt(c.missing)} missing${stale}${unattributed}`;
+}
+
+/**
+ * `SCPs known for 40 accounts, unknown for 2, 1 exempt (management); 3 privilege flags cleared by SCPs or
+ * RCPs` (the coverage section of both bodies). Summaries written before SCPs were read have no such counts:
+ * nothing is said.
+ */
+export function controlPolicyLine(summary: Summary): string | undefined {
+  const c = summary.controlPolicies as Summary['controlPolicies'] | undefined;
+  if (!c) return undefined;
+  const cleared = Object.values(c.flagsCleared).reduce((a, b) => a + b, 0);
+  return `SCPs known for ${plural(c.accountsKnown, 'account')}, unknown for ${fmt(c.accountsUnknown)}, ${fmt(c.accountsExempt)} exempt (management); ${plural(cleared, 'privilege flag')} cleared by SCPs or RCPs`;
+}
+
+/** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */
+export function moreLine(hidden: number, where: string): string {
+  return `… and ${fmt(hidden)} more — see ${where}.`;
+}
+
+export function keyLabel(k: { accessKeyId?: string; keySlot?: number }): string {
+  return k.accessKeyId ?? (k.keySlot !== undefined ? `slot ${k.keySlot}` : '');
+}
+
+/**
+ * A new or resolved finding as the digest shows it. `ownerTag` and `ageDays` are shown when the data
+ * carries them (issue 13 items 4 and 5: the run state gives a finding's first-seen time, the account's
+ * tags its owner); today's delta does not, and the digest then leaves their columns out.
+ */
+export interface FindingChangeView extends FindingChange {
+  readonly ownerTag?: string;
+  readonly ageDays?: number;
+}
+
+/** A capped list and where its whole can be read. */
+export interface ListView<T> extends CappedRows<T> {
+  readonly where: string;
+}
+
+export interface DeltaViews {
+  readonly newFindings: ListView<FindingChangeView>;
+  readonly resolvedFindings: ListView<FindingChangeView>;
+  readonly stopped: ListView<StoppedReporting>;
+  readonly newUsers: ListView<UserRef>;
+  readonly removedUsers: ListView<UserRef>;
+  readonly newKeys: ListView<KeyRef>;
+  readonly removedKeys: ListView<KeyRef>;
+}
+
+/** Every list either body shows, capped once, so the HTML and the text say the same "and N more". */
+export interface DigestLists {
+  readonly coverage: ListView<CoverageEntry>;
+  readonly risks: ListView<RiskyKey>;
+  readonly byOu: ListView<GroupSummary>;
+  readonly byTag: ListView<GroupSummary>;
+  readonly delta?: DeltaViews;
+  readonly warnings: ListView<string>;
+}
+
+/** Groups with the most users with findings first (ties by name). */
+function byFindings(groups: readonly GroupSummary[]): GroupSummary[] {
+  return [...groups].sort(
+    (a, b) =>
+      b.usersWithFindings - a.usersWithFindings || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
+  );
+}
+
+/**
+ * Top risks: the ranked active keys that carry a finding (a key without one is no risk to act on), in
+ * summary.json's rank order. Their whole is every active key with a finding (the CSV has them all).
+ */
+function riskRows(summary: Summary): { rows: RiskyKey[]; total: number } {
+  const rows = summary.riskiestKeys.filter((k) => k.findings.length > 0);
+  return { rows, total: Math.max(rows.length, summary.totals.activeKeysWithFindings) };
+}
+
+export function digestLists(summary: Summary, options: DigestOptions): DigestLists {
+  const limits = options.limits ?? DIGEST_LIMITS;
+  const at = options.fullListsAt ?? OUTPUT_FILES_AT;
+  const view = <T>(rows: readonly T[], limit: number, where: string, total = rows.length): ListView<T> => ({
+    ...capRows(rows, limit, total),
+    where,
+  });
+  const d = summary.delta;
+  const deltaView = <T>(list: DeltaList<T>, where: string): ListView<T> =>
+    view(list.items, limits.deltaItems, where, list.count);
+  const risks = riskRows(summary);
+  return {
+    coverage: view(summary.coverage.entries, limits.coverageEntries, at.summary),
+    risks: view(risks.rows, limits.riskiestKeys, at.csv, risks.total),
+    byOu: view(byFindings(summary.byOu), limits.groups, at.summary),
+    byTag: view(byFindings(summary.byTag.values), limits.groups, at.summary),
+    ...(d
+      ? {
+          delta: {
+            newFindings: deltaView(d.newFindings, at.csv),
+            resolvedFindings: deltaView(d.resolvedFindings, at.summary),
+            stopped: deltaView(d.accountsStoppedReporting, at.summary),
+            newUsers: deltaView(d.newUsers, at.csv),
+            removedUsers: deltaView(d.removedUsers, at.summary),
+            newKeys: deltaView(d.newKeys, at.csv),
+            removedKeys: deltaView(d.removedKeys, at.summary),
+          },
+        }
+      : {}),
+    warnings: view(summary.warnings, limits.warnings, at.summary),
+  };
+}
+
+/** Rows of a compliance table: one per finding id, with its CIS control when it maps to one. */
+export interface ComplianceRow {
+  readonly id: FindingId;
+  readonly cis?: string;
+  readonly users: number;
+  readonly keys: number;
+}
+
+/**
+ * The compliance section's rows: findings present first (most users first), then, apart, the ids nobody
+ * has. Integration point for issue 13 item 2: when summary.json carries the per-control compliance table
+ * (accounts passing / failing per CIS control), this section shows it instead.
+ */
+export function complianceRows(summary: Summary): { failing: ComplianceRow[]; passing: ComplianceRow[] } {
+  const rows = FINDING_IDS.map((id): ComplianceRow => {
+    const f = summary.findings[id];
+    return { id, ...(f?.cis ? { cis: f.cis } : {}), users: f?.users ?? 0, keys: f?.keys ?? 0 };
+  });
+  const failing = rows
+    .filter((r) => r.users + r.keys > 0)
+    .sort(
+      (a, b) => b.users - a.users || b.keys - a.keys || FINDING_IDS.indexOf(a.id) - FINDING_IDS.indexOf(b.id),
+    );
+  return { failing, passing: rows.filter((r) => r.users + r.keys === 0) };
+}
+
+/** Account id → name, from summary.json's per-account list (for lists that carry only the id). */
+export function accountNames(summary: Summary): ReadonlyMap<string, string> {
+  const names = new Map<string, string>();
+  for (const a of summary.byAccount) if (a.accountName) names.set(a.accountId, a.accountName);
+  return names;
+}
+
+export function labelOf(summary: Summary, options: DigestOptions): string {
+  return (
+    options.organizationLabel ?? summary.organizationLabel ?? summary.organizationId ?? 'AWS Organization'
+  );
+}
+
+export function dateOf(summary: Summary): string {
+  return summary.generatedAt.slice(0, 10);
+}

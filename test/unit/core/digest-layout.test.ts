@@ -1,0 +1,208 @@
+import { renderDigestHtml, renderDigestText } from '../../../core/digest-html';
+import {
+  daysAgo,
+  DIGEST_LIMITS,
+  lastUsed,
+  DIGEST_SECTIONS,
+  plural,
+  sectionTitle,
+} from '../../../core/digest-model';
+import type { Delta } from '../../../core/delta-types';
+import { sampleOrganization } from '../../../core/sample-org';
+import type { GroupSummary, Summary } from '../../../core/summary';
+import { FINDING_IDS } from '../../../core/types';
+import { merge, NOW } from './digest-fixtures';
+
+let summary: Summary;
+let html: string;
+let text: string;
+beforeAll(async () => {
+  const sample = sampleOrganization(NOW);
+  ({ summary } = await merge({ metadata: sample.metadata, reports: sample.reports }));
+  html = renderDigestHtml(summary);
+  text = renderDigestText(summary);
+});
+
+const delta = (over: Partial<Delta> = {}): Delta => ({
+  previousGeneratedAt: '2024-05-31T06:00:00.000Z',
+  newUsers: { count: 0, items: [] },
+  removedUsers: { count: 0, items: [] },
+  newKeys: { count: 0, items: [] },
+  removedKeys: { count: 0, items: [] },
+  newFindings: { count: 0, items: [], byFinding: {} },
+  resolvedFindings: { count: 0, items: [], byFinding: {} },
+  accountsStoppedReporting: { count: 0, items: [] },
+  ...over,
+});
+
+/** The HTML of one `data-section`, up to the next section. */
+function section(body: string, id: string): string {
+  const start = body.indexOf(`data-section="${id}"`);
+  expect(start).toBeGreaterThan(-1);
+  const next = body.indexOf('data-section="', start + 1);
+  return body.slice(start, next === -1 ? undefined : next);
+}
+
+/** Every opening `<td …>` / `<th …>` tag. */
+const cellTags = (body: string): string[] => [...body.matchAll(/<t[dh]\b[^>]*>/g)].map((m) => m[0]);
+const styleOf = (tag: string): string => /style="([^"]*)"/.exec(tag)?.[1] ?? '';
+const alignOf = (tag: string): string => /text-align:(left|right|center)/.exec(styleOf(tag))?.[1] ?? 'left';
+
+describe('digest HTML for email clients', () => {
+  it('lays the page out in a 600 px table centred on a full-width one, with no style on <body>', () => {
+    expect(html).toContain('\n<body>\n');
+    expect(html).not.toMatch(/<body[^>]*style=/);
+    expect(html).toMatch(
+      /<td align="center"[^>]*>\n<table role="presentation" width="600"[^>]*max-width:600px/,
+    );
+    expect(html).not.toMatch(/<div[^>]*>\s*<table/); // no div-based layout around tables
+  });
+
+  it('puts an inline style on every cell and a bgcolor beside every cell background', () => {
+    const tags = cellTags(html);
+    expect(tags.length).toBeGreaterThan(100);
+    for (const tag of tags) {
+      expect(tag).toMatch(/ style="[^"]+"/);
+      const background = /background-color:(#[0-9a-f]{6})/.exec(styleOf(tag))?.[1];
+      if (background) expect(tag).toContain(`bgcolor="${background}"`);
+    }
+  });
+
+  it('relies on no border-radius, image, SVG, script or style sheet', () => {
+    expect(html).not.toMatch(/border-radius|<img|<svg|<script|<style|<link|url\(|src=/i);
+  });
+
+  it('aligns every header as its column: numbers and their headers right, text left', () => {
+    // Data tables: a header row, then rows of cells (bar charts nest tables and are checked below).
+    const tables = [...html.matchAll(/<tr>(<th\b.*?)<\/tr>\n([\s\S]*?)\n<\/table>/g)];
+    expect(tables.length).toBeGreaterThanOrEqual(4);
+    let numericColumns = 0;
+    for (const [, head, body] of tables) {
+      const heads = cellTags(head ?? '');
+      const rows = (body ?? '').split('\n').filter((row) => !row.includes('colspan'));
+      for (const row of rows) {
+        const cells = cellTags(row.replace(/<table[\s\S]*?<\/table>/g, ''));
+        if (cells.length !== heads.length) continue;
+        cells.forEach((cell, i) => expect([i, alignOf(cell)]).toEqual([i, alignOf(heads[i] ?? '')]));
+      }
+      numericColumns += heads.filter((h) => alignOf(h) === 'right').length;
+    }
+    expect(numericColumns).toBeGreaterThanOrEqual(5);
+  });
+
+  it('draws each breakdown as bars as wide as its users with findings relative to the largest', () => {
+    const expected = (groups: readonly GroupSummary[]): number[] => {
+      const max = Math.max(...groups.map((g) => g.usersWithFindings));
+      return [...groups]
+        .sort((a, b) => b.usersWithFindings - a.usersWithFindings || a.value.localeCompare(b.value))
+        .map((g) => Math.round((g.usersWithFindings / max) * 100))
+        .filter((pct) => pct > 0);
+    };
+    const bars = (id: string): number[] =>
+      [...section(html, id).matchAll(/<td width="(\d+)%" height="10"/g)].map((m) => Number(m[1]));
+    expect(bars('by-ou')).toEqual(expected(summary.byOu));
+    expect(bars('by-tag')).toEqual(expected(summary.byTag.values));
+    expect(bars('by-ou')[0]).toBe(100);
+  });
+});
+
+describe('digest content', () => {
+  it('shows the same sections in the same order in the HTML and the text', () => {
+    const htmlOrder = [...html.matchAll(/data-section="([a-z-]+)"/g)].map((m) => m[1]);
+    const shown = DIGEST_SECTIONS.filter((id) => htmlOrder.includes(id));
+    expect(htmlOrder).toEqual([...shown, 'footer']);
+    expect(shown).toEqual(['headline', 'changes', 'risks', 'coverage', 'compliance', 'by-ou', 'by-tag']);
+    const at = shown
+      .filter((id) => id !== 'headline')
+      .map((id) => text.indexOf(`\n${sectionTitle(id as Exclude<typeof id, 'headline'>, summary)}\n---`));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('heads with open findings, new and resolved since the previous run, and coverage in one line', () => {
+    const open = FINDING_IDS.reduce((sum, id) => sum + summary.findings[id].users, 0);
+    const head = section(html, 'headline');
+    expect(head).toContain(`<span data-figure="open">${open}</span>`);
+    expect(head).toContain('<span data-figure="reporting">4</span>');
+    expect(head).toContain('<span data-figure="expected">7</span>');
+    expect(head).not.toContain('data-figure="new"');
+    expect(head).toContain('new (first run)');
+    expect(head).toContain('Coverage incomplete:</span> 4 of 7 expected accounts reporting, 3 missing');
+    expect(text.split('\n')[1]).toBe(
+      `Open findings: ${open} · New since the previous run: — (first run) · Resolved: — · Accounts reporting: 4 of 7`,
+    );
+
+    const later = { ...summary, delta: delta({ newFindings: { count: 3, items: [], byFinding: {} } }) };
+    expect(renderDigestHtml(later)).toContain('<span data-figure="new">3</span>');
+    expect(renderDigestHtml(later)).toContain('<span data-figure="resolved">0</span>');
+    expect(renderDigestText(later)).toContain('New since the previous run: 3 · Resolved: 0 ·');
+  });
+
+  it('writes counts and ages with the noun in the right number', () => {
+    expect([plural(1, 'day'), plural(2, 'day'), plural(1_024, 'user')]).toEqual([
+      '1 day',
+      '2 days',
+      '1,024 users',
+    ]);
+    expect([lastUsed(undefined), lastUsed(2)]).toEqual(['never used', 'last used 2 days ago']);
+    expect([daysAgo(undefined), daysAgo(0), daysAgo(1), daysAgo(12)]).toEqual([
+      'never',
+      'today',
+      '1 day ago',
+      '12 days ago',
+    ]);
+    // analytics-reader's key was last used a day ago.
+    expect(html).toContain('last used 1 day ago');
+    expect(text).toMatch(/analytics-reader .*, last used 1 day ago,/);
+    for (const body of [html, text]) {
+      expect(body).not.toMatch(/\b1 (days|users|accounts|keys|access keys|active keys)\b/);
+    }
+    expect(html).toContain('1 of 1 account reporting');
+  });
+
+  it('ranks as top risks only keys with findings and counts the rest of them in "and N more"', () => {
+    const withFindings = summary.riskiestKeys.filter((k) => k.findings.length > 0);
+    const without = summary.riskiestKeys.filter((k) => k.findings.length === 0);
+    expect(without.length).toBeGreaterThan(0);
+    const risks = section(html, 'risks');
+    for (const k of without) expect(risks).not.toContain(`>${k.accessKeyId}<`);
+    for (const k of withFindings) expect(risks).toContain(`>${k.accessKeyId ?? 'slot 1'}<`);
+
+    const limits = { ...DIGEST_LIMITS, riskiestKeys: 3 };
+    const hidden = summary.totals.activeKeysWithFindings - 3;
+    expect(hidden).toBe(withFindings.length - 3);
+    const line = `… and ${hidden} more — see credential-report.csv.`;
+    expect(section(renderDigestHtml(summary, { limits }), 'risks')).toContain(line);
+    expect(renderDigestText(summary, { limits })).toMatch(new RegExp(`Top risks\\n[\\s\\S]*?${line}`));
+  });
+
+  it('lists new findings with the account name, and owner and age columns only when the data has them', () => {
+    const item = { accountId: '111111111111', userName: 'admin-alice', finding: 'key-not-rotated' as const };
+    const plain = { ...summary, delta: delta({ newFindings: { count: 1, items: [item], byFinding: {} } }) };
+    const changes = section(renderDigestHtml(plain), 'changes');
+    expect(changes).toMatch(/Active key not rotated.*admin-alice.*management.*111111111111/s);
+    expect(changes).not.toMatch(/>Owner<|>Age</);
+
+    const detailed = { ...item, ownerTag: 'team-<payments>', ageDays: 1 };
+    const rich = {
+      ...summary,
+      delta: delta({ newFindings: { count: 1, items: [detailed], byFinding: {} } }),
+    };
+    const richHtml = section(renderDigestHtml(rich), 'changes');
+    expect(richHtml).toMatch(/>Owner<.*>Age<.*team-&lt;payments&gt;.*>1 day</s);
+    expect(renderDigestText(rich)).toMatch(/owner\s+age\n.*team-<payments>\s+1 day\n/);
+  });
+
+  it('puts failing CIS findings first by users and names the findings nobody has', () => {
+    const findings = { ...summary.findings, 'root-mfa-disabled': { cis: '1.5', users: 0, keys: 0 } };
+    const s = { ...summary, findings };
+    const compliance = section(renderDigestHtml(s), 'compliance');
+    const order = [...compliance.matchAll(/monospace;font-size:12px;">([a-z-]+)</g)].map((m) => m[1]);
+    const byUsers = FINDING_IDS.filter((id) => findings[id].users + findings[id].keys > 0).sort(
+      (a, b) => findings[b].users - findings[a].users || findings[b].keys - findings[a].keys,
+    );
+    expect(order).toEqual(byUsers);
+    expect(compliance).toContain('No findings for: 1.5 Root user without MFA.');
+    expect(renderDigestText(s)).toContain('No findings for: 1.5 Root user without MFA.');
+  });
+});
