@@ -155,7 +155,11 @@ export const PartDetailSchema = z
 export type PartDetail = z.infer<typeof PartDetailSchema>;
 
 /** Where an agent run failed (the `stage` of an agent failure). */
-export const AGENT_FAILURE_STAGES = ['config', 'collect', 'publish', 'timeout'] as const;
+/**
+ * `start`: before collecting (the first-run answer to CloudFormation, the start-window wait);
+ * `collect`, `publish`: those steps threw; `timeout`: the run was about to reach the function's timeout.
+ */
+export const AGENT_FAILURE_STAGES = ['start', 'collect', 'publish', 'timeout'] as const;
 export type AgentFailureStage = (typeof AGENT_FAILURE_STAGES)[number];
 
 /** Bounds of an agent failure's detail: the whole event stays under 2 KB. */

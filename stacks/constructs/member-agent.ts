@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -113,6 +114,8 @@ export class MemberAgent extends Construct {
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
       COLLECT_BUDGET_SECONDS: String(props.collectBudgetSeconds),
       START_WINDOW_SECONDS: String((props.startWindowMinutes ?? DEFAULT_AGENT_START_WINDOW_MINUTES) * 60),
+      // Names the deployed code in a failure report: the same bundle gives the same label everywhere.
+      AGENT_VERSION: createHash('sha256').update(props.code).digest('hex').slice(0, 12),
     };
     this.function = new lambda.Function(this, 'Function', {
       functionName,

@@ -45,7 +45,7 @@ const event = (detail: unknown, overrides: Record<string, unknown> = {}): Record
 
 describe('AgentFailureDetailSchema', () => {
   it('accepts a bounded failure of each stage', () => {
-    for (const stage of ['config', 'collect', 'publish', 'timeout'])
+    for (const stage of ['start', 'collect', 'publish', 'timeout'])
       expect(parseAgentFailureDetail(failure({ stage }))).toEqual(failure({ stage }));
   });
 
