@@ -130,6 +130,12 @@ export class HubStack extends Stack {
         'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
       ],
       [
+        'AgentFailuresAlarm',
+        INGEST_METRICS.agentFailures,
+        fiveMinutes,
+        'A member agent reported a failed run: see accounts/<id>/agent-failure.json; the account shows as collection-failed until its next report.',
+      ],
+      [
         'RejectedReportsAlarm',
         INGEST_METRICS.rejectedReports,
         fiveMinutes,
