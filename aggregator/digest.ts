@@ -75,6 +75,11 @@ export interface DigestConfig {
   readonly thresholds: Thresholds;
   readonly maxEmailBytes: number;
   readonly tagCacheHours: number;
+  /**
+   * The management account when the hub is a delegated administrator: always expected, like the hub's
+   * own account (its agent is deployed by the CredreportHubManagementAgent stack, not the StackSet).
+   */
+  readonly managementAccountId?: string;
   /** For the console link in the email. */
   readonly region?: string;
   /** Tag refresh budget. @default 120000 */
@@ -104,6 +109,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     },
     maxEmailBytes: env.MAX_EMAIL_BYTES,
     tagCacheHours: env.TAG_CACHE_HOURS,
+    ...(env.MANAGEMENT_ACCOUNT_ID ? { managementAccountId: env.MANAGEMENT_ACCOUNT_ID } : {}),
     ...(region ? { region } : {}),
   };
 }
@@ -456,7 +462,10 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const ownReport = await ownPromise;
 
   const expected = metadata
-    ? selectExpectedAccounts(metadata, config.targetOuIds, [deps.ownAccountId])
+    ? selectExpectedAccounts(metadata, config.targetOuIds, [
+        deps.ownAccountId,
+        ...(config.managementAccountId !== undefined ? [config.managementAccountId] : []),
+      ])
     : undefined;
   const stored = [...index.values()]
     .filter((a) => a.latest !== undefined && !(ownReport && a.accountId === deps.ownAccountId))

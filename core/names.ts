@@ -77,6 +77,12 @@ export const S3_LAYOUT = {
 export const DEFAULT_HUB_STACK_NAME = 'CredreportHub';
 
 /**
+ * Name of the optional stack that puts the member agent in the management account (delegated-admin
+ * mode): the hub stack's name + this suffix, `CredreportHubManagementAgent` by default.
+ */
+export const MANAGEMENT_AGENT_STACK_SUFFIX = 'ManagementAgent';
+
+/**
  * OutputKeys of the hub stack: the stack declares them and the CLI reads them (`credreport fetch` finds
  * the bucket, `credreport run` the digest function).
  */

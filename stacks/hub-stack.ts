@@ -66,6 +66,9 @@ export class HubStack extends Stack {
       thresholds: config.thresholds,
       maxEmailBytes: config.maxEmailBytes,
       tagCacheHours: config.tagCacheHours,
+      ...(config.managementAccountId !== undefined
+        ? { managementAccountId: config.managementAccountId }
+        : {}),
       logRetention,
     });
 
