@@ -77,6 +77,6 @@ export class CentralBus extends Construct {
     this.policy = statement('MemberAgentsPutReportParts', EVENT_DETAIL_TYPE);
     this.failurePolicy = statement('MemberAgentsPutAgentFailures', AGENT_FAILURE_DETAIL_TYPE);
     // EventBridge updates a bus policy statement by statement; one after the other avoids a conflict.
-    this.failurePolicy.addDependency(this.policy);
+    this.failurePolicy.node.addDependency(this.policy);
   }
 }

@@ -40,6 +40,8 @@ export function synthesize(overrides: Readonly<Record<string, unknown>> = {}): S
   const assemblyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credreport-stacks-'));
   const built = buildApp({ context: { ...SHIPPED_CONTEXT, ...overrides }, outdir: assemblyDir });
   built.app.synth();
+  // Only the hub's template and its member template are read here; other stacks (the optional
+  // management agent) are the caller's to read.
   return {
     ...built,
     assemblyDir,
