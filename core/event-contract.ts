@@ -191,6 +191,7 @@ export const AgentFailureDetailSchema = z.strictObject({
     .string()
     .max(AGENT_FAILURE_BOUNDS.message)
     // No control characters: the message is shown in the digest and logged.
+    // eslint-disable-next-line no-control-regex
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
   agentVersion: z
     .string()
