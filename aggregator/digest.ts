@@ -602,6 +602,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   // Always emitted (0 or 1) so the alarm has data every run and "missing data" means "digest did not run".
   metrics.addMetric(DIGEST_METRICS.emailFailed, MetricUnit.Count, email === 'failed' ? 1 : 0);
   metrics.addMetric(DIGEST_METRICS.durationMs, MetricUnit.Milliseconds, Math.round(clock() - started));
+  // The heartbeat: only a run that got this far (outputs written) emits it.
+  metrics.addMetric(DIGEST_METRICS.digestSucceeded, MetricUnit.Count, 1);
 
   return {
     ok: email !== 'failed',

@@ -34,5 +34,10 @@ export const DIGEST_METRICS = {
   /** Stored account reports that could not be read or validated this run. */
   unreadableReports: 'UnreadableReports',
   durationMs: 'DurationMs',
+  /**
+   * 1 when a run wrote its outputs to S3 (whatever became of the email, which EmailFailed reports); never
+   * emitted otherwise. The heartbeat alarm fires when it is absent for `staleHours`.
+   */
+  digestSucceeded: 'DigestSucceeded',
   organizationsCalls: 'OrganizationsCalls',
 } as const;

@@ -90,6 +90,8 @@ export const HUB_OUTPUTS = {
   reportBucketName: 'ReportBucketName',
   centralBusArn: 'CentralBusArn',
   digestFunctionName: 'DigestFunctionName',
+  /** Only when `reportBucketKms` is on: the key readers of the bucket need `kms:Decrypt` on. */
+  reportBucketKeyArn: 'ReportBucketKeyArn',
 } as const;
 
 /**

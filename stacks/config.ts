@@ -61,8 +61,13 @@ export interface CredreportConfig {
   readonly noncurrentVersionDays: number;
   /** Retention of the Lambda log groups, in days (a CloudWatch Logs retention value). */
   readonly logRetentionDays: number;
-  /** Address subscribed to the alarm topic; `undefined`: no subscription. */
-  readonly alarmEmail?: string;
+  /**
+   * Where the alarms notify: an address subscribed to a topic the stack creates, an existing SNS topic
+   * in `deploymentRegion`, or an explicit opt-out (a topic with no subscription, warned about at synth).
+   */
+  readonly alarmDelivery: AlarmDeliveryConfig;
+  /** Encrypt the report bucket with a customer managed KMS key (SSE-KMS, bucket keys) instead of SSE-S3. */
+  readonly reportBucketKms: boolean;
   /** Keep the member stack in an account that leaves the targeted OUs. */
   readonly retainStacksOnAccountRemoval: boolean;
   /** StackSet operations: percentage of accounts deployed at once. */
@@ -84,6 +89,12 @@ export interface CredreportConfig {
   readonly agentStartWindowMinutes: number;
 }
 
+/** How the alarms are delivered (the `alarmEmail`, `alarmTopicArn` and `alarmDelivery` keys, exactly one set). */
+export type AlarmDeliveryConfig =
+  | { readonly kind: 'email'; readonly email: string }
+  | { readonly kind: 'topic'; readonly topicArn: string }
+  | { readonly kind: 'none' };
+
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
 export const LOG_RETENTION_VALUES = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -103,6 +114,7 @@ const EMAIL = /^[^@\s,<>"]+@[^@\s,<>"]+\.[^@\s,<>".]+$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const CONFIGURATION_SET = /^[A-Za-z0-9_-]{1,64}$/;
+const SNS_TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\(([^()]+)\)$/;
 
@@ -145,6 +157,45 @@ export function isValidTimeZone(timeZone: string): boolean {
     return false;
   }
 }
+
+/** The partition of a region, by its prefix (cn-…: aws-cn, us-gov-…: aws-us-gov, ISO regions, else aws). */
+export function partitionOf(region: string): string {
+  const prefixes: readonly (readonly [string, string])[] = [
+    ['cn-', 'aws-cn'],
+    ['us-gov-', 'aws-us-gov'],
+    ['us-isob-', 'aws-iso-b'],
+    ['us-isof-', 'aws-iso-f'],
+    ['us-iso-', 'aws-iso'],
+    ['eu-isoe-', 'aws-iso-e'],
+  ];
+  return prefixes.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws';
+}
+
+/**
+ * Why `arn` cannot be the alarm topic of a hub in `region`, or `undefined` when it can: an SNS topic ARN
+ * (a standard topic: publishing to a FIFO topic requires a message group id, which alarm notifications do not carry) in the region's partition and in
+ * `region` itself, because a CloudWatch alarm can only notify a topic of its own region.
+ */
+export function alarmTopicArnProblem(arn: string, region: string): string | undefined {
+  const match = SNS_TOPIC_ARN.exec(arn);
+  if (!match) {
+    return arn.endsWith('.fifo')
+      ? 'a FIFO topic requires a message group id on every publish, which CloudWatch alarm notifications do not carry: use a standard topic'
+      : 'expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:security-alarms';
+  }
+  const [, partition, topicRegion] = match;
+  if (topicRegion !== region) {
+    return `the topic is in ${topicRegion ?? '?'}, but CloudWatch alarms can only notify a topic in their own region (deploymentRegion ${region})`;
+  }
+  if (partition !== partitionOf(region)) {
+    return `partition ${partition ?? '?'} does not match deploymentRegion ${region} (partition ${partitionOf(region)})`;
+  }
+  return undefined;
+}
+
+/** What the alarm-delivery problem says to set. */
+const ALARM_DELIVERY_CHOICES =
+  'set exactly one of alarmEmail (an address to subscribe), alarmTopicArn (an existing SNS topic in deploymentRegion) or alarmDelivery "none" (explicit opt-out: the alarms notify a topic nobody is subscribed to)';
 
 const TARGET_ID_EXPECTED = 'expected OU ids like ou-ab12-cd34ef56 or the root id like r-ab12';
 
@@ -275,6 +326,16 @@ const ContextSchema = z
       .transform((v) => v as number)
       .default(90),
     alarmEmail: str('alarmEmail', EMAIL, 'an email address').optional(),
+    alarmTopicArn: z
+      .string({ error: (i) => `alarmTopicArn: expected an SNS topic ARN, got ${show(i.input)}` })
+      .optional(),
+    alarmDelivery: z
+      .literal('none', {
+        error: (i) =>
+          `alarmDelivery: the only value is "none" (the explicit opt-out); for delivery set alarmEmail or alarmTopicArn instead, got ${show(i.input)}`,
+      })
+      .optional(),
+    reportBucketKms: bool('reportBucketKms').default(false),
     retainStacksOnAccountRemoval: bool('retainStacksOnAccountRemoval').default(false),
     maxConcurrentPercentage: int(
       'maxConcurrentPercentage',
@@ -376,6 +437,28 @@ const ContextSchema = z
         });
       }
     }
+    const deliveries = (['alarmEmail', 'alarmTopicArn', 'alarmDelivery'] as const).filter(
+      (k) => c[k] !== undefined,
+    );
+    // Each problem starts with the one key it is about, and names the others.
+    if (deliveries.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `alarmEmail: alarm delivery is required, and none of alarmEmail, alarmTopicArn, alarmDelivery is set: ${ALARM_DELIVERY_CHOICES}`,
+      });
+    }
+    for (const extra of deliveries.slice(1)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${extra}: cannot be combined with ${deliveries[0] ?? ''}: ${ALARM_DELIVERY_CHOICES}`,
+      });
+    }
+    if (c.alarmTopicArn !== undefined) {
+      const problem = alarmTopicArnProblem(c.alarmTopicArn, c.deploymentRegion);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `alarmTopicArn: ${problem}, got ${show(c.alarmTopicArn)}` });
+      }
+    }
     if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -450,7 +533,13 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     retentionDays: c.retentionDays,
     noncurrentVersionDays: c.noncurrentVersionDays,
     logRetentionDays: c.logRetentionDays,
-    ...(c.alarmEmail !== undefined ? { alarmEmail: c.alarmEmail } : {}),
+    alarmDelivery:
+      c.alarmEmail !== undefined
+        ? { kind: 'email', email: c.alarmEmail }
+        : c.alarmTopicArn !== undefined
+          ? { kind: 'topic', topicArn: c.alarmTopicArn }
+          : { kind: 'none' },
+    reportBucketKms: c.reportBucketKms,
     retainStacksOnAccountRemoval: c.retainStacksOnAccountRemoval,
     maxConcurrentPercentage: c.maxConcurrentPercentage,
     failureTolerancePercentage: c.failureTolerancePercentage,

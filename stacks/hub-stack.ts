@@ -7,8 +7,8 @@ import { HUB_OUTPUTS } from '../core/names';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
-import { OperationsAlarms } from './constructs/operations-alarms';
-import { ReportBucket } from './constructs/report-bucket';
+import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from './constructs/operations-alarms';
+import { ReportBucket, ReportBucketEncryption } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ReportIngest } from './constructs/report-ingest';
 
@@ -44,6 +44,9 @@ export class HubStack extends Stack {
     this.reports = new ReportBucket(this, 'Reports', {
       retentionDays: config.retentionDays,
       noncurrentVersionDays: config.noncurrentVersionDays,
+      encryption: config.reportBucketKms
+        ? ReportBucketEncryption.CUSTOMER_MANAGED_KEY
+        : ReportBucketEncryption.S3_MANAGED,
     });
     this.ingest = new ReportIngest(this, 'Ingest', {
       bus: this.centralBus.bus,
@@ -72,8 +75,18 @@ export class HubStack extends Stack {
       logRetention,
     });
 
+    // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).
+    this.reports.allowKeyUseThroughS3('AllowIngestRoleThroughS3', this.ingest.handler.role);
+    this.reports.allowKeyUseThroughS3('AllowDigestRoleThroughS3', this.digest.handler.role);
+
+    const delivery = config.alarmDelivery;
     this.alarms = new OperationsAlarms(this, 'Alarms', {
-      ...(config.alarmEmail !== undefined ? { email: config.alarmEmail } : {}),
+      delivery:
+        delivery.kind === 'email'
+          ? AlarmDelivery.email(delivery.email)
+          : delivery.kind === 'topic'
+            ? AlarmDelivery.existingTopic(delivery.topicArn)
+            : AlarmDelivery.none(),
     });
     this.alarms.onDeadLetters(
       'IngestDeliveryDlqAlarm',
@@ -148,6 +161,14 @@ export class HubStack extends Stack {
     for (const [id, metricName, [service, statistic, period], description] of metricAlarms) {
       this.alarms.onMetric(id, metric(service, metricName, statistic, period), 0, description);
     }
+    // The heartbeat: no digest wrote its outputs in any hour of the last ceil(staleHours) (docs/ARCHITECTURE.md §12).
+    const staleHours = config.thresholds.staleHours;
+    this.alarms.onMissingHeartbeat(
+      'DigestHeartbeatAlarm',
+      metric(digestService, DIGEST_METRICS.digestSucceeded, 'Sum', Duration.hours(1)),
+      staleHours,
+      `No digest wrote its outputs in the last ${heartbeatPeriods(staleHours).evaluationPeriods} hours (staleHours ${staleHours}): the schedule, the function or its permissions are broken, and nobody sees the accounts' state.`,
+    );
 
     this.members = new MemberStackSet(this, 'Members', {
       centralBusArn: this.centralBus.bus.eventBusArn,
@@ -181,5 +202,13 @@ export class HubStack extends Stack {
       value: this.digest.handler.function.functionName,
       description: 'Digest Lambda (credreport run invokes it on demand)',
     });
+    if (this.reports.encryptionKey !== undefined) {
+      new CfnOutput(this, HUB_OUTPUTS.reportBucketKeyArn, {
+        key: HUB_OUTPUTS.reportBucketKeyArn,
+        value: this.reports.encryptionKey.keyArn,
+        description:
+          'KMS key of the report bucket: readers (credreport fetch, Athena) need kms:Decrypt on it besides s3:GetObject',
+      });
+    }
   }
 }

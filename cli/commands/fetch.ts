@@ -140,7 +140,7 @@ function getObjectError(error: unknown, bucket: string, key: string, bucketSourc
   }
   if (isAccessDenied(error)) {
     return new FetchError(
-      `access denied reading ${url}: you need s3:GetObject on it (and kms:Decrypt if the bucket uses a KMS key);` +
+      `access denied reading ${url}: you need s3:GetObject on it (and kms:Decrypt on its KMS key if it has one: the hub stack's ${HUB_OUTPUTS.reportBucketKeyArn} output with reportBucketKms);` +
         ' without s3:ListBucket, S3 also answers AccessDenied for an object that does not exist',
       { cause: error },
     );

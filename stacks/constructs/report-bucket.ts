@@ -1,7 +1,23 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { S3_LAYOUT } from '../../core/names';
+
+/** How the report bucket's objects are encrypted at rest. */
+export enum ReportBucketEncryption {
+  /** SSE-S3 (S3-managed keys): access is decided by IAM and the bucket policy alone. */
+  S3_MANAGED = 'S3_MANAGED',
+  /**
+   * SSE-KMS with a customer managed key this construct creates (rotating, bucket keys on): a second
+   * policy, the key's, decides who can read, and it names the roles given {@link ReportBucket.allowKeyUseThroughS3}.
+   */
+  CUSTOMER_MANAGED_KEY = 'CUSTOMER_MANAGED_KEY',
+}
+
+/** KMS actions S3 performs for a principal: reads decrypt; writes, multipart uploads and copies generate data keys (and decrypt). */
+export const REPORT_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
 
 /** Properties of {@link ReportBucket}. */
 export interface ReportBucketProps {
@@ -14,23 +30,31 @@ export interface ReportBucketProps {
    * @default 7
    */
   readonly incomingDays?: number;
+  /**
+   * Encryption of the report bucket (the access-log bucket is always SSE-S3: S3 server access logging requires it).
+   * @default ReportBucketEncryption.S3_MANAGED
+   */
+  readonly encryption?: ReportBucketEncryption;
 }
 
 /**
  * The hub's report bucket (docs/ARCHITECTURE.md §5) and the bucket its server access logs go to.
  *
- * Encryption: SSE-S3. The objects are inventories (user names, key ids, dates, findings) — no passwords
- * or secret keys exist in a credential report — and access is already confined by IAM, this bucket's
- * TLS-only policy and Block Public Access. A customer-managed KMS key would add a second grant that
- * every reader (the CLI's `fetch`, Athena, QuickSight) needs, plus per-request KMS cost at 10,000
- * accounts; the AWS-managed `aws/s3` key would add cost without adding any access control over SSE-S3.
- * Server access logging also requires SSE-S3 on the log bucket.
+ * Encryption: SSE-S3 by default. The objects are inventories (user names, key ids, dates, findings) — no
+ * passwords or secret keys exist in a credential report — and access is already confined by IAM, this
+ * bucket's TLS-only policy and Block Public Access. `CUSTOMER_MANAGED_KEY` adds a second, independent
+ * policy (the key's) that every reader (the CLI's `fetch`, Athena, QuickSight) must also pass; bucket keys
+ * keep the KMS requests (and their cost) to a few per object prefix rather than one per object. The
+ * AWS-managed `aws/s3` key is not offered: it would add cost without adding any access control over
+ * SSE-S3. Server access logging requires SSE-S3 on the log bucket.
  */
 export class ReportBucket extends Construct {
   /** The report bucket. */
   readonly bucket: s3.Bucket;
   /** Destination of the report bucket's server access logs. */
   readonly accessLogsBucket: s3.Bucket;
+  /** The customer managed key of the report bucket; `undefined` with SSE-S3. */
+  readonly encryptionKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: ReportBucketProps) {
     super(scope, id);
@@ -70,8 +94,23 @@ export class ReportBucket extends Construct {
         'This bucket is the server access log destination of the report bucket; logging it into itself would loop and a third bucket would only move the finding.',
     });
 
+    if (props.encryption === ReportBucketEncryption.CUSTOMER_MANAGED_KEY) {
+      this.encryptionKey = new kms.Key(this, 'ReportsKey', {
+        description: 'credreport: encrypts the report bucket (SSE-KMS)',
+        enableKeyRotation: true,
+        // The retained bucket's objects stay encrypted with it: the key must outlive the stack too.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+
     this.bucket = new s3.Bucket(this, 'Reports', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...(this.encryptionKey !== undefined
+        ? {
+            encryption: s3.BucketEncryption.KMS,
+            encryptionKey: this.encryptionKey,
+            bucketKeyEnabled: true,
+          }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -109,5 +148,39 @@ export class ReportBucket extends Construct {
         },
       ],
     });
+  }
+
+  /**
+   * Lets `role` use the bucket's key through S3 in this account and region only (a no-op with SSE-S3): the
+   * key policy names the role (`sid`), and the role's own policy gets the same actions on this key alone,
+   * both with `kms:ViaService` = `s3.<region>.amazonaws.com` and `kms:CallerAccount` = this account.
+   */
+  allowKeyUseThroughS3(sid: string, role: iam.Role): void {
+    const key = this.encryptionKey;
+    if (key === undefined) return;
+    const stack = Stack.of(this);
+    const conditions = {
+      StringEquals: {
+        'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
+        'kms:CallerAccount': stack.account,
+      },
+    };
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.ArnPrincipal(role.roleArn)],
+        actions: [...REPORT_KEY_ACTIONS],
+        resources: ['*'],
+        conditions,
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseReportKeyThroughS3',
+        actions: [...REPORT_KEY_ACTIONS],
+        resources: [key.keyArn],
+        conditions,
+      }),
+    );
   }
 }

@@ -121,6 +121,7 @@ describe('custom-metric alarms', () => {
       [
         'AccountsMissing',
         'AgentFailures',
+        'DigestSucceeded',
         'EmailFailed',
         'ForgedParts',
         'RejectedParts',

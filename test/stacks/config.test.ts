@@ -14,7 +14,10 @@ const minimal = {
   organizationId: 'o-exampleorg1',
   organizationRootId: 'r-ab12',
   deploymentRegion: 'us-east-1',
+  alarmEmail: 'security-alerts@example.com',
 };
+/** `minimal` without any alarm delivery key. */
+const undelivered = Object.fromEntries(Object.entries(minimal).filter(([k]) => k !== 'alarmEmail'));
 const parse = (extra: Record<string, unknown>) => () => parseConfig({ ...minimal, ...extra });
 
 describe('parseConfig', () => {
@@ -25,6 +28,8 @@ describe('parseConfig', () => {
     expect(config.deploymentRegion).toBe('us-east-1');
     expect(config.delegatedAdmin).toBe(false);
     expect(config.digestRecipients).toEqual([]);
+    expect(config.alarmDelivery).toEqual({ kind: 'email', email: 'security-alerts@example.com' });
+    expect(config.reportBucketKms).toBe(false);
   });
 
   it('applies the documented defaults when only the required keys are given', () => {
@@ -47,6 +52,7 @@ describe('parseConfig', () => {
       failureTolerancePercentage: 10,
       collectBudgetSeconds: 600,
       agentStartWindowMinutes: 4,
+      reportBucketKms: false,
     });
     expect(config.thresholds).toEqual(DEFAULT_THRESHOLDS);
     expect(config.account).toBeUndefined();
@@ -236,6 +242,97 @@ describe('parseConfig', () => {
     expect(parse({ delegatedAdmin: 'yes' })).toThrow(/delegatedAdmin: expected true or false, got "yes"/);
   });
 
+  describe('alarm delivery', () => {
+    const topic = 'arn:aws:sns:us-east-1:123456789012:security-alarms';
+    const delivery = (extra: Record<string, unknown>) => () => parseConfig({ ...undelivered, ...extra });
+
+    it('takes exactly one of alarmEmail, alarmTopicArn or alarmDelivery "none"', () => {
+      expect(delivery({ alarmEmail: 'a@example.com' })().alarmDelivery).toEqual({
+        kind: 'email',
+        email: 'a@example.com',
+      });
+      expect(delivery({ alarmTopicArn: topic })().alarmDelivery).toEqual({ kind: 'topic', topicArn: topic });
+      expect(delivery({ alarmDelivery: 'none' })().alarmDelivery).toEqual({ kind: 'none' });
+    });
+
+    it('throws naming the three keys and what to set when none is set', () => {
+      expect(delivery({})).toThrow(ConfigError);
+      expect(delivery({})).toThrow(
+        /alarmEmail: alarm delivery is required, and none of alarmEmail, alarmTopicArn, alarmDelivery is set: set exactly one of alarmEmail \(an address to subscribe\), alarmTopicArn \(an existing SNS topic in deploymentRegion\) or alarmDelivery "none"/,
+      );
+    });
+
+    it('throws naming each extra key when more than one is set', () => {
+      expect(delivery({ alarmEmail: 'a@example.com', alarmTopicArn: topic })).toThrow(
+        /alarmTopicArn: cannot be combined with alarmEmail: set exactly one of/,
+      );
+      expect(delivery({ alarmTopicArn: topic, alarmDelivery: 'none' })).toThrow(
+        /alarmDelivery: cannot be combined with alarmTopicArn/,
+      );
+      expect(delivery({ alarmEmail: 'a@example.com', alarmDelivery: 'none' })).toThrow(
+        /alarmDelivery: cannot be combined with alarmEmail/,
+      );
+    });
+
+    it('throws naming alarmDelivery when it is anything but "none"', () => {
+      expect(delivery({ alarmDelivery: 'email' })).toThrow(
+        /alarmDelivery: the only value is "none" \(the explicit opt-out\); for delivery set alarmEmail or alarmTopicArn instead, got "email"/,
+      );
+      expect(delivery({ alarmDelivery: true })).toThrow(/alarmDelivery: the only value is "none"/);
+    });
+
+    it('throws naming alarmTopicArn when it is not an SNS topic ARN', () => {
+      for (const arn of [
+        'security-alarms',
+        'arn:aws:sqs:us-east-1:123456789012:security-alarms',
+        'arn:aws:sns:us-east-1:1234:security-alarms',
+        'arn:aws:sns:us-east-1:123456789012:security alarms',
+      ]) {
+        expect(delivery({ alarmTopicArn: arn })).toThrow(
+          /alarmTopicArn: expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:security-alarms/,
+        );
+      }
+      expect(delivery({ alarmTopicArn: 42 })).toThrow(/alarmTopicArn: expected an SNS topic ARN, got 42/);
+    });
+
+    it('throws naming alarmTopicArn when the topic is not in deploymentRegion (alarms notify their own region only)', () => {
+      expect(delivery({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:security-alarms' })).toThrow(
+        /alarmTopicArn: the topic is in eu-west-1, but CloudWatch alarms can only notify a topic in their own region \(deploymentRegion us-east-1\)/,
+      );
+    });
+
+    it('throws naming alarmTopicArn when its partition is not the region partition', () => {
+      expect(delivery({ alarmTopicArn: 'arn:aws-cn:sns:us-east-1:123456789012:security-alarms' })).toThrow(
+        /alarmTopicArn: partition aws-cn does not match deploymentRegion us-east-1 \(partition aws\)/,
+      );
+      expect(
+        delivery({
+          deploymentRegion: 'cn-north-1',
+          alarmTopicArn: 'arn:aws-cn:sns:cn-north-1:123456789012:security-alarms',
+        })().alarmDelivery,
+      ).toEqual({ kind: 'topic', topicArn: 'arn:aws-cn:sns:cn-north-1:123456789012:security-alarms' });
+      expect(
+        delivery({
+          deploymentRegion: 'us-gov-west-1',
+          alarmTopicArn: 'arn:aws:sns:us-gov-west-1:123456789012:security-alarms',
+        }),
+      ).toThrow(
+        /alarmTopicArn: partition aws does not match deploymentRegion us-gov-west-1 \(partition aws-us-gov\)/,
+      );
+    });
+
+    it('throws naming alarmTopicArn when it is a FIFO topic', () => {
+      expect(delivery({ alarmTopicArn: `${topic}.fifo` })).toThrow(
+        /alarmTopicArn: a FIFO topic requires a message group id/,
+      );
+    });
+  });
+
+  it('throws naming reportBucketKms when it is not a boolean', () => {
+    expect(parse({ reportBucketKms: 'yes' })).toThrow(/reportBucketKms: expected true or false, got "yes"/);
+    expect(parseConfig({ ...minimal, reportBucketKms: 'true' }).reportBucketKms).toBe(true);
+  });
+
   it('throws naming alarmEmail, account and tagKeys when malformed', () => {
     expect(parse({ alarmEmail: 'ops' })).toThrow(/alarmEmail: expected an email address/);
     expect(parse({ account: '1234' })).toThrow(/account: expected a 12-digit AWS account id/);
@@ -357,6 +454,7 @@ describe('parseConfig', () => {
         organizationId: 'x',
         deploymentRegion: 'y',
         organizationRootId: 'r-ab12',
+        alarmDelivery: 'none',
         rotationDays: 0,
       });
       throw new Error('expected a ConfigError');

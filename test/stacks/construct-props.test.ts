@@ -1,4 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -7,8 +10,8 @@ import { CentralBus } from '../../stacks/constructs/central-bus';
 import { HubFunction } from '../../stacks/constructs/hub-function';
 import { MemberAgent, type MemberAgentProps } from '../../stacks/constructs/member-agent';
 import { MemberStackSet, type MemberStackSetProps } from '../../stacks/constructs/member-stackset';
-import { OperationsAlarms } from '../../stacks/constructs/operations-alarms';
-import { ReportBucket } from '../../stacks/constructs/report-bucket';
+import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from '../../stacks/constructs/operations-alarms';
+import { ReportBucket, ReportBucketEncryption } from '../../stacks/constructs/report-bucket';
 import { ReportDigest, type ReportDigestProps } from '../../stacks/constructs/report-digest';
 import { ReportIngest } from '../../stacks/constructs/report-ingest';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -25,6 +28,25 @@ describe('CentralBus', () => {
 });
 
 describe('ReportBucket', () => {
+  it('grants a role no KMS permission when the bucket is SSE-S3, and the key through S3 when it has a key', () => {
+    for (const encryption of [
+      ReportBucketEncryption.S3_MANAGED,
+      ReportBucketEncryption.CUSTOMER_MANAGED_KEY,
+    ]) {
+      const s = stack();
+      const reports = new ReportBucket(s, 'R', { retentionDays: 30, noncurrentVersionDays: 30, encryption });
+      const role = new iam.Role(s, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      reports.allowKeyUseThroughS3('AllowRole', role);
+      const policies = Template.fromStack(s).findResources('AWS::IAM::Policy');
+      const kmsStatements = JSON.stringify(policies).includes('kms:');
+      expect({ encryption, key: reports.encryptionKey !== undefined, kmsStatements }).toEqual({
+        encryption,
+        key: encryption === ReportBucketEncryption.CUSTOMER_MANAGED_KEY,
+        kmsStatements: encryption === ReportBucketEncryption.CUSTOMER_MANAGED_KEY,
+      });
+    }
+  });
+
   it('throws naming retentionDays, noncurrentVersionDays or incomingDays when not a positive whole number', () => {
     expect(() => new ReportBucket(stack(), 'R', { retentionDays: 0, noncurrentVersionDays: 30 })).toThrow(
       /ReportBucket R: retentionDays must be a whole number of days >= 1/,
@@ -104,10 +126,71 @@ describe('ReportDigest', () => {
 });
 
 describe('OperationsAlarms', () => {
-  it('throws naming email when it is not an address', () => {
-    expect(() => new OperationsAlarms(stack(), 'A', { email: 'ops team' })).toThrow(
-      /OperationsAlarms A: email must be an email address/,
+  it('throws naming the delivery email when it is not an address', () => {
+    expect(() => new OperationsAlarms(stack(), 'A', { delivery: AlarmDelivery.email('ops team') })).toThrow(
+      /OperationsAlarms A: delivery email must be an email address/,
     );
+  });
+
+  it('throws naming the delivery topic when it is not an SNS topic ARN of the stack region', () => {
+    const topic = (arn: string) => () =>
+      new OperationsAlarms(stack(), 'A', { delivery: AlarmDelivery.existingTopic(arn) });
+    expect(topic('arn:aws:sqs:us-east-1:123456789012:alarms')).toThrow(
+      /OperationsAlarms A: delivery topic .*: expected an SNS topic ARN/,
+    );
+    expect(topic('arn:aws:sns:eu-west-1:123456789012:alarms')).toThrow(
+      /OperationsAlarms A: delivery topic .*: the topic is in eu-west-1, .*own region \(deploymentRegion us-east-1\)/,
+    );
+    expect(topic('arn:aws:sns:us-east-1:123456789012:alarms')).not.toThrow();
+  });
+
+  it('warns at synth that nobody is notified when the delivery is none, and not otherwise', () => {
+    const withDelivery = (delivery: AlarmDelivery) => {
+      const s = stack();
+      new OperationsAlarms(s, 'A', { delivery });
+      return Annotations.fromStack(s);
+    };
+    const warning = Match.stringLikeRegexp(
+      'alarmDelivery is "none": the alarms publish to a topic nobody is subscribed to',
+    );
+    withDelivery(AlarmDelivery.none()).hasWarning('/Test/A', warning);
+    withDelivery(AlarmDelivery.email('oncall@example.com')).hasNoWarning('*', warning);
+    withDelivery(AlarmDelivery.existingTopic('arn:aws:sns:us-east-1:123456789012:alarms')).hasNoWarning(
+      '*',
+      warning,
+    );
+  });
+
+  it('warns that the heartbeat fires after 168 hours when asked for a longer window', () => {
+    const s = stack();
+    const alarms = new OperationsAlarms(s, 'A', { delivery: AlarmDelivery.email('oncall@example.com') });
+    const metric = new cloudwatch.Metric({ namespace: 'Credreport', metricName: 'DigestSucceeded' });
+    alarms.onMissingHeartbeat('Week', metric, 200, 'no digest');
+    alarms.onMissingHeartbeat('Day', metric, 26, 'no digest');
+    const annotations = Annotations.fromStack(s);
+    annotations.hasWarning(
+      '/Test/A',
+      Match.stringLikeRegexp('Week: a CloudWatch alarm evaluates at most 168 hours'),
+    );
+    annotations.hasNoWarning('*', Match.stringLikeRegexp('Day: '));
+  });
+});
+
+describe('heartbeatPeriods', () => {
+  it('counts whole one-hour periods, rounding a fraction of an hour up', () => {
+    expect(heartbeatPeriods(26)).toEqual({ evaluationPeriods: 26, capped: false });
+    expect(heartbeatPeriods(0.5)).toEqual({ evaluationPeriods: 1, capped: false });
+    expect(heartbeatPeriods(24.1)).toEqual({ evaluationPeriods: 25, capped: false });
+  });
+
+  it('caps the window at the 7 days (168 one-hour periods) a CloudWatch alarm can evaluate', () => {
+    expect(heartbeatPeriods(168)).toEqual({ evaluationPeriods: 168, capped: false });
+    expect(heartbeatPeriods(200)).toEqual({ evaluationPeriods: 168, capped: true });
+  });
+
+  it('throws when the window is not a positive number of hours', () => {
+    expect(() => heartbeatPeriods(0)).toThrow(/hours must be a positive number/);
+    expect(() => heartbeatPeriods(Number.NaN)).toThrow(/hours must be a positive number/);
   });
 });
 

@@ -209,6 +209,7 @@ export function resolveCfn(template: CfnTemplate, value: unknown, deployed: Depl
     if (name === 'AWS::Partition') return 'aws';
     if (name === 'AWS::AccountId') return account;
     if (name === 'AWS::Region') return region;
+    if (name === 'AWS::URLSuffix') return 'amazonaws.com';
     const parameter = deployed.parameters?.[name];
     if (parameter !== undefined) return parameter;
     const r = template.Resources[name];

@@ -231,7 +231,8 @@ describe('attacks from inside a member account fail safely', () => {
     const entry = await coverageOf(VICTIM);
     expect(entry).toMatchObject({ status: 'reporting', reason: 'rejected' });
     expect(entry?.detail).toMatch(/^too-large: part 511\/512 of 1048576 base64 characters declares a set/);
-  });
+    // 512 MiB of payload strings pass through the handler: about 4 s alone, longer on a loaded machine.
+  }, 30_000);
 
   it('a megabyte user name is refused with a reason and the previous good report stays', async () => {
     const good = accountReport(VICTIM, NOW, 5);

@@ -169,6 +169,9 @@ describe('runDigest', () => {
     );
     expect(recorded.filter((m) => m.name === 'DurationMs')).toHaveLength(1);
     expect(metricSum(recorded, 'EmailFailed')).toBe(0);
+    expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([
+      { name: 'DigestSucceeded', value: 1 },
+    ]);
     expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(10);
     expect(
       recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
@@ -206,6 +209,8 @@ describe('runDigest', () => {
     expect(memory.text(`runs/date=${DATE}/credential-report.csv`)).toBeDefined();
     expect(memory.text('latest/summary.json')).toBeDefined();
     expect(metricSum(recorded, 'EmailFailed')).toBe(1);
+    // The outputs were written: the heartbeat counts the run (EmailFailed reports the email).
+    expect(metricSum(recorded, 'DigestSucceeded')).toBe(1);
   });
 
   it('links the CSV in S3 instead of attaching it when the message would be too large', async () => {
@@ -573,5 +578,14 @@ describe('runDigest', () => {
     });
     await expect(runDigest(CONFIG, deps(), NOW)).rejects.toThrow(/latest\//);
     expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+    // No heartbeat: after staleHours of this, the heartbeat alarm fires.
+    expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([]);
+  });
+
+  it('emits no heartbeat when Organizations answers for another organization than configured', async () => {
+    await expect(runDigest({ ...CONFIG, organizationId: 'o-otherorg99' }, deps(), NOW)).rejects.toThrow(
+      DigestError,
+    );
+    expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([]);
   });
 });

@@ -235,7 +235,7 @@ describe('fetch', () => {
   it('names the permission when S3 answers AccessDenied', async () => {
     s3.on(GetObjectCommand).rejects(awsError('AccessDenied', 'Access Denied'));
     await expect(fetch.run(['--bucket', 'b'], io)).rejects.toThrow(
-      /access denied reading s3:\/\/b\/latest\/credential-report.csv: you need s3:GetObject/,
+      /access denied reading s3:\/\/b\/latest\/credential-report.csv: you need s3:GetObject on it \(and kms:Decrypt on its KMS key if it has one: the hub stack's ReportBucketKeyArn output with reportBucketKms\)/,
     );
   });
 
