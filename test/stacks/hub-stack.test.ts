@@ -963,7 +963,7 @@ describe('HubStack', () => {
     it('publish to an existing topic given as alarmTopicArn, creating no topic, key or subscription', () => {
       const t = toTopic.hubJson;
       const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-      expect(alarms).toHaveLength(11);
+      expect(alarms).toHaveLength(12);
       for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([EXISTING_TOPIC]);
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::Topic', 0);
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::TopicPolicy', 0);
