@@ -75,6 +75,11 @@ export interface DigestConfig {
   readonly thresholds: Thresholds;
   readonly maxEmailBytes: number;
   readonly tagCacheHours: number;
+  /**
+   * The management account when the hub is a delegated administrator: always expected, like the hub's
+   * own account (its agent is deployed by the CredreportHubManagementAgent stack, not the StackSet).
+   */
+  readonly managementAccountId?: string;
   /** For the console link in the email. */
   readonly region?: string;
   /** Tag refresh budget. @default 120000 */
@@ -104,6 +109,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     },
     maxEmailBytes: env.MAX_EMAIL_BYTES,
     tagCacheHours: env.TAG_CACHE_HOURS,
+    ...(env.MANAGEMENT_ACCOUNT_ID ? { managementAccountId: env.MANAGEMENT_ACCOUNT_ID } : {}),
     ...(region ? { region } : {}),
   };
 }
@@ -214,7 +220,7 @@ class CsvTee extends Writable {
   }
 }
 
-/** Problems known from the bucket before reading the reports: rejections and incomplete part sets. */
+/** Problems known from the bucket before reading the reports: rejections, agent failures, incomplete part sets. */
 async function bucketProblems(
   store: AccountStore,
   index: Map<string, AccountObjects>,
@@ -252,6 +258,43 @@ async function bucketProblems(
         ? { at: record.at }
         : a.rejected?.lastModified
           ? { at: a.rejected.lastModified.toISOString() }
+          : {}),
+    });
+  }
+
+  // An agent's reported failure, while no report was stored after it: the account is `collection-failed`
+  // until a newer report arrives (the fresh report it may still have stays in use beside the entry).
+  const failed = [...index.values()].filter((a) => {
+    const at = a.agentFailure?.lastModified?.getTime();
+    if (a.agentFailure === undefined) return false;
+    const latestAt = a.latest?.lastModified?.getTime();
+    return at === undefined || latestAt === undefined || at > latestAt;
+  });
+  const failures = await mapLimit(failed, 16, async (a) => {
+    try {
+      return { a, record: await store.readAgentFailure(a.accountId) };
+    } catch (error) {
+      logger.warn('Could not read an agent failure record', {
+        accountId: a.accountId,
+        error: errorText(error),
+      });
+      return { a, record: undefined };
+    }
+  });
+  for (const { a, record } of failures) {
+    problems.push({
+      accountId: a.accountId,
+      reason: 'collection-failed',
+      detail: record
+        ? `agent run ${record.runId} failed (${record.stage}) at ${record.failedTime}: ${record.errorName}: ${record.message}`.slice(
+            0,
+            500,
+          )
+        : 'the agent reported a failed run (record unreadable)',
+      ...(record
+        ? { at: record.failedTime }
+        : a.agentFailure?.lastModified
+          ? { at: a.agentFailure.lastModified.toISOString() }
           : {}),
     });
   }
@@ -419,7 +462,10 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const ownReport = await ownPromise;
 
   const expected = metadata
-    ? selectExpectedAccounts(metadata, config.targetOuIds, [deps.ownAccountId])
+    ? selectExpectedAccounts(metadata, config.targetOuIds, [
+        deps.ownAccountId,
+        ...(config.managementAccountId !== undefined ? [config.managementAccountId] : []),
+      ])
     : undefined;
   const stored = [...index.values()]
     .filter((a) => a.latest !== undefined && !(ownReport && a.accountId === deps.ownAccountId))

@@ -46,6 +46,14 @@ export const DigestEnvSchema = z.object({
   MAX_EMAIL_BYTES: z.coerce.number().int().positive().default(10_000_000),
   /** Tags older than this many hours are refreshed (within the run's budget). */
   TAG_CACHE_HOURS: z.coerce.number().positive().default(24),
+  /**
+   * The management account in delegated-admin mode, expected like any member (its agent is the
+   * CredreportHubManagementAgent stack); empty: not expected beyond the targeted OUs.
+   */
+  MANAGEMENT_ACCOUNT_ID: z
+    .string()
+    .regex(/^(\d{12})?$/, 'must be a 12-digit account id or empty')
+    .default(''),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

@@ -1,6 +1,8 @@
 /**
  * Ingest of one `Credential Report Part` event (docs/ARCHITECTURE.md §2, §4): verify the sender, store the part,
- * and when the report's parts are all present, assemble, validate and store the account's report.
+ * and when the report's parts are all present, assemble, validate and store the account's report. A
+ * `Credential Report Agent Failure` event is verified the same way (sender, forgery, strict bounded
+ * schema, time) and recorded in accounts/<id>/agent-failure.json (AgentFailures metric).
  *
  * Rejection handling (decided here, documented in the README):
  * - An event that is invalid (wrong source/detail-type, schema, encoding), forged (`event.account` ≠
@@ -31,6 +33,8 @@ import {
   DEFAULT_MAX_OPEN_PART_SETS,
   checkPartSetCap,
   checkStoredPartSetSize,
+  classifyAgentFailure,
+  isAgentFailureEvent,
   rejectConflictingPart,
   rejectUnreadableParts,
 } from '../core/ingest-decision';
@@ -64,7 +68,9 @@ export type IngestOutcome =
       readonly parts: number;
     }
   /** All parts present and valid: the report was stored, or a newer one already was. */
-  | { readonly status: 'stored' | 'not-newer'; readonly reportId: string };
+  | { readonly status: 'stored' | 'not-newer'; readonly reportId: string }
+  /** An agent failure was recorded in accounts/<id>/agent-failure.json. */
+  | { readonly status: 'agent-failure-recorded'; readonly runId: string };
 
 /** Processes one event. Throws only for transient failures (see the module comment). */
 export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<IngestOutcome> {
@@ -87,6 +93,23 @@ export async function ingestEvent(event: unknown, deps: IngestDeps): Promise<Ing
     if (rejection.record) await stores.accounts.putRejected(rejection.record, rejection.keptAside);
     return { status: 'rejected', reason, detail };
   };
+
+  if (isAgentFailureEvent(event)) {
+    const failure = classifyAgentFailure(event, deps.now());
+    if (failure.kind === 'reject') return reject(failure);
+    const { record } = failure;
+    await stores.accounts.putAgentFailure(record);
+    metrics.addMetric(INGEST_METRICS.agentFailures, MetricUnit.Count, 1);
+    // The error's class and stage only: the message is in the record, not in the log.
+    logger.warn('Member agent reported a failed run', {
+      accountId: record.accountId,
+      runId: record.runId,
+      stage: record.stage,
+      errorName: record.errorName,
+      agentVersion: record.agentVersion,
+    });
+    return { status: 'agent-failure-recorded', runId: record.runId };
+  }
 
   const accepted = classifyPart(event, deps.now());
   if (accepted.kind === 'reject') return reject(accepted);

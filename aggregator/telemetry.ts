@@ -15,6 +15,8 @@ export const INGEST_METRICS = {
   /** A complete part set that did not assemble or whose report failed validation. */
   rejectedReports: 'RejectedReports',
   reportsStored: 'ReportsStored',
+  /** An agent reported a failed run (accounts/<id>/agent-failure.json). Alarm on it. */
+  agentFailures: 'AgentFailures',
   /** Transient failure; the event is retried (and lands in the DLQ if it keeps failing). */
   ingestErrors: 'IngestErrors',
 } as const;

@@ -154,6 +154,80 @@ export const PartDetailSchema = z
 
 export type PartDetail = z.infer<typeof PartDetailSchema>;
 
+/** Where an agent run failed (the `stage` of an agent failure). */
+/**
+ * `start`: before collecting (the first-run answer to CloudFormation, the start-window wait);
+ * `collect`, `publish`: those steps threw; `timeout`: the run was about to reach the function's timeout.
+ */
+export const AGENT_FAILURE_STAGES = ['start', 'collect', 'publish', 'timeout'] as const;
+export type AgentFailureStage = (typeof AGENT_FAILURE_STAGES)[number];
+
+/** Bounds of an agent failure's detail: the whole event stays under 2 KB. */
+export const AGENT_FAILURE_BOUNDS = { runId: 128, errorName: 128, message: 1_024, agentVersion: 64 } as const;
+
+/**
+ * Strict schema of a `Credential Report Agent Failure` event's detail (docs/ARCHITECTURE.md §4): which
+ * run of which account failed, where, and the error's class name and message — never report contents
+ * (the agent sends the message of its own error, cut to the bound; the hub refuses anything longer).
+ */
+export const AgentFailureDetailSchema = z.strictObject({
+  schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+  accountId,
+  /** The Lambda request id of the failed run. */
+  runId: z
+    .string()
+    .min(1)
+    .max(AGENT_FAILURE_BOUNDS.runId)
+    .regex(/^[\w.:-]+$/, 'must only contain letters, digits, "_", ".", ":" and "-"'),
+  /** When the agent gave up (bounded by the event's time at the hub). */
+  failedTime: isoTime,
+  stage: z.enum(AGENT_FAILURE_STAGES),
+  errorName: z
+    .string()
+    .min(1)
+    .max(AGENT_FAILURE_BOUNDS.errorName)
+    .regex(/^[\w.:-]+$/, 'must be an error class name'),
+  message: z
+    .string()
+    .max(AGENT_FAILURE_BOUNDS.message)
+    // No control characters: the message is shown in the digest and logged.
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
+  agentVersion: z
+    .string()
+    .min(1)
+    .max(AGENT_FAILURE_BOUNDS.agentVersion)
+    .regex(/^[\w.+-]+$/, 'must be a version label'),
+});
+export type AgentFailureDetail = z.infer<typeof AgentFailureDetailSchema>;
+
+/** Validates an agent failure's detail; throws ContractError naming each offending field. */
+export function parseAgentFailureDetail(detail: unknown): AgentFailureDetail {
+  const result = AgentFailureDetailSchema.safeParse(detail);
+  if (!result.success) {
+    throw new ContractError(`Invalid agent failure: ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Fits an error into an agent failure's bounds, on the agent's side: a class name that is not one
+ * becomes `Error`, and the message loses control characters and is cut to the bound.
+ */
+export function boundAgentError(error: unknown): Pick<AgentFailureDetail, 'errorName' | 'message'> {
+  const name = error instanceof Error ? error.name : 'NonError';
+  const raw = error instanceof Error ? error.message : String(error);
+  // eslint-disable-next-line no-control-regex
+  const clean = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const max = AGENT_FAILURE_BOUNDS.message;
+  return {
+    errorName: /^[\w.:-]{1,128}$/.test(name) ? name : 'Error',
+    message: clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`,
+  };
+}
+
 /**
  * Fits a collector's warnings into the contract's bounds: each one cut to {@link PAYLOAD_BOUNDS}.warning
  * characters, and past the limit the rest summed up in one last line, so a genuine report with many

@@ -11,18 +11,20 @@
 import { z } from 'zod';
 import { ReportParseError, parseCredentialReport } from './credential-report';
 import {
+  AgentFailureDetail,
   ContractError,
   MAX_JOINED_BASE64_CHARS,
   MAX_PART_ENVELOPE_BYTES,
   PartDetail,
   assembleParts,
   declaredJoinedChars,
+  parseAgentFailureDetail,
   parsePartDetail,
   reportIdFor,
 } from './event-contract';
 import { StoredPartRef, incomingPartsPrefix } from './incoming-parts';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './names';
-import { RejectionReason, RejectionRecord } from './rejection';
+import { AGENT_FAILURE_DETAIL_TYPE, EVENT_DETAIL_TYPE, EVENT_SOURCE } from './names';
+import { AgentFailureRecord, RejectionReason, RejectionRecord } from './rejection';
 import { ReportTimes, isNewerReport } from './report-order';
 import { AccountReport } from './types';
 
@@ -47,7 +49,7 @@ const EnvelopeSchema = z.object({
 
 const ACCOUNT_ID = /^\d{12}$/;
 
-/** Which counter a refusal raises: a refused part, or a refused (assembled) report. */
+/** Which counter a refusal raises: a refused event (a part or an agent failure), or a refused (assembled) report. */
 export type RejectionCounter = 'rejectedParts' | 'rejectedReports';
 
 /** A refusal, with everything the handler logs, counts and records about it. */
@@ -368,4 +370,90 @@ export function classifyAssembly(
     throw error;
   }
   return { kind: 'accept', report };
+}
+
+/** An agent failure that passed every check: ingest records it as accounts/<sender>/agent-failure.json. */
+export interface AcceptedAgentFailure {
+  readonly kind: 'accept';
+  readonly sender: string;
+  readonly record: AgentFailureRecord;
+}
+
+/** Whether an event is an agent failure (routed to {@link classifyAgentFailure}) rather than a part. */
+export function isAgentFailureEvent(event: unknown): boolean {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    (event as { source?: unknown }).source === EVENT_SOURCE &&
+    (event as { 'detail-type'?: unknown })['detail-type'] === AGENT_FAILURE_DETAIL_TYPE
+  );
+}
+
+/**
+ * Decides whether a `Credential Report Agent Failure` event may be recorded (§4, §11): the same
+ * envelope and forgery checks as a part (the account is EventBridge's `event.account`, and a failure
+ * claiming another account is `forged-account`), then the strict, bounded schema, then the time: a
+ * failure dated after the event that carried it (or the hub's clock) is refused, so it cannot outrank
+ * the reports that follow it. A failure only ever makes its own account's coverage worse.
+ */
+export function classifyAgentFailure(event: unknown, now: Date): AcceptedAgentFailure | Rejection {
+  const envelope = EnvelopeSchema.safeParse(event);
+  const sender =
+    envelope.success && ACCOUNT_ID.test(envelope.data.account) ? envelope.data.account : undefined;
+  const eventId = envelope.success && (envelope.data.id?.length ?? 0) <= 128 ? envelope.data.id : undefined;
+  const who = { ...(sender ? { sender } : {}), ...(eventId ? { eventId } : {}) };
+  const refuse = (reason: RejectionReason, detail: string, extra: Partial<RejectionRecord> = {}) =>
+    rejection(who, reason, detail, now, extra);
+
+  if (!envelope.success || !sender) {
+    return refuse('invalid-envelope', 'event is not an EventBridge event with a 12-digit account');
+  }
+  if (envelope.data.source !== EVENT_SOURCE || envelope.data['detail-type'] !== AGENT_FAILURE_DETAIL_TYPE) {
+    return refuse(
+      'invalid-envelope',
+      `unexpected source ${quoted(envelope.data.source)} / detail-type ${quoted(envelope.data['detail-type'])}`,
+    );
+  }
+  const claimed = claimedAccount(envelope.data.detail);
+  if (claimed !== undefined && claimed !== sender) {
+    return refuse(
+      'forged-account',
+      `agent failure: detail.accountId ${quoted(claimed, 40)} differs from the sending account ${sender}`,
+      typeof claimed === 'string' && ACCOUNT_ID.test(claimed) ? { claimedAccountId: claimed } : {},
+    );
+  }
+  let detail: AgentFailureDetail;
+  try {
+    detail = parseAgentFailureDetail(envelope.data.detail);
+  } catch (error) {
+    if (error instanceof ContractError) return refuse('invalid-agent-failure', error.message);
+    throw error;
+  }
+  const eventMs = envelope.data.time === undefined ? Number.NaN : Date.parse(envelope.data.time);
+  const latestMs = Math.min(
+    now.getTime() + MAX_CLOCK_SKEW_MS,
+    Number.isNaN(eventMs) ? Number.POSITIVE_INFINITY : eventMs + EVENT_TIME_TOLERANCE_MS,
+  );
+  if (Date.parse(detail.failedTime) > latestMs) {
+    return refuse(
+      'invalid-agent-failure',
+      `failedTime ${detail.failedTime} is later than the event time ${quoted(envelope.data.time ?? null, 40)} or the hub's clock ${now.toISOString()}`,
+    );
+  }
+  return {
+    kind: 'accept',
+    sender,
+    record: {
+      schemaVersion: 1,
+      accountId: sender,
+      runId: detail.runId,
+      failedTime: detail.failedTime,
+      stage: detail.stage,
+      errorName: detail.errorName,
+      message: detail.message,
+      agentVersion: detail.agentVersion,
+      receivedAt: now.toISOString(),
+      ...(eventId ? { eventId } : {}),
+    },
+  };
 }

@@ -4,6 +4,12 @@
  */
 export const EVENT_SOURCE = 'credreport.member-agent';
 export const EVENT_DETAIL_TYPE = 'Credential Report Part';
+/**
+ * Detail-type of the small event an agent puts on the central bus when a run fails in a way it can
+ * catch (collection, publish, timeout approaching): the hub records it and the account's coverage says
+ * `collection-failed` until a newer report arrives (docs/ARCHITECTURE.md §4, §12).
+ */
+export const AGENT_FAILURE_DETAIL_TYPE = 'Credential Report Agent Failure';
 export const EVENT_SCHEMA_VERSION = 1;
 export const PAYLOAD_ENCODING = 'gzip+base64';
 
@@ -50,6 +56,8 @@ export const S3_LAYOUT = {
     `accounts/${accountId}/history/${generatedTime}.json.gz`,
   /** The latest refusal of the account's parts or reports, with its reason (never overwrites latest.json). */
   accountRejected: (accountId: string) => `accounts/${accountId}/rejected.json`,
+  /** The agent's last reported failure (never overwrites latest.json; a newer report supersedes it). */
+  accountAgentFailure: (accountId: string) => `accounts/${accountId}/agent-failure.json`,
   /** A whole report that failed validation, kept aside for inspection (rolled up with history/). */
   accountRejectedReport: (accountId: string, reportId: string, sha256: string) =>
     `accounts/${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`,
@@ -67,6 +75,12 @@ export const S3_LAYOUT = {
 
 /** Default name of the hub stack: the `stackName` default of stacks/config.ts and the CLI's `--stack`. */
 export const DEFAULT_HUB_STACK_NAME = 'CredreportHub';
+
+/**
+ * Name of the optional stack that puts the member agent in the management account (delegated-admin
+ * mode): the hub stack's name + this suffix, `CredreportHubManagementAgent` by default.
+ */
+export const MANAGEMENT_AGENT_STACK_SUFFIX = 'ManagementAgent';
 
 /**
  * OutputKeys of the hub stack: the stack declares them and the CLI reads them (`credreport fetch` finds

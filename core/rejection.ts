@@ -4,6 +4,7 @@
  * which writes the record, and the digest, which reads it into the coverage.
  */
 import { z } from 'zod';
+import { AGENT_FAILURE_STAGES } from './event-contract';
 
 /** Why ingest refused an event or a report (docs/ARCHITECTURE.md §2, §4). */
 export const REJECTION_REASONS = [
@@ -16,6 +17,8 @@ export const REJECTION_REASONS = [
   'too-many-part-sets',
   'assembly-failed',
   'invalid-report',
+  /** A `Credential Report Agent Failure` event whose detail or times do not pass (docs/ARCHITECTURE.md §4). */
+  'invalid-agent-failure',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -44,3 +47,23 @@ export const RejectionRecordSchema = z.object({
   reportKey: z.string().optional(),
 });
 export type RejectionRecord = z.infer<typeof RejectionRecordSchema>;
+
+/**
+ * accounts/<id>/agent-failure.json: the agent's last reported failure, as ingest accepted it. The
+ * digest reads it into the coverage (`collection-failed`) while it is newer than the account's report.
+ */
+export const AgentFailureRecordSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  /** The sending account (EventBridge's `event.account`). */
+  accountId: z.string().regex(/^\d{12}$/),
+  runId: z.string().max(128),
+  failedTime: z.string().max(64),
+  stage: z.enum(AGENT_FAILURE_STAGES),
+  errorName: z.string().max(128),
+  message: z.string().max(1_024),
+  agentVersion: z.string().max(64),
+  /** ISO time ingest recorded it. */
+  receivedAt: z.string().max(64),
+  eventId: z.string().max(128).optional(),
+});
+export type AgentFailureRecord = z.infer<typeof AgentFailureRecordSchema>;

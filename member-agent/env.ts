@@ -26,6 +26,14 @@ export const MemberAgentEnvSchema = z.object({
    * the first-deployment run never wait. The stack checks that window + budget fit the timeout.
    */
   START_WINDOW_SECONDS: z.coerce.number().int().min(0).max(840).default(0),
+  /**
+   * Label of the deployed agent code, sent with a failure report (the construct sets the first 12 hex
+   * digits of the bundle's SHA-256).
+   */
+  AGENT_VERSION: z
+    .string()
+    .regex(/^[\w.+-]{1,64}$/, 'must be a version label')
+    .default('unversioned'),
 });
 
 export type MemberAgentEnv = z.infer<typeof MemberAgentEnvSchema>;

@@ -10,7 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
-import { reportIdFor, splitReport } from '../core/event-contract';
+import { boundAgentError, reportIdFor, splitReport, type AgentFailureStage } from '../core/event-contract';
 import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
 import { startDelayMs } from '../core/start-window';
 import { collectAccountReport } from '../collector/account-collector';
@@ -21,10 +21,19 @@ import {
   type ResponseSender,
 } from './custom-resource';
 import { MemberAgentEnvSchema, type MemberAgentEnv } from './env';
-import { maxRequestBytesFor, publishParts } from './publish';
+import { maxRequestBytesFor, publishAgentFailure, publishParts } from './publish';
 
 /** The function's environment is invalid (names the variables, never their values). */
 export class AgentConfigError extends CredreportError {}
+
+/** The run was about to reach the function's timeout (reported to the hub before Lambda ends it). */
+export class AgentTimeoutError extends CredreportError {}
+
+/**
+ * How long before the function's timeout a still-running invocation reports a `timeout` failure to the
+ * hub: enough for one PutEvents call with the client's retries.
+ */
+export const TIMEOUT_REPORT_MARGIN_MS = 20_000;
 
 export type AgentTrigger = 'schedule' | 'manual' | 'custom-resource';
 
@@ -45,6 +54,8 @@ export interface AgentDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => Date;
   readonly respond?: ResponseSender;
+  /** @default TIMEOUT_REPORT_MARGIN_MS */
+  readonly timeoutReportMarginMs?: number;
 }
 
 /** Account id from `arn:aws:lambda:<region>:<account>:function:<name>`. */
@@ -80,6 +91,34 @@ async function waitForStartSlot(event: unknown, accountId: string, deps: AgentDe
   await (deps.sleep ?? realSleep)(delayMs);
 }
 
+/**
+ * Reports a failed run to the hub (docs/ARCHITECTURE.md §4, §12), at most once per invocation: what
+ * the agent can catch (an error, or the timeout approaching) reaches the hub at once; a crash or a lost
+ * invocation is left to the function's on-failure queue and its alarm in this account.
+ */
+function failureReporter(deps: AgentDeps, accountId: string, runId: string) {
+  let sent = false;
+  return async (stage: AgentFailureStage, error: unknown): Promise<void> => {
+    if (sent) return;
+    sent = true;
+    const clock = deps.clock ?? (() => new Date());
+    const delivered = await publishAgentFailure(
+      { eventBridge: deps.eventBridge, logger: deps.logger },
+      {
+        schemaVersion: 1,
+        accountId,
+        runId: /^[\w.:-]{1,128}$/.test(runId) ? runId : 'unknown',
+        failedTime: clock().toISOString(),
+        stage,
+        ...boundAgentError(error),
+        agentVersion: deps.env.AGENT_VERSION,
+      },
+      { eventBusName: deps.env.EVENT_BUS_NAME },
+    );
+    if (delivered) deps.logger.info('Reported the failure to the hub', { stage });
+  };
+}
+
 /** Builds the handler over its dependencies (resolved on first use, then reused for the warm container). */
 export function createHandler(
   getDeps: () => AgentDeps,
@@ -90,9 +129,33 @@ export function createHandler(
     const trigger = triggerOf(event);
     logger.addContext(context);
     logger.appendKeys({ trigger });
+    let stage: AgentFailureStage = 'start';
+    let report: ((stage: AgentFailureStage, error: unknown) => Promise<void>) | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       const accountId = accountIdFromFunctionArn(context.invokedFunctionArn);
       logger.appendKeys({ accountId });
+      report = failureReporter(deps, accountId, context.awsRequestId);
+      // A run still going shortly before the timeout tells the hub now: Lambda will end it without a catch.
+      const remainingMs =
+        typeof context.getRemainingTimeInMillis === 'function'
+          ? context.getRemainingTimeInMillis()
+          : undefined;
+      if (remainingMs !== undefined) {
+        const margin = deps.timeoutReportMarginMs ?? TIMEOUT_REPORT_MARGIN_MS;
+        const reportTimeout = report;
+        watchdog = setTimeout(
+          () => {
+            logger.error('Member agent about to time out', { stage });
+            void reportTimeout(
+              'timeout',
+              new AgentTimeoutError(`the run reached its timeout while in stage ${stage}`),
+            );
+          },
+          Math.max(0, remainingMs - margin),
+        );
+        watchdog.unref();
+      }
       if (isCustomResourceEvent(event)) {
         // CloudFormation waits for this answer, so it goes first: the collection can neither delay nor
         // fail the StackSet instance. If the answer cannot be delivered, the invocation fails here without
@@ -109,7 +172,8 @@ export function createHandler(
       }
       if (trigger === 'schedule') await waitForStartSlot(event, accountId, deps);
 
-      const { report, stats } = await collectAccountReport(
+      stage = 'collect';
+      const { report: collected, stats } = await collectAccountReport(
         {
           iam: deps.iam,
           logger,
@@ -118,7 +182,8 @@ export function createHandler(
         },
         { accountId, budgetMs: deps.env.COLLECT_BUDGET_SECONDS * 1000 },
       );
-      const parts = splitReport(report, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
+      const parts = splitReport(collected, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
+      stage = 'publish';
       const published = await publishParts(
         { eventBridge: deps.eventBridge, logger, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
         parts,
@@ -127,7 +192,7 @@ export function createHandler(
           maxRequestBytes: maxRequestBytesFor(deps.env.MAX_ENTRY_BYTES),
         },
       );
-      const reportId = reportIdFor(accountId, report.generatedTime);
+      const reportId = reportIdFor(accountId, collected.generatedTime);
       logger.info('Report published', {
         reportId,
         parts: parts.length,
@@ -137,12 +202,16 @@ export function createHandler(
       });
       return { accountId, trigger, reportId, parts: parts.length, users: stats.users };
     } catch (error) {
-      // Logged once here, without report contents; rethrown so the invocation fails visibly.
+      // Logged once here, without report contents; reported to the hub; rethrown so the invocation fails
+      // visibly (Lambda retries it, then the on-failure queue keeps it).
       logger.error('Member agent failed', {
+        stage,
         error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
       });
+      if (report) await report(stage, error);
       throw error;
     } finally {
+      if (watchdog) clearTimeout(watchdog);
       logger.resetKeys();
     }
   };

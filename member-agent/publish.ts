@@ -8,8 +8,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorName, isRetryable } from '../core/aws-errors';
 import { retry, sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
-import { entryBytes, type PartDetail } from '../core/event-contract';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
+import {
+  entryBytes,
+  parseAgentFailureDetail,
+  type AgentFailureDetail,
+  type PartDetail,
+} from '../core/event-contract';
+import { AGENT_FAILURE_DETAIL_TYPE, EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../core/names';
 
 /** Some parts could not be put on the bus: the report was not delivered whole. */
 export class PublishError extends CredreportError {
@@ -176,4 +181,44 @@ export async function publishParts(
     );
   }
   return { requests, retriedEntries };
+}
+
+/**
+ * Puts one `Credential Report Agent Failure` event on the central bus (docs/ARCHITECTURE.md §4): the hub
+ * records it and shows the account as `collection-failed` until a newer report arrives. Validated
+ * first, so the agent never sends what the hub would refuse. One request, the client's own retries
+ * only: it runs when the run has already failed, often near its timeout. Returns whether the bus
+ * accepted it; never throws (the run's own error is what the invocation fails with).
+ */
+export async function publishAgentFailure(
+  deps: { readonly eventBridge: EventBridgeClient; readonly logger?: Logger },
+  failure: AgentFailureDetail,
+  opts: { readonly eventBusName: string },
+): Promise<boolean> {
+  try {
+    const detail = parseAgentFailureDetail(failure);
+    const response = await deps.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: EVENT_SOURCE,
+            DetailType: AGENT_FAILURE_DETAIL_TYPE,
+            Detail: JSON.stringify(detail),
+            EventBusName: opts.eventBusName,
+          },
+        ],
+      }),
+    );
+    const entry = response.Entries?.[0];
+    if ((response.FailedEntryCount ?? 0) > 0 || entry?.EventId === undefined) {
+      deps.logger?.error('Could not report the failure to the hub', {
+        errorCode: entry?.ErrorCode ?? 'NoEventId',
+      });
+      return false;
+    }
+    return true;
+  } catch (error) {
+    deps.logger?.error('Could not report the failure to the hub', { error: errorName(error) });
+    return false;
+  }
 }

@@ -28,6 +28,12 @@ export interface CredreportConfig {
   readonly stackName: string;
   /** `true` when deploying from a CloudFormation StackSets delegated administrator, `false` from the management account. */
   readonly delegatedAdmin: boolean;
+  /**
+   * The organization's management account, in delegated-admin mode only: adds the
+   * `<stackName>ManagementAgent` stack (the member agent for that account, which StackSets never deploy
+   * to) and makes the digest expect the account. Requires `account` (the hub's, for the central bus ARN).
+   */
+  readonly managementAccountId?: string;
   /** EventBridge rule expression of the member agent (`rate(…)` or six-field `cron(…)`, UTC). */
   readonly agentSchedule: string;
   /** EventBridge Scheduler expression of the digest, evaluated in `digestTimeZone`. */
@@ -272,6 +278,7 @@ const ContextSchema = z
     account: str('account', ACCOUNT_ID, 'a 12-digit AWS account id').optional(),
     stackName: str('stackName', STACK_NAME, 'a CloudFormation stack name').default(DEFAULT_HUB_STACK_NAME),
     delegatedAdmin: bool('delegatedAdmin').default(false),
+    managementAccountId: str('managementAccountId', ACCOUNT_ID, 'a 12-digit AWS account id').optional(),
     agentSchedule: schedule('agentSchedule').default('rate(1 day)'),
     digestSchedule: schedule('digestSchedule').default('cron(0 7 * * ? *)'),
     digestTimeZone: z
@@ -408,6 +415,28 @@ const ContextSchema = z
         message: `agentStartWindowMinutes: a scheduled agent waits up to the window (${c.agentStartWindowMinutes} min = ${c.agentStartWindowMinutes * 60} s) before collecting for up to collectBudgetSeconds (${c.collectBudgetSeconds} s); together they must leave ${MEMBER_AGENT_PUBLISH_SECONDS} s of the agent's ${MEMBER_AGENT_TIMEOUT_SECONDS} s timeout to publish (at most ${MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS} s, got ${agentSeconds} s): lower one of them`,
       });
     }
+    if (c.managementAccountId !== undefined) {
+      if (!c.delegatedAdmin) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'managementAccountId: only with delegatedAdmin true (otherwise the hub is the management account and collects it itself)',
+        });
+      }
+      if (c.account === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            "managementAccountId: requires account (the hub's account id: the management agent puts its report on the hub's central bus)",
+        });
+      } else if (c.account === c.managementAccountId) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'managementAccountId: must differ from account (a delegated administrator is not the management account)',
+        });
+      }
+    }
     const deliveries = (['alarmEmail', 'alarmTopicArn', 'alarmDelivery'] as const).filter(
       (k) => c[k] !== undefined,
     );
@@ -491,6 +520,7 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     ...(c.account !== undefined ? { account: c.account } : {}),
     stackName: c.stackName,
     delegatedAdmin: c.delegatedAdmin,
+    ...(c.managementAccountId !== undefined ? { managementAccountId: c.managementAccountId } : {}),
     agentSchedule: c.agentSchedule,
     digestSchedule: c.digestSchedule,
     digestTimeZone: c.digestTimeZone,

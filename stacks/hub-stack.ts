@@ -69,6 +69,9 @@ export class HubStack extends Stack {
       thresholds: config.thresholds,
       maxEmailBytes: config.maxEmailBytes,
       tagCacheHours: config.tagCacheHours,
+      ...(config.managementAccountId !== undefined
+        ? { managementAccountId: config.managementAccountId }
+        : {}),
       logRetention,
     });
 
@@ -141,6 +144,12 @@ export class HubStack extends Stack {
         INGEST_METRICS.rejectedParts,
         fiveMinutes,
         'Report parts were refused (invalid envelope or schema): see accounts/<id>/rejected.json.',
+      ],
+      [
+        'AgentFailuresAlarm',
+        INGEST_METRICS.agentFailures,
+        fiveMinutes,
+        'A member agent reported a failed run: see accounts/<id>/agent-failure.json; the account shows as collection-failed until its next report.',
       ],
       [
         'RejectedReportsAlarm',

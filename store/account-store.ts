@@ -15,7 +15,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { retry } from '../core/concurrency';
 import { parseAccountReport } from '../core/event-contract';
 import { S3_LAYOUT } from '../core/names';
-import { RejectionRecord, RejectionRecordSchema } from '../core/rejection';
+import {
+  AgentFailureRecord,
+  AgentFailureRecordSchema,
+  RejectionRecord,
+  RejectionRecordSchema,
+} from '../core/rejection';
 import { ReportTimes, isNewerReport, reportTimesOfJson } from '../core/report-order';
 import { AccountReport, ReportProblem } from '../core/types';
 import {
@@ -34,6 +39,7 @@ export interface AccountObjects {
   readonly accountId: string;
   readonly latest?: ObjectRef;
   readonly rejected?: ObjectRef;
+  readonly agentFailure?: ObjectRef;
 }
 
 export type StoreLatestOutcome = 'stored' | 'not-newer';
@@ -195,6 +201,25 @@ export class AccountStore {
     }
   }
 
+  /**
+   * Records the agent's reported failure in accounts/<id>/agent-failure.json (the latest wins; bucket
+   * versioning keeps earlier ones). Its own key: it never touches latest.json or rejected.json.
+   */
+  async putAgentFailure(record: AgentFailureRecord): Promise<void> {
+    const full = AgentFailureRecordSchema.parse(record);
+    try {
+      await this.bucket.put({
+        Key: S3_LAYOUT.accountAgentFailure(full.accountId),
+        Body: JSON.stringify(full),
+        ContentType: CONTENT_TYPES.json,
+      });
+    } catch (error) {
+      throw new StoreError(`Could not record the agent failure for account ${full.accountId}`, {
+        cause: error,
+      });
+    }
+  }
+
   // ---------------------------------------------------------------- digest
 
   /**
@@ -207,14 +232,18 @@ export class AccountStore {
       Prefix: S3_LAYOUT.accountsPrefix,
       Delimiter: '/history/',
     });
-    const byAccount = new Map<string, { accountId: string; latest?: ObjectRef; rejected?: ObjectRef }>();
+    const byAccount = new Map<
+      string,
+      { accountId: string; latest?: ObjectRef; rejected?: ObjectRef; agentFailure?: ObjectRef }
+    >();
     for (const o of contents) {
-      const m = /^accounts\/([^/]+)\/(latest|rejected)\.json$/.exec(o.key);
+      const m = /^accounts\/([^/]+)\/(latest|rejected|agent-failure)\.json$/.exec(o.key);
       if (!m) continue;
       const accountId = m[1] as string;
       const entry = byAccount.get(accountId) ?? { accountId };
       if (m[2] === 'latest') entry.latest = o;
-      else entry.rejected = o;
+      else if (m[2] === 'rejected') entry.rejected = o;
+      else entry.agentFailure = o;
       byAccount.set(accountId, entry);
     }
     return byAccount;
@@ -276,6 +305,13 @@ export class AccountStore {
       if (next < accountIds.length) start();
       if (done.report) yield done.report;
     }
+  }
+
+  /** The account's last reported agent failure, if any; throws (ZodError) when the record is not one. */
+  async readAgentFailure(accountId: string): Promise<AgentFailureRecord | undefined> {
+    const got = await this.bucket.getBytes(S3_LAYOUT.accountAgentFailure(accountId));
+    if (!got) return undefined;
+    return AgentFailureRecordSchema.parse(JSON.parse(got.body.toString('utf8')));
   }
 
   /** The account's latest refusal, if any; throws (ZodError) when the record is not one. */

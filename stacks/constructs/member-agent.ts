@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { MemberAgentEnvironment } from '../../member-agent/env';
@@ -13,6 +16,7 @@ import {
   MEMBER_AGENT_TIMEOUT_SECONDS,
   scheduleExpressionProblem,
 } from '../config';
+import { DeadLetterQueue } from './dead-letter-queue';
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
 import { grantAcknowledged, RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
@@ -48,8 +52,9 @@ export interface MemberAgentProps {
 
 /**
  * Everything the StackSet puts in a member account: the agent Lambda and its log group, its role (IAM
- * report reads, `events:PutEvents` on the hub's central bus only), its schedule, and a one-time run when
- * the stack is created so a new account reports within minutes of joining.
+ * report reads, `events:PutEvents` on the hub's central bus only), its schedule, a one-time run when
+ * the stack is created so a new account reports within minutes of joining, and a queue (with an alarm)
+ * for the runs that were lost: failed after Lambda's retries, or never delivered by the schedule.
  *
  * The agent puts its parts on the central bus itself, with a role of the fixed name
  * MEMBER_AGENT_ROLE_NAME: the bus policy admits that role and nobody else in the account, so no other
@@ -67,6 +72,14 @@ export class MemberAgent extends Construct {
   readonly scheduleRule: events.Rule;
   /** The custom resource that runs the agent once when the stack is created. */
   readonly firstRun: CustomResource;
+  /**
+   * Runs lost in this account: asynchronous invocations that failed after Lambda's retries (crash,
+   * timeout, throttled until too old; the function's on-failure destination) and schedule events the rule
+   * could not deliver (its target's dead-letter queue).
+   */
+  readonly failedRuns: DeadLetterQueue;
+  /** Alarm (in this account) when any lost run sits in {@link failedRuns}. */
+  readonly failedRunsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MemberAgentProps) {
     super(scope, id);
@@ -108,7 +121,17 @@ export class MemberAgent extends Construct {
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
       COLLECT_BUDGET_SECONDS: String(props.collectBudgetSeconds),
       START_WINDOW_SECONDS: String((props.startWindowMinutes ?? DEFAULT_AGENT_START_WINDOW_MINUTES) * 60),
+      // Names the deployed code in a failure report: the same bundle gives the same label everywhere.
+      AGENT_VERSION: createHash('sha256').update(props.code).digest('hex').slice(0, 12),
     };
+    // What the agent cannot report itself (a crash, the timeout, a throttled or undeliverable invocation)
+    // lands here. A Lambda on-failure destination may be an EventBridge bus, but AWS does not document one
+    // in another account, nor which principal would put the record there (the central bus admits only the
+    // agent role, for credreport's source): so the record stays in this account, alarmed here, and the
+    // hub sees the account as stale once staleHours pass (docs/ARCHITECTURE.md §12).
+    this.failedRuns = new DeadLetterQueue(this, 'FailedRuns', {
+      purpose: 'member agent runs that failed after retries or could not be delivered',
+    });
     this.function = new lambda.Function(this, 'Function', {
       functionName,
       description: 'credreport member agent: publishes this account IAM credential report to the hub',
@@ -126,14 +149,33 @@ export class MemberAgent extends Construct {
       // The handler's Logger names itself MEMBER_AGENT_FUNCTION_NAME too.
       environment: { ...environment, POWERTOOLS_SERVICE_NAME: MEMBER_AGENT_FUNCTION_NAME },
       retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.failedRuns.queue),
     });
 
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: 'credreport: runs the member agent',
       schedule: events.Schedule.expression(props.schedule),
       targets: [
-        new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
+        new targets.LambdaFunction(this.function, {
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: this.failedRuns.queue,
+        }),
       ],
+    });
+    this.failedRunsAlarm = new cloudwatch.Alarm(this, 'FailedRunsAlarm', {
+      alarmName: `${functionName}-failed-runs`,
+      alarmDescription:
+        'credreport: a member agent run failed after its retries or was never delivered; this account report is missing at the hub until the next run (see the queue messages and the agent logs).',
+      metric: this.failedRuns.queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     // The agent answers CloudFormation first (so the stack never waits on a collection), then collects.

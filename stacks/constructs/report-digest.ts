@@ -46,6 +46,12 @@ export interface ReportDigestProps {
   readonly maxEmailBytes: number;
   /** Hours after which cached account tags are refreshed. */
   readonly tagCacheHours: number;
+  /**
+   * The management account, expected to report like any member (delegated-admin mode, with the
+   * management agent stack deployed).
+   * @default - only the targeted OUs' accounts and the hub's own are expected
+   */
+  readonly managementAccountId?: string;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
 }
@@ -110,6 +116,11 @@ export class ReportDigest extends Construct {
     if (props.configurationSet !== undefined && props.sender === undefined) {
       throw new Error(`ReportDigest ${id}: configurationSet is set but sender is not`);
     }
+    if (props.managementAccountId !== undefined && !/^\d{12}$/.test(props.managementAccountId)) {
+      throw new Error(
+        `ReportDigest ${id}: managementAccountId must be a 12-digit account id (got ${props.managementAccountId})`,
+      );
+    }
     if (props.targetOrganizationalUnitIds.length === 0) {
       throw new Error(`ReportDigest ${id}: targetOrganizationalUnitIds must not be empty`);
     }
@@ -134,6 +145,7 @@ export class ReportDigest extends Construct {
       STALE_HOURS: String(t.staleHours),
       MAX_EMAIL_BYTES: String(props.maxEmailBytes),
       TAG_CACHE_HOURS: String(props.tagCacheHours),
+      MANAGEMENT_ACCOUNT_ID: props.managementAccountId ?? '',
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',

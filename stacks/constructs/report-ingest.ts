@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { IngestEnvironment } from '../../aggregator/env';
 import {
+  AGENT_FAILURE_DETAIL_TYPE,
   DEFAULT_INGEST_RESERVED_CONCURRENCY,
   EVENT_DETAIL_TYPE,
   EVENT_SOURCE,
@@ -45,7 +46,8 @@ export const INGEST_S3_PREFIXES = [S3_LAYOUT.incomingPrefix, S3_LAYOUT.accountsP
 export const INGEST_LIST_PREFIXES = [S3_LAYOUT.incomingPrefix] as const;
 
 /**
- * The ingest path: a rule on the central bus matching the agent's parts → the ingest Lambda, which
+ * The ingest path: a rule on the central bus matching the agent's parts and failure reports → the
+ * ingest Lambda, which records a failure in `accounts/<id>/agent-failure.json`, and
  * stores each part under `incoming/` and, once all parts are there, the assembled report under
  * `accounts/`. Two dead-letter queues: events EventBridge could not deliver (after its retry policy),
  * and invocations that failed in the function (after Lambda's async retries).
@@ -101,8 +103,8 @@ export class ReportIngest extends Construct {
 
     this.rule = new events.Rule(this, 'PartsRule', {
       eventBus: props.bus,
-      description: 'credreport: report parts from member agents to the ingest Lambda',
-      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE] },
+      description: 'credreport: report parts and agent failures from member agents to the ingest Lambda',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE, AGENT_FAILURE_DETAIL_TYPE] },
       targets: [
         new targets.LambdaFunction(this.handler.function, {
           deadLetterQueue: this.deliveryDeadLetterQueue.queue,

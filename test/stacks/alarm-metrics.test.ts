@@ -10,7 +10,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { S3_LAYOUT } from '../../core/names';
+import { AGENT_FAILURE_DETAIL_TYPE, S3_LAYOUT } from '../../core/names';
 import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../core/sample-org';
 import { fakeOrganizationFrom, wireFakeOrganization } from '../unit/aggregator/support/fake-organizations';
 import { MemoryS3, wireMemoryS3 } from '../unit/aggregator/support/memory-s3';
@@ -120,6 +120,7 @@ describe('custom-metric alarms', () => {
     expect(watched.map((m) => m.name).sort()).toEqual(
       [
         'AccountsMissing',
+        'AgentFailures',
         'DigestSucceeded',
         'EmailFailed',
         'ForgedParts',
@@ -146,6 +147,27 @@ describe('custom-metric alarms', () => {
     for (const badPart of partsOf(bad)) {
       fromIngest.push(...(await emitted(() => ingest(partEvent(badPart, '444444444444')))));
     }
+
+    // An agent's reported failure (AgentFailures).
+    fromIngest.push(
+      ...(await emitted(() =>
+        ingest({
+          ...partEvent(undefined, '555555555555'),
+          'detail-type': AGENT_FAILURE_DETAIL_TYPE,
+          time: NOW.toISOString(),
+          detail: {
+            schemaVersion: 1,
+            accountId: '555555555555',
+            runId: 'run-1',
+            failedTime: new Date(NOW.getTime() - 60_000).toISOString(),
+            stage: 'collect',
+            errorName: 'CollectError',
+            message: 'GetCredentialReport failed: AccessDenied',
+            agentVersion: 'test',
+          },
+        }),
+      )),
+    );
 
     Object.assign(process.env, digestEnv);
     const digest = (await import('../../aggregator/digest-handler')).handler;

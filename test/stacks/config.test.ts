@@ -99,6 +99,42 @@ describe('parseConfig', () => {
     );
   });
 
+  describe('managementAccountId', () => {
+    const delegated = { delegatedAdmin: true, account: '111111111111' };
+    it('is accepted in delegated-admin mode with the hub account, and absent by default', () => {
+      expect(parseConfig(minimal).managementAccountId).toBeUndefined();
+      expect(parseConfig({ ...minimal, ...delegated, managementAccountId: '999999999999' })).toMatchObject({
+        delegatedAdmin: true,
+        account: '111111111111',
+        managementAccountId: '999999999999',
+      });
+    });
+
+    it('throws when it is not 12 digits', () => {
+      expect(parse({ ...delegated, managementAccountId: '9999' })).toThrow(
+        /managementAccountId: expected a 12-digit AWS account id/,
+      );
+    });
+
+    it('throws outside delegated-admin mode, where the hub is the management account', () => {
+      expect(parse({ account: '111111111111', managementAccountId: '999999999999' })).toThrow(
+        /managementAccountId: only with delegatedAdmin true/,
+      );
+    });
+
+    it('throws without the hub account, which the management agent needs for the central bus ARN', () => {
+      expect(parse({ delegatedAdmin: true, managementAccountId: '999999999999' })).toThrow(
+        /managementAccountId: requires account/,
+      );
+    });
+
+    it('throws when it is the hub account itself', () => {
+      expect(parse({ ...delegated, managementAccountId: '111111111111' })).toThrow(
+        /managementAccountId: must differ from account/,
+      );
+    });
+  });
+
   it('throws naming deploymentRegion when it is not a region', () => {
     expect(parse({ deploymentRegion: 'US East' })).toThrow(
       /deploymentRegion: expected an AWS region like us-east-1/,

@@ -73,6 +73,8 @@ export function synthesize(
     fs.rmSync(assemblyDir, { recursive: true, force: true });
     throw error;
   }
+  // Only the hub's template and its member template are read here; other stacks (the optional
+  // management agent) are the caller's to read.
   return {
     ...built,
     assemblyDir,

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { DigestEnvSchema, IngestEnvSchema } from '../../aggregator/env';
 import { METRICS_NAMESPACE } from '../../aggregator/telemetry';
 import {
+  AGENT_FAILURE_DETAIL_TYPE,
   CENTRAL_BUS_NAME,
   EVENT_DETAIL_TYPE,
   EVENT_SOURCE,
@@ -29,7 +30,6 @@ import {
   synthesize,
   templateFiles,
   type AccessCase,
-  type CfnResource,
   type CfnTemplate,
   type Statement,
   type Synthesized,
@@ -79,50 +79,57 @@ describe('HubStack', () => {
   });
 
   describe('central bus', () => {
-    it('admits events:PutEvents only from the member agent role in the organization, for credreport parts only', () => {
+    it('admits events:PutEvents only from the member agent role in the organization, for credreport parts and agent failures only', () => {
       const t = shipped.hubJson;
       const bus = logicalId(t, 'AWS::Events::EventBus', 'CentralBus');
       shipped.hubTemplate.hasResourceProperties('AWS::Events::EventBus', { Name: CENTRAL_BUS_NAME });
       const policies = resourcesOfType(t, 'AWS::Events::EventBusPolicy');
-      expect(policies).toHaveLength(1);
-      expect(policies[0]?.[1].Properties).toEqual({
-        EventBusName: ref(bus),
-        StatementId: 'MemberAgentsPutReportParts',
-        Statement: {
-          Sid: 'MemberAgentsPutReportParts',
-          Effect: 'Allow',
-          Principal: { AWS: '*' },
-          Action: 'events:PutEvents',
-          Resource: arnOf(bus),
-          Condition: {
-            StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' },
-            ArnLike: {
-              'aws:PrincipalArn': {
-                'Fn::Join': [
-                  '',
-                  ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role/${MEMBER_AGENT_ROLE_NAME}`],
-                ],
+      expect(policies.map(([, p]) => p.Properties)).toEqual(
+        [
+          ['MemberAgentsPutReportParts', EVENT_DETAIL_TYPE],
+          ['MemberAgentsPutAgentFailures', AGENT_FAILURE_DETAIL_TYPE],
+        ].map(([sid, detailType]) => ({
+          EventBusName: ref(bus),
+          StatementId: sid,
+          Statement: {
+            Sid: sid,
+            Effect: 'Allow',
+            Principal: { AWS: '*' },
+            Action: 'events:PutEvents',
+            Resource: arnOf(bus),
+            Condition: {
+              StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' },
+              ArnLike: {
+                'aws:PrincipalArn': {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role/${MEMBER_AGENT_ROLE_NAME}`],
+                  ],
+                },
               },
+              'ForAllValues:StringEquals': {
+                'events:source': [EVENT_SOURCE],
+                'events:detail-type': [detailType],
+              },
+              Null: { 'events:source': 'false', 'events:detail-type': 'false' },
             },
-            'ForAllValues:StringEquals': {
-              'events:source': [EVENT_SOURCE],
-              'events:detail-type': [EVENT_DETAIL_TYPE],
-            },
-            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
           },
-        },
-      });
+        })),
+      );
     });
   });
 
   describe('ingest', () => {
-    it('routes only credreport parts from the central bus to the ingest Lambda, with retries and a DLQ', () => {
+    it('routes only credreport parts and agent failures from the central bus to the ingest Lambda, with retries and a DLQ', () => {
       const t = shipped.hubJson;
       const fn = logicalId(t, 'AWS::Lambda::Function', 'IngestFunction');
       const dlq = logicalId(t, 'AWS::SQS::Queue', 'IngestDeliveryDlq');
       shipped.hubTemplate.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: ref(logicalId(t, 'AWS::Events::EventBus', 'CentralBus')),
-        EventPattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] },
+        EventPattern: {
+          source: [EVENT_SOURCE],
+          'detail-type': [EVENT_DETAIL_TYPE, AGENT_FAILURE_DETAIL_TYPE],
+        },
         Targets: [
           Match.objectLike({
             Arn: arnOf(fn),
@@ -566,10 +573,13 @@ describe('HubStack', () => {
 
     it('admits events:PutEvents on the central bus from the member agent role of an org account only (simulated)', async () => {
       const t = shipped.hubJson;
-      const [, policy] = resourcesOfType(t, 'AWS::Events::EventBusPolicy')[0] as [string, CfnResource];
       const deployed = (x: unknown) => resolveCfn(t, x, { account: HUB, region: 'us-east-1' });
-      const statement = deployed(policy.Properties?.Statement) as Record<string, unknown>;
-      const bus = statement.Resource as string;
+      // The bus policy as EventBridge evaluates it: every statement of the bus together.
+      const statements = resourcesOfType(t, 'AWS::Events::EventBusPolicy').map(
+        ([, p]) => deployed(p.Properties?.Statement) as Record<string, unknown>,
+      );
+      expect(statements).toHaveLength(2);
+      const bus = statements[0]?.Resource as string;
       const member = '222222222222';
       // Every caller below may put events on any bus as far as its own account is concerned.
       const callerPolicy: Statement[] = [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: '*' }];
@@ -594,7 +604,7 @@ describe('HubStack', () => {
           {
             principal,
             principalAccount: principal.split(':')[4] as string,
-            resourcePolicy: { Version: '2012-10-17', Statement: [statement] },
+            resourcePolicy: { Version: '2012-10-17', Statement: statements },
           },
         );
       const agent = `arn:aws:iam::${member}:role/${MEMBER_AGENT_ROLE_NAME}`;
@@ -619,6 +629,28 @@ describe('HubStack', () => {
       expect(await put(agent, { ...genuine, 'events:source': [EVENT_SOURCE, 'x.forged'] }, false)).toEqual(
         [],
       );
+
+      // Agent failures: the agent role alone, as for parts; nobody else of the organization, nobody outside.
+      const failure = { ...genuine, 'events:detail-type': [AGENT_FAILURE_DETAIL_TYPE] };
+      expect(await put(agent, failure, true)).toEqual([]);
+      expect(await put(`arn:aws:iam::${member}:role/PowerUser`, failure, false)).toEqual([]);
+      expect(await put(`arn:aws:iam::${member}:user/alice`, failure, false)).toEqual([]);
+      expect(
+        await put(
+          `arn:aws:iam::999999999999:role/${MEMBER_AGENT_ROLE_NAME}`,
+          { ...failure, 'aws:PrincipalOrgID': 'o-otherorg123' },
+          false,
+        ),
+      ).toEqual([]);
+      expect(await put(agent, { ...failure, 'events:source': ['aws.lambda'] }, false)).toEqual([]);
+      // Each statement admits one detail-type for the whole call: the agent sends a failure on its own.
+      expect(
+        await put(
+          agent,
+          { ...genuine, 'events:detail-type': [EVENT_DETAIL_TYPE, AGENT_FAILURE_DETAIL_TYPE] },
+          false,
+        ),
+      ).toEqual([]);
     });
 
     it('lets only the ingest and digest roles use the report bucket key, and only through S3 (simulated with the key policy)', async () => {
@@ -915,11 +947,11 @@ describe('HubStack', () => {
       const t = shipped.hubJson;
       const topic = logicalId(t, 'AWS::SNS::Topic', 'AlarmsTopic');
       const every = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-      expect(every).toHaveLength(11);
+      expect(every).toHaveLength(12);
       for (const alarm of every) expect(alarm).toMatchObject({ AlarmActions: [ref(topic)] });
       // Every alarm but the heartbeat fires on anything above zero.
       const alarms = every.filter((a) => a.MetricName !== 'DigestSucceeded');
-      expect(alarms).toHaveLength(10);
+      expect(alarms).toHaveLength(11);
       for (const alarm of alarms) {
         expect(alarm).toMatchObject({
           ComparisonOperator: 'GreaterThanThreshold',
@@ -950,6 +982,7 @@ describe('HubStack', () => {
         ['EmailFailed', 'credreport-digest'],
         ['ForgedParts', 'credreport-ingest'],
         ['RejectedParts', 'credreport-ingest'],
+        ['AgentFailures', 'credreport-ingest'],
       ]) {
         expect(alarms).toContainEqual(
           expect.objectContaining({
@@ -991,7 +1024,7 @@ describe('HubStack', () => {
     it('publish to an existing topic given as alarmTopicArn, creating no topic, key or subscription', () => {
       const t = toTopic.hubJson;
       const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-      expect(alarms).toHaveLength(11);
+      expect(alarms).toHaveLength(12);
       for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([EXISTING_TOPIC]);
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::Topic', 0);
       toTopic.hubTemplate.resourceCountIs('AWS::SNS::TopicPolicy', 0);
@@ -1170,7 +1203,7 @@ describe('HubStack', () => {
       const [, stackSet] = resource(t, 'AWS::CloudFormation::StackSet', 'Members');
       expect(stackSet.DependsOn).toEqual(
         expect.arrayContaining([
-          logicalId(t, 'AWS::Events::EventBusPolicy', 'CentralBus'),
+          ...resourcesOfType(t, 'AWS::Events::EventBusPolicy').map(([id]) => id),
           logicalId(t, 'AWS::Events::Rule', 'IngestPartsRule'),
           logicalId(t, 'AWS::Lambda::Function', 'IngestFunction'),
         ]),

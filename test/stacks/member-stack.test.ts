@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
@@ -22,6 +23,7 @@ import {
   resourcesOfType,
   roleStatements,
   type AccessCase,
+  type CfnResource,
   type CfnTemplate,
   type Statement,
 } from './helpers';
@@ -129,6 +131,8 @@ describe('MemberStack', () => {
       COLLECT_BUDGET_SECONDS: 600,
       // The default start window, 4 minutes: with the 600 s budget and a minute to publish, 900 s.
       START_WINDOW_SECONDS: 240,
+      // The deployed bundle's label, sent with a failure report.
+      AGENT_VERSION: createHash('sha256').update(agentCode).digest('hex').slice(0, 12),
     });
   });
 
@@ -147,8 +151,15 @@ describe('MemberStack', () => {
       'iam:ListUsers',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      // The on-failure destination: its own queue only.
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
     ]);
     expect(statements.find((s) => s.Action === 'events:PutEvents')?.Resource).toEqual(ref('CentralBusArn'));
+    const queue = id('AWS::SQS::Queue', 'AgentFailedRuns');
+    for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sqs:'))))
+      expect(s.Resource).toEqual(arnOf(queue));
   });
 
   it('lets the agent do its job and nothing near it (simulated, as deployed)', async () => {
@@ -401,7 +412,76 @@ describe('MemberStack', () => {
     });
   });
 
-  it('holds nothing else: one function, one rule, one role with its three policies, one log group, the custom resource', () => {
+  describe('lost runs', () => {
+    it('sends a run that failed after Lambda retries to the failed-runs queue (on-failure destination)', () => {
+      const queue = id('AWS::SQS::Queue', 'AgentFailedRuns');
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(id('AWS::Lambda::Function', 'AgentFunction')),
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21_600,
+        DestinationConfig: { OnFailure: { Destination: arnOf(queue) } },
+      });
+    });
+
+    it('gives the schedule target retries and the same queue as its dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: ref('AgentSchedule'),
+        Targets: [
+          Match.objectLike({
+            DeadLetterConfig: { Arn: arnOf(id('AWS::SQS::Queue', 'AgentFailedRuns')) },
+            RetryPolicy: { MaximumEventAgeInSeconds: 7_200, MaximumRetryAttempts: 2 },
+          }),
+        ],
+      });
+    });
+
+    it('keeps the queue encrypted and TLS-only, and lets only this schedule rule send to it', () => {
+      const queue = id('AWS::SQS::Queue', 'AgentFailedRuns');
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+      const [, policy] = resourcesOfType(json, 'AWS::SQS::QueuePolicy')[0] as [string, CfnResource];
+      const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] })
+        .Statement;
+      expect(statements).toEqual([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+        {
+          Sid: expect.any(String),
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: arnOf(queue),
+          Condition: { ArnEquals: { 'aws:SourceArn': arnOf(id('AWS::Events::Rule', 'AgentSchedule')) } },
+        },
+      ]);
+    });
+
+    it('alarms in the member account as soon as a lost run is in the queue', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${MEMBER_AGENT_FUNCTION_NAME}-failed-runs`,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [id('AWS::SQS::Queue', 'AgentFailedRuns'), 'QueueName'] },
+          },
+        ],
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+  });
+
+  it('holds nothing else: one function, one rule, one role with its three policies, one log group, the custom resource, the lost-runs queue and alarm', () => {
     const types = Object.values(json.Resources)
       .map((r) => r.Type)
       .filter((t) => t !== 'AWS::CDK::Metadata')
@@ -418,6 +498,9 @@ describe('MemberStack', () => {
         'AWS::Lambda::Function',
         'AWS::Lambda::Permission',
         'AWS::Logs::LogGroup',
+        'AWS::SQS::Queue',
+        'AWS::SQS::QueuePolicy',
+        'AWS::CloudWatch::Alarm',
         'Custom::CredreportFirstRun',
       ].sort(),
     );

@@ -506,6 +506,36 @@ describe('runDigest', () => {
     expect(metricSum(recorded, 'AccountsMissing')).toBe(result.coverage.missing);
   });
 
+  it('expects the management account like any member in delegated-admin mode: missing until its agent reports', async () => {
+    // Workloads only, so the security account is outside the targets; say it is the management account.
+    const config = {
+      ...CONFIG,
+      targetOuIds: ['ou-ex12-wkld0001'],
+      managementAccountId: SAMPLE_ACCOUNTS.security,
+    };
+    memory.objects.delete(S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.security));
+    const missing = await runDigest(config, deps(), NOW);
+    expect(summaryOf().coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.security)).toMatchObject({
+      status: 'missing',
+      reason: 'never-reported',
+    });
+    expect(missing.coverage.complete).toBe(false);
+
+    // Without managementAccountId the account is simply not expected.
+    await runDigest({ ...config, managementAccountId: undefined }, deps(), NOW);
+    expect(summaryOf().coverage.entries.map((e) => e.accountId)).not.toContain(SAMPLE_ACCOUNTS.security);
+
+    // Once its agent's report is stored, it is reporting like any member.
+    memory.putRaw(
+      S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.security),
+      JSON.stringify(accountReport(SAMPLE_ACCOUNTS.security, NOW, 2)),
+    );
+    const reporting = await runDigest(config, deps(), NOW);
+    expect(summaryOf().coverage.entries.map((e) => e.accountId)).not.toContain(SAMPLE_ACCOUNTS.security);
+    expect(reporting.coverage.expected).toBe(missing.coverage.expected);
+    expect(reporting.coverage.missing).toBe(missing.coverage.missing - 1);
+  });
+
   it('logs structured lines that carry no report contents', async () => {
     const d = deps();
     const lines: unknown[][] = [];

@@ -6,7 +6,13 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { assembleParts, parsePartDetail, reportIdFor } from '../../../core/event-contract';
+import {
+  assembleParts,
+  parseAgentFailureDetail,
+  parsePartDetail,
+  reportIdFor,
+} from '../../../core/event-contract';
+import { AGENT_FAILURE_DETAIL_TYPE } from '../../../core/names';
 import {
   CustomResourceResponseError,
   INITIAL_REPORT_PHYSICAL_ID,
@@ -88,6 +94,22 @@ function setup(env: Record<string, string> = {}) {
     time,
     restore: () => write.mockRestore(),
   };
+}
+
+/** The detail-types of every entry put on the bus. */
+function sentDetailTypes() {
+  return ebMock
+    .commandCalls(PutEventsCommand)
+    .flatMap((c) => (c.args[0].input.Entries ?? []).map((e) => e.DetailType));
+}
+
+/** The agent failures put on the bus, parsed with the hub's schema. */
+function sentFailures() {
+  return ebMock
+    .commandCalls(PutEventsCommand)
+    .flatMap((c) => c.args[0].input.Entries ?? [])
+    .filter((e) => e.DetailType === AGENT_FAILURE_DETAIL_TYPE)
+    .map((e) => parseAgentFailureDetail(JSON.parse(e.Detail!)));
 }
 
 function sentParts() {
@@ -213,7 +235,9 @@ describe('member agent handler', () => {
         /malformed credential report/,
       );
       expect(t.responses[0]!.body.Status).toBe('SUCCESS');
-      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+      // No part; only the failure, for the hub's coverage.
+      expect(sentDetailTypes()).toEqual([AGENT_FAILURE_DETAIL_TYPE]);
+      expect(sentFailures()).toMatchObject([{ stage: 'collect', errorName: 'CollectError' }]);
     } finally {
       t.restore();
     }
@@ -232,13 +256,14 @@ describe('member agent handler', () => {
       // Lambda retries the asynchronous invocation, which answers again and then collects.
       await expect(handler(customResource('Create'), context)).rejects.toBe(refused);
       expect(t.iamMock).not.toHaveReceivedCommand(GenerateCredentialReportCommand);
-      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+      expect(sentDetailTypes()).toEqual([AGENT_FAILURE_DETAIL_TYPE]);
+      expect(sentFailures()).toMatchObject([{ stage: 'start', errorName: 'CustomResourceResponseError' }]);
     } finally {
       t.restore();
     }
   });
 
-  it('publishes nothing and fails when IAM returns a malformed report', async () => {
+  it('publishes no part, only its failure, and fails when IAM returns a malformed report', async () => {
     const t = setup();
     try {
       t.iamMock.on(GetCredentialReportCommand).resolves({
@@ -247,7 +272,19 @@ describe('member agent handler', () => {
         $metadata: {},
       });
       await expect(t.handler({}, context)).rejects.toThrow(/malformed credential report/);
-      expect(ebMock).not.toHaveReceivedCommand(PutEventsCommand);
+      expect(sentDetailTypes()).toEqual([AGENT_FAILURE_DETAIL_TYPE]);
+      expect(sentFailures()).toEqual([
+        {
+          schemaVersion: 1,
+          accountId: ACCOUNT,
+          runId: 'req-1',
+          failedTime: expect.any(String),
+          stage: 'collect',
+          errorName: 'CollectError',
+          message: expect.stringMatching(/^IAM returned a malformed credential report: /),
+          agentVersion: 'unversioned',
+        },
+      ]);
     } finally {
       t.restore();
     }
@@ -260,6 +297,70 @@ describe('member agent handler', () => {
         .on(PutEventsCommand)
         .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }], $metadata: {} });
       await expect(t.handler({}, context)).rejects.toThrow(PublishError);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('reports a publish failure to the hub after the part retries, and still fails with PublishError', async () => {
+    const t = setup({ AGENT_VERSION: 'abcdef012345' });
+    try {
+      ebMock
+        .on(PutEventsCommand)
+        .callsFake((input: { Entries: PutEventsRequestEntry[] }) =>
+          input.Entries[0]?.DetailType === AGENT_FAILURE_DETAIL_TYPE
+            ? { FailedEntryCount: 0, Entries: [{ EventId: 'f1' }], $metadata: {} }
+            : { FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException' }], $metadata: {} },
+        );
+      await expect(t.handler({}, context)).rejects.toThrow(PublishError);
+      expect(sentDetailTypes().at(-1)).toBe(AGENT_FAILURE_DETAIL_TYPE);
+      expect(sentDetailTypes().filter((d) => d === AGENT_FAILURE_DETAIL_TYPE)).toHaveLength(1);
+      expect(sentFailures()).toMatchObject([
+        { stage: 'publish', errorName: 'PublishError', agentVersion: 'abcdef012345' },
+      ]);
+      expect(sentFailures()[0]?.message).toMatch(/ThrottlingException/);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('keeps the run own error when the failure report cannot be delivered either', async () => {
+    const t = setup();
+    try {
+      ebMock
+        .on(PutEventsCommand)
+        .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      await expect(t.handler({}, context)).rejects.toThrow(PublishError);
+      // It was tried, once, after the parts; its own error did not replace the run's.
+      expect(sentDetailTypes().filter((d) => d === AGENT_FAILURE_DETAIL_TYPE)).toHaveLength(1);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('reports a timeout to the hub while a run is still going shortly before the function timeout', async () => {
+    const t = setup();
+    // IAM never answers: the run would be ended by Lambda's timeout, with no catch.
+    t.iamMock.on(GenerateCredentialReportCommand).callsFake(() => new Promise(() => undefined));
+    const nearTimeout = { ...context, getRemainingTimeInMillis: () => 30 } as Context;
+    const handler = createHandler(() => ({ ...t.deps, timeoutReportMarginMs: 0 }));
+    try {
+      void handler({}, nearTimeout);
+      for (let i = 0; i < 50 && sentFailures().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(sentFailures()).toMatchObject([{ stage: 'timeout', errorName: 'AgentTimeoutError' }]);
+      expect(sentFailures()[0]?.message).toBe('the run reached its timeout while in stage collect');
+      expect(sentDetailTypes()).toEqual([AGENT_FAILURE_DETAIL_TYPE]);
+    } finally {
+      t.restore();
+    }
+  });
+
+  it('reports nothing when the run ends before the timeout margin', async () => {
+    const t = setup();
+    const roomy = { ...context, getRemainingTimeInMillis: () => 900_000 } as Context;
+    try {
+      await t.handler({}, roomy);
+      expect(sentFailures()).toEqual([]);
     } finally {
       t.restore();
     }
