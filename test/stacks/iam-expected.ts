@@ -103,6 +103,30 @@ export function expectedHubPermissions(variant: HubVariant): Record<string, Perm
       ],
     },
 
+    CentralBusFailurePolicy: {
+      type: 'AWS::Events::EventBusPolicy',
+      EventBusName: '${CentralBus}',
+      StatementId: 'MemberAgentsPutAgentFailures',
+      Statement: [
+        {
+          Sid: 'MemberAgentsPutAgentFailures',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: ['events:PutEvents'],
+          Resource: ['${CentralBus.Arn}'],
+          Condition: {
+            StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' },
+            ArnLike: { 'aws:PrincipalArn': 'arn:${AWS::Partition}:iam::*:role/credreport-member-agent' },
+            'ForAllValues:StringEquals': {
+              'events:source': 'credreport.member-agent',
+              'events:detail-type': 'Credential Report Agent Failure',
+            },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+          },
+        },
+      ],
+    },
+
     ReportsPolicy: {
       type: 'AWS::S3::BucketPolicy',
       Bucket: '${Reports}',
@@ -374,11 +398,32 @@ export const EXPECTED_MEMBER_PERMISSIONS: Record<string, PermissionEntry> = {
           Effect: 'Allow',
           Action: ['events:PutEvents'],
           Resource: ['${CentralBusArn}'],
+        }, // The Lambda's on-failure destination (CDK's grant): lost runs to the account's own queue.
+        {
+          Effect: 'Allow',
+          Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+          Resource: ['${AgentFailedRunsQueue.Arn}'],
         },
       ],
       AgentRoleCollectAccountCredentialReport: collectAccountCredentialReport,
       AgentRoleReadAccessKeyMetadata: readAccessKeyMetadata,
     },
+  },
+  AgentFailedRunsQueuePolicy: {
+    type: 'AWS::SQS::QueuePolicy',
+    Queues: ['${AgentFailedRunsQueue}'],
+    Statement: [
+      denyInsecureTransport('sqs', ['${AgentFailedRunsQueue.Arn}']),
+      {
+        Sid: 'AllowEventRuleCredreportHubMembersMemberAgentScheduleE7A70307',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['sqs:SendMessage'],
+        Resource: ['${AgentFailedRunsQueue.Arn}'],
+        // Only this account's agent schedule rule (its target's dead-letter queue).
+        Condition: { ArnEquals: { 'aws:SourceArn': '${AgentSchedule9B73A951.Arn}' } },
+      },
+    ],
   },
   AgentScheduleAllowEventRuleCredreportHubMembersMemberAgentFunction: {
     type: 'AWS::Lambda::Permission',
@@ -439,6 +484,7 @@ export const EXPECTED_ACKNOWLEDGEMENTS: readonly string[] = [
   'CredreportHub/Ingest/Ingest/Function AwsSolutions-L1',
   'CredreportHub/Ingest/Ingest/Role/ReadWriteParts AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/accounts/*]',
   'CredreportHub/Ingest/Ingest/Role/ReadWriteParts AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/incoming/*]',
+  'CredreportHub/Members/Member/Agent/FailedRuns/Queue AwsSolutions-SQS3',
   'CredreportHub/Members/Member/Agent/Function AwsSolutions-L1',
   'CredreportHub/Members/Member/Agent/Role/CollectAccountCredentialReport AwsSolutions-IAM5[Resource::*]',
   'CredreportHub/Members/Member/Agent/Role/ReadAccessKeyMetadata AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*]',
