@@ -29,6 +29,7 @@ import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
+import type { CisVersion } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
@@ -72,6 +73,8 @@ export interface DigestConfig {
   /** Empty: every tag key in the org. */
   readonly tagKeys: readonly string[];
   readonly breakdownTag: string;
+  /** @default DEFAULT_CIS_VERSION */
+  readonly cisVersion?: CisVersion;
   readonly thresholds: Thresholds;
   readonly maxEmailBytes: number;
   readonly tagCacheHours: number;
@@ -95,6 +98,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     sender: env.DIGEST_SENDER,
     tagKeys: env.TAG_KEYS,
     breakdownTag: env.BREAKDOWN_TAG,
+    cisVersion: env.CIS_VERSION,
     thresholds: {
       rotationDays: env.ROTATION_DAYS,
       unusedDays: env.UNUSED_DAYS,
@@ -461,6 +465,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
+      ...(config.cisVersion ? { cisVersion: config.cisVersion } : {}),
       ...(previous ? { previous } : {}),
       organizationLabel,
     },

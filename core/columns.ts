@@ -52,6 +52,7 @@ export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'rds_read',
   'dynamodb_read',
   'findings',
+  'max_severity',
   'report_generated_time',
 ] as const;
 
@@ -74,6 +75,7 @@ export const ACCESS_KEY_COLUMNS = [
   'dynamodb_read',
   'granting_policies',
   'findings',
+  'severity',
 ] as const;
 
 /** Prefix of a tag column: `tag:<Key>`. */

@@ -146,7 +146,12 @@ function digestLists(summary: Summary, options: DigestOptions): DigestLists {
   return {
     coverage: view(summary.coverage.entries, limits.coverageEntries, at.summary),
     // Every active key was ranked (core/summary.ts); summary.json keeps the top ones, the CSV has them all.
-    riskiestKeys: view(summary.riskiestKeys, limits.riskiestKeys, at.csv, summary.totals.activeAccessKeys),
+    riskiestKeys: view(
+      summary.riskiestKeys,
+      limits.riskiestKeys,
+      at.csv,
+      summary.totals.activeKeysWithFindings,
+    ),
     byOu: view(byFindings(summary.byOu), limits.groups, at.summary),
     byTag: view(byFindings(summary.byTag.values), limits.groups, at.summary),
     ...(d

@@ -33,6 +33,7 @@ import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, PreviousRun } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
+import { CisVersion, maxSeverity } from './finding-ids';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -74,6 +75,8 @@ export interface MergeInput {
   readonly previous?: PreviousRun;
   /** E.g. the org id, shown in the HTML and text digest. */
   readonly organizationLabel?: string;
+  /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
+  readonly cisVersion?: CisVersion;
 }
 
 export interface MergeSinks {
@@ -420,6 +423,7 @@ async function writeInventoryKey(
     ...privilegeCells(user.privileges),
     grantingPoliciesCell(user.privileges),
     findings.join(';'),
+    maxSeverity(findings) ?? '',
   ];
   await writeKeyRow(state, ctx, cells, {
     userName: record.userName,
@@ -456,6 +460,7 @@ async function writeUser(
     numberCell(evaluation.daysSinceLastActivity),
     ...privilegeRow,
     evaluation.findings.join(';'),
+    maxSeverity(evaluation.findings) ?? '',
     ctx.report.generatedTime,
   );
   const wait = state.credentialReport.write(cells);
@@ -492,6 +497,7 @@ async function writeUser(
         ...privilegeRow,
         grantingPolicies,
         findings.join(';'),
+        maxSeverity(findings) ?? '',
       ],
       {
         userName: row.user,
@@ -616,6 +622,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(input.expectedAccountIds ? { expectedAccountIds: input.expectedAccountIds } : {}),
     ...(input.breakdownTag ? { breakdownTag: input.breakdownTag } : {}),
     ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
+    ...(input.cisVersion ? { cisVersion: input.cisVersion } : {}),
   });
   const state: RunState = {
     input,

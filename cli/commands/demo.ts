@@ -8,16 +8,23 @@ import { sampleOrganization } from '../../core/sample-org';
 import { describeCoverageEntry } from '../../core/summary';
 import type { Summary } from '../../core/summary';
 import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
-import { parseCommandLine, parseDateOption } from '../args';
+import {
+  CIS_VERSION_HELP,
+  CIS_VERSION_OPTION,
+  parseCisVersionOption,
+  parseCommandLine,
+  parseDateOption,
+} from '../args';
 import { Command, CommandIo, EXIT } from '../command';
 import { writeRunOutputs } from '../outputs';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
   now: { type: 'string' },
+  ...CIS_VERSION_OPTION,
 } as const;
 
-const HELP = `Usage: credreport demo [--out DIR] [--now TIME]
+const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V]
 
 Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
 one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
@@ -30,6 +37,7 @@ Options:
   --now TIME         ISO 8601 time the sample is generated around, e.g. 2024-06-01T06:00:00Z (a time
                      without an offset is UTC; default: the current time); the same --now gives
                      byte-identical files
+${CIS_VERSION_HELP}
 
 Exit status: 0 ok (the sample's coverage gaps are intended); 1 error; 2 usage error.
 `;
@@ -68,6 +76,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const { values } = parseCommandLine(argv, OPTIONS);
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
+  const cisVersion = parseCisVersionOption(values['cis-version']);
   const org = sampleOrganization(now);
   const { result, paths } = await writeRunOutputs(outDir, {
     now,
@@ -75,6 +84,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
     metadata: org.metadata,
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
+    ...(cisVersion ? { cisVersion } : {}),
   });
   const shown = Object.values(paths).map((p) => relative(io.cwd, p) || p);
   io.stdout.write(

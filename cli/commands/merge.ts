@@ -25,6 +25,9 @@ import {
   parseThresholdOptions,
   THRESHOLD_HELP,
   THRESHOLD_OPTIONS,
+  CIS_VERSION_HELP,
+  CIS_VERSION_OPTION,
+  parseCisVersionOption,
 } from '../args';
 import { parseMetadataFile } from '../collect-org';
 import { Command, CommandIo, exitStatusFor } from '../command';
@@ -43,6 +46,7 @@ const OPTIONS = {
   'expected-accounts': { type: 'string' },
   previous: { type: 'string' },
   label: { type: 'string' },
+  ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
 } as const;
 
@@ -71,6 +75,7 @@ Options:
                        of --metadata, else every account with a file)
   --previous DIR       a previous run's output folder: the summary gets what changed since
   --label TEXT         organization label for the digest title (default: organization id)
+${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 
 Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
@@ -374,6 +379,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   const previous =
     values.previous !== undefined ? await readPreviousDir(resolve(io.cwd, values.previous)) : undefined;
   const files = await findInputFiles(positionals, io.cwd);
+  const cisVersion = parseCisVersionOption(values['cis-version']);
 
   // Console only (naming the input files); the run gets the same problems as items.
   const bad: BadInput[] = [];
@@ -393,6 +399,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     ...(values['breakdown-tag'] !== undefined ? { breakdownTag: values['breakdown-tag'] } : {}),
     ...(previous ? { previous } : {}),
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
+    ...(cisVersion ? { cisVersion } : {}),
   };
   const { result, paths } = await writeRunOutputs(outDir, input);
   const { summary } = result;

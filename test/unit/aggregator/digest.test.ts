@@ -233,7 +233,7 @@ describe('runDigest', () => {
     expect(result.email).toBe('sent');
     const simple = sentEmail().Content?.Simple;
     expect(simple?.Attachments).toHaveLength(1);
-    const keys = summaryOf().totals.activeAccessKeys - summaryOf().riskiestKeys.length;
+    const keys = summaryOf().totals.activeKeysWithFindings - summaryOf().riskiestKeys.length;
     expect(keys).toBeGreaterThan(0);
     // The email names the attachment; digest.html in S3 names the files beside it.
     expect(simple?.Body?.Html?.Data).toContain(`… and ${keys} more — see the attached CSV.`);

@@ -86,7 +86,7 @@ describe('credreport demo', () => {
     checkOutputs(join(dir, 'out'));
     const stdout = c.stdout();
     expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
-    expect(stdout).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    expect(stdout).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
     expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 3 missing \(1 of them stale\)/);
     expect(stdout).toContain(
       '555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours',
@@ -106,6 +106,15 @@ describe('credreport demo', () => {
     for (const name of FILES) {
       expect(readFileSync(join(dir, 'b', name), 'utf8')).toBe(readFileSync(join(dir, 'a', name), 'utf8'));
     }
+  });
+
+  it('shows the CIS v4.0.1 numbering with --cis-version v4.0.1', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--now', NOW, '--cis-version', 'v4.0.1'], c.io)).toBe(EXIT.ok);
+    expect(c.stdout()).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.cisVersion).toBe('v4.0.1');
+    expect(summary.compliance[0]).toMatchObject({ cis: '1.4', cisV5: '1.3', securityHub: 'IAM.4' });
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {
