@@ -450,7 +450,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
 
   const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
-  const uploaded = Promise.all([credentialUpload.done, accessKeysUpload.done]);
+  const findingsUpload = stores.outputs.uploadStream(latestKey(files.findings), CONTENT_TYPES.csv);
+  const uploaded = Promise.all([credentialUpload.done, accessKeysUpload.done, findingsUpload.done]);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
   const organizationLabel = metadata?.organizationId ?? config.organizationId;
   // The S3 sinks of the one pipeline (core/run-pipeline.ts): both CSVs stream into their uploads; summary.json
@@ -472,6 +473,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     {
       credentialReport: tee,
       accessKeys: accessKeysUpload.stream,
+      findings: findingsUpload.stream,
       summary: async (json) => {
         await uploaded;
         await stores.outputs.putText(latestKey(files.summary), json, CONTENT_TYPES.json);
@@ -491,7 +493,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     const reason = error instanceof Error ? error : new Error(String(error));
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
-    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    findingsUpload.stream.destroy(reason);
+    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done, findingsUpload.done]);
     // The run fails on the destroyed sinks; not awaited, so a sink that never settles cannot hold the throw.
     running.catch(() => undefined);
     throw error;

@@ -13,6 +13,7 @@ import { RunInput, RunResult, runPipeline } from '../core/run-pipeline';
 export interface OutputPaths {
   readonly credentialReport: string;
   readonly accessKeys: string;
+  readonly findings: string;
   readonly summary: string;
   readonly digest: string;
 }
@@ -30,6 +31,7 @@ export async function writeRunOutputs(
   const paths: OutputPaths = {
     credentialReport: join(outDir, names.credentialReport),
     accessKeys: join(outDir, names.accessKeys),
+    findings: join(outDir, names.findings),
     summary: join(outDir, names.summary),
     digest: join(outDir, names.digest),
   };
@@ -39,6 +41,7 @@ export async function writeRunOutputs(
     const result = await runPipeline(input, {
       credentialReport: createWriteStream(temp(paths.credentialReport)),
       accessKeys: createWriteStream(temp(paths.accessKeys)),
+      findings: createWriteStream(temp(paths.findings)),
       summary: (json) => writeFile(temp(paths.summary), json),
       digest: (html) => writeFile(temp(paths.digest), html),
     });

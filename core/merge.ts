@@ -25,6 +25,7 @@ import {
   CREDENTIAL_REPORT_COLUMNS,
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
   CredentialReportRow,
+  FINDINGS_COLUMNS,
   ROOT_USER,
   TAG_COLUMN_PREFIX,
 } from './columns';
@@ -34,6 +35,8 @@ import { DeltaTracker, PreviousRun } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
 import { CisVersion, maxSeverity } from './finding-ids';
+import { FindingsCsv } from './findings-csv';
+import { parseReportTimeMs } from './time';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -82,6 +85,8 @@ export interface MergeInput {
 export interface MergeSinks {
   readonly credentialReport: NodeJS.WritableStream;
   readonly accessKeys: NodeJS.WritableStream;
+  /** findings.csv; absent: not written (its rows are still counted in summary.json's totals.openFindings). */
+  readonly findings?: NodeJS.WritableStream;
 }
 
 export interface MergeResult {
@@ -137,6 +142,11 @@ export function credentialReportHeader(tagKeys: readonly string[]): string[] {
 /** Header of access-keys.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
 export function accessKeysHeader(tagKeys: readonly string[]): string[] {
   return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...ACCESS_KEY_COLUMNS];
+}
+
+/** Header of findings.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
+export function findingsHeader(tagKeys: readonly string[]): string[] {
+  return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...FINDINGS_COLUMNS];
 }
 
 /** Every tag key present in the metadata, sorted. */
@@ -324,6 +334,10 @@ interface RunState {
   readonly delta?: DeltaTracker;
   readonly credentialReport: CsvWriter;
   readonly accessKeys: CsvWriter;
+  readonly findingsCsv?: CsvWriter;
+  readonly findings: FindingsCsv;
+  /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
+  readonly firstSeen: (id: FindingId) => string | undefined;
 }
 
 async function writeKeyRow(
@@ -332,8 +346,13 @@ async function writeKeyRow(
   cells: readonly string[],
   key: {
     readonly userName: string;
+    readonly userArn: string;
     readonly accessKeyId: string;
     readonly slot?: 1 | 2;
+    readonly createdMs?: number;
+    readonly lastUsedMs?: number;
+    /** Active keys of the user. */
+    readonly activeKeys: number;
     /** The `created` cell. */
     readonly created: string;
     readonly active: boolean;
@@ -369,6 +388,26 @@ async function writeKeyRow(
     key.created,
     key.findings,
   );
+  if (key.findings.length > 0) {
+    await state.findings.write(
+      ctx.prefix,
+      {
+        userName: key.userName,
+        userArn: key.userArn,
+        accessKeyId: key.accessKeyId,
+        ...(key.slot !== undefined ? { slot: key.slot } : {}),
+        isKey: true,
+      },
+      key.findings,
+      {
+        ...(key.createdMs !== undefined ? { keyCreatedMs: key.createdMs } : {}),
+        ...(key.lastUsedMs !== undefined ? { keyLastUsedMs: key.lastUsedMs } : {}),
+        activeKeys: key.activeKeys,
+        ...(key.privileges ? { privileges: key.privileges } : {}),
+      },
+      state.firstSeen,
+    );
+  }
 }
 
 /** Rows of inventory keys that no report slot accounts for (created after the report, or of unknown users). */
@@ -427,7 +466,11 @@ async function writeInventoryKey(
   ];
   await writeKeyRow(state, ctx, cells, {
     userName: record.userName,
+    userArn: user.arn,
     accessKeyId: record.accessKeyId,
+    ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
+    ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
+    activeKeys: user.activeKeys,
     created: record.createDate,
     active,
     isRoot: false,
@@ -467,6 +510,23 @@ async function writeUser(
   if (wait) await wait;
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
+  if (evaluation.ownFindings.length > 0) {
+    const passwordLastUsedMs = parseReportTimeMs(row.password_last_used);
+    const passwordSetMs =
+      parseReportTimeMs(row.password_last_changed) ?? parseReportTimeMs(row.user_creation_time);
+    await state.findings.write(
+      ctx.prefix,
+      { userName: row.user, userArn: row.arn, accessKeyId: '', isKey: false },
+      evaluation.ownFindings,
+      {
+        ...(passwordLastUsedMs !== undefined ? { passwordLastUsedMs } : {}),
+        ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
+        activeKeys: evaluation.activeKeys,
+        ...(privileges ? { privileges } : {}),
+      },
+      state.firstSeen,
+    );
+  }
 
   if (evaluation.keys.length === 0 && inventory.length === 0) return;
   const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
@@ -501,8 +561,12 @@ async function writeUser(
       ],
       {
         userName: row.user,
+        userArn: row.arn,
         accessKeyId,
         slot,
+        ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
+        ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
+        activeKeys: evaluation.activeKeys,
         created: row[columns.lastRotated],
         active: facts.active,
         isRoot,
@@ -624,12 +688,17 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
     ...(input.cisVersion ? { cisVersion: input.cisVersion } : {}),
   });
+  const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
+  const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
   const state: RunState = {
     input,
     builder,
-    ...(input.previous ? { delta: new DeltaTracker(input.previous) } : {}),
+    ...(delta ? { delta } : {}),
     credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
+    ...(findingsCsv ? { findingsCsv } : {}),
+    findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
+    firstSeen: delta ? (id) => delta.firstSeen(id) : () => undefined,
   };
 
   const written = new Map<string, string>();
@@ -650,12 +719,13 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     const reason = error instanceof Error ? error : new Error(String(error));
     state.credentialReport.abort(reason);
     state.accessKeys.abort(reason);
+    state.findingsCsv?.abort(reason);
     throw error;
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
-  await Promise.all([state.credentialReport.end(), state.accessKeys.end()]);
+  await Promise.all([state.credentialReport.end(), state.accessKeys.end(), state.findingsCsv?.end()]);
 
   let summary = builder.build();
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };

@@ -60,6 +60,7 @@ export const S3_LAYOUT = {
   outputFiles: {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
+    findings: 'findings.csv',
     summary: 'summary.json',
     digest: 'digest.html',
   },

@@ -1,6 +1,6 @@
 /**
  * `credreport demo`: the whole core on the bundled sample organization, no AWS needed. Writes the same
- * four outputs as merge/collect and prints a short summary table.
+ * five outputs as merge/collect and prints a short summary table.
  */
 import { relative, resolve } from 'node:path';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
@@ -29,7 +29,7 @@ const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V]
 Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
 one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
 keys, an admin key and a data-read key; one stale, one malformed and one never-reporting account, so
-coverage shows its gaps. Writes credential-report.csv, access-keys.csv, summary.json and digest.html and
+coverage shows its gaps. Writes credential-report.csv, access-keys.csv, findings.csv, summary.json and digest.html and
 prints a short summary table.
 
 Options:

@@ -1,6 +1,6 @@
 /**
  * `credreport merge <dir|files…>`: merges local credential reports (raw AWS CSVs, or stored report JSON
- * such as accounts/<id>/latest.json from the hub bucket) into the four outputs, without AWS.
+ * such as accounts/<id>/latest.json from the hub bucket) into the five outputs, without AWS.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -78,7 +78,7 @@ Options:
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 
-Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
+Writes credential-report.csv, access-keys.csv, findings.csv, summary.json and digest.html to --out.
 Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
 (a malformed or unreadable file, a stale report, an expected account without a report, a file that
 names no account); each gap is named on stderr and in summary.json. The same rule as collect and run:

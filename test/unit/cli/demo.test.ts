@@ -13,7 +13,7 @@ import type { Summary } from '../../../core/summary';
 
 const NOW = '2024-06-01T06:00:00Z';
 const REPO = join(__dirname, '../../..');
-const FILES = ['credential-report.csv', 'access-keys.csv', 'summary.json', 'digest.html'];
+const FILES = ['credential-report.csv', 'access-keys.csv', 'findings.csv', 'summary.json', 'digest.html'];
 
 function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: () => string } {
   const out = new PassThrough();
@@ -78,7 +78,7 @@ describe('credreport demo', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes the four outputs to ./out and prints the summary table', async () => {
+  it('writes the five outputs to ./out and prints the summary table', async () => {
     const c = capture(dir);
     const code = await main(['demo', '--now', NOW], c.io);
     expect(c.stderr()).toBe('');
@@ -96,7 +96,7 @@ describe('credreport demo', () => {
     );
     expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
-      'Wrote out/credential-report.csv, out/access-keys.csv, out/summary.json, out/digest.html',
+      'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/summary.json, out/digest.html',
     );
   });
 
@@ -136,7 +136,7 @@ describe('credreport demo', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
-  it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the four files', () => {
+  it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the five files', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
