@@ -14,6 +14,7 @@ export interface OutputPaths {
   readonly credentialReport: string;
   readonly accessKeys: string;
   readonly findings: string;
+  readonly state: string;
   readonly summary: string;
   readonly digest: string;
 }
@@ -32,6 +33,7 @@ export async function writeRunOutputs(
     credentialReport: join(outDir, names.credentialReport),
     accessKeys: join(outDir, names.accessKeys),
     findings: join(outDir, names.findings),
+    state: join(outDir, names.state),
     summary: join(outDir, names.summary),
     digest: join(outDir, names.digest),
   };
@@ -42,6 +44,7 @@ export async function writeRunOutputs(
       credentialReport: createWriteStream(temp(paths.credentialReport)),
       accessKeys: createWriteStream(temp(paths.accessKeys)),
       findings: createWriteStream(temp(paths.findings)),
+      state: createWriteStream(temp(paths.state)),
       summary: (json) => writeFile(temp(paths.summary), json),
       digest: (html) => writeFile(temp(paths.digest), html),
     });

@@ -31,11 +31,13 @@ import {
 } from './columns';
 import { parseBool, parseCredentialReport, ReportParseError } from './credential-report';
 import { createCsvWriter, CsvWriter } from './csv-writer';
-import { DeltaTracker, PreviousRun } from './delta';
+import { DeltaTracker, keyIdentity, PreviousRun, userIdentity } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
+import { RunStateWriter } from './run-state';
+import { neutraliseCell } from './csv-safety';
 import { parseReportTimeMs } from './time';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
@@ -87,6 +89,8 @@ export interface MergeSinks {
   readonly accessKeys: NodeJS.WritableStream;
   /** findings.csv; absent: not written (its rows are still counted in summary.json's totals.openFindings). */
   readonly findings?: NodeJS.WritableStream;
+  /** state.json.gz (core/run-state.ts); absent: not written. */
+  readonly state?: NodeJS.WritableStream;
 }
 
 export interface MergeResult {
@@ -336,6 +340,9 @@ interface RunState {
   readonly accessKeys: CsvWriter;
   readonly findingsCsv?: CsvWriter;
   readonly findings: FindingsCsv;
+  readonly runState?: RunStateWriter;
+  /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
+  readonly firstSeenOrNow: (id: FindingId) => string;
   /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
   readonly firstSeen: (id: FindingId) => string | undefined;
 }
@@ -388,6 +395,17 @@ async function writeKeyRow(
     key.created,
     key.findings,
   );
+  if (state.runState) {
+    const identity = keyIdentity(
+      ctx.report.accountId,
+      neutraliseCell(key.userName),
+      key.accessKeyId,
+      key.slot === undefined ? '' : String(key.slot),
+      neutraliseCell(key.created),
+    );
+    const wait = state.runState.entry('k', identity, key.findings, state.firstSeenOrNow);
+    if (wait) await wait;
+  }
   if (key.findings.length > 0) {
     await state.findings.write(
       ctx.prefix,
@@ -510,6 +528,11 @@ async function writeUser(
   if (wait) await wait;
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
+  if (state.runState) {
+    const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));
+    const wait = state.runState.entry('u', identity, evaluation.findings, state.firstSeenOrNow);
+    if (wait) await wait;
+  }
   if (evaluation.ownFindings.length > 0) {
     const passwordLastUsedMs = parseReportTimeMs(row.password_last_used);
     const passwordSetMs =
@@ -690,6 +713,9 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   });
   const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
   const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
+  const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
+  const nowIso = input.now.toISOString();
+  const firstSeen = delta ? (id: FindingId) => delta.firstSeen(id) : () => undefined;
   const state: RunState = {
     input,
     builder,
@@ -698,7 +724,9 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
     ...(findingsCsv ? { findingsCsv } : {}),
     findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
-    firstSeen: delta ? (id) => delta.firstSeen(id) : () => undefined,
+    ...(runState ? { runState } : {}),
+    firstSeen,
+    firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
   };
 
   const written = new Map<string, string>();
@@ -720,12 +748,18 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     state.credentialReport.abort(reason);
     state.accessKeys.abort(reason);
     state.findingsCsv?.abort(reason);
+    state.runState?.abort(reason);
     throw error;
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
-  await Promise.all([state.credentialReport.end(), state.accessKeys.end(), state.findingsCsv?.end()]);
+  await Promise.all([
+    state.credentialReport.end(),
+    state.accessKeys.end(),
+    state.findingsCsv?.end(),
+    state.runState?.end(),
+  ]);
 
   let summary = builder.build();
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };

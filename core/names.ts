@@ -61,6 +61,7 @@ export const S3_LAYOUT = {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
     findings: 'findings.csv',
+    state: 'state.json.gz',
     summary: 'summary.json',
     digest: 'digest.html',
   },

@@ -33,6 +33,8 @@ export interface RunInput extends Omit<MergeInput, 'reports' | 'problems' | 'una
 export interface RunSinks extends MergeSinks {
   /** findings.csv (optional to runMerge alone; every run writes it). */
   readonly findings: NodeJS.WritableStream;
+  /** state.json.gz, the run state the next run reads (core/run-state.ts). */
+  readonly state: NodeJS.WritableStream;
   /** summary.json's text; called after both CSVs have finished (a previous-run reader relies on that order). */
   readonly summary: (json: string) => Promise<void>;
   /** digest.html; called with `summary`, after both CSVs have finished. */

@@ -81,7 +81,7 @@ Collects every IAM user and access key of the organization from here, nothing de
 accounts, OUs and tags from AWS Organizations, assumes a role into every ACTIVE account (your own
 account is read with your own credentials), runs the member agent's collector there (credential
 report, access keys with last use, privileges) and writes to --out:
-  credential-report.csv  access-keys.csv  findings.csv  summary.json  digest.html
+  credential-report.csv  access-keys.csv  findings.csv  state.json.gz  summary.json  digest.html
 Reports are merged as they arrive, so memory stays bounded however many accounts there are.
 
 Credentials and region:
@@ -395,7 +395,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
     const files = S3_LAYOUT.outputFiles;
     io.stdout.write(
       [
-        `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.findings}, ${files.summary}, ${files.digest} to ${args.outDir}`,
+        `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.findings}, ${files.state}, ${files.summary}, ${files.digest} to ${args.outDir}`,
         `  accounts: ${verdict.reporting} of ${verdict.expected} reporting` +
           (verdict.missing > 0 ? `, ${verdict.missing} missing` : '') +
           (verdict.stale > 0 ? ` (${verdict.stale} of them stale)` : ''),

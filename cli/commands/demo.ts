@@ -29,7 +29,8 @@ const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V]
 Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
 one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
 keys, an admin key and a data-read key; one stale, one malformed and one never-reporting account, so
-coverage shows its gaps. Writes credential-report.csv, access-keys.csv, findings.csv, summary.json and digest.html and
+coverage shows its gaps. Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json and digest.html
+and
 prints a short summary table.
 
 Options:

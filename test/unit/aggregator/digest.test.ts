@@ -382,7 +382,7 @@ describe('runDigest', () => {
     expect(summary.delta?.newUsers.count).toBe(1);
     expect(summary.delta?.newFindings.count).toBeGreaterThanOrEqual(1);
     expect(memory.text(`runs/date=${DATE}/summary.json`)).not.toEqual(firstSummary);
-    expect(memory.keys('runs/')).toHaveLength(5);
+    expect(memory.keys('runs/')).toHaveLength(6);
     expect(sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Subject?.Data).toMatch(
       /\(\+\d+\/\u2212\d+\)/,
     );
@@ -411,7 +411,7 @@ describe('runDigest', () => {
     expect(summaryOf().warnings.join('\n')).toMatch(/ListTagsForResource was denied for 1 account/);
   });
 
-  it('reads each object of the previous run once, streaming the CSVs, with no HeadObject', async () => {
+  it('reads the previous run from its state and summary.json only, each once, with no HeadObject', async () => {
     await runDigest(CONFIG, deps(), NOW);
     memory.log.length = 0;
     await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
@@ -419,7 +419,23 @@ describe('runDigest', () => {
       (c) => (c.operation === 'GetObject' || c.operation === 'HeadObject') && c.key.startsWith('latest/'),
     );
     expect(reads.map((c) => `${c.operation} ${c.key}`).sort()).toEqual(
-      ['access-keys.csv', 'credential-report.csv', 'summary.json'].map((f) => `GetObject latest/${f}`),
+      ['state.json.gz', 'summary.json'].map((f) => `GetObject latest/${f}`),
+    );
+    expect(summaryOf().delta).toBeDefined();
+  });
+
+  it('reads each object of a previous run without state (an older run) once, streaming the CSVs', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    memory.objects.delete('latest/state.json.gz');
+    memory.log.length = 0;
+    await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
+    const reads = memory.log.filter(
+      (c) => (c.operation === 'GetObject' || c.operation === 'HeadObject') && c.key.startsWith('latest/'),
+    );
+    expect(reads.map((c) => `${c.operation} ${c.key}`).sort()).toEqual(
+      ['access-keys.csv', 'credential-report.csv', 'state.json.gz', 'summary.json'].map(
+        (f) => `GetObject latest/${f}`,
+      ),
     );
     // No S3 object at all is read twice in one digest.
     const gets = memory.log.filter((c) => c.operation === 'GetObject').map((c) => c.key);

@@ -271,6 +271,7 @@ describe('collect', () => {
       'credential-report.csv',
       'digest.html',
       'findings.csv',
+      'state.json.gz',
       'summary.json',
     ]);
     const csv = readFileSync(join(cwd, 'out', 'credential-report.csv'), 'utf8');
@@ -632,6 +633,7 @@ describe('collect', () => {
       'credential-report.csv',
       'digest.html',
       'findings.csv',
+      'state.json.gz',
       'summary.json',
     ]);
     // Out-of-order completion still gives a file in account order, with no out-of-order warning.

@@ -13,7 +13,14 @@ import type { Summary } from '../../../core/summary';
 
 const NOW = '2024-06-01T06:00:00Z';
 const REPO = join(__dirname, '../../..');
-const FILES = ['credential-report.csv', 'access-keys.csv', 'findings.csv', 'summary.json', 'digest.html'];
+const FILES = [
+  'credential-report.csv',
+  'access-keys.csv',
+  'findings.csv',
+  'state.json.gz',
+  'summary.json',
+  'digest.html',
+];
 
 function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: () => string } {
   const out = new PassThrough();
@@ -96,7 +103,7 @@ describe('credreport demo', () => {
     );
     expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
-      'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/summary.json, out/digest.html',
+      'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/state.json.gz, out/summary.json, out/digest.html',
     );
   });
 

@@ -22,6 +22,9 @@ function capture(): Captured {
   const fi = new PassThrough();
   fi.on('data', (d: Buffer) => (out.fi += d.toString('utf8')));
   fi.on('finish', () => order.push('findings.csv'));
+  const st = new PassThrough();
+  st.resume();
+  st.on('finish', () => order.push('state.json.gz'));
   cr.on('data', (d: Buffer) => (out.cr += d.toString('utf8')));
   ak.on('data', (d: Buffer) => (out.ak += d.toString('utf8')));
   cr.on('finish', () => order.push('credential-report.csv'));
@@ -33,6 +36,7 @@ function capture(): Captured {
       credentialReport: cr,
       accessKeys: ak,
       findings: fi,
+      state: st,
       summary: async (json) => {
         order.push('summary.json');
         out.summary = json;
@@ -60,12 +64,17 @@ const reportItems = (reports: readonly AccountReport[]): RunItem[] =>
   reports.map((report) => ({ kind: 'report', report }));
 
 describe('runPipeline', () => {
-  it('writes the five outputs, summary.json and digest.html after the three CSVs, and returns the verdict', async () => {
+  it('writes the six outputs, summary.json and digest.html after the three CSVs and the state, and returns the verdict', async () => {
     const { reports } = sampleOrganization(NOW);
     const c = capture();
     const result = await runPipeline(input(reportItems(reports)), c.sinks);
-    expect(c.order.slice(0, 3).sort()).toEqual(['access-keys.csv', 'credential-report.csv', 'findings.csv']);
-    expect(c.order.slice(3).sort()).toEqual(['digest.html', 'summary.json']);
+    expect(c.order.slice(0, 4).sort()).toEqual([
+      'access-keys.csv',
+      'credential-report.csv',
+      'findings.csv',
+      'state.json.gz',
+    ]);
+    expect(c.order.slice(4).sort()).toEqual(['digest.html', 'summary.json']);
     expect(c.out.fi).toMatch(/^account_id,/);
     expect(c.out.summary).toBe(`${JSON.stringify(result.summary, null, 2)}\n`);
     expect(c.out.html).toBe(result.html);
