@@ -66,6 +66,8 @@ export class RunStateWriter {
       sink.on('error', reject);
       this.gzip.on('error', reject);
     });
+    // Handled here so an aborted run (nobody awaits end()) is no unhandled rejection; end() still sees it.
+    this.done.catch(() => undefined);
     this.gzip.pipe(sink as NodeJS.WritableStream);
     this.gzip.write(
       `${JSON.stringify({ schemaVersion: RUN_STATE_VERSION, kind: RUN_STATE_KIND, generatedAt })}\n`,
