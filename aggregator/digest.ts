@@ -26,9 +26,11 @@ import { isStale } from '../core/coverage';
 import { CredreportError } from '../core/errors';
 import type { PreviousRun } from '../core/delta';
 import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
+import { readPreviousState } from '../core/run-state';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
+import type { CisVersion } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
@@ -72,6 +74,8 @@ export interface DigestConfig {
   /** Empty: every tag key in the org. */
   readonly tagKeys: readonly string[];
   readonly breakdownTag: string;
+  /** @default DEFAULT_CIS_VERSION */
+  readonly cisVersion?: CisVersion;
   readonly thresholds: Thresholds;
   readonly maxEmailBytes: number;
   readonly tagCacheHours: number;
@@ -100,6 +104,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     sender: env.DIGEST_SENDER,
     tagKeys: env.TAG_KEYS,
     breakdownTag: env.BREAKDOWN_TAG,
+    cisVersion: env.CIS_VERSION,
     thresholds: {
       rotationDays: env.ROTATION_DAYS,
       unusedDays: env.UNUSED_DAYS,
@@ -337,6 +342,19 @@ async function previousRun(
     const summaryBytes = await store.getBytes(key(files.summary));
     // Validated by the core reader (schema + version), as for `credreport merge --previous`.
     const summary = summaryBytes ? parsePreviousSummary(summaryBytes.body) : undefined;
+    // The run state when the previous run wrote one (core/run-state.ts); else its CSVs (older runs).
+    const state = await store.getStream(key(files.state));
+    if (state) {
+      const previous = await readPreviousState({ state, ...(summary ? { summary } : {}) });
+      logger.info('Read the previous run', {
+        from: files.state,
+        generatedAt: previous.generatedAt,
+        users: previous.users.size,
+        keys: previous.keys?.size ?? 0,
+        durationMs: Math.round(performance.now() - started),
+      });
+      return previous;
+    }
     credentialReport = await store.getStream(key(files.credentialReport));
     if (!credentialReport) return undefined;
     const previous = await readPreviousRun({
@@ -345,6 +363,7 @@ async function previousRun(
       ...(summary ? { summary } : {}),
     });
     logger.info('Read the previous run', {
+      from: files.credentialReport,
       generatedAt: previous.generatedAt,
       users: previous.users.size,
       keys: previous.keys?.size ?? 0,
@@ -492,7 +511,14 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
 
   const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
-  const uploaded = Promise.all([credentialUpload.done, accessKeysUpload.done]);
+  const findingsUpload = stores.outputs.uploadStream(latestKey(files.findings), CONTENT_TYPES.csv);
+  const stateUpload = stores.outputs.uploadStream(latestKey(files.state), CONTENT_TYPES.gzip);
+  const uploaded = Promise.all([
+    credentialUpload.done,
+    accessKeysUpload.done,
+    findingsUpload.done,
+    stateUpload.done,
+  ]);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
   const organizationLabel = metadata?.organizationId ?? config.organizationId;
   // The S3 sinks of the one pipeline (core/run-pipeline.ts): both CSVs stream into their uploads; summary.json
@@ -507,12 +533,15 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
+      ...(config.cisVersion ? { cisVersion: config.cisVersion } : {}),
       ...(previous ? { previous } : {}),
       organizationLabel,
     },
     {
       credentialReport: tee,
       accessKeys: accessKeysUpload.stream,
+      findings: findingsUpload.stream,
+      state: stateUpload.stream,
       summary: async (json) => {
         await uploaded;
         await stores.outputs.putText(latestKey(files.summary), json, CONTENT_TYPES.json);
@@ -532,7 +561,14 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     const reason = error instanceof Error ? error : new Error(String(error));
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
-    await Promise.allSettled([credentialUpload.done, accessKeysUpload.done]);
+    findingsUpload.stream.destroy(reason);
+    stateUpload.stream.destroy(reason);
+    await Promise.allSettled([
+      credentialUpload.done,
+      accessKeysUpload.done,
+      findingsUpload.done,
+      stateUpload.done,
+    ]);
     // The run fails on the destroyed sinks; not awaited, so a sink that never settles cannot hold the throw.
     running.catch(() => undefined);
     throw error;

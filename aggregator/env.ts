@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { thresholdSchema } from '../core/thresholds';
+import { CIS_VERSIONS, DEFAULT_CIS_VERSION } from '../core/finding-ids';
 
 const csvList = z
   .string()
@@ -36,6 +37,8 @@ export const DigestEnvSchema = z.object({
   TAG_KEYS: csvList,
   /** Tag whose values the summary breaks findings down by. */
   BREAKDOWN_TAG: z.string().default('Environment'),
+  /** CIS AWS Foundations numbering shown in summary.json and the digest. */
+  CIS_VERSION: z.enum(CIS_VERSIONS).default(DEFAULT_CIS_VERSION),
   // Bounds and defaults of the thresholds come from core/thresholds.ts (docs/ARCHITECTURE.md §8).
   ROTATION_DAYS: thresholdSchema('rotationDays', z.coerce.number()),
   UNUSED_DAYS: thresholdSchema('unusedDays', z.coerce.number()),

@@ -16,6 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DigestConfig, runDigest } from '../aggregator/digest';
 import { readPreviousRun } from '../core/previous-run';
+import { readPreviousState } from '../core/run-state';
 import { S3_LAYOUT } from '../core/names';
 import { syntheticAccountId, syntheticOrganization } from '../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';
@@ -142,6 +143,15 @@ export const digestBench: BenchModule = {
     });
     const previousReadCpuMs = cpuMs(process.cpuUsage(cpu));
     global.gc?.();
+    // The same previous run read from its state.json.gz, as the second run does (core/run-state.ts).
+    cpu = process.cpuUsage();
+    const stateRead = await timed(async () => {
+      const state = await stores.outputs.openOutput(LATEST_RUN, S3_LAYOUT.outputFiles.state);
+      if (!state) throw new Error('bench: the first run wrote no state');
+      return readPreviousState({ state });
+    });
+    const stateReadCpuMs = cpuMs(process.cpuUsage(cpu));
+    global.gc?.();
     cpu = process.cpuUsage();
     const warm = await timed(() => runDigest(config, deps, new Date(now.getTime() + 3_600_000)));
     const warmCpuMs = cpuMs(process.cpuUsage(cpu));
@@ -178,6 +188,9 @@ export const digestBench: BenchModule = {
           previousRunReadMs: Math.round(previousRead.ms),
           previousRunReadCpuMs: previousReadCpuMs,
           previousRunRows: previousRead.value.users.size + (previousRead.value.keys?.size ?? 0),
+          previousStateReadMs: Math.round(stateRead.ms),
+          previousStateReadCpuMs: stateReadCpuMs,
+          previousStateRows: stateRead.value.users.size + (stateRead.value.keys?.size ?? 0),
           peakRssMb: cold.peakRssMb,
           rssBeforeRunMb: rssBaselineMb,
           fakeBucketMb: mb(bucketBytes),
@@ -187,7 +200,7 @@ export const digestBench: BenchModule = {
           accessKeysCsvMb: mb(keysBytes),
           coverage: `${cold.value.value.coverage.reporting}/${cold.value.value.coverage.expected}`,
           email: `${cold.value.value.email}, ${attached ? 'CSV attached' : 'CSV linked (too large)'}, ${Math.round(emailBytes / 1024)} KB`,
-          note: "first run: cold metadata cache, no previous run; second run: warm cache, delta vs the first. CPU ms = user + system of the whole process (the fakes included). previousRunRead = core readPreviousRun over the first run's two CSVs, alone. Peak RSS (first run) includes the in-memory fake bucket",
+          note: "first run: cold metadata cache, no previous run; second run: warm cache, delta vs the first. CPU ms = user + system of the whole process (the fakes included). previousRunRead = core readPreviousRun over the first run's two CSVs, alone (older runs); previousStateRead = readPreviousState over its state.json.gz, alone (what the second run reads). Peak RSS (first run) includes the in-memory fake bucket",
         },
       },
       {

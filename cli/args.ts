@@ -13,6 +13,7 @@ import {
   type ThresholdSpec,
 } from '../core/thresholds';
 import { UsageError } from './command';
+import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
 
 /** One option of a command. Long name is the key of the spec object. */
 export type OptionSpec =
@@ -325,4 +326,19 @@ export function parseThresholdOptions(values: { readonly [K in ThresholdOption]?
     return value;
   };
   return Object.fromEntries(THRESHOLD_NAMES.map((name) => [name, parse(name)])) as Thresholds;
+}
+
+/** `--cis-version` of merge, collect and demo: the CIS numbering summary.json and the digest show. */
+export const CIS_VERSION_OPTION = { 'cis-version': { type: 'string' } } as const;
+
+/** The help line of `--cis-version`. */
+export const CIS_VERSION_HELP = `  --cis-version V      CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`;
+
+/** Parses `--cis-version` (undefined when not given); throws UsageError naming the versions known. */
+export function parseCisVersionOption(raw: string | undefined): CisVersion | undefined {
+  if (raw === undefined) return undefined;
+  const known = CIS_VERSIONS.find((v) => v === raw || v === `v${raw}`);
+  if (!known)
+    throw new UsageError(`option --cis-version must be one of ${CIS_VERSIONS.join(', ')}, got '${raw}'`);
+  return known;
 }

@@ -13,6 +13,8 @@ import { RunInput, RunResult, runPipeline } from '../core/run-pipeline';
 export interface OutputPaths {
   readonly credentialReport: string;
   readonly accessKeys: string;
+  readonly findings: string;
+  readonly state: string;
   readonly summary: string;
   readonly digest: string;
 }
@@ -30,6 +32,8 @@ export async function writeRunOutputs(
   const paths: OutputPaths = {
     credentialReport: join(outDir, names.credentialReport),
     accessKeys: join(outDir, names.accessKeys),
+    findings: join(outDir, names.findings),
+    state: join(outDir, names.state),
     summary: join(outDir, names.summary),
     digest: join(outDir, names.digest),
   };
@@ -39,6 +43,8 @@ export async function writeRunOutputs(
     const result = await runPipeline(input, {
       credentialReport: createWriteStream(temp(paths.credentialReport)),
       accessKeys: createWriteStream(temp(paths.accessKeys)),
+      findings: createWriteStream(temp(paths.findings)),
+      state: createWriteStream(temp(paths.state)),
       summary: (json) => writeFile(temp(paths.summary), json),
       digest: (html) => writeFile(temp(paths.digest), html),
     });

@@ -52,6 +52,7 @@ export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'rds_read',
   'dynamodb_read',
   'findings',
+  'max_severity',
   'report_generated_time',
 ] as const;
 
@@ -74,6 +75,27 @@ export const ACCESS_KEY_COLUMNS = [
   'dynamodb_read',
   'granting_policies',
   'findings',
+  'severity',
+] as const;
+
+/**
+ * Columns of findings.csv after the account and tag columns (docs/ARCHITECTURE.md §6): one row per open
+ * finding of a user (access_key_id and key_slot empty) or of a key.
+ */
+export const FINDINGS_COLUMNS = [
+  'user',
+  'user_arn',
+  'access_key_id',
+  'key_slot',
+  'finding_id',
+  'severity',
+  'cis_v4',
+  'cis_v5',
+  'security_hub_control',
+  'first_seen',
+  'age_days',
+  'detail',
+  'path',
 ] as const;
 
 /** Prefix of a tag column: `tag:<Key>`. */

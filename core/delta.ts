@@ -11,7 +11,7 @@
  * the previous CSV.
  */
 import { neutraliseCell } from './csv-safety';
-import { FINDING_IDS, findingMask } from './finding-ids';
+import { FINDING_IDS, FINDING_INDEX, findingMask } from './finding-ids';
 import type { FindingId } from './finding-ids';
 import type {
   FindingChange,
@@ -36,6 +36,12 @@ export interface PreviousRun {
   readonly accounts: ReadonlySet<string>;
   /** Accounts that were reporting (from the previous summary; else every account with rows). */
   readonly reportingAccounts: ReadonlySet<string>;
+  /**
+   * Identity (as in `users` / `keys`) → when each of its findings was first seen (ISO), from the previous
+   * run's state file. Absent when the previous run has none (read from its CSVs): a finding that was open
+   * then counts from the previous run's `generatedAt`, the latest time it is known to have been open.
+   */
+  readonly firstSeen?: ReadonlyMap<string, Readonly<Partial<Record<FindingId, string>>>>;
 }
 
 export type {
@@ -140,12 +146,28 @@ export class DeltaTracker {
     this.resolvedFindings = new FindingDeltaBuilder(limit);
   }
 
+  /** Identity and previous mask of the last user or key given to {@link user} / {@link key} (for {@link firstSeen}). */
+  private lastIdentity = '';
+  private lastBefore: number | undefined;
+
+  /**
+   * When `finding` of the last user or key given to {@link user} / {@link key} was first seen: from the
+   * previous state, else the previous run's time when it was open then; undefined when it is new.
+   */
+  firstSeen(finding: FindingId): string | undefined {
+    const before = this.lastBefore;
+    if (before === undefined || (before & (1 << FINDING_INDEX[finding])) === 0) return undefined;
+    return this.previous.firstSeen?.get(this.lastIdentity)?.[finding] ?? this.previous.generatedAt;
+  }
+
   /** One row of the current credential-report.csv; `userName` as the raw report cell. */
   user(accountId: string, userName: string, findings: readonly FindingId[]): void {
     const cell = neutraliseCell(userName);
     const identity = userIdentity(accountId, cell);
     const mask = findingMask(findings);
     const before = this.previous.users.get(identity);
+    this.lastIdentity = identity;
+    this.lastBefore = before === undefined ? undefined : before & ~SEEN;
     const ref = { accountId, userName: cell };
     if (before === undefined) {
       this.newUsers.add(() => ref);
@@ -167,11 +189,14 @@ export class DeltaTracker {
     findings: readonly FindingId[],
   ): void {
     const keys = this.previous.keys;
+    this.lastBefore = undefined;
     if (!keys) return;
     const cell = neutraliseCell(userName);
     const identity = keyIdentity(accountId, cell, accessKeyId, slot, neutraliseCell(created));
     const mask = findingMask(findings);
     const before = keys.get(identity);
+    this.lastIdentity = identity;
+    this.lastBefore = before === undefined ? undefined : before & ~SEEN;
     const ref: KeyRef = {
       accountId,
       userName: cell,

@@ -19,19 +19,95 @@ export const FINDING_IDS = [
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
-/** The CIS AWS Foundations control each finding maps to (`undefined`: no CIS control). */
-export const FINDING_CIS: Readonly<Record<FindingId, string | undefined>> = {
-  'root-access-key': '1.4',
-  'root-mfa-disabled': '1.5',
-  'root-recently-used': '1.7',
-  'console-without-mfa': '1.10',
-  'key-created-at-setup': '1.11',
-  'credential-unused': '1.12',
-  'multiple-active-keys': '1.13',
-  'key-not-rotated': '1.14',
-  'privileged-key': undefined,
-  'data-read-key': undefined,
+/** Severities, most severe first (the order of every per-severity list and counter). */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/**
+ * The severity of each finding (docs/ARCHITECTURE.md §7 gives the reason of each). Aligned with Prowler's
+ * severity for the same check (prowler-cloud/prowler at 3e000fa, prowler/providers/aws/services/iam/<check>/
+ * <check>.metadata.json) and with Security Hub's for the same control; where they differ the higher is
+ * taken (console-without-mfa: Prowler high, Security Hub IAM.5 medium).
+ *
+ * | finding              | Prowler check (severity)                            | Security Hub (severity) |
+ * | -------------------- | --------------------------------------------------- | ----------------------- |
+ * | root-access-key      | iam_no_root_access_key (critical)                   | IAM.4 (critical)        |
+ * | root-mfa-disabled    | iam_root_mfa_enabled (critical)                     | IAM.9 (critical)        |
+ * | root-recently-used   | iam_avoid_root_usage (high)                         | —                       |
+ * | console-without-mfa  | iam_user_mfa_enabled_console_access (high)          | IAM.5 (medium)          |
+ * | key-created-at-setup | iam_user_no_setup_initial_access_key (medium)       | —                       |
+ * | credential-unused    | iam_user_accesskey_unused, …console_access_unused (medium) | IAM.22 (medium)  |
+ * | multiple-active-keys | iam_user_two_active_access_key (medium)             | —                       |
+ * | key-not-rotated      | iam_rotate_access_key_90_days (medium)              | IAM.3 (medium)          |
+ * | privileged-key       | iam_user_administrator_access_policy (critical)     | —                       |
+ * | data-read-key        | —                                                   | —                       |
+ *
+ * privileged-key is high, not Prowler's critical: Prowler's check is about the AdministratorAccess policy
+ * on a user, ours about a long-lived key on a user with admin power however granted; a root finding (which
+ * no policy can restrict) stays above it. data-read-key has no peer check: medium, as the other key-hygiene
+ * findings.
+ */
+export const FINDING_SEVERITY: Readonly<Record<FindingId, Severity>> = {
+  'root-access-key': 'critical',
+  'root-mfa-disabled': 'critical',
+  'root-recently-used': 'high',
+  'console-without-mfa': 'high',
+  'key-created-at-setup': 'medium',
+  'credential-unused': 'medium',
+  'multiple-active-keys': 'medium',
+  'key-not-rotated': 'medium',
+  'privileged-key': 'high',
+  'data-read-key': 'medium',
 };
+
+/** The CIS AWS Foundations Benchmark versions whose numbering credreport knows. */
+export const CIS_VERSIONS = ['v4.0.1', 'v5.0.0'] as const;
+export type CisVersion = (typeof CIS_VERSIONS)[number];
+/** The CIS numbering shown when none is configured (`cisVersion`, `--cis-version`). */
+export const DEFAULT_CIS_VERSION: CisVersion = 'v5.0.0';
+
+/** The controls one finding maps to; absent: no such control. */
+export interface FindingControls {
+  /** CIS AWS Foundations Benchmark v4.0.1 recommendation (section 1, IAM). */
+  readonly cisV4?: string;
+  /** CIS AWS Foundations Benchmark v5.0.0 recommendation. */
+  readonly cisV5?: string;
+  /** AWS Security Hub control id. */
+  readonly securityHub?: string;
+}
+
+/**
+ * The controls each finding maps to. CIS ids from Prowler's mappings of the benchmark
+ * (prowler/compliance/aws/cis_4.0_aws.json, "Version": "4.0.1", and cis_5.0_aws.json, at 3e000fa): v5.0.0
+ * removed 1.3 "Ensure security questions are registered", so every later IAM recommendation moved down by
+ * one (1.4 → 1.3 … 1.14 → 1.13). Security Hub ids from prowler/compliance/aws/
+ * aws_foundational_security_best_practices_aws.json (IAM.3 iam_rotate_access_key_90_days, IAM.4
+ * iam_no_root_access_key, IAM.5 iam_user_mfa_enabled_console_access, IAM.9 root MFA, IAM.22
+ * iam_user_accesskey_unused + iam_user_console_access_unused).
+ */
+export const FINDING_CONTROLS: Readonly<Record<FindingId, FindingControls>> = {
+  'root-access-key': { cisV4: '1.4', cisV5: '1.3', securityHub: 'IAM.4' },
+  'root-mfa-disabled': { cisV4: '1.5', cisV5: '1.4', securityHub: 'IAM.9' },
+  'root-recently-used': { cisV4: '1.7', cisV5: '1.6' },
+  'console-without-mfa': { cisV4: '1.10', cisV5: '1.9', securityHub: 'IAM.5' },
+  'key-created-at-setup': { cisV4: '1.11', cisV5: '1.10' },
+  'credential-unused': { cisV4: '1.12', cisV5: '1.11', securityHub: 'IAM.22' },
+  'multiple-active-keys': { cisV4: '1.13', cisV5: '1.12' },
+  'key-not-rotated': { cisV4: '1.14', cisV5: '1.13', securityHub: 'IAM.3' },
+  'privileged-key': {},
+  'data-read-key': {},
+};
+
+/** The CIS id of a finding in the given numbering (`undefined`: no CIS control). */
+export function cisIdOf(id: FindingId, version: CisVersion): string | undefined {
+  const controls = FINDING_CONTROLS[id];
+  return version === 'v4.0.1' ? controls.cisV4 : controls.cisV5;
+}
+
+/** The CIS AWS Foundations control each finding maps to in the default numbering (`undefined`: none). */
+export const FINDING_CIS: Readonly<Record<FindingId, string | undefined>> = Object.fromEntries(
+  FINDING_IDS.map((id) => [id, cisIdOf(id, DEFAULT_CIS_VERSION)]),
+) as Record<FindingId, string | undefined>;
 
 /** Index of each finding in FINDING_IDS (its bit position, its slot in per-finding counters). */
 export const FINDING_INDEX: Readonly<Record<FindingId, number>> = Object.fromEntries(
@@ -63,4 +139,21 @@ const LISTS: readonly (readonly FindingId[])[] = Array.from({ length: 1 << FINDI
  */
 export function findingsOfMask(mask: number): readonly FindingId[] {
   return LISTS[mask & (LISTS.length - 1)]!;
+}
+
+const SEVERITY_INDEX: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+/** Rank of a severity: 0 critical … 3 low (lower is more severe). */
+export function severityRank(severity: Severity): number {
+  return SEVERITY_INDEX[severity];
+}
+
+/** The most severe of the findings' severities; undefined when there are none. */
+export function maxSeverity(findings: readonly FindingId[]): Severity | undefined {
+  let best: Severity | undefined;
+  for (const id of findings) {
+    const s = FINDING_SEVERITY[id];
+    if (best === undefined || SEVERITY_INDEX[s] < SEVERITY_INDEX[best]) best = s;
+  }
+  return best;
 }

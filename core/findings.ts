@@ -41,6 +41,11 @@ export interface UserEvaluation {
   readonly daysSinceLastActivity?: number;
   /** User-level findings incl. the union of its keys' findings, in FINDING_IDS order, no duplicates. */
   readonly findings: readonly FindingId[];
+  /**
+   * The findings of the user itself, not of a key: root MFA, root use by password, console without MFA,
+   * an unused password (findings.csv's rows without an access key).
+   */
+  readonly ownFindings: readonly FindingId[];
   /** Slots that hold a key (last_rotated not N/A, or marked active). */
   readonly keys: readonly EvaluatedKey[];
 }
@@ -179,21 +184,23 @@ export function evaluateUser(
   }
   if (used2 !== undefined && (lastActivityMs === undefined || used2 > lastActivityMs)) lastActivityMs = used2;
 
+  let own = 0;
   if (isRoot) {
-    if (!mfaActive) mask |= ROOT_MFA_DISABLED;
+    if (!mfaActive) own |= ROOT_MFA_DISABLED;
     if (passwordUsedMs !== undefined && wholeDaysBetweenMs(passwordUsedMs, nowMs) <= thresholds.rootUseDays) {
-      mask |= ROOT_RECENTLY_USED;
+      own |= ROOT_RECENTLY_USED;
     }
   } else if (passwordEnabled) {
-    if (!mfaActive) mask |= CONSOLE_WITHOUT_MFA;
+    if (!mfaActive) own |= CONSOLE_WITHOUT_MFA;
     // CIS 1.12: a never-used password counts as unused from its last change (else from user creation).
     const sinceMs =
       passwordUsedMs ??
       parseReportTimeMs(row.password_last_changed) ??
       parseReportTimeMs(row.user_creation_time);
     if (sinceMs !== undefined && wholeDaysBetweenMs(sinceMs, nowMs) > thresholds.unusedDays)
-      mask |= CREDENTIAL_UNUSED;
+      own |= CREDENTIAL_UNUSED;
   }
+  mask |= own;
 
   const keys: EvaluatedKey[] =
     key1 === undefined ? (key2 === undefined ? [] : [key2]) : key2 === undefined ? [key1] : [key1, key2];
@@ -206,6 +213,7 @@ export function evaluateUser(
     daysSinceLastActivity:
       lastActivityMs === undefined ? undefined : wholeDaysBetweenMs(lastActivityMs, nowMs),
     findings: listOf(mask),
+    ownFindings: listOf(own),
     keys,
   };
 }

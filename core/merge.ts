@@ -25,15 +25,21 @@ import {
   CREDENTIAL_REPORT_COLUMNS,
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
   CredentialReportRow,
+  FINDINGS_COLUMNS,
   ROOT_USER,
   TAG_COLUMN_PREFIX,
 } from './columns';
 import { parseBool, parseCredentialReport, ReportParseError } from './credential-report';
 import { createCsvWriter, CsvWriter } from './csv-writer';
-import { DeltaTracker, PreviousRun } from './delta';
+import { DeltaTracker, keyIdentity, PreviousRun, userIdentity } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
+import { CisVersion, maxSeverity } from './finding-ids';
+import { FindingsCsv } from './findings-csv';
+import { RunStateWriter } from './run-state';
+import { neutraliseCell } from './csv-safety';
+import { parseReportTimeMs } from './time';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -81,11 +87,17 @@ export interface MergeInput {
    * report (v1 reports carry none), leaves that report's flags as the agent computed them.
    */
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
+  /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
+  readonly cisVersion?: CisVersion;
 }
 
 export interface MergeSinks {
   readonly credentialReport: NodeJS.WritableStream;
   readonly accessKeys: NodeJS.WritableStream;
+  /** findings.csv; absent: not written (its rows are still counted in summary.json's totals.openFindings). */
+  readonly findings?: NodeJS.WritableStream;
+  /** state.json.gz (core/run-state.ts); absent: not written. */
+  readonly state?: NodeJS.WritableStream;
 }
 
 export interface MergeResult {
@@ -141,6 +153,11 @@ export function credentialReportHeader(tagKeys: readonly string[]): string[] {
 /** Header of access-keys.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
 export function accessKeysHeader(tagKeys: readonly string[]): string[] {
   return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...ACCESS_KEY_COLUMNS];
+}
+
+/** Header of findings.csv for the given tag keys (docs/ARCHITECTURE.md §6). */
+export function findingsHeader(tagKeys: readonly string[]): string[] {
+  return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...FINDINGS_COLUMNS];
 }
 
 /** Every tag key present in the metadata, sorted. */
@@ -339,6 +356,13 @@ interface RunState {
   readonly delta?: DeltaTracker;
   readonly credentialReport: CsvWriter;
   readonly accessKeys: CsvWriter;
+  readonly findingsCsv?: CsvWriter;
+  readonly findings: FindingsCsv;
+  readonly runState?: RunStateWriter;
+  /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
+  readonly firstSeenOrNow: (id: FindingId) => string;
+  /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
+  readonly firstSeen: (id: FindingId) => string | undefined;
 }
 
 async function writeKeyRow(
@@ -347,8 +371,13 @@ async function writeKeyRow(
   cells: readonly string[],
   key: {
     readonly userName: string;
+    readonly userArn: string;
     readonly accessKeyId: string;
     readonly slot?: 1 | 2;
+    readonly createdMs?: number;
+    readonly lastUsedMs?: number;
+    /** Active keys of the user. */
+    readonly activeKeys: number;
     /** The `created` cell. */
     readonly created: string;
     readonly active: boolean;
@@ -384,6 +413,37 @@ async function writeKeyRow(
     key.created,
     key.findings,
   );
+  if (state.runState) {
+    const identity = keyIdentity(
+      ctx.report.accountId,
+      neutraliseCell(key.userName),
+      key.accessKeyId,
+      key.slot === undefined ? '' : String(key.slot),
+      neutraliseCell(key.created),
+    );
+    const wait = state.runState.entry('k', identity, key.findings, state.firstSeenOrNow);
+    if (wait) await wait;
+  }
+  if (key.findings.length > 0) {
+    await state.findings.write(
+      ctx.prefix,
+      {
+        userName: key.userName,
+        userArn: key.userArn,
+        accessKeyId: key.accessKeyId,
+        ...(key.slot !== undefined ? { slot: key.slot } : {}),
+        isKey: true,
+      },
+      key.findings,
+      {
+        ...(key.createdMs !== undefined ? { keyCreatedMs: key.createdMs } : {}),
+        ...(key.lastUsedMs !== undefined ? { keyLastUsedMs: key.lastUsedMs } : {}),
+        activeKeys: key.activeKeys,
+        ...(key.privileges ? { privileges: key.privileges } : {}),
+      },
+      state.firstSeen,
+    );
+  }
 }
 
 /** Rows of inventory keys that no report slot accounts for (created after the report, or of unknown users). */
@@ -438,10 +498,15 @@ async function writeInventoryKey(
     ...privilegeCells(user.privileges),
     grantingPoliciesCell(user.privileges, ctx.blocked?.get(record.userName)),
     findings.join(';'),
+    maxSeverity(findings) ?? '',
   ];
   await writeKeyRow(state, ctx, cells, {
     userName: record.userName,
+    userArn: user.arn,
     accessKeyId: record.accessKeyId,
+    ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
+    ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
+    activeKeys: user.activeKeys,
     created: record.createDate,
     active,
     isRoot: false,
@@ -474,12 +539,35 @@ async function writeUser(
     numberCell(evaluation.daysSinceLastActivity),
     ...privilegeRow,
     evaluation.findings.join(';'),
+    maxSeverity(evaluation.findings) ?? '',
     ctx.report.generatedTime,
   );
   const wait = state.credentialReport.write(cells);
   if (wait) await wait;
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
+  if (state.runState) {
+    const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));
+    const wait = state.runState.entry('u', identity, evaluation.findings, state.firstSeenOrNow);
+    if (wait) await wait;
+  }
+  if (evaluation.ownFindings.length > 0) {
+    const passwordLastUsedMs = parseReportTimeMs(row.password_last_used);
+    const passwordSetMs =
+      parseReportTimeMs(row.password_last_changed) ?? parseReportTimeMs(row.user_creation_time);
+    await state.findings.write(
+      ctx.prefix,
+      { userName: row.user, userArn: row.arn, accessKeyId: '', isKey: false },
+      evaluation.ownFindings,
+      {
+        ...(passwordLastUsedMs !== undefined ? { passwordLastUsedMs } : {}),
+        ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
+        activeKeys: evaluation.activeKeys,
+        ...(privileges ? { privileges } : {}),
+      },
+      state.firstSeen,
+    );
+  }
 
   if (evaluation.keys.length === 0 && inventory.length === 0) return;
   const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
@@ -510,11 +598,16 @@ async function writeUser(
         ...privilegeRow,
         grantingPolicies,
         findings.join(';'),
+        maxSeverity(findings) ?? '',
       ],
       {
         userName: row.user,
+        userArn: row.arn,
         accessKeyId,
         slot,
+        ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
+        ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
+        activeKeys: evaluation.activeKeys,
         created: row[columns.lastRotated],
         active: facts.active,
         isRoot,
@@ -641,14 +734,25 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(input.expectedAccountIds ? { expectedAccountIds: input.expectedAccountIds } : {}),
     ...(input.breakdownTag ? { breakdownTag: input.breakdownTag } : {}),
     ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
+    ...(input.cisVersion ? { cisVersion: input.cisVersion } : {}),
   });
+  const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
+  const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
+  const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
+  const nowIso = input.now.toISOString();
+  const firstSeen = delta ? (id: FindingId) => delta.firstSeen(id) : () => undefined;
   const state: RunState = {
     input,
     builder,
-    ...(input.previous ? { delta: new DeltaTracker(input.previous) } : {}),
+    ...(delta ? { delta } : {}),
     controlPolicies: new ControlPolicyIndex(input.metadata),
     credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
+    ...(findingsCsv ? { findingsCsv } : {}),
+    findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
+    ...(runState ? { runState } : {}),
+    firstSeen,
+    firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
   };
 
   const written = new Map<string, string>();
@@ -669,12 +773,19 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     const reason = error instanceof Error ? error : new Error(String(error));
     state.credentialReport.abort(reason);
     state.accessKeys.abort(reason);
+    state.findingsCsv?.abort(reason);
+    state.runState?.abort(reason);
     throw error;
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
-  await Promise.all([state.credentialReport.end(), state.accessKeys.end()]);
+  await Promise.all([
+    state.credentialReport.end(),
+    state.accessKeys.end(),
+    state.findingsCsv?.end(),
+    state.runState?.end(),
+  ]);
 
   let summary = builder.build();
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };

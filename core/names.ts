@@ -68,6 +68,8 @@ export const S3_LAYOUT = {
   outputFiles: {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
+    findings: 'findings.csv',
+    state: 'state.json.gz',
     summary: 'summary.json',
     digest: 'digest.html',
   },

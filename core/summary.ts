@@ -10,7 +10,6 @@ import {
   CoverageEntry,
   CoverageReason,
   CoverageStatus,
-  FINDING_CIS,
   FINDING_IDS,
   FindingId,
   OrgMetadata,
@@ -19,12 +18,29 @@ import {
 } from './types';
 import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
 import type { Delta } from './delta-types';
-import { FINDING_INDEX } from './finding-ids';
+import {
+  CisVersion,
+  cisIdOf,
+  DEFAULT_CIS_VERSION,
+  FINDING_CONTROLS,
+  FINDING_INDEX,
+  FINDING_SEVERITY,
+  maxSeverity,
+  Severity,
+  SEVERITIES,
+  severityRank,
+} from './finding-ids';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
-  /** CIS AWS Foundations control, when the finding maps to one. */
+  /** FINDING_SEVERITY of the finding (docs/ARCHITECTURE.md §7). */
+  readonly severity: Severity;
+  /** CIS AWS Foundations control in the run's numbering (`cisVersion`), when the finding maps to one. */
   readonly cis?: string;
+  /** The CIS control in v4.0.1 and in v5.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
+  readonly cisV4?: string;
+  readonly cisV5?: string;
+  readonly securityHub?: string;
   /** Users whose row carries the finding (a user's row includes its keys' findings). */
   readonly users: number;
   /** Access keys (rows of access-keys.csv) carrying the finding. */
@@ -76,6 +92,29 @@ export interface RiskyKey {
   /** Privilege kinds the key's user holds (`admin`, `s3Read`, …); empty when none or unknown. */
   readonly privileges: readonly PrivilegeKind[];
   readonly findings: readonly FindingId[];
+  /** The most severe of `findings` (every key in the table has at least one). */
+  readonly severity?: Severity;
+  /** {@link riskScore} of the key, 0–100: the table's order. */
+  readonly riskScore?: number;
+}
+
+/** One row of the per-control compliance table: accounts passing and failing one CIS control, like Security Hub's. */
+export interface ControlCompliance {
+  /** The CIS id in the run's numbering (`cisVersion`). */
+  readonly cis: string;
+  readonly cisV4?: string;
+  readonly cisV5?: string;
+  readonly securityHub?: string;
+  /** The findings that fail the control (an account fails when any of its users or keys has one). */
+  readonly findings: readonly FindingId[];
+  /** The most severe of those findings' severities. */
+  readonly severity: Severity;
+  /** Accounts with rows this run (fresh or stale report) and none of the findings. */
+  readonly accountsPassing: number;
+  /** Accounts with rows this run and at least one of the findings. */
+  readonly accountsFailing: number;
+  /** Expected accounts without rows this run (no usable report): neither passing nor failing. */
+  readonly accountsNotEvaluated: number;
 }
 
 /** summary.json's coverage: the {@link CoverageVerdict} (docs/ARCHITECTURE.md §12) plus its entries. */
@@ -112,17 +151,23 @@ export interface Summary {
     readonly users: number;
     readonly accessKeys: number;
     readonly activeAccessKeys: number;
-    /** Active keys carrying at least one finding: the whole of the digest's "top risks" list. */
+    /** Active keys carrying at least one finding: the candidates of `riskiestKeys`, the whole of the digest's "top risks" list. */
     readonly activeKeysWithFindings: number;
     readonly usersWithFindings: number;
+    /** Open findings (the rows of findings.csv) per severity, most severe first (zero included). */
+    readonly openFindings: Readonly<Record<Severity, number>>;
   };
+  /** The CIS numbering of `cis` fields and of `compliance` (config `cisVersion`, CLI `--cis-version`). */
+  readonly cisVersion: CisVersion;
   /** Every finding id, in FINDING_IDS order, with its counts (zero included). */
   readonly findings: Readonly<Record<FindingId, FindingCount>>;
   readonly byAccount: readonly AccountSummary[];
   readonly byOu: readonly GroupSummary[];
   readonly byTag: { readonly key: string; readonly values: readonly GroupSummary[] };
   readonly coverage: Coverage;
-  /** The top active keys: root keys, then admin, then data-read, then the oldest. */
+  /** Per CIS control, in the run's numbering order: accounts passing, failing and not evaluated. */
+  readonly compliance: readonly ControlCompliance[];
+  /** The top active keys with at least one finding, by {@link riskScore} (docs/ARCHITECTURE.md §7). */
   readonly riskiestKeys: readonly RiskyKey[];
   /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
   readonly controlPolicies: ControlPolicySummary;
@@ -247,18 +292,58 @@ export class Heap<T> {
 }
 
 /** Risk tier of a key: 0 root, 1 admin, 2 data-read, 3 other. Lower is riskier. */
-function tier(key: RiskyKey): number {
+function tier(key: Pick<RiskyKey, 'isRoot' | 'privileges'>): number {
   if (key.isRoot) return 0;
   if (key.privileges.includes('admin')) return 1;
   if (key.privileges.length > 0) return 2;
   return 3;
 }
 
+/** Points of the key's most severe finding in {@link riskScore}. */
+export const SEVERITY_POINTS: Readonly<Record<Severity, number>> = {
+  critical: 40,
+  high: 30,
+  medium: 20,
+  low: 10,
+};
+/** Points of the key's privilege tier in {@link riskScore}: root, admin, data-read, none. */
+export const PRIVILEGE_POINTS = { root: 40, admin: 30, dataRead: 15, none: 0 } as const;
+/** Age at which a key earns all of {@link AGE_POINTS}. */
+export const AGE_CAP_DAYS = 365;
+/** Points of a key's age in {@link riskScore}, reached at {@link AGE_CAP_DAYS}. */
+export const AGE_POINTS = 20;
+
 /**
- * Total order "a is riskier than b": root, then admin, then data-read, then older; ties broken by
- * account, user, key id and slot so the table is deterministic whatever the input order.
+ * A key's risk score, 0–100 (docs/ARCHITECTURE.md §7 "Risk rank"): the points of its most severe finding
+ * (critical 40, high 30, medium 20, low 10, none 0) + the points of its user's power (root 40, admin 30,
+ * data-read 15, none 0) + its age, linear up to 20 points at 365 days (unknown age: 0), rounded to one
+ * decimal. Severity and power weigh alike, so an admin key with a medium finding (50 + age) outranks an
+ * unprivileged key with a high one (30 + age); age decides between keys otherwise alike.
+ */
+export function riskScore(key: Pick<RiskyKey, 'isRoot' | 'privileges' | 'findings' | 'ageDays'>): number {
+  const severity = maxSeverity(key.findings);
+  const t = tier(key);
+  const power =
+    t === 0
+      ? PRIVILEGE_POINTS.root
+      : t === 1
+        ? PRIVILEGE_POINTS.admin
+        : t === 2
+          ? PRIVILEGE_POINTS.dataRead
+          : PRIVILEGE_POINTS.none;
+  const age = Math.min(Math.max(key.ageDays ?? 0, 0), AGE_CAP_DAYS) / AGE_CAP_DAYS;
+  const score = (severity ? SEVERITY_POINTS[severity] : 0) + power + AGE_POINTS * age;
+  return Math.round(score * 10) / 10;
+}
+
+/**
+ * Total order "a is riskier than b": higher {@link riskScore}, then root, admin, data-read, then older;
+ * ties broken by account, user, key id and slot so the table is deterministic whatever the input order.
  */
 export function riskier(a: RiskyKey, b: RiskyKey): boolean {
+  const sa = a.riskScore ?? riskScore(a);
+  const sb = b.riskScore ?? riskScore(b);
+  if (sa !== sb) return sa > sb;
   const ta = tier(a);
   const tb = tier(b);
   if (ta !== tb) return ta < tb;
@@ -296,6 +381,8 @@ export interface SummaryBuilderOptions {
   /** @default 'Environment' */
   readonly breakdownTag?: string;
   readonly organizationLabel?: string;
+  /** @default DEFAULT_CIS_VERSION */
+  readonly cisVersion?: CisVersion;
   /** @default RISKIEST_KEYS_LIMIT */
   readonly riskiestKeysLimit?: number;
 }
@@ -350,6 +437,54 @@ function groupsSorted(groups: Map<string, GroupTally>): GroupSummary[] {
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([v, g]) => g.toGroup(v));
 }
 
+/** Sort key of a CIS id: `1.10` after `1.9`. */
+function cisOrder(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The per-control compliance table: one row per CIS control some finding maps to, in CIS order. */
+function complianceTable(
+  version: CisVersion,
+  evaluated: readonly AccountTally[],
+  notEvaluated: number,
+): ControlCompliance[] {
+  const byControl = new Map<string, FindingId[]>();
+  for (const id of FINDING_IDS) {
+    const cis = cisIdOf(id, version);
+    if (cis === undefined) continue;
+    const list = byControl.get(cis);
+    if (list) list.push(id);
+    else byControl.set(cis, [id]);
+  }
+  return [...byControl.entries()]
+    .sort(([a], [b]) => cisOrder(a, b))
+    .map(([cis, ids]) => {
+      const failing = evaluated.filter((t) =>
+        ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
+      ).length;
+      const first = ids[0] as FindingId;
+      const severity = ids.reduce<Severity>(
+        (best, id) => (severityRank(FINDING_SEVERITY[id]) < severityRank(best) ? FINDING_SEVERITY[id] : best),
+        FINDING_SEVERITY[first],
+      );
+      return {
+        cis,
+        ...FINDING_CONTROLS[first],
+        findings: ids,
+        severity,
+        accountsPassing: evaluated.length - failing,
+        accountsFailing: failing,
+        accountsNotEvaluated: notEvaluated,
+      };
+    });
+}
+
 /**
  * Accumulates the summary while merge streams: call {@link account} when an account's rows start,
  * {@link addUser}/{@link addKey} per row, {@link addProblem} for each unusable report, then {@link build}.
@@ -358,6 +493,7 @@ export class SummaryBuilder {
   private readonly accounts = new Map<string, AccountTally>();
   private readonly problems = new Map<string, ReportProblem[]>();
   private readonly keyFindingTotals = new Array<number>(FINDING_IDS.length).fill(0);
+  private readonly openFindings = new Array<number>(SEVERITIES.length).fill(0);
   private readonly risky: Heap<RiskyKey>;
   private readonly riskyLimit: number;
   private readonly metaById = new Map<string, AccountMetadata>();
@@ -398,7 +534,10 @@ export class SummaryBuilder {
     for (const id of findings) tally.userFindings[FINDING_INDEX[id]]!++;
   }
 
-  /** One row of access-keys.csv; `risky` is offered to the riskiest-keys table when the key is active. */
+  /**
+   * One row of access-keys.csv; `risky` is offered to the riskiest-keys table when the key is active and
+   * has a finding (its severity and risk score are filled in here).
+   */
   addKey(tally: AccountTally, active: boolean, findings: readonly FindingId[], risky?: () => RiskyKey): void {
     tally.accessKeys++;
     for (const id of findings) {
@@ -408,14 +547,21 @@ export class SummaryBuilder {
     }
     if (!active) return;
     tally.activeAccessKeys++;
-    if (findings.length > 0) tally.activeKeysWithFindings++;
+    if (findings.length === 0) return;
+    tally.activeKeysWithFindings++;
     if (!risky) return;
-    const candidate = risky();
+    const raw = risky();
+    const candidate: RiskyKey = { ...raw, severity: maxSeverity(raw.findings), riskScore: riskScore(raw) };
     if (this.risky.size < this.riskyLimit) this.risky.push(candidate);
     else {
       const weakest = this.risky.peek();
       if (weakest && riskier(candidate, weakest)) this.risky.replaceTop(candidate);
     }
+  }
+
+  /** One row of findings.csv (one open finding of a user or key), counted under its severity. */
+  addOpenFinding(id: FindingId): void {
+    this.openFindings[severityRank(FINDING_SEVERITY[id])]!++;
   }
 
   /** An account whose report could not be used (or only partly): shown in coverage. */
@@ -583,17 +729,22 @@ export class SummaryBuilder {
       tagTally.add(tally, status === 'reporting');
     }
 
+    const cisVersion = this.options.cisVersion ?? DEFAULT_CIS_VERSION;
     const findings = Object.fromEntries(
       FINDING_IDS.map((id, i) => {
-        const cis = FINDING_CIS[id];
+        const cis = cisIdOf(id, cisVersion);
         const count: FindingCount = {
+          severity: FINDING_SEVERITY[id],
           ...(cis ? { cis } : {}),
+          ...FINDING_CONTROLS[id],
           users: userFindingTotals[i] ?? 0,
           keys: this.keyFindingTotals[i] ?? 0,
         };
         return [id, count];
       }),
     ) as Record<FindingId, FindingCount>;
+    const evaluated = [...this.accounts.values()];
+    const notEvaluated = expected.filter((id) => !this.accounts.has(id)).length;
 
     const riskiestKeys = this.risky.drain().reverse();
     const warnings = [...this.warnings];
@@ -605,7 +756,13 @@ export class SummaryBuilder {
       ...(metadata?.organizationId ? { organizationId: metadata.organizationId } : {}),
       ...(organizationLabel ? { organizationLabel } : {}),
       thresholds,
-      totals,
+      totals: {
+        ...totals,
+        openFindings: Object.fromEntries(
+          SEVERITIES.map((severity, i) => [severity, this.openFindings[i] ?? 0]),
+        ) as Record<Severity, number>,
+      },
+      cisVersion,
       findings,
       byAccount,
       byOu: groupsSorted(byOu),
@@ -621,6 +778,7 @@ export class SummaryBuilder {
         }),
         entries,
       },
+      compliance: complianceTable(cisVersion, evaluated, notEvaluated),
       riskiestKeys,
       controlPolicies: {
         accountsKnown: this.chains.known,

@@ -3,6 +3,7 @@ import { CredreportError } from '../core/errors';
 import { DEFAULT_HUB_STACK_NAME, DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
+import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
 export class ConfigError extends CredreportError {
@@ -53,6 +54,8 @@ export interface CredreportConfig {
   readonly tagKeys: readonly string[];
   /** Tag whose values the summary breaks findings down by. */
   readonly breakdownTag: string;
+  /** CIS AWS Foundations numbering shown in summary.json and the digest (docs/ARCHITECTURE.md §7). */
+  readonly cisVersion: CisVersion;
   /** Finding thresholds (docs/ARCHITECTURE.md §7). */
   readonly thresholds: Thresholds;
   /** Days dated run outputs (`runs/`) and account report history (`accounts/`) are kept. */
@@ -308,6 +311,9 @@ const ContextSchema = z
       [],
     ),
     breakdownTag: str('breakdownTag', TAG_KEY, 'an AWS tag key').default('Environment'),
+    cisVersion: z
+      .enum(CIS_VERSIONS, { error: () => `cisVersion: expected one of ${CIS_VERSIONS.join(', ')}` })
+      .default(DEFAULT_CIS_VERSION),
     rotationDays: z.preprocess(fromString.number, z.unknown()).optional(),
     unusedDays: z.preprocess(fromString.number, z.unknown()).optional(),
     graceDays: z.preprocess(fromString.number, z.unknown()).optional(),
@@ -529,6 +535,7 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     ...(c.digestConfigurationSet !== undefined ? { digestConfigurationSet: c.digestConfigurationSet } : {}),
     tagKeys: c.tagKeys,
     breakdownTag: c.breakdownTag,
+    cisVersion: c.cisVersion,
     thresholds: thresholds.data,
     retentionDays: c.retentionDays,
     noncurrentVersionDays: c.noncurrentVersionDays,

@@ -66,6 +66,7 @@ export class HubStack extends Stack {
         : {}),
       tagKeys: config.tagKeys,
       breakdownTag: config.breakdownTag,
+      cisVersion: config.cisVersion,
       thresholds: config.thresholds,
       maxEmailBytes: config.maxEmailBytes,
       tagCacheHours: config.tagCacheHours,

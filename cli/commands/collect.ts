@@ -11,6 +11,7 @@ import { errorMessage, errorNames, isAccessDenied } from '../../core/aws-errors'
 import { RunInput, RunItem, withProblems } from '../../core/run-pipeline';
 import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
 import type { OrgMetadata, ReportProblem } from '../../core/types';
+import type { CisVersion } from '../../core/finding-ids';
 import { collectAccountReport as realCollectAccountReport } from '../../collector/account-collector';
 import {
   parseAccountIdsOption,
@@ -21,6 +22,9 @@ import {
   parseThresholdOptions,
   THRESHOLD_HELP,
   THRESHOLD_OPTIONS,
+  CIS_VERSION_HELP,
+  CIS_VERSION_OPTION,
+  parseCisVersionOption,
 } from '../args';
 import { AwsSession, AwsSessionFactory, createAwsSession } from '../aws';
 import {
@@ -62,6 +66,7 @@ export const COLLECT_OPTIONS = {
   now: { type: 'string' },
   'tag-keys': { type: 'string' },
   'breakdown-tag': { type: 'string' },
+  ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
 } as const;
 
@@ -76,7 +81,7 @@ Collects every IAM user and access key of the organization from here, nothing de
 accounts, OUs and tags from AWS Organizations, assumes a role into every ACTIVE account (your own
 account is read with your own credentials), runs the member agent's collector there (credential
 report, access keys with last use, privileges) and writes to --out:
-  credential-report.csv  access-keys.csv  summary.json  digest.html
+  credential-report.csv  access-keys.csv  findings.csv  state.json.gz  summary.json  digest.html
 Reports are merged as they arrive, so memory stays bounded however many accounts there are.
 
 Credentials and region:
@@ -103,6 +108,7 @@ Output:
   --now TIME            ISO 8601 time the findings are evaluated at (default: now)
   --tag-keys K,K        account tag columns (default: every tag key in the organization)
   --breakdown-tag KEY   tag the summary breaks findings down by (default Environment)
+${CIS_VERSION_HELP.replace('  --cis-version V    ', '  --cis-version V     ')}
 ${THRESHOLD_LINES}
 
 Progress goes to stderr: a bar on a terminal, a plain line every 10 s otherwise; a failed account is
@@ -132,6 +138,7 @@ interface CollectArgs {
   readonly now?: Date;
   readonly tagKeys?: string[];
   readonly breakdownTag?: string;
+  readonly cisVersion?: CisVersion;
   readonly thresholds: RunInput['thresholds'];
 }
 
@@ -176,6 +183,7 @@ function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
     now: values.now === undefined ? undefined : parseDateOption('now', values.now),
     tagKeys: values['tag-keys'] === undefined ? undefined : parseListOption('tag-keys', values['tag-keys']),
     breakdownTag: values['breakdown-tag'],
+    cisVersion: parseCisVersionOption(values['cis-version']),
     thresholds: parseThresholdOptions(values),
   };
 }
@@ -366,6 +374,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           items: prepend(head, items),
           ...(args.tagKeys ? { tagKeys: args.tagKeys } : {}),
           ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
+          ...(args.cisVersion ? { cisVersion: args.cisVersion } : {}),
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
         });
       }
@@ -386,7 +395,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
     const files = S3_LAYOUT.outputFiles;
     io.stdout.write(
       [
-        `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.summary}, ${files.digest} to ${args.outDir}`,
+        `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.findings}, ${files.state}, ${files.summary}, ${files.digest} to ${args.outDir}`,
         `  accounts: ${verdict.reporting} of ${verdict.expected} reporting` +
           (verdict.missing > 0 ? `, ${verdict.missing} missing` : '') +
           (verdict.stale > 0 ? ` (${verdict.stale} of them stale)` : ''),

@@ -1,6 +1,6 @@
 /**
  * `credreport demo`: the whole core on the bundled sample organization, no AWS needed. Writes the same
- * four outputs as merge/collect and prints a short summary table.
+ * five outputs as merge/collect and prints a short summary table.
  */
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -9,7 +9,13 @@ import { sampleOrganization } from '../../core/sample-org';
 import { describeCoverageEntry } from '../../core/summary';
 import type { Summary } from '../../core/summary';
 import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
-import { parseCommandLine, parseDateOption } from '../args';
+import {
+  CIS_VERSION_HELP,
+  CIS_VERSION_OPTION,
+  parseCisVersionOption,
+  parseCommandLine,
+  parseDateOption,
+} from '../args';
 import { Command, CommandIo, EXIT } from '../command';
 import { writeRunOutputs } from '../outputs';
 import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
@@ -18,14 +24,16 @@ const OPTIONS = {
   out: { type: 'string', short: 'o' },
   now: { type: 'string' },
   screenshots: { type: 'boolean' },
+  ...CIS_VERSION_OPTION,
 } as const;
 
-const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--screenshots]
+const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V] [--screenshots]
 
 Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
 one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
 keys, an admin key and a data-read key; one stale, one malformed and one never-reporting account, so
-coverage shows its gaps. Writes credential-report.csv, access-keys.csv, summary.json and digest.html and
+coverage shows its gaps. Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json and digest.html
+and
 prints a short summary table.
 
 Options:
@@ -33,6 +41,7 @@ Options:
   --now TIME         ISO 8601 time the sample is generated around, e.g. 2024-06-01T06:00:00Z (a time
                      without an offset is UTC; default: the current time); the same --now gives
                      byte-identical files
+${CIS_VERSION_HELP}
   --screenshots      also write digest-1280.png and digest-390.png (the digest in headless Chromium at
                      a desktop and a phone width); needs /usr/bin/chromium (apt-get install chromium)
                      or CHROMIUM_PATH, and the puppeteer-core development dependency
@@ -88,6 +97,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const { values } = parseCommandLine(argv, OPTIONS);
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
+  const cisVersion = parseCisVersionOption(values['cis-version']);
   const org = sampleOrganization(now);
   const { result, paths } = await writeRunOutputs(outDir, {
     now,
@@ -95,6 +105,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
     metadata: org.metadata,
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
+    ...(cisVersion ? { cisVersion } : {}),
   });
   const written: string[] = Object.values(paths);
   if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));

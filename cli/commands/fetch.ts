@@ -30,6 +30,7 @@ export const FETCH_OPTIONS = {
   stack: { type: 'string' },
   date: { type: 'string' },
   keys: { type: 'boolean' },
+  findings: { type: 'boolean' },
   summary: { type: 'boolean' },
   digest: { type: 'boolean' },
   out: { type: 'string', short: 'o' },
@@ -44,6 +45,7 @@ Downloads the merged report (or another output of the digest) from the hub bucke
 What:
   (default)             credential-report.csv, one row per IAM user per account
   --keys                access-keys.csv, one row per access key
+  --findings            findings.csv, one row per open finding (runs before it existed have none)
   --summary             summary.json (counts, coverage, findings, delta)
   --digest              digest.html (the emailed digest)
   --date YYYY-MM-DD     that day's run (runs/date=…/) instead of the latest
@@ -88,13 +90,18 @@ function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
   if (values.bucket !== undefined && values.stack !== undefined) {
     throw new UsageError('--bucket and --stack cannot be used together (--bucket needs no stack)');
   }
-  const chosen = (['keys', 'summary', 'digest'] as const).filter((k) => values[k] === true);
+  const chosen = (['keys', 'findings', 'summary', 'digest'] as const).filter((k) => values[k] === true);
   if (chosen.length > 1)
     throw new UsageError(
-      `choose one of --keys, --summary, --digest (got ${chosen.map((c) => `--${c}`).join(' ')})`,
+      `choose one of --keys, --findings, --summary, --digest (got ${chosen.map((c) => `--${c}`).join(' ')})`,
     );
   const files = S3_LAYOUT.outputFiles;
-  const byFlag = { keys: files.accessKeys, summary: files.summary, digest: files.digest } as const;
+  const byFlag = {
+    keys: files.accessKeys,
+    findings: files.findings,
+    summary: files.summary,
+    digest: files.digest,
+  } as const;
   const flag = chosen[0];
   const file: string = flag === undefined ? files.credentialReport : byFlag[flag];
   return {
@@ -239,7 +246,7 @@ export function createFetchCommand(overrides: Partial<FetchCommandDeps> = {}): C
   const deps: FetchCommandDeps = { aws: createAwsSession, ...overrides };
   return {
     name: 'fetch',
-    summary: 'download the merged CSV (or keys, summary, digest) from the hub bucket',
+    summary: 'download the merged CSV (or keys, findings, summary, digest) from the hub bucket',
     help: HELP,
     run: (argv, io) => runFetch(deps, argv, io),
   };

@@ -1,6 +1,6 @@
 /**
  * `credreport merge <dir|files…>`: merges local credential reports (raw AWS CSVs, or stored report JSON
- * such as accounts/<id>/latest.json from the hub bucket) into the four outputs, without AWS.
+ * such as accounts/<id>/latest.json from the hub bucket) into the five outputs, without AWS.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { parseAccountReport } from '../../core/event-contract';
 import type { RunInput, RunItem } from '../../core/run-pipeline';
 import type { PreviousRun } from '../../core/delta';
 import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
+import { readPreviousState } from '../../core/run-state';
 import { S3_LAYOUT } from '../../core/names';
 import { coverageLine } from '../../core/digest-html';
 import { describeCoverageEntry } from '../../core/summary';
@@ -25,6 +26,9 @@ import {
   parseThresholdOptions,
   THRESHOLD_HELP,
   THRESHOLD_OPTIONS,
+  CIS_VERSION_HELP,
+  CIS_VERSION_OPTION,
+  parseCisVersionOption,
 } from '../args';
 import { parseMetadataFile } from '../collect-org';
 import { Command, CommandIo, exitStatusFor } from '../command';
@@ -43,6 +47,7 @@ const OPTIONS = {
   'expected-accounts': { type: 'string' },
   previous: { type: 'string' },
   label: { type: 'string' },
+  ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
 } as const;
 
@@ -69,11 +74,14 @@ Options:
   --expected-accounts IDS
                        comma-separated account ids expected to report (default: every ACTIVE account
                        of --metadata, else every account with a file)
-  --previous DIR       a previous run's output folder: the summary gets what changed since
+  --previous DIR       a previous run's output folder (its state.json.gz, else its CSVs): the summary
+                       gets what changed since, and findings.csv when each finding was first seen
   --label TEXT         organization label for the digest title (default: organization id)
+${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 
-Writes credential-report.csv, access-keys.csv, summary.json and digest.html to --out.
+Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json and digest.html
+to --out.
 Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
 (a malformed or unreadable file, a stale report, an expected account without a report, a file that
 names no account); each gap is named on stderr and in summary.json. The same rule as collect and run:
@@ -292,7 +300,11 @@ async function* readItems(
   }
 }
 
-/** Reads `--previous DIR` (credential-report.csv required; access-keys.csv and summary.json optional). */
+/**
+ * Reads `--previous DIR`: its state.json.gz when it has one (core/run-state.ts), else its CSVs
+ * (credential-report.csv required; access-keys.csv optional: runs before the state existed); summary.json
+ * optional either way.
+ */
 export async function readPreviousDir(dir: string): Promise<PreviousRun> {
   const names = S3_LAYOUT.outputFiles;
   const path = (name: string): string => join(dir, name);
@@ -301,8 +313,11 @@ export async function readPreviousDir(dir: string): Promise<PreviousRun> {
       (s) => s.isFile(),
       () => false,
     );
-  if (!(await exists(names.credentialReport))) {
-    throw new MergeInputError(`--previous ${dir}: no ${names.credentialReport} in this directory`);
+  const hasState = await exists(names.state);
+  if (!hasState && !(await exists(names.credentialReport))) {
+    throw new MergeInputError(
+      `--previous ${dir}: no ${names.state} or ${names.credentialReport} in this directory`,
+    );
   }
   let summary: PreviousSummary | undefined;
   if (await exists(names.summary)) {
@@ -314,6 +329,12 @@ export async function readPreviousDir(dir: string): Promise<PreviousRun> {
     }
   }
   try {
+    if (hasState) {
+      return await readPreviousState({
+        state: createReadStream(path(names.state)),
+        ...(summary ? { summary } : {}),
+      });
+    }
     return await readPreviousRun({
       credentialReport: createReadStream(path(names.credentialReport)),
       ...((await exists(names.accessKeys)) ? { accessKeys: createReadStream(path(names.accessKeys)) } : {}),
@@ -374,6 +395,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   const previous =
     values.previous !== undefined ? await readPreviousDir(resolve(io.cwd, values.previous)) : undefined;
   const files = await findInputFiles(positionals, io.cwd);
+  const cisVersion = parseCisVersionOption(values['cis-version']);
 
   // Console only (naming the input files); the run gets the same problems as items.
   const bad: BadInput[] = [];
@@ -393,6 +415,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     ...(values['breakdown-tag'] !== undefined ? { breakdownTag: values['breakdown-tag'] } : {}),
     ...(previous ? { previous } : {}),
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
+    ...(cisVersion ? { cisVersion } : {}),
   };
   const { result, paths } = await writeRunOutputs(outDir, input);
   const { summary } = result;

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
 import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
+import { DEFAULT_CIS_VERSION, type CisVersion } from '../../core/finding-ids';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
@@ -40,6 +41,11 @@ export interface ReportDigestProps {
   readonly tagKeys: readonly string[];
   /** Tag the findings are broken down by. */
   readonly breakdownTag: string;
+  /**
+   * CIS AWS Foundations numbering shown in summary.json and the digest.
+   * @default DEFAULT_CIS_VERSION (v5.0.0)
+   */
+  readonly cisVersion?: CisVersion;
   /** Finding thresholds. */
   readonly thresholds: Thresholds;
   /** Largest email before the CSV is linked rather than attached, in bytes. */
@@ -138,6 +144,7 @@ export class ReportDigest extends Construct {
       DIGEST_SENDER: props.sender ?? '',
       TAG_KEYS: props.tagKeys.join(','),
       BREAKDOWN_TAG: props.breakdownTag,
+      CIS_VERSION: props.cisVersion ?? DEFAULT_CIS_VERSION,
       ROTATION_DAYS: String(t.rotationDays),
       UNUSED_DAYS: String(t.unusedDays),
       GRACE_DAYS: String(t.graceDays),

@@ -44,6 +44,7 @@ describe('parseConfig', () => {
       digestRecipients: [],
       tagKeys: [],
       breakdownTag: 'Environment',
+      cisVersion: 'v5.0.0',
       retentionDays: 400,
       noncurrentVersionDays: 30,
       logRetentionDays: 90,
@@ -391,6 +392,11 @@ describe('parseConfig', () => {
     expect(parse({ digestRecipients: many, digestSender: 'c@example.com' })).toThrow(
       /digestRecipients: expected at most 50 addresses/,
     );
+  });
+
+  it('takes cisVersion v4.0.1 or v5.0.0 and throws naming cisVersion for any other', () => {
+    expect(parseConfig({ ...minimal, cisVersion: 'v4.0.1' }).cisVersion).toBe('v4.0.1');
+    expect(parse({ cisVersion: 'v1.4.0' })).toThrow(/cisVersion: expected one of v4.0.1, v5.0.0/);
   });
 
   it('throws naming stackName, breakdownTag and retainStacksOnAccountRemoval when malformed', () => {

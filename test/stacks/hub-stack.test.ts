@@ -251,6 +251,7 @@ describe('HubStack', () => {
         DIGEST_SENDER: '',
         ROTATION_DAYS: 90,
         STALE_HOURS: 26,
+        CIS_VERSION: 'v5.0.0',
       });
       const other = DigestEnvSchema.parse(concrete(envOf(delegated.hubJson, 'DigestFunction')));
       expect(other).toMatchObject({

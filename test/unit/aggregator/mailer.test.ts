@@ -212,7 +212,7 @@ describe('composeDigestEmail', () => {
         expect(mimeMessage(composed.email, encoding).length).toBeLessThanOrEqual(composed.estimatedBytes);
       }
       const newFindings = big.delta!.newFindings.count;
-      expect(newFindings).toBe(50_000);
+      expect(newFindings).toBe(150_000); // console-without-mfa + key-not-rotated per user, key-not-rotated per key
       const line = `… and ${(newFindings - DIGEST_LIMITS.deltaItems).toLocaleString('en-US')} more — see the attached CSV.`;
       expect(composed.email.html).toContain(line);
       expect(composed.email.text).toContain(line);
@@ -281,7 +281,7 @@ describe('composeDigestEmail', () => {
         expect(part).toContain(`s3://hub-bucket/${RUN}digest.html`);
         expect(part).toContain(CSV_URI);
       }
-      expect(email.subject).toContain('50,000 findings');
+      expect(email.subject).toContain('100,000 findings'); // users × (console-without-mfa, key-not-rotated)
     });
 
     it('refuses with MailerError when maxEmailBytes cannot hold even the notice', () => {

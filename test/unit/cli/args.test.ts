@@ -1,4 +1,5 @@
 import {
+  parseCisVersionOption,
   parseAccountIdsOption,
   parseChoiceOption,
   parseCommandLine,
@@ -133,6 +134,15 @@ describe('value options', () => {
     expect(parseChoiceOption('format', 'json', ['json', 'table'])).toBe('json');
     expect(usage(() => parseChoiceOption('format', 'xml', ['json', 'table']))).toBe(
       "option --format must be one of json, table, got 'xml'",
+    );
+  });
+
+  it('parses --cis-version as v4.0.1 or v5.0.0 (with or without the v) and refuses other versions', () => {
+    expect(parseCisVersionOption(undefined)).toBeUndefined();
+    expect(parseCisVersionOption('v4.0.1')).toBe('v4.0.1');
+    expect(parseCisVersionOption('5.0.0')).toBe('v5.0.0');
+    expect(usage(() => parseCisVersionOption('1.4'))).toMatch(
+      /--cis-version must be one of v4\.0\.1, v5\.0\.0, got '1\.4'/,
     );
   });
 

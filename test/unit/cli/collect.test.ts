@@ -250,7 +250,7 @@ afterEach(() => {
 });
 
 describe('collect', () => {
-  it('collects every ACTIVE account, its own with its own credentials, and writes the four outputs', async () => {
+  it('collects every ACTIVE account, its own with its own credentials, and writes the five outputs', async () => {
     callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
     rolesAssumable();
     await expect(command().run(['--now', NOW.toISOString()], io())).resolves.toBe(EXIT.ok);
@@ -270,6 +270,8 @@ describe('collect', () => {
       'access-keys.csv',
       'credential-report.csv',
       'digest.html',
+      'findings.csv',
+      'state.json.gz',
       'summary.json',
     ]);
     const csv = readFileSync(join(cwd, 'out', 'credential-report.csv'), 'utf8');
@@ -630,6 +632,8 @@ describe('collect', () => {
       'access-keys.csv',
       'credential-report.csv',
       'digest.html',
+      'findings.csv',
+      'state.json.gz',
       'summary.json',
     ]);
     // Out-of-order completion still gives a file in account order, with no out-of-order warning.

@@ -13,7 +13,14 @@ import type { Summary } from '../../../core/summary';
 
 const NOW = '2024-06-01T06:00:00Z';
 const REPO = join(__dirname, '../../..');
-const FILES = ['credential-report.csv', 'access-keys.csv', 'summary.json', 'digest.html'];
+const FILES = [
+  'credential-report.csv',
+  'access-keys.csv',
+  'findings.csv',
+  'state.json.gz',
+  'summary.json',
+  'digest.html',
+];
 
 function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: () => string } {
   const out = new PassThrough();
@@ -78,7 +85,7 @@ describe('credreport demo', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes the four outputs to ./out and prints the summary table', async () => {
+  it('writes the five outputs to ./out and prints the summary table', async () => {
     const c = capture(dir);
     const code = await main(['demo', '--now', NOW], c.io);
     expect(c.stderr()).toBe('');
@@ -86,7 +93,7 @@ describe('credreport demo', () => {
     checkOutputs(join(dir, 'out'));
     const stdout = c.stdout();
     expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
-    expect(stdout).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    expect(stdout).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
     expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 3 missing \(1 of them stale\)/);
     expect(stdout).toContain(
       '555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours',
@@ -96,7 +103,7 @@ describe('credreport demo', () => {
     );
     expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
-      'Wrote out/credential-report.csv, out/access-keys.csv, out/summary.json, out/digest.html',
+      'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/state.json.gz, out/summary.json, out/digest.html',
     );
   });
 
@@ -106,6 +113,15 @@ describe('credreport demo', () => {
     for (const name of FILES) {
       expect(readFileSync(join(dir, 'b', name), 'utf8')).toBe(readFileSync(join(dir, 'a', name), 'utf8'));
     }
+  });
+
+  it('shows the CIS v4.0.1 numbering with --cis-version v4.0.1', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--now', NOW, '--cis-version', 'v4.0.1'], c.io)).toBe(EXIT.ok);
+    expect(c.stdout()).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.cisVersion).toBe('v4.0.1');
+    expect(summary.compliance[0]).toMatchObject({ cis: '1.4', cisV5: '1.3', securityHub: 'IAM.4' });
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {
@@ -127,7 +143,7 @@ describe('credreport demo', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
-  it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the four files', () => {
+  it('runs as `npm run demo` does (tsx cli/main.ts demo) and writes the five files', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };

@@ -118,6 +118,7 @@ describe('fetch', () => {
   it.each([
     [['--date', '2026-01-02'], 'runs/date=2026-01-02/credential-report.csv'],
     [['--keys'], 'latest/access-keys.csv'],
+    [['--findings'], 'latest/findings.csv'],
     [['--summary'], 'latest/summary.json'],
     [['--digest'], 'latest/digest.html'],
     [['--date', '2026-01-02', '--keys'], 'runs/date=2026-01-02/access-keys.csv'],
@@ -275,7 +276,7 @@ describe('fetch', () => {
   });
 
   it.each([
-    [['--keys', '--summary'], /choose one of --keys, --summary, --digest/],
+    [['--keys', '--summary'], /choose one of --keys, --findings, --summary, --digest/],
     [['--bucket', 'b', '--stack', 's'], /--bucket and --stack cannot be used together/],
     [['--date', '2026-02-30'], /--date must be a day as YYYY-MM-DD/],
     [['--date', 'yesterday'], /--date must be a day/],

@@ -67,13 +67,19 @@ describe('credreport merge', () => {
     return path;
   };
 
-  it('writes the four outputs and exits 0 when every report is good', async () => {
+  it('writes the five outputs and exits 0 when every report is good', async () => {
     write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
     write(`reports/credential-report-${OTHER}.csv`, asAccount(NORMAL, OTHER));
     const result = await run(dir, ['reports', '--now', NOW, '--out', 'result']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(EXIT.ok);
-    for (const name of ['credential-report.csv', 'access-keys.csv', 'summary.json', 'digest.html']) {
+    for (const name of [
+      'credential-report.csv',
+      'access-keys.csv',
+      'findings.csv',
+      'summary.json',
+      'digest.html',
+    ]) {
       expect(existsSync(join(dir, 'result', name))).toBe(true);
     }
     const out = readOut(join(dir, 'result'));

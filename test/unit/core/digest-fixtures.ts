@@ -58,7 +58,8 @@ export async function fiftyThousandFindings(): Promise<MergeResult> {
       createdDaysAgo: 30,
       password: { changedDaysAgo: 20, lastUsedDaysAgo: 1 },
       mfa: false,
-      keys: [{ active: true, createdDaysAgo: 20, lastUsedDaysAgo: 1 }],
+      // A key past rotation: every key is a riskiest-keys candidate (a finding) as well.
+      keys: [{ active: true, createdDaysAgo: 120, lastUsedDaysAgo: 1 }],
     }));
     return buildAccountReport({
       accountId: accountId(a),

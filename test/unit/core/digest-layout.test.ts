@@ -194,7 +194,8 @@ describe('digest content', () => {
   });
 
   it('puts failing CIS findings first by users and names the findings nobody has', () => {
-    const findings = { ...summary.findings, 'root-mfa-disabled': { cis: '1.5', users: 0, keys: 0 } };
+    const rootMfa = { ...summary.findings['root-mfa-disabled'], users: 0, keys: 0 };
+    const findings = { ...summary.findings, 'root-mfa-disabled': rootMfa };
     const s = { ...summary, findings };
     const compliance = section(renderDigestHtml(s), 'compliance');
     const order = [...compliance.matchAll(/monospace;font-size:12px;">([a-z-]+)</g)].map((m) => m[1]);
@@ -202,7 +203,7 @@ describe('digest content', () => {
       (a, b) => findings[b].users - findings[a].users || findings[b].keys - findings[a].keys,
     );
     expect(order).toEqual(byUsers);
-    expect(compliance).toContain('No findings for: 1.5 Root user without MFA.');
-    expect(renderDigestText(s)).toContain('No findings for: 1.5 Root user without MFA.');
+    expect(compliance).toContain(`No findings for: ${rootMfa.cis} Root user without MFA.`);
+    expect(renderDigestText(s)).toContain(`No findings for: ${rootMfa.cis} Root user without MFA.`);
   });
 });

@@ -217,7 +217,7 @@ describe('renderDigestText', () => {
     expect(text).toContain(
       'Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 3 missing (1 of them stale).',
     );
-    expect(text).toMatch(/root-access-key\s+1\.4\s+1\s+1/);
+    expect(text).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
     expect(text).toContain('\nTop risks\n---------\n');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);

@@ -9,16 +9,22 @@ const NOW = new Date('2026-11-21T06:00:00Z');
 
 interface Captured {
   readonly sinks: RunSinks;
-  readonly out: { cr: string; ak: string; summary?: string; html?: string };
+  readonly out: { cr: string; ak: string; fi: string; summary?: string; html?: string };
   /** The order the sinks finished or were called in. */
   readonly order: string[];
 }
 
 function capture(): Captured {
-  const out: Captured['out'] = { cr: '', ak: '' };
+  const out: Captured['out'] = { cr: '', ak: '', fi: '' };
   const order: string[] = [];
   const cr = new PassThrough();
   const ak = new PassThrough();
+  const fi = new PassThrough();
+  fi.on('data', (d: Buffer) => (out.fi += d.toString('utf8')));
+  fi.on('finish', () => order.push('findings.csv'));
+  const st = new PassThrough();
+  st.resume();
+  st.on('finish', () => order.push('state.json.gz'));
   cr.on('data', (d: Buffer) => (out.cr += d.toString('utf8')));
   ak.on('data', (d: Buffer) => (out.ak += d.toString('utf8')));
   cr.on('finish', () => order.push('credential-report.csv'));
@@ -29,6 +35,8 @@ function capture(): Captured {
     sinks: {
       credentialReport: cr,
       accessKeys: ak,
+      findings: fi,
+      state: st,
       summary: async (json) => {
         order.push('summary.json');
         out.summary = json;
@@ -56,12 +64,18 @@ const reportItems = (reports: readonly AccountReport[]): RunItem[] =>
   reports.map((report) => ({ kind: 'report', report }));
 
 describe('runPipeline', () => {
-  it('writes the four outputs, summary.json and digest.html after both CSVs, and returns the verdict', async () => {
+  it('writes the six outputs, summary.json and digest.html after the three CSVs and the state, and returns the verdict', async () => {
     const { reports } = sampleOrganization(NOW);
     const c = capture();
     const result = await runPipeline(input(reportItems(reports)), c.sinks);
-    expect(c.order.slice(0, 2).sort()).toEqual(['access-keys.csv', 'credential-report.csv']);
-    expect(c.order.slice(2).sort()).toEqual(['digest.html', 'summary.json']);
+    expect(c.order.slice(0, 4).sort()).toEqual([
+      'access-keys.csv',
+      'credential-report.csv',
+      'findings.csv',
+      'state.json.gz',
+    ]);
+    expect(c.order.slice(4).sort()).toEqual(['digest.html', 'summary.json']);
+    expect(c.out.fi).toMatch(/^account_id,/);
     expect(c.out.summary).toBe(`${JSON.stringify(result.summary, null, 2)}\n`);
     expect(c.out.html).toBe(result.html);
     expect(c.out.cr).toMatch(/^account_id,/);

@@ -5,6 +5,7 @@ import { buildAccountReport, SAMPLE_ACCOUNTS, sampleOrganization } from '../../.
 import {
   Heap,
   riskier,
+  riskScore,
   RiskyKey,
   Summary,
   SummaryBuilder,
@@ -210,16 +211,81 @@ describe('summary counts', () => {
     summary = await summarise({ metadata: sample.metadata, reports: sample.reports });
   });
 
-  it('counts every finding with its CIS control, users and keys', () => {
+  it('counts every finding with its severity, CIS v4.0.1/v5.0.0 and Security Hub controls, users and keys', () => {
     expect(Object.keys(summary.findings)).toEqual([...FINDING_IDS]);
-    expect(summary.findings['root-access-key']).toEqual({ cis: '1.4', users: 1, keys: 1 });
-    expect(summary.findings['console-without-mfa']).toEqual({ cis: '1.10', users: 3, keys: 0 });
-    expect(summary.findings['privileged-key']).toEqual({ users: 3, keys: 3 });
+    expect(summary.cisVersion).toBe('v5.0.0');
+    expect(summary.findings['root-access-key']).toEqual({
+      severity: 'critical',
+      cis: '1.3',
+      cisV4: '1.4',
+      cisV5: '1.3',
+      securityHub: 'IAM.4',
+      users: 1,
+      keys: 1,
+    });
+    expect(summary.findings['console-without-mfa']).toEqual({
+      severity: 'high',
+      cis: '1.9',
+      cisV4: '1.10',
+      cisV5: '1.9',
+      securityHub: 'IAM.5',
+      users: 3,
+      keys: 0,
+    });
+    expect(summary.findings['privileged-key']).toEqual({ severity: 'high', users: 3, keys: 3 });
     expect(summary.findings['multiple-active-keys']).toMatchObject({ users: 1, keys: 2 });
   });
 
+  it('shows the CIS v4.0.1 numbering when cisVersion is v4.0.1, the other ids unchanged', async () => {
+    const v4 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v4.0.1' });
+    expect(v4.cisVersion).toBe('v4.0.1');
+    expect(v4.findings['key-not-rotated']).toMatchObject({ cis: '1.14', cisV4: '1.14', cisV5: '1.13' });
+    expect(v4.compliance.map((c) => c.cis)).toEqual([
+      '1.4',
+      '1.5',
+      '1.7',
+      '1.10',
+      '1.11',
+      '1.12',
+      '1.13',
+      '1.14',
+    ]);
+  });
+
+  it('tables per CIS control the accounts passing, failing and not evaluated', () => {
+    expect(summary.compliance.map((c) => c.cis)).toEqual([
+      '1.3',
+      '1.4',
+      '1.6',
+      '1.9',
+      '1.10',
+      '1.11',
+      '1.12',
+      '1.13',
+    ]);
+    const failing = (id: string): number =>
+      summary.byAccount.filter(
+        (a) => a.reportGeneratedTime !== undefined && (a.findings as Record<string, number>)[id],
+      ).length;
+    for (const row of summary.compliance) {
+      const id = row.findings[0] as string;
+      expect(row.accountsFailing).toBe(failing(id));
+      expect(row.accountsPassing + row.accountsFailing).toBe(summary.totals.accounts);
+      expect(row.accountsNotEvaluated).toBe(
+        summary.byAccount.filter((a) => a.expected && a.reportGeneratedTime === undefined).length,
+      );
+    }
+    expect(summary.compliance[0]).toMatchObject({
+      cis: '1.3',
+      securityHub: 'IAM.4',
+      findings: ['root-access-key'],
+      severity: 'critical',
+      accountsFailing: 1,
+    });
+  });
+
   it('totals rows of both CSVs', () => {
-    expect(summary.totals).toEqual({
+    expect(summary.totals).toMatchObject({
       accounts: 5,
       users: 18,
       accessKeys: 12,
@@ -279,13 +345,18 @@ describe('summary counts', () => {
     expect(s.byOu.find((g) => g.value === UNKNOWN_OU)).toMatchObject({ accounts: 1, users: 2 });
   });
 
-  it('ranks the riskiest keys: root first, then admin, then data-read, then the oldest', () => {
+  it('ranks only active keys with findings, by risk score: root first, then admin, then by severity and age', () => {
     const keys = summary.riskiestKeys;
-    expect(keys[0]).toMatchObject({ isRoot: true, accountId: SAMPLE_ACCOUNTS.management });
+    expect(keys[0]).toMatchObject({
+      isRoot: true,
+      accountId: SAMPLE_ACCOUNTS.management,
+      severity: 'critical',
+    });
     expect(keys.slice(1, 3).map((k) => k.userName)).toEqual(['admin-alice', 'deploy-bot']);
-    expect(keys[3]).toMatchObject({ userName: 'log-shipper', ageDays: 703 });
-    expect(keys.every((k) => k.findings !== undefined)).toBe(true);
-    expect(keys.length).toBe(summary.totals.activeAccessKeys);
+    expect(keys.every((k) => k.findings.length > 0 && k.severity !== undefined)).toBe(true);
+    const scores = keys.map((k) => k.riskScore as number);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(keys.length).toBe(summary.totals.activeKeysWithFindings);
   });
 });
 
@@ -297,6 +368,7 @@ describe('SummaryBuilder riskiest keys', () => {
     isRoot: fc.boolean(),
     ageDays: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
     privileges: fc.subarray(['admin', 's3Read', 'rdsRead', 'dynamodbRead'] as const),
+    findings: fc.subarray([...FINDING_IDS], { minLength: 1 }),
   });
 
   it('keeps exactly the top N of a full sort whatever the insertion order', () => {
@@ -307,7 +379,7 @@ describe('SummaryBuilder riskiest keys', () => {
           userName: k.userName,
           isRoot: k.isRoot,
           privileges: k.privileges,
-          findings: [],
+          findings: k.findings,
           ...(k.accessKeyId !== undefined ? { accessKeyId: k.accessKeyId } : {}),
           ...(k.ageDays !== undefined ? { ageDays: k.ageDays } : {}),
         }));
@@ -317,16 +389,31 @@ describe('SummaryBuilder riskiest keys', () => {
           riskiestKeysLimit: limit,
         });
         const tally = builder.account('100000000001', NOW.toISOString());
-        for (const key of keys) builder.addKey(tally, true, [], () => key);
+        for (const key of keys) builder.addKey(tally, true, key.findings, () => key);
         const expected = [...keys]
           .sort((a, b) => (riskier(a, b) ? -1 : riskier(b, a) ? 1 : 0))
           .slice(0, limit);
         const got = builder.build().riskiestKeys;
-        expect(got.map((k) => [tierOf(k), k.ageDays ?? -1])).toEqual(
-          expected.map((k) => [tierOf(k), k.ageDays ?? -1]),
+        expect(got.map((k) => [k.riskScore, tierOf(k), k.ageDays ?? -1])).toEqual(
+          expected.map((k) => [riskScore(k), tierOf(k), k.ageDays ?? -1]),
         );
       }),
     );
+  });
+
+  it('leaves out active keys without findings', () => {
+    const builder = new SummaryBuilder({ now: NOW, thresholds: DEFAULT_THRESHOLDS });
+    const tally = builder.account('100000000001', NOW.toISOString());
+    builder.addKey(tally, true, [], () => ({
+      accountId: '1',
+      userName: 'x',
+      isRoot: false,
+      privileges: [],
+      findings: [],
+    }));
+    const s = builder.build();
+    expect(s.riskiestKeys).toEqual([]);
+    expect(s.totals).toMatchObject({ activeAccessKeys: 1, activeKeysWithFindings: 0 });
   });
 
   it('ignores inactive keys', () => {
@@ -343,6 +430,32 @@ describe('SummaryBuilder riskiest keys', () => {
     expect(s.riskiestKeys).toEqual([]);
     expect(s.totals).toMatchObject({ accessKeys: 1, activeAccessKeys: 0 });
     expect(s.findings['key-not-rotated'].keys).toBe(1);
+  });
+});
+
+describe('riskScore', () => {
+  const key = (extra: Partial<RiskyKey>): RiskyKey => ({
+    accountId: '1',
+    userName: 'u',
+    isRoot: false,
+    privileges: [],
+    findings: [],
+    ...extra,
+  });
+
+  it('adds severity points, privilege points and age points up to 20 at 365 days', () => {
+    expect(riskScore(key({ isRoot: true, findings: ['root-access-key'], ageDays: 365 }))).toBe(100);
+    expect(riskScore(key({ privileges: ['admin'], findings: ['key-not-rotated'], ageDays: 0 }))).toBe(50);
+    expect(riskScore(key({ privileges: ['s3Read'], findings: ['data-read-key'], ageDays: 730 }))).toBe(55);
+    expect(riskScore(key({ findings: ['console-without-mfa'], ageDays: 73 }))).toBe(34);
+    expect(riskScore(key({ findings: [] }))).toBe(0);
+  });
+
+  it('ranks an admin key with a medium finding above an unprivileged key with a high one of the same age', () => {
+    const admin = key({ privileges: ['admin'], findings: ['key-not-rotated'], ageDays: 100 });
+    const plain = key({ findings: ['console-without-mfa'], ageDays: 100 });
+    expect(riskier(admin, plain)).toBe(true);
+    expect(riskier(plain, admin)).toBe(false);
   });
 });
 

@@ -1,0 +1,176 @@
+/**
+ * findings.csv (docs/ARCHITECTURE.md §6): one row per open finding, long format, so a spreadsheet pivot or
+ * an Athena query needs no string splitting. runMerge hands it every user and key it writes with the
+ * findings evaluated for them; this module turns each finding into its row: severity and controls
+ * (core/finding-ids.ts), when it was first seen (the previous run's state, core/delta.ts), its age in
+ * whole days, a short detail ("unused 132 days") and, for the privilege findings, the granting policies.
+ */
+import type { CsvWriter } from './csv-writer';
+import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
+import type { Thresholds } from './thresholds';
+import { wholeDaysBetweenMs } from './time';
+import { PRIVILEGE_KINDS, PrivilegeKind, UserPrivileges } from './types';
+
+/** What the detail of a user's or key's findings is written from (times in epoch ms). */
+export interface FindingFacts {
+  /** A key's creation (last rotation); undefined for a user's own findings or when unknown. */
+  readonly keyCreatedMs?: number;
+  /** A key's last use; undefined: never used (or a user's own findings). */
+  readonly keyLastUsedMs?: number;
+  /** A user's password last use; undefined: never used. */
+  readonly passwordLastUsedMs?: number;
+  /** A never-used password's last change (else the user's creation): what credential-unused counts from. */
+  readonly passwordSetMs?: number;
+  /** Active keys of the user (multiple-active-keys). */
+  readonly activeKeys: number;
+  readonly privileges?: UserPrivileges;
+}
+
+/** Who a row is about: a user (no key) or one of its keys. */
+export interface FindingSubject {
+  readonly userName: string;
+  readonly userArn: string;
+  /** Empty when the key id is unknown (root keys, reports without a key inventory) or for a user's own findings. */
+  readonly accessKeyId: string;
+  readonly slot?: 1 | 2;
+  /** True for rows of a key. */
+  readonly isKey: boolean;
+}
+
+const DATA_KINDS: readonly PrivilegeKind[] = ['s3Read', 'rdsRead', 'dynamodbRead'];
+const KIND_TEXT: Readonly<Record<PrivilegeKind, string>> = {
+  admin: 'admin',
+  s3Read: 'S3',
+  rdsRead: 'RDS',
+  dynamodbRead: 'DynamoDB',
+};
+
+function days(n: number): string {
+  return n === 1 ? '1 day' : `${n} days`;
+}
+
+/** The granting policies of the given kinds, `kind:policy` joined by `;` (as access-keys.csv's granting_policies). */
+function pathOf(privileges: UserPrivileges | undefined, kinds: readonly PrivilegeKind[]): string {
+  if (!privileges) return '';
+  const parts: string[] = [];
+  for (const kind of PRIVILEGE_KINDS) {
+    if (!kinds.includes(kind) || !privileges[kind]) continue;
+    for (const policy of privileges.grantingPolicies[kind] ?? []) parts.push(`${kind}:${policy}`);
+  }
+  return parts.join(';');
+}
+
+/** The `detail` cell of one finding: what a reader acts on, in a few words. */
+export function findingDetail(
+  id: FindingId,
+  subject: Pick<FindingSubject, 'isKey'>,
+  facts: FindingFacts,
+  nowMs: number,
+  thresholds: Thresholds,
+): string {
+  const since = (ms: number | undefined): number | undefined =>
+    ms === undefined ? undefined : wholeDaysBetweenMs(ms, nowMs);
+  const keyAge = since(facts.keyCreatedMs);
+  const keyUnused = since(facts.keyLastUsedMs);
+  switch (id) {
+    case 'root-access-key':
+      return keyAge === undefined ? 'active root access key' : `active root access key, ${days(keyAge)} old`;
+    case 'root-mfa-disabled':
+      return 'root user without MFA';
+    case 'root-recently-used': {
+      const used = subject.isKey ? keyUnused : since(facts.passwordLastUsedMs);
+      const how = subject.isKey ? 'root access key' : 'root password';
+      return used === undefined ? `${how} used` : `${how} used ${days(used)} ago`;
+    }
+    case 'console-without-mfa':
+      return 'console password without MFA';
+    case 'key-created-at-setup':
+      return keyAge === undefined ? 'never used' : `never used, created ${days(keyAge)} ago`;
+    case 'credential-unused': {
+      if (subject.isKey) {
+        if (keyUnused !== undefined) return `unused ${days(keyUnused)}`;
+        return keyAge === undefined ? 'never used' : `never used, created ${days(keyAge)} ago`;
+      }
+      const used = since(facts.passwordLastUsedMs);
+      if (used !== undefined) return `password unused ${days(used)}`;
+      const set = since(facts.passwordSetMs);
+      return set === undefined ? 'password never used' : `password never used, set ${days(set)} ago`;
+    }
+    case 'multiple-active-keys':
+      return `${facts.activeKeys} active access keys`;
+    case 'key-not-rotated':
+      return keyAge === undefined
+        ? `not rotated within ${days(thresholds.rotationDays)}`
+        : `${days(keyAge)} old, rotate within ${days(thresholds.rotationDays)}`;
+    case 'privileged-key':
+      return 'active access key with admin power';
+    case 'data-read-key': {
+      const kinds = DATA_KINDS.filter((k) => facts.privileges?.[k]).map((k) => KIND_TEXT[k]);
+      return `active access key that can read ${kinds.length > 0 ? kinds.join(', ') : 'data'}`;
+    }
+  }
+}
+
+/** The `path` cell: the granting policies of privileged-key (admin) and data-read-key (the data kinds). */
+export function findingPath(id: FindingId, privileges: UserPrivileges | undefined): string {
+  if (id === 'privileged-key') return pathOf(privileges, ['admin']);
+  if (id === 'data-read-key') return pathOf(privileges, DATA_KINDS);
+  return '';
+}
+
+/**
+ * Writes the rows of findings.csv (when a sink was given) and counts every open finding under its
+ * severity (always: summary.json's `totals.openFindings` is the number of rows findings.csv has or would have).
+ */
+export class FindingsCsv {
+  private readonly nowMs: number;
+  private readonly nowIso: string;
+
+  constructor(
+    private readonly csv: CsvWriter | undefined,
+    now: Date,
+    private readonly thresholds: Thresholds,
+    /** Counts one open finding (SummaryBuilder.addOpenFinding). */
+    private readonly count: (id: FindingId) => void,
+  ) {
+    this.nowMs = now.getTime();
+    this.nowIso = now.toISOString();
+  }
+
+  /**
+   * The rows of one user's own findings or one key's findings. `firstSeen(id)` gives the ISO time the
+   * finding was first seen on this user or key (the previous run's state), undefined when it is new now.
+   */
+  async write(
+    prefix: readonly string[],
+    subject: FindingSubject,
+    findings: readonly FindingId[],
+    facts: FindingFacts,
+    firstSeen: (id: FindingId) => string | undefined,
+  ): Promise<void> {
+    for (const id of findings) {
+      this.count(id);
+      if (!this.csv) continue;
+      const seen = firstSeen(id) ?? this.nowIso;
+      const seenMs = Date.parse(seen);
+      const controls = FINDING_CONTROLS[id];
+      const wait = this.csv.write([
+        ...prefix,
+        subject.userName,
+        subject.userArn,
+        subject.accessKeyId,
+        subject.slot === undefined ? '' : String(subject.slot),
+        id,
+        FINDING_SEVERITY[id],
+        controls.cisV4 ?? '',
+        controls.cisV5 ?? '',
+        controls.securityHub ?? '',
+        seen,
+        Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
+        findingDetail(id, subject, facts, this.nowMs, this.thresholds),
+        findingPath(id, facts.privileges),
+      ]);
+      if (wait) await wait;
+    }
+  }
+}

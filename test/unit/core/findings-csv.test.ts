@@ -1,0 +1,218 @@
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { FINDINGS_COLUMNS } from '../../../core/columns';
+import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from '../../../core/finding-ids';
+import { findingDetail, findingPath } from '../../../core/findings-csv';
+import { findingsHeader, MergeInput, MergeResult, runMerge } from '../../../core/merge';
+import { readPreviousRun } from '../../../core/previous-run';
+import { buildAccountReport, sampleOrganization, SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
+
+const NOW = new Date('2024-06-01T06:00:00Z');
+const DAY = 86_400_000;
+
+interface Out {
+  readonly result: MergeResult;
+  readonly cr: string;
+  readonly ak: string;
+  readonly findings: Record<string, string>[];
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  return { stream, text: () => text };
+}
+
+async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>): Promise<Out> {
+  const cr = sink();
+  const ak = sink();
+  const fi = sink();
+  const result = await runMerge(
+    { now: NOW, thresholds: DEFAULT_THRESHOLDS, ...input },
+    { credentialReport: cr.stream, accessKeys: ak.stream, findings: fi.stream },
+  );
+  return {
+    result,
+    cr: cr.text(),
+    ak: ak.text(),
+    findings: parse(fi.text(), { columns: true }) as Record<string, string>[],
+  };
+}
+
+describe('findings.csv', () => {
+  const sample = sampleOrganization(NOW);
+  let out: Out;
+  beforeAll(async () => {
+    out = await merge({ metadata: sample.metadata, reports: sample.reports });
+  });
+
+  it('has the account and tag columns, then the finding columns', () => {
+    const header = findingsHeader(['Environment', 'Owner']);
+    expect(header.slice(0, 7)).toEqual([
+      'account_id',
+      'account_name',
+      'account_email',
+      'account_state',
+      'ou_path',
+      'tag:Environment',
+      'tag:Owner',
+    ]);
+    expect(header.slice(7)).toEqual([...FINDINGS_COLUMNS]);
+  });
+
+  it('writes one row per open finding of a user or key: as many as access-keys.csv and the users own', () => {
+    const keyRows = parse(out.ak, { columns: true }) as Record<string, string>[];
+    const keyFindings = keyRows.reduce(
+      (n, r) => n + (r.findings === '' ? 0 : r.findings!.split(';').length),
+      0,
+    );
+    const onKeys = out.findings.filter((r) => r.access_key_id !== '' || r.key_slot !== '');
+    expect(onKeys).toHaveLength(keyFindings);
+    const total = Object.values(out.result.summary.totals.openFindings).reduce((a, b) => a + b, 0);
+    expect(out.findings).toHaveLength(total);
+    expect(out.result.summary.totals.openFindings.critical).toBe(
+      out.findings.filter((r) => r.severity === 'critical').length,
+    );
+  });
+
+  it('carries the severity and the CIS v4.0.1, v5.0.0 and Security Hub ids of each finding', () => {
+    for (const row of out.findings) {
+      const id = row.finding_id as FindingId;
+      expect(row.severity).toBe(FINDING_SEVERITY[id]);
+      expect(row.cis_v4).toBe(FINDING_CONTROLS[id].cisV4 ?? '');
+      expect(row.cis_v5).toBe(FINDING_CONTROLS[id].cisV5 ?? '');
+      expect(row.security_hub_control).toBe(FINDING_CONTROLS[id].securityHub ?? '');
+    }
+    const rootKey = out.findings.find((r) => r.finding_id === 'root-access-key');
+    expect(rootKey).toMatchObject({
+      account_id: SAMPLE_ACCOUNTS.management,
+      user: '<root_account>',
+      severity: 'critical',
+      cis_v4: '1.4',
+      cis_v5: '1.3',
+      security_hub_control: 'IAM.4',
+    });
+  });
+
+  it('puts a user finding on a row without a key, and gives every row a short detail', () => {
+    const mfa = out.findings.find((r) => r.finding_id === 'console-without-mfa');
+    expect(mfa).toMatchObject({ access_key_id: '', key_slot: '', detail: 'console password without MFA' });
+    expect(out.findings.every((r) => r.detail !== '')).toBe(true);
+    const rotated = out.findings.find((r) => r.finding_id === 'key-not-rotated' && r.user === 'log-shipper');
+    expect(rotated?.detail).toMatch(/^\d+ days old, rotate within 90 days$/);
+    expect(rotated?.access_key_id).toMatch(/^AKIA/);
+  });
+
+  it('names the granting policies in path for privileged-key and data-read-key only', () => {
+    const admin = out.findings.filter(
+      (r) => r.finding_id === 'privileged-key' && r.user !== '<root_account>',
+    );
+    expect(admin.length).toBeGreaterThan(0);
+    expect(admin.every((r) => (r.path ?? '').startsWith('admin:'))).toBe(true);
+    const data = out.findings.filter((r) => r.finding_id === 'data-read-key');
+    expect(data.some((r) => /^(s3Read|rdsRead|dynamodbRead):/.test(r.path ?? ''))).toBe(true);
+    expect(
+      out.findings
+        .filter((r) => !/^(privileged|data-read)-key$/.test(r.finding_id ?? ''))
+        .every((r) => r.path === ''),
+    ).toBe(true);
+  });
+
+  it('dates every finding of a first run to now, 0 days old', () => {
+    expect(out.findings.every((r) => r.first_seen === NOW.toISOString() && r.age_days === '0')).toBe(true);
+  });
+
+  it('keeps the first-seen time of a finding open in the previous run and dates a new one to now', async () => {
+    const earlier = new Date(NOW.getTime() - 10 * DAY);
+    // alice's console password has no MFA on both days; her key, used 30 days before the first run,
+    // is unused past 45 days only in the second (40 days later).
+    const before = await merge({ now: earlier, reports: [report(earlier, 30)] });
+    const previous = await readPreviousRun({
+      credentialReport: Readable.from([before.cr]),
+      accessKeys: Readable.from([before.ak]),
+      summary: before.result.summary,
+    });
+    const later = new Date(earlier.getTime() + 40 * DAY);
+    const after = await merge({ now: later, reports: [report(later, 70)], previous });
+    // Open in the previous run already: it counts from then (the previous run's time: no state file here).
+    const mfa = after.findings.find((r) => r.finding_id === 'console-without-mfa');
+    expect(mfa).toMatchObject({ first_seen: earlier.toISOString(), age_days: '40' });
+    const unused = after.findings.find((r) => r.finding_id === 'credential-unused' && r.access_key_id !== '');
+    expect(unused).toMatchObject({
+      first_seen: later.toISOString(),
+      age_days: '0',
+      detail: 'unused 70 days',
+    });
+    expect(before.findings.some((r) => r.finding_id === 'credential-unused')).toBe(false);
+    expect(before.findings.every((r) => r.first_seen === earlier.toISOString())).toBe(true);
+  });
+
+  it('neutralises a user name that a spreadsheet would evaluate', async () => {
+    const hostile = await merge({ reports: [report(NOW, 100, '=HYPERLINK("http://x")')] });
+    expect(hostile.findings.length).toBeGreaterThan(0);
+    expect(hostile.findings.every((r) => r.user === `'=HYPERLINK("http://x")`)).toBe(true);
+  });
+});
+
+function report(at: Date, keyUnusedDays: number, name = 'alice') {
+  return buildAccountReport({
+    accountId: '123456789012',
+    generatedMs: at.getTime() - 3_600_000,
+    root: { createdDaysAgo: 900, mfa: true },
+    users: [
+      {
+        name,
+        createdDaysAgo: 400,
+        password: { changedDaysAgo: 300, lastUsedDaysAgo: 1 },
+        mfa: false,
+        keys: [{ active: true, createdDaysAgo: 60, lastUsedDaysAgo: keyUnusedDays }],
+      },
+    ],
+  });
+}
+
+describe('findingDetail', () => {
+  const nowMs = NOW.getTime();
+  const t = DEFAULT_THRESHOLDS;
+
+  it('says how long a credential has been unused, or since when a never-used one exists', () => {
+    const key = { isKey: true };
+    expect(
+      findingDetail('credential-unused', key, { keyLastUsedMs: nowMs - 132 * DAY, activeKeys: 1 }, nowMs, t),
+    ).toBe('unused 132 days');
+    expect(
+      findingDetail('credential-unused', key, { keyCreatedMs: nowMs - 50 * DAY, activeKeys: 1 }, nowMs, t),
+    ).toBe('never used, created 50 days ago');
+    const user = { isKey: false };
+    expect(
+      findingDetail('credential-unused', user, { passwordSetMs: nowMs - DAY, activeKeys: 0 }, nowMs, t),
+    ).toBe('password never used, set 1 day ago');
+  });
+
+  it('names the data services a data-read key can read, and root use by password or key', () => {
+    const privileges = {
+      userName: 'u',
+      admin: false,
+      s3Read: true,
+      rdsRead: false,
+      dynamodbRead: true,
+      grantingPolicies: { s3Read: ['p1'], dynamodbRead: ['p2'] },
+    };
+    expect(findingDetail('data-read-key', { isKey: true }, { activeKeys: 1, privileges }, nowMs, t)).toBe(
+      'active access key that can read S3, DynamoDB',
+    );
+    expect(findingPath('data-read-key', privileges)).toBe('s3Read:p1;dynamodbRead:p2');
+    expect(findingPath('key-not-rotated', privileges)).toBe('');
+    expect(
+      findingDetail(
+        'root-recently-used',
+        { isKey: false },
+        { passwordLastUsedMs: nowMs - 2 * DAY, activeKeys: 0 },
+        nowMs,
+        t,
+      ),
+    ).toBe('root password used 2 days ago');
+  });
+});
