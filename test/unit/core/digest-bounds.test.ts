@@ -93,15 +93,16 @@ describe('digest bodies of an organization of 50,000 users with findings', () =>
     expect(merged.text).toMatch(new RegExp(`New findings \\(150,000\\):\n.*?${line}`, 's'));
   });
 
-  it('caps coverage and both breakdowns, naming summary.json for the rest, and ranks no key without a finding', () => {
+  it('caps coverage, top risks and both breakdowns, naming where the rest is', () => {
     const html = merged.html;
     const silent = SILENT_ACCOUNTS - DIGEST_LIMITS.coverageEntries;
     expect(html).toContain(`… and ${fmt(silent)} more — see summary.json.`);
-    // 50,000 active keys, none with a finding of its own (the findings are the users' console MFA).
+    // 50,000 active keys, each with a finding of its own (key-not-rotated: the fixture's keys are 120 days old).
     expect(merged.summary.totals.activeAccessKeys).toBe(REPORTING_ACCOUNTS * USERS_PER_ACCOUNT);
-    expect(merged.summary.totals.activeKeysWithFindings).toBe(0);
-    expect(html).toContain('No active key has a finding.');
-    expect(merged.text).toContain('No active key has a finding.');
+    expect(merged.summary.totals.activeKeysWithFindings).toBe(REPORTING_ACCOUNTS * USERS_PER_ACCOUNT);
+    const hiddenKeys = REPORTING_ACCOUNTS * USERS_PER_ACCOUNT - DIGEST_LIMITS.riskiestKeys;
+    expect(html).toContain(`… and ${fmt(hiddenKeys)} more — see credential-report.csv.`);
+    expect(merged.text).toContain(`… and ${fmt(hiddenKeys)} more — see credential-report.csv.`);
     expect(html).toContain(
       `… and ${fmt(merged.summary.byOu.length - DIGEST_LIMITS.groups)} more — see summary.json.`,
     );
@@ -110,8 +111,8 @@ describe('digest bodies of an organization of 50,000 users with findings', () =>
 
   it('says the same "and N more" lines in the text as in the HTML', () => {
     const fromHtml = moreLines(merged.html);
-    // Coverage, new findings, new users, new keys, by OU, by tag.
-    expect(fromHtml.length).toBe(6);
+    // Coverage, top risks, new findings, new users, new keys, by OU, by tag.
+    expect(fromHtml.length).toBe(7);
     expect(moreLines(merged.text)).toEqual(fromHtml);
     // Also under cut limits and pointers of the email.
     const options = {
