@@ -4,7 +4,12 @@
  */
 export const EVENT_SOURCE = 'credreport.member-agent';
 export const EVENT_DETAIL_TYPE = 'Credential Report Part';
-export const EVENT_SCHEMA_VERSION = 1;
+/**
+ * Version the agent publishes: 2 adds per-user `grants` and `quarantinePolicies` (docs/ARCHITECTURE.md
+ * §4). The hub accepts every version in ACCEPTED_SCHEMA_VERSIONS during a rollout.
+ */
+export const EVENT_SCHEMA_VERSION = 2;
+export const ACCEPTED_SCHEMA_VERSIONS = [1, 2] as const;
 export const PAYLOAD_ENCODING = 'gzip+base64';
 
 /** Default for the hub's central bus name. */
