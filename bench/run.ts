@@ -12,10 +12,12 @@ import { coreBench } from './core.bench';
 import { digestBench } from './digest.bench';
 import { incomingBench } from './incoming.bench';
 import { ingestBench } from './ingest.bench';
+import { privilegesBench } from './privileges.bench';
 
 const MODULES: readonly BenchModule[] = [
   coreBench,
   agentBench,
+  privilegesBench,
   digestBench,
   collectBench,
   arrivalBench,

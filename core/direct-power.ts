@@ -3,7 +3,7 @@
  * every IAM write) and the data reads of DATA_READ_PROBES.
  */
 import type { PolicySet, Probe } from './policy-set';
-import { addProofs, emptyPower, policyLabel, type Power } from './privilege-proofs';
+import { addProofs, emptyPower, policyLabel, proof, type Power } from './privilege-proofs';
 import type { PrivilegeKind } from './types';
 
 export type DataKind = Exclude<PrivilegeKind, 'admin'>;
@@ -92,16 +92,14 @@ export function directPower(set: PolicySet, self: Self): Power {
     addProofs(
       power,
       'admin',
-      left.map((p) => ({ steps: [], end, actions: [p.action], sources: full })),
+      left.map((p) => proof([], end, [p.action], full)),
     );
   }
   for (const kind of Object.keys(DATA_READ_PROBES) as DataKind[]) {
     for (const probe of DATA_READ_PROBES[kind]) {
       const sources = set.granting(fillProbe(probe, self)).sort();
       if (sources.length === 0) continue;
-      addProofs(power, kind, [
-        { steps: [], end: policyLabel(sources[0] as string), actions: [probe.action], sources },
-      ]);
+      addProofs(power, kind, [proof([], policyLabel(sources[0] as string), [probe.action], sources)]);
     }
   }
   return power;

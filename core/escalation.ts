@@ -20,7 +20,9 @@ import {
   mergePower,
   prefixPower,
   shortArn,
+  addPrefixed,
   addProofs,
+  proof,
   type Power,
 } from './privilege-proofs';
 import type { Attachment, Principal, PreparedRole, Snapshot } from './privilege-snapshot';
@@ -53,6 +55,14 @@ export const COMPUTE_SERVICES: readonly { readonly service: string; readonly act
     { service: 'codebuild.amazonaws.com', actions: ['codebuild:CreateProject', 'codebuild:StartBuild'] },
   ];
 
+/** Every action a role edge probes: principals that agree on these policies reach the same roles. */
+const ROLE_EDGE_ACTIONS: readonly string[] = [
+  'sts:AssumeRole',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:PassRole',
+  ...new Set(COMPUTE_SERVICES.flatMap((s) => s.actions)),
+];
+
 const adminArn = (partition: string): string => `arn:${partition}:iam::aws:policy/AdministratorAccess`;
 const isAwsManaged = (arn: string): boolean => /^arn:[^:]+:iam::aws:policy\//.test(arn);
 
@@ -77,8 +87,7 @@ function selfWritePower(p: Principal, set: Principal['set'], snapshot: Snapshot)
   const admin = adminArn(p.partition);
   const tryStep = (probe: Probe, step: string): void => {
     const sources = granted(p, set, probe);
-    if (sources)
-      addProofs(power, 'admin', [{ steps: [step], end: 'admin', actions: [probe.action], sources }]);
+    if (sources) addProofs(power, 'admin', [proof([step], 'admin', [probe.action], sources)]);
   };
   const self = shortArn(p.arn);
   tryStep({ action: own(p, 'Put', 'Policy'), resource: p.arn }, `${own(p, 'Put', 'Policy')} on ${self}`);
@@ -186,6 +195,7 @@ function roleEdges(
   p: Principal,
   r: PreparedRole,
   snapshot: Snapshot,
+  may: { readonly assume: boolean; readonly update: boolean; readonly pass: boolean },
 ): { step: string; actions: string[]; sources: string[] }[] {
   if (r.arn === p.arn) return [];
   const edges: { step: string; actions: string[]; sources: string[] }[] = [];
@@ -194,11 +204,13 @@ function roleEdges(
   const assume: Probe = { action: 'sts:AssumeRole', resource: r.arn };
   if (admission === 'principal' && !p.set.deniedEverywhere(assume)) {
     edges.push({ step: `sts:AssumeRole ${role}`, actions: ['sts:AssumeRole'], sources: [`trust:${role}`] });
-  } else if (admission === 'account') {
+  } else if (admission === 'account' && may.assume) {
     const sources = granted(p, p.set, assume);
     if (sources) edges.push({ step: `sts:AssumeRole ${role}`, actions: ['sts:AssumeRole'], sources });
   }
-  const update = granted(p, p.set, { action: 'iam:UpdateAssumeRolePolicy', resource: r.arn });
+  const update = may.update
+    ? granted(p, p.set, { action: 'iam:UpdateAssumeRolePolicy', resource: r.arn })
+    : undefined;
   if (update) {
     edges.push({
       step: `iam:UpdateAssumeRolePolicy ${role}`,
@@ -206,7 +218,7 @@ function roleEdges(
       sources: update,
     });
   }
-  for (const { service, actions } of COMPUTE_SERVICES) {
+  for (const { service, actions } of may.pass ? COMPUTE_SERVICES : []) {
     if (!r.trust?.admitsService(service)) continue;
     const pass = granted(p, p.set, {
       action: 'iam:PassRole',
@@ -224,17 +236,60 @@ function roleEdges(
   return edges;
 }
 
-/** Power of `p` through the roles it can reach, given each role's power. */
-function throughRoles(p: Principal, snapshot: Snapshot, rolePower: ReadonlyMap<string, Power>): Power {
+/**
+ * Power of `p` through the roles it can reach, given each role's power. Through roles whose trust
+ * names only accounts the answer depends only on `p`'s policies, so it is computed once per policy-set
+ * signature (`memo`); roles whose trust names principals are checked per principal.
+ */
+function throughRoles(
+  p: Principal,
+  snapshot: Snapshot,
+  rolePower: ReadonlyMap<string, Power>,
+  memo?: Map<string, Power>,
+): Power {
+  const signature = memo !== undefined && p.kind === 'user' ? p.set.signature(ROLE_EDGE_ACTIONS) : undefined;
+  const shared = signature === undefined ? undefined : memo?.get(signature);
   const power = emptyPower();
+  if (shared !== undefined) {
+    mergePower(power, shared);
+    rolesFrom(p, snapshot, rolePower, power, (r) => r.trust?.namesPrincipals === true);
+    return power;
+  }
+  if (signature !== undefined) {
+    const accountOnly = emptyPower();
+    rolesFrom(p, snapshot, rolePower, accountOnly, (r) => r.trust?.namesPrincipals !== true);
+    memo?.set(signature, accountOnly);
+    mergePower(power, accountOnly);
+    rolesFrom(p, snapshot, rolePower, power, (r) => r.trust?.namesPrincipals === true);
+    return power;
+  }
+  rolesFrom(p, snapshot, rolePower, power, () => true);
+  return power;
+}
+
+function rolesFrom(
+  p: Principal,
+  snapshot: Snapshot,
+  rolePower: ReadonlyMap<string, Power>,
+  power: Power,
+  include: (r: PreparedRole) => boolean,
+): void {
+  const anyRole = `arn:${p.partition}:iam::${p.account}:role/*`;
+  const may = {
+    assume: granted(p, p.set, { action: 'sts:AssumeRole', resource: anyRole }) !== undefined,
+    update: granted(p, p.set, { action: 'iam:UpdateAssumeRolePolicy', resource: anyRole }) !== undefined,
+    pass: granted(p, p.set, { action: 'iam:PassRole', resource: anyRole }) !== undefined,
+  };
   for (const r of snapshot.roles) {
+    if (!include(r)) continue;
     const target = rolePower.get(r.arn);
     if (target === undefined || !hasPower(target)) continue;
-    for (const edge of roleEdges(p, r, snapshot)) {
-      mergePower(power, prefixPower(target, edge.step, edge.actions, edge.sources));
+    // A trust policy that names only accounts admits nobody without an identity permission.
+    if (!may.assume && !may.update && !may.pass && !r.trust?.namesPrincipals) continue;
+    for (const edge of roleEdges(p, r, snapshot, may)) {
+      addPrefixed(power, target, edge.step, edge.actions, edge.sources);
     }
   }
-  return power;
 }
 
 /**
@@ -260,10 +315,17 @@ export function rolePowers(snapshot: Snapshot): Map<string, Power> {
 }
 
 /** A user's power before edges to other users: self, groups it can join, roles it can reach. */
-export function userPower(u: Principal, snapshot: Snapshot, rolePower: ReadonlyMap<string, Power>): Power {
+export function userPower(
+  u: Principal,
+  snapshot: Snapshot,
+  rolePower: ReadonlyMap<string, Power>,
+  memo?: Map<string, Power>,
+): Power {
   const power = selfPower(u, snapshot);
-  mergePower(power, throughRoles(u, snapshot, rolePower));
-  for (const group of snapshot.groups.values()) {
+  mergePower(power, throughRoles(u, snapshot, rolePower, memo));
+  const anyGroup = `arn:${u.partition}:iam::${u.account}:group/*`;
+  const mayJoin = granted(u, u.set, { action: 'iam:AddUserToGroup', resource: anyGroup }) !== undefined;
+  for (const group of mayJoin ? snapshot.groups.values() : []) {
     if (u.groupArns.includes(group.arn) || group.units.length === 0) continue;
     const sources = granted(u, u.set, { action: 'iam:AddUserToGroup', resource: group.arn });
     if (!sources) continue;
@@ -291,12 +353,16 @@ export function throughUsers(
   others: readonly { readonly user: Principal; readonly power: Power }[],
 ): Power {
   const power = emptyPower();
+  // One probe on every user first: most principals may not touch other users' credentials at all.
+  const anyUser = `arn:${u.partition}:iam::${u.account}:user/*`;
+  const actions = CREDENTIAL_ACTIONS.filter((action) => granted(u, u.set, { action, resource: anyUser }));
+  if (actions.length === 0) return power;
   for (const { user: v, power: target } of others) {
     if (v.arn === u.arn || !hasPower(target)) continue;
-    for (const action of CREDENTIAL_ACTIONS) {
+    for (const action of actions) {
       const sources = granted(u, u.set, { action, resource: v.arn });
       if (!sources) continue;
-      mergePower(power, prefixPower(target, `${action} on ${shortArn(v.arn)}`, [action], sources));
+      addPrefixed(power, target, `${action} on ${shortArn(v.arn)}`, [action], sources);
       break; // the first action listed that works is the shortest path to the same power
     }
   }

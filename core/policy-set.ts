@@ -53,7 +53,11 @@ interface UnitAnswer {
 const EMPTY: UnitAnswer = { allows: [], denies: [] };
 
 /** One policy document (managed default version or inline), shared by every principal it is attached to. */
+let nextUnitId = 0;
+
 export class PolicyUnit {
+  /** Identifies the unit in a policy-set signature (see PolicySet.signature). */
+  readonly id = nextUnitId++;
   /** Answers depend on the principal: variables in resources or conditions, or a condition on a principal key. */
   readonly principalDependent: boolean;
   private readonly shared = new Map<string, UnitAnswer>();
@@ -97,14 +101,18 @@ export class PolicyUnit {
 
   /** Statements with an Allow of `*` on `*` whose condition is not known false. */
   grantsEverything(evaluator: PrincipalContext): boolean {
-    return this.statements.some(
+    if (!this.principalDependent && this.everything !== undefined) return this.everything;
+    const answer = this.statements.some(
       (s) =>
         s.effect === 'Allow' &&
         statementCoversAllActions(s) &&
         (s.resources ?? []).some(isAllStars) &&
         evaluator.condition(s, undefined) !== false,
     );
+    if (!this.principalDependent) this.everything = answer;
+    return answer;
   }
+  private everything: boolean | undefined;
 
   /** The unit holds a Deny that can apply. */
   get hasDeny(): boolean {
@@ -192,6 +200,21 @@ export class PolicySet {
     readonly boundary: PolicyUnit | undefined,
     readonly context: PrincipalContext,
   ) {}
+
+  /**
+   * Identifies the policies that apply to `actions` when none of them depends on the principal
+   * (undefined otherwise): two principals with the same signature get the same answer to every probe
+   * of those actions whose resource does not name the principal itself.
+   */
+  signature(actions: readonly string[]): string | undefined {
+    const relevant = (u: PolicyUnit): boolean => actions.some((a) => u.applying(a).length > 0);
+    const units = this.units.filter(relevant);
+    const boundary = this.boundary !== undefined && relevant(this.boundary) ? this.boundary : undefined;
+    if (units.some((u) => u.principalDependent) || boundary?.principalDependent === true) return undefined;
+    // A boundary that applies to none of the actions caps all of them.
+    const capped = this.boundary !== undefined && boundary === undefined ? 'capped' : '';
+    return `${units.map((u) => u.id).join(',')}|${boundary?.id ?? capped}`;
+  }
 
   /** The same principal with other policies (a Deny removed, a boundary lifted, a group joined). */
   with(units: readonly PolicyUnit[], boundary: PolicyUnit | undefined): PolicySet {

@@ -17,35 +17,82 @@ export interface Proof {
   readonly actions: readonly string[];
   /** Policies of the principal that grant the first step. */
   readonly sources: readonly string[];
+  /** The path text (computed once: proofs are compared and sorted often). */
+  readonly text: string;
+}
+
+export function proof(
+  steps: readonly string[],
+  end: string,
+  actions: readonly string[],
+  sources: readonly string[],
+): Proof {
+  return { steps, end, actions, sources, text: [...steps, end].join(' → ') };
 }
 
 export type Power = Record<PrivilegeKind, Proof[]>;
 
 export const emptyPower = (): Power => ({ admin: [], s3Read: [], rdsRead: [], dynamodbRead: [] });
 
-export const proofText = (p: Proof): string => [...p.steps, p.end].join(' → ');
+export const proofText = (p: Proof): string => p.text;
 
 const shorter = (a: Proof, b: Proof): number =>
   a.steps.length - b.steps.length ||
-  proofText(a).length - proofText(b).length ||
-  (proofText(a) < proofText(b) ? -1 : proofText(a) > proofText(b) ? 1 : 0);
+  a.text.length - b.text.length ||
+  (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
 
 /** Adds proofs, keeping each kind's shortest distinct ones (by text and actions). */
 export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Proof[]): void {
   if (proofs.length === 0) return;
   const list = power[kind];
+  let added = false;
   for (const p of proofs) {
-    const text = proofText(p);
-    const same = list.find((q) => proofText(q) === text && q.actions.join() === p.actions.join());
-    if (same === undefined) list.push(p);
+    if (list.length >= MAX_GRANTS_PER_KIND && shorter(p, list[list.length - 1] as Proof) >= 0) continue;
+    const same = list.some((q) => q.text === p.text && sameActions(q.actions, p.actions));
+    if (!same) {
+      list.push(p);
+      added = true;
+    }
   }
+  if (!added) return;
   list.sort(shorter);
-  // Keep more than the contract's cap while combining, so merging two powers still finds the shortest.
-  if (list.length > MAX_GRANTS_PER_KIND * 2) list.length = MAX_GRANTS_PER_KIND * 2;
+  // Every list is kept shortest first, and a prefix keeps that order, so the 8 shortest of a merge are
+  // among the 8 shortest of each side.
+  if (list.length > MAX_GRANTS_PER_KIND) list.length = MAX_GRANTS_PER_KIND;
 }
+
+const sameActions = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function mergePower(into: Power, from: Power): void {
   for (const kind of PRIVILEGE_KINDS) addProofs(into, kind, from[kind]);
+}
+
+/**
+ * Adds `from`'s proofs behind one more step into `into`, building only those short enough to be kept
+ * (a user who may assume many powerful roles would otherwise build thousands of proofs to keep 8).
+ */
+export function addPrefixed(
+  into: Power,
+  from: Power,
+  step: string,
+  actions: readonly string[],
+  sources: readonly string[],
+): void {
+  for (const kind of PRIVILEGE_KINDS) {
+    const list = into[kind];
+    const candidates: Proof[] = [];
+    for (const p of from[kind]) {
+      const worst = list.length >= MAX_GRANTS_PER_KIND ? list[list.length - 1] : undefined;
+      if (worst !== undefined) {
+        const steps = p.steps.length + 1;
+        const length = step.length + 3 + p.text.length;
+        if (steps > worst.steps.length || (steps === worst.steps.length && length > worst.text.length)) break;
+      }
+      candidates.push(proof([step, ...p.steps], p.end, [...actions, ...p.actions], sources));
+    }
+    addProofs(into, kind, candidates);
+  }
 }
 
 /** `from`'s proofs behind one more step (its actions first). */
@@ -57,12 +104,7 @@ export function prefixPower(
 ): Power {
   const out = emptyPower();
   for (const kind of PRIVILEGE_KINDS) {
-    out[kind] = from[kind].map((p) => ({
-      steps: [step, ...p.steps],
-      end: p.end,
-      actions: [...actions, ...p.actions],
-      sources,
-    }));
+    out[kind] = from[kind].map((p) => proof([step, ...p.steps], p.end, [...actions, ...p.actions], sources));
   }
   return out;
 }
@@ -74,7 +116,7 @@ const cut = (text: string, max: number): string => (text.length <= max ? text : 
 /** The contract's grants of one kind: the shortest proofs, path and action lists capped. */
 export function toGrants(proofs: readonly Proof[]): Grant[] {
   return proofs.slice(0, MAX_GRANTS_PER_KIND).map((p) => ({
-    path: cut(proofText(p), MAX_GRANT_PATH),
+    path: cut(p.text, MAX_GRANT_PATH),
     actions: [...new Set(p.actions)].slice(0, MAX_GRANT_ACTIONS),
   }));
 }

@@ -95,7 +95,8 @@ export function evaluatePrivileges(
   const nowMs = options.now === undefined ? undefined : Date.parse(options.now);
   const snapshot = prepareSnapshot(details, Number.isNaN(nowMs) ? undefined : nowMs, (m) => warnings.add(m));
   const roles = rolePowers(snapshot);
-  const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles) }));
+  const memo = new Map<string, Power>();
+  const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles, memo) }));
   const privileges = first.map(({ user, power }) => {
     const total = throughUsers(user, first);
     mergePower(total, power);

@@ -85,6 +85,15 @@ export class TrustPolicy {
     return new TrustPolicy(statements);
   }
 
+  /** Some Allow names IAM principals (or `*`) rather than only accounts: admission may need no identity permission. */
+  get namesPrincipals(): boolean {
+    return this.statements.some(
+      (s) =>
+        s.effect === 'Allow' &&
+        (s.anyone || s.aws.some((a) => a.includes(':user/') || a.includes(':role/') || a.includes('*'))),
+    );
+  }
+
   private applies(s: TrustStatement): boolean {
     if (s.actions) return s.actions.some((a) => actionMatches(a, 'sts:AssumeRole'));
     return !(s.notActions ?? []).some((a) => actionMatches(a, 'sts:AssumeRole'));
