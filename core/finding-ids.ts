@@ -16,6 +16,7 @@ export const FINDING_IDS = [
   'key-not-rotated',
   'privileged-key',
   'data-read-key',
+  'key-quarantined',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -31,6 +32,7 @@ export const FINDING_CIS: Readonly<Record<FindingId, string | undefined>> = {
   'key-not-rotated': '1.14',
   'privileged-key': undefined,
   'data-read-key': undefined,
+  'key-quarantined': undefined,
 };
 
 /** Index of each finding in FINDING_IDS (its bit position, its slot in per-finding counters). */
