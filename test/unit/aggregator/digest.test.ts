@@ -169,7 +169,7 @@ describe('runDigest', () => {
     );
     expect(recorded.filter((m) => m.name === 'DurationMs')).toHaveLength(1);
     expect(metricSum(recorded, 'EmailFailed')).toBe(0);
-    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(10);
+    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(11);
     expect(
       recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
     ).toBe(result.findings['root-access-key']);

@@ -130,7 +130,7 @@ describe('digest bodies of an organization with 50,000 findings', () => {
     expect(html).toContain(`… and ${fmt(SILENT_ACCOUNTS)} more — see summary.json.`);
     expect(html).toContain('… and 50,000 more — see credential-report.csv.');
     // Only the fixed tables (findings, change counts) keep rows.
-    expect(html.match(/<tr>/g)?.length).toBe(2 + 10 + 7);
+    expect(html.match(/<tr>/g)?.length).toBe(2 + 11 + 7);
     expect(moreLines(renderDigestText(merged.summary, { limits: zero }))).toEqual(moreLines(html));
   });
 });
