@@ -126,7 +126,7 @@ function role(i: number): RoleDetail {
   };
 }
 
-function teamScenario(users: number): AuthorizationDetails {
+export function teamScenario(users: number): AuthorizationDetails {
   const policies = [
     managed(ADMIN_ARN, doc({ Effect: 'Allow', Action: '*', Resource: '*' })),
     ...Array.from({ length: 200 }, (_, i) => customerPolicy(i)),

@@ -52,6 +52,13 @@ interface UnitAnswer {
 
 const EMPTY: UnitAnswer = { allows: [], denies: [] };
 
+/** The statement's answers depend on the principal: variables in resources or conditions, or a principal key. */
+const statementDependent = (s: PolicyStatement): boolean =>
+  (s.variables &&
+    ([...(s.resources ?? []), ...(s.notResources ?? [])].some((r) => r.includes('${')) ||
+      s.conditions.some((c) => c.values.some((v) => v.includes('${'))))) ||
+  s.conditions.some((c) => isPrincipalKey(c.key));
+
 /** One policy document (managed default version or inline), shared by every principal it is attached to. */
 let nextUnitId = 0;
 
@@ -68,14 +75,23 @@ export class PolicyUnit {
     readonly source: string,
     readonly statements: readonly PolicyStatement[],
   ) {
-    this.principalDependent = statements.some(
-      (s) =>
-        (s.variables &&
-          ([...(s.resources ?? []), ...(s.notResources ?? [])].some((r) => r.includes('${')) ||
-            s.conditions.some((c) => c.values.some((v) => v.includes('${'))))) ||
-        s.conditions.some((c) => isPrincipalKey(c.key)),
-    );
+    this.principalDependent = statements.some(statementDependent);
   }
+
+  /**
+   * Answers to probes of `action` depend on the principal: only the statements applying to that action
+   * count, so a unit with `${aws:username}` in its S3 statement still shares its sts:AssumeRole answers.
+   */
+  dependentFor(action: string): boolean {
+    if (!this.principalDependent) return false;
+    let dependent = this.dependentByAction.get(action);
+    if (dependent === undefined) {
+      dependent = this.applying(action).some(statementDependent);
+      this.dependentByAction.set(action, dependent);
+    }
+    return dependent;
+  }
+  private readonly dependentByAction = new Map<string, boolean>();
 
   /** The statements whose Action/NotAction applies to `action` (matched once per action for every principal). */
   applying(action: string): readonly PolicyStatement[] {
@@ -90,7 +106,7 @@ export class PolicyUnit {
   answer(probe: Probe, key: string, evaluator: PrincipalContext): UnitAnswer {
     const statements = this.applying(probe.action);
     if (statements.length === 0) return EMPTY;
-    if (this.principalDependent) return computeAnswer(statements, probe, evaluator);
+    if (this.dependentFor(probe.action)) return computeAnswer(statements, probe, evaluator);
     let cached = this.shared.get(key);
     if (cached === undefined) {
       cached = computeAnswer(statements, probe, evaluator);
@@ -210,7 +226,8 @@ export class PolicySet {
     const relevant = (u: PolicyUnit): boolean => actions.some((a) => u.applying(a).length > 0);
     const units = this.units.filter(relevant);
     const boundary = this.boundary !== undefined && relevant(this.boundary) ? this.boundary : undefined;
-    if (units.some((u) => u.principalDependent) || boundary?.principalDependent === true) return undefined;
+    const dependent = (u: PolicyUnit): boolean => actions.some((a) => u.dependentFor(a));
+    if (units.some(dependent) || (boundary !== undefined && dependent(boundary))) return undefined;
     // A boundary that applies to none of the actions caps all of them.
     const capped = this.boundary !== undefined && boundary === undefined ? 'capped' : '';
     return `${units.map((u) => u.id).join(',')}|${boundary?.id ?? capped}`;
