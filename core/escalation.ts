@@ -21,12 +21,15 @@ import {
   prefixPower,
   shortArn,
   addPrefixed,
+  addPrefixedKind,
   addProofs,
+  MAX_GRANTS_PER_KIND,
   proof,
   type Power,
+  type Proof,
 } from './privilege-proofs';
 import type { Attachment, Principal, PreparedRole, Snapshot } from './privilege-snapshot';
-import { PRIVILEGE_KINDS } from './types';
+import { PRIVILEGE_KINDS, type PrivilegeKind } from './types';
 
 /** Longest role chain followed (user → role → role → role). */
 export const MAX_ROLE_DEPTH = 3;
@@ -347,24 +350,86 @@ export const CREDENTIAL_ACTIONS = [
   'iam:UpdateLoginProfile',
 ] as const;
 
-/** `u`'s power through taking over another user (its first-phase power), one hop. */
-export function throughUsers(
-  u: Principal,
-  others: readonly { readonly user: Principal; readonly power: Power }[],
-): Power {
-  const power = emptyPower();
+/** One kind's candidate targets for credential takeover, ordered by their shortest proof behind one step. */
+interface TakeoverEntry {
+  readonly index: number;
+  readonly target: string;
+  readonly best: Proof;
+}
+
+/**
+ * Users by the proofs a takeover of them would give, per kind, shortest first (docs/ARCHITECTURE.md
+ * §10): built once per snapshot so each principal that may take over users reads targets in order and
+ * stops once no further target can be among the kept shortest proofs, instead of probing every user.
+ */
+export class TakeoverIndex {
+  readonly byKind: Record<PrivilegeKind, readonly TakeoverEntry[]>;
+
+  constructor(readonly users: readonly { readonly user: Principal; readonly power: Power }[]) {
+    const byKind = {} as Record<PrivilegeKind, TakeoverEntry[]>;
+    for (const kind of PRIVILEGE_KINDS) {
+      const entries: (TakeoverEntry & { key: string })[] = [];
+      users.forEach(({ user, power }, index) => {
+        const best = power[kind][0];
+        if (best === undefined) return;
+        const target = shortArn(user.arn);
+        entries.push({ index, target, best, key: `${target} → ${best.text}` });
+      });
+      // The same step before every target: compare steps, then `<target> → <proof>` by length and text.
+      entries.sort(
+        (a, b) =>
+          a.best.steps.length - b.best.steps.length ||
+          a.key.length - b.key.length ||
+          (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index),
+      );
+      byKind[kind] = entries;
+    }
+    this.byKind = byKind;
+  }
+}
+
+/**
+ * Adds to `power` (the principal's own first-phase power, so the kept shortest proofs bound the scan)
+ * its power through taking over another user's credentials, one hop. Per target the first action of
+ * CREDENTIAL_ACTIONS that works is used (the shortest path to the same power).
+ */
+export function throughUsers(u: Principal, index: TakeoverIndex, power: Power): void {
   // One probe on every user first: most principals may not touch other users' credentials at all.
   const anyUser = `arn:${u.partition}:iam::${u.account}:user/*`;
   const actions = CREDENTIAL_ACTIONS.filter((action) => granted(u, u.set, { action, resource: anyUser }));
-  if (actions.length === 0) return power;
-  for (const { user: v, power: target } of others) {
-    if (v.arn === u.arn || !hasPower(target)) continue;
-    for (const action of actions) {
-      const sources = granted(u, u.set, { action, resource: v.arn });
-      if (!sources) continue;
-      addPrefixed(power, target, `${action} on ${shortArn(v.arn)}`, [action], sources);
-      break; // the first action listed that works is the shortest path to the same power
+  if (actions.length === 0) return;
+  const minStep = Math.min(...actions.map((a) => a.length)) + ' on '.length;
+  const chosen = new Map<number, { action: string; sources: string[] } | null>();
+  const choose = (i: number, arn: string): { action: string; sources: string[] } | null => {
+    let c = chosen.get(i);
+    if (c === undefined) {
+      c = null;
+      for (const action of actions) {
+        const sources = granted(u, u.set, { action, resource: arn });
+        if (sources) {
+          c = { action, sources };
+          break;
+        }
+      }
+      chosen.set(i, c);
+    }
+    return c;
+  };
+  for (const kind of PRIVILEGE_KINDS) {
+    const list = power[kind];
+    for (const entry of index.byKind[kind]) {
+      const worst = list.length >= MAX_GRANTS_PER_KIND ? list[list.length - 1] : undefined;
+      if (worst !== undefined) {
+        // Entries are in order of this bound: once it passes the worst kept proof, no later one is kept.
+        const steps = entry.best.steps.length + 1;
+        const length = minStep + entry.target.length + 3 + entry.best.text.length;
+        if (steps > worst.steps.length || (steps === worst.steps.length && length > worst.text.length)) break;
+      }
+      const { user: v, power: target } = index.users[entry.index] as { user: Principal; power: Power };
+      if (v.arn === u.arn) continue;
+      const how = choose(entry.index, v.arn);
+      if (how === null) continue;
+      addPrefixedKind(power, target, kind, `${how.action} on ${entry.target}`, [how.action], how.sources);
     }
   }
-  return power;
 }

@@ -46,8 +46,10 @@ export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Pr
   if (proofs.length === 0) return;
   const list = power[kind];
   let added = false;
+  // Compared with the worst kept proof before this batch (the list is sorted then), not with one just pushed.
+  const worst = list.length >= MAX_GRANTS_PER_KIND ? (list[list.length - 1] as Proof) : undefined;
   for (const p of proofs) {
-    if (list.length >= MAX_GRANTS_PER_KIND && shorter(p, list[list.length - 1] as Proof) >= 0) continue;
+    if (worst !== undefined && shorter(p, worst) >= 0) continue;
     const same = list.some((q) => q.text === p.text && sameActions(q.actions, p.actions));
     if (!same) {
       list.push(p);
@@ -79,20 +81,30 @@ export function addPrefixed(
   actions: readonly string[],
   sources: readonly string[],
 ): void {
-  for (const kind of PRIVILEGE_KINDS) {
-    const list = into[kind];
-    const candidates: Proof[] = [];
-    for (const p of from[kind]) {
-      const worst = list.length >= MAX_GRANTS_PER_KIND ? list[list.length - 1] : undefined;
-      if (worst !== undefined) {
-        const steps = p.steps.length + 1;
-        const length = step.length + 3 + p.text.length;
-        if (steps > worst.steps.length || (steps === worst.steps.length && length > worst.text.length)) break;
-      }
-      candidates.push(proof([step, ...p.steps], p.end, [...actions, ...p.actions], sources));
+  for (const kind of PRIVILEGE_KINDS) addPrefixedKind(into, from, kind, step, actions, sources);
+}
+
+/** addPrefixed for one kind. */
+export function addPrefixedKind(
+  into: Power,
+  from: Power,
+  kind: PrivilegeKind,
+  step: string,
+  actions: readonly string[],
+  sources: readonly string[],
+): void {
+  const list = into[kind];
+  const candidates: Proof[] = [];
+  for (const p of from[kind]) {
+    const worst = list.length >= MAX_GRANTS_PER_KIND ? list[list.length - 1] : undefined;
+    if (worst !== undefined) {
+      const steps = p.steps.length + 1;
+      const length = step.length + 3 + p.text.length;
+      if (steps > worst.steps.length || (steps === worst.steps.length && length > worst.text.length)) break;
     }
-    addProofs(into, kind, candidates);
+    candidates.push(proof([step, ...p.steps], p.end, [...actions, ...p.actions], sources));
   }
+  addProofs(into, kind, candidates);
 }
 
 /** `from`'s proofs behind one more step (its actions first). */

@@ -24,8 +24,8 @@
  *   resource of that action's type that no Deny fully covers, directly or through a path.
  */
 import type { AuthorizationDetails } from './authorization-details';
-import { rolePowers, throughUsers, userPower } from './escalation';
-import { mergePower, toGrants, type Power } from './privilege-proofs';
+import { rolePowers, TakeoverIndex, throughUsers, userPower } from './escalation';
+import { emptyPower, mergePower, toGrants, type Power } from './privilege-proofs';
 import { prepareSnapshot } from './privilege-snapshot';
 import { type Grant, PRIVILEGE_KINDS, type PrivilegeKind, type UserPrivileges } from './types';
 
@@ -97,9 +97,11 @@ export function evaluatePrivileges(
   const roles = rolePowers(snapshot);
   const memo = new Map<string, Power>();
   const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles, memo) }));
+  const takeover = new TakeoverIndex(first);
   const privileges = first.map(({ user, power }) => {
-    const total = throughUsers(user, first);
+    const total = emptyPower();
     mergePower(total, power);
+    throughUsers(user, takeover, total);
     const quarantine = sorted(
       user.attachments.filter((a) => !a.inline && QUARANTINE.test(a.policyName)).map((a) => a.policyName),
     );

@@ -85,6 +85,36 @@ describe('escalation paths to admin', () => {
     },
   );
 
+  it('keeps the shortest takeover paths whatever the order of the users, and only users it may take over', () => {
+    const admins = ['zz-long-admin-name', 'b', 'ccc', 'a', 'dd', 'eeee', 'f', 'gg', 'hhhhh', 'i', 'jj'];
+    const users = (order: string[]): UserSpec[] => [
+      {
+        name: 'eve',
+        inline: {
+          p: allow(
+            'iam:CreateAccessKey',
+            ['b', 'ccc', 'a', 'dd', 'eeee', 'f', 'gg', 'hhhhh', 'i', 'zz-long-admin-name'].map(userArn),
+          ),
+        },
+      },
+      ...order.map((name) => ({ name, attached: [ADMIN] })),
+    ];
+    const paths = (order: string[]) => evaluate(users(order))[0]!.grants?.admin?.map((g) => g.path);
+    // Each admin target gives several proofs of one text (one per IAM write proved): the shortest names win.
+    const kept = paths(admins);
+    expect([...new Set(kept)]).toEqual(
+      ['a', 'b'].map((n) => `iam:CreateAccessKey on user/${n} → AdministratorAccess`),
+    );
+    expect(kept).toHaveLength(8);
+    expect(paths([...admins].reverse())).toEqual(kept);
+    const [narrow] = evaluate([
+      { name: 'eve', inline: { p: allow('iam:CreateAccessKey', userArn('zz-long-admin-name')) } },
+      ...admins.map((name) => ({ name, attached: [ADMIN] })),
+    ]);
+    const targets = new Set(narrow!.grants?.admin?.map((g) => g.path.split(' → ')[0]));
+    expect([...targets]).toEqual(['iam:CreateAccessKey on user/zz-long-admin-name']);
+  });
+
   it('counts admin through SetDefaultPolicyVersion back to an older admin version of its own policy', () => {
     const arn = customerPolicyArn('deploy');
     const policy = managedPolicy(
