@@ -355,6 +355,8 @@ interface TakeoverEntry {
   readonly index: number;
   readonly target: string;
   readonly best: Proof;
+  /** `<target> → <best proof>`: the candidate path without its leading action. */
+  readonly key: string;
 }
 
 /**
@@ -368,7 +370,7 @@ export class TakeoverIndex {
   constructor(readonly users: readonly { readonly user: Principal; readonly power: Power }[]) {
     const byKind = {} as Record<PrivilegeKind, TakeoverEntry[]>;
     for (const kind of PRIVILEGE_KINDS) {
-      const entries: (TakeoverEntry & { key: string })[] = [];
+      const entries: TakeoverEntry[] = [];
       users.forEach(({ user, power }, index) => {
         const best = power[kind][0];
         if (best === undefined) return;
@@ -388,6 +390,15 @@ export class TakeoverIndex {
   }
 }
 
+/** The best candidate through `entry` with `action` first sorts before `worst` (steps, length, text). */
+function shorterThan(action: string, entry: TakeoverEntry, worst: Proof): boolean {
+  const steps = entry.best.steps.length + 1;
+  if (steps !== worst.steps.length) return steps < worst.steps.length;
+  const length = action.length + ' on '.length + entry.key.length;
+  if (length !== worst.text.length) return length < worst.text.length;
+  return `${action} on ${entry.key}` < worst.text;
+}
+
 /**
  * Adds to `power` (the principal's own first-phase power, so the kept shortest proofs bound the scan)
  * its power through taking over another user's credentials, one hop. Per target the first action of
@@ -398,7 +409,6 @@ export function throughUsers(u: Principal, index: TakeoverIndex, power: Power): 
   const anyUser = `arn:${u.partition}:iam::${u.account}:user/*`;
   const actions = CREDENTIAL_ACTIONS.filter((action) => granted(u, u.set, { action, resource: anyUser }));
   if (actions.length === 0) return;
-  const minStep = Math.min(...actions.map((a) => a.length)) + ' on '.length;
   const chosen = new Map<number, { action: string; sources: string[] } | null>();
   const choose = (i: number, arn: string): { action: string; sources: string[] } | null => {
     let c = chosen.get(i);
@@ -419,12 +429,9 @@ export function throughUsers(u: Principal, index: TakeoverIndex, power: Power): 
     const list = power[kind];
     for (const entry of index.byKind[kind]) {
       const worst = list.length >= MAX_GRANTS_PER_KIND ? list[list.length - 1] : undefined;
-      if (worst !== undefined) {
-        // Entries are in order of this bound: once it passes the worst kept proof, no later one is kept.
-        const steps = entry.best.steps.length + 1;
-        const length = minStep + entry.target.length + 3 + entry.best.text.length;
-        if (steps > worst.steps.length || (steps === worst.steps.length && length > worst.text.length)) break;
-      }
+      // For each action, candidates come in the order of the entries: once none is shorter than the worst
+      // kept proof (as addProofs compares them), no later one can be kept.
+      if (worst !== undefined && actions.every((a) => !shorterThan(a, entry, worst))) break;
       const { user: v, power: target } = index.users[entry.index] as { user: Principal; power: Power };
       if (v.arn === u.arn) continue;
       const how = choose(entry.index, v.arn);
