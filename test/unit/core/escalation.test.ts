@@ -115,6 +115,22 @@ describe('escalation paths to admin', () => {
     expect([...targets]).toEqual(['iam:CreateAccessKey on user/zz-long-admin-name']);
   });
 
+  it('keeps the alphabetically first takeover paths when every target name has the same length', () => {
+    const names = ['kk', 'cc', 'ee', 'aa', 'jj', 'bb', 'ii', 'dd', 'hh', 'ff', 'gg'];
+    const kept = (order: string[]) =>
+      evaluate([
+        { name: 'eve', inline: { p: allow('iam:CreateAccessKey', userArn('*')) } },
+        ...order.map((name) => ({ name, attached: [S3_RO] })),
+      ])[0]!.grants?.s3Read?.map((g) => g.path);
+    // Several proofs per target (one per read action): the distinct targets are the first by name.
+    const paths = kept(names);
+    const targets = [...new Set(paths)];
+    expect(targets).toEqual(
+      ['aa', 'bb', 'cc', 'dd'].map((n) => `iam:CreateAccessKey on user/${n} → AmazonS3ReadOnlyAccess`),
+    );
+    expect(kept([...names].reverse())).toEqual(paths);
+  });
+
   it('counts admin through SetDefaultPolicyVersion back to an older admin version of its own policy', () => {
     const arn = customerPolicyArn('deploy');
     const policy = managedPolicy(
