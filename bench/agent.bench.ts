@@ -27,7 +27,7 @@ import { timed } from './harness';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function simulatedAccount(users: number, keyShare: number, seed: number) {
+export function simulatedAccount(users: number, keyShare: number, seed: number) {
   const fixtureUsers = syntheticUsers(users, { nameLength: 32, seed, keyShare });
   const random = prng(seed + 1);
   const groups: GroupDetail[] = [

@@ -13,10 +13,12 @@ import { digestBench } from './digest.bench';
 import { incomingBench } from './incoming.bench';
 import { ingestBench } from './ingest.bench';
 import { scpBench } from './scp.bench';
+import { privilegesBench } from './privileges.bench';
 
 const MODULES: readonly BenchModule[] = [
   coreBench,
   agentBench,
+  privilegesBench,
   digestBench,
   collectBench,
   arrivalBench,

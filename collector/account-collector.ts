@@ -14,6 +14,7 @@ import { fetchAuthorizationDetails } from './authorization-details';
 import { errorName, isRetryable } from '../core/aws-errors';
 import { CallContext, CollectError } from './iam-calls';
 import { collectKeyInventory, listUserNames } from './key-inventory';
+import { EVENT_SCHEMA_VERSION } from '../core/names';
 import { evaluatePrivileges, type AuthorizationDetails } from '../core/privileges';
 import { fetchCredentialReport } from './report-generation';
 
@@ -121,13 +122,13 @@ export async function collectAccountReport(
 
     let privileges: AccountReport['privileges'];
     if (auth !== undefined) {
-      const evaluation = evaluatePrivileges(auth);
+      const evaluation = evaluatePrivileges(auth, { now: clock().toISOString() });
       privileges = evaluation.privileges;
       warnings.push(...evaluation.warnings);
     }
 
     const report: AccountReport = {
-      schemaVersion: 1,
+      schemaVersion: EVENT_SCHEMA_VERSION,
       accountId: opts.accountId,
       generatedTime: fetched.generatedTime,
       collectedTime: clock().toISOString(),

@@ -18,6 +18,18 @@ export interface AttachedPolicy {
   readonly PolicyArn?: string | undefined;
 }
 
+/** A tag as IAM lists it on a user or role. */
+export interface Tag {
+  readonly Key?: string | undefined;
+  readonly Value?: string | undefined;
+}
+
+/** A permissions boundary as IAM lists it on a user or role. */
+export interface PermissionsBoundary {
+  readonly PermissionsBoundaryType?: string | undefined;
+  readonly PermissionsBoundaryArn?: string | undefined;
+}
+
 export interface UserDetail {
   readonly Path?: string | undefined;
   readonly UserName?: string | undefined;
@@ -26,12 +38,22 @@ export interface UserDetail {
   readonly UserPolicyList?: readonly InlinePolicy[] | undefined;
   readonly GroupList?: readonly string[] | undefined;
   readonly AttachedManagedPolicies?: readonly AttachedPolicy[] | undefined;
-  readonly PermissionsBoundary?:
-    | {
-        readonly PermissionsBoundaryType?: string | undefined;
-        readonly PermissionsBoundaryArn?: string | undefined;
-      }
-    | undefined;
+  readonly PermissionsBoundary?: PermissionsBoundary | undefined;
+  /** The user's tags (aws:PrincipalTag/* in conditions). */
+  readonly Tags?: readonly Tag[] | undefined;
+}
+
+export interface RoleDetail {
+  readonly Path?: string | undefined;
+  readonly RoleName?: string | undefined;
+  readonly RoleId?: string | undefined;
+  readonly Arn?: string | undefined;
+  /** The trust policy (URL-encoded, as IAM returns it). */
+  readonly AssumeRolePolicyDocument?: string | undefined;
+  readonly RolePolicyList?: readonly InlinePolicy[] | undefined;
+  readonly AttachedManagedPolicies?: readonly AttachedPolicy[] | undefined;
+  readonly PermissionsBoundary?: PermissionsBoundary | undefined;
+  readonly Tags?: readonly Tag[] | undefined;
 }
 
 export interface GroupDetail {
@@ -63,4 +85,6 @@ export interface AuthorizationDetails {
   readonly users: readonly UserDetail[];
   readonly groups: readonly GroupDetail[];
   readonly policies: readonly ManagedPolicyDetail[];
+  /** Absent in a snapshot taken without the Role filter: role paths are then not evaluated. */
+  readonly roles?: readonly RoleDetail[];
 }

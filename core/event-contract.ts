@@ -13,12 +13,14 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { CredreportError } from './errors';
 import {
+  ACCEPTED_SCHEMA_VERSIONS,
+  AGENT_FAILURE_SCHEMA_VERSION,
   DEFAULT_MAX_ENTRY_BYTES,
   EVENT_DETAIL_TYPE,
-  EVENT_SCHEMA_VERSION,
   EVENT_SOURCE,
   PAYLOAD_ENCODING,
 } from './names';
+import { MAX_GRANT_ACTIONS, MAX_GRANT_PATH, MAX_GRANTS_PER_KIND } from './privilege-proofs';
 import { AccountReport, PRIVILEGE_KINDS } from './types';
 
 /** A contract violation: a part or payload that does not match the schema, or a set of parts that does not assemble. */
@@ -76,6 +78,13 @@ export const PAYLOAD_BOUNDS = {
   accessKeys: 20_000,
   warning: 500,
   warnings: 200,
+  /** Schema v2: grants per privilege kind (the shortest), a grant's path text and its actions. */
+  grantsPerKind: MAX_GRANTS_PER_KIND,
+  grantPath: MAX_GRANT_PATH,
+  grantActions: MAX_GRANT_ACTIONS,
+  /** An IAM action `service:Action`: service prefixes ≤ 64, action names ≤ 128 characters. */
+  action: 200,
+  quarantinePolicies: 3,
 } as const;
 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -107,7 +116,7 @@ const GrantingPoliciesSchema = z.strictObject(
   >,
 );
 
-const UserPrivilegesSchema = z.strictObject({
+const UserPrivilegesV1Schema = z.strictObject({
   userName,
   admin: z.boolean(),
   s3Read: z.boolean(),
@@ -116,22 +125,69 @@ const UserPrivilegesSchema = z.strictObject({
   grantingPolicies: GrantingPoliciesSchema,
 });
 
-/** Strict schema of the reassembled payload; must stay in step with `AccountReport` in core/types.ts. */
-export const AccountReportSchema: z.ZodType<AccountReport> = z.strictObject({
-  schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+/**
+ * Schema v2 grant (`Grant` in core/types.ts): one way the user holds a flag, as the proving path text and
+ * every IAM action (`service:Action`) a request along it needs. The hub's SCP evaluation clears a flag
+ * when each of its grants has an action the account's SCP chain does not allow.
+ */
+const GrantSchema = z.strictObject({
+  path: z.string().min(1).max(PAYLOAD_BOUNDS.grantPath),
+  actions: z
+    .array(
+      z
+        .string()
+        .max(PAYLOAD_BOUNDS.action)
+        .regex(/^[a-z0-9-]+:[A-Za-z0-9]+$/, 'must be an IAM action service:Action'),
+    )
+    .min(1)
+    .max(PAYLOAD_BOUNDS.grantActions),
+});
+const grantList = z.array(GrantSchema).min(1).max(PAYLOAD_BOUNDS.grantsPerKind);
+const GrantsSchema = z.strictObject(
+  Object.fromEntries(PRIVILEGE_KINDS.map((kind) => [kind, grantList.optional()])) as Record<
+    (typeof PRIVILEGE_KINDS)[number],
+    z.ZodOptional<typeof grantList>
+  >,
+);
+
+const UserPrivilegesV2Schema = UserPrivilegesV1Schema.extend({
+  grants: GrantsSchema.optional(),
+  quarantinePolicies: z
+    .array(z.string().min(1).max(PAYLOAD_BOUNDS.policyName))
+    .max(PAYLOAD_BOUNDS.quarantinePolicies)
+    .optional(),
+});
+
+const reportFields = {
   accountId,
   generatedTime: isoTime,
   collectedTime: isoTime,
   credentialReportCsv: z.string().min(1),
   accessKeys: z.array(AccessKeyRecordSchema).max(PAYLOAD_BOUNDS.accessKeys),
-  privileges: z.array(UserPrivilegesSchema).max(PAYLOAD_BOUNDS.users).optional(),
   warnings: z.array(z.string().max(PAYLOAD_BOUNDS.warning)).max(PAYLOAD_BOUNDS.warnings).optional(),
-});
+};
+
+/**
+ * Strict schema of the reassembled payload; must stay in step with `AccountReport` in core/types.ts.
+ * Version 1 (agents not yet updated) has no `grants` / `quarantinePolicies`; both are accepted.
+ */
+export const AccountReportSchema: z.ZodType<AccountReport> = z.discriminatedUnion('schemaVersion', [
+  z.strictObject({
+    schemaVersion: z.literal(1),
+    ...reportFields,
+    privileges: z.array(UserPrivilegesV1Schema).max(PAYLOAD_BOUNDS.users).optional(),
+  }),
+  z.strictObject({
+    schemaVersion: z.literal(2),
+    ...reportFields,
+    privileges: z.array(UserPrivilegesV2Schema).max(PAYLOAD_BOUNDS.users).optional(),
+  }),
+]);
 
 /** Strict schema of one event's `detail`. */
 export const PartDetailSchema = z
   .strictObject({
-    schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+    schemaVersion: z.union(ACCEPTED_SCHEMA_VERSIONS.map((v) => z.literal(v))),
     accountId,
     reportId: z
       .string()
@@ -171,7 +227,8 @@ export const AGENT_FAILURE_BOUNDS = { runId: 128, errorName: 128, message: 1_024
  * (the agent sends the message of its own error, cut to the bound; the hub refuses anything longer).
  */
 export const AgentFailureDetailSchema = z.strictObject({
-  schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
+  // Failure events have their own version (1), independent of the report's (core/names.ts).
+  schemaVersion: z.literal(AGENT_FAILURE_SCHEMA_VERSION),
   accountId,
   /** The Lambda request id of the failed run. */
   runId: z
@@ -320,7 +377,7 @@ export function splitReport(report: AccountReport, opts: { maxEntryBytes?: numbe
   }
   const base64 = gzipSync(json, { level: 9 }).toString('base64');
   const common = {
-    schemaVersion: EVENT_SCHEMA_VERSION,
+    schemaVersion: valid.schemaVersion,
     accountId: valid.accountId,
     reportId: reportIdFor(valid.accountId, valid.generatedTime),
     generatedTime: valid.generatedTime,
@@ -377,6 +434,7 @@ export function assembleParts(input: readonly PartDetail[]): AccountReport {
   const label = `report ${first.reportId} of account ${first.accountId}`;
 
   for (const field of [
+    'schemaVersion',
     'reportId',
     'accountId',
     'generatedTime',
@@ -453,6 +511,11 @@ export function assembleParts(input: readonly PartDetail[]): AccountReport {
     throw new ContractError(`assembleParts: payload of ${label} is not valid JSON`, { cause: error });
   }
   const report = parseAccountReport(value);
+  if (report.schemaVersion !== first.schemaVersion) {
+    throw new ContractError(
+      `assembleParts: payload of ${label} is schema version ${report.schemaVersion}, its parts say ${first.schemaVersion}`,
+    );
+  }
   if (report.accountId !== first.accountId) {
     throw new ContractError(
       `assembleParts: payload of ${label} is for account ${report.accountId}, not ${first.accountId}`,

@@ -16,6 +16,7 @@ export const FINDING_IDS = [
   'key-not-rotated',
   'privileged-key',
   'data-read-key',
+  'key-quarantined',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -58,6 +59,7 @@ export const FINDING_SEVERITY: Readonly<Record<FindingId, Severity>> = {
   'key-not-rotated': 'medium',
   'privileged-key': 'high',
   'data-read-key': 'medium',
+  'key-quarantined': 'critical',
 };
 
 /** The CIS AWS Foundations Benchmark versions whose numbering credreport knows. */
@@ -96,6 +98,7 @@ export const FINDING_CONTROLS: Readonly<Record<FindingId, FindingControls>> = {
   'key-not-rotated': { cisV4: '1.14', cisV5: '1.13', securityHub: 'IAM.3' },
   'privileged-key': {},
   'data-read-key': {},
+  'key-quarantined': {},
 };
 
 /** The CIS id of a finding in the given numbering (`undefined`: no CIS control). */

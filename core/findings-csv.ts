@@ -108,6 +108,8 @@ export function findingDetail(
       const kinds = DATA_KINDS.filter((k) => facts.privileges?.[k]).map((k) => KIND_TEXT[k]);
       return `active access key that can read ${kinds.length > 0 ? kinds.join(', ') : 'data'}`;
     }
+    case 'key-quarantined':
+      return 'AWS attached a compromised-key quarantine policy: the key was exposed; rotate it';
   }
 }
 

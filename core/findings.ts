@@ -70,6 +70,8 @@ const MULTIPLE_ACTIVE_KEYS = BIT['multiple-active-keys'];
 const KEY_NOT_ROTATED = BIT['key-not-rotated'];
 const PRIVILEGED_KEY = BIT['privileged-key'];
 const DATA_READ_KEY = BIT['data-read-key'];
+/** Critical: AWS attached an AWSCompromisedKeyQuarantine policy (it found a key of the user in public). */
+const KEY_QUARANTINED = BIT['key-quarantined'];
 
 const listOf = findingsOfMask;
 
@@ -107,6 +109,7 @@ function keyMask(
   if (p !== undefined) {
     if (p.admin) mask |= PRIVILEGED_KEY;
     if (p.s3Read || p.rdsRead || p.dynamodbRead) mask |= DATA_READ_KEY;
+    if ((p.quarantinePolicies?.length ?? 0) > 0) mask |= KEY_QUARANTINED;
   }
   return mask;
 }

@@ -15,6 +15,15 @@
  * - Conditions are assumed satisfiable: a conditional Allow may grant; a conditional Deny may not apply.
  */
 import { CredreportError } from './errors';
+import { globCovers, globMatches, globsOverlap, isAllStars } from './glob';
+import {
+  type ConditionClause,
+  type ConditionContext,
+  type ValueResolver,
+  parseConditionBlock,
+} from './policy-conditions';
+
+export { globCovers, globMatches, globsOverlap, isAllStars } from './glob';
 
 export class PolicyDocumentError extends CredreportError {}
 
@@ -30,6 +39,13 @@ export interface PolicyStatement {
   readonly notResources?: readonly string[];
   /** The statement has a non-empty Condition block. */
   readonly conditional: boolean;
+  /** The parsed Condition block (empty when unconditional). */
+  readonly conditions: readonly ConditionClause[];
+  /**
+   * The document declares `"Version": "2012-10-17"`, the only version in which IAM substitutes policy
+   * variables: in any other (or none), `${aws:username}` is literal text.
+   */
+  readonly variables: boolean;
 }
 
 const asStringList = (value: unknown, field: string): string[] | undefined => {
@@ -67,6 +83,7 @@ export function parsePolicyDocument(raw: string): PolicyStatement[] {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new PolicyDocumentError('policy document is not a JSON object');
   }
+  const variables = (doc as { Version?: unknown }).Version === '2012-10-17';
   const rawStatements = (doc as { Statement?: unknown }).Statement;
   if (rawStatements === undefined) throw new PolicyDocumentError('policy document has no Statement');
   const list = Array.isArray(rawStatements) ? rawStatements : [rawStatements];
@@ -88,138 +105,21 @@ export function parsePolicyDocument(raw: string): PolicyStatement[] {
     if ((resources === undefined) === (notResources === undefined)) {
       throw new PolicyDocumentError(`Statement[${index}] needs exactly one of Resource and NotResource`);
     }
-    const condition = s.Condition;
-    const conditional =
-      condition !== undefined &&
-      condition !== null &&
-      (typeof condition !== 'object' || Object.keys(condition).length > 0);
+    let conditions: ConditionClause[];
+    try {
+      conditions = parseConditionBlock(s.Condition, `Statement[${index}].Condition`);
+    } catch (error) {
+      throw new PolicyDocumentError((error as Error).message, { cause: error });
+    }
     return {
       effect: s.Effect,
       ...(actions ? { actions } : { notActions: notActions as string[] }),
       ...(resources ? { resources } : { notResources: notResources as string[] }),
-      conditional,
+      conditional: conditions.length > 0,
+      conditions,
+      variables,
     };
   });
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Glob matching. A pattern symbol is a literal character, `*` (any run, possibly empty) or `?` (one).
-
-/** The pattern is only `*`s: it matches everything. */
-export const isAllStars = (pattern: string): boolean => /^\*+$/.test(pattern);
-
-/**
- * Glob match without backtracking (docs/ARCHITECTURE.md §12: a member account's policy must not stall
- * the agent). The pattern is split at `*` into chunks of literals and `?`: the first chunk must match
- * the start, the last the end, and the middle ones are placed left to right at their earliest position
- * — placing a chunk later can only leave less room for the rest, so the first placement that fails is
- * final. A chunk of literals is found with `indexOf`; one with `?` by a scan. Worst case
- * O(|pattern| × |value|) with no exponential or polynomial blow-up from the number of `*`s (a regular
- * expression `^.*a.*a…$` backtracks in O(|value|^stars) when it fails).
- *
- * `anyOk(c)` says which value characters `?` may stand for.
- */
-function wildcardMatch(pattern: string, value: string, anyOk: (c: string) => boolean): boolean {
-  const chunks = pattern.split('*');
-  const first = chunks[0] as string;
-  if (chunks.length === 1) return first.length === value.length && chunkAt(first, value, 0, anyOk);
-  const last = chunks[chunks.length - 1] as string;
-  if (first.length + last.length > value.length) return false;
-  if (!chunkAt(first, value, 0, anyOk)) return false;
-  const end = value.length - last.length;
-  if (!chunkAt(last, value, end, anyOk)) return false;
-  let from = first.length;
-  for (let k = 1; k < chunks.length - 1; k++) {
-    const chunk = chunks[k] as string;
-    if (chunk.length === 0) continue;
-    const at = findChunk(chunk, value, from, end, anyOk);
-    if (at < 0) return false;
-    from = at + chunk.length;
-  }
-  return true;
-}
-
-/** `chunk` (literals and `?`) matches `value` at `at`. */
-function chunkAt(chunk: string, value: string, at: number, anyOk: (c: string) => boolean): boolean {
-  for (let i = 0; i < chunk.length; i++) {
-    const p = chunk.charCodeAt(i);
-    const c = value.charCodeAt(at + i);
-    if (p === QUESTION ? !anyOk(value[at + i] as string) : p !== c) return false;
-  }
-  return true;
-}
-
-/** Earliest position ≥ `from` where `chunk` matches and ends by `end`, or -1. */
-function findChunk(
-  chunk: string,
-  value: string,
-  from: number,
-  end: number,
-  anyOk: (c: string) => boolean,
-): number {
-  if (!chunk.includes('?')) {
-    const at = value.indexOf(chunk, from);
-    return at >= 0 && at + chunk.length <= end ? at : -1;
-  }
-  for (let at = from; at + chunk.length <= end; at++) if (chunkAt(chunk, value, at, anyOk)) return at;
-  return -1;
-}
-
-const QUESTION = '?'.charCodeAt(0);
-const anyChar = (): boolean => true;
-const notStar = (c: string): boolean => c !== '*';
-
-/** `value` (a concrete string) is matched by glob `pattern`. */
-export function globMatches(pattern: string, value: string, caseInsensitive = false): boolean {
-  if (pattern === '*') return true;
-  return caseInsensitive
-    ? wildcardMatch(pattern.toLowerCase(), value.toLowerCase(), anyChar)
-    : wildcardMatch(pattern, value, anyChar);
-}
-
-/**
- * Sound test that every string matched by glob `specific` is matched by glob `general` (L(specific) ⊆
- * L(general)). May answer false for some true inclusions; never answers true for a false one. Used to
- * decide that a Deny takes away everything an Allow gives, so a false "no" only over-reports.
- *
- * `specific` is read as text in which its own `*` must be matched by a `*` of `general` and a `?` by a
- * `?` or `*`: `general`'s `?` stands for any character but `*`.
- */
-export function globCovers(general: string, specific: string, caseInsensitive = false): boolean {
-  if (isAllStars(general)) return true;
-  return caseInsensitive
-    ? wildcardMatch(general.toLowerCase(), specific.toLowerCase(), notStar)
-    : wildcardMatch(general, specific, notStar);
-}
-
-/** Exact test that two globs match at least one common string (L(a) ∩ L(b) ≠ ∅). */
-export function globsOverlap(a: string, b: string): boolean {
-  if (a === b || isAllStars(a) || isAllStars(b)) return true;
-  const la = a.length;
-  const lb = b.length;
-  const seen = new Uint8Array((la + 1) * (lb + 1));
-  const stack: [number, number][] = [[0, 0]];
-  while (stack.length > 0) {
-    const [i, j] = stack.pop() as [number, number];
-    const index = i * (lb + 1) + j;
-    if (seen[index] === 1) continue;
-    seen[index] = 1;
-    if (i === la && j === lb) return true;
-    const ca = i < la ? a[i] : undefined;
-    const cb = j < lb ? b[j] : undefined;
-    if (ca === '*') {
-      stack.push([i + 1, j]);
-      if (cb !== undefined) stack.push([i, j + 1]);
-    }
-    if (cb === '*') {
-      stack.push([i, j + 1]);
-      if (ca !== undefined) stack.push([i + 1, j]);
-    }
-    if (ca !== undefined && cb !== undefined && ca !== '*' && cb !== '*') {
-      if (ca === cb || ca === '?' || cb === '?') stack.push([i + 1, j + 1]);
-    }
-  }
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -276,45 +176,112 @@ export function statementCoversAllActions(statement: PolicyStatement): boolean {
 // Policy variables.
 
 export interface PrincipalVariables {
-  readonly username: string;
+  /** Absent for a role (aws:username is only set for IAM users). */
+  readonly username?: string;
   readonly userid?: string;
   readonly principalAccount: string;
   readonly principalArn: string;
+  /** `User` for an IAM user, `AssumedRole` for a role session. */
+  readonly principalType?: 'User' | 'AssumedRole';
+  /** The principal's tags (aws:PrincipalTag/*); a tag not listed is known absent. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The principal's value for a policy variable name (lower case); undefined when not known here. */
+function principalValue(name: string, vars: PrincipalVariables): string | undefined {
+  switch (name) {
+    case 'aws:username':
+      return vars.username;
+    case 'aws:userid':
+      return vars.userid;
+    case 'aws:principalaccount':
+      return vars.principalAccount;
+    case 'aws:principalarn':
+      return vars.principalArn;
+    case 'aws:principaltype':
+      return vars.principalType ?? 'User';
+    default:
+      if (name.startsWith('aws:principaltag/') && vars.tags !== undefined) {
+        const wanted = name.slice('aws:principaltag/'.length);
+        const hit = Object.entries(vars.tags).find(([k]) => k.toLowerCase() === wanted);
+        return hit?.[1];
+      }
+      return undefined;
+  }
 }
 
 /**
  * Substitutes the principal's policy variables. A variable whose value is unknown here (a request-time
  * key such as `${s3:prefix}`, or the literal `${*}`) becomes `*` and the result is marked not `exact`:
  * callers widen Allow patterns with it but never let such a pattern prove that a Deny covers something.
+ * With `enabled` false (a document without `"Version": "2012-10-17"`) the text is literal.
  */
 export function substituteVariables(
   pattern: string,
   vars: PrincipalVariables,
+  enabled = true,
 ): { readonly pattern: string; readonly exact: boolean } {
-  if (!pattern.includes('${')) return { pattern, exact: true };
+  if (!enabled || !pattern.includes('${')) return { pattern, exact: true };
   let exact = true;
   const out = pattern.replace(/\$\{([^}]*)\}/g, (_match, body: string) => {
     const name = body.split(',')[0]?.trim().toLowerCase() ?? '';
-    switch (name) {
-      case '$':
-        return '$';
-      case 'aws:username':
-        return vars.username;
-      case 'aws:userid':
-        if (vars.userid !== undefined) return vars.userid;
-        exact = false;
-        return '*';
-      case 'aws:principalaccount':
-        return vars.principalAccount;
-      case 'aws:principalarn':
-        return vars.principalArn;
-      case 'aws:principaltype':
-        return 'User';
-      default:
-        // `${*}` / `${?}` are literal characters a glob cannot express; request-time keys are unknown here.
-        exact = false;
-        return '*';
+    if (name === '$' || name === '*' || name === '?') {
+      if (name === '$') return '$';
+      // `${*}` / `${?}` are literal characters a glob cannot express.
+      exact = false;
+      return '*';
     }
+    const value = principalValue(name, vars);
+    if (value !== undefined) return value;
+    exact = false;
+    return '*';
   });
   return { pattern: out, exact };
+}
+
+/** What a probe request carries besides its action and resource (condition keys, lower case). */
+export type RequestKeys = Readonly<Record<string, string>>;
+
+/**
+ * The condition keys one snapshot can answer for a request of `vars`' principal (docs/ARCHITECTURE.md
+ * §7.1): the principal's own keys and tags, the collection time, and the request keys the probe sets.
+ * Request keys a probe does not set, and every other key, are unknown.
+ */
+export function conditionContext(
+  vars: PrincipalVariables,
+  request: RequestKeys,
+  nowMs: number | undefined,
+): ConditionContext {
+  return (key) => {
+    if (key in request) return { present: true, value: request[key] as string };
+    if (key === 'aws:currenttime') {
+      return nowMs === undefined ? undefined : { present: true, value: new Date(nowMs).toISOString() };
+    }
+    if (key === 'aws:epochtime') {
+      return nowMs === undefined ? undefined : { present: true, value: String(Math.floor(nowMs / 1000)) };
+    }
+    if (key === 'aws:username' && vars.principalType === 'AssumedRole') return { present: false };
+    if (key === 'aws:userid' && vars.userid === undefined) return undefined;
+    if (key.startsWith('aws:principaltag/') && vars.tags === undefined) return undefined;
+    if (
+      key === 'aws:username' ||
+      key === 'aws:userid' ||
+      key === 'aws:principalarn' ||
+      key === 'aws:principalaccount' ||
+      key === 'aws:principaltype' ||
+      key.startsWith('aws:principaltag/')
+    ) {
+      const value = principalValue(key, vars);
+      return value === undefined ? { present: false } : { present: true, value };
+    }
+    return undefined;
+  };
+}
+
+/** Resolves policy variables in condition values; undefined when a variable is unknown here. */
+export function conditionValueResolver(vars: PrincipalVariables, enabled: boolean): ValueResolver {
+  return (value) => {
+    const { pattern, exact } = substituteVariables(value, vars, enabled);
+    return exact ? pattern : undefined;
+  };
 }

@@ -20,6 +20,19 @@ export interface AccessKeyRecord {
 export const PRIVILEGE_KINDS = ['admin', 's3Read', 'rdsRead', 'dynamodbRead'] as const;
 export type PrivilegeKind = (typeof PRIVILEGE_KINDS)[number];
 
+/**
+ * One way a user holds a privilege (report schema v2, docs/ARCHITECTURE.md §4): the proving path as text
+ * (`sts:AssumeRole role/ops-admin → AdministratorAccess`) and every IAM action a request along it needs
+ * (`sts:AssumeRole`, then the action that proves the flag at the end). The hub clears a flag in an
+ * account whose SCP chain denies (or does not allow) at least one action of every grant.
+ */
+export interface Grant {
+  /** At most 512 characters. */
+  readonly path: string;
+  /** 1–16 IAM actions `service:Action`, in the order the path uses them. */
+  readonly actions: readonly string[];
+}
+
 /** What one IAM user can do that matters for key risk, and which policies grant it. */
 export interface UserPrivileges {
   readonly userName: string;
@@ -29,6 +42,16 @@ export interface UserPrivileges {
   readonly dynamodbRead: boolean;
   /** Per kind, the names (managed policy ARN, or `user:<name>/<policy>`, `group:<group>/<policy>`) that grant it. */
   readonly grantingPolicies: Readonly<Partial<Record<PrivilegeKind, readonly string[]>>>;
+  /**
+   * Schema v2: per granted kind, the shortest ways the user holds it (at most 8, shortest first); the
+   * first is the kind's proving path (`admin_path`, `data_read_path`). Absent in v1 reports.
+   */
+  readonly grants?: Readonly<Partial<Record<PrivilegeKind, readonly Grant[]>>>;
+  /**
+   * Schema v2: the AWSCompromisedKeyQuarantine policies (V1/V2/V3) attached to the user: AWS attaches
+   * them when it finds the user's key exposed in public (finding `key-quarantined`).
+   */
+  readonly quarantinePolicies?: readonly string[];
 }
 
 /**
@@ -36,7 +59,8 @@ export interface UserPrivileges {
  * the content of accounts/<id>/latest.json.
  */
 export interface AccountReport {
-  readonly schemaVersion: 1;
+  /** 1: no `grants` / `quarantinePolicies`; 2: with them. The hub accepts both. */
+  readonly schemaVersion: 1 | 2;
   readonly accountId: string;
   /** ISO time IAM generated the credential report (GetCredentialReport GeneratedTime). */
   readonly generatedTime: string;

@@ -172,7 +172,7 @@ describe('runDigest', () => {
     expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([
       { name: 'DigestSucceeded', value: 1 },
     ]);
-    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(10);
+    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(11);
     expect(
       recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
     ).toBe(result.findings['root-access-key']);

@@ -64,7 +64,7 @@ describe('collectAccountReport', () => {
     const { report, stats } = await run();
 
     expect(report).toMatchObject({
-      schemaVersion: 1,
+      schemaVersion: 2,
       accountId: ACCOUNT,
       generatedTime: GENERATED,
       credentialReportCsv: reportCsv(USERS),
@@ -103,7 +103,7 @@ describe('collectAccountReport', () => {
       ListAccessKeys: 2, // carol has no key in the report
     });
     expect(mock).toHaveReceivedCommandWith(GetAccountAuthorizationDetailsCommand, {
-      Filter: ['User', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'],
+      Filter: ['User', 'Group', 'Role', 'LocalManagedPolicy', 'AWSManagedPolicy'],
     });
     expect(mock).not.toHaveReceivedCommand(GetAccessKeyLastUsedCommand);
     expect(mock).not.toHaveReceivedCommand(ListUsersCommand);
@@ -122,6 +122,65 @@ describe('collectAccountReport', () => {
     expect(stats.apiCalls.ListAccessKeys).toBe(50);
     expect(mock).toHaveReceivedCommandWith(GetAccountAuthorizationDetailsCommand, { Marker: '20' });
     expect(mock).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'user00003', Marker: '1' });
+  });
+
+  it('evaluates role paths from roles returned on the last snapshot page', async () => {
+    const users = manyUsers(15);
+    const userDetails = users.map((u) =>
+      userDetail({
+        name: u.name,
+        inline: {
+          assume: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${ACCOUNT}:role/ops` },
+            ],
+          },
+        },
+      }),
+    );
+    const roleDetails = [
+      {
+        RoleName: 'ops',
+        Arn: `arn:aws:iam::${ACCOUNT}:role/ops`,
+        AssumeRolePolicyDocument: encodeURIComponent(
+          JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+                Action: 'sts:AssumeRole',
+              },
+            ],
+          }),
+        ),
+        AttachedManagedPolicies: [
+          { PolicyArn: AWS_POLICIES.AdministratorAccess.Arn, PolicyName: 'AdministratorAccess' },
+        ],
+        RolePolicyList: [],
+      },
+    ];
+    const { run } = collect({
+      users,
+      userDetails,
+      roleDetails,
+      policies: [awsManaged(AWS_POLICIES.AdministratorAccess)],
+      pageSize: 10,
+    });
+    const { report } = await run();
+    expect(report.privileges?.every((p) => p.admin)).toBe(true);
+    expect(report.privileges?.[0]?.grants?.admin?.[0]?.path).toBe(
+      'sts:AssumeRole role/ops → AdministratorAccess',
+    );
+  });
+
+  it('collects no privileges, with a warning, when the snapshot never stops truncating', async () => {
+    const { run } = collect({ users: USERS, neverEndingAuthorization: true, pageSize: 1 });
+    const { report, stats } = await run();
+    expect(report.privileges).toBeUndefined();
+    expect(stats.apiCalls.GetAccountAuthorizationDetails).toBe(64);
+    expect(report.warnings).toContainEqual(expect.stringMatching(/privileges not collected/));
   });
 
   it('calls GetAccessKeyLastUsed only for keys the credential report does not show', async () => {

@@ -14,6 +14,7 @@ import {
   NoSuchEntityException,
   type AccessKeyMetadata,
   type ManagedPolicyDetail,
+  type RoleDetail,
   type UserDetail,
 } from '@aws-sdk/client-iam';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -71,6 +72,10 @@ export interface AccountSpec {
   readonly newKeys?: Readonly<Record<string, readonly AccessKeyMetadata[]>>;
   readonly userDetails?: readonly UserDetail[];
   readonly policies?: readonly ManagedPolicyDetail[];
+  /** Roles, returned on the last GetAccountAuthorizationDetails page. */
+  readonly roleDetails?: readonly RoleDetail[];
+  /** Answer every GetAccountAuthorizationDetails page as truncated (a misbehaving endpoint). */
+  readonly neverEndingAuthorization?: boolean;
   /** Users per GetAccountAuthorizationDetails / ListUsers page. */
   readonly pageSize?: number;
   /** Keys per ListAccessKeys page. */
@@ -116,10 +121,11 @@ export function setupIamAccount(spec: AccountSpec): { iam: IAMClient; mock: AwsC
     throttle(`gaad:${input.Marker ?? ''}`);
     const start = Number(input.Marker ?? 0);
     const end = start + pageSize;
-    const truncated = end < userDetails.length;
+    const truncated = spec.neverEndingAuthorization === true || end < userDetails.length;
     return {
       UserDetailList: userDetails.slice(start, end),
       GroupDetailList: [],
+      RoleDetailList: truncated ? [] : [...(spec.roleDetails ?? [])],
       Policies: start === 0 ? [...(spec.policies ?? [])] : [],
       IsTruncated: truncated,
       ...(truncated ? { Marker: String(end) } : {}),

@@ -43,8 +43,63 @@ describe('AccountReportSchema', () => {
     expect(AccountReportSchema.safeParse(bad).success).toBe(false);
   });
 
-  it('rejects a report when the schema version is not 1', () => {
-    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 2 }).success).toBe(false);
+  it('rejects a report when the schema version is neither 1 nor 2', () => {
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 3 }).success).toBe(false);
+  });
+
+  it('accepts a v1 report (an agent not yet updated) without grants', () => {
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 1 }).success).toBe(true);
+  });
+
+  it('rejects grants in a v1 report, where the field does not exist', () => {
+    const report = sampleAccountReport();
+    const privileges = (report.privileges ?? []).map((p) => ({
+      ...p,
+      grants: { admin: [{ path: 'AdministratorAccess', actions: ['iam:PutUserPolicy'] }] },
+    }));
+    expect(AccountReportSchema.safeParse({ ...report, schemaVersion: 1, privileges }).success).toBe(false);
+  });
+});
+
+describe('AccountReportSchema v2 grants', () => {
+  const withGrant = (grant: unknown, count = 1) => {
+    const report = sampleAccountReport();
+    const privileges = (report.privileges ?? []).map((p) => ({
+      ...p,
+      grants: { admin: Array.from({ length: count }, () => grant) },
+    }));
+    return AccountReportSchema.safeParse({ ...report, schemaVersion: 2, privileges }).success;
+  };
+
+  it('accepts a grant with a path and IAM actions', () => {
+    expect(
+      withGrant({
+        path: 'sts:AssumeRole role/ops → AdministratorAccess',
+        actions: ['sts:AssumeRole', 'iam:PutUserPolicy'],
+      }),
+    ).toBe(true);
+  });
+
+  it('rejects a grant whose action is not service:Action', () => {
+    expect(withGrant({ path: 'x', actions: ['PutUserPolicy'] })).toBe(false);
+    expect(withGrant({ path: 'x', actions: ['iam:Put*'] })).toBe(false);
+  });
+
+  it('rejects a grant path over 512 characters, more than 16 actions or no action', () => {
+    expect(withGrant({ path: 'x'.repeat(513), actions: ['iam:PutUserPolicy'] })).toBe(false);
+    expect(withGrant({ path: 'x', actions: Array.from({ length: 17 }, () => 'iam:PutUserPolicy') })).toBe(
+      false,
+    );
+    expect(withGrant({ path: 'x', actions: [] })).toBe(false);
+  });
+
+  it('rejects more than 8 grants for one flag', () => {
+    expect(withGrant({ path: 'x', actions: ['iam:PutUserPolicy'] }, 8)).toBe(true);
+    expect(withGrant({ path: 'x', actions: ['iam:PutUserPolicy'] }, 9)).toBe(false);
+  });
+
+  it('rejects an unknown field in a grant', () => {
+    expect(withGrant({ path: 'x', actions: ['iam:PutUserPolicy'], scp: 'p-1' })).toBe(false);
   });
 });
 
@@ -143,6 +198,31 @@ describe('assembleParts', () => {
   it('returns the original report when given every part in any order', () => {
     expect(parts.length).toBeGreaterThan(2);
     expect(assembleParts([...parts].reverse())).toEqual(report);
+  });
+
+  it('assembles a v1 part set and a v2 one with grants, each keeping its version', () => {
+    const v1 = sampleAccountReport({ schemaVersion: 1 });
+    const v2 = sampleAccountReport({ schemaVersion: 2 });
+    const granted = {
+      ...v2,
+      privileges: (v2.privileges ?? []).map((p) => ({
+        ...p,
+        grants: { s3Read: [{ path: 'AmazonS3ReadOnlyAccess', actions: ['s3:GetObject'] }] },
+      })),
+    };
+    const p1 = splitReport(v1);
+    expect(p1[0]?.schemaVersion).toBe(1);
+    expect(assembleParts(p1)).toEqual(v1);
+    const p2 = splitReport(granted);
+    expect(p2[0]?.schemaVersion).toBe(2);
+    expect(assembleParts(p2)).toEqual(granted);
+  });
+
+  it('rejects a set whose parts claim another schema version than the payload', () => {
+    const v1 = splitReport(sampleAccountReport({ schemaVersion: 1 }));
+    expect(() => assembleParts(v1.map((p) => ({ ...p, schemaVersion: 2 as const })))).toThrow(
+      /schema version 1, its parts say 2/,
+    );
   });
 
   it('rejects a gzip bomb without inflating it past the decoded-size limit', () => {

@@ -393,6 +393,15 @@ describe('evaluateUser', () => {
       expect(findingsOf(row, undefined)).toEqual([]);
     });
 
+    it('raises key-quarantined on an active key when AWS attached a quarantine policy', () => {
+      const quarantined = {
+        ...privileges(),
+        quarantinePolicies: ['arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3'],
+      };
+      expect(keyFindingsOf(row, 1, quarantined)).toEqual(['key-quarantined']);
+      expect(keyFindingsOf(user(key(1, { active: false, used: ago(1) })), 1, quarantined)).toEqual([]);
+    });
+
     it('raises neither when the admin has no active key', () => {
       const p = privileges({ admin: true, s3Read: true });
       expect(findingsOf(user(key(1, { active: false, used: ago(1) })), p)).toEqual([]);

@@ -22,7 +22,16 @@ describe('parsePolicyDocument', () => {
   it('normalises single statements and single strings to lists', () => {
     expect(
       parsePolicyDocument('{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}'),
-    ).toEqual([{ effect: 'Allow', actions: ['s3:GetObject'], resources: ['*'], conditional: false }]);
+    ).toEqual([
+      {
+        effect: 'Allow',
+        actions: ['s3:GetObject'],
+        resources: ['*'],
+        conditional: false,
+        conditions: [],
+        variables: false,
+      },
+    ]);
   });
 
   it('marks a statement conditional when it has a non-empty Condition', () => {
@@ -38,7 +47,15 @@ describe('parsePolicyDocument', () => {
         ],
       }),
     );
-    expect(s).toEqual({ effect: 'Deny', notActions: ['iam:*'], notResources: ['a'], conditional: true });
+    expect(s).toMatchObject({
+      effect: 'Deny',
+      notActions: ['iam:*'],
+      notResources: ['a'],
+      conditional: true,
+    });
+    expect(s?.conditions).toEqual([
+      { operator: 'bool', ifExists: false, qualified: false, key: 'aws:securetransport', values: ['false'] },
+    ]);
   });
 
   it('decodes a URL-encoded document when given GetAccountAuthorizationDetails output', () => {

@@ -1,7 +1,7 @@
 /** GetAccountAuthorizationDetails-shaped builders over the real AWS managed policy fixtures. */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { GroupDetail, ManagedPolicyDetail, UserDetail } from '@aws-sdk/client-iam';
+import type { GroupDetail, ManagedPolicyDetail, RoleDetail, UserDetail } from '@aws-sdk/client-iam';
 import type { AuthorizationDetails } from '../../../core/privileges';
 import { ACCOUNT } from '../collector/fixtures';
 
@@ -65,6 +65,7 @@ export interface UserSpec {
   readonly inline?: Readonly<Record<string, unknown>>;
   readonly groups?: readonly string[];
   readonly boundary?: string;
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export function userDetail(spec: UserSpec): UserDetail {
@@ -86,6 +87,7 @@ export function userDetail(spec: UserSpec): UserDetail {
       PolicyName,
       PolicyDocument: encode(doc),
     })),
+    ...(spec.tags ? { Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
     ...(spec.boundary
       ? {
           PermissionsBoundary: {
@@ -127,3 +129,42 @@ export function details(
 }
 
 export const doc = (...Statement: unknown[]): unknown => ({ Version: '2012-10-17', Statement });
+
+export interface RoleSpec {
+  readonly name: string;
+  /** Principals the trust policy admits: `{ AWS: … }` / `{ Service: … }` / `*`. */
+  readonly trust: unknown;
+  readonly trustCondition?: unknown;
+  readonly attached?: readonly string[];
+  readonly inline?: Readonly<Record<string, unknown>>;
+}
+
+export const roleArn = (name: string): string => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+export const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT}:user/${name}`;
+export const ACCOUNT_ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+
+export function roleDetail(spec: RoleSpec): RoleDetail {
+  return {
+    RoleName: spec.name,
+    Arn: roleArn(spec.name),
+    AssumeRolePolicyDocument: encode({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: spec.trust,
+          Action: 'sts:AssumeRole',
+          ...(spec.trustCondition ? { Condition: spec.trustCondition } : {}),
+        },
+      ],
+    }),
+    AttachedManagedPolicies: (spec.attached ?? []).map((arn) => ({
+      PolicyArn: arn,
+      PolicyName: arn.split('/').pop(),
+    })),
+    RolePolicyList: Object.entries(spec.inline ?? {}).map(([PolicyName, d]) => ({
+      PolicyName,
+      PolicyDocument: encode(d),
+    })),
+  };
+}

@@ -48,6 +48,17 @@ const REQUESTS: readonly [string, string][] = [
   ['iam:PutUserPolicy', USER_ARN],
 ];
 
+/** Conditions on keys the snapshot answers exactly: both sides must agree on them. */
+const CONDITIONS: readonly unknown[] = [
+  { StringEquals: { 'aws:username': USER } },
+  { StringEquals: { 'aws:username': 'someone-else' } },
+  { StringNotEquals: { 'aws:username': 'someone-else' } },
+  { StringLike: { 'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:user/o*` } },
+  { StringEquals: { 'aws:PrincipalTag/team': 'data' } },
+  { StringEquals: { 'aws:PrincipalTag/team': 'web' } },
+];
+const CONTEXT = { 'aws:username': USER, 'aws:PrincipalArn': USER_ARN, 'aws:PrincipalTag/team': 'data' };
+
 const list = <T>(arb: fc.Arbitrary<T>) => fc.oneof(arb, fc.array(arb, { minLength: 1, maxLength: 3 }));
 const statementArb = fc
   .record({
@@ -56,18 +67,20 @@ const statementArb = fc
     notResource: fc.boolean(),
     actions: list(fc.constantFrom(...ACTIONS)),
     resources: list(fc.constantFrom(...RESOURCES)),
+    condition: fc.option(fc.constantFrom(...CONDITIONS), { nil: undefined }),
   })
-  .map(({ Effect, notAction, notResource, actions, resources }) => ({
+  .map(({ Effect, notAction, notResource, actions, resources, condition }) => ({
     Effect,
     [notAction ? 'NotAction' : 'Action']: actions,
     [notResource ? 'NotResource' : 'Resource']: resources,
+    ...(condition ? { Condition: condition } : {}),
   }));
 const policyArb = fc
   .array(statementArb, { minLength: 1, maxLength: 4 })
   .map((Statement) => ({ Version: '2012-10-17', Statement }));
 
 describe('grantingPoliciesFor (differential against iam-simulate)', () => {
-  it('agrees with iam-simulate on concrete requests when policies have no conditions', async () => {
+  it('agrees with iam-simulate on concrete requests, with boundaries, NotAction/NotResource and answerable conditions', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(policyArb, { minLength: 1, maxLength: 2 }),
@@ -79,6 +92,7 @@ describe('grantingPoliciesFor (differential against iam-simulate)', () => {
               {
                 UserName: USER,
                 Arn: USER_ARN,
+                Tags: [{ Key: 'team', Value: 'data' }],
                 UserPolicyList: identity.map((d, i) => ({ PolicyName: `p${i}`, PolicyDocument: encode(d) })),
                 ...(boundary
                   ? {
@@ -112,7 +126,7 @@ describe('grantingPoliciesFor (differential against iam-simulate)', () => {
                   principal: USER_ARN,
                   action,
                   resource: { resource, accountId: ACCOUNT },
-                  contextVariables: {},
+                  contextVariables: CONTEXT,
                 },
                 identityPolicies: identity.map((policy, i) => ({ name: `p${i}`, policy })),
                 ...(boundary ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: boundary }] } : {}),

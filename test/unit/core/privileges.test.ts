@@ -211,11 +211,29 @@ describe('evaluatePrivileges wildcards', () => {
 });
 
 describe('evaluatePrivileges Deny', () => {
-  it('removes S3 read but keeps admin when AdministratorAccess meets Deny s3:* on *', () => {
+  it('keeps S3 read through deleting the Deny when AdministratorAccess meets its own Deny s3:* on *', () => {
     const p = one({
       name: 'oli',
       attached: [ADMIN],
       inline: { 'no-s3': doc({ Effect: 'Deny', Action: 's3:*', Resource: '*' }) },
+    });
+    expect(flags(p)).toEqual({ admin: true, s3Read: true, rdsRead: true, dynamodbRead: true });
+    expect(p.grants?.s3Read?.[0]).toEqual({
+      path: 'iam:DeleteUserPolicy no-s3 on user/oli → AdministratorAccess',
+      actions: ['iam:DeleteUserPolicy', 's3:GetObject'],
+    });
+  });
+
+  it('removes S3 read but keeps admin when the Deny s3:* on * cannot be removed', () => {
+    const p = one({
+      name: 'oli',
+      attached: [ADMIN],
+      inline: {
+        'no-s3': doc(
+          { Effect: 'Deny', Action: 's3:*', Resource: '*' },
+          { Effect: 'Deny', Action: ['iam:DeleteUserPolicy', 'iam:PutUserPolicy'], Resource: '*' },
+        ),
+      },
     });
     expect(flags(p)).toEqual({ admin: true, s3Read: false, rdsRead: true, dynamodbRead: true });
   });
