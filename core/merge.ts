@@ -83,12 +83,26 @@ export interface MergeInput {
   readonly organizationLabel?: string;
   /**
    * The privilege grants of a report's users (privileges v2, per user name), which SCPs and RCPs are
-   * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`). Absent, or undefined for a
-   * report (v1 reports carry none), leaves that report's flags as the agent computed them.
+   * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`). @default {@link grantsOfReport}
+   * (the report's own `grants`); undefined for a report (v1 reports carry none) leaves its flags as the
+   * agent computed them.
    */
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
   readonly cisVersion?: CisVersion;
+}
+
+/**
+ * The grants a v2 report carries per user name (core/types.ts `UserPrivileges.grants`), which SCPs and RCPs
+ * are evaluated against; undefined when no user carries any (a v1 report: flags left as the agent computed).
+ */
+export function grantsOfReport(report: AccountReport): ReadonlyMap<string, PrivilegeGrants> | undefined {
+  let byUser: Map<string, PrivilegeGrants> | undefined;
+  for (const user of report.privileges ?? []) {
+    if (!user.grants) continue;
+    (byUser ??= new Map()).set(user.userName, user.grants);
+  }
+  return byUser;
 }
 
 export interface MergeSinks {
@@ -680,7 +694,7 @@ async function writeAccount(
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
   const chain = state.controlPolicies.chainFor(accountId);
-  const grants = report.privileges ? state.input.grantsOf?.(report) : undefined;
+  const grants = report.privileges ? (state.input.grantsOf ?? grantsOfReport)(report) : undefined;
   let privileges = report.privileges;
   if (privileges && grants) {
     const applied = applyServiceControlPolicies(privileges, grants, chain);

@@ -105,6 +105,23 @@ async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>) {
 }
 
 describe('runMerge with SCPs', () => {
+  it("reads the grants of a v2 report's own users by default, and leaves a report without grants as it is", async () => {
+    const v1 = reportOf(MEMBER);
+    const v2: AccountReport = {
+      ...v1,
+      schemaVersion: 2,
+      privileges: v1.privileges?.map((p) => ({ ...p, grants: grants.get(p.userName) ?? {} })),
+    };
+    const cleared = await merge({ reports: [v2] });
+    expect(cleared.keys[0]).toMatchObject({
+      s3_read: 'false',
+      granting_policies: 's3Read:blocked by SCP p-abc123 DenyS3',
+    });
+    const kept = await merge({ reports: [v1] });
+    expect(kept.keys[0]).toMatchObject({ s3_read: 'true' });
+    expect(kept.result.summary.controlPolicies?.flagsCleared.s3Read).toBe(0);
+  });
+
   it('clears a data-read flag the account SCPs deny and says why in granting_policies', async () => {
     const out = await merge({ reports: [reportOf(MEMBER)], grantsOf: () => grants });
     const reader = out.users.find((u) => u.user === 'reader');
