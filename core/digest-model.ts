@@ -62,8 +62,7 @@ export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
   'key-not-rotated': 'Active key not rotated',
   'privileged-key': 'Active key with admin power',
   'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
-  'key-quarantined':
-    'Critical: AWS quarantined this user for an exposed key (V3 still allows s3:GetObjectVersion)',
+  'key-quarantined': 'Key exposed: AWS quarantined the user (V3 still allows s3:GetObjectVersion)',
 };
 
 /** The sections of both bodies, in the order they are shown (HTML `data-section` ids). */
