@@ -190,7 +190,7 @@ function headlineSection(summary: Summary, label: string): string {
     `<td width="25%" bgcolor="#f6f8fa" style="${STYLE.figure}">${div(STYLE.figureValue, valueHtml)}${div(STYLE.figureLabel, e(labelText))}</td>`;
   const first = summary.delta === undefined;
   const row = [
-    cell(value('open'), 'open findings'),
+    cell(value('open'), 'open critical or high'),
     cell(value('new'), first ? 'new (first run)' : 'new since the previous run'),
     cell(value('resolved'), first ? 'resolved (first run)' : 'resolved'),
     cell(`${value('reporting')}${span('font-size:15px;', ` of ${value('expected')}`)}`, 'accounts reporting'),

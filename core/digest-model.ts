@@ -132,8 +132,9 @@ export interface HeadlineFigure {
  * becomes the open critical and high findings and its label says so.
  */
 export function openFindingsFigure(summary: Summary): HeadlineFigure {
-  const total = FINDING_IDS.reduce((sum, id) => sum + (summary.findings[id]?.users ?? 0), 0);
-  return { id: 'open', label: 'open findings', value: total };
+  // What a team acts on first: open critical and high findings (the rows of findings.csv at those severities).
+  const o = summary.totals.openFindings;
+  return { id: 'open', label: 'open critical or high findings', value: o.critical + o.high };
 }
 
 /** The headline, in its order: open, new since the previous run, resolved, accounts reporting of expected. */

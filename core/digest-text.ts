@@ -105,7 +105,7 @@ function headlineText(summary: Summary, label: string): string[] {
   const t = summary.totals;
   return [
     `IAM credential digest: ${clean(label)}, ${dateOf(summary)}`,
-    `Open findings: ${n('open')} · New since the previous run: ${n('new')}${first} · Resolved: ${n('resolved')} · Accounts reporting: ${n('reporting')} of ${n('expected')}`,
+    `Open critical or high findings: ${n('open')} · New since the previous run: ${n('new')}${first} · Resolved: ${n('resolved')} · Accounts reporting: ${n('reporting')} of ${n('expected')}`,
     `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`,
     `${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`,
   ];

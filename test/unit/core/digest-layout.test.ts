@@ -120,7 +120,7 @@ describe('digest content', () => {
   });
 
   it('heads with open findings, new and resolved since the previous run, and coverage in one line', () => {
-    const open = FINDING_IDS.reduce((sum, id) => sum + summary.findings[id].users, 0);
+    const open = summary.totals.openFindings.critical + summary.totals.openFindings.high;
     const head = section(html, 'headline');
     expect(head).toContain(`<span data-figure="open">${open}</span>`);
     expect(head).toContain('<span data-figure="reporting">4</span>');
@@ -129,7 +129,7 @@ describe('digest content', () => {
     expect(head).toContain('new (first run)');
     expect(head).toContain('Coverage incomplete:</span> 4 of 7 expected accounts reporting, 3 missing');
     expect(text.split('\n')[1]).toBe(
-      `Open findings: ${open} · New since the previous run: — (first run) · Resolved: — · Accounts reporting: 4 of 7`,
+      `Open critical or high findings: ${open} · New since the previous run: — (first run) · Resolved: — · Accounts reporting: 4 of 7`,
     );
 
     const later = { ...summary, delta: delta({ newFindings: { count: 3, items: [], byFinding: {} } }) };
