@@ -83,9 +83,9 @@ export interface MergeInput {
   readonly organizationLabel?: string;
   /**
    * The privilege grants of a report's users (privileges v2, per user name), which SCPs and RCPs are
-   * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`). @default {@link grantsOfReport}
-   * (the report's own `grants`); undefined for a report (v1 reports carry none) leaves its flags as the
-   * agent computed them.
+   * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`); {@link grantsOfReport} reads a
+   * v2 report's own. Absent, or undefined for a report, leaves its flags as the agent computed them (not
+   * yet wired by default: the end-to-end expectations of SCP-cleared flags come first).
    */
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
@@ -694,7 +694,7 @@ async function writeAccount(
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
   const chain = state.controlPolicies.chainFor(accountId);
-  const grants = report.privileges ? (state.input.grantsOf ?? grantsOfReport)(report) : undefined;
+  const grants = report.privileges ? state.input.grantsOf?.(report) : undefined;
   let privileges = report.privileges;
   if (privileges && grants) {
     const applied = applyServiceControlPolicies(privileges, grants, chain);

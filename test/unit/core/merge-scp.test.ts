@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import { MergeInput, runMerge } from '../../../core/merge';
+import { grantsOfReport, MergeInput, runMerge } from '../../../core/merge';
 import { buildAccountReport } from '../../../core/sample-org';
 import type { PrivilegeGrants } from '../../../core/scp';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
@@ -105,19 +105,19 @@ async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>) {
 }
 
 describe('runMerge with SCPs', () => {
-  it("reads the grants of a v2 report's own users by default, and leaves a report without grants as it is", async () => {
+  it("reads the grants of a v2 report's own users with grantsOfReport, and leaves a report without grants as it is", async () => {
     const v1 = reportOf(MEMBER);
     const v2: AccountReport = {
       ...v1,
       schemaVersion: 2,
       privileges: v1.privileges?.map((p) => ({ ...p, grants: grants.get(p.userName) ?? {} })),
     };
-    const cleared = await merge({ reports: [v2] });
+    const cleared = await merge({ reports: [v2], grantsOf: grantsOfReport });
     expect(cleared.keys[0]).toMatchObject({
       s3_read: 'false',
       granting_policies: 's3Read:blocked by SCP p-abc123 DenyS3',
     });
-    const kept = await merge({ reports: [v1] });
+    const kept = await merge({ reports: [v1], grantsOf: grantsOfReport });
     expect(kept.keys[0]).toMatchObject({ s3_read: 'true' });
     expect(kept.result.summary.controlPolicies?.flagsCleared.s3Read).toBe(0);
   });
