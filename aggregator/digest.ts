@@ -27,6 +27,7 @@ import { CredreportError } from '../core/errors';
 import type { PreviousRun } from '../core/delta';
 import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
 import { readPreviousState } from '../core/run-state';
+import { grantsOfReport } from '../core/merge';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
@@ -530,6 +531,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(metadata ? { metadata } : {}),
       ...(expected ? { expectedAccountIds: expected } : {}),
       items: items(),
+      grantsOf: grantsOfReport,
       warnings: [...warnings, ...previousWarnings],
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,

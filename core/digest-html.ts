@@ -29,6 +29,7 @@ import {
   ListView,
   moreLine,
   plural,
+  riskPaths,
   sectionTitle,
 } from './digest-model';
 import { escapeHtml } from './html-escape';
@@ -301,6 +302,9 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
       fmt(i + 1),
       `${span(STYLE.strong, e(k.userName))}${div(STYLE.sub, accountCell(k.accountId, k.accountName))}` +
         div(STYLE.sub, `${keyLabel(k) ? `${code(keyLabel(k))} · ` : ''}${e(facts.join(' · '))}`) +
+        riskPaths(k)
+          .map((path) => div(STYLE.sub, e(path)))
+          .join('') +
         div(STYLE.finding, e(k.findings.join(', '))),
       k.ageDays === undefined ? '' : e(plural(k.ageDays, 'day')),
     ];

@@ -4,7 +4,7 @@
  * plain text (core/digest-text.ts) show the same sections in the same order with the same "and N more"
  * (docs/ARCHITECTURE.md §6 "Digest"). Everything here reads a summary.json-shaped {@link Summary}.
  */
-import { capRows, CappedRows } from './cap-rows';
+import { capRows, CappedRows, displayCell } from './cap-rows';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
@@ -180,6 +180,20 @@ export function moreLine(hidden: number, where: string): string {
 
 export function keyLabel(k: { accessKeyId?: string; keySlot?: number }): string {
   return k.accessKeyId ?? (k.keySlot !== undefined ? `slot ${k.keySlot}` : '');
+}
+
+/** How many characters of a proving path the top risks show (the whole path is in the CSVs). */
+export const RISK_PATH_CHARS = 160;
+
+/**
+ * The proving paths of a top-risk key, as the digest shows them: `admin: …` and `data: …`, each cut to
+ * RISK_PATH_CHARS (core/privilege-paths.ts; the CSVs' admin_path and data_read_path). Empty: none.
+ */
+export function riskPaths(k: Pick<RiskyKey, 'adminPath' | 'dataReadPath'>): string[] {
+  return [
+    ...(k.adminPath ? [`admin: ${displayCell(k.adminPath, RISK_PATH_CHARS)}`] : []),
+    ...(k.dataReadPath ? [`data: ${displayCell(k.dataReadPath, RISK_PATH_CHARS)}`] : []),
+  ];
 }
 
 /**

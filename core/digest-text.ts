@@ -25,6 +25,7 @@ import {
   ListView,
   moreLine,
   plural,
+  riskPaths,
   sectionTitle,
 } from './digest-model';
 import { coverageStatusText, describeCoverageEntry } from './summary';
@@ -266,6 +267,7 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
     out.push(
       `${fmt(i + 1).padStart(rank)}. ${clean(k.userName)} in ${clean(account)}: ${clean(facts.join(', '))}`,
     );
+    for (const path of riskPaths(k)) out.push(`${' '.repeat(rank + 2)}${clean(path)}`);
     out.push(`${' '.repeat(rank + 2)}${k.findings.join(', ')}`);
   });
   out.push(...more(risks));

@@ -3,13 +3,15 @@
  * an Athena query needs no string splitting. runMerge hands it every user and key it writes with the
  * findings evaluated for them; this module turns each finding into its row: severity and controls
  * (core/finding-ids.ts), when it was first seen (the previous run's state, core/delta.ts), its age in
- * whole days, a short detail ("unused 132 days") and, for the privilege findings, the granting policies.
+ * whole days, a short detail ("unused 132 days") and, for the privilege findings, the proving path
+ * (core/privilege-paths.ts: `admin_path` for privileged-key, `data_read_path` for data-read-key).
  */
 import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
 import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
-import { PRIVILEGE_KINDS, PrivilegeKind, UserPrivileges } from './types';
+import type { PrivilegePaths } from './privilege-paths';
+import { PrivilegeKind, UserPrivileges } from './types';
 
 /** What the detail of a user's or key's findings is written from (times in epoch ms). */
 export interface FindingFacts {
@@ -24,6 +26,8 @@ export interface FindingFacts {
   /** Active keys of the user (multiple-active-keys). */
   readonly activeKeys: number;
   readonly privileges?: UserPrivileges;
+  /** The user's path columns (admin_path, data_read_path). */
+  readonly paths?: PrivilegePaths;
 }
 
 /** Who a row is about: a user (no key) or one of its keys. */
@@ -47,17 +51,6 @@ const KIND_TEXT: Readonly<Record<PrivilegeKind, string>> = {
 
 function days(n: number): string {
   return n === 1 ? '1 day' : `${n} days`;
-}
-
-/** The granting policies of the given kinds, `kind:policy` joined by `;` (as access-keys.csv's granting_policies). */
-function pathOf(privileges: UserPrivileges | undefined, kinds: readonly PrivilegeKind[]): string {
-  if (!privileges) return '';
-  const parts: string[] = [];
-  for (const kind of PRIVILEGE_KINDS) {
-    if (!kinds.includes(kind) || !privileges[kind]) continue;
-    for (const policy of privileges.grantingPolicies[kind] ?? []) parts.push(`${kind}:${policy}`);
-  }
-  return parts.join(';');
 }
 
 /** The `detail` cell of one finding: what a reader acts on, in a few words. */
@@ -113,10 +106,10 @@ export function findingDetail(
   }
 }
 
-/** The `path` cell: the granting policies of privileged-key (admin) and data-read-key (the data kinds). */
-export function findingPath(id: FindingId, privileges: UserPrivileges | undefined): string {
-  if (id === 'privileged-key') return pathOf(privileges, ['admin']);
-  if (id === 'data-read-key') return pathOf(privileges, DATA_KINDS);
+/** The `path` cell: `admin_path` for privileged-key, `data_read_path` for data-read-key, else empty. */
+export function findingPath(id: FindingId, paths: PrivilegePaths | undefined): string {
+  if (id === 'privileged-key') return paths?.admin ?? '';
+  if (id === 'data-read-key') return paths?.dataRead ?? '';
   return '';
 }
 
@@ -170,7 +163,7 @@ export class FindingsCsv {
         seen,
         Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
         findingDetail(id, subject, facts, this.nowMs, this.thresholds),
-        findingPath(id, facts.privileges),
+        findingPath(id, facts.paths),
       ]);
       if (wait) await wait;
     }

@@ -37,6 +37,7 @@ import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
+import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
 import { parseReportTimeMs } from './time';
@@ -84,8 +85,8 @@ export interface MergeInput {
   /**
    * The privilege grants of a report's users (privileges v2, per user name), which SCPs and RCPs are
    * evaluated against (core/scp.ts, chains from `metadata.controlPolicies`); {@link grantsOfReport} reads a
-   * v2 report's own. Absent, or undefined for a report, leaves its flags as the agent computed them (not
-   * yet wired by default: the end-to-end expectations of SCP-cleared flags come first).
+   * v2 report's own, and is what the digest, `collect`, `merge` and `demo` pass. Absent, or undefined for a
+   * report, leaves its flags as the agent computed them.
    */
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
@@ -262,18 +263,13 @@ function privilegeCells(privileges: UserPrivileges | undefined): readonly string
 }
 
 /**
- * Granted kinds only: `admin:arn:aws:iam::aws:policy/AdministratorAccess;s3Read:group:Data/ReadAll`; a kind
- * cleared by SCPs or RCPs shows why instead: `s3Read:blocked by SCP p-abc123 DenyS3`.
+ * Granted kinds only: `admin:arn:aws:iam::aws:policy/AdministratorAccess;s3Read:group:Data/ReadAll`. A kind
+ * cleared by SCPs or RCPs is not granted, so it is not listed: its path column says why.
  */
-export function grantingPoliciesCell(
-  privileges: UserPrivileges | undefined,
-  blocked?: Readonly<Partial<Record<PrivilegeKind, string>>>,
-): string {
+export function grantingPoliciesCell(privileges: UserPrivileges | undefined): string {
   if (!privileges) return '';
   const parts: string[] = [];
   for (const kind of PRIVILEGE_KINDS) {
-    const why = blocked?.[kind];
-    if (why !== undefined && !privileges[kind]) parts.push(`${kind}:${why}`);
     if (!privileges[kind]) continue;
     for (const policy of privileges.grantingPolicies[kind] ?? []) parts.push(`${kind}:${policy}`);
   }
@@ -361,6 +357,27 @@ interface AccountContext {
   readonly tally: AccountTally;
   /** Per user, per kind cleared by SCPs or RCPs: why (`blocked by SCP p-abc123 DenyS3`). */
   readonly blocked?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
+  /** Per user, per kind still granted on a known chain: the shortest grant the chain allows. */
+  readonly allowed?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
+  /** The grants `grantsOf` gave for the report, per user. */
+  readonly grants?: ReadonlyMap<string, PrivilegeGrants>;
+}
+
+/** The path columns of a user (core/privilege-paths.ts), with what SCPs decided for it. */
+function pathsOf(
+  ctx: AccountContext,
+  userName: string,
+  privileges: UserPrivileges | undefined,
+  isRoot: boolean,
+): PrivilegePaths {
+  const blocked = ctx.blocked?.get(userName);
+  const allowed = ctx.allowed?.get(userName);
+  const grants = ctx.grants?.get(userName);
+  const scp: ControlPolicyPaths | undefined =
+    blocked || allowed || grants
+      ? { ...(blocked ? { blocked } : {}), ...(allowed ? { allowed } : {}), ...(grants ? { grants } : {}) }
+      : undefined;
+  return privilegePaths(privileges, scp, isRoot);
 }
 
 interface RunState {
@@ -400,6 +417,7 @@ async function writeKeyRow(
     readonly lastUsedDate?: string;
     readonly daysSinceLastUse?: number;
     readonly privileges?: UserPrivileges;
+    readonly paths: PrivilegePaths;
     readonly findings: readonly FindingId[];
   },
 ): Promise<void> {
@@ -416,6 +434,8 @@ async function writeKeyRow(
     ...(key.lastUsedDate !== undefined ? { lastUsedDate: key.lastUsedDate } : {}),
     ...(key.daysSinceLastUse !== undefined ? { daysSinceLastUse: key.daysSinceLastUse } : {}),
     privileges: privilegeKinds(key.privileges),
+    ...(key.paths.admin !== '' ? { adminPath: key.paths.admin } : {}),
+    ...(key.paths.dataRead !== '' ? { dataReadPath: key.paths.dataRead } : {}),
     findings: key.findings,
   });
   state.builder.addKey(ctx.tally, key.active, key.findings, risky);
@@ -454,6 +474,7 @@ async function writeKeyRow(
         ...(key.lastUsedMs !== undefined ? { keyLastUsedMs: key.lastUsedMs } : {}),
         activeKeys: key.activeKeys,
         ...(key.privileges ? { privileges: key.privileges } : {}),
+        paths: key.paths,
       },
       state.firstSeen,
     );
@@ -470,6 +491,7 @@ async function writeInventoryKey(
     readonly passwordEnabled: boolean;
     readonly activeKeys: number;
     readonly privileges?: UserPrivileges;
+    readonly paths: PrivilegePaths;
     readonly freeSlot: 1 | 2;
   },
 ): Promise<void> {
@@ -510,7 +532,9 @@ async function writeInventoryKey(
     record.lastUsedRegion ?? '',
     numberCell(daysSinceLastUse),
     ...privilegeCells(user.privileges),
-    grantingPoliciesCell(user.privileges, ctx.blocked?.get(record.userName)),
+    user.paths.admin,
+    user.paths.dataRead,
+    grantingPoliciesCell(user.privileges),
     findings.join(';'),
     maxSeverity(findings) ?? '',
   ];
@@ -528,6 +552,7 @@ async function writeInventoryKey(
     ...(record.lastUsedDate ? { lastUsedDate: record.lastUsedDate } : {}),
     ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
     ...(user.privileges ? { privileges: user.privileges } : {}),
+    paths: user.paths,
     findings,
   });
 }
@@ -544,6 +569,7 @@ async function writeUser(
   const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
   const evaluation = evaluateUser(row, privileges, now, thresholds);
   const privilegeRow = privilegeCells(privileges);
+  const paths = privileges ? pathsOf(ctx, row.user, privileges, isRoot) : NO_PATHS;
   const cells: string[] = [...ctx.prefix];
   for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);
   cells.push(
@@ -552,6 +578,8 @@ async function writeUser(
     numberCell(evaluation.oldestActiveKeyAgeDays),
     numberCell(evaluation.daysSinceLastActivity),
     ...privilegeRow,
+    paths.admin,
+    paths.dataRead,
     evaluation.findings.join(';'),
     maxSeverity(evaluation.findings) ?? '',
     ctx.report.generatedTime,
@@ -578,6 +606,7 @@ async function writeUser(
         ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
         activeKeys: evaluation.activeKeys,
         ...(privileges ? { privileges } : {}),
+        paths,
       },
       state.firstSeen,
     );
@@ -585,7 +614,7 @@ async function writeUser(
 
   if (evaluation.keys.length === 0 && inventory.length === 0) return;
   const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
-  const grantingPolicies = grantingPoliciesCell(privileges, ctx.blocked?.get(row.user));
+  const grantingPolicies = grantingPoliciesCell(privileges);
   for (const { slot, facts, findings } of evaluation.keys) {
     const record = bySlot[slot - 1];
     const columns = SLOT_COLUMNS[slot];
@@ -610,6 +639,8 @@ async function writeUser(
         row[columns.lastUsedRegion],
         numberCell(daysSinceLastUse),
         ...privilegeRow,
+        paths.admin,
+        paths.dataRead,
         grantingPolicies,
         findings.join(';'),
         maxSeverity(findings) ?? '',
@@ -629,6 +660,7 @@ async function writeUser(
         ...(facts.lastUsed ? { lastUsedDate } : {}),
         ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
         ...(privileges ? { privileges } : {}),
+        paths,
         findings,
       },
     );
@@ -644,6 +676,7 @@ async function writeUser(
         passwordEnabled: parseBool(row.password_enabled),
         activeKeys,
         ...(privileges ? { privileges } : {}),
+        paths,
         freeSlot,
       });
     }
@@ -701,6 +734,8 @@ async function writeAccount(
     privileges = applied.users;
     builder.addControlPolicies(chain.status, applied.cleared);
     if (applied.blocked.size > 0) ctx = { ...ctx, blocked: applied.blocked };
+    if (applied.allowed.size > 0) ctx = { ...ctx, allowed: applied.allowed };
+    ctx = { ...ctx, grants };
   } else builder.addControlPolicies(chain.status);
   const privilegesByUser = privileges ? new Map(privileges.map((p) => [p.userName, p])) : undefined;
   const inventoryByUser = new Map<string, AccessKeyRecord[]>();
@@ -719,12 +754,14 @@ async function writeAccount(
   for (const [userName, records] of inventoryByUser) {
     const privileges = privilegesByUser?.get(userName);
     const activeKeys = records.filter((r) => r.status === 'Active').length;
+    const paths = privileges ? pathsOf(ctx, userName, privileges, false) : NO_PATHS;
     for (const record of records) {
       await writeInventoryKey(state, ctx, record, {
         arn: '',
         passwordEnabled: false,
         activeKeys,
         ...(privileges ? { privileges } : {}),
+        paths,
         freeSlot: 1,
       });
     }

@@ -4,7 +4,17 @@
  * in the exact AWS CSV format, with times relative to `now`.
  */
 import { CREDENTIAL_REPORT_COLUMNS, ROOT_USER } from './columns';
-import { AccessKeyRecord, AccountMetadata, AccountReport, OrgMetadata, UserPrivileges } from './types';
+import { ADMIN_SENTINELS } from './direct-power';
+import { policyLabel } from './privilege-proofs';
+import {
+  AccessKeyRecord,
+  AccountMetadata,
+  AccountReport,
+  Grant,
+  OrgMetadata,
+  StoredControlPolicy,
+  UserPrivileges,
+} from './types';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -173,7 +183,8 @@ export function buildAccountReport(spec: {
   }
   accessKeys.push(...(spec.laterKeys ?? []));
   return {
-    schemaVersion: 1,
+    // Schema v2 as soon as one user carries grants (the proving paths), as the agent writes it.
+    schemaVersion: privileges.some((p) => p.grants !== undefined) ? 2 : 1,
     accountId,
     generatedTime: new Date(at).toISOString(),
     collectedTime: new Date(at + 60_000).toISOString(),
@@ -190,8 +201,62 @@ const NONE = {
   dynamodbRead: false,
   grantingPolicies: {},
 } as const;
-const ADMIN = { ...NONE, admin: true, grantingPolicies: { admin: [ADMINISTRATOR_ACCESS] } } as const;
-const S3_READER = { ...NONE, s3Read: true, grantingPolicies: { s3Read: [S3_READ_ONLY] } } as const;
+/** The grants the agent reports for a policy granting each action directly: one per action, the path its name. */
+const direct = (policy: string, actions: readonly string[]): Grant[] =>
+  actions.map((action) => ({ path: policyLabel(policy), actions: [action] }));
+const S3_READS = ['s3:GetObject', 's3:GetObjectVersion'];
+const ADMIN = {
+  ...NONE,
+  admin: true,
+  grantingPolicies: { admin: [ADMINISTRATOR_ACCESS] },
+  grants: {
+    admin: direct(
+      ADMINISTRATOR_ACCESS,
+      ADMIN_SENTINELS.map((p) => p.action),
+    ),
+  },
+} as const;
+const S3_READER = {
+  ...NONE,
+  s3Read: true,
+  grantingPolicies: { s3Read: [S3_READ_ONLY] },
+  grants: { s3Read: direct(S3_READ_ONLY, S3_READS) },
+} as const;
+
+/** The demo's SCPs: FullAWSAccess everywhere, and a Deny of data reads on the Dev OU. */
+const FULL_AWS_ACCESS = 'p-FullAWSAccess';
+export const SAMPLE_DENY_SCP = { id: 'p-ex12dev0deny', name: 'DenyDevDataReads' } as const;
+
+function sampleControlPolicies(
+  fetchedAt: string,
+  targets: readonly string[],
+  devOu: string,
+): NonNullable<OrgMetadata['controlPolicies']> {
+  const attachments = Object.fromEntries(
+    targets.map((id) => [
+      id,
+      { policyIds: id === devOu ? [FULL_AWS_ACCESS, SAMPLE_DENY_SCP.id] : [FULL_AWS_ACCESS], fetchedAt },
+    ]),
+  );
+  const policy = (name: string, statement: Record<string, unknown>): StoredControlPolicy => ({
+    name,
+    type: 'SERVICE_CONTROL_POLICY',
+    content: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }),
+    fetchedAt,
+  });
+  return {
+    scp: { status: 'enabled', attachments },
+    rcp: { status: 'not-enabled', attachments: {} },
+    policies: {
+      [FULL_AWS_ACCESS]: policy('FullAWSAccess', { Effect: 'Allow', Action: '*', Resource: '*' }),
+      [SAMPLE_DENY_SCP.id]: policy(SAMPLE_DENY_SCP.name, {
+        Effect: 'Deny',
+        Action: ['s3:GetObject*', 'rds-data:*', 'rds-db:connect'],
+        Resource: '*',
+      }),
+    },
+  };
+}
 
 function account(
   id: string,
@@ -238,7 +303,7 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
   const A = SAMPLE_ACCOUNTS;
   const r = 'r-ex12';
   const workloads = 'ou-ex12-wkld0001';
-  const metadata: OrgMetadata = {
+  const listed: OrgMetadata = {
     organizationId: 'o-example123',
     managementAccountId: A.management,
     fetchedAt: new Date(t - HOUR_MS).toISOString(),
@@ -285,6 +350,12 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
         'SUSPENDED',
       ),
     ],
+  };
+  // SCPs read for every target (root, each OU, each account), as the hub's metadata holds them.
+  const targets = [...new Set(listed.accounts.flatMap((a) => [...a.ouIdPath, a.id]))];
+  const metadata: OrgMetadata = {
+    ...listed,
+    controlPolicies: sampleControlPolicies(listed.fetchedAt, targets, 'ou-ex12-dev00001'),
   };
 
   const reports: AccountReport[] = [
@@ -360,11 +431,17 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
       root: { createdDaysAgo: 800, mfa: true },
       users: [
         {
+          // Reads S3 by its policies, but the Dev OU's SCP denies the reads: the flag is cleared.
           name: 'carol',
           createdDaysAgo: 700,
           password: { changedDaysAgo: 300, lastUsedDaysAgo: 100 },
           mfa: false,
-          privileges: NONE,
+          privileges: {
+            ...NONE,
+            s3Read: true,
+            grantingPolicies: { s3Read: ['group:Analysts/ReadReports'] },
+            grants: { s3Read: direct('group:Analysts/ReadReports', S3_READS) },
+          },
         },
         {
           name: 'ci-user',
@@ -381,6 +458,20 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
             grantingPolicies: {
               dynamodbRead: [DYNAMODB_READ_ONLY],
               rdsRead: ['group:Developers/ReadDatabases'],
+            },
+            grants: {
+              dynamodbRead: direct(DYNAMODB_READ_ONLY, [
+                'dynamodb:GetItem',
+                'dynamodb:Query',
+                'dynamodb:Scan',
+              ]),
+              // Through a role: the Dev OU's SCP denies the Data API, so this flag is cleared too.
+              rdsRead: [
+                {
+                  path: 'sts:AssumeRole role/db-migrator → AmazonRDSDataFullAccess',
+                  actions: ['sts:AssumeRole', 'rds-data:ExecuteStatement'],
+                },
+              ],
             },
           },
         },

@@ -140,6 +140,11 @@ export interface ScpApplication {
   readonly users: readonly UserPrivileges[];
   /** Per user, per cleared kind: the path text (`blocked by SCP p-abc123 DenyS3`). */
   readonly blocked: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
+  /**
+   * Per user, per kind still granted on a known chain: the path of its first (shortest) grant that the
+   * chain allows, which the path columns show rather than a shorter one the chain blocks.
+   */
+  readonly allowed: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
   /** Flags cleared, per kind. */
   readonly cleared: Readonly<Record<PrivilegeKind, number>>;
 }
@@ -162,7 +167,8 @@ export function applyServiceControlPolicies(
 ): ScpApplication {
   const cleared = noneCleared();
   const blocked = new Map<string, Partial<Record<PrivilegeKind, string>>>();
-  if (chain.status !== 'known') return { users, blocked, cleared };
+  const allowed = new Map<string, Partial<Record<PrivilegeKind, string>>>();
+  if (chain.status !== 'known') return { users, blocked, allowed, cleared };
   const out = users.map((user) => {
     const grants = grantsByUser.get(user.userName);
     if (!grants) return user;
@@ -180,6 +186,9 @@ export function applyServiceControlPolicies(
         }
         if (!block) {
           all = false;
+          const paths = allowed.get(user.userName) ?? {};
+          paths[kind] = grant.path;
+          allowed.set(user.userName, paths);
           break;
         }
         first ??= block;
@@ -194,7 +203,7 @@ export function applyServiceControlPolicies(
     }
     return changed ? (changed as unknown as UserPrivileges) : user;
   });
-  return { users: out, blocked, cleared };
+  return { users: out, blocked, allowed, cleared };
 }
 
 /** Bounds on what is parsed from the cache (Organizations allows 5,120 characters per SCP, 5 per target). */

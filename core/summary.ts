@@ -91,6 +91,10 @@ export interface RiskyKey {
   readonly daysSinceLastUse?: number;
   /** Privilege kinds the key's user holds (`admin`, `s3Read`, …); empty when none or unknown. */
   readonly privileges: readonly PrivilegeKind[];
+  /** The user's `admin_path` (core/privilege-paths.ts); absent when empty. */
+  readonly adminPath?: string;
+  /** The user's `data_read_path`; absent when empty. */
+  readonly dataReadPath?: string;
   readonly findings: readonly FindingId[];
   /** The most severe of `findings` (every key in the table has at least one). */
   readonly severity?: Severity;

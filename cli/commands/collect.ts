@@ -8,6 +8,7 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fetchOrgMetadata as realFetchOrgMetadata } from '../../collector/org-metadata';
 import { errorMessage, errorNames, isAccessDenied } from '../../core/aws-errors';
+import { grantsOfReport } from '../../core/merge';
 import { RunInput, RunItem, withProblems } from '../../core/run-pipeline';
 import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
 import type { OrgMetadata, ReportProblem } from '../../core/types';
@@ -372,6 +373,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           metadata,
           expectedAccountIds: accountIds,
           items: prepend(head, items),
+          grantsOf: grantsOfReport,
           ...(args.tagKeys ? { tagKeys: args.tagKeys } : {}),
           ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
           ...(args.cisVersion ? { cisVersion: args.cisVersion } : {}),

@@ -2,6 +2,7 @@
  * `credreport demo`: the whole core on the bundled sample organization, no AWS needed. Writes the same
  * five outputs as merge/collect and prints a short summary table.
  */
+import { grantsOfReport } from '../../core/merge';
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
@@ -104,6 +105,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
     thresholds: DEFAULT_THRESHOLDS,
     metadata: org.metadata,
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
+    grantsOf: grantsOfReport,
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
     ...(cisVersion ? { cisVersion } : {}),
   });

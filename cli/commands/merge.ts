@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { detectReportAccountId } from '../../core/credential-report';
 import { CredreportError } from '../../core/errors';
 import { parseAccountReport } from '../../core/event-contract';
+import { grantsOfReport } from '../../core/merge';
 import type { RunInput, RunItem } from '../../core/run-pipeline';
 import type { PreviousRun } from '../../core/delta';
 import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
@@ -411,6 +412,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
       (report, path) => fileByAccount.set(report.accountId, path),
       (b) => bad.push(b),
     ),
+    grantsOf: grantsOfReport,
     ...(tagKeys ? { tagKeys } : {}),
     ...(values['breakdown-tag'] !== undefined ? { breakdownTag: values['breakdown-tag'] } : {}),
     ...(previous ? { previous } : {}),

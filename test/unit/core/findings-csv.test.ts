@@ -105,14 +105,20 @@ describe('findings.csv', () => {
     expect(rotated?.access_key_id).toMatch(/^AKIA/);
   });
 
-  it('names the granting policies in path for privileged-key and data-read-key only', () => {
+  it('puts the proving path in path for privileged-key (admin_path) and data-read-key (data_read_path) only', () => {
     const admin = out.findings.filter(
       (r) => r.finding_id === 'privileged-key' && r.user !== '<root_account>',
     );
     expect(admin.length).toBeGreaterThan(0);
-    expect(admin.every((r) => (r.path ?? '').startsWith('admin:'))).toBe(true);
+    expect(admin.every((r) => r.path === 'AdministratorAccess')).toBe(true);
+    const keys = parse(out.ak, { columns: true }) as Record<string, string>[];
     const data = out.findings.filter((r) => r.finding_id === 'data-read-key');
-    expect(data.some((r) => /^(s3Read|rdsRead|dynamodbRead):/.test(r.path ?? ''))).toBe(true);
+    expect(data.length).toBeGreaterThan(0);
+    for (const row of data) {
+      const key = keys.find((k) => k.access_key_id === row.access_key_id && k.user === row.user);
+      expect({ user: row.user, path: row.path }).toEqual({ user: row.user, path: key?.data_read_path });
+      expect(row.path).toMatch(row.user === '<root_account>' ? /^root user$/ : /^(s3|rds|dynamodb): /);
+    }
     expect(
       out.findings
         .filter((r) => !/^(privileged|data-read)-key$/.test(r.finding_id ?? ''))
@@ -203,8 +209,10 @@ describe('findingDetail', () => {
     expect(findingDetail('data-read-key', { isKey: true }, { activeKeys: 1, privileges }, nowMs, t)).toBe(
       'active access key that can read S3, DynamoDB',
     );
-    expect(findingPath('data-read-key', privileges)).toBe('s3Read:p1;dynamodbRead:p2');
-    expect(findingPath('key-not-rotated', privileges)).toBe('');
+    const paths = { admin: 'AdministratorAccess', dataRead: 's3: p1' };
+    expect(findingPath('privileged-key', paths)).toBe('AdministratorAccess');
+    expect(findingPath('data-read-key', paths)).toBe('s3: p1');
+    expect(findingPath('key-not-rotated', paths)).toBe('');
     expect(
       findingDetail(
         'root-recently-used',

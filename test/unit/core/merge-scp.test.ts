@@ -81,10 +81,7 @@ function reportOf(accountId: string): AccountReport {
 }
 
 const grants: ReadonlyMap<string, PrivilegeGrants> = new Map([
-  [
-    'reader',
-    { s3Read: [{ path: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', actions: ['s3:GetObject'] }] },
-  ],
+  ['reader', { s3Read: [{ path: 'AmazonS3ReadOnlyAccess', actions: ['s3:GetObject'] }] }],
 ]);
 
 async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>) {
@@ -115,20 +112,27 @@ describe('runMerge with SCPs', () => {
     const cleared = await merge({ reports: [v2], grantsOf: grantsOfReport });
     expect(cleared.keys[0]).toMatchObject({
       s3_read: 'false',
-      granting_policies: 's3Read:blocked by SCP p-abc123 DenyS3',
+      data_read_path: 's3: blocked by SCP p-abc123 DenyS3',
+      granting_policies: '',
     });
     const kept = await merge({ reports: [v1], grantsOf: grantsOfReport });
     expect(kept.keys[0]).toMatchObject({ s3_read: 'true' });
     expect(kept.result.summary.controlPolicies?.flagsCleared.s3Read).toBe(0);
   });
 
-  it('clears a data-read flag the account SCPs deny and says why in granting_policies', async () => {
+  it('clears a data-read flag the account SCPs deny and names the SCP in data_read_path', async () => {
     const out = await merge({ reports: [reportOf(MEMBER)], grantsOf: () => grants });
     const reader = out.users.find((u) => u.user === 'reader');
-    expect(reader).toMatchObject({ s3_read: 'false', findings: '' });
+    expect(reader).toMatchObject({
+      s3_read: 'false',
+      admin_path: '',
+      data_read_path: 's3: blocked by SCP p-abc123 DenyS3',
+      findings: '',
+    });
     expect(out.keys[0]).toMatchObject({
       s3_read: 'false',
-      granting_policies: 's3Read:blocked by SCP p-abc123 DenyS3',
+      data_read_path: 's3: blocked by SCP p-abc123 DenyS3',
+      granting_policies: '',
     });
     expect(out.result.summary.controlPolicies).toEqual({
       accountsKnown: 1,
@@ -146,6 +150,7 @@ describe('runMerge with SCPs', () => {
     const out = await merge({ reports: [reportOf(MANAGEMENT)], grantsOf: () => grants });
     expect(out.users.find((u) => u.user === 'reader')).toMatchObject({
       s3_read: 'true',
+      data_read_path: 's3: AmazonS3ReadOnlyAccess',
       findings: 'data-read-key',
     });
     expect(out.result.summary.controlPolicies).toMatchObject({ accountsExempt: 1, accountsKnown: 0 });
@@ -155,6 +160,7 @@ describe('runMerge with SCPs', () => {
     const out = await merge({ reports: [reportOf(MEMBER)] });
     expect(out.users.find((u) => u.user === 'reader')).toMatchObject({
       s3_read: 'true',
+      data_read_path: 's3: AmazonS3ReadOnlyAccess (v1 report: no path)',
       findings: 'data-read-key',
     });
     expect(out.keys[0]?.granting_policies).toBe('s3Read:arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess');
@@ -170,5 +176,52 @@ describe('runMerge with SCPs', () => {
     const out = await merge({ metadata: withoutScps, reports: [reportOf(MEMBER)], grantsOf: () => grants });
     expect(out.users.find((u) => u.user === 'reader')?.s3_read).toBe('true');
     expect(out.result.summary.controlPolicies).toMatchObject({ accountsKnown: 0, accountsUnknown: 1 });
+  });
+
+  it('shows the shortest grant the SCPs still allow, in both CSVs, findings.csv and the riskiest keys', async () => {
+    const byRole: ReadonlyMap<string, PrivilegeGrants> = new Map([
+      [
+        'reader',
+        {
+          s3Read: [
+            { path: 'AmazonS3ReadOnlyAccess', actions: ['s3:GetObject'] },
+            {
+              path: 'sts:AssumeRole role/archive → ReadArchive',
+              actions: ['sts:AssumeRole', 'dynamodb:GetItem'],
+            },
+          ],
+        },
+      ],
+    ]);
+    const findings = new PassThrough();
+    let text = '';
+    findings.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    const cr = new PassThrough();
+    const ak = new PassThrough();
+    const csv = ['', ''];
+    cr.on('data', (c: Buffer) => (csv[0] += c.toString('utf8')));
+    ak.on('data', (c: Buffer) => (csv[1] += c.toString('utf8')));
+    const result = await runMerge(
+      {
+        now: NOW,
+        thresholds: DEFAULT_THRESHOLDS,
+        metadata: metadata(),
+        reports: [reportOf(MEMBER)],
+        grantsOf: () => byRole,
+      },
+      { credentialReport: cr, accessKeys: ak, findings },
+    );
+    const path = 's3: sts:AssumeRole role/archive → ReadArchive';
+    const users = parse(csv[0] as string, { columns: true }) as Record<string, string>[];
+    const keys = parse(csv[1] as string, { columns: true }) as Record<string, string>[];
+    expect(users.find((u) => u.user === 'reader')).toMatchObject({ s3_read: 'true', data_read_path: path });
+    expect(keys[0]).toMatchObject({ s3_read: 'true', data_read_path: path });
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    expect(rows.find((r) => r.finding_id === 'data-read-key')?.path).toBe(path);
+    expect(result.summary.riskiestKeys.find((k) => k.userName === 'reader')).toMatchObject({
+      dataReadPath: path,
+    });
+    expect(result.text).toContain(path);
+    expect(result.html).toContain('s3: sts:AssumeRole role/archive → ReadArchive');
   });
 });
