@@ -14,7 +14,7 @@ import { DigestConfig, DigestDeps, DigestError, runDigest } from '../../../aggre
 import { CollectError } from '../../../collector/account-collector';
 import { reportIdFor } from '../../../core/event-contract';
 import { S3_LAYOUT } from '../../../core/names';
-import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
+import { SAMPLE_ACCOUNTS, SAMPLE_DENY_SCP, sampleOrganization } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import { AccountReport } from '../../../core/types';
@@ -105,6 +105,27 @@ beforeEach(() => {
 });
 
 describe('runDigest', () => {
+  it('applies the SCPs it reads to the v2 reports by default: a cleared flag names the SCP in its path column', async () => {
+    const deny = sampleOrganization(NOW).metadata.controlPolicies?.policies[SAMPLE_DENY_SCP.id];
+    org.policies.set(SAMPLE_DENY_SCP.id, {
+      id: SAMPLE_DENY_SCP.id,
+      name: SAMPLE_DENY_SCP.name,
+      type: 'SERVICE_CONTROL_POLICY',
+      content: deny?.content ?? '',
+    });
+    org.attached.set('ou-ex12-dev00001', [SAMPLE_DENY_SCP.id]);
+    await runDigest(CONFIG, deps(), NOW);
+    const header = (memory.text('latest/credential-report.csv') ?? '').split('\n')[0]?.split(',') ?? [];
+    const carol = (memory.text('latest/credential-report.csv') ?? '')
+      .split('\n')
+      .find((line) => line.startsWith(`${SAMPLE_ACCOUNTS.devSandbox},`) && line.includes(',carol,'))
+      ?.split(',');
+    const cell = (name: string) => carol?.[header.indexOf(name)];
+    expect(cell('s3_read')).toBe('false');
+    expect(cell('data_read_path')).toBe(`s3: blocked by SCP ${SAMPLE_DENY_SCP.id} ${SAMPLE_DENY_SCP.name}`);
+    expect(summaryOf().controlPolicies?.flagsCleared).toMatchObject({ s3Read: 1, rdsRead: 1 });
+  });
+
   it('writes the outputs to latest/ and runs/date=…/ and mails the digest with the CSV attached', async () => {
     const result = await runDigest(CONFIG, deps(), NOW);
 

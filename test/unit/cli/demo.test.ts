@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { CommandIo, EXIT } from '../../../cli/command';
 import { main } from '../../../cli/main';
 import { ACCESS_KEY_COLUMNS, CREDENTIAL_REPORT_COLUMNS } from '../../../core/columns';
-import { SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import { SAMPLE_ACCOUNTS, SAMPLE_DENY_SCP } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 
 const NOW = '2024-06-01T06:00:00Z';
@@ -74,6 +74,15 @@ function checkOutputs(outDir: string): void {
     complete: false,
   });
   expect(summary.coverage.entries.map((e) => e.reason)).toEqual(['stale', 'rejected', 'never-reported']);
+  // The sample's SCP on the Dev OU clears carol's S3 read (and ci-user's RDS read), and says so.
+  const carol = users.find((u) => u.account_id === SAMPLE_ACCOUNTS.devSandbox && u.user === 'carol');
+  expect(carol).toMatchObject({
+    s3_read: 'false',
+    data_read_path: `s3: blocked by SCP ${SAMPLE_DENY_SCP.id} ${SAMPLE_DENY_SCP.name}`,
+  });
+  expect(summary.controlPolicies?.flagsCleared).toMatchObject({ s3Read: 1, rdsRead: 1 });
+  expect(keys.find((k) => k.user === 'deploy-bot')?.admin_path).toBe('AdministratorAccess');
+  expect(html).toContain('admin: AdministratorAccess');
   expect(html).toContain('IAM credential digest');
   expect(html).not.toMatch(/<script/i);
 }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { DIGEST_LIMITS, renderDigestHtml, renderDigestText } from '../../../core/digest-html';
+import { RISK_PATH_CHARS } from '../../../core/digest-model';
 import { MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { buildAccountReport, sampleOrganization } from '../../../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
@@ -221,6 +222,28 @@ describe('renderDigestText', () => {
     expect(text).toContain('\nTop risks\n---------\n');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
+  it('shows the proving paths of a top-risk key in both bodies, escaped and cut to RISK_PATH_CHARS', async () => {
+    const sample = sampleOrganization(NOW);
+    const { summary } = await merge({ metadata: sample.metadata, reports: sample.reports });
+    const [first] = summary.riskiestKeys;
+    const long = `sts:AssumeRole role/<script>x</script> → ${'a'.repeat(1000)}`;
+    const withPaths = {
+      ...summary,
+      riskiestKeys: [{ ...first!, adminPath: long, dataReadPath: 's3: AmazonS3ReadOnlyAccess' }],
+    };
+    const html = renderDigestHtml(withPaths);
+    const text = renderDigestText(withPaths);
+    const shown = `admin: ${long.slice(0, RISK_PATH_CHARS - 1)}…`;
+    expect(html).toContain(
+      shown.replace('<script>', '&lt;script&gt;').replace('</script>', '&lt;/script&gt;'),
+    );
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('data: s3: AmazonS3ReadOnlyAccess');
+    expect(text).toContain(shown);
+    expect(text).toContain('data: s3: AmazonS3ReadOnlyAccess');
+    expect(text).not.toContain('a'.repeat(RISK_PATH_CHARS));
   });
 
   it('shows control characters as spaces whatever field of the data carries them', async () => {

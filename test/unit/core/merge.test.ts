@@ -113,6 +113,24 @@ describe('runMerge', () => {
     expect(headerOf(out.accessKeys)).toEqual([...ACCOUNT_COLUMNS, ...tags, ...ACCESS_KEY_COLUMNS]);
   });
 
+  it('keeps the 22 AWS columns contiguous and in AWS order, with admin_path and data_read_path right after the flags', async () => {
+    const out = await merge({ metadata: sample.metadata, reports: sample.reports });
+    for (const header of [headerOf(out.credentialReport), headerOf(out.accessKeys)]) {
+      const flags = header.indexOf('dynamodb_read');
+      expect(header.slice(flags - 3, flags + 3)).toEqual([
+        'admin',
+        's3_read',
+        'rds_read',
+        'dynamodb_read',
+        'admin_path',
+        'data_read_path',
+      ]);
+    }
+    const cr = headerOf(out.credentialReport);
+    const first = cr.indexOf('user');
+    expect(cr.slice(first, first + CREDENTIAL_REPORT_COLUMNS.length)).toEqual([...CREDENTIAL_REPORT_COLUMNS]);
+  });
+
   it('writes only the chosen tag columns when tagKeys is given', async () => {
     const out = await merge({ metadata: sample.metadata, reports: sample.reports, tagKeys: ['Owner'] });
     expect(headerOf(out.credentialReport).filter((c) => c.startsWith('tag:'))).toEqual(['tag:Owner']);
