@@ -10,7 +10,15 @@ import { build } from 'esbuild';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { FINDING_IDS, FindingId } from '../../core/types';
 import { Csv, parseCsv } from './harness';
-import { SeededAccount, SeededKey, SeededOrg, SeededUser } from './scenario';
+import {
+  ExpectedPrivileges,
+  SEEDED_SCP_DENIED_ACTIONS,
+  SEEDED_SCP_NAME,
+  SeededAccount,
+  SeededKey,
+  SeededOrg,
+  SeededUser,
+} from './scenario';
 
 /** The cell as the CSVs must write it: a leading = + - @ tab or CR gets a `'` (formula injection). */
 export function neutralised(value: string): string {
@@ -21,12 +29,16 @@ export function neutralised(value: string): string {
  * Findings of a seeded IAM user evaluated `ageDays` after seeding (every credential was created, and the
  * `used` keys last used, at seeding time; passwords were never used).
  */
-export function expectedUserFindings(user: SeededUser, ageDays: number): FindingId[] {
+export function expectedUserFindings(
+  user: SeededUser,
+  ageDays: number,
+  privileges: ExpectedPrivileges = user.spec.expect,
+): FindingId[] {
   const t = DEFAULT_THRESHOLDS;
   const active = user.keys.filter((k) => k.status === 'Active');
   const found = new Set<FindingId>();
   const password = user.spec.password ?? false;
-  const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
+  const { admin, s3Read, rdsRead, dynamodbRead } = privileges;
   if (password && !(user.spec.mfa ?? false)) found.add('console-without-mfa');
   // Keys younger than graceDays are spared (they may simply not have been used yet).
   if (ageDays >= t.graceDays && password && active.some((k) => !k.used)) found.add('key-created-at-setup');
@@ -40,12 +52,17 @@ export function expectedUserFindings(user: SeededUser, ageDays: number): Finding
 }
 
 /** Findings of one key (the access-keys.csv row) under the same assumptions. */
-export function expectedKeyFindings(user: SeededUser, key: SeededKey, ageDays: number): FindingId[] {
+export function expectedKeyFindings(
+  user: SeededUser,
+  key: SeededKey,
+  ageDays: number,
+  privileges: ExpectedPrivileges = user.spec.expect,
+): FindingId[] {
   if (key.status !== 'Active') return [];
   const t = DEFAULT_THRESHOLDS;
   const found = new Set<FindingId>();
   const password = user.spec.password ?? false;
-  const { admin, s3Read, rdsRead, dynamodbRead } = user.spec.expect;
+  const { admin, s3Read, rdsRead, dynamodbRead } = privileges;
   if (ageDays >= t.graceDays && password && !key.used) found.add('key-created-at-setup');
   if (ageDays > t.unusedDays && ageDays >= t.graceDays) found.add('credential-unused');
   if (user.keys.filter((k) => k.status === 'Active').length >= 2) found.add('multiple-active-keys');
@@ -54,6 +71,59 @@ export function expectedKeyFindings(user: SeededUser, key: SeededKey, ageDays: n
   if (s3Read || rdsRead || dynamodbRead) found.add('data-read-key');
   return FINDING_IDS.filter((id) => found.has(id));
 }
+
+/**
+ * The services whose actions can prove each flag (docs/ARCHITECTURE.md §7.1: admin needs an IAM permission
+ * write, the data reads are S3, RDS (IAM auth, Data API, Modify*) and DynamoDB (and DAX) actions), written
+ * out here rather than read from the core.
+ */
+const FLAG_SERVICES: Readonly<Record<keyof ExpectedPrivileges, readonly string[]>> = {
+  admin: ['iam'],
+  s3Read: ['s3'],
+  rdsRead: ['rds-db', 'rds-data', 'rds'],
+  dynamodbRead: ['dynamodb', 'dax'],
+};
+
+/** Whether an SCP Deny pattern (`s3:*`, `*`) covers every action of `service`. */
+const deniesService = (pattern: string, service: string): boolean =>
+  pattern === '*' || pattern.toLowerCase() === `${service}:*`;
+
+/**
+ * The flags of a seeded user once the seeded SCP is applied (docs/ARCHITECTURE.md §7 "SCPs and RCPs"): in a
+ * member account at or below the OU the SCP is attached to, a flag all of whose services the SCP denies
+ * outright is cleared (every grant proving it ends in one of those actions); the management account is
+ * not subject to SCPs. Returns the flags and which were cleared.
+ */
+export function expectedPrivilegesAfterScps(
+  org: SeededOrg,
+  account: SeededAccount,
+  user: SeededUser,
+): { privileges: ExpectedPrivileges; cleared: (keyof ExpectedPrivileges)[] } {
+  const granted = user.spec.expect;
+  const ou = org.scpOuPath;
+  const below =
+    ou !== undefined &&
+    !account.isManagement &&
+    (account.ouPath === `Root/${ou}` || account.ouPath.startsWith(`Root/${ou}/`));
+  if (!below) return { privileges: granted, cleared: [] };
+  const cleared = (Object.keys(FLAG_SERVICES) as (keyof ExpectedPrivileges)[]).filter(
+    (flag) =>
+      granted[flag] &&
+      FLAG_SERVICES[flag].every((service) =>
+        SEEDED_SCP_DENIED_ACTIONS.some((p) => deniesService(p, service)),
+      ),
+  );
+  const privileges: Record<keyof ExpectedPrivileges, boolean> = { ...granted };
+  for (const flag of cleared) privileges[flag] = false;
+  return { privileges, cleared };
+}
+
+/** `data_read_path`'s prefix per data flag (docs/ARCHITECTURE.md §6). */
+export const DATA_PATH_PREFIX = { s3Read: 's3', rdsRead: 'rds', dynamodbRead: 'dynamodb' } as const;
+
+/** The text a flag cleared by the seeded SCP shows in its path column. */
+export const blockedBySeededScp = (org: SeededOrg): string =>
+  `blocked by SCP ${org.scpId} ${SEEDED_SCP_NAME}`;
 
 export const splitFindings = (cell: string | undefined): string[] =>
   cell ? cell.split(';').filter(Boolean) : [];

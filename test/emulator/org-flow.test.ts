@@ -32,7 +32,10 @@ import {
   startEmulator,
 } from './harness';
 import {
+  blockedBySeededScp,
   buildCli,
+  DATA_PATH_PREFIX,
+  expectedPrivilegesAfterScps,
   expectedKeyFindings,
   expectedUserFindings,
   expectedUsers,
@@ -212,8 +215,37 @@ describe('push path: member agent → central bus → ingest → digest', () => 
       accountsKnown: members,
       accountsUnknown: 0,
       accountsExempt: 1,
-      flagsCleared: { admin: 0, s3Read: 0, rdsRead: 0, dynamodbRead: 0 },
+      flagsCleared: expectedFlagsCleared(),
     });
+    // The scenario clears some flags (S3 reads below the first OU): a zero count would say little.
+    expect(expectedFlagsCleared().s3Read).toBeGreaterThan(0);
+  });
+
+  it('clears the flags the SCP chain denies and names the SCP in the path columns of both CSVs', () => {
+    const users = indexRows(outputs.credentialReport, rowUserKey);
+    const keysByUser = new Map<string, Record<string, string>[]>();
+    for (const row of outputs.accessKeys.rows) {
+      const key = rowUserKey(row);
+      keysByUser.set(key, [...(keysByUser.get(key) ?? []), row]);
+    }
+    for (const { account, user } of expectedUsers(org)) {
+      const label = `${account.key}/${user.name}`;
+      const expected = expectedPathColumns(account, user);
+      const rows = [
+        users.get(userKey(account.id, user.name)),
+        ...(keysByUser.get(userKey(account.id, user.name)) ?? []),
+      ];
+      for (const row of rows) {
+        const got = { label, admin: row?.admin_path ?? '', data: row?.data_read_path ?? '' };
+        if (expected.admin instanceof RegExp || expected.data instanceof RegExp) {
+          expect(got).toEqual({
+            label,
+            admin: expected.admin instanceof RegExp ? expect.stringMatching(expected.admin) : expected.admin,
+            data: expected.data instanceof RegExp ? expect.stringMatching(expected.data) : expected.data,
+          });
+        } else expect(got).toEqual({ label, ...expected });
+      }
+    }
   });
 
   it('fills the account columns, OU paths and tag columns from Organizations', () => {
@@ -244,9 +276,9 @@ describe('push path: member agent → central bus → ingest → digest', () => 
       const label = `${account.key}/${user.name}`;
       expect({ label, findings: splitFindings(row?.findings) }).toEqual({
         label,
-        findings: expectedUserFindings(user, 0),
+        findings: expectedUserFindings(user, 0, expectedPrivilegesAfterScps(org, account, user).privileges),
       });
-      expectPrivilegeColumns(label, row, user.spec.expect);
+      expectPrivilegeColumns(label, row, expectedPrivilegesAfterScps(org, account, user).privileges);
       expect({ label, activeKeys: row?.active_keys }).toEqual({
         label,
         activeKeys: String(user.keys.filter((k) => k.status === 'Active').length),
@@ -266,7 +298,9 @@ describe('push path: member agent → central bus → ingest → digest', () => 
     };
     expect(grantsOf('prod-payments', 'alice.admin')).toContain('arn:aws:iam::aws:policy/AdministratorAccess');
     expect(grantsOf('prod-payments', 'ci-deploy')).toContain('arn:aws:iam::aws:policy/AdministratorAccess');
-    expect(grantsOf('prod-payments', 'bob.mfa')).toContain('arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess');
+    // Outside the OU the SCP denies S3 in, the S3 read stays granted; below it, it is cleared and not listed.
+    expect(grantsOf('lab', 'bob.mfa')).toContain('arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess');
+    expect(grantsOf('prod-payments', 'bob.mfa')).toBe('');
     expect(grantsOf('prod-payments', 'etl-reader')).toContain('read-orders');
     expect(grantsOf('prod-payments', '=1+2@evil')).toContain('read-tables');
     expect(grantsOf('prod-payments', 'denied-reader')).toBe('');
@@ -320,10 +354,11 @@ describe('push path: member agent → central bus → ingest → digest', () => 
       });
       if (key.used) expect(['sts', 'not_supported']).toContain(row?.last_used_service);
       // Privileges belong to the user, so every key row of a user carries them, active or not.
-      expectPrivilegeColumns(label, row, user.spec.expect);
+      const privileges = expectedPrivilegesAfterScps(org, account, user).privileges;
+      expectPrivilegeColumns(label, row, privileges);
       expect({ label, findings: splitFindings(row?.findings) }).toEqual({
         label,
-        findings: expectedKeyFindings(user, key, 0),
+        findings: expectedKeyFindings(user, key, 0, privileges),
       });
     }
   });
@@ -471,8 +506,11 @@ describe('pull path: credreport collect against the same organization', () => {
 
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as {
       coverage: { complete: boolean; expected: number };
+      controlPolicies?: { flagsCleared: Record<string, number> };
     };
     expect(summary.coverage).toMatchObject({ complete: true, expected: org.activeAccounts().length });
+    // collect reads the same SCPs and clears the same flags (the rows above carry the same path columns).
+    expect(summary.controlPolicies?.flagsCleared).toEqual(expectedFlagsCleared());
   });
 });
 
@@ -488,7 +526,7 @@ describe('digest later in time', () => {
       const label = `${account.key}/${user.name}`;
       expect({ label, findings: splitFindings(rows.get(userKey(account.id, user.name))?.findings) }).toEqual({
         label,
-        findings: expectedUserFindings(user, 120),
+        findings: expectedUserFindings(user, 120, expectedPrivilegesAfterScps(org, account, user).privileges),
       });
     }
     expect(result.findings['key-not-rotated']).toBeGreaterThan(0);
@@ -498,6 +536,41 @@ describe('digest later in time', () => {
     expect(result.summaryKey).toBe(`${S3_LAYOUT.runPrefix(later.slice(0, 10))}summary.json`);
   });
 });
+
+/** Flags the seeded SCP clears, per kind, over the users of the ACTIVE accounts. */
+function expectedFlagsCleared(): Record<'admin' | 's3Read' | 'rdsRead' | 'dynamodbRead', number> {
+  const counts = { admin: 0, s3Read: 0, rdsRead: 0, dynamodbRead: 0 };
+  for (const { account, user } of expectedUsers(org)) {
+    for (const flag of expectedPrivilegesAfterScps(org, account, user).cleared) counts[flag]++;
+  }
+  return counts;
+}
+
+/**
+ * What admin_path and data_read_path hold for a seeded user: a proving path (any text; its kind's prefix
+ * for data) when the flag holds after SCPs, the seeded SCP for a cleared flag, else empty.
+ */
+function expectedPathColumns(
+  account: Parameters<typeof expectedPrivilegesAfterScps>[1],
+  user: Parameters<typeof expectedPrivilegesAfterScps>[2],
+): { admin: string | RegExp; data: string | RegExp } {
+  const { privileges, cleared } = expectedPrivilegesAfterScps(org, account, user);
+  const blocked = blockedBySeededScp(org);
+  const admin = privileges.admin ? /^(?!blocked by).+/ : cleared.includes('admin') ? blocked : '';
+  const dataFlags = ['s3Read', 'rdsRead', 'dynamodbRead'] as const;
+  const data = dataFlags.some((f) => privileges[f])
+    ? new RegExp(
+        `^(${dataFlags
+          .filter((f) => privileges[f])
+          .map((f) => DATA_PATH_PREFIX[f])
+          .join('|')}): (?!blocked by)`,
+      )
+    : dataFlags
+        .filter((f) => cleared.includes(f))
+        .map((f) => `${DATA_PATH_PREFIX[f]}: ${blocked}`)
+        .join('; ');
+  return { admin, data };
+}
 
 /** The four privilege columns of a CSV row equal the scenario's expectation for that user. */
 function expectPrivilegeColumns(

@@ -138,6 +138,8 @@ export interface SeededAccount {
 
 /** Name of the SCP the scenario attaches to its first OU. */
 export const SEEDED_SCP_NAME = 'DenyS3';
+/** The actions that SCP denies (one unconditional statement on `Resource` `*`). */
+export const SEEDED_SCP_DENIED_ACTIONS: readonly string[] = ['s3:*'];
 
 export interface SeededOrg {
   readonly organizationId: string;
@@ -147,6 +149,8 @@ export interface SeededOrg {
   readonly ouIds: Readonly<Record<string, string>>;
   /** The SCP {@link SEEDED_SCP_NAME} attached to the spec's first OU. */
   readonly scpId: string;
+  /** The OU path (`Workloads`) the SCP is attached to; absent when the spec has no OU. */
+  readonly scpOuPath?: string;
   /** Management account first, then members in spec order. */
   readonly accounts: readonly SeededAccount[];
   account(key: string): SeededAccount;
@@ -553,7 +557,7 @@ export async function seedOrganization(spec: OrgSpec = defaultOrgSpec()): Promis
         Type: 'SERVICE_CONTROL_POLICY',
         Content: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Deny', Action: 's3:*', Resource: '*' }],
+          Statement: [{ Effect: 'Deny', Action: SEEDED_SCP_DENIED_ACTIONS, Resource: '*' }],
         }),
       }),
     );
@@ -657,6 +661,7 @@ export async function seedOrganization(spec: OrgSpec = defaultOrgSpec()): Promis
     organizationId: organization.Id ?? '',
     rootId: root.id,
     scpId,
+    ...(firstOu ? { scpOuPath: firstOu } : {}),
     managementAccountId: managementId,
     ouIds,
     accounts,
