@@ -64,7 +64,7 @@ describe('collectAccountReport', () => {
     const { report, stats } = await run();
 
     expect(report).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       accountId: ACCOUNT,
       generatedTime: GENERATED,
       credentialReportCsv: reportCsv(USERS),
