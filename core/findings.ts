@@ -5,7 +5,7 @@ import type { Thresholds } from './thresholds';
 import { parseReportTimeMs, wholeDaysBetweenMs } from './time';
 import { FINDING_BIT, findingsOfMask } from './finding-ids';
 import type { FindingId } from './finding-ids';
-import type { UserPrivileges } from './types';
+import type { AccountFacts, UserPrivileges } from './types';
 
 /**
  * The findings of docs/ARCHITECTURE.md §7, per IAM user (a credential report row) and per access key.
@@ -33,8 +33,27 @@ export interface EvaluatedKey {
   readonly findings: readonly FindingId[];
 }
 
+/**
+ * What the account facts (report schema v3) say of the root user's credentials: `none` when
+ * GetAccountSummary says no password and no access keys (root credentials removed, as with centralized
+ * root access), `present` when it says either exists, `unknown` otherwise (no facts, or a key missing
+ * from the answer), which keeps the findings of the credential report alone.
+ */
+export type RootCredentialState = 'none' | 'present' | 'unknown';
+
+/** The root credential state of an account's facts (see {@link RootCredentialState}). */
+export function rootCredentialState(facts: AccountFacts | undefined): RootCredentialState {
+  const root = facts?.rootCredentials;
+  if (root === undefined) return 'unknown';
+  if (root.passwordPresent === true || root.accessKeysPresent === true) return 'present';
+  if (root.passwordPresent === false && root.accessKeysPresent === false) return 'none';
+  return 'unknown';
+}
+
 export interface UserEvaluation {
   readonly isRoot: boolean;
+  /** The root row's credential state from the account facts; `unknown` on every other row. */
+  readonly rootCredentials: RootCredentialState;
   readonly activeKeys: number;
   readonly oldestActiveKeyAgeDays?: number;
   /** Days since the latest of password_last_used / any key's last use; undefined if never used. */
@@ -130,13 +149,20 @@ export function isRootRow(row: CredentialReportRow): boolean {
 
 /**
  * Evaluates one credential report row (cells as validated by parseCredentialReport). Pure.
- * `privileges` undefined = unknown (privileged-key / data-read-key not raised).
+ * `privileges` undefined = unknown (privileged-key / data-read-key not raised). `facts`: the account's
+ * facts (report schema v3), undefined = unknown.
+ *
+ * Root MFA follows CIS v5.0.0's audit (1.4: it passes when `AccountPasswordPresent` is 0): the root row
+ * has `root-mfa-disabled` only when MFA is off and the root user may sign in — the facts say it has a
+ * password or access keys, or they do not say (unknown keeps the credential report's `mfa_active` alone).
+ * A root without password and keys (credentials removed, centralized root access) has no MFA finding.
  */
 export function evaluateUser(
   row: CredentialReportRow,
   privileges: UserPrivileges | undefined,
   now: Date,
   thresholds: Thresholds,
+  facts?: AccountFacts,
 ): UserEvaluation {
   const nowMs = now.getTime();
   const isRoot = isRootRow(row);
@@ -188,8 +214,9 @@ export function evaluateUser(
   if (used2 !== undefined && (lastActivityMs === undefined || used2 > lastActivityMs)) lastActivityMs = used2;
 
   let own = 0;
+  const rootCredentials: RootCredentialState = isRoot ? rootCredentialState(facts) : 'unknown';
   if (isRoot) {
-    if (!mfaActive) own |= ROOT_MFA_DISABLED;
+    if (!mfaActive && rootCredentials !== 'none') own |= ROOT_MFA_DISABLED;
     if (passwordUsedMs !== undefined && wholeDaysBetweenMs(passwordUsedMs, nowMs) <= thresholds.rootUseDays) {
       own |= ROOT_RECENTLY_USED;
     }
@@ -210,6 +237,7 @@ export function evaluateUser(
   // Every property always present (possibly undefined): one object shape for all users.
   return {
     isRoot,
+    rootCredentials,
     activeKeys,
     oldestActiveKeyAgeDays:
       oldestRotatedMs === undefined ? undefined : wholeDaysBetweenMs(oldestRotatedMs, nowMs),

@@ -542,7 +542,7 @@ async function writeUser(
   const { now, thresholds } = state.input;
   const isRoot = isRootRow(row);
   const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
-  const evaluation = evaluateUser(row, privileges, now, thresholds);
+  const evaluation = evaluateUser(row, privileges, now, thresholds, ctx.report.accountFacts);
   const privilegeRow = privilegeCells(privileges);
   const cells: string[] = [...ctx.prefix];
   for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);

@@ -9,7 +9,7 @@ import type { KeyFacts } from '../../../core/findings';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import type { Thresholds } from '../../../core/thresholds';
 import { FINDING_IDS } from '../../../core/types';
-import type { FindingId, UserPrivileges } from '../../../core/types';
+import type { AccountFacts, FindingId, UserPrivileges } from '../../../core/types';
 
 const ACCOUNT = '111122223333';
 const NOW = new Date('2024-06-01T12:00:00Z');
@@ -145,6 +145,70 @@ describe('evaluateUser', () => {
 
     it('is not raised when root mfa_active is true in any case', () => {
       expect(findingsOf(root({ mfa_active: 'TRUE' }))).toEqual([]);
+    });
+
+    describe('per root state, as CIS v5.0.0 audits it (GetAccountSummary)', () => {
+      const facts = (rootCredentials: NonNullable<AccountFacts['rootCredentials']>): AccountFacts => ({
+        rootCredentials,
+      });
+      const NONE = facts({ mfaEnabled: false, passwordPresent: false, accessKeysPresent: false });
+      const rootOf = (row: CredentialReportRow, f: AccountFacts | undefined) =>
+        evaluateUser(row, undefined, NOW, T, f);
+
+      it('raises no MFA finding and says "none" when the root has no password and no keys', () => {
+        const evaluation = rootOf(root({ mfa_active: 'false' }), NONE);
+        expect(evaluation.findings).toEqual([]);
+        expect(evaluation.rootCredentials).toBe('none');
+      });
+
+      it('raises root-mfa-disabled when the root has a password without MFA', () => {
+        const evaluation = rootOf(
+          root({ mfa_active: 'false' }),
+          facts({ mfaEnabled: false, passwordPresent: true, accessKeysPresent: false }),
+        );
+        expect(evaluation.findings).toEqual(['root-mfa-disabled']);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('raises nothing when the root has a password with MFA', () => {
+        const evaluation = rootOf(
+          root(),
+          facts({ mfaEnabled: true, passwordPresent: true, accessKeysPresent: false }),
+        );
+        expect(evaluation.findings).toEqual([]);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('raises root-mfa-disabled and root-access-key when the root has only access keys', () => {
+        const row = root({ mfa_active: 'false', ...key(1, { used: ago(40) }) });
+        const evaluation = rootOf(
+          row,
+          facts({ mfaEnabled: false, passwordPresent: false, accessKeysPresent: true }),
+        );
+        expect(evaluation.findings).toEqual(['root-access-key', 'root-mfa-disabled']);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('keeps the credential report alone when the facts are unknown or lack the password key', () => {
+        expect(rootOf(root({ mfa_active: 'false' }), undefined).findings).toEqual(['root-mfa-disabled']);
+        expect(rootOf(root({ mfa_active: 'false' }), {}).rootCredentials).toBe('unknown');
+        // moto omits AccountPasswordPresent: no keys, password unknown → today's behaviour.
+        const moto = rootOf(
+          root({ mfa_active: 'false' }),
+          facts({ mfaEnabled: false, accessKeysPresent: false }),
+        );
+        expect(moto.findings).toEqual(['root-mfa-disabled']);
+        expect(moto.rootCredentials).toBe('unknown');
+      });
+
+      it('keeps root-access-key and root-recently-used whatever the facts say', () => {
+        const row = root({ password_last_used: ago(3), ...key(1, { used: ago(2) }) });
+        expect(rootOf(row, NONE).findings).toEqual(['root-access-key', 'root-recently-used']);
+      });
+
+      it('gives an IAM user no root state', () => {
+        expect(evaluateUser(user(), undefined, NOW, T, NONE).rootCredentials).toBe('unknown');
+      });
     });
 
     it('is not raised for an IAM user without MFA', () => {

@@ -518,6 +518,44 @@ describe('runMerge', () => {
     expect(out.result.html).not.toContain('<script>');
   });
 
+  it('raises root-mfa-disabled only where the account facts say the root user has a password or keys', async () => {
+    const noMfa = { createdDaysAgo: 1000, mfa: false };
+    const credentials = (passwordPresent: boolean | undefined, accessKeysPresent: boolean) => ({
+      rootCredentials: {
+        mfaEnabled: false,
+        accessKeysPresent,
+        ...(passwordPresent === undefined ? {} : { passwordPresent }),
+      },
+    });
+    const reports = [
+      {
+        ...report({ accountId: '111111111111', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(false, false),
+      },
+      {
+        ...report({ accountId: '222222222222', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(true, false),
+      },
+      {
+        ...report({ accountId: '333333333333', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(undefined, false),
+      },
+      report({ accountId: '444444444444', root: noMfa }),
+    ];
+    const out = await merge({ reports });
+    const rootFindings = out.users.filter((u) => u.is_root === 'true').map((u) => [u.account_id, u.findings]);
+    expect(rootFindings).toEqual([
+      ['111111111111', ''],
+      ['222222222222', 'root-mfa-disabled'],
+      ['333333333333', 'root-mfa-disabled'],
+      ['444444444444', 'root-mfa-disabled'],
+    ]);
+    expect(out.result.summary.findings['root-mfa-disabled']?.users).toBe(3);
+  });
+
   it('writes a root row with not_supported wherever AWS writes it verbatim and raises only root findings on it', async () => {
     const header = CREDENTIAL_REPORT_COLUMNS.join(',');
     // As IAM writes it: password_enabled, password_last_changed and password_next_rotation are
