@@ -63,6 +63,10 @@ export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
   'privileged-key': 'Active key with admin power',
   'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
   'key-quarantined': 'Key exposed: AWS quarantined the user (V3 still allows s3:GetObjectVersion)',
+  'root-hardware-mfa-missing': 'Root user MFA is virtual, not hardware',
+  'password-policy-weak-length': 'Password policy allows passwords shorter than 14',
+  'password-policy-no-reuse-prevention': 'Password policy does not prevent reuse of the last 24',
+  'user-direct-policies': 'User with policies attached directly, not through groups',
 };
 
 /** The sections of both bodies, in the order they are shown (HTML `data-section` ids). */

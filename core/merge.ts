@@ -558,6 +558,7 @@ async function writeUser(
   );
   const wait = state.credentialReport.write(cells);
   if (wait) await wait;
+  if (isRoot) ctx.tally.rootRow = true;
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
   if (state.runState) {
@@ -578,6 +579,9 @@ async function writeUser(
         ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
         activeKeys: evaluation.activeKeys,
         ...(privileges ? { privileges } : {}),
+        ...(isRoot && ctx.report.accountFacts?.passwordPolicy
+          ? { passwordPolicy: ctx.report.accountFacts.passwordPolicy }
+          : {}),
       },
       state.firstSeen,
     );
@@ -691,6 +695,7 @@ async function writeAccount(
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
   };
+  if (report.accountFacts) ctx.tally.facts = report.accountFacts;
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
   const chain = state.controlPolicies.chainFor(accountId);

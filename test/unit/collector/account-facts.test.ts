@@ -93,7 +93,8 @@ describe('account facts in collectAccountReport', () => {
   });
 
   it('leaves AccountPasswordPresent unknown when the answer lacks it (as moto does)', async () => {
-    const { AccountPasswordPresent: _omitted, ...summary } = NO_ROOT_CREDENTIALS_SUMMARY;
+    const summary: Record<string, number> = { ...NO_ROOT_CREDENTIALS_SUMMARY };
+    delete summary.AccountPasswordPresent;
     const { report } = await collect({ summary });
     expect(report.accountFacts?.rootCredentials).toEqual({
       mfaEnabled: false,

@@ -556,6 +556,47 @@ describe('runMerge', () => {
     expect(out.result.summary.findings['root-mfa-disabled']?.users).toBe(3);
   });
 
+  it('counts account facts and leaves accounts without a fact out of its control, neither passing nor failing', async () => {
+    const good = {
+      rootCredentials: { mfaEnabled: true, passwordPresent: true, accessKeysPresent: false },
+      passwordPolicy: { present: true as const, minimumPasswordLength: 16, passwordReusePrevention: 24 },
+      rootMfaVirtual: true,
+      usersWithDirectPolicies: [],
+    };
+    const reports = [
+      { ...report({ accountId: '111111111111' }), schemaVersion: 3 as const, accountFacts: good },
+      {
+        ...report({ accountId: '222222222222' }),
+        schemaVersion: 3 as const,
+        accountFacts: { passwordPolicy: { present: false as const } },
+      },
+      report({ accountId: '333333333333' }),
+    ];
+    const { summary } = (await merge({ reports })).result;
+    expect(summary.accountFacts).toEqual({
+      accountsWithFacts: 2,
+      rootCredentials: { none: 0, present: 1, unknown: 2 },
+      rootMfaVirtual: 1,
+      passwordPolicy: { missing: 1, belowCis: 0, meetsCis: 1, unknown: 1 },
+      usersWithDirectPolicies: 0,
+    });
+    const row = (cis: string) => summary.compliance.find((c) => c.cis === cis);
+    expect(row('1.7')).toMatchObject({
+      findings: ['password-policy-weak-length'],
+      accountsPassing: 1,
+      accountsFailing: 1,
+      accountsNotEvaluated: 1,
+    });
+    expect(row('1.5')).toMatchObject({
+      findings: ['root-hardware-mfa-missing'],
+      accountsPassing: 0,
+      accountsFailing: 1,
+      accountsNotEvaluated: 2,
+    });
+    expect(row('1.14')).toMatchObject({ accountsPassing: 1, accountsFailing: 0, accountsNotEvaluated: 2 });
+    expect(row('1.3')).toMatchObject({ accountsPassing: 3, accountsNotEvaluated: 0 });
+  });
+
   it('writes a root row with not_supported wherever AWS writes it verbatim and raises only root findings on it', async () => {
     const header = CREDENTIAL_REPORT_COLUMNS.join(',');
     // As IAM writes it: password_enabled, password_last_changed and password_next_rotation are
