@@ -325,6 +325,8 @@ describe('runMerge', () => {
         SAMPLE_ACCOUNTS.devSandbox,
         SAMPLE_ACCOUNTS.security,
         SAMPLE_ACCOUNTS.logArchive,
+        SAMPLE_ACCOUNTS.orders,
+        SAMPLE_ACCOUNTS.experiments,
       ]),
     );
     const entry = out.result.summary.coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.staging);
@@ -554,6 +556,52 @@ describe('runMerge', () => {
       ['444444444444', 'root-mfa-disabled'],
     ]);
     expect(out.result.summary.findings['root-mfa-disabled']?.users).toBe(3);
+    const factCells = out.users
+      .filter((u) => u.is_root === 'true')
+      .map((u) => [u.root_credentials, u.root_password_present, u.root_access_keys_present]);
+    expect(factCells).toEqual([
+      ['no root credentials', 'false', 'false'],
+      ['password', 'true', 'false'],
+      ['', '', 'false'],
+      ['', '', ''],
+    ]);
+    expect(out.users.filter((u) => u.is_root !== 'true').every((u) => u.root_credentials === '')).toBe(true);
+  });
+
+  it('appends the account-facts columns after the derived ones, the 22 AWS columns still contiguous', async () => {
+    const facts = {
+      rootCredentials: {
+        mfaEnabled: true,
+        passwordPresent: true,
+        accessKeysPresent: true,
+        signingCertificatesPresent: true,
+      },
+      passwordPolicy: { present: true as const, minimumPasswordLength: 12, passwordReusePrevention: 5 },
+      rootMfaVirtual: true,
+    };
+    const out = await merge({ reports: [{ ...report(), schemaVersion: 3 as const, accountFacts: facts }] });
+    const header = headerOf(out.credentialReport);
+    expect(header.slice(-7)).toEqual([
+      'report_generated_time',
+      'root_credentials',
+      'root_password_present',
+      'root_access_keys_present',
+      'root_signing_certificates_present',
+      'root_mfa_virtual',
+      'password_policy',
+    ]);
+    const root = out.users.find((u) => u.is_root === 'true');
+    expect(root).toMatchObject({
+      root_credentials: 'password; access keys; signing certificates',
+      root_signing_certificates_present: 'true',
+      root_mfa_virtual: 'true',
+      password_policy: 'min 12, reuse 5',
+    });
+    expect(root?.findings?.split(';')).toEqual([
+      'root-hardware-mfa-missing',
+      'password-policy-weak-length',
+      'password-policy-no-reuse-prevention',
+    ]);
   });
 
   it('counts account facts and leaves accounts without a fact out of its control, neither passing nor failing', async () => {

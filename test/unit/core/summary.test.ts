@@ -297,12 +297,12 @@ describe('summary counts', () => {
 
   it('totals rows of both CSVs', () => {
     expect(summary.totals).toMatchObject({
-      accounts: 5,
-      users: 18,
-      accessKeys: 12,
-      activeAccessKeys: 11,
+      accounts: 7,
+      users: 22,
+      accessKeys: 13,
+      activeAccessKeys: 12,
       activeKeysWithFindings: 10,
-      usersWithFindings: 12,
+      usersWithFindings: 14,
     });
   });
 
@@ -329,7 +329,7 @@ describe('summary counts', () => {
       'Root/Workloads/Staging',
     ]);
     const dev = summary.byOu.find((g) => g.value === 'Root/Workloads/Dev');
-    expect(dev).toMatchObject({ accounts: 2, reporting: 1, users: 5 });
+    expect(dev).toMatchObject({ accounts: 3, reporting: 2, users: 7 });
     expect(summary.byTag.key).toBe('Environment');
     expect(summary.byTag.values.map((v) => v.value)).toEqual([
       '(untagged)',
