@@ -9,6 +9,7 @@
 import { displayCell } from './cap-rows';
 import type { KeyRef, StoppedReporting, UserRef } from './delta-types';
 import {
+  accountFactsLine,
   accountNames,
   complianceRows,
   ComplianceRow,
@@ -37,6 +38,7 @@ import type { GroupSummary, RiskyKey, Summary } from './summary';
 import type { CoverageEntry } from './types';
 
 export {
+  accountFactsLine,
   controlPolicyLine,
   coverageLine,
   DIGEST_LIMITS,
@@ -325,9 +327,11 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
 function coverageSection(summary: Summary, list: ListView<CoverageEntry>): string {
   const c = summary.coverage;
   const scp = controlPolicyLine(summary);
+  const facts = accountFactsLine(summary);
   const notes = [
     ...(c.unexpected > 0 ? [`${plural(c.unexpected, 'account')} reporting but not expected.`] : []),
     ...(scp ? [`${scp}.`] : []),
+    ...(facts ? [`${facts}.`] : []),
   ];
   const row = (r: CoverageEntry): string[] => [
     `${accountCell(r.accountId, r.accountName)}${r.ouPath ? div(STYLE.sub, e(r.ouPath)) : ''}`,

@@ -63,6 +63,10 @@ export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
   'privileged-key': 'Active key with admin power',
   'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
   'key-quarantined': 'Key exposed: AWS quarantined the user (V3 still allows s3:GetObjectVersion)',
+  'root-hardware-mfa-missing': 'Root user MFA is virtual, not hardware',
+  'password-policy-weak-length': 'Password policy allows passwords shorter than 14',
+  'password-policy-no-reuse-prevention': 'Password policy does not prevent reuse of the last 24',
+  'user-direct-policies': 'User with policies attached directly, not through groups',
 };
 
 /** The sections of both bodies, in the order they are shown (HTML `data-section` ids). */
@@ -171,6 +175,22 @@ export function controlPolicyLine(summary: Summary): string | undefined {
   if (!c) return undefined;
   const cleared = Object.values(c.flagsCleared).reduce((a, b) => a + b, 0);
   return `SCPs known for ${plural(c.accountsKnown, 'account')}, unknown for ${fmt(c.accountsUnknown)}, ${fmt(c.accountsExempt)} exempt (management); ${plural(cleared, 'privilege flag')} cleared by SCPs or RCPs`;
+}
+
+/**
+ * `Root credentials: none in 2 accounts, present in 1, unknown in 4; password policy: below CIS in 1, missing
+ * in 0, unknown in 5` (the coverage section of both bodies): what the account facts say, and how much of the
+ * organization they do not cover yet. Summaries written before the facts were read say nothing.
+ */
+export function accountFactsLine(summary: Summary): string | undefined {
+  const f = summary.accountFacts as Summary['accountFacts'] | undefined;
+  if (!f) return undefined;
+  const r = f.rootCredentials;
+  const p = f.passwordPolicy;
+  return (
+    `Root credentials: none in ${plural(r.none, 'account')}, present in ${fmt(r.present)}, unknown in ${fmt(r.unknown)}; ` +
+    `password policy: below CIS in ${fmt(p.belowCis)}, missing in ${fmt(p.missing)}, unknown in ${fmt(p.unknown)}`
+  );
 }
 
 /** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */

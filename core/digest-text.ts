@@ -7,6 +7,7 @@ import { displayCell, DISPLAY_CELL_CHARS } from './cap-rows';
 import type { UserRef } from './delta-types';
 import {
   accountNames,
+  accountFactsLine,
   complianceRows,
   controlPolicyLine,
   coverageLine,
@@ -280,6 +281,8 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   }
   const scp = controlPolicyLine(summary);
   if (scp) out.push(`${scp}.`);
+  const facts = accountFactsLine(summary);
+  if (facts) out.push(`${facts}.`);
 
   const { failing, passing } = complianceRows(summary);
   out.push(

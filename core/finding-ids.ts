@@ -17,6 +17,11 @@ export const FINDING_IDS = [
   'privileged-key',
   'data-read-key',
   'key-quarantined',
+  // Account facts (report schema v3). Appended, so that bit positions of older run states stay valid.
+  'root-hardware-mfa-missing',
+  'password-policy-weak-length',
+  'password-policy-no-reuse-prevention',
+  'user-direct-policies',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -42,6 +47,10 @@ export type Severity = (typeof SEVERITIES)[number];
  * | key-not-rotated      | iam_rotate_access_key_90_days (medium)              | IAM.3 (medium)          |
  * | privileged-key       | iam_user_administrator_access_policy (critical)     | —                       |
  * | data-read-key        | —                                                   | —                       |
+ * | root-hardware-mfa-missing | iam_root_hardware_mfa_enabled (critical)       | IAM.6 (critical)        |
+ * | password-policy-weak-length | iam_password_policy_minimum_length_14 (medium) | IAM.15 (medium)       |
+ * | password-policy-no-reuse-prevention | iam_password_policy_reuse_24 (medium) | IAM.16 (low)          |
+ * | user-direct-policies | iam_policy_attached_only_to_group_or_roles (low)    | IAM.2 (low)             |
  *
  * privileged-key is high, not Prowler's critical: Prowler's check is about the AdministratorAccess policy
  * on a user, ours about a long-lived key on a user with admin power however granted; a root finding (which
@@ -60,6 +69,10 @@ export const FINDING_SEVERITY: Readonly<Record<FindingId, Severity>> = {
   'privileged-key': 'high',
   'data-read-key': 'medium',
   'key-quarantined': 'critical',
+  'root-hardware-mfa-missing': 'critical',
+  'password-policy-weak-length': 'medium',
+  'password-policy-no-reuse-prevention': 'medium',
+  'user-direct-policies': 'low',
 };
 
 /** The CIS AWS Foundations Benchmark versions whose numbering credreport knows. */
@@ -99,6 +112,14 @@ export const FINDING_CONTROLS: Readonly<Record<FindingId, FindingControls>> = {
   'privileged-key': {},
   'data-read-key': {},
   'key-quarantined': {},
+  // Account facts: CIS v4.0.1 1.6 / 1.8 / 1.9 / 1.15 and v5.0.0 1.5 / 1.7 / 1.8 / 1.14 (cis_4.0_aws.json,
+  // cis_5.0_aws.json: iam_root_hardware_mfa_enabled, iam_password_policy_minimum_length_14,
+  // iam_password_policy_reuse_24, iam_policy_attached_only_to_group_or_roles); Security Hub IAM.6, IAM.15,
+  // IAM.16, IAM.2.
+  'root-hardware-mfa-missing': { cisV4: '1.6', cisV5: '1.5', securityHub: 'IAM.6' },
+  'password-policy-weak-length': { cisV4: '1.8', cisV5: '1.7', securityHub: 'IAM.15' },
+  'password-policy-no-reuse-prevention': { cisV4: '1.9', cisV5: '1.8', securityHub: 'IAM.16' },
+  'user-direct-policies': { cisV4: '1.15', cisV5: '1.14', securityHub: 'IAM.2' },
 };
 
 /** The CIS id of a finding in the given numbering (`undefined`: no CIS control). */
@@ -131,17 +152,21 @@ export function findingMask(findings: Iterable<string>): number {
   return mask;
 }
 
-/** Every mask → its frozen FINDING_IDS-ordered list, built once (2^10 entries). */
-const LISTS: readonly (readonly FindingId[])[] = Array.from({ length: 1 << FINDING_IDS.length }, (_, mask) =>
-  Object.freeze(FINDING_IDS.filter((_id, i) => (mask & (1 << i)) !== 0)),
+/**
+ * Mask → its frozen FINDING_IDS-ordered list, built on first use: 2^15 masks are possible, but an
+ * organization meets a few hundred combinations, so a table built up front would mostly be waste.
+ */
+const LISTS: (readonly FindingId[] | undefined)[] = new Array<readonly FindingId[] | undefined>(
+  1 << FINDING_IDS.length,
 );
 
 /**
- * The findings of a mask in FINDING_IDS order, as a shared frozen array (no allocation: this runs once
- * per user of the whole organization). Bits above the known findings are ignored.
+ * The findings of a mask in FINDING_IDS order, as a shared frozen array (no allocation after a mask's
+ * first use: this runs once per user of the whole organization). Bits above the known findings are ignored.
  */
 export function findingsOfMask(mask: number): readonly FindingId[] {
-  return LISTS[mask & (LISTS.length - 1)]!;
+  const known = mask & (LISTS.length - 1);
+  return (LISTS[known] ??= Object.freeze(FINDING_IDS.filter((_id, i) => (known & (1 << i)) !== 0)));
 }
 
 const SEVERITY_INDEX: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3 };

@@ -9,7 +9,7 @@ import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
 import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
-import { PRIVILEGE_KINDS, PrivilegeKind, UserPrivileges } from './types';
+import { PasswordPolicyFact, PRIVILEGE_KINDS, PrivilegeKind, UserPrivileges } from './types';
 
 /** What the detail of a user's or key's findings is written from (times in epoch ms). */
 export interface FindingFacts {
@@ -24,6 +24,8 @@ export interface FindingFacts {
   /** Active keys of the user (multiple-active-keys). */
   readonly activeKeys: number;
   readonly privileges?: UserPrivileges;
+  /** The account's password policy (account facts), for the password-policy findings of the root row. */
+  readonly passwordPolicy?: PasswordPolicyFact;
 }
 
 /** Who a row is about: a user (no key) or one of its keys. */
@@ -110,6 +112,23 @@ export function findingDetail(
     }
     case 'key-quarantined':
       return 'AWS attached a compromised-key quarantine policy: the key was exposed; rotate it';
+    case 'root-hardware-mfa-missing':
+      return 'root MFA is a virtual device, not a hardware one';
+    case 'password-policy-weak-length': {
+      const policy = facts.passwordPolicy;
+      return policy?.present === true
+        ? `password policy minimum length ${policy.minimumPasswordLength}, CIS asks 14 or more`
+        : 'no password policy: minimum length is not set to 14 or more';
+    }
+    case 'password-policy-no-reuse-prevention': {
+      const policy = facts.passwordPolicy;
+      if (policy?.present !== true) return 'no password policy: password reuse is not prevented';
+      return policy.passwordReusePrevention === undefined
+        ? 'password reuse is not prevented, CIS asks the last 24'
+        : `password policy remembers ${policy.passwordReusePrevention}, CIS asks the last 24`;
+    }
+    case 'user-direct-policies':
+      return 'policies attached to the user directly, not through a group';
   }
 }
 

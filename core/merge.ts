@@ -33,7 +33,7 @@ import { parseBool, parseCredentialReport, ReportParseError } from './credential
 import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, keyIdentity, PreviousRun, userIdentity } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
-import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
+import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
@@ -45,10 +45,12 @@ import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
 import {
   AccessKeyRecord,
+  AccountFacts,
   AccountMetadata,
   AccountReport,
   FindingId,
   OrgMetadata,
+  PasswordPolicyFact,
   PRIVILEGE_KINDS,
   PrivilegeKind,
   ReportProblem,
@@ -244,6 +246,55 @@ async function* inWriteOrder(
 
 function boolCell(value: boolean | undefined): string {
   return value === undefined ? '' : value ? 'true' : 'false';
+}
+
+/**
+ * The account-facts cells of a row (`root_credentials` … `password_policy`): filled on the root row only,
+ * empty where a fact is unknown.
+ */
+function accountFactCells(
+  isRoot: boolean,
+  state: RootCredentialState,
+  facts: AccountFacts | undefined,
+): readonly string[] {
+  if (!isRoot) return EMPTY_FACT_CELLS;
+  const root = facts?.rootCredentials;
+  return [
+    rootCredentialsCell(state, root),
+    boolCell(root?.passwordPresent),
+    boolCell(root?.accessKeysPresent),
+    boolCell(root?.signingCertificatesPresent),
+    boolCell(facts?.rootMfaVirtual),
+    passwordPolicyCell(facts?.passwordPolicy),
+  ];
+}
+const EMPTY_FACT_CELLS: readonly string[] = ['', '', '', '', '', ''];
+
+/** `no root credentials`, the credentials the root holds (`password; access keys`), or empty when unknown. */
+export function rootCredentialsCell(
+  state: RootCredentialState,
+  root: AccountFacts['rootCredentials'],
+): string {
+  if (state === 'none') {
+    return root?.signingCertificatesPresent === true ? 'signing certificates only' : 'no root credentials';
+  }
+  if (state === 'unknown' || root === undefined) return '';
+  const held: string[] = [];
+  if (root.passwordPresent === true) held.push('password');
+  if (root.accessKeysPresent === true) held.push('access keys');
+  if (root.signingCertificatesPresent === true) held.push('signing certificates');
+  return held.join('; ');
+}
+
+/** `none` (no policy), `min 14, reuse 24`, `min 8, reuse allowed`, or empty when unknown. */
+export function passwordPolicyCell(policy: PasswordPolicyFact | undefined): string {
+  if (policy === undefined) return '';
+  if (!policy.present) return 'none';
+  const reuse =
+    policy.passwordReusePrevention === undefined
+      ? 'reuse allowed'
+      : `reuse ${policy.passwordReusePrevention}`;
+  return `min ${policy.minimumPasswordLength}, ${reuse}`;
 }
 
 function numberCell(value: number | undefined): string {
@@ -542,7 +593,7 @@ async function writeUser(
   const { now, thresholds } = state.input;
   const isRoot = isRootRow(row);
   const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
-  const evaluation = evaluateUser(row, privileges, now, thresholds);
+  const evaluation = evaluateUser(row, privileges, now, thresholds, ctx.report.accountFacts);
   const privilegeRow = privilegeCells(privileges);
   const cells: string[] = [...ctx.prefix];
   for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);
@@ -555,9 +606,11 @@ async function writeUser(
     evaluation.findings.join(';'),
     maxSeverity(evaluation.findings) ?? '',
     ctx.report.generatedTime,
+    ...accountFactCells(isRoot, evaluation.rootCredentials, ctx.report.accountFacts),
   );
   const wait = state.credentialReport.write(cells);
   if (wait) await wait;
+  if (isRoot) ctx.tally.rootRow = true;
   state.builder.addUser(ctx.tally, evaluation.findings);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
   if (state.runState) {
@@ -578,6 +631,9 @@ async function writeUser(
         ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
         activeKeys: evaluation.activeKeys,
         ...(privileges ? { privileges } : {}),
+        ...(isRoot && ctx.report.accountFacts?.passwordPolicy
+          ? { passwordPolicy: ctx.report.accountFacts.passwordPolicy }
+          : {}),
       },
       state.firstSeen,
     );
@@ -691,6 +747,7 @@ async function writeAccount(
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
   };
+  if (report.accountFacts) ctx.tally.facts = report.accountFacts;
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
   const chain = state.controlPolicies.chainFor(accountId);

@@ -4,7 +4,14 @@
  * in the exact AWS CSV format, with times relative to `now`.
  */
 import { CREDENTIAL_REPORT_COLUMNS, ROOT_USER } from './columns';
-import { AccessKeyRecord, AccountMetadata, AccountReport, OrgMetadata, UserPrivileges } from './types';
+import {
+  AccessKeyRecord,
+  AccountFacts,
+  AccountMetadata,
+  AccountReport,
+  OrgMetadata,
+  UserPrivileges,
+} from './types';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -124,6 +131,8 @@ export function buildAccountReport(spec: {
   readonly laterKeys?: readonly AccessKeyRecord[];
   readonly withPrivileges?: boolean;
   readonly partition?: string;
+  /** Account facts: the report is then schema v3 (docs/ARCHITECTURE.md §4). */
+  readonly facts?: AccountFacts;
 }): AccountReport {
   const { accountId, generatedMs: at } = spec;
   const partition = spec.partition ?? 'aws';
@@ -173,13 +182,14 @@ export function buildAccountReport(spec: {
   }
   accessKeys.push(...(spec.laterKeys ?? []));
   return {
-    schemaVersion: 1,
+    schemaVersion: spec.facts ? 3 : 1,
     accountId,
     generatedTime: new Date(at).toISOString(),
     collectedTime: new Date(at + 60_000).toISOString(),
     credentialReportCsv: `${lines.join('\n')}\n`,
     accessKeys,
     ...(spec.withPrivileges === false ? {} : { privileges }),
+    ...(spec.facts ? { accountFacts: spec.facts } : {}),
   };
 }
 
@@ -223,14 +233,29 @@ export const SAMPLE_ACCOUNTS = {
   staging: '666666666666',
   newAccount: '777777777777',
   suspended: '888888888888',
+  /** Root credentials removed (centralized root access): no password, no keys, no MFA. */
+  orders: '919191919191',
+  /** Root credentials removed too; a weak password policy and a user with a direct policy. */
+  experiments: '929292929292',
+} as const;
+
+/** GetAccountSummary of a member account whose root credentials were removed centrally. */
+const ROOT_CREDENTIALS_REMOVED = {
+  mfaEnabled: false,
+  accessKeysPresent: false,
+  passwordPresent: false,
+  signingCertificatesPresent: false,
 } as const;
 
 /**
- * The bundled demo organization: seven ACTIVE accounts (and one SUSPENDED) in two-level OUs, tagged
+ * The bundled demo organization: nine ACTIVE accounts (and one SUSPENDED) in two-level OUs, tagged
  * Environment / Owner / CostCenter (one Owner is a spreadsheet formula, one is a `<script>`), with a root
  * access key, console users without MFA, stale and unrotated keys, never-used keys, a key created after
  * its report, an admin key and a data-read key. Coverage has gaps on purpose: one stale report
  * (log-archive), one malformed report (staging) and one account that never reported (new-account).
+ * Two member accounts (prod-orders, dev-experiments) report account facts (schema v3) with their root
+ * credentials removed, as centralized root access leaves them: no root MFA finding for them; dev-experiments
+ * has a weak password policy (8 characters, reuse allowed) and a user with a policy attached directly.
  */
 export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports: AccountReport[] } {
   const t = now.getTime();
@@ -284,6 +309,16 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
         { Environment: 'Legacy' },
         'SUSPENDED',
       ),
+      account(A.orders, 'prod-orders', 'Root/Workloads/Prod', [r, workloads, 'ou-ex12-prod0001'], {
+        Environment: 'Production',
+        Owner: 'orders-team',
+        CostCenter: 'CC-210',
+      }),
+      account(A.experiments, 'dev-experiments', 'Root/Workloads/Dev', [r, workloads, 'ou-ex12-dev00001'], {
+        Environment: 'Development',
+        Owner: 'data-team',
+        CostCenter: 'CC-310',
+      }),
     ],
   };
 
@@ -448,6 +483,49 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
       ],
     }),
   ];
+
+  reports.push(
+    buildAccountReport({
+      accountId: A.orders,
+      generatedMs: fresh,
+      root: { createdDaysAgo: 700, mfa: false },
+      users: [
+        {
+          name: 'orders-deployer',
+          createdDaysAgo: 60,
+          mfa: false,
+          keys: [{ active: true, createdDaysAgo: 20, lastUsedDaysAgo: 0, service: 'ecs' }],
+          privileges: NONE,
+        },
+      ],
+      facts: {
+        rootCredentials: ROOT_CREDENTIALS_REMOVED,
+        passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 24 },
+        rootMfaVirtual: false,
+        usersWithDirectPolicies: [],
+      },
+    }),
+    buildAccountReport({
+      accountId: A.experiments,
+      generatedMs: fresh,
+      root: { createdDaysAgo: 400, mfa: false },
+      users: [
+        {
+          name: 'intern',
+          createdDaysAgo: 40,
+          password: { changedDaysAgo: 40, lastUsedDaysAgo: 2 },
+          mfa: true,
+          privileges: { ...NONE, s3Read: true, grantingPolicies: { s3Read: ['user:intern/read-datasets'] } },
+        },
+      ],
+      facts: {
+        rootCredentials: ROOT_CREDENTIALS_REMOVED,
+        passwordPolicy: { present: true, minimumPasswordLength: 8 },
+        rootMfaVirtual: false,
+        usersWithDirectPolicies: ['intern'],
+      },
+    }),
+  );
 
   // staging-web: a report cut off mid-line (e.g. a truncated download) — rejected, coverage gap.
   const staging = buildAccountReport({

@@ -53,8 +53,11 @@ const collectAccountCredentialReport: RenderedStatement[] = [
     Action: [
       'iam:GenerateCredentialReport',
       'iam:GetAccountAuthorizationDetails',
+      'iam:GetAccountPasswordPolicy',
+      'iam:GetAccountSummary',
       'iam:GetCredentialReport',
       'iam:ListUsers',
+      'iam:ListVirtualMFADevices',
     ],
     Resource: ['*'],
   },

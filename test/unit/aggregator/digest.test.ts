@@ -17,7 +17,7 @@ import { S3_LAYOUT } from '../../../core/names';
 import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
-import { AccountReport } from '../../../core/types';
+import { AccountReport, FINDING_IDS } from '../../../core/types';
 import { createHubStores } from '../../../store/hub-stores';
 import { FakeOrganization, fakeOrganizationFrom, wireFakeOrganization } from './support/fake-organizations';
 import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
@@ -135,7 +135,7 @@ describe('runDigest', () => {
       missing: summary.coverage.missing,
       complete: false,
     });
-    expect(result.coverage.expected).toBe(7);
+    expect(result.coverage.expected).toBe(9);
     expect(result.findings['root-access-key']).toBe(summary.findings['root-access-key'].users);
     expect(result.findings['root-access-key']).toBeGreaterThanOrEqual(1);
 
@@ -144,7 +144,7 @@ describe('runDigest', () => {
     expect(email.Destination?.ToAddresses).toEqual(['security@example.com']);
     const simple = email.Content?.Simple;
     expect(simple?.Subject?.Data).toMatch(
-      /^credreport o-example123 2026-11-21: \d+ root keys?, \d+ findings?, coverage \d+\/7$/,
+      /^credreport o-example123 2026-11-21: \d+ root keys?, \d+ findings?, coverage \d+\/9$/,
     );
     expect(simple?.Body?.Html?.Data).toContain('credential-report.csv.gz');
     expect(simple?.Body?.Text?.Data).toContain(`s3://${BUCKET}/runs/date=${DATE}/credential-report.csv`);
@@ -161,7 +161,7 @@ describe('runDigest', () => {
     expect(JSON.parse(memory.text(S3_LAYOUT.orgMetadata) as string)).toMatchObject({
       organizationId: 'o-example123',
     });
-    expect(metricSum(recorded, 'AccountsExpected')).toBe(7);
+    expect(metricSum(recorded, 'AccountsExpected')).toBe(9);
     expect(metricSum(recorded, 'AccountsReporting')).toBe(result.coverage.reporting);
     expect(metricSum(recorded, 'AccountsMissing')).toBe(result.coverage.missing);
     expect(metricSum(recorded, 'OrganizationsCalls')).toBe(
@@ -172,7 +172,7 @@ describe('runDigest', () => {
     expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([
       { name: 'DigestSucceeded', value: 1 },
     ]);
-    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(11);
+    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(FINDING_IDS.length); // one per finding id, zero included
     expect(
       recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
     ).toBe(result.findings['root-access-key']);
@@ -358,7 +358,7 @@ describe('runDigest', () => {
     await runDigest(CONFIG, deps(), NOW);
     const firstSummary = memory.text(`runs/date=${DATE}/summary.json`);
     // Every ACTIVE account's tags once (the suspended account is not asked).
-    expect(org.calls.ListTagsForResource).toBe(7);
+    expect(org.calls.ListTagsForResource).toBe(9);
 
     // The payments report gains a user with a console password and no MFA.
     const later = new Date(NOW.getTime() + 3_600_000);
@@ -381,7 +381,7 @@ describe('runDigest', () => {
     orgMock.resetHistory();
     const result = await runDigest(CONFIG, deps(), later);
 
-    expect(org.calls.ListTagsForResource).toBe(7); // warm cache: no new tag calls
+    expect(org.calls.ListTagsForResource).toBe(9); // warm cache: no new tag calls
     expect(orgMock).not.toHaveReceivedCommand(ListTagsForResourceCommand);
     const summary = summaryOf();
     expect(summary.delta?.newUsers.count).toBe(1);
@@ -400,7 +400,7 @@ describe('runDigest', () => {
       .on(DescribeOrganizationCommand)
       .rejects(new AWSOrganizationsNotInUseException({ $metadata: {}, message: 'not in use' }));
     const result = await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
-    expect(result.coverage.expected).toBe(7);
+    expect(result.coverage.expected).toBe(9);
     expect(summaryOf().byAccount.find((a) => a.accountId === SAMPLE_ACCOUNTS.payments)?.ouPath).toBe(
       'Root/Workloads/Prod',
     );

@@ -66,9 +66,20 @@ function checkOutputs(outDir: string): void {
   expect(users.find((u) => u.account_id === SAMPLE_ACCOUNTS.devSandbox)?.['tag:Owner']).toBe(
     `'=HYPERLINK("http://x")`,
   );
+  // The accounts whose root credentials were removed show that, and no false root-MFA finding.
+  for (const id of [SAMPLE_ACCOUNTS.orders, SAMPLE_ACCOUNTS.experiments]) {
+    const root = users.find((u) => u.account_id === id && u.is_root === 'true');
+    expect(root?.root_credentials).toBe('no root credentials');
+    expect(root?.findings?.split(';')).not.toContain('root-mfa-disabled');
+  }
+  const experiments = users.find((u) => u.account_id === SAMPLE_ACCOUNTS.experiments && u.is_root === 'true');
+  expect(experiments?.password_policy).toBe('min 8, reuse allowed');
+  expect(experiments?.findings).toBe('password-policy-weak-length;password-policy-no-reuse-prevention');
+  expect(summary.findings['user-direct-policies'].users).toBe(1);
+  expect(summary.accountFacts.rootCredentials.none).toBe(2);
   expect(summary.coverage).toMatchObject({
-    expected: 7,
-    reporting: 4,
+    expected: 9,
+    reporting: 6,
     stale: 1,
     missing: 3,
     complete: false,
@@ -94,7 +105,7 @@ describe('credreport demo', () => {
     const stdout = c.stdout();
     expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
     expect(stdout).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
-    expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 3 missing \(1 of them stale\)/);
+    expect(stdout).toMatch(/coverage: 6 of 9 expected accounts reporting, 3 missing \(1 of them stale\)/);
     expect(stdout).toContain(
       '555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours',
     );

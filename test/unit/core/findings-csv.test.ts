@@ -191,6 +191,29 @@ describe('findingDetail', () => {
     ).toBe('password never used, set 1 day ago');
   });
 
+  it("states the password policy's length and reuse against CIS's, or that there is no policy", () => {
+    const root = { isKey: false };
+    const detail = (id: FindingId, passwordPolicy?: Parameters<typeof findingDetail>[2]['passwordPolicy']) =>
+      findingDetail(id, root, { activeKeys: 0, ...(passwordPolicy ? { passwordPolicy } : {}) }, nowMs, t);
+    expect(detail('password-policy-weak-length', { present: true, minimumPasswordLength: 8 })).toBe(
+      'password policy minimum length 8, CIS asks 14 or more',
+    );
+    expect(detail('password-policy-weak-length', { present: false })).toBe(
+      'no password policy: minimum length is not set to 14 or more',
+    );
+    expect(
+      detail('password-policy-no-reuse-prevention', {
+        present: true,
+        minimumPasswordLength: 14,
+        passwordReusePrevention: 5,
+      }),
+    ).toBe('password policy remembers 5, CIS asks the last 24');
+    expect(detail('password-policy-no-reuse-prevention', { present: true, minimumPasswordLength: 14 })).toBe(
+      'password reuse is not prevented, CIS asks the last 24',
+    );
+    expect(detail('root-hardware-mfa-missing')).toBe('root MFA is a virtual device, not a hardware one');
+  });
+
   it('names the data services a data-read key can read, and root use by password or key', () => {
     const privileges = {
       userName: 'u',
