@@ -166,6 +166,8 @@ export class FindingsCsv {
         FINDING_SEVERITY[id],
         controls.cisV4 ?? '',
         controls.cisV5 ?? '',
+        controls.cisV6 ?? '',
+        controls.cisV7 ?? '',
         controls.securityHub ?? '',
         seen,
         Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),

@@ -37,9 +37,11 @@ export interface FindingCount {
   readonly severity: Severity;
   /** CIS AWS Foundations control in the run's numbering (`cisVersion`), when the finding maps to one. */
   readonly cis?: string;
-  /** The CIS control in v4.0.1 and in v5.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
+  /** The CIS control in v4.0.1, v5.0.0, v6.0.0 and v7.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** Users whose row carries the finding (a user's row includes its keys' findings). */
   readonly users: number;
@@ -104,6 +106,8 @@ export interface ControlCompliance {
   readonly cis: string;
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** The findings that fail the control (an account fails when any of its users or keys has one). */
   readonly findings: readonly FindingId[];

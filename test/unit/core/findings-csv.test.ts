@@ -77,12 +77,14 @@ describe('findings.csv', () => {
     );
   });
 
-  it('carries the severity and the CIS v4.0.1, v5.0.0 and Security Hub ids of each finding', () => {
+  it('carries the severity and the CIS v4.0.1, v5.0.0, v6.0.0, v7.0.0 and Security Hub ids of each finding', () => {
     for (const row of out.findings) {
       const id = row.finding_id as FindingId;
       expect(row.severity).toBe(FINDING_SEVERITY[id]);
       expect(row.cis_v4).toBe(FINDING_CONTROLS[id].cisV4 ?? '');
       expect(row.cis_v5).toBe(FINDING_CONTROLS[id].cisV5 ?? '');
+      expect(row.cis_v6).toBe(FINDING_CONTROLS[id].cisV6 ?? '');
+      expect(row.cis_v7).toBe(FINDING_CONTROLS[id].cisV7 ?? '');
       expect(row.security_hub_control).toBe(FINDING_CONTROLS[id].securityHub ?? '');
     }
     const rootKey = out.findings.find((r) => r.finding_id === 'root-access-key');
@@ -92,8 +94,12 @@ describe('findings.csv', () => {
       severity: 'critical',
       cis_v4: '1.4',
       cis_v5: '1.3',
+      cis_v6: '2.3',
+      cis_v7: '2.4',
       security_hub_control: 'IAM.4',
     });
+    const twoKeys = out.findings.find((r) => r.finding_id === 'multiple-active-keys');
+    expect(twoKeys).toMatchObject({ cis_v4: '1.13', cis_v5: '1.12', cis_v6: '2.12', cis_v7: '' });
   });
 
   it('puts a user finding on a row without a key, and gives every row a short detail', () => {
