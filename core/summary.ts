@@ -30,6 +30,7 @@ import {
   SEVERITIES,
   severityRank,
 } from './finding-ids';
+import { organizationFindings, type OrganizationSummary, type RootCredentials } from './org-findings';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -176,6 +177,11 @@ export interface Summary {
   /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
   readonly controlPolicies: ControlPolicySummary;
   readonly delta?: Delta;
+  /**
+   * Organization-level findings (core/org-findings.ts): centralized root access and member roots still
+   * holding credentials. Absent in summaries written before it existed.
+   */
+  readonly organization?: OrganizationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
 }
@@ -373,6 +379,8 @@ export class AccountTally {
   readonly keyFindings = new Array<number>(FINDING_IDS.length).fill(0);
   reportGeneratedTime?: string;
   reportGeneratedMs?: number;
+  /** What the account's root user holds (its root row; core/org-findings.ts `rootCredentialsOfRow`). */
+  rootCredentials?: RootCredentials;
   constructor(readonly accountId: string) {}
 }
 
@@ -634,8 +642,22 @@ export class SummaryBuilder {
   }
 
   /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
+  private organizationSection?: OrganizationSummary;
+
+  /** The organization findings of the run (computed once, after the last account's rows). */
+  organization(): OrganizationSummary {
+    this.organizationSection ??= organizationFindings(
+      this.options.metadata,
+      [...this.accounts.values()].flatMap((t) =>
+        t.rootCredentials ? [{ accountId: t.accountId, credentials: t.rootCredentials }] : [],
+      ),
+    );
+    return this.organizationSection;
+  }
+
   build(): Summary {
     const { now, thresholds, metadata, organizationLabel } = this.options;
+    const organization = this.organization();
     const breakdownTag = this.options.breakdownTag ?? 'Environment';
     const expected = this.expectedIds();
     const expectedSet = new Set(expected);
@@ -763,7 +785,10 @@ export class SummaryBuilder {
       totals: {
         ...totals,
         openFindings: Object.fromEntries(
-          SEVERITIES.map((severity, i) => [severity, this.openFindings[i] ?? 0]),
+          SEVERITIES.map((severity, i) => [
+            severity,
+            (this.openFindings[i] ?? 0) + organization.openFindings[severity],
+          ]),
         ) as Record<Severity, number>,
       },
       cisVersion,
@@ -790,6 +815,7 @@ export class SummaryBuilder {
         accountsExempt: this.chains.exempt,
         flagsCleared: { ...this.flagsCleared },
       },
+      organization,
       warnings,
     };
   }
