@@ -444,6 +444,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         ...(cached ? { cached } : {}),
         tagMaxAgeHours: config.tagCacheHours,
         budgetMs: config.orgBudgetMs ?? 120_000,
+        iam: deps.iam,
         logger,
       });
       const total = Object.values(fetched.calls).reduce((a, b) => a + b, 0);

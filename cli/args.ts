@@ -332,7 +332,7 @@ export function parseThresholdOptions(values: { readonly [K in ThresholdOption]?
 export const CIS_VERSION_OPTION = { 'cis-version': { type: 'string' } } as const;
 
 /** The help line of `--cis-version`. */
-export const CIS_VERSION_HELP = `  --cis-version V      CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`;
+export const CIS_VERSION_HELP = `  --cis-version V      CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(', ')} (default ${DEFAULT_CIS_VERSION})`;
 
 /** Parses `--cis-version` (undefined when not given); throws UsageError naming the versions known. */
 export function parseCisVersionOption(raw: string | undefined): CisVersion | undefined {

@@ -98,6 +98,8 @@ export const FINDINGS_COLUMNS = [
   'severity',
   'cis_v4',
   'cis_v5',
+  'cis_v6',
+  'cis_v7',
   'security_hub_control',
   'first_seen',
   'age_days',

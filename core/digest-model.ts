@@ -5,6 +5,7 @@
  * (docs/ARCHITECTURE.md §6 "Digest"). Everything here reads a summary.json-shaped {@link Summary}.
  */
 import { capRows, CappedRows } from './cap-rows';
+import { rootAccessLine } from './org-findings';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
@@ -191,6 +192,24 @@ export function accountFactsLine(summary: Summary): string | undefined {
     `Root credentials: none in ${plural(r.none, 'account')}, present in ${fmt(r.present)}, unknown in ${fmt(r.unknown)}; ` +
     `password policy: below CIS in ${fmt(p.belowCis)}, missing in ${fmt(p.missing)}, unknown in ${fmt(p.unknown)}`
   );
+}
+
+/**
+ * The headline's organization line (`Root access: centrally managed · 3 member accounts still hold root
+ * credentials`, core/org-findings.ts); undefined when root access was never read.
+ */
+export function organizationLine(summary: Summary): string | undefined {
+  return rootAccessLine(summary.organization);
+}
+
+/**
+ * The coverage section's note when centralized root access could not be read from this account: a gap,
+ * never a pass (docs/ARCHITECTURE.md §12).
+ */
+export function rootAccessCoverageLine(summary: Summary): string | undefined {
+  const r = summary.organization?.rootAccess;
+  if (r?.state !== 'unreadable') return undefined;
+  return `Centralized root access (IAM ListOrganizationsFeatures): not readable from this account${r.detail ? ` (${r.detail})` : ''}; root-access-not-centralized and member-root-credentials-present not evaluated`;
 }
 
 /** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */

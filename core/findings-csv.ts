@@ -7,6 +7,7 @@
  */
 import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
+import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
 import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
 import { PasswordPolicyFact, PRIVILEGE_KINDS, PrivilegeKind, UserPrivileges } from './types';
@@ -185,6 +186,8 @@ export class FindingsCsv {
         FINDING_SEVERITY[id],
         controls.cisV4 ?? '',
         controls.cisV5 ?? '',
+        controls.cisV6 ?? '',
+        controls.cisV7 ?? '',
         controls.securityHub ?? '',
         seen,
         Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
@@ -193,5 +196,34 @@ export class FindingsCsv {
       ]);
       if (wait) await wait;
     }
+  }
+
+  /**
+   * One organization finding's row: `prefix` holds the organization id (or the member account's columns);
+   * user and key empty; first seen now (not carried across runs). Counted in summary.json by the
+   * organization section, not through `count`.
+   */
+  async writeOrganization(prefix: readonly string[], finding: OrgFinding): Promise<void> {
+    if (!this.csv) return;
+    const controls = ORG_FINDING_CONTROLS[finding.id];
+    const wait = this.csv.write([
+      ...prefix,
+      '',
+      '',
+      '',
+      '',
+      finding.id,
+      finding.severity,
+      controls.cisV4 ?? '',
+      controls.cisV5 ?? '',
+      controls.cisV6 ?? '',
+      controls.cisV7 ?? '',
+      controls.securityHub ?? '',
+      this.nowIso,
+      '0',
+      finding.detail,
+      '',
+    ]);
+    if (wait) await wait;
   }
 }

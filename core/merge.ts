@@ -37,6 +37,7 @@ import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } f
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
+import { rootCredentialsOfRow } from './org-findings';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
 import { parseReportTimeMs } from './time';
@@ -612,6 +613,7 @@ async function writeUser(
   if (wait) await wait;
   if (isRoot) ctx.tally.rootRow = true;
   state.builder.addUser(ctx.tally, evaluation.findings);
+  if (isRoot) ctx.tally.rootCredentials = rootCredentialsOfRow(row, ctx.report.accountFacts?.rootCredentials);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
   if (state.runState) {
     const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));
@@ -851,6 +853,20 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
+  // Organization findings close findings.csv: the organization's own row (its id in account_id), then one
+  // per member account on that account's columns (docs/ARCHITECTURE.md §6).
+  for (const finding of builder.organization().findings) {
+    const meta = finding.resource === finding.accountId ? metaById.get(finding.resource) : undefined;
+    const prefix = [
+      finding.resource,
+      meta?.name ?? '',
+      meta?.email ?? '',
+      meta?.state ?? '',
+      meta?.ouPath ?? '',
+      ...tagKeys.map((k) => meta?.tags[k] ?? ''),
+    ];
+    await state.findings.writeOrganization(prefix, finding);
+  }
   await Promise.all([
     state.credentialReport.end(),
     state.accessKeys.end(),

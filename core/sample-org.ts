@@ -91,6 +91,8 @@ export interface SampleRoot {
   readonly mfa: boolean;
   readonly passwordLastUsedDaysAgo?: number;
   readonly keys?: readonly [SampleKey?, SampleKey?];
+  /** An active X.509 signing certificate uploaded this many days ago (cert_1); undefined = none. */
+  readonly certificateDaysAgo?: number;
 }
 
 /** Deterministic, realistic-looking access key id (`AKIA` + 16 base-32 characters). */
@@ -145,7 +147,10 @@ export function buildAccountReport(spec: {
       : times.report(root.passwordLastUsedDaysAgo);
   lines.push(
     `${ROOT_USER},arn:${partition}:iam::${accountId}:root,${times.report(root.createdDaysAgo)},not_supported,${rootUsed},` +
-      `not_supported,not_supported,${root.mfa},${keyCells(root.keys?.[0], times)},${keyCells(root.keys?.[1], times)},${NO_CERTS}`,
+      `not_supported,not_supported,${root.mfa},${keyCells(root.keys?.[0], times)},${keyCells(root.keys?.[1], times)},` +
+      (root.certificateDaysAgo === undefined
+        ? NO_CERTS
+        : `true,${times.report(root.certificateDaysAgo)},false,N/A`),
   );
   const accessKeys: AccessKeyRecord[] = [];
   const privileges: UserPrivileges[] = [];
@@ -267,6 +272,14 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
     organizationId: 'o-example123',
     managementAccountId: A.management,
     fetchedAt: new Date(t - HOUR_MS).toISOString(),
+    // Centralized root access is on; dev-sandbox's root still holds a signing certificate (its report shows
+    // it), so the digest has an organization line and one member-root-credentials-present.
+    rootAccess: {
+      status: 'read',
+      enabledFeatures: ['RootCredentialsManagement', 'RootSessions'],
+      iamTrustedAccess: true,
+      fetchedAt: new Date(t - HOUR_MS).toISOString(),
+    },
     accounts: [
       account(A.management, 'management', 'Root', [r], {
         Environment: 'Production',
@@ -392,7 +405,7 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
     buildAccountReport({
       accountId: A.devSandbox,
       generatedMs: fresh,
-      root: { createdDaysAgo: 800, mfa: true },
+      root: { createdDaysAgo: 800, mfa: true, certificateDaysAgo: 700 },
       users: [
         {
           name: 'carol',

@@ -32,6 +32,7 @@ import {
   SEVERITIES,
   severityRank,
 } from './finding-ids';
+import { organizationFindings, type OrganizationSummary, type RootCredentials } from './org-findings';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -39,9 +40,11 @@ export interface FindingCount {
   readonly severity: Severity;
   /** CIS AWS Foundations control in the run's numbering (`cisVersion`), when the finding maps to one. */
   readonly cis?: string;
-  /** The CIS control in v4.0.1 and in v5.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
+  /** The CIS control in v4.0.1, v5.0.0, v6.0.0 and v7.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** Users whose row carries the finding (a user's row includes its keys' findings). */
   readonly users: number;
@@ -106,6 +109,8 @@ export interface ControlCompliance {
   readonly cis: string;
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** The findings that fail the control (an account fails when any of its users or keys has one). */
   readonly findings: readonly FindingId[];
@@ -199,6 +204,11 @@ export interface Summary {
   /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
   readonly controlPolicies: ControlPolicySummary;
   readonly delta?: Delta;
+  /**
+   * Organization-level findings (core/org-findings.ts): centralized root access and member roots still
+   * holding credentials. Absent in summaries written before it existed.
+   */
+  readonly organization?: OrganizationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
 }
@@ -400,6 +410,8 @@ export class AccountTally {
   facts?: AccountFacts;
   /** A root row was written (where the account-level findings sit). */
   rootRow = false;
+  /** What the account's root user holds (its root row; core/org-findings.ts `rootCredentialsOfRow`). */
+  rootCredentials?: RootCredentials;
   constructor(readonly accountId: string) {}
 }
 
@@ -707,8 +719,22 @@ export class SummaryBuilder {
   }
 
   /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
+  private organizationSection?: OrganizationSummary;
+
+  /** The organization findings of the run (computed once, after the last account's rows). */
+  organization(): OrganizationSummary {
+    this.organizationSection ??= organizationFindings(
+      this.options.metadata,
+      [...this.accounts.values()].flatMap((t) =>
+        t.rootCredentials ? [{ accountId: t.accountId, credentials: t.rootCredentials }] : [],
+      ),
+    );
+    return this.organizationSection;
+  }
+
   build(): Summary {
     const { now, thresholds, metadata, organizationLabel } = this.options;
+    const organization = this.organization();
     const breakdownTag = this.options.breakdownTag ?? 'Environment';
     const expected = this.expectedIds();
     const expectedSet = new Set(expected);
@@ -836,7 +862,10 @@ export class SummaryBuilder {
       totals: {
         ...totals,
         openFindings: Object.fromEntries(
-          SEVERITIES.map((severity, i) => [severity, this.openFindings[i] ?? 0]),
+          SEVERITIES.map((severity, i) => [
+            severity,
+            (this.openFindings[i] ?? 0) + organization.openFindings[severity],
+          ]),
         ) as Record<Severity, number>,
       },
       cisVersion,
@@ -864,6 +893,7 @@ export class SummaryBuilder {
         accountsExempt: this.chains.exempt,
         flagsCleared: { ...this.flagsCleared },
       },
+      organization,
       warnings,
     };
   }

@@ -149,6 +149,31 @@ export interface OrgMetadata {
   readonly tagsFetchedAt?: Readonly<Record<string, string>>;
   /** SCPs and RCPs attached on every account's path (docs/ARCHITECTURE.md §7); absent when never read. */
   readonly controlPolicies?: OrgControlPolicies;
+  /** Centralized root access (IAM ListOrganizationsFeatures, Organizations trusted access); absent when never read. */
+  readonly rootAccess?: OrgRootAccess;
+}
+
+/** The centralized root access features IAM can enable for an organization (ListOrganizationsFeatures). */
+export const ROOT_ACCESS_FEATURES = ['RootCredentialsManagement', 'RootSessions'] as const;
+export type RootAccessFeature = (typeof ROOT_ACCESS_FEATURES)[number];
+
+/**
+ * Centralized root access as read from the hub's (or `collect`'s) account (collector/root-access.ts):
+ * `read` when IAM answered with the features enabled, or when its answer proves none can be (IAM has no
+ * trusted access, the organization lacks all features); `unreadable` when this account may not ask (not
+ * the management account nor IAM's delegated administrator for root access management, AccessDenied)
+ * or the answer did not come: never a pass.
+ */
+export interface OrgRootAccess {
+  readonly status: 'read' | 'unreadable';
+  /** The features enabled (`read` only). */
+  readonly enabledFeatures?: readonly RootAccessFeature[];
+  /** Whether `iam.amazonaws.com` has trusted access in Organizations; absent when that could not be read. */
+  readonly iamTrustedAccess?: boolean;
+  /** Why it is unreadable, or why no feature can be enabled; safe to show (error names, no report data). */
+  readonly detail?: string;
+  /** ISO time of the answer. */
+  readonly fetchedAt: string;
 }
 
 /** The two Organizations policy types that limit access (ListPoliciesForTarget `Filter`). */

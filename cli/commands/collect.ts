@@ -214,6 +214,7 @@ async function fetchMetadata(
     const result = await deps.fetchOrgMetadata(session.organizations(), {
       now: deps.clock(),
       budgetMs: Number.POSITIVE_INFINITY,
+      iam: session.iam(),
     });
     for (const warning of result.warnings) io.stderr.write(`collect: warning: ${warning}\n`);
     return result.metadata;

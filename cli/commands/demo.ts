@@ -9,6 +9,7 @@ import { sampleOrganization } from '../../core/sample-org';
 import { describeCoverageEntry } from '../../core/summary';
 import type { Summary } from '../../core/summary';
 import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
+import { organizationLine } from '../../core/digest-model';
 import {
   CIS_VERSION_HELP,
   CIS_VERSION_OPTION,
@@ -75,6 +76,7 @@ export function demoSummaryTable(summary: Summary): string {
     '',
     `  coverage: ${coverageLine(summary)}`,
     ...summary.coverage.entries.map((e) => `    ${describeCoverageEntry(e)}`),
+    ...[organizationLine(summary)].flatMap((line) => (line ? [`  ${line}`] : [])),
   ];
   return `${lines.join('\n')}\n`;
 }

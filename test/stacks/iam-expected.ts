@@ -254,6 +254,14 @@ export function expectedHubPermissions(variant: HubVariant): Record<string, Perm
             Resource: ['*'],
           },
         ],
+        DigestRoleReadRootAccessManagement: [
+          {
+            Sid: 'ReadRootAccessManagement',
+            Effect: 'Allow',
+            Action: ['iam:ListOrganizationsFeatures', 'organizations:ListAWSServiceAccessForOrganization'],
+            Resource: ['*'],
+          },
+        ],
         DigestRoleReadOrganizationTree: [
           {
             Sid: 'ReadOrganizationTree',
@@ -475,6 +483,7 @@ export const EXPECTED_ACKNOWLEDGEMENTS: readonly string[] = [
   'CredreportHub/Digest/Digest/Role/ReadReports AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/accounts/*]',
   'CredreportHub/Digest/Digest/Role/ReadReports AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/latest/*]',
   'CredreportHub/Digest/Digest/Role/ReadReports AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/org/*]',
+  'CredreportHub/Digest/Digest/Role/ReadRootAccessManagement AwsSolutions-IAM5[Resource::*]',
   'CredreportHub/Digest/Digest/Role/WriteOutputs AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/latest/*]',
   'CredreportHub/Digest/Digest/Role/WriteOutputs AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/org/*]',
   'CredreportHub/Digest/Digest/Role/WriteOutputs AwsSolutions-IAM5[Resource::<Reports33416250.Arn>/runs/*]',

@@ -137,12 +137,14 @@ describe('value options', () => {
     );
   });
 
-  it('parses --cis-version as v4.0.1 or v5.0.0 (with or without the v) and refuses other versions', () => {
+  it('parses --cis-version as v4.0.1, v5.0.0, v6.0.0 or v7.0.0 (with or without the v) and refuses other versions', () => {
     expect(parseCisVersionOption(undefined)).toBeUndefined();
     expect(parseCisVersionOption('v4.0.1')).toBe('v4.0.1');
     expect(parseCisVersionOption('5.0.0')).toBe('v5.0.0');
+    expect(parseCisVersionOption('v6.0.0')).toBe('v6.0.0');
+    expect(parseCisVersionOption('7.0.0')).toBe('v7.0.0');
     expect(usage(() => parseCisVersionOption('1.4'))).toMatch(
-      /--cis-version must be one of v4\.0\.1, v5\.0\.0, got '1\.4'/,
+      /--cis-version must be one of v4\.0\.1, v5\.0\.0, v6\.0\.0, v7\.0\.0, got '1\.4'/,
     );
   });
 

@@ -114,7 +114,8 @@ let stderr: Captured;
 let sessions: AwsOptions[];
 /** Which credentials each account was collected with (access key id). */
 let collectedWith: Map<string, string>;
-let fetchCalls: { now: Date; budgetMs?: number }[];
+/** Each fetchOrgMetadata call; `withIam`: an IAM client of the caller's own account was handed on (root access). */
+let fetchCalls: { now: Date; budgetMs?: number; withIam: boolean }[];
 let savedEnv: NodeJS.ProcessEnv;
 
 function io(tty = false): CommandIo {
@@ -129,7 +130,7 @@ function command(overrides: Partial<CollectCommandDeps> = {}): ReturnType<typeof
       return createAwsSession({ region: 'eu-west-1', ...options });
     },
     fetchOrgMetadata: async (_client, opts) => {
-      fetchCalls.push({ now: opts.now, budgetMs: opts.budgetMs });
+      fetchCalls.push({ now: opts.now, budgetMs: opts.budgetMs, withIam: opts.iam !== undefined });
       return { metadata: METADATA, calls: {}, warnings: [] };
     },
     collect: async (deps, opts) => {
@@ -283,7 +284,7 @@ describe('collect', () => {
     await flush();
     expect(stdout.text()).toContain(`to ${join(cwd, 'out')}`);
     expect(stdout.text()).toContain('accounts: 4 of 4 reporting');
-    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity, withIam: true }]);
     expect(stderr.text()).toContain('collect: 3 AssumeRole and 4 IAM calls');
   });
 
@@ -657,7 +658,7 @@ describe('collect', () => {
     callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
     rolesAssumable();
     await command().run(['--now', '2025-06-01T00:00:00Z', '--stale-hours', '100000'], io());
-    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity, withIam: true }]);
     expect(readSummary().generatedAt).toBe('2025-06-01T00:00:00.000Z');
   });
 

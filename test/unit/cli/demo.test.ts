@@ -114,6 +114,9 @@ describe('credreport demo', () => {
     );
     expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
+      'Root access: centrally managed · 1 member account still holds root credentials · 3 member accounts whose root password is not known',
+    );
+    expect(stdout).toContain(
       'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/state.json.gz, out/summary.json, out/digest.html',
     );
   });
@@ -133,6 +136,16 @@ describe('credreport demo', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
     expect(summary.cisVersion).toBe('v4.0.1');
     expect(summary.compliance[0]).toMatchObject({ cis: '1.4', cisV5: '1.3', securityHub: 'IAM.4' });
+  });
+
+  it('shows the CIS v7.0.0 numbering with --cis-version 7.0.0, the dropped controls without an id', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--now', NOW, '--cis-version', '7.0.0'], c.io)).toBe(EXIT.ok);
+    expect(c.stdout()).toMatch(/root-access-key\s+2\.4\s+1\s+1/);
+    expect(c.stdout()).toMatch(/multiple-active-keys\s+-\s+1\s+2/);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.cisVersion).toBe('v7.0.0');
+    expect(summary.compliance.map((r) => r.cis)).toEqual(['2.4', '2.5', '2.7', '2.10', '2.11', '2.12']);
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {

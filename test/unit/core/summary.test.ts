@@ -219,6 +219,8 @@ describe('summary counts', () => {
       cis: '1.3',
       cisV4: '1.4',
       cisV5: '1.3',
+      cisV6: '2.3',
+      cisV7: '2.4',
       securityHub: 'IAM.4',
       users: 1,
       keys: 1,
@@ -228,6 +230,8 @@ describe('summary counts', () => {
       cis: '1.9',
       cisV4: '1.10',
       cisV5: '1.9',
+      cisV6: '2.9',
+      cisV7: '2.10',
       securityHub: 'IAM.5',
       users: 3,
       keys: 0,
@@ -254,6 +258,33 @@ describe('summary counts', () => {
       '1.14',
       '1.15',
     ]);
+  });
+
+  it('shows the CIS v6.0.0 numbering when cisVersion is v6.0.0, every control in section 2', async () => {
+    const v6 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v6.0.0' });
+    expect(v6.cisVersion).toBe('v6.0.0');
+    expect(v6.findings['key-not-rotated']).toMatchObject({ cis: '2.13', cisV5: '1.13', cisV6: '2.13' });
+    expect(v6.compliance.map((c) => c.cis)).toEqual([
+      '2.3',
+      '2.4',
+      '2.6',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+    ]);
+  });
+
+  it('shows the CIS v7.0.0 numbering when cisVersion is v7.0.0, and no id for the controls v7.0.0 dropped', async () => {
+    const v7 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v7.0.0' });
+    expect(v7.cisVersion).toBe('v7.0.0');
+    expect(v7.findings['key-not-rotated']).toMatchObject({ cis: '2.12', cisV7: '2.12' });
+    expect(v7.findings['multiple-active-keys']).not.toHaveProperty('cis');
+    expect(v7.findings['multiple-active-keys']).toMatchObject({ cisV6: '2.12', users: 1, keys: 2 });
+    expect(v7.findings['key-created-at-setup']).not.toHaveProperty('cis');
+    expect(v7.compliance.map((c) => c.cis)).toEqual(['2.4', '2.5', '2.7', '2.10', '2.11', '2.12']);
+    expect(v7.compliance.flatMap((c) => c.findings)).not.toContain('multiple-active-keys');
   });
 
   it('tables per CIS control the accounts passing, failing and not evaluated', () => {
