@@ -145,7 +145,18 @@ describe('credreport demo', () => {
     expect(c.stdout()).toMatch(/multiple-active-keys\s+-\s+1\s+2/);
     const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
     expect(summary.cisVersion).toBe('v7.0.0');
-    expect(summary.compliance.map((r) => r.cis)).toEqual(['2.4', '2.5', '2.7', '2.10', '2.11', '2.12']);
+    expect(summary.compliance.map((r) => r.cis)).toEqual([
+      '2.4',
+      '2.5',
+      '2.6',
+      '2.7',
+      '2.8',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+    ]);
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {

@@ -594,7 +594,7 @@ describe('evaluateUser', () => {
       ]);
     });
 
-    it('maps each new finding to its severity, CIS v4.0.1 / v5.0.0 ids and Security Hub control', () => {
+    it('maps each new finding to its severity, CIS v4.0.1 / v5.0.0 / v6.0.0 / v7.0.0 ids and Security Hub control', () => {
       expect(
         (
           [
@@ -605,14 +605,26 @@ describe('evaluateUser', () => {
           ] as const
         ).map((id) => [id, FINDING_SEVERITY[id], FINDING_CONTROLS[id]]),
       ).toEqual([
-        ['root-hardware-mfa-missing', 'critical', { cisV4: '1.6', cisV5: '1.5', securityHub: 'IAM.6' }],
-        ['password-policy-weak-length', 'medium', { cisV4: '1.8', cisV5: '1.7', securityHub: 'IAM.15' }],
+        [
+          'root-hardware-mfa-missing',
+          'critical',
+          { cisV4: '1.6', cisV5: '1.5', cisV6: '2.5', cisV7: '2.6', securityHub: 'IAM.6' },
+        ],
+        [
+          'password-policy-weak-length',
+          'medium',
+          { cisV4: '1.8', cisV5: '1.7', cisV6: '2.7', cisV7: '2.8', securityHub: 'IAM.15' },
+        ],
         [
           'password-policy-no-reuse-prevention',
           'medium',
-          { cisV4: '1.9', cisV5: '1.8', securityHub: 'IAM.16' },
+          { cisV4: '1.9', cisV5: '1.8', cisV6: '2.8', cisV7: '2.9', securityHub: 'IAM.16' },
         ],
-        ['user-direct-policies', 'low', { cisV4: '1.15', cisV5: '1.14', securityHub: 'IAM.2' }],
+        [
+          'user-direct-policies',
+          'low',
+          { cisV4: '1.15', cisV5: '1.14', cisV6: '2.14', cisV7: '2.13', securityHub: 'IAM.2' },
+        ],
       ]);
     });
   });

@@ -267,12 +267,16 @@ describe('summary counts', () => {
     expect(v6.compliance.map((c) => c.cis)).toEqual([
       '2.3',
       '2.4',
+      '2.5',
       '2.6',
+      '2.7',
+      '2.8',
       '2.9',
       '2.10',
       '2.11',
       '2.12',
       '2.13',
+      '2.14',
     ]);
   });
 
@@ -283,7 +287,18 @@ describe('summary counts', () => {
     expect(v7.findings['multiple-active-keys']).not.toHaveProperty('cis');
     expect(v7.findings['multiple-active-keys']).toMatchObject({ cisV6: '2.12', users: 1, keys: 2 });
     expect(v7.findings['key-created-at-setup']).not.toHaveProperty('cis');
-    expect(v7.compliance.map((c) => c.cis)).toEqual(['2.4', '2.5', '2.7', '2.10', '2.11', '2.12']);
+    expect(v7.compliance.map((c) => c.cis)).toEqual([
+      '2.4',
+      '2.5',
+      '2.6',
+      '2.7',
+      '2.8',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+    ]);
     expect(v7.compliance.flatMap((c) => c.findings)).not.toContain('multiple-active-keys');
   });
 
