@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { Command, CommandIo, EXIT, UsageError } from './command';
+import { version } from '../package.json';
+import { Command, CommandIo, EXIT, EXIT_HELP, UsageError } from './command';
 import { collectCommand } from './commands/collect';
 import { demoCommand } from './commands/demo';
 import { fetchCommand } from './commands/fetch';
 import { mergeCommand } from './commands/merge';
 import { runCommand } from './commands/run';
+import { installInterruptHandlers } from './interrupt';
 
 export const COMMANDS: readonly Command[] = [
   mergeCommand,
@@ -14,17 +16,24 @@ export const COMMANDS: readonly Command[] = [
   runCommand,
 ];
 
+/** The version of this build, from package.json (bundled into dist/credreport.js by esbuild). */
+export const VERSION: string = version;
+
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'credreport: every IAM user and access key across an AWS Organization, with CIS-mapped findings.',
+    'credreport: every IAM user and access key across an AWS Organization, with',
+    'CIS-mapped findings.',
     '',
-    'Usage: credreport <command> [options]    (credreport <command> --help for its options)',
+    'Usage: credreport <command> [options]',
+    '       credreport help <command>    (or credreport <command> --help)',
+    '       credreport --version',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    `Exit status: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.usage} usage error, ${EXIT.incomplete} written but coverage incomplete.`,
+    'Every command takes --json, --quiet (-q) and --verbose (-v).',
+    EXIT_HELP,
     '',
   ].join('\n');
 }
@@ -32,9 +41,26 @@ function topHelp(): string {
 /** Dispatches `argv` (without node and script) to a command; resolves to the exit status. */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    io.stderr.write(topHelp());
+    return EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`credreport ${VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     io.stdout.write(topHelp());
-    return name === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
+  }
+  if (name === 'help') {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (!topic || rest.length > 1) {
+      io.stderr.write(`credreport help: no command '${rest.join(' ')}'\n\n${topHelp()}`);
+      return EXIT.usage;
+    }
+    io.stdout.write(helpOf(topic));
+    return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
@@ -42,7 +68,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    io.stdout.write(helpOf(command));
+    return EXIT.ok;
+  }
+  if (rest.includes('--version') || rest.includes('-V')) {
+    io.stdout.write(`credreport ${VERSION}\n`);
     return EXIT.ok;
   }
   try {
@@ -58,7 +88,22 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   }
 }
 
+function helpOf(command: Command): string {
+  return command.help.endsWith('\n') ? command.help : `${command.help}\n`;
+}
+
+/**
+ * Turns off the AWS SDK's NodeVersionSupportWarning (eight lines on stderr before the first client of
+ * every AWS command on Node 20) by its own switch, which it reads when a client is constructed: before
+ * any command runs. The README states the Node versions supported; an explicit setting is respected.
+ */
+export function quietSdkNodeWarning(env: NodeJS.ProcessEnv): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 if (require.main === module) {
+  quietSdkNodeWarning(process.env);
+  installInterruptHandlers(process.stderr, process.cwd());
   main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
