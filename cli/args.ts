@@ -12,7 +12,7 @@ import {
   type Thresholds,
   type ThresholdSpec,
 } from '../core/thresholds';
-import { UsageError } from './command';
+import { EXIT, UsageError } from './command';
 import {
   CIS_VERSIONS,
   DEFAULT_CIS_VERSION,
@@ -338,11 +338,44 @@ export const THRESHOLD_OPTIONS = Object.fromEntries(
   THRESHOLD_NAMES.map((name) => [thresholdOption(name), { type: 'string' }]),
 ) as { readonly [K in ThresholdOption]: { readonly type: 'string' } };
 
+/** Width every help text fits in (a test holds them to it). */
+export const HELP_WIDTH = 80;
+/** Column where option descriptions start in the help texts. */
+const HELP_COLUMN = 23;
+
+/**
+ * One option's help: `  --name ARG` and its description from column 23, wrapped at {@link HELP_WIDTH}
+ * (an option too long for the column gets its description on the next line).
+ */
+export function optionHelp(option: string, description: string): string {
+  const lines: string[] = [];
+  let line = `  ${option}`;
+  if (line.length >= HELP_COLUMN - 1) {
+    lines.push(line);
+    line = '';
+  }
+  line = line.padEnd(HELP_COLUMN);
+  let empty = true;
+  for (const word of description.split(' ')) {
+    if (!empty && line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(HELP_COLUMN);
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
 /** Help lines for {@link THRESHOLD_OPTIONS}, to paste into a command's `--help`. */
 export const THRESHOLD_HELP = THRESHOLD_NAMES.map((name) => {
   const spec = THRESHOLD_SPECS[name];
-  const option = `--${thresholdOption(name)} ${spec.placeholder}`;
-  return `  ${option.padEnd(20)} ${spec.description} (default ${spec.default})`;
+  return optionHelp(
+    `--${thresholdOption(name)} ${spec.placeholder}`,
+    `${spec.description} (default ${spec.default})`,
+  );
 }).join('\n');
 
 /**
@@ -373,7 +406,10 @@ export function parseThresholdOptions(values: { readonly [K in ThresholdOption]?
 export const CIS_VERSION_OPTION = { 'cis-version': { type: 'string' } } as const;
 
 /** The help line of `--cis-version`. */
-export const CIS_VERSION_HELP = `  --cis-version V      CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`;
+export const CIS_VERSION_HELP = optionHelp(
+  '--cis-version V',
+  `CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`,
+);
 
 /** Parses `--cis-version` (undefined when not given); throws UsageError naming the versions known. */
 export function parseCisVersionOption(raw: string | undefined): CisVersion | undefined {
@@ -393,10 +429,9 @@ export const OUTPUT_OPTIONS = {
 
 /** The help lines of {@link OUTPUT_OPTIONS}. */
 export const OUTPUT_HELP = [
-  '  --json               the result as one JSON object on stdout; everything else',
-  '                       goes to stderr',
-  '  --quiet, -q          print only errors and coverage problems (stderr)',
-  '  --verbose, -v        also print details: API call counts, every warning',
+  optionHelp('--json', 'the result as one JSON object on stdout; everything else goes to stderr'),
+  optionHelp('--quiet, -q', 'print only errors and coverage problems (stderr)'),
+  optionHelp('--verbose, -v', 'also print details: API call counts, every warning'),
 ].join('\n');
 
 /** How much a command prints, and whether its result is JSON. */
@@ -420,10 +455,10 @@ export function parseOutputOptions(values: {
 export const FAIL_ON_OPTION = { 'fail-on': { type: 'string' } } as const;
 
 /** The help lines of {@link FAIL_ON_OPTION}. */
-export const FAIL_ON_HELP = [
-  '  --fail-on SEVERITY   exit 4 when open findings at or above SEVERITY exist:',
-  `                       ${SEVERITIES.join(', ')}`,
-].join('\n');
+export const FAIL_ON_HELP = optionHelp(
+  '--fail-on SEVERITY',
+  `exit ${EXIT.findings} when open findings at or above SEVERITY exist: ${SEVERITIES.join(', ')}`,
+);
 
 /** Parses `--fail-on` (undefined when not given). */
 export function parseFailOnOption(raw: string | undefined): Severity | undefined {
