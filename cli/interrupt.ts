@@ -3,15 +3,16 @@
  * a progress bar, says what was kept, and exits 130 / 143 (README, "Exit status"). Outputs are written
  * under temporary names and renamed at the end (cli/outputs.ts), so what a previous run left is intact.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { S3_LAYOUT } from '../core/names';
-import { EXIT } from './command';
 
 /** Temporary files being written, absolute. */
 const temps = new Set<string>();
 /** Output directories (or files) of the running command, for "what was kept". */
 const targets = new Set<string>();
+/** Directories this run created: removed again when they hold nothing. */
+const created = new Set<string>();
 /** Run before the message is printed (a progress bar clears its line). */
 const cleanups = new Set<() => void>();
 
@@ -24,6 +25,12 @@ export function trackTemp(path: string): () => void {
 /** Registers an output directory or file the command writes to. */
 export function trackTarget(path: string): void {
   targets.add(path);
+}
+
+/** Registers a directory the run created (the first `mkdir -p` made); removed on interrupt if empty. */
+export function trackCreatedDir(path: string): () => void {
+  created.add(path);
+  return () => created.delete(path);
 }
 
 /** Registers a cleanup; returns its removal. */
@@ -63,9 +70,16 @@ export function cleanUpAfterInterrupt(signal: NodeJS.Signals, cwd: string): stri
   }
   let removed = 0;
   for (const temp of [...temps]) {
+    if (existsSync(temp)) removed++;
     rmSync(temp, { force: true });
     temps.delete(temp);
-    removed++;
+  }
+  for (const dir of created) {
+    try {
+      rmdirSync(dir); // only when empty: nothing of a previous run is ever in a directory this run made
+    } catch {
+      // Not empty, or already gone.
+    }
   }
   const where = [...new Set([...targets].map((t) => shown(cwd, t)))].join(', ') || 'the output directory';
   const left = [...targets].flatMap(kept).map((p) => shown(cwd, p));
@@ -78,12 +92,18 @@ export function cleanUpAfterInterrupt(signal: NodeJS.Signals, cwd: string): stri
   );
 }
 
-/** Installs the SIGINT and SIGTERM handlers of the `credreport` process. */
+/**
+ * Installs the SIGINT and SIGTERM handlers of the `credreport` process. After cleaning up, the handler
+ * takes itself off and raises the signal again, so the process ends by that signal, as a shell expects
+ * (its status is 128 + the signal's number: 130, 143), and at once: `process.exit` would wait for a
+ * file read still blocked in the thread pool (a pipe, a stalled network file system).
+ */
 export function installInterruptHandlers(stderr: NodeJS.WritableStream, cwd: string): void {
-  const handle = (signal: NodeJS.Signals, code: number) => () => {
+  const handle = (signal: NodeJS.Signals): void => {
     stderr.write(cleanUpAfterInterrupt(signal, cwd));
-    process.exit(code);
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
   };
-  process.once('SIGINT', handle('SIGINT', EXIT.sigint));
-  process.once('SIGTERM', handle('SIGTERM', EXIT.sigterm));
+  process.once('SIGINT', handle);
+  process.once('SIGTERM', handle);
 }

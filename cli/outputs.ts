@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { CredreportError } from '../core/errors';
 import { S3_LAYOUT } from '../core/names';
 import { RunInput, RunResult, runPipeline } from '../core/run-pipeline';
-import { trackTarget, trackTemp } from './interrupt';
+import { trackCreatedDir, trackTarget, trackTemp } from './interrupt';
 
 /** The output directory cannot be written (not a directory, no permission). */
 export class OutputDirError extends CredreportError {}
@@ -118,6 +118,7 @@ export async function writeRunOutputs(
   const temp = (path: string): string => `${path}.${process.pid}.tmp`;
   const all = Object.values(paths);
   const releases = all.map((path) => trackTemp(temp(path)));
+  if (created !== undefined) releases.push(trackCreatedDir(created));
   let renamed = false;
   try {
     const result = await runPipeline(input, {

@@ -440,7 +440,7 @@ export function createCollectCommand(overrides: Partial<CollectCommandDeps> = {}
   };
   return {
     name: 'collect',
-    summary: 'assume a role into every account and write the merged report locally (nothing deployed)',
+    summary: 'collect every account through a role, write the report locally',
     help: HELP,
     run: (argv, io) => runCollect(deps, argv, io),
   };

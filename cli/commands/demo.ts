@@ -33,7 +33,7 @@ const OPTIONS = {
   ...OUTPUT_OPTIONS,
 } as const;
 
-const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V] [--screenshots]
+const HELP = `Usage: credreport demo [options]
 
 Runs credreport on a bundled sample organization, without AWS: seven active
 accounts (and a suspended one) in OUs, tagged, with a root access key, console

@@ -530,8 +530,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
 
 export const mergeCommand: Command = {
   name: 'merge',
-  summary:
-    'merge local credential report files (CSV or stored JSON) into the merged report, summary and digest',
+  summary: 'merge local CSV or stored JSON reports into one report and digest',
   help: HELP,
   run: runMergeCommand,
 };

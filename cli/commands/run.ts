@@ -8,9 +8,9 @@ import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
 import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS } from '../../core/names';
 import { FINDING_IDS } from '../../core/types';
-import { parseCommandLine, parseDateOption } from '../args';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, parseCommandLine, parseDateOption, parseOutputOptions } from '../args';
 import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
-import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
+import { Command, CommandIo, EXIT, EXIT_HELP, exitStatusFor, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
 export class DigestRunError extends CredreportError {}
@@ -40,27 +40,34 @@ export const RUN_OPTIONS = {
   stack: { type: 'string' },
   function: { type: 'string' },
   now: { type: 'string' },
-  json: { type: 'boolean' },
   profile: { type: 'string' },
   region: { type: 'string' },
+  ...OUTPUT_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport run [options]
 
-Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/ in the hub bucket and
-sends the email when recipients are configured), waits for it to finish and prints what it returned:
-coverage, findings, whether the email was sent, where the summary is.
+Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/
+in the hub bucket and sends the email when recipients are configured), waits
+for it to finish and prints what it returned: coverage, findings, whether the
+email was sent, where the summary is.
 
-  --stack NAME      hub stack whose ${HUB_OUTPUTS.digestFunctionName} output names the function (default ${DEFAULT_HUB_STACK_NAME})
-  --function NAME   the digest function itself (no CloudFormation call)
-  --now TIME        ISO 8601 time the digest evaluates findings at (default: the function's clock)
-  --json            print the digest's result as JSON, as the function returned it
-  --profile NAME    named profile (default: the default credential chain)
-  --region REGION   region of the hub (default: AWS_REGION or the profile's region)
+  --stack NAME         hub stack whose ${HUB_OUTPUTS.digestFunctionName} output names the
+                       function (default ${DEFAULT_HUB_STACK_NAME})
+  --function NAME      the digest function itself (no CloudFormation call)
+  --now TIME           ISO 8601 time the digest evaluates findings at
+                       (default: the function's clock)
+  --profile NAME       named profile (default: the default credential chain)
+  --region REGION      region of the hub (default: AWS_REGION or the profile's
+                       region)
+${OUTPUT_HELP}
+                       (--json prints the result as the function returned it)
 
-Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete (the digest's coverage.complete, the
-same rule as merge and collect), ${EXIT.error} the digest raised an error
-or returned ok: false (the email failed), or could not be invoked, ${EXIT.usage} bad arguments.
+Exit status ${EXIT.incomplete}: the digest ran but coverage is incomplete (its
+coverage.complete, the same rule as merge and collect). Exit status ${EXIT.error}: the
+digest raised an error or returned ok: false (the email failed), or could not
+be invoked.
+${EXIT_HELP}
 `;
 
 /** Human-readable lines for a digest result. */
@@ -103,6 +110,7 @@ function parseFunctionError(payload: string): string {
 
 async function runRun(deps: RunCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandLine(argv, RUN_OPTIONS);
+  const mode = parseOutputOptions(values);
   if (values.function !== undefined && values.stack !== undefined) {
     throw new UsageError('--function and --stack cannot be used together (--function needs no stack)');
   }
@@ -117,7 +125,7 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
     const functionName =
       values.function ??
       (await readStackOutput(session.cloudformation(), stack, HUB_OUTPUTS.digestFunctionName));
-    io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
+    if (!mode.quiet) io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
     const payload = JSON.stringify(now ? { now: now.toISOString() } : {});
     let response;
     try {
@@ -172,9 +180,8 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
     }
     const result = parsed.data;
     // --json prints what the function returned, fields this CLI does not know included.
-    io.stdout.write(
-      values.json ? `${JSON.stringify(json, null, 2)}\n` : formatDigestResult(result, functionName),
-    );
+    if (mode.json) io.stdout.write(`${JSON.stringify(json)}\n`);
+    else if (!mode.quiet) io.stdout.write(formatDigestResult(result, functionName));
     if (!result.ok) {
       io.stderr.write(
         `credreport run: the digest reported a failure: ${result.error ?? 'no reason given'}\n`,
