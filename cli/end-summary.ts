@@ -25,7 +25,10 @@ export interface EndOfRun {
   readonly failOn?: Severity;
   /** The first words of the headline: `Merged`, `Collected`, `Sample organization:`. */
   readonly headline: string;
-  /** Coverage gaps are part of the input (demo's sample): they do not change the exit status. */
+  /**
+   * Coverage gaps are part of the input (demo's sample): listed with the summary rather than on stderr,
+   * and they do not change the exit status.
+   */
   readonly gapsIntended?: boolean;
   /** Accounts whose problem was printed in full as it happened (collect): not printed again. */
   readonly printed?: ReadonlySet<string>;
@@ -115,7 +118,14 @@ export function finishRun(io: CommandIo, end: EndOfRun): number {
   if (mode.verbose) for (const line of end.verboseLines ?? []) io.stderr.write(`${prefix}: ${line}\n`);
 
   const problems = problemLines(end, io.cwd);
-  if (problems.length > 0) {
+  if (end.gapsIntended) {
+    // The sample's gaps are part of its summary, not problems of this run: listed with it.
+    if (problems.length > 0 && !mode.quiet) {
+      human.write(
+        `Coverage gaps of the sample (intended, exit status ${EXIT.ok}):\n${problems.join('\n')}\n`,
+      );
+    }
+  } else if (problems.length > 0) {
     const already = end.printed?.size
       ? ` (and ${plural(end.printed.size, 'failed account')} printed above)`
       : '';
@@ -124,9 +134,6 @@ export function finishRun(io: CommandIo, end: EndOfRun): number {
     io.stderr.write(
       `${prefix}: coverage problems: the ${plural(end.printed.size, 'failed account')} printed above\n`,
     );
-  }
-  if (end.gapsIntended && summary.coverage.entries.length > 0 && !mode.quiet) {
-    io.stderr.write(`${prefix}: these coverage gaps are part of the sample (exit status ${EXIT.ok})\n`);
   }
   const notes = summary.warnings.filter((w) => !end.skipWarnings?.has(w));
   if (notes.length > 0 && !mode.quiet) {
