@@ -75,16 +75,22 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     io.stdout.write(`credreport ${VERSION}\n`);
     return EXIT.ok;
   }
+  // With --json a failure is a JSON result too, so a script reading stdout always gets one.
+  const json = rest.includes('--json');
+  const failure = (status: number, message: string): number => {
+    if (json) io.stdout.write(`${JSON.stringify({ command: name, exitStatus: status, error: message })}\n`);
+    return status;
+  };
   try {
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`credreport ${name}: ${error.message}\nRun 'credreport ${name} --help' for usage.\n`);
-      return EXIT.usage;
+      return failure(EXIT.usage, error.message);
     }
     const message = error instanceof Error ? error.message : String(error);
     io.stderr.write(`credreport ${name}: ${message}\n`);
-    return EXIT.error;
+    return failure(EXIT.error, message);
   }
 }
 

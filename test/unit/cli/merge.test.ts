@@ -451,6 +451,18 @@ describe('credreport merge', () => {
     );
   });
 
+  it('ends with the summary in the singular for one account with one user and one key', async () => {
+    const [header, , alice] = NORMAL.split('\n');
+    write(`${FIXTURE_ACCOUNT}.csv`, `${header}\n${alice}\n`);
+    const result = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(
+      /^Merged 1 of 1 expected account: 1 user, 1 access key \(1 active\), 0 users with findings\.\nOpen findings: 0 critical, 0 high, 0 medium, 0 low\.\n/,
+    );
+    expect(result.stdout).toContain('Coverage complete: 1 of 1 expected account reporting, 0 missing.');
+    expect(result.stdout).toMatch(/\nWrote 6 files to out\/: credential-report\.csv, .*digest\.html\n$/);
+  });
+
   it('prints its help through main', async () => {
     const result = await run(dir, ['--help'], true);
     expect(result.code).toBe(EXIT.ok);

@@ -116,6 +116,17 @@ describe('the credreport process', () => {
     );
   }, 60_000);
 
+  it('prints a JSON error result on stdout with --json when the command fails', () => {
+    const result = cli(dir, ['merge', 'nope.csv', '--json']);
+    expect(result.status).toBe(EXIT.error);
+    expect(JSON.parse(result.stdout)).toEqual({
+      command: 'merge',
+      exitStatus: EXIT.error,
+      error: 'input nope.csv: no such file or directory',
+    });
+    expect(result.stderr).toBe('credreport merge: input nope.csv: no such file or directory\n');
+  }, 60_000);
+
   it('exits 0 with --fail-on when no open finding is that severe', () => {
     writeFileSync(join(dir, '111122223333.csv'), NORMAL);
     const result = cli(dir, ['merge', '111122223333.csv', '--now', NOW, '--fail-on', 'critical', '--quiet']);
