@@ -142,13 +142,15 @@ export function finishRun(io: CommandIo, end: EndOfRun): number {
       shown.push(`  … and ${notes.length - shown.length} more (--verbose, or summary.json)`);
     io.stderr.write(`${prefix}: warnings:\n${shown.join('\n')}\n`);
   }
+  if (coverageStatus === EXIT.incomplete) {
+    io.stderr.write(
+      `${prefix}: outputs written, but coverage is incomplete (exit status ${EXIT.incomplete}` +
+        `${failCount > 0 ? `, but --fail-on's ${EXIT.findings} comes first` : ''})\n`,
+    );
+  }
   if (failCount > 0) {
     io.stderr.write(
       `${prefix}: ${plural(failCount, 'open finding')} at or above ${end.failOn} (--fail-on ${end.failOn}): exit status ${EXIT.findings}\n`,
-    );
-  } else if (coverageStatus === EXIT.incomplete) {
-    io.stderr.write(
-      `${prefix}: outputs written, but coverage is incomplete (exit status ${EXIT.incomplete})\n`,
     );
   }
 

@@ -463,6 +463,28 @@ describe('credreport merge', () => {
     expect(result.stdout).toMatch(/\nWrote 6 files to out\/: credential-report\.csv, .*digest\.html\n$/);
   });
 
+  it('exits 4 with --fail-on over an incomplete coverage, and says both', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write('notes.csv', 'x,y\n');
+    const result = await run(dir, [
+      `${FIXTURE_ACCOUNT}.csv`,
+      'notes.csv',
+      '--now',
+      NOW,
+      '--fail-on',
+      'medium',
+    ]);
+    expect(result.code).toBe(EXIT.findings);
+    expect(result.stderr).toContain(
+      "credreport merge: outputs written, but coverage is incomplete (exit status 3, but --fail-on's 4 comes first)\n",
+    );
+    expect(result.stderr).toContain(
+      'credreport merge: 10 open findings at or above medium (--fail-on medium): exit status 4\n',
+    );
+    const quiet = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--fail-on', 'critical']);
+    expect(quiet.code).toBe(EXIT.ok);
+  });
+
   it('prints its help through main', async () => {
     const result = await run(dir, ['--help'], true);
     expect(result.code).toBe(EXIT.ok);
