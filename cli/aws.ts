@@ -170,6 +170,15 @@ export function describeCallerIdentityError(error: unknown, profile?: string): s
       ` (IAM Identity Center) or refresh them (${message})`
     );
   }
+  if (
+    profile &&
+    /could not resolve credentials using profile|profile .*(could not be found|not found)/i.test(message)
+  ) {
+    return (
+      `profile '${profile}' is not in your AWS config or credentials files: create it with ` +
+      `'aws configure --profile ${profile}' or 'aws configure sso --profile ${profile}', or pass another --profile`
+    );
+  }
   if (names.includes('CredentialsProviderError') || /could not load credentials/i.test(message)) {
     return (
       `no AWS credentials found in ${source}: run 'aws configure' (access keys) or 'aws sso login' ` +

@@ -325,6 +325,27 @@ describe('describeCallerIdentityError', () => {
     }
   });
 
+  it('says how to create a profile that does not exist', () => {
+    const error = Object.assign(
+      new Error('Could not resolve credentials using profile: [nope] in configuration/credentials file(s).'),
+      { name: 'CredentialsProviderError' },
+    );
+    expect(describeCallerIdentityError(error, 'nope')).toBe(
+      "profile 'nope' is not in your AWS config or credentials files: create it with 'aws configure --profile nope'" +
+        " or 'aws configure sso --profile nope', or pass another --profile",
+    );
+  });
+
+  it('says to log in again when an SSO session has expired', () => {
+    const error = Object.assign(
+      new Error('The SSO session associated with this profile has expired or is otherwise invalid.'),
+      { name: 'CredentialsProviderError' },
+    );
+    expect(describeCallerIdentityError(error, 'dev')).toMatch(
+      /^the AWS credentials of profile 'dev' have expired: run 'aws sso login --profile dev'/,
+    );
+  });
+
   it('names credentials AWS rejected', () => {
     const error = Object.assign(new Error('The security token included in the request is invalid.'), {
       name: 'InvalidClientTokenId',
