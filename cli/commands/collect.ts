@@ -97,40 +97,40 @@ Reports are merged as they arrive, so memory stays bounded however many
 accounts there are.
 
 Credentials and region:
-  --profile NAME        named profile (default: the default credential chain,
-                        AWS_PROFILE, …)
-  --region REGION       region of STS and the clients (default: AWS_REGION or
-                        the profile's region). Role ARNs use the partition of
-                        your own identity (aws, aws-cn, aws-us-gov).
+  --profile NAME       named profile (default: the default credential chain,
+                       AWS_PROFILE, …)
+  --region REGION      region of STS and the clients (default: AWS_REGION or
+                       the profile's region). Role ARNs use the partition of
+                       your own identity (aws, aws-cn, aws-us-gov).
 
 Accounts:
-  --role NAME           role assumed in every account (default
-                        ${DEFAULT_COLLECT_ROLE_NAME}; a path is allowed;
-                        a read-only ${RECOMMENDED_READONLY_ROLE_NAME} role is recommended,
-                        see the README)
-  --accounts ID,ID      only these accounts (12-digit ids)
-  --ou ID,ID            only ACTIVE accounts under these OUs (ou-… or a root
-                        r-…); with --accounts: accounts matching both
-  --concurrency N       accounts collected at once, 1-${MAX_COLLECT_CONCURRENCY} (default ${DEFAULT_COLLECT_CONCURRENCY})
+  --role NAME          role assumed in every account (default
+                       ${DEFAULT_COLLECT_ROLE_NAME}; a path is allowed;
+                       a read-only ${RECOMMENDED_READONLY_ROLE_NAME} role is recommended,
+                       see the README)
+  --accounts ID,ID     only these accounts (12-digit ids)
+  --ou ID,ID           only ACTIVE accounts under these OUs (ou-… or a root
+                       r-…); with --accounts: accounts matching both
+  --concurrency N      accounts collected at once, 1-${MAX_COLLECT_CONCURRENCY} (default ${DEFAULT_COLLECT_CONCURRENCY})
 
 Organization metadata (to split the work between people with different
 credentials):
-  --metadata-out FILE   only write the organization's accounts, OU paths and
-                        tags to FILE (- for stdout) and exit
-  --metadata-in FILE    use that file instead of calling AWS Organizations
+  --metadata-out FILE  only write the organization's accounts, OU paths and
+                       tags to FILE (- for stdout) and exit
+  --metadata-in FILE   use that file instead of calling AWS Organizations
 
 Output:
-  --out DIR, -o DIR     output directory (default ./out); files are written
-                        under temporary names and renamed at the end, so a
-                        failed or interrupted run leaves a previous set intact
-  --previous DIR        a previous run's output folder: the summary gets what
-                        changed since (as for merge)
-  --now TIME            ISO 8601 time the findings are evaluated at (default:
-                        now)
-  --tag-keys K,K        account tag columns (default: every tag key in the
-                        organization)
-  --breakdown-tag KEY   tag the summary breaks findings down by (default
-                        Environment)
+  --out DIR, -o DIR    output directory (default ./out); files are written
+                       under temporary names and renamed at the end, so a
+                       failed or interrupted run leaves a previous set intact
+  --previous DIR       a previous run's output folder: the summary gets what
+                       changed since (as for merge)
+  --now TIME           ISO 8601 time the findings are evaluated at (default:
+                       now)
+  --tag-keys K,K       account tag columns (default: every tag key in the
+                       organization)
+  --breakdown-tag KEY  tag the summary breaks findings down by (default
+                       Environment)
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
