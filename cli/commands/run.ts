@@ -8,7 +8,17 @@ import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
 import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS } from '../../core/names';
 import { FINDING_IDS } from '../../core/types';
-import { OUTPUT_HELP, OUTPUT_OPTIONS, parseCommandLine, parseDateOption, parseOutputOptions } from '../args';
+import { SEVERITIES, severityRank } from '../../core/finding-ids';
+import {
+  FAIL_ON_HELP,
+  FAIL_ON_OPTION,
+  OUTPUT_HELP,
+  OUTPUT_OPTIONS,
+  parseCommandLine,
+  parseDateOption,
+  parseFailOnOption,
+  parseOutputOptions,
+} from '../args';
 import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
 import { Command, CommandIo, EXIT, EXIT_HELP, exitStatusFor, UsageError } from '../command';
 
@@ -30,6 +40,8 @@ export const DigestResultSchema = z.object({
     complete: z.boolean(),
   }),
   findings: z.record(z.string(), z.number()),
+  /** Absent from digests deployed before it was added; `--fail-on` needs it. */
+  openFindings: z.record(z.string(), z.number()).optional(),
   email: z.enum(['sent', 'skipped', 'failed']),
   error: z.string().optional(),
 });
@@ -42,6 +54,7 @@ export const RUN_OPTIONS = {
   now: { type: 'string' },
   profile: { type: 'string' },
   region: { type: 'string' },
+  ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -60,6 +73,7 @@ email was sent, where the summary is.
   --profile NAME       named profile (default: the default credential chain)
   --region REGION      region of the hub (default: AWS_REGION or the profile's
                        region)
+${FAIL_ON_HELP}
 ${OUTPUT_HELP}
                        (--json prints the result as the function returned it)
 
@@ -89,6 +103,9 @@ export function formatDigestResult(result: DigestResult, functionName: string): 
       (coverage.missing > 0 ? `, ${coverage.missing} missing` : '') +
       (coverage.complete ? '' : ' (incomplete)'),
     `  findings: ${findings.length > 0 ? findings.join(', ') : 'none'}`,
+    ...(result.openFindings
+      ? [`  open findings: ${SEVERITIES.map((s) => `${result.openFindings?.[s] ?? 0} ${s}`).join(', ')}`]
+      : []),
     `  email: ${result.email}`,
     `  summary: ${result.summaryKey}`,
     ...(result.error ? [`  error: ${result.error}`] : []),
@@ -111,6 +128,7 @@ function parseFunctionError(payload: string): string {
 async function runRun(deps: RunCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandLine(argv, RUN_OPTIONS);
   const mode = parseOutputOptions(values);
+  const failOn = parseFailOnOption(values['fail-on']);
   if (values.function !== undefined && values.stack !== undefined) {
     throw new UsageError('--function and --stack cannot be used together (--function needs no stack)');
   }
@@ -187,6 +205,24 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
         `credreport run: the digest reported a failure: ${result.error ?? 'no reason given'}\n`,
       );
       return EXIT.error;
+    }
+    if (failOn !== undefined) {
+      const open = result.openFindings;
+      if (!open) {
+        throw new DigestRunError(
+          `${functionName} does not report open findings by severity (deployed before --fail-on existed): redeploy the hub`,
+        );
+      }
+      const count = SEVERITIES.filter((s) => severityRank(s) <= severityRank(failOn)).reduce(
+        (sum, s) => sum + (open[s] ?? 0),
+        0,
+      );
+      if (count > 0) {
+        io.stderr.write(
+          `credreport run: ${count} open finding${count === 1 ? '' : 's'} at or above ${failOn} (--fail-on ${failOn}): exit status ${EXIT.findings}\n`,
+        );
+        return EXIT.findings;
+      }
     }
     // The digest's verdict is core/coverage.ts's (docs/ARCHITECTURE.md §12), the one merge and collect exit by.
     return exitStatusFor(result.coverage);
