@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, before any AWS SDK module loads: the SDK's Node version warning off (cli/sdk-env.ts).
+import './sdk-env';
 import { version } from '../package.json';
 import { Command, CommandIo, EXIT, EXIT_HELP, UsageError } from './command';
 import { collectCommand } from './commands/collect';
@@ -98,17 +100,7 @@ function helpOf(command: Command): string {
   return command.help.endsWith('\n') ? command.help : `${command.help}\n`;
 }
 
-/**
- * Turns off the AWS SDK's NodeVersionSupportWarning (eight lines on stderr before the first client of
- * every AWS command on Node 20) by its own switch, which it reads when a client is constructed: before
- * any command runs. The README states the Node versions supported; an explicit setting is respected.
- */
-export function quietSdkNodeWarning(env: NodeJS.ProcessEnv): void {
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-}
-
 if (require.main === module) {
-  quietSdkNodeWarning(process.env);
   installInterruptHandlers(process.stderr, process.cwd());
   main(process.argv.slice(2), {
     stdout: process.stdout,

@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { HELP_WIDTH } from '../../../cli/args';
 import { CommandIo, EXIT } from '../../../cli/command';
-import { COMMANDS, main, quietSdkNodeWarning } from '../../../cli/main';
+import { COMMANDS, main } from '../../../cli/main';
+import { quietSdkNodeWarning } from '../../../cli/sdk-env';
 
 const REPO = join(__dirname, '../../..');
 const TSX = pathToFileURL(require.resolve('tsx')).href;
