@@ -30,7 +30,7 @@ import { readPreviousState } from '../core/run-state';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
-import type { CisVersion } from '../core/finding-ids';
+import type { CisVersion, Severity } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
@@ -61,6 +61,8 @@ export interface DigestResult {
   };
   /** Users per finding id. */
   readonly findings: Record<string, number>;
+  /** Open findings per severity: summary.json's `totals.openFindings` (`credreport run --fail-on` reads it). */
+  readonly openFindings: Readonly<Record<Severity, number>>;
   readonly email: 'sent' | 'skipped' | 'failed';
   readonly error?: string;
 }
@@ -652,6 +654,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       complete: c.complete,
     },
     findings,
+    openFindings: summary.totals.openFindings,
     email,
     ...(error ? { error } : {}),
   };
