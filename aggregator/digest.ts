@@ -31,7 +31,7 @@ import { grantsOfReport } from '../core/merge';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
-import type { CisVersion } from '../core/finding-ids';
+import type { CisVersion, Severity } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
@@ -62,6 +62,8 @@ export interface DigestResult {
   };
   /** Users per finding id. */
   readonly findings: Record<string, number>;
+  /** Open findings per severity: summary.json's `totals.openFindings` (`credreport run --fail-on` reads it). */
+  readonly openFindings: Readonly<Record<Severity, number>>;
   readonly email: 'sent' | 'skipped' | 'failed';
   readonly error?: string;
 }
@@ -445,6 +447,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         ...(cached ? { cached } : {}),
         tagMaxAgeHours: config.tagCacheHours,
         budgetMs: config.orgBudgetMs ?? 120_000,
+        iam: deps.iam,
         logger,
       });
       const total = Object.values(fetched.calls).reduce((a, b) => a + b, 0);
@@ -653,6 +656,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       complete: c.complete,
     },
     findings,
+    openFindings: summary.totals.openFindings,
     email,
     ...(error ? { error } : {}),
   };

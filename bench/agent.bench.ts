@@ -9,9 +9,12 @@ import {
   GenerateCredentialReportCommand,
   GetAccessKeyLastUsedCommand,
   GetAccountAuthorizationDetailsCommand,
+  GetAccountPasswordPolicyCommand,
+  GetAccountSummaryCommand,
   GetCredentialReportCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListVirtualMFADevicesCommand,
   type GroupDetail,
   type UserDetail,
 } from '@aws-sdk/client-iam';
@@ -110,6 +113,26 @@ async function runOnce(users: number, keyShare: number, latencyMs: number, concu
   mock.on(GetAccessKeyLastUsedCommand).callsFake(async () => {
     await delay(latencyMs);
     return { AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } };
+  });
+  // Account facts (schema v3): a member account whose root credentials were removed.
+  mock.on(GetAccountSummaryCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return {
+      SummaryMap: {
+        AccountMFAEnabled: 0,
+        AccountAccessKeysPresent: 0,
+        AccountPasswordPresent: 0,
+        AccountSigningCertificatesPresent: 0,
+      },
+    };
+  });
+  mock.on(GetAccountPasswordPolicyCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return { PasswordPolicy: { MinimumPasswordLength: 14, PasswordReusePrevention: 24 } };
+  });
+  mock.on(ListVirtualMFADevicesCommand).callsFake(async () => {
+    await delay(latencyMs);
+    return { VirtualMFADevices: [], IsTruncated: false };
   });
 
   const { value, ms } = await timed(() => collectAccountReport({ iam }, { accountId: ACCOUNT, concurrency }));

@@ -12,8 +12,14 @@ import {
   type Thresholds,
   type ThresholdSpec,
 } from '../core/thresholds';
-import { UsageError } from './command';
-import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
+import { EXIT, UsageError } from './command';
+import {
+  CIS_VERSIONS,
+  DEFAULT_CIS_VERSION,
+  SEVERITIES,
+  type CisVersion,
+  type Severity,
+} from '../core/finding-ids';
 
 /** One option of a command. Long name is the key of the spec object. */
 export type OptionSpec =
@@ -105,6 +111,38 @@ function translate(error: unknown, options: OptionSpecs): UsageError {
   }
 }
 
+/** `-5`, `-0.5`: after an option that takes a value, a value (a negative number), not another option. */
+const NEGATIVE_NUMBER = /^-(?:\d|\.\d)/;
+
+/**
+ * `--rotation-days -5` → `--rotation-days=-5`, so that the value reaches its converter and is refused there
+ * for what it is (out of range) rather than taken by node:util for a missing value.
+ */
+function joinNegativeValues(argv: readonly string[], options: OptionSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (
+      long !== undefined &&
+      options[long]?.type === 'string' &&
+      next !== undefined &&
+      NEGATIVE_NUMBER.test(next)
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /**
  * Parses `argv` (the arguments after the command name) against `options`. Throws UsageError for an
  * unknown option, a missing or empty value, a value given to a flag, a repeated single-valued option,
@@ -119,7 +157,7 @@ export function parseCommandLine<const O extends OptionSpecs>(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv, options),
       options: options as Record<string, OptionSpec>,
       strict: true,
       allowPositionals: true,
@@ -165,6 +203,9 @@ export function parseIntegerOption(
   const value = Number(trimmed);
   if (!/^[-+]?\d+$/.test(trimmed) || !Number.isSafeInteger(value)) {
     throw new UsageError(`option --${name} must be a whole number, got '${raw}'`);
+  }
+  if (bounds.min === 1 && value < 1) {
+    throw new UsageError(`option --${name} must be a positive whole number, got '${raw}'`);
   }
   return checkBounds(name, value, bounds);
 }
@@ -297,11 +338,44 @@ export const THRESHOLD_OPTIONS = Object.fromEntries(
   THRESHOLD_NAMES.map((name) => [thresholdOption(name), { type: 'string' }]),
 ) as { readonly [K in ThresholdOption]: { readonly type: 'string' } };
 
+/** Width every help text fits in (a test holds them to it). */
+export const HELP_WIDTH = 80;
+/** Column where option descriptions start in the help texts. */
+const HELP_COLUMN = 23;
+
+/**
+ * One option's help: `  --name ARG` and its description from column 23, wrapped at {@link HELP_WIDTH}
+ * (an option too long for the column gets its description on the next line).
+ */
+export function optionHelp(option: string, description: string): string {
+  const lines: string[] = [];
+  let line = `  ${option}`;
+  if (line.length >= HELP_COLUMN - 1) {
+    lines.push(line);
+    line = '';
+  }
+  line = line.padEnd(HELP_COLUMN);
+  let empty = true;
+  for (const word of description.split(' ')) {
+    if (!empty && line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(HELP_COLUMN);
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
 /** Help lines for {@link THRESHOLD_OPTIONS}, to paste into a command's `--help`. */
 export const THRESHOLD_HELP = THRESHOLD_NAMES.map((name) => {
   const spec = THRESHOLD_SPECS[name];
-  const option = `--${thresholdOption(name)} ${spec.placeholder}`;
-  return `  ${option.padEnd(20)} ${spec.description} (default ${spec.default})`;
+  return optionHelp(
+    `--${thresholdOption(name)} ${spec.placeholder}`,
+    `${spec.description} (default ${spec.default})`,
+  );
 }).join('\n');
 
 /**
@@ -332,7 +406,10 @@ export function parseThresholdOptions(values: { readonly [K in ThresholdOption]?
 export const CIS_VERSION_OPTION = { 'cis-version': { type: 'string' } } as const;
 
 /** The help line of `--cis-version`. */
-export const CIS_VERSION_HELP = `  --cis-version V      CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`;
+export const CIS_VERSION_HELP = optionHelp(
+  '--cis-version V',
+  `CIS AWS Foundations numbering shown: ${CIS_VERSIONS.join(' or ')} (default ${DEFAULT_CIS_VERSION})`,
+);
 
 /** Parses `--cis-version` (undefined when not given); throws UsageError naming the versions known. */
 export function parseCisVersionOption(raw: string | undefined): CisVersion | undefined {
@@ -341,4 +418,49 @@ export function parseCisVersionOption(raw: string | undefined): CisVersion | und
   if (!known)
     throw new UsageError(`option --cis-version must be one of ${CIS_VERSIONS.join(', ')}, got '${raw}'`);
   return known;
+}
+
+/** The output options of every command: `--json`, `--quiet`, `--verbose` (README, "The CLI"). */
+export const OUTPUT_OPTIONS = {
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+/** The help lines of {@link OUTPUT_OPTIONS}. */
+export const OUTPUT_HELP = [
+  optionHelp('--json', 'the result as one JSON object on stdout; everything else goes to stderr'),
+  optionHelp('--quiet, -q', 'print only errors and coverage problems (stderr)'),
+  optionHelp('--verbose, -v', 'also print details: API call counts, every warning'),
+].join('\n');
+
+/** How much a command prints, and whether its result is JSON. */
+export interface OutputMode {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+}
+
+/** Parses {@link OUTPUT_OPTIONS}; `--quiet` with `--verbose` is a usage error. */
+export function parseOutputOptions(values: {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
+}): OutputMode {
+  if (values.quiet && values.verbose) throw new UsageError('--quiet and --verbose cannot be used together');
+  return { json: values.json === true, quiet: values.quiet === true, verbose: values.verbose === true };
+}
+
+/** `--fail-on SEVERITY` of the commands that produce a summary (merge, collect, demo). */
+export const FAIL_ON_OPTION = { 'fail-on': { type: 'string' } } as const;
+
+/** The help lines of {@link FAIL_ON_OPTION}. */
+export const FAIL_ON_HELP = optionHelp(
+  '--fail-on SEVERITY',
+  `exit ${EXIT.findings} when open findings at or above SEVERITY exist: ${SEVERITIES.join(', ')}`,
+);
+
+/** Parses `--fail-on` (undefined when not given). */
+export function parseFailOnOption(raw: string | undefined): Severity | undefined {
+  return raw === undefined ? undefined : parseChoiceOption('fail-on', raw.toLowerCase(), SEVERITIES);
 }

@@ -12,7 +12,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { errorMessage, errorName, isAccessDenied } from '../core/aws-errors';
+import { errorMessage, errorName, errorNames, isAccessDenied } from '../core/aws-errors';
 import { CredreportError } from '../core/errors';
 
 /** A credentials provider as the SDK clients take it. */
@@ -129,6 +129,75 @@ export function roleArnFor(partition: string, accountId: string, roleName: strin
   return `arn:${partition}:iam::${accountId}:role/${roleName.replace(/^\/+/, '')}`;
 }
 
+/** Socket and DNS failures: the endpoint could not be reached at all. */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+/**
+ * What went wrong with GetCallerIdentity, in words that say what to do: no credentials at all (configure
+ * them), expired ones (log in again), rejected ones, or no network (not a credentials problem at all).
+ */
+export function describeCallerIdentityError(error: unknown, profile?: string): string {
+  const source = profile ? `profile '${profile}'` : 'the default credential chain';
+  const names = errorNames(error);
+  const codes = [
+    ...names,
+    ...[error, (error as { cause?: unknown } | null)?.cause].map((e) =>
+      typeof (e as { code?: unknown } | null)?.code === 'string' ? (e as { code: string }).code : '',
+    ),
+  ];
+  const message = errorMessage(error);
+  const network = codes.find((c) => NETWORK_ERRORS.has(c));
+  if (network) {
+    return (
+      `cannot reach AWS STS: a network problem (${network}), not a credentials one: check the network ` +
+      `connection, a proxy (HTTPS_PROXY), AWS_ENDPOINT_URL* settings and --region (${message})`
+    );
+  }
+  if (names.includes('ExpiredToken') || (/expired/i.test(message) && /token|sso|session/i.test(message))) {
+    return (
+      `the AWS credentials of ${source} have expired: run 'aws sso login${profile ? ` --profile ${profile}` : ''}'` +
+      ` (IAM Identity Center) or refresh them (${message})`
+    );
+  }
+  if (
+    profile &&
+    /could not resolve credentials using profile|profile .*(could not be found|not found)/i.test(message)
+  ) {
+    return (
+      `profile '${profile}' is not in your AWS config or credentials files: create it with ` +
+      `'aws configure --profile ${profile}' or 'aws configure sso --profile ${profile}', or pass another --profile`
+    );
+  }
+  if (names.includes('CredentialsProviderError') || /could not load credentials/i.test(message)) {
+    return (
+      `no AWS credentials found in ${source}: run 'aws configure' (access keys) or 'aws sso login' ` +
+      `(IAM Identity Center), or pass --profile NAME for a named profile`
+    );
+  }
+  if (
+    names.some((n) =>
+      ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException'].includes(n),
+    )
+  ) {
+    return (
+      `AWS rejected the credentials of ${source} (${errorName(error)}): they are wrong or deactivated; ` +
+      `check them with 'aws sts get-caller-identity'${profile ? ` --profile ${profile}` : ''}`
+    );
+  }
+  return `cannot use the AWS credentials of ${source}: ${errorName(error)}: ${message}`;
+}
+
 /** Creates the real session. */
 export const createAwsSession: AwsSessionFactory = (options) => {
   // One agent for every client: 1,000 member-account clients must not each keep their own sockets.
@@ -179,11 +248,7 @@ export const createAwsSession: AwsSessionFactory = (options) => {
       try {
         response = await sts().send(new GetCallerIdentityCommand({}));
       } catch (error) {
-        const profile = options.profile ? `profile '${options.profile}'` : 'the default credential chain';
-        throw new AwsSetupError(
-          `cannot use the AWS credentials of ${profile}: ${errorName(error)}: ${errorMessage(error)}`,
-          { cause: error },
-        );
+        throw new AwsSetupError(describeCallerIdentityError(error, options.profile), { cause: error });
       }
       const { Account: accountId, Arn: arn } = response;
       if (!accountId || !arn) throw new AwsSetupError('GetCallerIdentity returned no account or ARN');

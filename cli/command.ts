@@ -7,7 +7,20 @@ export const EXIT = {
   usage: 2,
   /** Outputs were written but coverage is incomplete (an account failed, a file was malformed). */
   incomplete: 3,
+  /** Outputs were written and open findings at or above `--fail-on` exist (this wins over `incomplete`). */
+  findings: 4,
+  /** Stopped by SIGINT (128 + 2): temporary files removed, previous outputs kept. */
+  sigint: 130,
+  /** Stopped by SIGTERM (128 + 15): as for SIGINT. */
+  sigterm: 143,
 } as const;
+
+/** The exit statuses as the help texts and the README list them. */
+export const EXIT_HELP = [
+  `Exit status: ${EXIT.ok} ok; ${EXIT.error} error, nothing written; ${EXIT.usage} usage error; ${EXIT.incomplete} outputs`,
+  `written but coverage incomplete; ${EXIT.findings} open findings at or above --fail-on;`,
+  `${EXIT.sigint} interrupted (SIGINT), ${EXIT.sigterm} terminated (SIGTERM).`,
+].join('\n');
 
 /** Where a command writes; injected so tests capture it. */
 export interface CommandIo {

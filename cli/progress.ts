@@ -22,6 +22,8 @@ export interface ProgressOptions {
   readonly intervalMs?: number;
   /** Terminal: redraw at least this often so elapsed/ETA move while items are slow; 0 disables. @default 1000 */
   readonly refreshMs?: number;
+  /** Draw nothing (`--quiet`); {@link Progress.log} still prints. @default false */
+  readonly quiet?: boolean;
 }
 
 /** `65_000` → `1:05`, `3_725_000` → `1:02:05`. */
@@ -47,6 +49,7 @@ export class Progress {
   private readonly clock: () => number;
   private readonly intervalMs: number;
   private readonly startedAt: number;
+  private readonly quiet: boolean;
   private done = 0;
   private failed = 0;
   private lastDrawAt = -Infinity;
@@ -61,7 +64,8 @@ export class Progress {
     this.label = options.label;
     this.total = options.total;
     this.unit = options.unit ?? 'accounts';
-    this.tty = options.tty ?? options.stream.isTTY === true;
+    this.quiet = options.quiet === true;
+    this.tty = !this.quiet && (options.tty ?? options.stream.isTTY === true);
     this.clock = options.clock ?? Date.now;
     this.intervalMs = options.intervalMs ?? 10_000;
     this.startedAt = this.clock();
@@ -108,6 +112,17 @@ export class Progress {
     this.finished = true;
   }
 
+  /**
+   * Stops without a final line: on a terminal the bar is wiped, so what is printed next (an interrupted
+   * run's message) starts on a clean line. Further ticks are ignored.
+   */
+  abort(): void {
+    if (this.finished) return;
+    if (this.timer) clearInterval(this.timer);
+    if (this.tty) this.stream.write(`\r${' '.repeat(this.lastLineLength)}\r`);
+    this.finished = true;
+  }
+
   /** The current status as one plain line (what non-terminal output prints). */
   plainLine(): string {
     const failed = this.failed > 0 ? `, ${this.failed} failed` : '';
@@ -135,7 +150,7 @@ export class Progress {
   }
 
   private draw(): void {
-    if (this.finished) return;
+    if (this.finished || this.quiet) return;
     this.lastDrawAt = this.clock();
     if (this.tty) {
       const line = this.barLine();

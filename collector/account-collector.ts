@@ -10,6 +10,7 @@ import { sleep as realSleep } from '../core/concurrency';
 import { parseCredentialReport, ReportParseError } from '../core/credential-report';
 import { ContractError, boundWarnings, parseAccountReport } from '../core/event-contract';
 import type { AccountReport } from '../core/types';
+import { collectAccountFacts, usersWithDirectPolicies } from './account-facts';
 import { fetchAuthorizationDetails } from './authorization-details';
 import { errorName, isRetryable } from '../core/aws-errors';
 import { CallContext, CollectError } from './iam-calls';
@@ -81,9 +82,20 @@ export async function collectAccountReport(
             logger?.warn('Privileges not collected', { error: errorName(error) });
             return undefined;
           });
-    const [reportResult, authResult] = await Promise.allSettled([reportPromise, authPromise]);
+    // Account facts (schema v3): never fatal but for the time budget (collector/account-facts.ts).
+    const factsPromise = collectAccountFacts(iam, ctx);
+    const [reportResult, authResult, factsResult] = await Promise.allSettled([
+      reportPromise,
+      authPromise,
+      factsPromise,
+    ]);
     if (reportResult.status === 'rejected') throw reportResult.reason;
     if (authResult.status === 'rejected') throw authResult.reason;
+    if (factsResult.status === 'rejected') throw factsResult.reason;
+    warnings.push(...factsResult.value.warnings);
+    if (factsResult.value.warnings.length > 0) {
+      logger?.warn('Account facts incomplete', { unknown: factsResult.value.warnings.length });
+    }
     const fetched = reportResult.value;
     const auth = authResult.value;
 
@@ -127,6 +139,10 @@ export async function collectAccountReport(
       warnings.push(...evaluation.warnings);
     }
 
+    const accountFacts =
+      auth === undefined
+        ? factsResult.value.facts
+        : { ...factsResult.value.facts, usersWithDirectPolicies: usersWithDirectPolicies(auth) };
     const report: AccountReport = {
       schemaVersion: EVENT_SCHEMA_VERSION,
       accountId: opts.accountId,
@@ -136,6 +152,7 @@ export async function collectAccountReport(
       accessKeys: inventory.keys,
       ...(privileges !== undefined ? { privileges } : {}),
       ...(warnings.length > 0 ? { warnings: boundWarnings(warnings) } : {}),
+      ...(accountFacts !== undefined ? { accountFacts } : {}),
     };
     try {
       parseAccountReport(report);

@@ -33,12 +33,14 @@ import {
   Root,
 } from '@aws-sdk/client-organizations';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { errorName, isAccessDenied } from '../core/aws-errors';
 import { mapLimit, sleep as defaultSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { AccountMetadata, OrgMetadata } from '../core/types';
 import { fetchControlPolicies } from './control-policies';
 import { allPages, OrgCallContext, send } from './org-calls';
+import { fetchRootAccess } from './root-access';
 
 /** The organization structure (accounts or OU tree) could not be read. */
 export class OrgMetadataError extends CredreportError {}
@@ -69,6 +71,11 @@ export interface FetchOrgMetadataOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Injected for tests: a monotonic clock in ms, for the budget. */
   readonly clock?: () => number;
+  /**
+   * An IAM client of the same account: centralized root access is read too (collector/root-access.ts).
+   * Absent: `rootAccess` keeps the cached value, if any.
+   */
+  readonly iam?: IAMClient;
 }
 
 export const DEFAULT_TAG_MAX_AGE_HOURS = 24;
@@ -311,6 +318,18 @@ export async function fetchOrgMetadata(
   });
   warnings.push(...control.warnings);
 
+  // Centralized root access: two calls, every failure a state or a warning (collector/root-access.ts).
+  const root = opts.iam
+    ? await fetchRootAccess({
+        ctx,
+        iam: opts.iam,
+        now: opts.now,
+        ...(opts.cached?.rootAccess ? { cached: opts.cached.rootAccess } : {}),
+      })
+    : undefined;
+  if (root) warnings.push(...root.warnings);
+  const rootAccess = root?.rootAccess ?? opts.cached?.rootAccess;
+
   const metadataAccounts: AccountMetadata[] = accounts
     .filter((a): a is Account & { Id: string } => typeof a.Id === 'string')
     .map((a) => {
@@ -344,6 +363,7 @@ export async function fetchOrgMetadata(
       accounts: metadataAccounts,
       tagsFetchedAt: Object.fromEntries(Object.entries(tagsFetchedAt).sort(([a], [b]) => a.localeCompare(b))),
       controlPolicies: control.controlPolicies,
+      ...(rootAccess ? { rootAccess } : {}),
     },
     calls,
     warnings,

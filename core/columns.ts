@@ -56,6 +56,13 @@ export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'findings',
   'max_severity',
   'report_generated_time',
+  // Account facts (report schema v3), on the root row only; empty elsewhere and when unknown.
+  'root_credentials',
+  'root_password_present',
+  'root_access_keys_present',
+  'root_signing_certificates_present',
+  'root_mfa_virtual',
+  'password_policy',
 ] as const;
 
 /** Columns of access-keys.csv after the account and tag columns (docs/ARCHITECTURE.md §6). */
@@ -95,6 +102,8 @@ export const FINDINGS_COLUMNS = [
   'severity',
   'cis_v4',
   'cis_v5',
+  'cis_v6',
+  'cis_v7',
   'security_hub_control',
   'first_seen',
   'age_days',

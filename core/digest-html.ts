@@ -9,12 +9,15 @@
 import { displayCell } from './cap-rows';
 import type { KeyRef, StoppedReporting, UserRef } from './delta-types';
 import {
+  accountFactsLine,
   accountNames,
   complianceRows,
   ComplianceRow,
   controlPolicyLine,
   coverageLine,
   dateOf,
+  organizationLine,
+  rootAccessCoverageLine,
   lastUsed,
   DeltaViews,
   digestLists,
@@ -38,6 +41,7 @@ import type { GroupSummary, RiskyKey, Summary } from './summary';
 import type { CoverageEntry } from './types';
 
 export {
+  accountFactsLine,
   controlPolicyLine,
   coverageLine,
   DIGEST_LIMITS,
@@ -200,13 +204,17 @@ function headlineSection(summary: Summary, label: string): string {
   const verdictBg = c.complete ? COLOR.goodBg : COLOR.badBg;
   const verdictInk = c.complete ? COLOR.good : COLOR.bad;
   const verdict = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;border-collapse:collapse;margin:12px 0 8px 0;"><tr><td bgcolor="${verdictBg}" style="padding:8px 10px;background-color:${verdictBg};border-left:4px solid ${verdictInk};color:${COLOR.ink};${font(14, 20)}">${span(`font-weight:bold;color:${verdictInk};`, c.complete ? 'Coverage complete:' : 'Coverage incomplete:')} ${e(coverageLine(summary))}.</td></tr></table>`;
+  const org = organizationLine(summary);
+  const orgHtml = org
+    ? `<p data-line="root-access" style="${STYLE.muted}">${span(STYLE.strong, 'Organization:')} ${e(displayCell(org, 700))}.</p>\n`
+    : '';
   const t = summary.totals;
   const totals = `Generated ${e(summary.generatedAt)}. ${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`;
   return sectionRow(
     'headline',
     `<h1 style="${STYLE.h1}">${e(`IAM credential digest: ${displayCell(label)}, ${dateOf(summary)}`)}</h1>\n` +
       `<table role="presentation" width="100%" cellpadding="0" cellspacing="4" border="0" style="width:100%;"><tr>${row}</tr></table>\n` +
-      `${verdict}\n<p style="${STYLE.muted}">${totals}</p>`,
+      `${verdict}\n${orgHtml}<p style="${STYLE.muted}">${totals}</p>`,
   );
 }
 
@@ -329,9 +337,13 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
 function coverageSection(summary: Summary, list: ListView<CoverageEntry>): string {
   const c = summary.coverage;
   const scp = controlPolicyLine(summary);
+  const facts = accountFactsLine(summary);
+  const rootAccess = rootAccessCoverageLine(summary);
   const notes = [
     ...(c.unexpected > 0 ? [`${plural(c.unexpected, 'account')} reporting but not expected.`] : []),
     ...(scp ? [`${scp}.`] : []),
+    ...(facts ? [`${facts}.`] : []),
+    ...(rootAccess ? [`${displayCell(rootAccess, 700)}.`] : []),
   ];
   const row = (r: CoverageEntry): string[] => [
     `${accountCell(r.accountId, r.accountName)}${r.ouPath ? div(STYLE.sub, e(r.ouPath)) : ''}`,

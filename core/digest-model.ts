@@ -5,6 +5,7 @@
  * (docs/ARCHITECTURE.md §6 "Digest"). Everything here reads a summary.json-shaped {@link Summary}.
  */
 import { capRows, CappedRows, displayCell } from './cap-rows';
+import { rootAccessLine } from './org-findings';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
@@ -63,6 +64,10 @@ export const FINDING_TITLES: Readonly<Record<FindingId, string>> = {
   'privileged-key': 'Active key with admin power',
   'data-read-key': 'Active key that can read S3, RDS or DynamoDB data',
   'key-quarantined': 'Key exposed: AWS quarantined the user (V3 still allows s3:GetObjectVersion)',
+  'root-hardware-mfa-missing': 'Root user MFA is virtual, not hardware',
+  'password-policy-weak-length': 'Password policy allows passwords shorter than 14',
+  'password-policy-no-reuse-prevention': 'Password policy does not prevent reuse of the last 24',
+  'user-direct-policies': 'User with policies attached directly, not through groups',
 };
 
 /** The sections of both bodies, in the order they are shown (HTML `data-section` ids). */
@@ -171,6 +176,40 @@ export function controlPolicyLine(summary: Summary): string | undefined {
   if (!c) return undefined;
   const cleared = Object.values(c.flagsCleared).reduce((a, b) => a + b, 0);
   return `SCPs known for ${plural(c.accountsKnown, 'account')}, unknown for ${fmt(c.accountsUnknown)}, ${fmt(c.accountsExempt)} exempt (management); ${plural(cleared, 'privilege flag')} cleared by SCPs or RCPs`;
+}
+
+/**
+ * `Root credentials: none in 2 accounts, present in 1, unknown in 4; password policy: below CIS in 1, missing
+ * in 0, unknown in 5` (the coverage section of both bodies): what the account facts say, and how much of the
+ * organization they do not cover yet. Summaries written before the facts were read say nothing.
+ */
+export function accountFactsLine(summary: Summary): string | undefined {
+  const f = summary.accountFacts as Summary['accountFacts'] | undefined;
+  if (!f) return undefined;
+  const r = f.rootCredentials;
+  const p = f.passwordPolicy;
+  return (
+    `Root credentials: none in ${plural(r.none, 'account')}, present in ${fmt(r.present)}, unknown in ${fmt(r.unknown)}; ` +
+    `password policy: below CIS in ${fmt(p.belowCis)}, missing in ${fmt(p.missing)}, unknown in ${fmt(p.unknown)}`
+  );
+}
+
+/**
+ * The headline's organization line (`Root access: centrally managed · 3 member accounts still hold root
+ * credentials`, core/org-findings.ts); undefined when root access was never read.
+ */
+export function organizationLine(summary: Summary): string | undefined {
+  return rootAccessLine(summary.organization);
+}
+
+/**
+ * The coverage section's note when centralized root access could not be read from this account: a gap,
+ * never a pass (docs/ARCHITECTURE.md §12).
+ */
+export function rootAccessCoverageLine(summary: Summary): string | undefined {
+  const r = summary.organization?.rootAccess;
+  if (r?.state !== 'unreadable') return undefined;
+  return `Centralized root access (IAM ListOrganizationsFeatures): not readable from this account${r.detail ? ` (${r.detail})` : ''}; root-access-not-centralized and member-root-credentials-present not evaluated`;
 }
 
 /** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */

@@ -7,8 +7,11 @@ import { displayCell, DISPLAY_CELL_CHARS } from './cap-rows';
 import type { UserRef } from './delta-types';
 import {
   accountNames,
+  accountFactsLine,
   complianceRows,
   controlPolicyLine,
+  organizationLine,
+  rootAccessCoverageLine,
   coverageLine,
   dateOf,
   lastUsed,
@@ -104,10 +107,12 @@ function headlineText(summary: Summary, label: string): string[] {
   const first = summary.delta === undefined ? ' (first run)' : '';
   const c = summary.coverage;
   const t = summary.totals;
+  const org = organizationLine(summary);
   return [
     `IAM credential digest: ${clean(label)}, ${dateOf(summary)}`,
     `Open critical or high findings: ${n('open')} · New since the previous run: ${n('new')}${first} · Resolved: ${n('resolved')} · Accounts reporting: ${n('reporting')} of ${n('expected')}`,
     `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`,
+    ...(org ? [`${clean(org, 700)}.`] : []),
     `${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`,
   ];
 }
@@ -282,6 +287,10 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   }
   const scp = controlPolicyLine(summary);
   if (scp) out.push(`${scp}.`);
+  const facts = accountFactsLine(summary);
+  if (facts) out.push(`${facts}.`);
+  const rootAccess = rootAccessCoverageLine(summary);
+  if (rootAccess) out.push(`${clean(rootAccess, 700)}.`);
 
   const { failing, passing } = complianceRows(summary);
   out.push(

@@ -85,6 +85,10 @@ export const PAYLOAD_BOUNDS = {
   /** An IAM action `service:Action`: service prefixes ≤ 64, action names ≤ 128 characters. */
   action: 200,
   quarantinePolicies: 3,
+  /** Schema v3: IAM's password policy ranges (MinimumPasswordLength 6–128, PasswordReusePrevention 1–24). */
+  passwordLengthMin: 6,
+  passwordLengthMax: 128,
+  passwordReuseMax: 24,
 } as const;
 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -167,9 +171,38 @@ const reportFields = {
   warnings: z.array(z.string().max(PAYLOAD_BOUNDS.warning)).max(PAYLOAD_BOUNDS.warnings).optional(),
 };
 
+/** Schema v3 account facts (`AccountFacts` in core/types.ts): booleans and IAM's own integer ranges only. */
+const AccountFactsSchema = z.strictObject({
+  rootCredentials: z
+    .strictObject({
+      mfaEnabled: z.boolean().optional(),
+      accessKeysPresent: z.boolean().optional(),
+      passwordPresent: z.boolean().optional(),
+      signingCertificatesPresent: z.boolean().optional(),
+    })
+    .optional(),
+  passwordPolicy: z
+    .discriminatedUnion('present', [
+      z.strictObject({ present: z.literal(false) }),
+      z.strictObject({
+        present: z.literal(true),
+        minimumPasswordLength: z
+          .number()
+          .int()
+          .min(PAYLOAD_BOUNDS.passwordLengthMin)
+          .max(PAYLOAD_BOUNDS.passwordLengthMax),
+        passwordReusePrevention: z.number().int().min(1).max(PAYLOAD_BOUNDS.passwordReuseMax).optional(),
+      }),
+    ])
+    .optional(),
+  rootMfaVirtual: z.boolean().optional(),
+  usersWithDirectPolicies: z.array(userName).max(PAYLOAD_BOUNDS.users).optional(),
+});
+
 /**
  * Strict schema of the reassembled payload; must stay in step with `AccountReport` in core/types.ts.
- * Version 1 (agents not yet updated) has no `grants` / `quarantinePolicies`; both are accepted.
+ * Version 1 (agents not yet updated) has no `grants` / `quarantinePolicies`, versions 1 and 2 no
+ * `accountFacts`; all three are accepted, and a field its version does not have is refused.
  */
 export const AccountReportSchema: z.ZodType<AccountReport> = z.discriminatedUnion('schemaVersion', [
   z.strictObject({
@@ -181,6 +214,12 @@ export const AccountReportSchema: z.ZodType<AccountReport> = z.discriminatedUnio
     schemaVersion: z.literal(2),
     ...reportFields,
     privileges: z.array(UserPrivilegesV2Schema).max(PAYLOAD_BOUNDS.users).optional(),
+  }),
+  z.strictObject({
+    schemaVersion: z.literal(3),
+    ...reportFields,
+    privileges: z.array(UserPrivilegesV2Schema).max(PAYLOAD_BOUNDS.users).optional(),
+    accountFacts: AccountFactsSchema.optional(),
   }),
 ]);
 

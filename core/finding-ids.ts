@@ -17,6 +17,11 @@ export const FINDING_IDS = [
   'privileged-key',
   'data-read-key',
   'key-quarantined',
+  // Account facts (report schema v3). Appended, so that bit positions of older run states stay valid.
+  'root-hardware-mfa-missing',
+  'password-policy-weak-length',
+  'password-policy-no-reuse-prevention',
+  'user-direct-policies',
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -42,6 +47,10 @@ export type Severity = (typeof SEVERITIES)[number];
  * | key-not-rotated      | iam_rotate_access_key_90_days (medium)              | IAM.3 (medium)          |
  * | privileged-key       | iam_user_administrator_access_policy (critical)     | —                       |
  * | data-read-key        | —                                                   | —                       |
+ * | root-hardware-mfa-missing | iam_root_hardware_mfa_enabled (critical)       | IAM.6 (critical)        |
+ * | password-policy-weak-length | iam_password_policy_minimum_length_14 (medium) | IAM.15 (medium)       |
+ * | password-policy-no-reuse-prevention | iam_password_policy_reuse_24 (medium) | IAM.16 (low)          |
+ * | user-direct-policies | iam_policy_attached_only_to_group_or_roles (low)    | IAM.2 (low)             |
  *
  * privileged-key is high, not Prowler's critical: Prowler's check is about the AdministratorAccess policy
  * on a user, ours about a long-lived key on a user with admin power however granted; a root finding (which
@@ -60,10 +69,14 @@ export const FINDING_SEVERITY: Readonly<Record<FindingId, Severity>> = {
   'privileged-key': 'high',
   'data-read-key': 'medium',
   'key-quarantined': 'critical',
+  'root-hardware-mfa-missing': 'critical',
+  'password-policy-weak-length': 'medium',
+  'password-policy-no-reuse-prevention': 'medium',
+  'user-direct-policies': 'low',
 };
 
 /** The CIS AWS Foundations Benchmark versions whose numbering credreport knows. */
-export const CIS_VERSIONS = ['v4.0.1', 'v5.0.0'] as const;
+export const CIS_VERSIONS = ['v4.0.1', 'v5.0.0', 'v6.0.0', 'v7.0.0'] as const;
 export type CisVersion = (typeof CIS_VERSIONS)[number];
 /** The CIS numbering shown when none is configured (`cisVersion`, `--cis-version`). */
 export const DEFAULT_CIS_VERSION: CisVersion = 'v5.0.0';
@@ -74,6 +87,10 @@ export interface FindingControls {
   readonly cisV4?: string;
   /** CIS AWS Foundations Benchmark v5.0.0 recommendation. */
   readonly cisV5?: string;
+  /** CIS AWS Foundations Benchmark v6.0.0 recommendation (section 2, IAM). */
+  readonly cisV6?: string;
+  /** CIS AWS Foundations Benchmark v7.0.0 recommendation; absent where v7.0.0 dropped the control. */
+  readonly cisV7?: string;
   /** AWS Security Hub control id. */
   readonly securityHub?: string;
 }
@@ -82,29 +99,84 @@ export interface FindingControls {
  * The controls each finding maps to. CIS ids from Prowler's mappings of the benchmark
  * (prowler/compliance/aws/cis_4.0_aws.json, "Version": "4.0.1", and cis_5.0_aws.json, at 3e000fa): v5.0.0
  * removed 1.3 "Ensure security questions are registered", so every later IAM recommendation moved down by
- * one (1.4 → 1.3 … 1.14 → 1.13). Security Hub ids from prowler/compliance/aws/
- * aws_foundational_security_best_practices_aws.json (IAM.3 iam_rotate_access_key_90_days, IAM.4
- * iam_no_root_access_key, IAM.5 iam_user_mfa_enabled_console_access, IAM.9 root MFA, IAM.22
+ * one (1.4 → 1.3 … 1.14 → 1.13). v6.0.0 and v7.0.0 from cis_6.0_aws.json ("CIS Amazon Web Services
+ * Foundations Benchmark v6.0.0", last changed at fe7e667) and cis_7.0_aws.json ("… v7.0.0", last changed at
+ * 1ee4de1), both read at prowler-cloud/prowler 3e000fa: v6.0.0 moved the IAM section to 2 in v5.0.0's order
+ * (2.1–2.21); v7.0.0 opened it with 2.1.1–2.1.6 (AWS Organizations: 2.1.1 "Ensure centralized root access
+ * in AWS Organizations", check iam_root_credentials_management_enabled), moved the contacts to 2.2–2.3 and
+ * dropped "Do not create access keys during initial setup" and "Ensure there is only one active access
+ * key": key-created-at-setup and multiple-active-keys have no v7.0.0 id. Security Hub ids from prowler/
+ * compliance/aws/aws_foundational_security_best_practices_aws.json (IAM.3 iam_rotate_access_key_90_days,
+ * IAM.4 iam_no_root_access_key, IAM.5 iam_user_mfa_enabled_console_access, IAM.9 root MFA, IAM.22
  * iam_user_accesskey_unused + iam_user_console_access_unused).
+ *
+ * The same files number the controls of findings that other branches add (for the lead; no finding here):
+ *
+ * | control (Prowler check)                                       | v4.0.1 | v5.0.0 | v6.0.0 | v7.0.0 |
+ * | ------------------------------------------------------------- | ------ | ------ | ------ | ------ |
+ * | root hardware MFA (iam_root_hardware_mfa_enabled)             | 1.6    | 1.5    | 2.5    | 2.6    |
+ * | password length ≥ 14 (iam_password_policy_minimum_length_14)  | 1.8    | 1.7    | 2.7    | 2.8    |
+ * | password reuse (iam_password_policy_reuse_24)                 | 1.9    | 1.8    | 2.8    | 2.9    |
+ * | permissions only through groups (iam_policy_attached_only_…)  | 1.15   | 1.14   | 2.14   | 2.13   |
+ * | centralized root access (iam_root_credentials_management_…)   | —      | —      | —      | 2.1.1  |
  */
 export const FINDING_CONTROLS: Readonly<Record<FindingId, FindingControls>> = {
-  'root-access-key': { cisV4: '1.4', cisV5: '1.3', securityHub: 'IAM.4' },
-  'root-mfa-disabled': { cisV4: '1.5', cisV5: '1.4', securityHub: 'IAM.9' },
-  'root-recently-used': { cisV4: '1.7', cisV5: '1.6' },
-  'console-without-mfa': { cisV4: '1.10', cisV5: '1.9', securityHub: 'IAM.5' },
-  'key-created-at-setup': { cisV4: '1.11', cisV5: '1.10' },
-  'credential-unused': { cisV4: '1.12', cisV5: '1.11', securityHub: 'IAM.22' },
-  'multiple-active-keys': { cisV4: '1.13', cisV5: '1.12' },
-  'key-not-rotated': { cisV4: '1.14', cisV5: '1.13', securityHub: 'IAM.3' },
+  'root-access-key': { cisV4: '1.4', cisV5: '1.3', cisV6: '2.3', cisV7: '2.4', securityHub: 'IAM.4' },
+  'root-mfa-disabled': { cisV4: '1.5', cisV5: '1.4', cisV6: '2.4', cisV7: '2.5', securityHub: 'IAM.9' },
+  'root-recently-used': { cisV4: '1.7', cisV5: '1.6', cisV6: '2.6', cisV7: '2.7' },
+  'console-without-mfa': { cisV4: '1.10', cisV5: '1.9', cisV6: '2.9', cisV7: '2.10', securityHub: 'IAM.5' },
+  'key-created-at-setup': { cisV4: '1.11', cisV5: '1.10', cisV6: '2.10' },
+  'credential-unused': { cisV4: '1.12', cisV5: '1.11', cisV6: '2.11', cisV7: '2.11', securityHub: 'IAM.22' },
+  'multiple-active-keys': { cisV4: '1.13', cisV5: '1.12', cisV6: '2.12' },
+  'key-not-rotated': { cisV4: '1.14', cisV5: '1.13', cisV6: '2.13', cisV7: '2.12', securityHub: 'IAM.3' },
   'privileged-key': {},
   'data-read-key': {},
   'key-quarantined': {},
+  // Account facts: CIS v4.0.1 1.6 / 1.8 / 1.9 / 1.15 and v5.0.0 1.5 / 1.7 / 1.8 / 1.14 (cis_4.0_aws.json,
+  // cis_5.0_aws.json: iam_root_hardware_mfa_enabled, iam_password_policy_minimum_length_14,
+  // iam_password_policy_reuse_24, iam_policy_attached_only_to_group_or_roles); Security Hub IAM.6, IAM.15,
+  // IAM.16, IAM.2.
+  'root-hardware-mfa-missing': {
+    cisV4: '1.6',
+    cisV5: '1.5',
+    cisV6: '2.5',
+    cisV7: '2.6',
+    securityHub: 'IAM.6',
+  },
+  'password-policy-weak-length': {
+    cisV4: '1.8',
+    cisV5: '1.7',
+    cisV6: '2.7',
+    cisV7: '2.8',
+    securityHub: 'IAM.15',
+  },
+  'password-policy-no-reuse-prevention': {
+    cisV4: '1.9',
+    cisV5: '1.8',
+    cisV6: '2.8',
+    cisV7: '2.9',
+    securityHub: 'IAM.16',
+  },
+  'user-direct-policies': {
+    cisV4: '1.15',
+    cisV5: '1.14',
+    cisV6: '2.14',
+    cisV7: '2.13',
+    securityHub: 'IAM.2',
+  },
+};
+
+/** The FindingControls field that holds each CIS version's id. */
+export const CIS_FIELD: Readonly<Record<CisVersion, 'cisV4' | 'cisV5' | 'cisV6' | 'cisV7'>> = {
+  'v4.0.1': 'cisV4',
+  'v5.0.0': 'cisV5',
+  'v6.0.0': 'cisV6',
+  'v7.0.0': 'cisV7',
 };
 
 /** The CIS id of a finding in the given numbering (`undefined`: no CIS control). */
 export function cisIdOf(id: FindingId, version: CisVersion): string | undefined {
-  const controls = FINDING_CONTROLS[id];
-  return version === 'v4.0.1' ? controls.cisV4 : controls.cisV5;
+  return FINDING_CONTROLS[id][CIS_FIELD[version]];
 }
 
 /** The CIS AWS Foundations control each finding maps to in the default numbering (`undefined`: none). */
@@ -131,17 +203,21 @@ export function findingMask(findings: Iterable<string>): number {
   return mask;
 }
 
-/** Every mask → its frozen FINDING_IDS-ordered list, built once (2^10 entries). */
-const LISTS: readonly (readonly FindingId[])[] = Array.from({ length: 1 << FINDING_IDS.length }, (_, mask) =>
-  Object.freeze(FINDING_IDS.filter((_id, i) => (mask & (1 << i)) !== 0)),
+/**
+ * Mask → its frozen FINDING_IDS-ordered list, built on first use: 2^15 masks are possible, but an
+ * organization meets a few hundred combinations, so a table built up front would mostly be waste.
+ */
+const LISTS: (readonly FindingId[] | undefined)[] = new Array<readonly FindingId[] | undefined>(
+  1 << FINDING_IDS.length,
 );
 
 /**
- * The findings of a mask in FINDING_IDS order, as a shared frozen array (no allocation: this runs once
- * per user of the whole organization). Bits above the known findings are ignored.
+ * The findings of a mask in FINDING_IDS order, as a shared frozen array (no allocation after a mask's
+ * first use: this runs once per user of the whole organization). Bits above the known findings are ignored.
  */
 export function findingsOfMask(mask: number): readonly FindingId[] {
-  return LISTS[mask & (LISTS.length - 1)]!;
+  const known = mask & (LISTS.length - 1);
+  return (LISTS[known] ??= Object.freeze(FINDING_IDS.filter((_id, i) => (known & (1 << i)) !== 0)));
 }
 
 const SEVERITY_INDEX: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3 };

@@ -8,10 +8,11 @@
  */
 import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
+import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
 import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
-import { PrivilegeKind, UserPrivileges } from './types';
+import { PasswordPolicyFact, PrivilegeKind, UserPrivileges } from './types';
 
 /** What the detail of a user's or key's findings is written from (times in epoch ms). */
 export interface FindingFacts {
@@ -28,6 +29,8 @@ export interface FindingFacts {
   readonly privileges?: UserPrivileges;
   /** The user's path columns (admin_path, data_read_path). */
   readonly paths?: PrivilegePaths;
+  /** The account's password policy (account facts), for the password-policy findings of the root row. */
+  readonly passwordPolicy?: PasswordPolicyFact;
 }
 
 /** Who a row is about: a user (no key) or one of its keys. */
@@ -103,6 +106,23 @@ export function findingDetail(
     }
     case 'key-quarantined':
       return 'AWS attached a compromised-key quarantine policy: the key was exposed; rotate it';
+    case 'root-hardware-mfa-missing':
+      return 'root MFA is a virtual device, not a hardware one';
+    case 'password-policy-weak-length': {
+      const policy = facts.passwordPolicy;
+      return policy?.present === true
+        ? `password policy minimum length ${policy.minimumPasswordLength}, CIS asks 14 or more`
+        : 'no password policy: minimum length is not set to 14 or more';
+    }
+    case 'password-policy-no-reuse-prevention': {
+      const policy = facts.passwordPolicy;
+      if (policy?.present !== true) return 'no password policy: password reuse is not prevented';
+      return policy.passwordReusePrevention === undefined
+        ? 'password reuse is not prevented, CIS asks the last 24'
+        : `password policy remembers ${policy.passwordReusePrevention}, CIS asks the last 24`;
+    }
+    case 'user-direct-policies':
+      return 'policies attached to the user directly, not through a group';
   }
 }
 
@@ -159,6 +179,8 @@ export class FindingsCsv {
         FINDING_SEVERITY[id],
         controls.cisV4 ?? '',
         controls.cisV5 ?? '',
+        controls.cisV6 ?? '',
+        controls.cisV7 ?? '',
         controls.securityHub ?? '',
         seen,
         Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
@@ -167,5 +189,34 @@ export class FindingsCsv {
       ]);
       if (wait) await wait;
     }
+  }
+
+  /**
+   * One organization finding's row: `prefix` holds the organization id (or the member account's columns);
+   * user and key empty; first seen now (not carried across runs). Counted in summary.json by the
+   * organization section, not through `count`.
+   */
+  async writeOrganization(prefix: readonly string[], finding: OrgFinding): Promise<void> {
+    if (!this.csv) return;
+    const controls = ORG_FINDING_CONTROLS[finding.id];
+    const wait = this.csv.write([
+      ...prefix,
+      '',
+      '',
+      '',
+      '',
+      finding.id,
+      finding.severity,
+      controls.cisV4 ?? '',
+      controls.cisV5 ?? '',
+      controls.cisV6 ?? '',
+      controls.cisV7 ?? '',
+      controls.securityHub ?? '',
+      this.nowIso,
+      '0',
+      finding.detail,
+      '',
+    ]);
+    if (wait) await wait;
   }
 }

@@ -5,7 +5,7 @@ import type { Thresholds } from './thresholds';
 import { parseReportTimeMs, wholeDaysBetweenMs } from './time';
 import { FINDING_BIT, findingsOfMask } from './finding-ids';
 import type { FindingId } from './finding-ids';
-import type { UserPrivileges } from './types';
+import type { AccountFacts, PasswordPolicyFact, UserPrivileges } from './types';
 
 /**
  * The findings of docs/ARCHITECTURE.md §7, per IAM user (a credential report row) and per access key.
@@ -33,8 +33,27 @@ export interface EvaluatedKey {
   readonly findings: readonly FindingId[];
 }
 
+/**
+ * What the account facts (report schema v3) say of the root user's credentials: `none` when
+ * GetAccountSummary says no password and no access keys (root credentials removed, as with centralized
+ * root access), `present` when it says either exists, `unknown` otherwise (no facts, or a key missing
+ * from the answer), which keeps the findings of the credential report alone.
+ */
+export type RootCredentialState = 'none' | 'present' | 'unknown';
+
+/** The root credential state of an account's facts (see {@link RootCredentialState}). */
+export function rootCredentialState(facts: AccountFacts | undefined): RootCredentialState {
+  const root = facts?.rootCredentials;
+  if (root === undefined) return 'unknown';
+  if (root.passwordPresent === true || root.accessKeysPresent === true) return 'present';
+  if (root.passwordPresent === false && root.accessKeysPresent === false) return 'none';
+  return 'unknown';
+}
+
 export interface UserEvaluation {
   readonly isRoot: boolean;
+  /** The root row's credential state from the account facts; `unknown` on every other row. */
+  readonly rootCredentials: RootCredentialState;
   readonly activeKeys: number;
   readonly oldestActiveKeyAgeDays?: number;
   /** Days since the latest of password_last_used / any key's last use; undefined if never used. */
@@ -72,6 +91,43 @@ const PRIVILEGED_KEY = BIT['privileged-key'];
 const DATA_READ_KEY = BIT['data-read-key'];
 /** Critical: AWS attached an AWSCompromisedKeyQuarantine policy (it found a key of the user in public). */
 const KEY_QUARANTINED = BIT['key-quarantined'];
+const ROOT_HARDWARE_MFA_MISSING = BIT['root-hardware-mfa-missing'];
+const PASSWORD_POLICY_WEAK_LENGTH = BIT['password-policy-weak-length'];
+const PASSWORD_POLICY_NO_REUSE_PREVENTION = BIT['password-policy-no-reuse-prevention'];
+const USER_DIRECT_POLICIES = BIT['user-direct-policies'];
+
+/** CIS v5.0.0 1.7 (v4.0.1 1.8): the password policy requires at least 14 characters. */
+export const CIS_MIN_PASSWORD_LENGTH = 14;
+/** CIS v5.0.0 1.8 (v4.0.1 1.9): the password policy prevents reuse of the last 24 passwords. */
+export const CIS_PASSWORD_REUSE_PREVENTION = 24;
+
+/**
+ * The account-level findings of a known password policy (docs/ARCHITECTURE.md §7): they sit on the
+ * account's root row, the row that stands for the account. No policy fails both.
+ */
+export function passwordPolicyMask(policy: PasswordPolicyFact | undefined): number {
+  if (policy === undefined) return 0;
+  if (!policy.present) return PASSWORD_POLICY_WEAK_LENGTH | PASSWORD_POLICY_NO_REUSE_PREVENTION;
+  let mask = 0;
+  if (policy.minimumPasswordLength < CIS_MIN_PASSWORD_LENGTH) mask |= PASSWORD_POLICY_WEAK_LENGTH;
+  if ((policy.passwordReusePrevention ?? 0) < CIS_PASSWORD_REUSE_PREVENTION) {
+    mask |= PASSWORD_POLICY_NO_REUSE_PREVENTION;
+  }
+  return mask;
+}
+
+/** The users with direct policies of one account's facts, as a set built once per facts object. */
+const DIRECT_POLICY_USERS = new WeakMap<AccountFacts, ReadonlySet<string>>();
+function directPolicyUsers(facts: AccountFacts): ReadonlySet<string> | undefined {
+  const names = facts.usersWithDirectPolicies;
+  if (names === undefined) return undefined;
+  let set = DIRECT_POLICY_USERS.get(facts);
+  if (set === undefined) {
+    set = new Set(names);
+    DIRECT_POLICY_USERS.set(facts, set);
+  }
+  return set;
+}
 
 const listOf = findingsOfMask;
 
@@ -130,13 +186,23 @@ export function isRootRow(row: CredentialReportRow): boolean {
 
 /**
  * Evaluates one credential report row (cells as validated by parseCredentialReport). Pure.
- * `privileges` undefined = unknown (privileged-key / data-read-key not raised).
+ * `privileges` undefined = unknown (privileged-key / data-read-key not raised). `facts`: the account's
+ * facts (report schema v3), undefined = unknown.
+ *
+ * Root MFA follows CIS v5.0.0's audit (1.4: it passes when `AccountPasswordPresent` is 0): the root row
+ * has `root-mfa-disabled` only when MFA is off and the root user may sign in — the facts say it has a
+ * password or access keys, or they do not say (unknown keeps the credential report's `mfa_active` alone).
+ * A root without password and keys (credentials removed, centralized root access) has no MFA finding.
+ * The same holds for `root-hardware-mfa-missing` (MFA on, its device virtual: `rootMfaVirtual`). The
+ * account's password policy findings sit on the root row too; `user-direct-policies` on the row of each
+ * user the facts list.
  */
 export function evaluateUser(
   row: CredentialReportRow,
   privileges: UserPrivileges | undefined,
   now: Date,
   thresholds: Thresholds,
+  facts?: AccountFacts,
 ): UserEvaluation {
   const nowMs = now.getTime();
   const isRoot = isRootRow(row);
@@ -188,12 +254,20 @@ export function evaluateUser(
   if (used2 !== undefined && (lastActivityMs === undefined || used2 > lastActivityMs)) lastActivityMs = used2;
 
   let own = 0;
+  const rootCredentials: RootCredentialState = isRoot ? rootCredentialState(facts) : 'unknown';
   if (isRoot) {
-    if (!mfaActive) own |= ROOT_MFA_DISABLED;
+    if (!mfaActive && rootCredentials !== 'none') own |= ROOT_MFA_DISABLED;
+    if (mfaActive && facts?.rootMfaVirtual === true && rootCredentials !== 'none') {
+      own |= ROOT_HARDWARE_MFA_MISSING;
+    }
+    own |= passwordPolicyMask(facts?.passwordPolicy);
     if (passwordUsedMs !== undefined && wholeDaysBetweenMs(passwordUsedMs, nowMs) <= thresholds.rootUseDays) {
       own |= ROOT_RECENTLY_USED;
     }
-  } else if (passwordEnabled) {
+  } else if (facts !== undefined && directPolicyUsers(facts)?.has(row.user) === true) {
+    own |= USER_DIRECT_POLICIES;
+  }
+  if (!isRoot && passwordEnabled) {
     if (!mfaActive) own |= CONSOLE_WITHOUT_MFA;
     // CIS 1.12: a never-used password counts as unused from its last change (else from user creation).
     const sinceMs =
@@ -210,6 +284,7 @@ export function evaluateUser(
   // Every property always present (possibly undefined): one object shape for all users.
   return {
     isRoot,
+    rootCredentials,
     activeKeys,
     oldestActiveKeyAgeDays:
       oldestRotatedMs === undefined ? undefined : wholeDaysBetweenMs(oldestRotatedMs, nowMs),

@@ -33,11 +33,12 @@ import { parseBool, parseCredentialReport, ReportParseError } from './credential
 import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, keyIdentity, PreviousRun, userIdentity } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
-import { evaluateKey, evaluateUser, isRootRow, KeyFacts } from './findings';
+import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
+import { rootCredentialsOfRow } from './org-findings';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
 import { parseReportTimeMs } from './time';
@@ -46,10 +47,12 @@ import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
 import {
   AccessKeyRecord,
+  AccountFacts,
   AccountMetadata,
   AccountReport,
   FindingId,
   OrgMetadata,
+  PasswordPolicyFact,
   PRIVILEGE_KINDS,
   PrivilegeKind,
   ReportProblem,
@@ -245,6 +248,55 @@ async function* inWriteOrder(
 
 function boolCell(value: boolean | undefined): string {
   return value === undefined ? '' : value ? 'true' : 'false';
+}
+
+/**
+ * The account-facts cells of a row (`root_credentials` … `password_policy`): filled on the root row only,
+ * empty where a fact is unknown.
+ */
+function accountFactCells(
+  isRoot: boolean,
+  state: RootCredentialState,
+  facts: AccountFacts | undefined,
+): readonly string[] {
+  if (!isRoot) return EMPTY_FACT_CELLS;
+  const root = facts?.rootCredentials;
+  return [
+    rootCredentialsCell(state, root),
+    boolCell(root?.passwordPresent),
+    boolCell(root?.accessKeysPresent),
+    boolCell(root?.signingCertificatesPresent),
+    boolCell(facts?.rootMfaVirtual),
+    passwordPolicyCell(facts?.passwordPolicy),
+  ];
+}
+const EMPTY_FACT_CELLS: readonly string[] = ['', '', '', '', '', ''];
+
+/** `no root credentials`, the credentials the root holds (`password; access keys`), or empty when unknown. */
+export function rootCredentialsCell(
+  state: RootCredentialState,
+  root: AccountFacts['rootCredentials'],
+): string {
+  if (state === 'none') {
+    return root?.signingCertificatesPresent === true ? 'signing certificates only' : 'no root credentials';
+  }
+  if (state === 'unknown' || root === undefined) return '';
+  const held: string[] = [];
+  if (root.passwordPresent === true) held.push('password');
+  if (root.accessKeysPresent === true) held.push('access keys');
+  if (root.signingCertificatesPresent === true) held.push('signing certificates');
+  return held.join('; ');
+}
+
+/** `none` (no policy), `min 14, reuse 24`, `min 8, reuse allowed`, or empty when unknown. */
+export function passwordPolicyCell(policy: PasswordPolicyFact | undefined): string {
+  if (policy === undefined) return '';
+  if (!policy.present) return 'none';
+  const reuse =
+    policy.passwordReusePrevention === undefined
+      ? 'reuse allowed'
+      : `reuse ${policy.passwordReusePrevention}`;
+  return `min ${policy.minimumPasswordLength}, ${reuse}`;
 }
 
 function numberCell(value: number | undefined): string {
@@ -567,7 +619,7 @@ async function writeUser(
   const { now, thresholds } = state.input;
   const isRoot = isRootRow(row);
   const privileges = isRoot ? ROOT_PRIVILEGES : privilegesByUser?.get(row.user);
-  const evaluation = evaluateUser(row, privileges, now, thresholds);
+  const evaluation = evaluateUser(row, privileges, now, thresholds, ctx.report.accountFacts);
   const privilegeRow = privilegeCells(privileges);
   const paths = privileges ? pathsOf(ctx, row.user, privileges, isRoot) : NO_PATHS;
   const cells: string[] = [...ctx.prefix];
@@ -583,10 +635,13 @@ async function writeUser(
     evaluation.findings.join(';'),
     maxSeverity(evaluation.findings) ?? '',
     ctx.report.generatedTime,
+    ...accountFactCells(isRoot, evaluation.rootCredentials, ctx.report.accountFacts),
   );
   const wait = state.credentialReport.write(cells);
   if (wait) await wait;
+  if (isRoot) ctx.tally.rootRow = true;
   state.builder.addUser(ctx.tally, evaluation.findings);
+  if (isRoot) ctx.tally.rootCredentials = rootCredentialsOfRow(row, ctx.report.accountFacts?.rootCredentials);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
   if (state.runState) {
     const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));
@@ -607,6 +662,9 @@ async function writeUser(
         activeKeys: evaluation.activeKeys,
         ...(privileges ? { privileges } : {}),
         paths,
+        ...(isRoot && ctx.report.accountFacts?.passwordPolicy
+          ? { passwordPolicy: ctx.report.accountFacts.passwordPolicy }
+          : {}),
       },
       state.firstSeen,
     );
@@ -724,6 +782,7 @@ async function writeAccount(
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
   };
+  if (report.accountFacts) ctx.tally.facts = report.accountFacts;
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
   const chain = state.controlPolicies.chainFor(accountId);
@@ -831,6 +890,20 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
+  // Organization findings close findings.csv: the organization's own row (its id in account_id), then one
+  // per member account on that account's columns (docs/ARCHITECTURE.md §6).
+  for (const finding of builder.organization().findings) {
+    const meta = finding.resource === finding.accountId ? metaById.get(finding.resource) : undefined;
+    const prefix = [
+      finding.resource,
+      meta?.name ?? '',
+      meta?.email ?? '',
+      meta?.state ?? '',
+      meta?.ouPath ?? '',
+      ...tagKeys.map((k) => meta?.tags[k] ?? ''),
+    ];
+    await state.findings.writeOrganization(prefix, finding);
+  }
   await Promise.all([
     state.credentialReport.end(),
     state.accessKeys.end(),

@@ -13,11 +13,12 @@ export const AGENT_FAILURE_DETAIL_TYPE = 'Credential Report Agent Failure';
 /** Schema version of an agent failure event's detail (its own, not the report's). */
 export const AGENT_FAILURE_SCHEMA_VERSION = 1;
 /**
- * Version the agent publishes: 2 adds per-user `grants` and `quarantinePolicies` (docs/ARCHITECTURE.md
- * §4). The hub accepts every version in ACCEPTED_SCHEMA_VERSIONS during a rollout.
+ * Version the agent publishes: 2 adds per-user `grants` and `quarantinePolicies`, 3 the account's
+ * `accountFacts` (root credentials, password policy, root MFA device, users with direct policies;
+ * docs/ARCHITECTURE.md §4). The hub accepts every version in ACCEPTED_SCHEMA_VERSIONS during a rollout.
  */
-export const EVENT_SCHEMA_VERSION = 2;
-export const ACCEPTED_SCHEMA_VERSIONS = [1, 2] as const;
+export const EVENT_SCHEMA_VERSION = 3;
+export const ACCEPTED_SCHEMA_VERSIONS = [1, 2, 3] as const;
 export const PAYLOAD_ENCODING = 'gzip+base64';
 
 /** Default for the hub's central bus name. */

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MAX_CONTROL_POLICY_CHARS } from './scp';
-import { CONTROL_POLICY_TYPES, type OrgMetadata } from './types';
+import { CONTROL_POLICY_TYPES, ROOT_ACCESS_FEATURES, type OrgMetadata } from './types';
 
 const attachmentsSchema = z.record(
   z.string().max(128),
@@ -27,6 +27,15 @@ export const OrgControlPoliciesSchema = z.object({
   ),
 });
 
+/** Centralized root access as cached (core/types.ts `OrgRootAccess`). */
+export const OrgRootAccessSchema = z.object({
+  status: z.enum(['read', 'unreadable']),
+  enabledFeatures: z.array(z.enum(ROOT_ACCESS_FEATURES)).max(ROOT_ACCESS_FEATURES.length).optional(),
+  iamTrustedAccess: z.boolean().optional(),
+  detail: z.string().max(500).optional(),
+  fetchedAt: z.string(),
+});
+
 /**
  * Schema of organization metadata as stored in org/metadata.json and written by
  * `credreport collect --metadata-out` (an {@link OrgMetadata}). Unknown fields are dropped.
@@ -49,6 +58,7 @@ export const OrgMetadataSchema = z.object({
   ),
   tagsFetchedAt: z.record(z.string(), z.string()).optional(),
   controlPolicies: OrgControlPoliciesSchema.optional(),
+  rootAccess: OrgRootAccessSchema.optional(),
 });
 
 /**

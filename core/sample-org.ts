@@ -8,6 +8,7 @@ import { ADMIN_SENTINELS } from './direct-power';
 import { policyLabel } from './privilege-proofs';
 import {
   AccessKeyRecord,
+  AccountFacts,
   AccountMetadata,
   AccountReport,
   Grant,
@@ -94,6 +95,8 @@ export interface SampleRoot {
   readonly mfa: boolean;
   readonly passwordLastUsedDaysAgo?: number;
   readonly keys?: readonly [SampleKey?, SampleKey?];
+  /** An active X.509 signing certificate uploaded this many days ago (cert_1); undefined = none. */
+  readonly certificateDaysAgo?: number;
 }
 
 /** Deterministic, realistic-looking access key id (`AKIA` + 16 base-32 characters). */
@@ -134,6 +137,8 @@ export function buildAccountReport(spec: {
   readonly laterKeys?: readonly AccessKeyRecord[];
   readonly withPrivileges?: boolean;
   readonly partition?: string;
+  /** Account facts: the report is then schema v3 (docs/ARCHITECTURE.md §4). */
+  readonly facts?: AccountFacts;
 }): AccountReport {
   const { accountId, generatedMs: at } = spec;
   const partition = spec.partition ?? 'aws';
@@ -146,7 +151,10 @@ export function buildAccountReport(spec: {
       : times.report(root.passwordLastUsedDaysAgo);
   lines.push(
     `${ROOT_USER},arn:${partition}:iam::${accountId}:root,${times.report(root.createdDaysAgo)},not_supported,${rootUsed},` +
-      `not_supported,not_supported,${root.mfa},${keyCells(root.keys?.[0], times)},${keyCells(root.keys?.[1], times)},${NO_CERTS}`,
+      `not_supported,not_supported,${root.mfa},${keyCells(root.keys?.[0], times)},${keyCells(root.keys?.[1], times)},` +
+      (root.certificateDaysAgo === undefined
+        ? NO_CERTS
+        : `true,${times.report(root.certificateDaysAgo)},false,N/A`),
   );
   const accessKeys: AccessKeyRecord[] = [];
   const privileges: UserPrivileges[] = [];
@@ -183,14 +191,15 @@ export function buildAccountReport(spec: {
   }
   accessKeys.push(...(spec.laterKeys ?? []));
   return {
-    // Schema v2 as soon as one user carries grants (the proving paths), as the agent writes it.
-    schemaVersion: privileges.some((p) => p.grants !== undefined) ? 2 : 1,
+    // Schema v3 with account facts; else v2 as soon as one user carries grants (the proving paths).
+    schemaVersion: spec.facts ? 3 : privileges.some((p) => p.grants !== undefined) ? 2 : 1,
     accountId,
     generatedTime: new Date(at).toISOString(),
     collectedTime: new Date(at + 60_000).toISOString(),
     credentialReportCsv: `${lines.join('\n')}\n`,
     accessKeys,
     ...(spec.withPrivileges === false ? {} : { privileges }),
+    ...(spec.facts ? { accountFacts: spec.facts } : {}),
   };
 }
 
@@ -288,14 +297,29 @@ export const SAMPLE_ACCOUNTS = {
   staging: '666666666666',
   newAccount: '777777777777',
   suspended: '888888888888',
+  /** Root credentials removed (centralized root access): no password, no keys, no MFA. */
+  orders: '919191919191',
+  /** Root credentials removed too; a weak password policy and a user with a direct policy. */
+  experiments: '929292929292',
+} as const;
+
+/** GetAccountSummary of a member account whose root credentials were removed centrally. */
+const ROOT_CREDENTIALS_REMOVED = {
+  mfaEnabled: false,
+  accessKeysPresent: false,
+  passwordPresent: false,
+  signingCertificatesPresent: false,
 } as const;
 
 /**
- * The bundled demo organization: seven ACTIVE accounts (and one SUSPENDED) in two-level OUs, tagged
+ * The bundled demo organization: nine ACTIVE accounts (and one SUSPENDED) in two-level OUs, tagged
  * Environment / Owner / CostCenter (one Owner is a spreadsheet formula, one is a `<script>`), with a root
  * access key, console users without MFA, stale and unrotated keys, never-used keys, a key created after
  * its report, an admin key and a data-read key. Coverage has gaps on purpose: one stale report
  * (log-archive), one malformed report (staging) and one account that never reported (new-account).
+ * Two member accounts (prod-orders, dev-experiments) report account facts (schema v3) with their root
+ * credentials removed, as centralized root access leaves them: no root MFA finding for them; dev-experiments
+ * has a weak password policy (8 characters, reuse allowed) and a user with a policy attached directly.
  */
 export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports: AccountReport[] } {
   const t = now.getTime();
@@ -307,6 +331,14 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
     organizationId: 'o-example123',
     managementAccountId: A.management,
     fetchedAt: new Date(t - HOUR_MS).toISOString(),
+    // Centralized root access is on; dev-sandbox's root still holds a signing certificate (its report shows
+    // it), so the digest has an organization line and one member-root-credentials-present.
+    rootAccess: {
+      status: 'read',
+      enabledFeatures: ['RootCredentialsManagement', 'RootSessions'],
+      iamTrustedAccess: true,
+      fetchedAt: new Date(t - HOUR_MS).toISOString(),
+    },
     accounts: [
       account(A.management, 'management', 'Root', [r], {
         Environment: 'Production',
@@ -349,6 +381,16 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
         { Environment: 'Legacy' },
         'SUSPENDED',
       ),
+      account(A.orders, 'prod-orders', 'Root/Workloads/Prod', [r, workloads, 'ou-ex12-prod0001'], {
+        Environment: 'Production',
+        Owner: 'orders-team',
+        CostCenter: 'CC-210',
+      }),
+      account(A.experiments, 'dev-experiments', 'Root/Workloads/Dev', [r, workloads, 'ou-ex12-dev00001'], {
+        Environment: 'Development',
+        Owner: 'data-team',
+        CostCenter: 'CC-310',
+      }),
     ],
   };
   // SCPs read for every target (root, each OU, each account), as the hub's metadata holds them.
@@ -428,7 +470,7 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
     buildAccountReport({
       accountId: A.devSandbox,
       generatedMs: fresh,
-      root: { createdDaysAgo: 800, mfa: true },
+      root: { createdDaysAgo: 800, mfa: true, certificateDaysAgo: 700 },
       users: [
         {
           // Reads S3 by its policies, but the Dev OU's SCP denies the reads: the flag is cleared.
@@ -539,6 +581,49 @@ export function sampleOrganization(now: Date): { metadata: OrgMetadata; reports:
       ],
     }),
   ];
+
+  reports.push(
+    buildAccountReport({
+      accountId: A.orders,
+      generatedMs: fresh,
+      root: { createdDaysAgo: 700, mfa: false },
+      users: [
+        {
+          name: 'orders-deployer',
+          createdDaysAgo: 60,
+          mfa: false,
+          keys: [{ active: true, createdDaysAgo: 20, lastUsedDaysAgo: 0, service: 'ecs' }],
+          privileges: NONE,
+        },
+      ],
+      facts: {
+        rootCredentials: ROOT_CREDENTIALS_REMOVED,
+        passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 24 },
+        rootMfaVirtual: false,
+        usersWithDirectPolicies: [],
+      },
+    }),
+    buildAccountReport({
+      accountId: A.experiments,
+      generatedMs: fresh,
+      root: { createdDaysAgo: 400, mfa: false },
+      users: [
+        {
+          name: 'intern',
+          createdDaysAgo: 40,
+          password: { changedDaysAgo: 40, lastUsedDaysAgo: 2 },
+          mfa: true,
+          privileges: { ...NONE, s3Read: true, grantingPolicies: { s3Read: ['user:intern/read-datasets'] } },
+        },
+      ],
+      facts: {
+        rootCredentials: ROOT_CREDENTIALS_REMOVED,
+        passwordPolicy: { present: true, minimumPasswordLength: 8 },
+        rootMfaVirtual: false,
+        usersWithDirectPolicies: ['intern'],
+      },
+    }),
+  );
 
   // staging-web: a report cut off mid-line (e.g. a truncated download) — rejected, coverage gap.
   const staging = buildAccountReport({

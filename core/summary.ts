@@ -5,7 +5,9 @@
  * tallies and a bounded heap of candidate keys only.
  */
 import { Thresholds } from './thresholds';
+import { passwordPolicyMask, rootCredentialState } from './findings';
 import {
+  AccountFacts,
   AccountMetadata,
   CoverageEntry,
   CoverageReason,
@@ -30,6 +32,7 @@ import {
   SEVERITIES,
   severityRank,
 } from './finding-ids';
+import { organizationFindings, type OrganizationSummary, type RootCredentials } from './org-findings';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -37,9 +40,11 @@ export interface FindingCount {
   readonly severity: Severity;
   /** CIS AWS Foundations control in the run's numbering (`cisVersion`), when the finding maps to one. */
   readonly cis?: string;
-  /** The CIS control in v4.0.1 and in v5.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
+  /** The CIS control in v4.0.1, v5.0.0, v6.0.0 and v7.0.0 numbering, and the Security Hub control (FINDING_CONTROLS). */
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** Users whose row carries the finding (a user's row includes its keys' findings). */
   readonly users: number;
@@ -108,6 +113,8 @@ export interface ControlCompliance {
   readonly cis: string;
   readonly cisV4?: string;
   readonly cisV5?: string;
+  readonly cisV6?: string;
+  readonly cisV7?: string;
   readonly securityHub?: string;
   /** The findings that fail the control (an account fails when any of its users or keys has one). */
   readonly findings: readonly FindingId[];
@@ -117,8 +124,31 @@ export interface ControlCompliance {
   readonly accountsPassing: number;
   /** Accounts with rows this run and at least one of the findings. */
   readonly accountsFailing: number;
-  /** Expected accounts without rows this run (no usable report): neither passing nor failing. */
+  /**
+   * Accounts neither passing nor failing: expected accounts without rows this run (no usable report), and,
+   * for a control read from the account facts (report schema v3), accounts whose report does not carry
+   * that fact (an older agent, a refused read) — never a pass for want of data.
+   */
   readonly accountsNotEvaluated: number;
+}
+
+/** What the account facts (report schema v3) of the accounts written say, counted per account. */
+export interface AccountFactsSummary {
+  /** Accounts written whose report carries account facts. */
+  readonly accountsWithFacts: number;
+  /** The root user's credentials (GetAccountSummary): none (no password, no keys), present, or unknown. */
+  readonly rootCredentials: { readonly none: number; readonly present: number; readonly unknown: number };
+  /** Accounts whose root MFA device is virtual (ListVirtualMFADevices). */
+  readonly rootMfaVirtual: number;
+  /** Password policy: none set, set below CIS (length < 14 or reuse < 24), meeting CIS, or unknown. */
+  readonly passwordPolicy: {
+    readonly missing: number;
+    readonly belowCis: number;
+    readonly meetsCis: number;
+    readonly unknown: number;
+  };
+  /** IAM users with directly attached or inline policies, over all accounts that report them. */
+  readonly usersWithDirectPolicies: number;
 }
 
 /** summary.json's coverage: the {@link CoverageVerdict} (docs/ARCHITECTURE.md §12) plus its entries. */
@@ -171,11 +201,18 @@ export interface Summary {
   readonly coverage: Coverage;
   /** Per CIS control, in the run's numbering order: accounts passing, failing and not evaluated. */
   readonly compliance: readonly ControlCompliance[];
+  /** The account facts of the accounts written (docs/ARCHITECTURE.md §4 schema v3, §7). */
+  readonly accountFacts: AccountFactsSummary;
   /** The top active keys with at least one finding, by {@link riskScore} (docs/ARCHITECTURE.md §7). */
   readonly riskiestKeys: readonly RiskyKey[];
   /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
   readonly controlPolicies: ControlPolicySummary;
   readonly delta?: Delta;
+  /**
+   * Organization-level findings (core/org-findings.ts): centralized root access and member roots still
+   * holding credentials. Absent in summaries written before it existed.
+   */
+  readonly organization?: OrganizationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
 }
@@ -373,7 +410,58 @@ export class AccountTally {
   readonly keyFindings = new Array<number>(FINDING_IDS.length).fill(0);
   reportGeneratedTime?: string;
   reportGeneratedMs?: number;
+  /** The report's account facts (schema v3); undefined: none carried. */
+  facts?: AccountFacts;
+  /** A root row was written (where the account-level findings sit). */
+  rootRow = false;
+  /** What the account's root user holds (its root row; core/org-findings.ts `rootCredentialsOfRow`). */
+  rootCredentials?: RootCredentials;
   constructor(readonly accountId: string) {}
+}
+
+/**
+ * Whether an account's rows can show `id` at all: the findings read from the account facts need the
+ * fact (and, for those of the root row, a root row); every other finding needs only the rows.
+ */
+function evaluable(id: FindingId, tally: AccountTally): boolean {
+  switch (id) {
+    case 'root-hardware-mfa-missing':
+      return tally.rootRow && tally.facts?.rootMfaVirtual !== undefined;
+    case 'password-policy-weak-length':
+    case 'password-policy-no-reuse-prevention':
+      return tally.rootRow && tally.facts?.passwordPolicy !== undefined;
+    case 'user-direct-policies':
+      return tally.facts?.usersWithDirectPolicies !== undefined;
+    default:
+      return true;
+  }
+}
+
+function accountFactsSummary(tallies: Iterable<AccountTally>): AccountFactsSummary {
+  let accountsWithFacts = 0;
+  const root = { none: 0, present: 0, unknown: 0 };
+  let rootMfaVirtual = 0;
+  const policy = { missing: 0, belowCis: 0, meetsCis: 0, unknown: 0 };
+  let usersWithDirectPolicies = 0;
+  for (const t of tallies) {
+    const facts = t.facts;
+    if (facts !== undefined) accountsWithFacts++;
+    root[rootCredentialState(facts)]++;
+    if (facts?.rootMfaVirtual === true) rootMfaVirtual++;
+    const p = facts?.passwordPolicy;
+    if (p === undefined) policy.unknown++;
+    else if (!p.present) policy.missing++;
+    else if (passwordPolicyMask(p) !== 0) policy.belowCis++;
+    else policy.meetsCis++;
+    usersWithDirectPolicies += facts?.usersWithDirectPolicies?.length ?? 0;
+  }
+  return {
+    accountsWithFacts,
+    rootCredentials: root,
+    rootMfaVirtual,
+    passwordPolicy: policy,
+    usersWithDirectPolicies,
+  };
 }
 
 export interface SummaryBuilderOptions {
@@ -469,7 +557,8 @@ function complianceTable(
   return [...byControl.entries()]
     .sort(([a], [b]) => cisOrder(a, b))
     .map(([cis, ids]) => {
-      const failing = evaluated.filter((t) =>
+      const judged = evaluated.filter((t) => ids.some((id) => evaluable(id, t)));
+      const failing = judged.filter((t) =>
         ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
       ).length;
       const first = ids[0] as FindingId;
@@ -482,9 +571,9 @@ function complianceTable(
         ...FINDING_CONTROLS[first],
         findings: ids,
         severity,
-        accountsPassing: evaluated.length - failing,
+        accountsPassing: judged.length - failing,
         accountsFailing: failing,
-        accountsNotEvaluated: notEvaluated,
+        accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
       };
     });
 }
@@ -634,8 +723,22 @@ export class SummaryBuilder {
   }
 
   /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
+  private organizationSection?: OrganizationSummary;
+
+  /** The organization findings of the run (computed once, after the last account's rows). */
+  organization(): OrganizationSummary {
+    this.organizationSection ??= organizationFindings(
+      this.options.metadata,
+      [...this.accounts.values()].flatMap((t) =>
+        t.rootCredentials ? [{ accountId: t.accountId, credentials: t.rootCredentials }] : [],
+      ),
+    );
+    return this.organizationSection;
+  }
+
   build(): Summary {
     const { now, thresholds, metadata, organizationLabel } = this.options;
+    const organization = this.organization();
     const breakdownTag = this.options.breakdownTag ?? 'Environment';
     const expected = this.expectedIds();
     const expectedSet = new Set(expected);
@@ -763,7 +866,10 @@ export class SummaryBuilder {
       totals: {
         ...totals,
         openFindings: Object.fromEntries(
-          SEVERITIES.map((severity, i) => [severity, this.openFindings[i] ?? 0]),
+          SEVERITIES.map((severity, i) => [
+            severity,
+            (this.openFindings[i] ?? 0) + organization.openFindings[severity],
+          ]),
         ) as Record<Severity, number>,
       },
       cisVersion,
@@ -783,6 +889,7 @@ export class SummaryBuilder {
         entries,
       },
       compliance: complianceTable(cisVersion, evaluated, notEvaluated),
+      accountFacts: accountFactsSummary(evaluated),
       riskiestKeys,
       controlPolicies: {
         accountsKnown: this.chains.known,
@@ -790,6 +897,7 @@ export class SummaryBuilder {
         accountsExempt: this.chains.exempt,
         flagsCleared: { ...this.flagsCleared },
       },
+      organization,
       warnings,
     };
   }

@@ -55,12 +55,57 @@ export interface UserPrivileges {
 }
 
 /**
+ * The root user's credentials as IAM `GetAccountSummary` counts them (`AccountMFAEnabled`,
+ * `AccountAccessKeysPresent`, `AccountPasswordPresent`, `AccountSigningCertificatesPresent`). A field that
+ * is absent is unknown (the answer lacked the key: moto omits `AccountPasswordPresent`), never false.
+ */
+export interface RootCredentialFacts {
+  readonly mfaEnabled?: boolean;
+  readonly accessKeysPresent?: boolean;
+  readonly passwordPresent?: boolean;
+  readonly signingCertificatesPresent?: boolean;
+}
+
+/**
+ * The account's IAM password policy (`GetAccountPasswordPolicy`): `present: false` when IAM answers
+ * NoSuchEntity (no policy set: IAM's defaults apply, 8 characters, reuse allowed).
+ */
+export type PasswordPolicyFact =
+  | { readonly present: false }
+  | {
+      readonly present: true;
+      /** 6–128 (IAM's range). */
+      readonly minimumPasswordLength: number;
+      /** 1–24 previous passwords that may not be reused; absent: reuse allowed. */
+      readonly passwordReusePrevention?: number;
+    };
+
+/**
+ * Account-level facts (report schema v3, docs/ARCHITECTURE.md §4). Each field absent = unknown (the read
+ * was refused or failed; the report's warnings say which): unknown keeps the findings that do not need it.
+ */
+export interface AccountFacts {
+  readonly rootCredentials?: RootCredentialFacts;
+  readonly passwordPolicy?: PasswordPolicyFact;
+  /**
+   * True when the root user's assigned MFA device is virtual (`ListVirtualMFADevices`, AssignmentStatus
+   * Assigned: a device whose `User.Arn` ends `:root`); false when no assigned virtual device is the root's.
+   */
+  readonly rootMfaVirtual?: boolean;
+  /**
+   * IAM users with a managed policy attached directly or an inline policy (CIS "permissions only through
+   * groups"), from the GetAccountAuthorizationDetails snapshot; absent when the snapshot was not read.
+   */
+  readonly usersWithDirectPolicies?: readonly string[];
+}
+
+/**
  * One account's complete collected report: the payload of the event contract once reassembled, and
  * the content of accounts/<id>/latest.json.
  */
 export interface AccountReport {
-  /** 1: no `grants` / `quarantinePolicies`; 2: with them. The hub accepts both. */
-  readonly schemaVersion: 1 | 2;
+  /** 1: no `grants` / `quarantinePolicies`; 2: with them; 3: also `accountFacts`. The hub accepts all three. */
+  readonly schemaVersion: 1 | 2 | 3;
   readonly accountId: string;
   /** ISO time IAM generated the credential report (GetCredentialReport GeneratedTime). */
   readonly generatedTime: string;
@@ -73,6 +118,8 @@ export interface AccountReport {
   readonly privileges?: readonly UserPrivileges[];
   /** Non-fatal gaps in collection (e.g. a user deleted between listing and reading), for coverage. */
   readonly warnings?: readonly string[];
+  /** Schema v3: account-level facts (absent in v1/v2 reports, and when none could be read). */
+  readonly accountFacts?: AccountFacts;
 }
 
 /** An account of the organization, enriched for the output columns. */
@@ -102,6 +149,31 @@ export interface OrgMetadata {
   readonly tagsFetchedAt?: Readonly<Record<string, string>>;
   /** SCPs and RCPs attached on every account's path (docs/ARCHITECTURE.md §7); absent when never read. */
   readonly controlPolicies?: OrgControlPolicies;
+  /** Centralized root access (IAM ListOrganizationsFeatures, Organizations trusted access); absent when never read. */
+  readonly rootAccess?: OrgRootAccess;
+}
+
+/** The centralized root access features IAM can enable for an organization (ListOrganizationsFeatures). */
+export const ROOT_ACCESS_FEATURES = ['RootCredentialsManagement', 'RootSessions'] as const;
+export type RootAccessFeature = (typeof ROOT_ACCESS_FEATURES)[number];
+
+/**
+ * Centralized root access as read from the hub's (or `collect`'s) account (collector/root-access.ts):
+ * `read` when IAM answered with the features enabled, or when its answer proves none can be (IAM has no
+ * trusted access, the organization lacks all features); `unreadable` when this account may not ask (not
+ * the management account nor IAM's delegated administrator for root access management, AccessDenied)
+ * or the answer did not come: never a pass.
+ */
+export interface OrgRootAccess {
+  readonly status: 'read' | 'unreadable';
+  /** The features enabled (`read` only). */
+  readonly enabledFeatures?: readonly RootAccessFeature[];
+  /** Whether `iam.amazonaws.com` has trusted access in Organizations; absent when that could not be read. */
+  readonly iamTrustedAccess?: boolean;
+  /** Why it is unreadable, or why no feature can be enabled; safe to show (error names, no report data). */
+  readonly detail?: string;
+  /** ISO time of the answer. */
+  readonly fetchedAt: string;
 }
 
 /** The two Organizations policy types that limit access (ListPoliciesForTarget `Filter`). */

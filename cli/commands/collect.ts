@@ -3,14 +3,13 @@
  * assume a role into every ACTIVE account of the organization, collect its credential report, key
  * inventory and privileges with the member agent's collector, and write the digest's outputs locally.
  */
-import { constants } from 'node:fs';
-import { access, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fetchOrgMetadata as realFetchOrgMetadata } from '../../collector/org-metadata';
 import { errorMessage, errorNames, isAccessDenied } from '../../core/aws-errors';
 import { grantsOfReport } from '../../core/merge';
 import { RunInput, RunItem, withProblems } from '../../core/run-pipeline';
-import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME, S3_LAYOUT } from '../../core/names';
+import { DEFAULT_COLLECT_ROLE_NAME, RECOMMENDED_READONLY_ROLE_NAME } from '../../core/names';
 import type { OrgMetadata, ReportProblem } from '../../core/types';
 import type { CisVersion } from '../../core/finding-ids';
 import { collectAccountReport as realCollectAccountReport } from '../../collector/account-collector';
@@ -26,6 +25,13 @@ import {
   CIS_VERSION_HELP,
   CIS_VERSION_OPTION,
   parseCisVersionOption,
+  FAIL_ON_HELP,
+  FAIL_ON_OPTION,
+  OUTPUT_HELP,
+  OUTPUT_OPTIONS,
+  OutputMode,
+  parseFailOnOption,
+  parseOutputOptions,
 } from '../args';
 import { AwsSession, AwsSessionFactory, createAwsSession } from '../aws';
 import {
@@ -38,9 +44,14 @@ import {
   parseMetadataFile,
   selectAccounts,
 } from '../collect-org';
-import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
+import { Command, CommandIo, EXIT, EXIT_HELP, UsageError } from '../command';
+import { finishRun } from '../end-summary';
+import { onInterrupt, trackTarget } from '../interrupt';
 import { Progress } from '../progress';
-import { writeRunOutputs } from '../outputs';
+import { checkWritableDir, writeRunOutputs } from '../outputs';
+import type { PreviousRun } from '../../core/delta';
+import type { Severity } from '../../core/finding-ids';
+import { readPreviousDir } from './merge';
 
 /** What `collect` talks to; every field defaults to the real thing, tests replace some. */
 export interface CollectCommandDeps {
@@ -67,62 +78,75 @@ export const COLLECT_OPTIONS = {
   now: { type: 'string' },
   'tag-keys': { type: 'string' },
   'breakdown-tag': { type: 'string' },
+  previous: { type: 'string' },
   ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
+  ...FAIL_ON_OPTION,
+  ...OUTPUT_OPTIONS,
 } as const;
-
-/** The shared threshold lines, with their descriptions moved to this help's column. */
-const THRESHOLD_LINES = THRESHOLD_HELP.replace(/^( +--\S+ \S+) +/gm, (_line, option: string) =>
-  option.padEnd(24),
-);
 
 const HELP = `Usage: credreport collect [options]
 
-Collects every IAM user and access key of the organization from here, nothing deployed: reads the
-accounts, OUs and tags from AWS Organizations, assumes a role into every ACTIVE account (your own
-account is read with your own credentials), runs the member agent's collector there (credential
-report, access keys with last use, privileges) and writes to --out:
-  credential-report.csv  access-keys.csv  findings.csv  state.json.gz  summary.json  digest.html
-Reports are merged as they arrive, so memory stays bounded however many accounts there are.
+Collects every IAM user and access key of the organization from here, nothing
+deployed: reads the accounts, OUs and tags from AWS Organizations, assumes a
+role into every ACTIVE account (your own account is read with your own
+credentials), runs the member agent's collector there (credential report,
+access keys with last use, privileges) and writes to --out:
+  credential-report.csv  access-keys.csv  findings.csv  state.json.gz
+  summary.json  digest.html
+Reports are merged as they arrive, so memory stays bounded however many
+accounts there are.
 
 Credentials and region:
-  --profile NAME        named profile (default: the default credential chain, AWS_PROFILE, …)
-  --region REGION       region of STS and the clients (default: AWS_REGION or the profile's region)
-                        Role ARNs use the partition of your own identity (aws, aws-cn, aws-us-gov).
+  --profile NAME       named profile (default: the default credential chain,
+                       AWS_PROFILE, …)
+  --region REGION      region of STS and the clients (default: AWS_REGION or
+                       the profile's region). Role ARNs use the partition of
+                       your own identity (aws, aws-cn, aws-us-gov).
 
 Accounts:
-  --role NAME           role assumed in every account (default ${DEFAULT_COLLECT_ROLE_NAME}; a path is
-                        allowed; a read-only ${RECOMMENDED_READONLY_ROLE_NAME} role is recommended, see the README)
-  --accounts ID,ID      only these accounts (12-digit ids)
-  --ou ID,ID            only ACTIVE accounts under these OUs (ou-… or a root r-…)
-                        (--accounts and --ou together: accounts matching both)
-  --concurrency N       accounts collected at once, 1-${MAX_COLLECT_CONCURRENCY} (default ${DEFAULT_COLLECT_CONCURRENCY})
+  --role NAME          role assumed in every account (default
+                       ${DEFAULT_COLLECT_ROLE_NAME}; a path is allowed;
+                       a read-only ${RECOMMENDED_READONLY_ROLE_NAME} role is recommended,
+                       see the README)
+  --accounts ID,ID     only these accounts (12-digit ids)
+  --ou ID,ID           only ACTIVE accounts under these OUs (ou-… or a root
+                       r-…); with --accounts: accounts matching both
+  --concurrency N      accounts collected at once, 1-${MAX_COLLECT_CONCURRENCY} (default ${DEFAULT_COLLECT_CONCURRENCY})
 
-Organization metadata (to split the work between people with different credentials):
-  --metadata-out FILE   only write the organization's accounts, OU paths and tags to FILE (- for
-                        stdout) and exit
-  --metadata-in FILE    use that file instead of calling AWS Organizations
+Organization metadata (to split the work between people with different
+credentials):
+  --metadata-out FILE  only write the organization's accounts, OU paths and
+                       tags to FILE (- for stdout) and exit
+  --metadata-in FILE   use that file instead of calling AWS Organizations
 
 Output:
-  --out DIR, -o DIR     output directory (default ./out); files are written under temporary names
-                        and renamed at the end, so a failed run leaves a previous set intact
-  --now TIME            ISO 8601 time the findings are evaluated at (default: now)
-  --tag-keys K,K        account tag columns (default: every tag key in the organization)
-  --breakdown-tag KEY   tag the summary breaks findings down by (default Environment)
-${CIS_VERSION_HELP.replace('  --cis-version V    ', '  --cis-version V     ')}
-${THRESHOLD_LINES}
+  --out DIR, -o DIR    output directory (default ./out); files are written
+                       under temporary names and renamed at the end, so a
+                       failed or interrupted run leaves a previous set intact
+  --previous DIR       a previous run's output folder: the summary gets what
+                       changed since (as for merge)
+  --now TIME           ISO 8601 time the findings are evaluated at (default:
+                       now)
+  --tag-keys K,K       account tag columns (default: every tag key in the
+                       organization)
+  --breakdown-tag KEY  tag the summary breaks findings down by (default
+                       Environment)
+${CIS_VERSION_HELP}
+${THRESHOLD_HELP}
+${FAIL_ON_HELP}
+${OUTPUT_HELP}
 
-Progress goes to stderr: a bar on a terminal, a plain line every 10 s otherwise; a failed account is
-printed with its reason as it fails, and listed again at the end.
+Progress goes to stderr: a bar on a terminal, a plain line every 10 s
+otherwise; a failed account is printed with its reason once, as it fails.
+The run ends with the summary: findings by severity, coverage, the files.
 
-Exit status: ${EXIT.ok} every account collected, ${EXIT.incomplete} outputs written but coverage incomplete (an
-account failed, or its report was rejected or stale: listed with its reason in summary.json and
-digest.html; the same rule as merge and run, summary.json's coverage.complete), ${EXIT.error} nothing written (no
-credentials, Organizations unreadable without --metadata-in, every account failed), ${EXIT.usage} bad arguments.
+Exit status ${EXIT.incomplete}: an account failed, or its report was rejected or stale (listed
+with its reason in summary.json and digest.html; the same rule as merge and
+run). Exit status ${EXIT.error}: nothing written (no credentials, Organizations unreadable
+without --metadata-in, every account failed).
+${EXIT_HELP}
 `;
-
-/** Most failed accounts listed on the terminal at the end (all are in summary.json). */
-const MAX_LISTED_PROBLEMS = 20;
 
 const ROLE_NAME = /^[\w+=,.@-]+(?:\/[\w+=,.@-]+)*$/;
 
@@ -141,6 +165,9 @@ interface CollectArgs {
   readonly breakdownTag?: string;
   readonly cisVersion?: CisVersion;
   readonly thresholds: RunInput['thresholds'];
+  readonly previous?: string;
+  readonly failOn?: Severity;
+  readonly mode: OutputMode;
 }
 
 function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
@@ -186,6 +213,9 @@ function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
     breakdownTag: values['breakdown-tag'],
     cisVersion: parseCisVersionOption(values['cis-version']),
     thresholds: parseThresholdOptions(values),
+    previous: values.previous === undefined ? undefined : resolve(cwd, values.previous),
+    failOn: parseFailOnOption(values['fail-on']),
+    mode: parseOutputOptions(values),
   };
 }
 
@@ -215,6 +245,7 @@ async function fetchMetadata(
     const result = await deps.fetchOrgMetadata(session.organizations(), {
       now: deps.clock(),
       budgetMs: Number.POSITIVE_INFINITY,
+      iam: session.iam(),
     });
     for (const warning of result.warnings) io.stderr.write(`collect: warning: ${warning}\n`);
     return result.metadata;
@@ -232,47 +263,9 @@ async function fetchMetadata(
   }
 }
 
-/**
- * Fails before any account is touched when `dir` (or, if it does not exist yet, the nearest existing
- * folder above it) cannot be written: finding out after collecting a thousand accounts is too late.
- */
-async function checkWritableDir(dir: string): Promise<void> {
-  let current = dir;
-  for (;;) {
-    const info = await stat(current).catch(() => undefined);
-    if (info) {
-      const usable =
-        info.isDirectory() &&
-        (await access(current, constants.W_OK).then(
-          () => true,
-          () => false,
-        ));
-      if (usable) return;
-      throw new CollectOrgError(
-        `cannot write to --out ${dir}: ${current} is ${info.isDirectory() ? 'not writable' : 'not a directory'}`,
-      );
-    }
-    const parent = dirname(current);
-    if (parent === current) throw new CollectOrgError(`cannot write to --out ${dir}`);
-    current = parent;
-  }
-}
-
 function problemLine(problem: ReportProblem, names: ReadonlyMap<string, string>): string {
   const name = names.get(problem.accountId);
   return `  ${problem.accountId}${name ? ` ${name}` : ''}: ${problem.detail}`;
-}
-
-function listProblems(io: CommandIo, problems: readonly ReportProblem[], metadata: OrgMetadata): void {
-  const names = new Map(metadata.accounts.map((a) => [a.id, a.name]));
-  for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS)) {
-    io.stderr.write(`${problemLine(problem, names)}\n`);
-  }
-  if (problems.length > MAX_LISTED_PROBLEMS) {
-    io.stderr.write(
-      `  … and ${problems.length - MAX_LISTED_PROBLEMS} more (see ${S3_LAYOUT.outputFiles.summary})\n`,
-    );
-  }
 }
 
 /** `head`, then the rest of `rest`: the run gets every item, the head having been awaited. */
@@ -286,13 +279,17 @@ async function* prepend(
 
 async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseCollectArgs(argv, io.cwd);
+  const { mode } = args;
+  const say = (line: string): void => {
+    if (!mode.quiet) io.stderr.write(`${line}\n`);
+  };
   const session = deps.aws({
     ...(args.profile !== undefined ? { profile: args.profile } : {}),
     ...(args.region !== undefined ? { region: args.region } : {}),
   });
   try {
     const caller = await session.callerIdentity();
-    io.stderr.write(`collect: running as ${caller.arn}\n`);
+    say(`collect: running as ${caller.arn}`);
 
     if (args.metadataOut !== undefined) {
       const metadata = await fetchMetadata(deps, session, io);
@@ -300,14 +297,23 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       if (args.metadataOut === '-') io.stdout.write(text);
       else await writeFile(args.metadataOut, text);
       const active = metadata.accounts.filter((a) => a.state === 'ACTIVE').length;
-      io.stderr.write(
+      say(
         `collect: wrote metadata of ${metadata.accounts.length} accounts (${active} ACTIVE)` +
-          `${args.metadataOut === '-' ? '' : ` to ${args.metadataOut}`}\n`,
+          `${args.metadataOut === '-' ? '' : ` to ${args.metadataOut}`}`,
       );
+      if (mode.json && args.metadataOut !== '-') {
+        io.stdout.write(
+          `${JSON.stringify({ command: 'collect', exitStatus: EXIT.ok, metadataOut: args.metadataOut, accounts: metadata.accounts.length, active })}\n`,
+        );
+      }
       return EXIT.ok;
     }
 
+    trackTarget(args.outDir);
     await checkWritableDir(args.outDir);
+    const previous: PreviousRun | undefined = args.previous
+      ? await readPreviousDir(args.previous)
+      : undefined;
     const metadata = args.metadataIn
       ? await readMetadataIn(args.metadataIn)
       : await fetchMetadata(deps, session, io);
@@ -316,12 +322,13 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       ...(args.ouIds ? { ouIds: args.ouIds } : {}),
     });
     const concurrency = Math.min(args.concurrency, accountIds.length);
-    io.stderr.write(
-      `collect: ${accountIds.length} account(s), role ${args.roleName}, concurrency ${concurrency}\n`,
+    say(
+      `collect: ${accountIds.length === 1 ? '1 account' : `${accountIds.length} accounts`}, role ${args.roleName}, concurrency ${concurrency}`,
     );
 
-    // Console only (listed at the end); the run gets the same problems as items of its stream.
+    // Console only: each failure is printed once, as it happens; the run gets the same problems as items.
     const failed: ReportProblem[] = [];
+    const names = new Map(metadata.accounts.map((a) => [a.id, a.name]));
     let assumeRoleCalls = 0;
     let iamCalls = 0;
     const progress = new Progress({
@@ -329,7 +336,9 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
       label: 'collect',
       total: accountIds.length,
       clock: deps.progressClock,
+      quiet: mode.quiet,
     });
+    const releaseProgress = onInterrupt(() => progress.abort());
     const items = withProblems((onProblem) =>
       collectAccounts(
         {
@@ -350,7 +359,9 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
             } else {
               failed.push(outcome.problem);
               onProblem(outcome.problem);
-              progress.log(`collect: ${outcome.accountId} failed: ${outcome.problem.detail}`);
+              progress.log(
+                `collect: ${problemLine(outcome.problem, names).trim().replace(': ', ' failed: ')}`,
+              );
             }
             progress.tick(outcome.ok ? 'ok' : 'failed');
           },
@@ -378,43 +389,43 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           ...(args.breakdownTag ? { breakdownTag: args.breakdownTag } : {}),
           ...(args.cisVersion ? { cisVersion: args.cisVersion } : {}),
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
+          ...(previous ? { previous } : {}),
         });
       }
     } finally {
       // If the run gave up (an output could not be written), start no further account.
       await items.return(undefined);
       progress.finish();
+      releaseProgress();
     }
-    io.stderr.write(`collect: ${assumeRoleCalls} AssumeRole and ${iamCalls} IAM calls\n`);
+    const apiCalls = `${assumeRoleCalls} AssumeRole and ${iamCalls} IAM calls`;
     if (!merged) {
-      io.stderr.write(`collect: every account failed; nothing written to ${args.outDir}\n`);
-      listProblems(io, failed, metadata);
+      if (mode.verbose) io.stderr.write(`collect: ${apiCalls}\n`);
+      io.stderr.write(
+        `collect: every account failed (each is printed above); nothing written to ${args.outDir}\n`,
+      );
+      if (mode.json) {
+        io.stdout.write(
+          `${JSON.stringify({ command: 'collect', exitStatus: EXIT.error, error: 'every account failed', problems: failed.map((p) => problemLine(p, names).trim()) })}\n`,
+        );
+      }
       return EXIT.error;
     }
 
     const { summary, verdict } = merged.result;
-    const { totals } = summary;
-    const files = S3_LAYOUT.outputFiles;
-    io.stdout.write(
-      [
-        `Wrote ${files.credentialReport}, ${files.accessKeys}, ${files.findings}, ${files.state}, ${files.summary}, ${files.digest} to ${args.outDir}`,
-        `  accounts: ${verdict.reporting} of ${verdict.expected} reporting` +
-          (verdict.missing > 0 ? `, ${verdict.missing} missing` : '') +
-          (verdict.stale > 0 ? ` (${verdict.stale} of them stale)` : ''),
-        `  users: ${totals.users} (${totals.usersWithFindings} with findings); access keys: ${totals.accessKeys} (${totals.activeAccessKeys} active)`,
-        '',
-      ].join('\n'),
-    );
-    // The one coverage verdict (core/coverage.ts, docs/ARCHITECTURE.md §12): every gap is a coverage entry (a failed
-    // account, a report the merge rejected, a stale one), and any makes the run incomplete (exit status 3).
-    if (verdict.complete) return exitStatusFor(verdict);
-
-    io.stderr.write(
-      `collect: coverage incomplete: ${failed.length} account(s) failed` +
-        `, ${verdict.missing} missing (${verdict.stale} of them stale) in the summary\n`,
-    );
-    listProblems(io, failed, metadata);
-    return exitStatusFor(verdict);
+    return finishRun(io, {
+      command: 'collect',
+      headline: 'Collected',
+      summary,
+      verdict,
+      files: Object.values(merged.paths),
+      mode,
+      ...(args.failOn ? { failOn: args.failOn } : {}),
+      // Printed in full as they failed: not again.
+      printed: new Set(failed.map((p) => p.accountId)),
+      verboseLines: [apiCalls],
+      jsonExtra: { apiCalls: { assumeRole: assumeRoleCalls, iam: iamCalls } },
+    });
   } finally {
     session.destroy();
   }
@@ -432,7 +443,7 @@ export function createCollectCommand(overrides: Partial<CollectCommandDeps> = {}
   };
   return {
     name: 'collect',
-    summary: 'assume a role into every account and write the merged report locally (nothing deployed)',
+    summary: 'collect every account through a role, write the report locally',
     help: HELP,
     run: (argv, io) => runCollect(deps, argv, io),
   };

@@ -4,20 +4,24 @@
  */
 import { grantsOfReport } from '../../core/merge';
 import { writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
 import { sampleOrganization } from '../../core/sample-org';
-import { describeCoverageEntry } from '../../core/summary';
-import type { Summary } from '../../core/summary';
-import { coverageLine, findingsTextTable, textTable } from '../../core/digest-html';
 import {
   CIS_VERSION_HELP,
   CIS_VERSION_OPTION,
+  FAIL_ON_HELP,
+  FAIL_ON_OPTION,
+  OUTPUT_HELP,
+  OUTPUT_OPTIONS,
   parseCisVersionOption,
   parseCommandLine,
   parseDateOption,
+  parseFailOnOption,
+  parseOutputOptions,
 } from '../args';
-import { Command, CommandIo, EXIT } from '../command';
+import { Command, CommandIo, EXIT_HELP } from '../command';
+import { finishRun } from '../end-summary';
 import { writeRunOutputs } from '../outputs';
 import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
 
@@ -26,59 +30,39 @@ const OPTIONS = {
   now: { type: 'string' },
   screenshots: { type: 'boolean' },
   ...CIS_VERSION_OPTION,
+  ...FAIL_ON_OPTION,
+  ...OUTPUT_OPTIONS,
 } as const;
 
-const HELP = `Usage: credreport demo [--out DIR] [--now TIME] [--cis-version V] [--screenshots]
+const HELP = `Usage: credreport demo [options]
 
-Runs credreport on a bundled sample organization, without AWS: seven active accounts (and a suspended
-one) in OUs, tagged, with a root access key, console users without MFA, stale, unrotated and never-used
-keys, an admin key and a data-read key; one stale, one malformed and one never-reporting account, so
-coverage shows its gaps. Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json and digest.html
-and
-prints a short summary table.
+Runs credreport on a bundled sample organization, without AWS: nine active
+accounts (and a suspended one) in OUs, tagged, with a root access key, console
+users without MFA, stale, unrotated and never-used keys, an admin key, a
+data-read key, SCPs, root credentials removed centrally and a weak password
+policy; one stale, one malformed and one never-reporting account, so coverage
+shows its gaps. Writes credential-report.csv, access-keys.csv,
+findings.csv, state.json.gz, summary.json and digest.html and ends with the
+same summary as merge and collect.
 
 Options:
-  --out DIR, -o DIR  where to write (default ./out)
-  --now TIME         ISO 8601 time the sample is generated around, e.g. 2024-06-01T06:00:00Z (a time
-                     without an offset is UTC; default: the current time); the same --now gives
-                     byte-identical files
+  --out DIR, -o DIR    where to write (default ./out)
+  --now TIME           ISO 8601 time the sample is generated around, e.g.
+                       2024-06-01T06:00:00Z (a time without an offset is UTC;
+                       default: the current time); the same --now gives
+                       byte-identical files
 ${CIS_VERSION_HELP}
-  --screenshots      also write digest-1280.png and digest-390.png (the digest in headless Chromium at
-                     a desktop and a phone width); needs /usr/bin/chromium (apt-get install chromium)
-                     or CHROMIUM_PATH, and the puppeteer-core development dependency
+  --screenshots        also write digest-1280.png and digest-390.png (the
+                       digest in headless Chromium at a desktop and a phone
+                       width); needs /usr/bin/chromium (apt-get install
+                       chromium) or CHROMIUM_PATH, and the puppeteer-core
+                       development dependency
+${FAIL_ON_HELP}
+${OUTPUT_HELP}
 
-Exit status: 0 ok (the sample's coverage gaps are intended); 1 error; 2 usage error.
+The sample's coverage gaps are intended: they do not make the exit status 3.
+${EXIT_HELP}
 `;
-
-const indent = (text: string, prefix: string): string =>
-  text
-    .split('\n')
-    .map((line) => prefix + line)
-    .join('\n');
-
-/** The short table `demo` prints: totals, findings by id, coverage. */
-export function demoSummaryTable(summary: Summary): string {
-  const t = summary.totals;
-  const totals = [t.accounts, t.users, t.accessKeys, t.activeAccessKeys, t.usersWithFindings].map((n) =>
-    n.toLocaleString('en-US'),
-  );
-  const lines = [
-    indent(
-      textTable(
-        [totals],
-        ['accounts', 'users', 'access keys', 'active keys', 'users with findings'],
-        [0, 1, 2, 3, 4],
-      ),
-      '  ',
-    ),
-    '',
-    indent(findingsTextTable(summary), '  '),
-    '',
-    `  coverage: ${coverageLine(summary)}`,
-    ...summary.coverage.entries.map((e) => `    ${describeCoverageEntry(e)}`),
-  ];
-  return `${lines.join('\n')}\n`;
-}
 
 /** The digest as seen at {@link DIGEST_WIDTHS}, one full-page PNG per width, beside the other outputs. */
 async function writeScreenshots(outDir: string, html: string): Promise<string[]> {
@@ -96,6 +80,8 @@ async function writeScreenshots(outDir: string, html: string): Promise<string[]>
 
 async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandLine(argv, OPTIONS);
+  const mode = parseOutputOptions(values);
+  const failOn = parseFailOnOption(values['fail-on']);
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const cisVersion = parseCisVersionOption(values['cis-version']);
@@ -111,13 +97,21 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   });
   const written: string[] = Object.values(paths);
   if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));
-  const shown = written.map((p) => relative(io.cwd, p) || p);
-  io.stdout.write(
-    `credreport demo: sample organization as of ${now.toISOString()}\n\n${demoSummaryTable(result.summary)}\n` +
-      `The coverage gaps above are part of the sample (a stale, a malformed and a never-reporting account).\n` +
-      `Wrote ${shown.join(', ')}\n`,
-  );
-  return EXIT.ok;
+  if (!mode.quiet) {
+    (mode.json ? io.stderr : io.stdout).write(
+      `credreport demo: sample organization as of ${now.toISOString()}\n\n`,
+    );
+  }
+  return finishRun(io, {
+    command: 'demo',
+    headline: 'Sample organization,',
+    summary: result.summary,
+    verdict: result.verdict,
+    files: written,
+    mode,
+    ...(failOn ? { failOn } : {}),
+    gapsIntended: true,
+  });
 }
 
 export const demoCommand: Command = {

@@ -13,9 +13,10 @@ import { CredreportError } from '../../core/errors';
 import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS, S3_LAYOUT } from '../../core/names';
 import { LATEST_RUN, RunLocation, RunOutputStore, runOutputKey } from '../../store/run-output-store';
 import { StoreError } from '../../store/s3';
-import { parseCommandLine } from '../args';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, OutputMode, parseCommandLine, parseOutputOptions } from '../args';
 import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
-import { Command, CommandIo, EXIT, UsageError } from '../command';
+import { Command, CommandIo, EXIT, EXIT_HELP, UsageError } from '../command';
+import { trackTarget, trackTemp } from '../interrupt';
 
 /** An output could not be downloaded; the message says which and why. */
 export class FetchError extends CredreportError {}
@@ -36,32 +37,40 @@ export const FETCH_OPTIONS = {
   out: { type: 'string', short: 'o' },
   profile: { type: 'string' },
   region: { type: 'string' },
+  ...OUTPUT_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport fetch [options]
 
-Downloads the merged report (or another output of the digest) from the hub bucket.
+Downloads the merged report (or another output of the digest) from the hub
+bucket.
 
 What:
-  (default)             credential-report.csv, one row per IAM user per account
-  --keys                access-keys.csv, one row per access key
-  --findings            findings.csv, one row per open finding (runs before it existed have none)
-  --summary             summary.json (counts, coverage, findings, delta)
-  --digest              digest.html (the emailed digest)
-  --date YYYY-MM-DD     that day's run (runs/date=…/) instead of the latest
+  (default)            credential-report.csv, one row per IAM user per account
+  --keys               access-keys.csv, one row per access key
+  --findings           findings.csv, one row per open finding (runs before it
+                       existed have none)
+  --summary            summary.json (counts, coverage, findings, delta)
+  --digest             digest.html (the emailed digest)
+  --date YYYY-MM-DD    that day's run (runs/date=…/) instead of the latest
 
 Where from:
-  --stack NAME          hub stack whose ${HUB_OUTPUTS.reportBucketName} output names the bucket (default ${DEFAULT_HUB_STACK_NAME})
-  --bucket NAME         the bucket itself (no CloudFormation call)
-  --profile NAME        named profile (default: the default credential chain)
-  --region REGION       region of the stack (default: AWS_REGION or the profile's region)
+  --stack NAME         hub stack whose ${HUB_OUTPUTS.reportBucketName} output names the
+                       bucket (default ${DEFAULT_HUB_STACK_NAME})
+  --bucket NAME        the bucket itself (no CloudFormation call)
+  --profile NAME       named profile (default: the default credential chain)
+  --region REGION      region of the stack (default: AWS_REGION or the
+                       profile's region)
 
 Where to:
-  --out FILE, -o FILE   write to FILE (through a temporary name, so a failed download leaves an
-                        existing FILE as it was); - or no --out streams to stdout
+  --out FILE, -o FILE  write to FILE (through a temporary name, so a failed
+                       download leaves an existing FILE as it was); - or no
+                       --out streams to stdout (--json needs --out)
+${OUTPUT_HELP}
 
-Exit status: ${EXIT.ok} downloaded, ${EXIT.error} stack, bucket, run or object not found, access denied, or
-the download failed, ${EXIT.usage} bad arguments.
+Exit status ${EXIT.error}: stack, bucket, run or object not found, access denied, or the
+download failed.
+${EXIT_HELP}
 `;
 
 interface FetchArgs {
@@ -73,6 +82,7 @@ interface FetchArgs {
   readonly out?: string;
   readonly profile?: string;
   readonly region?: string;
+  readonly mode: OutputMode;
 }
 
 /** Checks `YYYY-MM-DD` and that it is a real calendar day. */
@@ -87,6 +97,10 @@ export function parseRunDate(raw: string): string {
 
 function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
   const { values } = parseCommandLine(argv, FETCH_OPTIONS);
+  const mode = parseOutputOptions(values);
+  if (mode.json && (values.out === undefined || values.out === '-')) {
+    throw new UsageError('--json needs --out FILE (without it the object itself goes to stdout)');
+  }
   if (values.bucket !== undefined && values.stack !== undefined) {
     throw new UsageError('--bucket and --stack cannot be used together (--bucket needs no stack)');
   }
@@ -112,6 +126,7 @@ function parseFetchArgs(argv: readonly string[], cwd: string): FetchArgs {
     ...(values.out !== undefined && values.out !== '-' ? { out: resolve(cwd, values.out) } : {}),
     ...(values.profile !== undefined ? { profile: values.profile } : {}),
     ...(values.region !== undefined ? { region: values.region } : {}),
+    mode,
   };
 }
 
@@ -227,14 +242,33 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
       return EXIT.ok;
     }
     const temp = join(dirname(args.out), `.${basename(args.out)}.${process.pid}.tmp`);
+    trackTarget(args.out);
+    const release = trackTemp(temp);
+    let bytes = 0;
     try {
-      await pipeline(body, createWriteStream(temp));
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            bytes += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(temp),
+      );
       await rename(temp, args.out);
     } catch (error) {
       await rm(temp, { force: true });
       throw failed(args.out, error);
+    } finally {
+      release();
     }
-    io.stderr.write(`fetch: wrote s3://${bucket}/${key} to ${args.out}\n`);
+    if (!args.mode.quiet) io.stderr.write(`fetch: wrote s3://${bucket}/${key} to ${args.out}\n`);
+    if (args.mode.json) {
+      io.stdout.write(
+        `${JSON.stringify({ command: 'fetch', exitStatus: EXIT.ok, source: `s3://${bucket}/${key}`, file: args.out, bytes })}\n`,
+      );
+    }
     return EXIT.ok;
   } finally {
     session.destroy();
@@ -246,7 +280,7 @@ export function createFetchCommand(overrides: Partial<FetchCommandDeps> = {}): C
   const deps: FetchCommandDeps = { aws: createAwsSession, ...overrides };
   return {
     name: 'fetch',
-    summary: 'download the merged CSV (or keys, findings, summary, digest) from the hub bucket',
+    summary: 'download the merged CSV (or another output) from the hub bucket',
     help: HELP,
     run: (argv, io) => runFetch(deps, argv, io),
   };

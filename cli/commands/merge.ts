@@ -4,8 +4,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
+import { ZodError } from 'zod';
 import { detectReportAccountId } from '../../core/credential-report';
 import { CredreportError } from '../../core/errors';
 import { parseAccountReport } from '../../core/event-contract';
@@ -15,9 +17,7 @@ import type { PreviousRun } from '../../core/delta';
 import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
 import { readPreviousState } from '../../core/run-state';
 import { S3_LAYOUT } from '../../core/names';
-import { coverageLine } from '../../core/digest-html';
 import { describeCoverageEntry } from '../../core/summary';
-import type { Summary } from '../../core/summary';
 import { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
 import {
   parseAccountIdsOption,
@@ -30,10 +30,17 @@ import {
   CIS_VERSION_HELP,
   CIS_VERSION_OPTION,
   parseCisVersionOption,
+  FAIL_ON_HELP,
+  FAIL_ON_OPTION,
+  OUTPUT_HELP,
+  OUTPUT_OPTIONS,
+  parseFailOnOption,
+  parseOutputOptions,
 } from '../args';
 import { parseMetadataFile } from '../collect-org';
-import { Command, CommandIo, exitStatusFor } from '../command';
-import { writeRunOutputs } from '../outputs';
+import { Command, CommandIo, EXIT, EXIT_HELP } from '../command';
+import { finishRun, shownPath } from '../end-summary';
+import { checkWritableDir, fsReason, OutputsRefusedError, writeRunOutputs } from '../outputs';
 
 /** An input path or a companion file (metadata, previous run) cannot be used at all. */
 export class MergeInputError extends CredreportError {}
@@ -50,47 +57,60 @@ const OPTIONS = {
   label: { type: 'string' },
   ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
+  ...FAIL_ON_OPTION,
+  ...OUTPUT_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport merge <dir|file>... [options]
 
-Merges credential reports of many accounts into one enriched, findings-annotated report, locally.
-Inputs (files, or directories searched recursively):
-  *.csv              a raw IAM credential report as AWS writes it; the account id is the 12-digit
-                     number in the file name (e.g. 123456789012.csv), else read from the ARNs in it
-  *.json, *.json.gz  a stored account report (accounts/<id>/latest.json from the hub bucket, with the
-                     key inventory and privileges); history/ folders and rejected.json are skipped
-                     when searching directories
+Merges credential reports of many accounts into one enriched, findings-annotated
+report, locally. Inputs (files, or directories searched recursively):
+  *.csv              a raw IAM credential report as AWS writes it (UTF-8); the
+                     account id is the 12-digit number in the file name (e.g.
+                     123456789012.csv), else read from the ARNs in it
+  *.json, *.json.gz  a stored account report (accounts/<id>/latest.json from
+                     the hub bucket, with the key inventory and privileges);
+                     history/ folders and rejected.json are skipped when
+                     searching directories
 
 Options:
-  --metadata FILE      organization metadata (written by 'credreport collect --metadata-out', or
-                       org/metadata.json from the hub bucket): account names, OU paths, tags, and the
+  --metadata FILE      organization metadata (from 'credreport collect
+                       --metadata-out', or org/metadata.json of the hub
+                       bucket): account names, OU paths, tags, and the
                        accounts expected to report (every ACTIVE one)
   --out DIR, -o DIR    where to write the outputs (default ./out)
-  --now TIME           evaluate findings as of this ISO 8601 time, e.g. 2024-06-01T06:00:00Z or
-                       2024-06-01 (a time without an offset is UTC; default: the current time)
-  --report-time TIME   generation time of raw CSV reports, which carry none (default: --now)
-  --tag-keys A,B       tag columns to write (default: every tag key in the metadata)
-  --breakdown-tag KEY  tag whose values summary.json and the digest break down by (default Environment)
+  --now TIME           evaluate findings as of this ISO 8601 time, e.g.
+                       2024-06-01T06:00:00Z or 2024-06-01 (a time without an
+                       offset is UTC; default: the current time)
+  --report-time TIME   generation time of raw CSV reports, which carry none
+                       (default: --now)
+  --tag-keys A,B       tag columns to write (default: every tag key in the
+                       metadata)
+  --breakdown-tag KEY  tag whose values summary.json and the digest break down
+                       by (default Environment)
   --expected-accounts IDS
-                       comma-separated account ids expected to report (default: every ACTIVE account
-                       of --metadata, else every account with a file)
-  --previous DIR       a previous run's output folder (its state.json.gz, else its CSVs): the summary
-                       gets what changed since, and findings.csv when each finding was first seen
-  --label TEXT         organization label for the digest title (default: organization id)
+                       comma-separated account ids expected to report
+                       (default: every ACTIVE account of --metadata, else
+                       every account with a file)
+  --previous DIR       a previous run's output folder (its state.json.gz, else
+                       its CSVs): the summary gets what changed since, and
+                       findings.csv when each finding was first seen
+  --label TEXT         organization label for the digest title (default:
+                       organization id)
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
+${FAIL_ON_HELP}
+${OUTPUT_HELP}
 
-Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json and digest.html
-to --out.
-Exit status: 0 ok; 1 error (no output); 2 usage error; 3 outputs written but coverage incomplete
-(a malformed or unreadable file, a stale report, an expected account without a report, a file that
-names no account); each gap is named on stderr and in summary.json. The same rule as collect and run:
-summary.json's coverage.complete.
+Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz,
+summary.json and digest.html to --out, under temporary names renamed at the
+end. When no input is a readable report, nothing is written (exit status 1).
+Coverage is incomplete (exit status 3) for a malformed or unreadable file, a
+stale report, an expected account without a report, or a file that names no
+account: each gap is named on stderr and in summary.json, the same rule as
+collect and run (summary.json's coverage.complete).
+${EXIT_HELP}
 `;
-
-/** Summary warnings repeated on stderr (all of them are in summary.json). */
-const WARNINGS_SHOWN = 20;
 
 /** A report file found on disk, before reading it. */
 export interface InputFile {
@@ -112,6 +132,8 @@ function kindOf(path: string): InputFile['kind'] | undefined {
 
 /** An error's message (with its code when the message lacks it); works across realms, unlike instanceof. */
 function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return fsReason(error);
   if (
     typeof error === 'object' &&
     error !== null &&
@@ -191,6 +213,54 @@ export interface BadInput {
   readonly detail: string;
 }
 
+/**
+ * Why `bytes` are not UTF-8 text, in words a user can act on (a UTF-16 export, a binary file renamed
+ * `.csv`), or undefined when they are. Checked before parsing: a parser's "the header has none of the
+ * columns" would hide the cause.
+ */
+export function encodingProblem(bytes: Buffer): string | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+    return 'encoded as UTF-16 (little-endian, with a byte order mark), not UTF-8: save it as UTF-8';
+  }
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    return 'encoded as UTF-16 (big-endian, with a byte order mark), not UTF-8: save it as UTF-8';
+  }
+  const sample = bytes.subarray(0, 4096);
+  if (sample.includes(0)) {
+    let evenZeros = 0;
+    let oddZeros = 0;
+    sample.forEach((b, i) => {
+      if (b === 0) {
+        if (i % 2 === 0) evenZeros++;
+        else oddZeros++;
+      }
+    });
+    const half = sample.length / 2;
+    return Math.max(evenZeros, oddZeros) > half * 0.4 && Math.min(evenZeros, oddZeros) < half * 0.05
+      ? 'encoded as UTF-16 (no byte order mark), not UTF-8: save it as UTF-8'
+      : 'binary data, not a text file';
+  }
+  if (!isUtf8(bytes)) return 'not UTF-8 text (another encoding, or binary data): save it as UTF-8';
+  return undefined;
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** UTF-8 text without a leading byte order mark (a spreadsheet's "CSV UTF-8" export has one). */
+function utf8Text(bytes: Buffer): string {
+  return (bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes).toString('utf8');
+}
+
+/** A report schema failure in one line: what the file is not, and its first problem. */
+function notAReport(error: unknown): string {
+  const issues = (error as { cause?: unknown } | null)?.cause;
+  const first = issues instanceof ZodError ? issues.issues[0] : undefined;
+  const where = first
+    ? ` (first problem: ${first.path.length > 0 ? first.path.join('.') : 'the top level'}: ${first.message})`
+    : '';
+  return `not a credreport account report such as accounts/<id>/latest.json${where}`;
+}
+
 /** Reads one file into a report, or says why it cannot be one. */
 export async function readInputFile(
   file: InputFile,
@@ -209,8 +279,21 @@ export async function readInputFile(
       },
     };
   }
+  const unreadable = (detail: string): { bad: BadInput } => ({
+    bad: { path: file.path, ...accountOf(file), reason: 'unreadable', detail },
+  });
+  if (bytes.length === 0) return unreadable('empty file');
+  if (file.kind === 'json.gz') {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (error) {
+      return unreadable(`not gzip data: ${describe(error)}`);
+    }
+  }
+  const encoding = encodingProblem(bytes);
+  if (encoding) return unreadable(encoding);
+  const text = utf8Text(bytes);
   if (file.kind === 'csv') {
-    const text = bytes.toString('utf8');
     const accountId = ACCOUNT_IN_NAME.exec(basename(file.path))?.[1] ?? detectReportAccountId(text);
     if (!accountId) {
       return {
@@ -236,17 +319,9 @@ export async function readInputFile(
   }
   let json: unknown;
   try {
-    const text = file.kind === 'json.gz' ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
     json = JSON.parse(text);
   } catch (error) {
-    return {
-      bad: {
-        path: file.path,
-        ...accountOf(file),
-        reason: 'unreadable',
-        detail: `not JSON: ${describe(error)}`,
-      },
-    };
+    return unreadable(`not JSON: ${describe(error)}`);
   }
   try {
     return { report: parseAccountReport(json) };
@@ -258,7 +333,7 @@ export async function readInputFile(
         path: file.path,
         ...(accountId ? { accountId } : {}),
         reason: 'rejected',
-        detail: describe(error),
+        detail: notAReport(error),
       },
     };
   }
@@ -360,23 +435,14 @@ async function readMetadata(path: string, shown: string): Promise<OrgMetadata> {
   }
 }
 
-/** One line per coverage entry (gaps and problems), for stderr; `fileOf` names the input file when known. */
-export function coverageLines(
-  summary: Summary,
-  fileOf: (accountId: string) => string | undefined = () => undefined,
-): string[] {
-  return summary.coverage.entries.map((e) => {
-    const file = fileOf(e.accountId);
-    return `  ${describeCoverageEntry(e)}${file ? ` [${file}]` : ''}`;
-  });
-}
-
 async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, OPTIONS, {
     name: 'input file or directory',
     min: 1,
     max: Infinity,
   });
+  const mode = parseOutputOptions(values);
+  const failOn = parseFailOnOption(values['fail-on']);
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const reportTime =
     values['report-time'] !== undefined ? parseDateOption('report-time', values['report-time']) : now;
@@ -388,6 +454,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
       ? parseAccountIdsOption('expected-accounts', values['expected-accounts'])
       : undefined;
   const outDir = resolve(io.cwd, values.out ?? 'out');
+  const cisVersion = parseCisVersionOption(values['cis-version']);
 
   const metadata =
     values.metadata !== undefined
@@ -396,7 +463,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   const previous =
     values.previous !== undefined ? await readPreviousDir(resolve(io.cwd, values.previous)) : undefined;
   const files = await findInputFiles(positionals, io.cwd);
-  const cisVersion = parseCisVersionOption(values['cis-version']);
+  await checkWritableDir(outDir);
 
   // Console only (naming the input files); the run gets the same problems as items.
   const bad: BadInput[] = [];
@@ -419,50 +486,53 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
     ...(cisVersion ? { cisVersion } : {}),
   };
-  const { result, paths } = await writeRunOutputs(outDir, input);
-  const { summary } = result;
-  // Paths inside the working directory are shown relative to it, others as given (absolute).
-  const shown = (path: string): string => {
-    const rel = relative(io.cwd, path);
-    return rel && !rel.startsWith('..') ? rel : path;
-  };
-
-  const t = summary.totals;
-  const fmt = (n: number): string => n.toLocaleString('en-US');
-  io.stdout.write(
-    `Merged ${fmt(t.accounts)} account${t.accounts === 1 ? '' : 's'}: ${fmt(t.users)} users, ${fmt(t.accessKeys)} access keys, ${fmt(t.usersWithFindings)} users with findings.\n` +
-      `Coverage: ${coverageLine(summary)}.\n` +
-      `Wrote ${Object.values(paths).map(shown).join(', ')}\n`,
-  );
-  const unnamed = bad.filter((b) => !b.accountId);
-  const lines = coverageLines(summary, (accountId) => {
-    const path = fileByAccount.get(accountId) ?? bad.find((b) => b.accountId === accountId)?.path;
-    return path ? shown(path) : undefined;
-  });
-  for (const b of unnamed) lines.push(`  ${shown(b.path)}: ${b.reason}: ${b.detail}`);
-  if (lines.length > 0) io.stderr.write(`credreport merge: problems:\n${lines.join('\n')}\n`);
-  // Duplicate reports of one account, keys of users missing from a report, …: not gaps, but worth a look.
-  const unattributed = new Set(unnamed.map(unattributedDetail));
-  const notes = summary.warnings.filter((w) => !unattributed.has(w));
-  if (notes.length > 0) {
-    const shownNotes = notes.slice(0, WARNINGS_SHOWN).map((w) => `  ${w}`);
-    if (notes.length > shownNotes.length) {
-      shownNotes.push(`  … and ${notes.length - shownNotes.length} more in summary.json`);
+  const unnamed = (): BadInput[] => bad.filter((b) => !b.accountId);
+  const fileOf = (accountId: string): string | undefined =>
+    fileByAccount.get(accountId) ?? bad.find((b) => b.accountId === accountId)?.path;
+  let written;
+  try {
+    // No account with a usable report: nothing is written, a previous run's outputs stay as they were.
+    written = await writeRunOutputs(outDir, input, {
+      refuse: (result) =>
+        result.summary.totals.accounts === 0 ? 'no input is a readable credential report' : undefined,
+    });
+  } catch (error) {
+    if (!(error instanceof OutputsRefusedError)) throw error;
+    const lines = error.result.summary.coverage.entries.map((e) => {
+      const file = fileOf(e.accountId);
+      return `  ${describeCoverageEntry(e)}${file ? ` [${shownPath(io.cwd, file)}]` : ''}`;
+    });
+    for (const b of unnamed()) lines.push(`  ${shownPath(io.cwd, b.path)}: ${b.reason}: ${b.detail}`);
+    io.stderr.write(
+      `credreport merge: ${error.message}; nothing written to ${shownPath(io.cwd, outDir)}` +
+        ` (a previous run's outputs there are untouched):\n${lines.join('\n')}\n`,
+    );
+    if (mode.json) {
+      io.stdout.write(
+        `${JSON.stringify({ command: 'merge', exitStatus: EXIT.error, error: error.message, problems: lines.map((l) => l.trim()) })}\n`,
+      );
     }
-    io.stderr.write(`credreport merge: warnings:\n${shownNotes.join('\n')}\n`);
+    return EXIT.error;
   }
-  // The one coverage verdict (core/coverage.ts, docs/ARCHITECTURE.md §12): any coverage entry (an expected account
-  // without a fresh report, any account with a problem) or a file that names no account → exit status 3.
-  if (!result.verdict.complete) {
-    io.stderr.write('credreport merge: outputs written, but coverage is incomplete (exit status 3)\n');
-  }
-  return exitStatusFor(result.verdict);
+  const { result, paths } = written;
+  return finishRun(io, {
+    command: 'merge',
+    headline: 'Merged',
+    summary: result.summary,
+    verdict: result.verdict,
+    files: Object.values(paths),
+    mode,
+    ...(failOn ? { failOn } : {}),
+    fileOf,
+    unattributed: unnamed().map((b) => `${shownPath(io.cwd, b.path)}: ${b.reason}: ${b.detail}`),
+    // Files that name no account are listed as problems already; the summary repeats them as warnings.
+    skipWarnings: new Set(unnamed().map(unattributedDetail)),
+  });
 }
 
 export const mergeCommand: Command = {
   name: 'merge',
-  summary:
-    'merge local credential report files (CSV or stored JSON) into the merged report, summary and digest',
+  summary: 'merge local CSV or stored JSON reports into one report and digest',
   help: HELP,
   run: runMergeCommand,
 };

@@ -8,9 +8,19 @@ import { errorMessage, errorName, isAccessDenied } from '../../core/aws-errors';
 import { CredreportError } from '../../core/errors';
 import { DEFAULT_HUB_STACK_NAME, HUB_OUTPUTS } from '../../core/names';
 import { FINDING_IDS } from '../../core/types';
-import { parseCommandLine, parseDateOption } from '../args';
+import { SEVERITIES, severityRank } from '../../core/finding-ids';
+import {
+  FAIL_ON_HELP,
+  FAIL_ON_OPTION,
+  OUTPUT_HELP,
+  OUTPUT_OPTIONS,
+  parseCommandLine,
+  parseDateOption,
+  parseFailOnOption,
+  parseOutputOptions,
+} from '../args';
 import { AwsSessionFactory, createAwsSession, readStackOutput } from '../aws';
-import { Command, CommandIo, EXIT, exitStatusFor, UsageError } from '../command';
+import { Command, CommandIo, EXIT, EXIT_HELP, exitStatusFor, UsageError } from '../command';
 
 /** The digest could not be invoked, failed, or answered something that is not a digest result. */
 export class DigestRunError extends CredreportError {}
@@ -30,6 +40,8 @@ export const DigestResultSchema = z.object({
     complete: z.boolean(),
   }),
   findings: z.record(z.string(), z.number()),
+  /** Absent from digests deployed before it was added; `--fail-on` needs it. */
+  openFindings: z.record(z.string(), z.number()).optional(),
   email: z.enum(['sent', 'skipped', 'failed']),
   error: z.string().optional(),
 });
@@ -40,27 +52,36 @@ export const RUN_OPTIONS = {
   stack: { type: 'string' },
   function: { type: 'string' },
   now: { type: 'string' },
-  json: { type: 'boolean' },
   profile: { type: 'string' },
   region: { type: 'string' },
+  ...FAIL_ON_OPTION,
+  ...OUTPUT_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport run [options]
 
-Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/ in the hub bucket and
-sends the email when recipients are configured), waits for it to finish and prints what it returned:
-coverage, findings, whether the email was sent, where the summary is.
+Runs the digest now, as the schedule would (it writes latest/ and runs/date=…/
+in the hub bucket and sends the email when recipients are configured), waits
+for it to finish and prints what it returned: coverage, findings, whether the
+email was sent, where the summary is.
 
-  --stack NAME      hub stack whose ${HUB_OUTPUTS.digestFunctionName} output names the function (default ${DEFAULT_HUB_STACK_NAME})
-  --function NAME   the digest function itself (no CloudFormation call)
-  --now TIME        ISO 8601 time the digest evaluates findings at (default: the function's clock)
-  --json            print the digest's result as JSON, as the function returned it
-  --profile NAME    named profile (default: the default credential chain)
-  --region REGION   region of the hub (default: AWS_REGION or the profile's region)
+  --stack NAME         hub stack whose ${HUB_OUTPUTS.digestFunctionName} output names the
+                       function (default ${DEFAULT_HUB_STACK_NAME})
+  --function NAME      the digest function itself (no CloudFormation call)
+  --now TIME           ISO 8601 time the digest evaluates findings at
+                       (default: the function's clock)
+  --profile NAME       named profile (default: the default credential chain)
+  --region REGION      region of the hub (default: AWS_REGION or the profile's
+                       region)
+${FAIL_ON_HELP}
+${OUTPUT_HELP}
+                       (--json prints the result as the function returned it)
 
-Exit status: ${EXIT.ok} ok, ${EXIT.incomplete} ok but coverage incomplete (the digest's coverage.complete, the
-same rule as merge and collect), ${EXIT.error} the digest raised an error
-or returned ok: false (the email failed), or could not be invoked, ${EXIT.usage} bad arguments.
+Exit status ${EXIT.incomplete}: the digest ran but coverage is incomplete (its
+coverage.complete, the same rule as merge and collect). Exit status ${EXIT.error}: the
+digest raised an error or returned ok: false (the email failed), or could not
+be invoked.
+${EXIT_HELP}
 `;
 
 /** Human-readable lines for a digest result. */
@@ -82,6 +103,9 @@ export function formatDigestResult(result: DigestResult, functionName: string): 
       (coverage.missing > 0 ? `, ${coverage.missing} missing` : '') +
       (coverage.complete ? '' : ' (incomplete)'),
     `  findings: ${findings.length > 0 ? findings.join(', ') : 'none'}`,
+    ...(result.openFindings
+      ? [`  open findings: ${SEVERITIES.map((s) => `${result.openFindings?.[s] ?? 0} ${s}`).join(', ')}`]
+      : []),
     `  email: ${result.email}`,
     `  summary: ${result.summaryKey}`,
     ...(result.error ? [`  error: ${result.error}`] : []),
@@ -103,6 +127,8 @@ function parseFunctionError(payload: string): string {
 
 async function runRun(deps: RunCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandLine(argv, RUN_OPTIONS);
+  const mode = parseOutputOptions(values);
+  const failOn = parseFailOnOption(values['fail-on']);
   if (values.function !== undefined && values.stack !== undefined) {
     throw new UsageError('--function and --stack cannot be used together (--function needs no stack)');
   }
@@ -117,7 +143,7 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
     const functionName =
       values.function ??
       (await readStackOutput(session.cloudformation(), stack, HUB_OUTPUTS.digestFunctionName));
-    io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
+    if (!mode.quiet) io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
     const payload = JSON.stringify(now ? { now: now.toISOString() } : {});
     let response;
     try {
@@ -172,14 +198,31 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
     }
     const result = parsed.data;
     // --json prints what the function returned, fields this CLI does not know included.
-    io.stdout.write(
-      values.json ? `${JSON.stringify(json, null, 2)}\n` : formatDigestResult(result, functionName),
-    );
+    if (mode.json) io.stdout.write(`${JSON.stringify(json)}\n`);
+    else if (!mode.quiet) io.stdout.write(formatDigestResult(result, functionName));
     if (!result.ok) {
       io.stderr.write(
         `credreport run: the digest reported a failure: ${result.error ?? 'no reason given'}\n`,
       );
       return EXIT.error;
+    }
+    if (failOn !== undefined) {
+      const open = result.openFindings;
+      if (!open) {
+        throw new DigestRunError(
+          `${functionName} does not report open findings by severity (deployed before --fail-on existed): redeploy the hub`,
+        );
+      }
+      const count = SEVERITIES.filter((s) => severityRank(s) <= severityRank(failOn)).reduce(
+        (sum, s) => sum + (open[s] ?? 0),
+        0,
+      );
+      if (count > 0) {
+        io.stderr.write(
+          `credreport run: ${count} open finding${count === 1 ? '' : 's'} at or above ${failOn} (--fail-on ${failOn}): exit status ${EXIT.findings}\n`,
+        );
+        return EXIT.findings;
+      }
     }
     // The digest's verdict is core/coverage.ts's (docs/ARCHITECTURE.md §12), the one merge and collect exit by.
     return exitStatusFor(result.coverage);

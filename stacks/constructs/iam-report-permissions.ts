@@ -3,14 +3,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 /**
- * IAM read actions that collect one account's report. These four have no resource type in the IAM
- * service authorization reference, so `*` is the only resource they accept.
+ * IAM read actions that collect one account's report and its account facts (root credentials, password
+ * policy, virtual MFA devices: report schema v3). None has a resource type in the IAM service
+ * authorization reference, so `*` is the only resource they accept.
  */
 export const IAM_REPORT_ACCOUNT_ACTIONS = [
   'iam:GenerateCredentialReport',
   'iam:GetCredentialReport',
   'iam:GetAccountAuthorizationDetails',
   'iam:ListUsers',
+  'iam:GetAccountSummary',
+  'iam:GetAccountPasswordPolicy',
+  'iam:ListVirtualMFADevices',
 ] as const;
 
 /** IAM read actions on users: scoped to this account's user ARNs. */
@@ -36,7 +40,7 @@ export function iamReportStatements(scope: IConstruct): AcknowledgedStatement[] 
         resources: ['*'],
       }),
       reason:
-        'iam:GenerateCredentialReport, GetCredentialReport, GetAccountAuthorizationDetails and ListUsers have no resource type: IAM accepts only "*" for them (reads of this account only).',
+        'iam:GenerateCredentialReport, GetCredentialReport, GetAccountAuthorizationDetails, ListUsers, GetAccountSummary, GetAccountPasswordPolicy and ListVirtualMFADevices have no resource type: IAM accepts only "*" for them (reads of this account only).',
     },
     {
       statement: new iam.PolicyStatement({

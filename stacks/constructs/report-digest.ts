@@ -83,6 +83,14 @@ export const ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS = [
   'organizations:ListAccounts',
   'organizations:ListRoots',
 ] as const;
+/**
+ * Centralized root access reads (no resource type, so `*`): IAM's enabled root access features and the
+ * services with trusted access in Organizations (docs/ARCHITECTURE.md §7 "Organization findings").
+ */
+export const ROOT_ACCESS_READ_ACTIONS = [
+  'iam:ListOrganizationsFeatures',
+  'organizations:ListAWSServiceAccessForOrganization',
+] as const;
 /** Organizations read actions on the OU tree, scoped to the organization's root and OU ARNs. */
 export const ORGANIZATIONS_TREE_ACTIONS = [
   'organizations:ListAccountsForParent',
@@ -239,6 +247,15 @@ export class ReportDigest extends Construct {
         resources: ['*'],
       }),
       'organizations:DescribeOrganization, ListAccounts and ListRoots have no resource type: IAM accepts only "*" for them.',
+    );
+    // Centralized root access (collector/root-access.ts): IAM's features and whether IAM has trusted access.
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadRootAccessManagement',
+        actions: [...ROOT_ACCESS_READ_ACTIONS],
+        resources: ['*'],
+      }),
+      'iam:ListOrganizationsFeatures and organizations:ListAWSServiceAccessForOrganization have no resource type: IAM accepts only "*" for them. Both only read.',
     );
     const orgArn = (resource: string) =>
       stack.formatArn({

@@ -48,7 +48,15 @@ export function expectedUserFindings(
   if (ageDays > t.rotationDays && active.length > 0) found.add('key-not-rotated');
   if (admin && active.length > 0) found.add('privileged-key');
   if ((s3Read || rdsRead || dynamodbRead) && active.length > 0) found.add('data-read-key');
+  if (hasDirectPolicies(user)) found.add('user-direct-policies');
   return FINDING_IDS.filter((id) => found.has(id));
+}
+
+/** CIS "permissions only through groups": the scenario attached a managed or inline policy to the user itself. */
+export function hasDirectPolicies(user: SeededUser): boolean {
+  return (
+    (user.spec.managedPolicies?.length ?? 0) > 0 || Object.keys(user.spec.inlinePolicies ?? {}).length > 0
+  );
 }
 
 /** Findings of one key (the access-keys.csv row) under the same assumptions. */

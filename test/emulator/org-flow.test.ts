@@ -15,7 +15,7 @@ import {
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
 } from '../../core/columns';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, S3_LAYOUT } from '../../core/names';
-import { FINDING_IDS } from '../../core/types';
+import { AccountFacts, FINDING_IDS } from '../../core/types';
 import {
   DigestOutputs,
   Emulator,
@@ -46,6 +46,7 @@ import {
   runCli,
   splitFindings,
   userKey,
+  hasDirectPolicies,
 } from './expectations';
 import { emulatorEnv } from './moto';
 import {
@@ -146,9 +147,27 @@ describe('push path: member agent → central bus → ingest → digest', () => 
       expect(keys).toContain(S3_LAYOUT.accountLatest(account.id));
       const stored = JSON.parse(await readText(hub.bucket, S3_LAYOUT.accountLatest(account.id))) as {
         accountId: string;
+        schemaVersion: number;
         accessKeys: unknown[];
+        accountFacts?: AccountFacts;
       };
       expect(stored.accountId).toBe(account.id);
+      // The account facts arrive end to end (schema v3). moto answers GetAccountSummary without
+      // AccountPasswordPresent (unknown, so root MFA keeps today's verdict) and has no password policy.
+      expect(stored.schemaVersion).toBe(3);
+      expect(stored.accountFacts?.rootCredentials).toMatchObject({
+        mfaEnabled: false,
+        accessKeysPresent: false,
+      });
+      expect(stored.accountFacts?.rootCredentials).not.toHaveProperty('passwordPresent');
+      expect(stored.accountFacts?.passwordPolicy).toEqual({ present: false });
+      expect(stored.accountFacts?.rootMfaVirtual).toBe(false);
+      expect([...(stored.accountFacts?.usersWithDirectPolicies ?? [])].sort()).toEqual(
+        account.users
+          .filter(hasDirectPolicies)
+          .map((u) => u.name)
+          .sort(),
+      );
       expect(stored.accessKeys).toHaveLength(account.users.reduce((n, u) => n + u.keys.length, 0));
     }
     expect(keys.filter((k) => k.includes(org.account('closed').id))).toEqual([]);

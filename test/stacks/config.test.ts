@@ -394,9 +394,14 @@ describe('parseConfig', () => {
     );
   });
 
-  it('takes cisVersion v4.0.1 or v5.0.0 and throws naming cisVersion for any other', () => {
-    expect(parseConfig({ ...minimal, cisVersion: 'v4.0.1' }).cisVersion).toBe('v4.0.1');
-    expect(parse({ cisVersion: 'v1.4.0' })).toThrow(/cisVersion: expected one of v4.0.1, v5.0.0/);
+  it('takes cisVersion v4.0.1, v5.0.0, v6.0.0 or v7.0.0 and throws naming cisVersion for any other', () => {
+    for (const v of ['v4.0.1', 'v5.0.0', 'v6.0.0', 'v7.0.0']) {
+      expect(parseConfig({ ...minimal, cisVersion: v }).cisVersion).toBe(v);
+    }
+    expect(parse({ cisVersion: 'v1.4.0' })).toThrow(
+      /cisVersion: expected one of v4.0.1, v5.0.0, v6.0.0, v7.0.0/,
+    );
+    expect(parse({ cisVersion: 'v8.0.0' })).toThrow(/cisVersion: expected one of/);
   });
 
   it('throws naming stackName, breakdownTag and retainStacksOnAccountRemoval when malformed', () => {

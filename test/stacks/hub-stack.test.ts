@@ -270,13 +270,18 @@ describe('HubStack', () => {
         'iam:GenerateCredentialReport',
         'iam:GetAccessKeyLastUsed',
         'iam:GetAccountAuthorizationDetails',
+        'iam:GetAccountPasswordPolicy',
+        'iam:GetAccountSummary',
         'iam:GetCredentialReport',
         'iam:ListAccessKeys',
+        'iam:ListOrganizationsFeatures',
         'iam:ListUsers',
+        'iam:ListVirtualMFADevices',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'organizations:DescribeOrganization',
         'organizations:DescribePolicy',
+        'organizations:ListAWSServiceAccessForOrganization',
         'organizations:ListAccounts',
         'organizations:ListAccountsForParent',
         'organizations:ListOrganizationalUnitsForParent',
@@ -298,6 +303,10 @@ describe('HubStack', () => {
       );
       expect(statement(statements, 'ListReports').Condition).toEqual({
         StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*'] },
+      });
+      expect(statement(statements, 'ReadRootAccessManagement')).toMatchObject({
+        Action: ['iam:ListOrganizationsFeatures', 'organizations:ListAWSServiceAccessForOrganization'],
+        Resource: '*',
       });
       const orgScoped = (kind: string) => ({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:organizations::*:${kind}/o-exampleorg1/*`]],

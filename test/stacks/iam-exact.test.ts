@@ -222,7 +222,7 @@ describe('scripts/print-iam renderIamMarkdown', () => {
       expect(markdown).toContain(`Policy \`${policy}\`:`);
     }
     expect(markdown).toContain(
-      '| CollectAccountCredentialReport | Allow |  | `iam:GenerateCredentialReport`<br>`iam:GetAccountAuthorizationDetails`<br>`iam:GetCredentialReport`<br>`iam:ListUsers` | `*` |  |',
+      '| CollectAccountCredentialReport | Allow |  | `iam:GenerateCredentialReport`<br>`iam:GetAccountAuthorizationDetails`<br>`iam:GetAccountPasswordPolicy`<br>`iam:GetAccountSummary`<br>`iam:GetCredentialReport`<br>`iam:ListUsers`<br>`iam:ListVirtualMFADevices` | `*` |  |',
     );
     expect(markdown).toContain(
       'ArnLike aws:PrincipalArn = `arn:${AWS::Partition}:iam::*:role/credreport-member-agent`',

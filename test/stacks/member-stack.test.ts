@@ -146,9 +146,12 @@ describe('MemberStack', () => {
       'iam:GenerateCredentialReport',
       'iam:GetAccessKeyLastUsed',
       'iam:GetAccountAuthorizationDetails',
+      'iam:GetAccountPasswordPolicy',
+      'iam:GetAccountSummary',
       'iam:GetCredentialReport',
       'iam:ListAccessKeys',
       'iam:ListUsers',
+      'iam:ListVirtualMFADevices',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       // The on-failure destination: its own queue only.
@@ -176,6 +179,9 @@ describe('MemberStack', () => {
       { action: 'iam:GetCredentialReport', resource: '*', allowed: true },
       { action: 'iam:ListUsers', resource: '*', allowed: true },
       { action: 'iam:GetAccountAuthorizationDetails', resource: '*', allowed: true },
+      { action: 'iam:GetAccountSummary', resource: '*', allowed: true },
+      { action: 'iam:GetAccountPasswordPolicy', resource: '*', allowed: true },
+      { action: 'iam:ListVirtualMFADevices', resource: '*', allowed: true },
       { action: 'iam:ListAccessKeys', resource: own('iam::ACCOUNT:user/alice'), allowed: true },
       { action: 'iam:GetAccessKeyLastUsed', resource: own('iam::ACCOUNT:user/team/bob'), allowed: true },
       // No bus but the hub's central bus (below), nothing that writes IAM.

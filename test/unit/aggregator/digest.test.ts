@@ -1,6 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, ListOrganizationsFeaturesCommand } from '@aws-sdk/client-iam';
 import {
   AWSOrganizationsNotInUseException,
   DescribeOrganizationCommand,
@@ -17,15 +17,21 @@ import { S3_LAYOUT } from '../../../core/names';
 import { SAMPLE_ACCOUNTS, SAMPLE_DENY_SCP, sampleOrganization } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
-import { AccountReport } from '../../../core/types';
+import { AccountReport, FINDING_IDS } from '../../../core/types';
 import { createHubStores } from '../../../store/hub-stores';
-import { FakeOrganization, fakeOrganizationFrom, wireFakeOrganization } from './support/fake-organizations';
+import {
+  FakeOrganization,
+  fakeOrganizationFrom,
+  wireFakeOrganization,
+  wireFakeRootAccess,
+} from './support/fake-organizations';
 import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
 import { accountReport, metricSum, recordingMetrics, silentLogger } from './support/reports';
 
 const s3Mock = mockClient(S3Client);
 const orgMock = mockClient(OrganizationsClient);
 const sesMock = mockClient(SESv2Client);
+const iamMock = mockClient(IAMClient);
 
 const NOW = new Date('2026-11-21T06:00:00Z');
 const DATE = '2026-11-21';
@@ -96,12 +102,62 @@ beforeEach(() => {
   reports = sample.reports;
   org = fakeOrganizationFrom(sample.metadata);
   wireFakeOrganization(orgMock, org);
+  iamMock.reset();
+  org.rootAccessFeatures = ['RootCredentialsManagement', 'RootSessions'];
+  org.trustedServices.add('iam.amazonaws.com');
+  wireFakeRootAccess(iamMock, org);
   sesMock.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
   // Every member account's report as ingest stored it; the management account is collected in-process.
   for (const report of reports) {
     if (report.accountId !== OWN)
       memory.putRaw(S3_LAYOUT.accountLatest(report.accountId), JSON.stringify(report));
   }
+});
+
+describe('runDigest: centralized root access', () => {
+  it('reads root access from its own account, caches it with the metadata and reports members still holding root credentials', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    expect(iamMock).toHaveReceivedCommandTimes(ListOrganizationsFeaturesCommand, 1);
+    const cached = JSON.parse(memory.text(S3_LAYOUT.orgMetadata) as string) as { rootAccess?: unknown };
+    expect(cached.rootAccess).toEqual({
+      status: 'read',
+      enabledFeatures: ['RootCredentialsManagement', 'RootSessions'],
+      iamTrustedAccess: true,
+      fetchedAt: NOW.toISOString(),
+    });
+    const summary = summaryOf();
+    expect(summary.organization?.rootAccess.state).toBe('centralized');
+    expect(summary.organization?.findings.map((f) => [f.id, f.accountId])).toEqual([
+      ['member-root-credentials-present', SAMPLE_ACCOUNTS.devSandbox],
+    ]);
+    const csv = memory.text('latest/findings.csv') as string;
+    expect(csv.split('\n').filter((l) => l.includes('member-root-credentials-present'))).toHaveLength(1);
+    expect(sentEmail().Content?.Simple?.Body?.Text?.Data).toContain(
+      'Root access: centrally managed · 1 member account still holds root credentials',
+    );
+  });
+
+  it('shows "not readable from this account" in coverage, and no root-access finding, from an account IAM refuses', async () => {
+    org.rootAccessError = 'AccountNotManagementOrDelegatedAdministratorException';
+    await runDigest(CONFIG, deps(), NOW);
+    const summary = summaryOf();
+    expect(summary.organization?.rootAccess).toMatchObject({ state: 'unreadable', iamTrustedAccess: true });
+    expect(summary.organization?.findings).toEqual([]);
+    const text = sentEmail().Content?.Simple?.Body?.Text?.Data ?? '';
+    expect(text).toContain('Root access: not readable from this account');
+    expect(text).toMatch(
+      /Centralized root access \(IAM ListOrganizationsFeatures\): not readable from this account/,
+    );
+    expect(memory.text('latest/digest.html')).toContain('not readable from this account');
+  });
+
+  it('raises root-access-not-centralized when the feature is off', async () => {
+    org.rootAccessFeatures = [];
+    await runDigest(CONFIG, deps(), NOW);
+    const summary = summaryOf();
+    expect(summary.organization?.findings.map((f) => f.id)).toEqual(['root-access-not-centralized']);
+    expect(summary.totals.openFindings.high).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe('runDigest', () => {
@@ -156,7 +212,7 @@ describe('runDigest', () => {
       missing: summary.coverage.missing,
       complete: false,
     });
-    expect(result.coverage.expected).toBe(7);
+    expect(result.coverage.expected).toBe(9);
     expect(result.findings['root-access-key']).toBe(summary.findings['root-access-key'].users);
     expect(result.findings['root-access-key']).toBeGreaterThanOrEqual(1);
 
@@ -165,7 +221,7 @@ describe('runDigest', () => {
     expect(email.Destination?.ToAddresses).toEqual(['security@example.com']);
     const simple = email.Content?.Simple;
     expect(simple?.Subject?.Data).toMatch(
-      /^credreport o-example123 2026-11-21: \d+ root keys?, \d+ findings?, coverage \d+\/7$/,
+      /^credreport o-example123 2026-11-21: \d+ root keys?, \d+ findings?, coverage \d+\/9$/,
     );
     expect(simple?.Body?.Html?.Data).toContain('credential-report.csv.gz');
     expect(simple?.Body?.Text?.Data).toContain(`s3://${BUCKET}/runs/date=${DATE}/credential-report.csv`);
@@ -182,7 +238,7 @@ describe('runDigest', () => {
     expect(JSON.parse(memory.text(S3_LAYOUT.orgMetadata) as string)).toMatchObject({
       organizationId: 'o-example123',
     });
-    expect(metricSum(recorded, 'AccountsExpected')).toBe(7);
+    expect(metricSum(recorded, 'AccountsExpected')).toBe(9);
     expect(metricSum(recorded, 'AccountsReporting')).toBe(result.coverage.reporting);
     expect(metricSum(recorded, 'AccountsMissing')).toBe(result.coverage.missing);
     expect(metricSum(recorded, 'OrganizationsCalls')).toBe(
@@ -193,7 +249,7 @@ describe('runDigest', () => {
     expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([
       { name: 'DigestSucceeded', value: 1 },
     ]);
-    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(11);
+    expect(recorded.filter((m) => m.name === 'Findings')).toHaveLength(FINDING_IDS.length); // one per finding id, zero included
     expect(
       recorded.find((m) => m.name === 'Findings' && m.dimensions?.FindingId === 'root-access-key')?.value,
     ).toBe(result.findings['root-access-key']);
@@ -379,7 +435,7 @@ describe('runDigest', () => {
     await runDigest(CONFIG, deps(), NOW);
     const firstSummary = memory.text(`runs/date=${DATE}/summary.json`);
     // Every ACTIVE account's tags once (the suspended account is not asked).
-    expect(org.calls.ListTagsForResource).toBe(7);
+    expect(org.calls.ListTagsForResource).toBe(9);
 
     // The payments report gains a user with a console password and no MFA.
     const later = new Date(NOW.getTime() + 3_600_000);
@@ -402,7 +458,7 @@ describe('runDigest', () => {
     orgMock.resetHistory();
     const result = await runDigest(CONFIG, deps(), later);
 
-    expect(org.calls.ListTagsForResource).toBe(7); // warm cache: no new tag calls
+    expect(org.calls.ListTagsForResource).toBe(9); // warm cache: no new tag calls
     expect(orgMock).not.toHaveReceivedCommand(ListTagsForResourceCommand);
     const summary = summaryOf();
     expect(summary.delta?.newUsers.count).toBe(1);
@@ -421,7 +477,7 @@ describe('runDigest', () => {
       .on(DescribeOrganizationCommand)
       .rejects(new AWSOrganizationsNotInUseException({ $metadata: {}, message: 'not in use' }));
     const result = await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
-    expect(result.coverage.expected).toBe(7);
+    expect(result.coverage.expected).toBe(9);
     expect(summaryOf().byAccount.find((a) => a.accountId === SAMPLE_ACCOUNTS.payments)?.ouPath).toBe(
       'Root/Workloads/Prod',
     );

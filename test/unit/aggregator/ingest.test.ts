@@ -134,7 +134,7 @@ describe('ingestEvent', () => {
 
   it('rejects a detail that does not match the schema, without throwing', async () => {
     const [part] = partsOf(accountReport(ACCOUNT, NOW));
-    const outcome = await ingestEvent(partEvent({ ...part, schemaVersion: 3, extra: true }, ACCOUNT), deps);
+    const outcome = await ingestEvent(partEvent({ ...part, schemaVersion: 4, extra: true }, ACCOUNT), deps);
     expect(outcome).toMatchObject({ status: 'rejected', reason: 'invalid-part' });
     expect(rejectedOf(ACCOUNT)?.detail).toMatch(/schemaVersion/);
     expect(memory.keys('incoming/')).toEqual([]);

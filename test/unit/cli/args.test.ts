@@ -63,13 +63,35 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('negative numbers after an option', () => {
+  const NUMERIC = { 'rotation-days': { type: 'string' }, flag: { type: 'boolean' } } as const;
+  it('takes -5 as the value of the option before it, not as a missing value', () => {
+    expect(parseCommandLine(['--rotation-days', '-5'], NUMERIC).values['rotation-days']).toBe('-5');
+    expect(parseCommandLine(['--rotation-days', '-.5'], NUMERIC).values['rotation-days']).toBe('-.5');
+  });
+  it('still refuses an option name where a value belongs', () => {
+    expect(usage(() => parseCommandLine(['--rotation-days', '--flag'], NUMERIC))).toBe(
+      'option --rotation-days needs a value',
+    );
+  });
+  it('leaves arguments after -- alone', () => {
+    expect(parseCommandLine(['--', '--rotation-days', '-5'], NUMERIC, { max: 2 }).positionals).toEqual([
+      '--rotation-days',
+      '-5',
+    ]);
+  });
+});
+
 describe('value options', () => {
   it('parses whole numbers within bounds', () => {
     expect(parseIntegerOption('n', '42', { min: 1 })).toBe(42);
     expect(usage(() => parseIntegerOption('n', '4.2'))).toBe("option --n must be a whole number, got '4.2'");
     expect(usage(() => parseIntegerOption('n', 'ten'))).toMatch(/whole number/);
     expect(usage(() => parseIntegerOption('n', '0', { min: 1 }))).toBe(
-      'option --n must be at least 1, got 0',
+      "option --n must be a positive whole number, got '0'",
+    );
+    expect(usage(() => parseIntegerOption('n', '1', { min: 2 }))).toBe(
+      'option --n must be at least 2, got 1',
     );
     expect(usage(() => parseIntegerOption('n', '11', { max: 10 }))).toBe(
       'option --n must be at most 10, got 11',
@@ -137,12 +159,14 @@ describe('value options', () => {
     );
   });
 
-  it('parses --cis-version as v4.0.1 or v5.0.0 (with or without the v) and refuses other versions', () => {
+  it('parses --cis-version as v4.0.1, v5.0.0, v6.0.0 or v7.0.0 (with or without the v) and refuses other versions', () => {
     expect(parseCisVersionOption(undefined)).toBeUndefined();
     expect(parseCisVersionOption('v4.0.1')).toBe('v4.0.1');
     expect(parseCisVersionOption('5.0.0')).toBe('v5.0.0');
+    expect(parseCisVersionOption('v6.0.0')).toBe('v6.0.0');
+    expect(parseCisVersionOption('7.0.0')).toBe('v7.0.0');
     expect(usage(() => parseCisVersionOption('1.4'))).toMatch(
-      /--cis-version must be one of v4\.0\.1, v5\.0\.0, got '1\.4'/,
+      /--cis-version must be one of v4\.0\.1, v5\.0\.0, v6\.0\.0, v7\.0\.0, got '1\.4'/,
     );
   });
 
@@ -159,7 +183,7 @@ describe('value options', () => {
     expect(parseThresholdOptions({})).toEqual(DEFAULT_THRESHOLDS);
     expect(parseThresholdOptions({ 'grace-days': '0' }).graceDays).toBe(0);
     expect(usage(() => parseThresholdOptions({ 'unused-days': '0' }))).toBe(
-      'option --unused-days must be at least 1, got 0',
+      "option --unused-days must be a positive whole number, got '0'",
     );
     expect(usage(() => parseThresholdOptions({ 'stale-hours': '-1' }))).toBe(
       'option --stale-hours must be greater than 0, got -1',

@@ -10,6 +10,7 @@ import 'aws-sdk-client-mock-jest';
 import {
   AssumeRoleError,
   AwsSetupError,
+  describeCallerIdentityError,
   COLLECT_SESSION_NAME,
   createAwsSession,
   MAX_ATTEMPTS,
@@ -144,7 +145,7 @@ describe('createAwsSession', () => {
     const session = createAwsSession({ profile: 'auditor', region: 'us-east-1' });
     try {
       await expect(session.callerIdentity()).rejects.toThrow(
-        /cannot use the AWS credentials of profile 'auditor': ExpiredToken: The security token/,
+        /^the AWS credentials of profile 'auditor' have expired: run 'aws sso login --profile auditor'/,
       );
     } finally {
       session.destroy();
@@ -297,6 +298,60 @@ describe('readStackOutput', () => {
     cfn.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 'not authorized'));
     await expect(readStackOutput(client(), 'CredreportHub', 'ReportBucketName')).rejects.toThrow(
       /not allowed to describe stack 'CredreportHub' \(cloudformation:DescribeStacks\)/,
+    );
+  });
+});
+
+describe('describeCallerIdentityError', () => {
+  const withCode = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+
+  it('says how to configure credentials when there are none', () => {
+    const error = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    expect(describeCallerIdentityError(error)).toBe(
+      "no AWS credentials found in the default credential chain: run 'aws configure' (access keys) or " +
+        "'aws sso login' (IAM Identity Center), or pass --profile NAME for a named profile",
+    );
+  });
+
+  it('reports an unreachable endpoint as a network problem, not a credentials one', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT']) {
+      const message = describeCallerIdentityError(withCode(code, `connect ${code} 127.0.0.1:9`), 'p');
+      expect(message).toMatch(
+        new RegExp(`^cannot reach AWS STS: a network problem \\(${code}\\), not a credentials one`),
+      );
+      expect(message).not.toMatch(/aws configure|expired/);
+    }
+  });
+
+  it('says how to create a profile that does not exist', () => {
+    const error = Object.assign(
+      new Error('Could not resolve credentials using profile: [nope] in configuration/credentials file(s).'),
+      { name: 'CredentialsProviderError' },
+    );
+    expect(describeCallerIdentityError(error, 'nope')).toBe(
+      "profile 'nope' is not in your AWS config or credentials files: create it with 'aws configure --profile nope'" +
+        " or 'aws configure sso --profile nope', or pass another --profile",
+    );
+  });
+
+  it('says to log in again when an SSO session has expired', () => {
+    const error = Object.assign(
+      new Error('The SSO session associated with this profile has expired or is otherwise invalid.'),
+      { name: 'CredentialsProviderError' },
+    );
+    expect(describeCallerIdentityError(error, 'dev')).toMatch(
+      /^the AWS credentials of profile 'dev' have expired: run 'aws sso login --profile dev'/,
+    );
+  });
+
+  it('names credentials AWS rejected', () => {
+    const error = Object.assign(new Error('The security token included in the request is invalid.'), {
+      name: 'InvalidClientTokenId',
+    });
+    expect(describeCallerIdentityError(error)).toMatch(
+      /^AWS rejected the credentials of the default credential chain \(InvalidClientTokenId\)/,
     );
   });
 });

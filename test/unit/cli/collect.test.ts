@@ -25,6 +25,7 @@ import {
   createAwsSession,
 } from '../../../cli/aws';
 import { CollectOrgError, DEFAULT_COLLECT_CONCURRENCY, MetadataFileError } from '../../../cli/collect-org';
+import { OutputDirError } from '../../../cli/outputs';
 import { CommandIo, EXIT, UsageError } from '../../../cli/command';
 import { COLLECT_OPTIONS, createCollectCommand, CollectCommandDeps } from '../../../cli/commands/collect';
 import { REORDER_WINDOW_REPORTS } from '../../../core/merge';
@@ -114,7 +115,8 @@ let stderr: Captured;
 let sessions: AwsOptions[];
 /** Which credentials each account was collected with (access key id). */
 let collectedWith: Map<string, string>;
-let fetchCalls: { now: Date; budgetMs?: number }[];
+/** Each fetchOrgMetadata call; `withIam`: an IAM client of the caller's own account was handed on (root access). */
+let fetchCalls: { now: Date; budgetMs?: number; withIam: boolean }[];
 let savedEnv: NodeJS.ProcessEnv;
 
 function io(tty = false): CommandIo {
@@ -129,7 +131,7 @@ function command(overrides: Partial<CollectCommandDeps> = {}): ReturnType<typeof
       return createAwsSession({ region: 'eu-west-1', ...options });
     },
     fetchOrgMetadata: async (_client, opts) => {
-      fetchCalls.push({ now: opts.now, budgetMs: opts.budgetMs });
+      fetchCalls.push({ now: opts.now, budgetMs: opts.budgetMs, withIam: opts.iam !== undefined });
       return { metadata: METADATA, calls: {}, warnings: [] };
     },
     collect: async (deps, opts) => {
@@ -281,10 +283,49 @@ describe('collect', () => {
     expect(summary.coverage).toMatchObject({ expected: 4, reporting: 4, missing: 0, complete: true });
     expect(summary.generatedAt).toBe(NOW.toISOString());
     await flush();
-    expect(stdout.text()).toContain(`to ${join(cwd, 'out')}`);
-    expect(stdout.text()).toContain('accounts: 4 of 4 reporting');
-    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
-    expect(stderr.text()).toContain('collect: 3 AssumeRole and 4 IAM calls');
+    expect(stdout.text()).toContain(
+      'Wrote 6 files to out/: credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json, digest.html',
+    );
+    expect(stdout.text()).toContain('Collected 4 of 4 expected accounts: 8 users, 4 access keys (4 active)');
+    expect(stdout.text()).toContain('Coverage complete: 4 of 4 expected accounts reporting, 0 missing.');
+    expect(stdout.text()).toMatch(/^Open findings: \d+ critical, \d+ high, \d+ medium, \d+ low\.$/m);
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity, withIam: true }]);
+    // API call counts are for --verbose.
+    expect(stderr.text()).not.toContain('AssumeRole and');
+  });
+
+  it('adds what changed since --previous to summary.json, as merge does', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    await expect(command().run(['--out', 'first'], io())).resolves.toBe(EXIT.ok);
+    await expect(command().run(['--out', 'second', '--previous', 'first'], io())).resolves.toBe(EXIT.ok);
+    const summary = (dir: string): Summary =>
+      JSON.parse(readFileSync(join(cwd, dir, 'summary.json'), 'utf8')) as Summary;
+    expect(summary('first').delta).toBeUndefined();
+    expect(summary('second').delta).toBeDefined();
+  });
+
+  it('prints the API call counts with --verbose', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    await expect(command().run(['--verbose'], io())).resolves.toBe(EXIT.ok);
+    await flush();
+    expect(stderr.text()).toContain('credreport collect: 3 AssumeRole and 4 IAM calls');
+  });
+
+  it('prints nothing but the JSON result on stdout with --json, and nothing on stderr with --quiet too', async () => {
+    callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
+    rolesAssumable();
+    await expect(command().run(['--json', '--quiet'], io())).resolves.toBe(EXIT.ok);
+    await flush();
+    const result = JSON.parse(stdout.text()) as Record<string, unknown>;
+    expect(result).toMatchObject({
+      command: 'collect',
+      exitStatus: EXIT.ok,
+      coverage: { complete: true, expected: 4, reporting: 4, missing: 0, problems: [] },
+      apiCalls: { assumeRole: 3, iam: 4 },
+    });
+    expect(stderr.text()).toBe('');
   });
 
   it.each([
@@ -446,9 +487,14 @@ describe('collect', () => {
     );
     expect(readFileSync(join(cwd, 'out', 'digest.html'), 'utf8')).toContain('333333333333');
     await flush();
-    expect(stderr.text()).toContain('collect: 333333333333 failed: AssumeRole arn:aws:iam::333333333333');
-    expect(stderr.text()).toContain('coverage incomplete: 1 account(s) failed');
-    expect(stderr.text()).toMatch(/ {2}333333333333 Prod B: AssumeRole .* AccessDenied/);
+    const err = stderr.text();
+    // Printed once, as it failed; the end says so instead of printing it again.
+    expect(err.split('\n').filter((line) => line.includes('333333333333'))).toHaveLength(1);
+    expect(err).toContain('collect: 333333333333 Prod B failed: AssumeRole arn:aws:iam::333333333333');
+    expect(err).toContain('credreport collect: coverage problems: the 1 failed account printed above\n');
+    expect(err).toContain('outputs written, but coverage is incomplete (exit status 3)');
+    expect(stdout.text()).toContain('Coverage INCOMPLETE: 3 of 4 expected accounts reporting, 1 missing.');
+    expect(stdout.text()).not.toMatch(/failed, \d+ missing/);
   });
 
   it('lists an account whose collection fails with the collector error and its cause', async () => {
@@ -479,8 +525,8 @@ describe('collect', () => {
     expect(result).toBe(EXIT.error);
     expect(existsSync(join(cwd, 'out'))).toBe(false);
     await flush();
-    expect(stderr.text()).toContain('every account failed; nothing written');
-    expect(stderr.text()).toContain('  222222222222 Prod A: AssumeRole');
+    expect(stderr.text()).toContain('every account failed (each is printed above); nothing written');
+    expect(stderr.text().match(/222222222222 Prod A failed: AssumeRole/g)).toHaveLength(1);
   });
 
   it('fails before touching any account when the local credentials do not work', async () => {
@@ -492,7 +538,7 @@ describe('collect', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsSetupError);
     expect((error as Error).message).toMatch(
-      /cannot use the AWS credentials of the default credential chain: InvalidClientTokenId/,
+      /^AWS rejected the credentials of the default credential chain \(InvalidClientTokenId\)/,
     );
     expect(fetchCalls).toEqual([]);
   });
@@ -532,7 +578,7 @@ describe('collect', () => {
     expect(text).toContain('\rcollect [');
     expect(text).toMatch(/\rcollect \[#{24}\] 4\/4 accounts {2}1 failed {2}0:0\d elapsed {2}ETA 0:00\s*\n/);
     // The failure is printed on its own line, above the bar.
-    expect(text).toMatch(/\rcollect: 444444444444 failed: AssumeRole/);
+    expect(text).toMatch(/\rcollect: 444444444444 [\w ]+ failed: AssumeRole/);
   });
 
   it('runs the real collector over the assumed-role IAM client of each account', async () => {
@@ -569,7 +615,7 @@ describe('collect', () => {
     [['--metadata-out', 'b', '--ou', 'ou-ab12-11111111'], /--accounts and --ou do not apply/],
     [['--role', 'arn:aws:iam::1:role/x'], /--role takes the role name/],
     [['--role', 'bad name'], /not a valid IAM role name/],
-    [['--concurrency', '0'], /--concurrency must be at least 1/],
+    [['--concurrency', '0'], /--concurrency must be a positive whole number/],
     [['--concurrency', '65'], /--concurrency must be at most 64/],
     [['--accounts', '12345'], /not a 12-digit account id/],
     [['--ou', 'prod'], /not an OU id/],
@@ -657,7 +703,7 @@ describe('collect', () => {
     callerIs(`arn:aws:iam::${CALLER}:user/auditor`);
     rolesAssumable();
     await command().run(['--now', '2025-06-01T00:00:00Z', '--stale-hours', '100000'], io());
-    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity }]);
+    expect(fetchCalls).toEqual([{ now: NOW, budgetMs: Infinity, withIam: true }]);
     expect(readSummary().generatedAt).toBe('2025-06-01T00:00:00.000Z');
   });
 
@@ -668,7 +714,7 @@ describe('collect', () => {
     const error = await command()
       .run(['--out', 'taken/reports'], io())
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CollectOrgError);
+    expect(error).toBeInstanceOf(OutputDirError);
     expect((error as Error).message).toMatch(
       /cannot write to --out .*taken\/reports: .*taken is not a directory/,
     );
@@ -676,7 +722,7 @@ describe('collect', () => {
     expect(fetchCalls).toEqual([]);
   });
 
-  it('lists the first 20 failures at the end and counts the rest', async () => {
+  it('prints each of many failures once, as it happens, and not again at the end', async () => {
     const cmd = command({
       aws: fakeSession((id) => id !== '200000000000'),
       fetchOrgMetadata: async () => ({ metadata: manyAccounts(25), calls: {}, warnings: [] }),
@@ -684,9 +730,9 @@ describe('collect', () => {
     await expect(cmd.run([], io())).resolves.toBe(EXIT.incomplete);
     await flush();
     const text = stderr.text();
-    expect(text).toContain('coverage incomplete: 24 account(s) failed');
-    expect(text.match(/^ {2}2000000000\d\d A\d+: AssumeRole .*AccessDenied/gm)).toHaveLength(20);
-    expect(text).toContain('  … and 4 more (see summary.json)');
+    expect(text.match(/^collect: 2000000000\d\d A\d+ failed: AssumeRole .*AccessDenied/gm)).toHaveLength(24);
+    expect(text.split('\n').filter((line) => line.includes('AssumeRole'))).toHaveLength(24);
+    expect(text).toContain('coverage problems: the 24 failed accounts printed above');
     expect(readSummary().coverage.entries.filter((e) => e.reason === 'collection-failed')).toHaveLength(24);
   });
 

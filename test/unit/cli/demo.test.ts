@@ -66,9 +66,20 @@ function checkOutputs(outDir: string): void {
   expect(users.find((u) => u.account_id === SAMPLE_ACCOUNTS.devSandbox)?.['tag:Owner']).toBe(
     `'=HYPERLINK("http://x")`,
   );
+  // The accounts whose root credentials were removed show that, and no false root-MFA finding.
+  for (const id of [SAMPLE_ACCOUNTS.orders, SAMPLE_ACCOUNTS.experiments]) {
+    const root = users.find((u) => u.account_id === id && u.is_root === 'true');
+    expect(root?.root_credentials).toBe('no root credentials');
+    expect(root?.findings?.split(';')).not.toContain('root-mfa-disabled');
+  }
+  const experiments = users.find((u) => u.account_id === SAMPLE_ACCOUNTS.experiments && u.is_root === 'true');
+  expect(experiments?.password_policy).toBe('min 8, reuse allowed');
+  expect(experiments?.findings).toBe('password-policy-weak-length;password-policy-no-reuse-prevention');
+  expect(summary.findings['user-direct-policies'].users).toBe(1);
+  expect(summary.accountFacts.rootCredentials.none).toBe(2);
   expect(summary.coverage).toMatchObject({
-    expected: 7,
-    reporting: 4,
+    expected: 9,
+    reporting: 6,
     stale: 1,
     missing: 3,
     complete: false,
@@ -94,16 +105,26 @@ describe('credreport demo', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes the five outputs to ./out and prints the summary table', async () => {
+  it('writes the five outputs to ./out and ends with the same summary as merge and collect', async () => {
     const c = capture(dir);
     const code = await main(['demo', '--now', NOW], c.io);
-    expect(c.stderr()).toBe('');
     expect(code).toBe(EXIT.ok);
     checkOutputs(join(dir, 'out'));
     const stdout = c.stdout();
-    expect(stdout).toMatch(/accounts\s+users\s+access keys\s+active keys\s+users with findings/);
+    expect(stdout).toContain(
+      'Sample organization, 7 of 9 expected accounts: 22 users, 13 access keys (12 active), 14 users with findings.',
+    );
+    expect(stdout).not.toMatch(/accounts\s+5\b/);
+    expect(stdout).toMatch(/^Open findings: \d+ critical, \d+ high, \d+ medium, \d+ low\.$/m);
     expect(stdout).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
-    expect(stdout).toMatch(/coverage: 4 of 7 expected accounts reporting, 3 missing \(1 of them stale\)/);
+    expect(stdout).toContain(
+      'Coverage INCOMPLETE: 6 of 9 expected accounts reporting, 3 missing (1 of them stale).',
+    );
+    expect(stdout).toContain(
+      'Wrote 6 files to out/: credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json, digest.html',
+    );
+    // Each coverage gap once, with the summary, said to be part of the sample; nothing on stderr.
+    expect(c.stderr()).toBe('');
     expect(stdout).toContain(
       '555555555555 (log-archive): stale: last report generated 2024-05-29T06:00:00.000Z (3 days ago); stale after 26 hours',
     );
@@ -112,8 +133,10 @@ describe('credreport demo', () => {
     );
     expect(stdout).toContain('777777777777 (new-account): missing (never reported): no report received');
     expect(stdout).toContain(
-      'Wrote out/credential-report.csv, out/access-keys.csv, out/findings.csv, out/state.json.gz, out/summary.json, out/digest.html',
+      'Root access: centrally managed · 1 member account still holds root credentials · 3 member accounts whose root password is not known.',
     );
+    expect(stdout.match(/777777777777/g)).toHaveLength(1);
+    expect(stdout).toContain('Coverage gaps of the sample (intended, exit status 0):\n');
   });
 
   it('writes to --out and gives identical files for the same --now', async () => {
@@ -133,6 +156,27 @@ describe('credreport demo', () => {
     expect(summary.compliance[0]).toMatchObject({ cis: '1.4', cisV5: '1.3', securityHub: 'IAM.4' });
   });
 
+  it('shows the CIS v7.0.0 numbering with --cis-version 7.0.0, the dropped controls without an id', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--now', NOW, '--cis-version', '7.0.0'], c.io)).toBe(EXIT.ok);
+    expect(c.stdout()).toMatch(/root-access-key\s+2\.4\s+1\s+1/);
+    expect(c.stdout()).toMatch(/multiple-active-keys\s+-\s+1\s+2/);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.cisVersion).toBe('v7.0.0');
+    expect(summary.compliance.map((r) => r.cis)).toEqual([
+      '2.4',
+      '2.5',
+      '2.6',
+      '2.7',
+      '2.8',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+    ]);
+  });
+
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {
     const bad = capture(dir);
     expect(await main(['demo', '--now', 'soon'], bad.io)).toBe(EXIT.usage);
@@ -145,7 +189,7 @@ describe('credreport demo', () => {
   it('prints its help, with the options and the exit status, and writes nothing', async () => {
     const c = capture(dir);
     expect(await main(['demo', '--help'], c.io)).toBe(EXIT.ok);
-    expect(c.stdout()).toMatch(/^Usage: credreport demo \[--out DIR\] \[--now TIME\]/);
+    expect(c.stdout()).toMatch(/^Usage: credreport demo \[options\]\n/);
     expect(c.stdout()).toContain('--out DIR, -o DIR');
     expect(c.stdout()).toMatch(/--now TIME\s+ISO 8601 time/);
     expect(c.stdout()).toMatch(/Exit status: 0 ok/);
@@ -169,6 +213,7 @@ describe('credreport demo', () => {
       ],
       { cwd: dir, encoding: 'utf8', timeout: 60_000 },
     );
+    // No AWS SDK warning or anything else but the coverage problems of the sample.
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('credreport demo: sample organization');

@@ -138,6 +138,26 @@ describe('fetch', () => {
     );
   });
 
+  it('prints one JSON result with --json --out and nothing on stderr with --quiet', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body('a,b\n', '1,2\n') });
+    await expect(fetch.run(['--bucket', 'b', '--out', 'report.csv', '--json', '--quiet'], io)).resolves.toBe(
+      0,
+    );
+    expect(JSON.parse(stdout.text())).toEqual({
+      command: 'fetch',
+      exitStatus: 0,
+      source: 's3://b/latest/credential-report.csv',
+      file: join(cwd, 'report.csv'),
+      bytes: 8,
+    });
+    expect(stderr.text()).toBe('');
+  });
+
+  it('refuses --json without --out, where the object itself is the output', async () => {
+    await expect(fetch.run(['--bucket', 'b', '--json'], io)).rejects.toThrow(/--json needs --out FILE/);
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
   it('removes the partial file when the download breaks off', async () => {
     const broken = new Readable({
       read() {

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -87,8 +95,8 @@ describe('credreport merge', () => {
     expect(out.users).toHaveLength(12);
     expect(out.users.find((u) => u.user?.endsWith('=erin'))?.user).toBe("'=erin");
     expect(out.summary.coverage).toMatchObject({ expected: 2, reporting: 2, complete: true });
-    expect(result.stdout).toMatch(/Merged 2 accounts: 12 users/);
-    expect(result.stdout).toMatch(/result\/credential-report\.csv/);
+    expect(result.stdout).toMatch(/Merged 2 of 2 expected accounts: 12 users, 14 access keys \(10 active\)/);
+    expect(result.stdout).toMatch(/Wrote 6 files to result\/: credential-report\.csv, /);
   });
 
   it('reads the account id from the ARNs when the file name has none', async () => {
@@ -224,7 +232,7 @@ describe('credreport merge', () => {
       bad: expect.objectContaining({
         accountId: OTHER,
         reason: 'unreadable',
-        detail: expect.stringMatching(/^cannot read: EISDIR/),
+        detail: 'cannot read: is a directory',
       }),
     });
   });
@@ -297,7 +305,7 @@ describe('credreport merge', () => {
   it('exits 1 naming the path when an input does not exist, and writes nothing', async () => {
     const result = await run(dir, ['nope', '--now', NOW], true);
     expect(result.code).toBe(EXIT.error);
-    expect(result.stderr).toMatch(/credreport merge: input nope: ENOENT/);
+    expect(result.stderr).toBe('credreport merge: input nope: no such file or directory\n');
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
@@ -312,7 +320,7 @@ describe('credreport merge', () => {
     write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
     const missing = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--metadata', 'missing.json'], true);
     expect(missing.code).toBe(EXIT.error);
-    expect(missing.stderr).toMatch(/--metadata missing\.json: ENOENT/);
+    expect(missing.stderr).toMatch(/--metadata missing\.json: no such file or directory\n$/);
     write('bad.json', '{"accounts": 3}');
     const bad = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--metadata', 'bad.json'], true);
     expect(bad.code).toBe(EXIT.error);
@@ -329,7 +337,7 @@ describe('credreport merge', () => {
     expect(unknown.code).toBe(EXIT.usage);
     expect(unknown.stderr).toMatch(/unknown option '--metdata' \(did you mean --metadata\?\)/);
     const badDays = await run(dir, ['x.csv', '--rotation-days', '0'], true);
-    expect(badDays.stderr).toMatch(/--rotation-days must be at least 1/);
+    expect(badDays.stderr).toMatch(/--rotation-days must be a positive whole number, got '0'/);
   });
 
   it('exits 2 and writes nothing when --now is not a real day, rather than rolling it over', async () => {
@@ -353,6 +361,130 @@ describe('credreport merge', () => {
     expect(loose).toBe(0);
   });
 
+  describe('when no input is a readable report', () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(NORMAL, 'utf16le')]);
+    const binary = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 97 + 13) % 256));
+    const cases: [string, string, string | Buffer, RegExp][] = [
+      [
+        'package.json',
+        'package.json',
+        '{"name":"x","version":"1.0.0"}',
+        /package\.json: rejected: not a credreport account report such as accounts\/<id>\/latest\.json \(first problem: schemaVersion: /,
+      ],
+      [
+        'an empty .csv',
+        `${FIXTURE_ACCOUNT}.csv`,
+        '',
+        /111122223333: missing \(unreadable\): 111122223333\.csv: empty file/,
+      ],
+      ['a binary file renamed .csv', `${FIXTURE_ACCOUNT}.csv`, binary, /binary data, not a text file/],
+      [
+        'a truncated row',
+        `${FIXTURE_ACCOUNT}.csv`,
+        TRUNCATED,
+        /missing \(rejected\): credential report: line \d+.*truncated line/,
+      ],
+      [
+        'a UTF-16 file',
+        `${FIXTURE_ACCOUNT}.csv`,
+        utf16,
+        /encoded as UTF-16 \(little-endian, with a byte order mark\), not UTF-8: save it as UTF-8/,
+      ],
+    ];
+    it.each(cases)(
+      'exits 1 and leaves the previous outputs untouched for %s',
+      async (_name, file, content, reason) => {
+        write(`good/${FIXTURE_ACCOUNT}.csv`, NORMAL);
+        expect((await run(dir, ['good', '--now', NOW, '--out', 'result'])).code).toBe(EXIT.ok);
+        const names = [
+          'credential-report.csv',
+          'access-keys.csv',
+          'findings.csv',
+          'state.json.gz',
+          'summary.json',
+          'digest.html',
+        ];
+        const before = names.map((n) => readFileSync(join(dir, 'result', n)));
+        write(`bad/${file}`, content);
+        const result = await run(dir, [`bad/${file}`, '--now', NOW, '--out', 'result'], true);
+        expect(result.code).toBe(EXIT.error);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(
+          /^credreport merge: no input is a readable credential report; nothing written to result/,
+        );
+        expect(result.stderr).toMatch(reason);
+        expect(names.map((n) => readFileSync(join(dir, 'result', n)))).toEqual(before);
+        expect(readdirSync(join(dir, 'result')).sort()).toEqual([...names].sort());
+      },
+    );
+
+    it('creates no output directory', async () => {
+      write('bad/package.json', '{}');
+      const result = await run(dir, ['bad/package.json', '--out', 'fresh/out']);
+      expect(result.code).toBe(EXIT.error);
+      expect(existsSync(join(dir, 'fresh'))).toBe(false);
+    });
+  });
+
+  it('reads a CSV saved with a UTF-8 byte order mark', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(NORMAL)]));
+    const result = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(readOut(join(dir, 'out')).users.length).toBeGreaterThan(0);
+  });
+
+  it('names --out and the folder in the way when --out cannot be a directory', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write('taken', 'a file');
+    const result = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--out', 'taken/out'], true);
+    expect(result.code).toBe(EXIT.error);
+    expect(result.stderr).toBe(
+      `credreport merge: cannot write to --out ${join(dir, 'taken/out')}: ${join(dir, 'taken')} is not a directory\n`,
+    );
+  });
+
+  it('takes a negative number after an option as its value and says it must be positive', async () => {
+    const result = await run(dir, ['x.csv', '--rotation-days', '-5'], true);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toMatch(
+      /^credreport merge: option --rotation-days must be a positive whole number, got '-5'\n/,
+    );
+  });
+
+  it('ends with the summary in the singular for one account with one user and one key', async () => {
+    const [header, , alice] = NORMAL.split('\n');
+    write(`${FIXTURE_ACCOUNT}.csv`, `${header}\n${alice}\n`);
+    const result = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(
+      /^Merged 1 of 1 expected account: 1 user, 1 access key \(1 active\), 0 users with findings\.\nOpen findings: 0 critical, 0 high, 0 medium, 0 low\.\n/,
+    );
+    expect(result.stdout).toContain('Coverage complete: 1 of 1 expected account reporting, 0 missing.');
+    expect(result.stdout).toMatch(/\nWrote 6 files to out\/: credential-report\.csv, .*digest\.html\n$/);
+  });
+
+  it('exits 4 with --fail-on over an incomplete coverage, and says both', async () => {
+    write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+    write('notes.csv', 'x,y\n');
+    const result = await run(dir, [
+      `${FIXTURE_ACCOUNT}.csv`,
+      'notes.csv',
+      '--now',
+      NOW,
+      '--fail-on',
+      'medium',
+    ]);
+    expect(result.code).toBe(EXIT.findings);
+    expect(result.stderr).toContain(
+      "credreport merge: outputs written, but coverage is incomplete (exit status 3, but --fail-on's 4 comes first)\n",
+    );
+    expect(result.stderr).toContain(
+      'credreport merge: 10 open findings at or above medium (--fail-on medium): exit status 4\n',
+    );
+    const quiet = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--fail-on', 'critical']);
+    expect(quiet.code).toBe(EXIT.ok);
+  });
+
   it('prints its help through main', async () => {
     const result = await run(dir, ['--help'], true);
     expect(result.code).toBe(EXIT.ok);
@@ -366,7 +498,7 @@ describe('credreport merge', () => {
     ]) {
       expect(result.stdout).toContain(option);
     }
-    expect(result.stdout).toMatch(/a time without an offset is UTC/);
-    expect(result.stdout).toMatch(/Exit status: 0 ok; 1 error .*; 2 usage error; 3 outputs written/s);
+    expect(result.stdout).toMatch(/a time without an\s+offset is UTC/);
+    expect(result.stdout).toMatch(/Exit status: 0 ok; 1 error.*; 2 usage error; 3 outputs\s+written/s);
   });
 });

@@ -1,4 +1,8 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { cleanUpAfterInterrupt, onInterrupt, trackTarget, trackTemp } from '../../../cli/interrupt';
 import { formatDuration, Progress } from '../../../cli/progress';
 
 /** A stream that records what was written, with the tty flags a terminal would have. */
@@ -190,6 +194,69 @@ describe('Progress', () => {
       expect(out.text()).toContain('0:05 elapsed');
     } finally {
       jest.useRealTimers();
+    }
+  });
+});
+
+describe('Progress on interrupt and with --quiet', () => {
+  it('wipes the bar with abort, so the next message starts on a clean line, and draws no more', async () => {
+    const out = capture(true);
+    const progress = new Progress({
+      stream: out.stream,
+      label: 'collect',
+      total: 4,
+      clock: () => 0,
+      refreshMs: 0,
+    });
+    const drawn = progress.barLine();
+    progress.abort();
+    progress.tick('ok');
+    progress.finish();
+    await flush();
+    expect(out.text()).toBe(`\r${drawn}\r${' '.repeat(drawn.length)}\r`);
+  });
+
+  it('draws nothing when quiet but still prints logged failures', async () => {
+    const out = capture(true);
+    const progress = new Progress({
+      stream: out.stream,
+      label: 'collect',
+      total: 2,
+      quiet: true,
+      refreshMs: 0,
+    });
+    progress.tick('failed');
+    progress.log('collect: 111111111111 failed: AccessDenied');
+    progress.tick('ok');
+    progress.finish();
+    await flush();
+    expect(out.text()).toBe('collect: 111111111111 failed: AccessDenied\n');
+  });
+});
+
+describe('cleanUpAfterInterrupt', () => {
+  it('runs the cleanups, removes the temporary files still there and names what was kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credreport-interrupt-'));
+    try {
+      writeFileSync(join(dir, 'summary.json'), '{}');
+      const temp = join(dir, 'summary.json.1.tmp');
+      writeFileSync(temp, 'half');
+      trackTarget(dir);
+      const release = trackTemp(temp);
+      const gone = trackTemp(join(dir, 'never-created.tmp'));
+      let cleaned = 0;
+      const off = onInterrupt(() => cleaned++);
+      const message = cleanUpAfterInterrupt('SIGINT', dir);
+      off();
+      release();
+      gone();
+      expect(cleaned).toBe(1);
+      expect(existsSync(temp)).toBe(false);
+      expect(message).toBe(
+        `credreport: interrupted (SIGINT): removed 1 temporary file in ${dir}; kept summary.json as they were before this run\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

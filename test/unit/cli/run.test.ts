@@ -100,6 +100,38 @@ describe('run', () => {
     );
   });
 
+  describe('--fail-on', () => {
+    const withOpen = {
+      ...OK_RESULT,
+      openFindings: { critical: 1, high: 0, medium: 12, low: 3 },
+    };
+
+    it('exits 4 when the digest reports open findings at or above the severity', async () => {
+      lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(withOpen) as never });
+      await expect(run.run(['--function', 'digest', '--fail-on', 'high'], io)).resolves.toBe(EXIT.findings);
+      await flush();
+      expect(stdout.text()).toContain('  open findings: 1 critical, 0 high, 12 medium, 3 low\n');
+      expect(stderr.text()).toContain(
+        'credreport run: 1 open finding at or above high (--fail-on high): exit status 4\n',
+      );
+    });
+
+    it('exits 0 when none is that severe', async () => {
+      lambda.on(InvokeCommand).resolves({
+        StatusCode: 200,
+        Payload: encode({ ...withOpen, openFindings: { critical: 0, high: 0, medium: 2, low: 0 } }) as never,
+      });
+      await expect(run.run(['--function', 'digest', '--fail-on', 'high'], io)).resolves.toBe(EXIT.ok);
+    });
+
+    it('refuses to decide with a digest that does not report open findings by severity', async () => {
+      lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(OK_RESULT) as never });
+      await expect(run.run(['--function', 'digest', '--fail-on', 'low'], io)).rejects.toThrow(
+        /does not report open findings by severity .*redeploy the hub/,
+      );
+    });
+  });
+
   it('sends --now as an ISO time in the payload', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(OK_RESULT) as never });
     await run.run(['--function', 'digest', '--now', '2026-01-02T06:00:00+01:00'], io);

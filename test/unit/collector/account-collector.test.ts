@@ -64,7 +64,7 @@ describe('collectAccountReport', () => {
     const { report, stats } = await run();
 
     expect(report).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       accountId: ACCOUNT,
       generatedTime: GENERATED,
       credentialReportCsv: reportCsv(USERS),
@@ -101,6 +101,20 @@ describe('collectAccountReport', () => {
       GetCredentialReport: 1,
       GetAccountAuthorizationDetails: 1,
       ListAccessKeys: 2, // carol has no key in the report
+      GetAccountSummary: 1,
+      GetAccountPasswordPolicy: 1,
+      ListVirtualMFADevices: 1,
+    });
+    expect(report.accountFacts).toEqual({
+      rootCredentials: {
+        mfaEnabled: false,
+        accessKeysPresent: false,
+        passwordPresent: false,
+        signingCertificatesPresent: false,
+      },
+      passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 24 },
+      rootMfaVirtual: false,
+      usersWithDirectPolicies: ['alice'],
     });
     expect(mock).toHaveReceivedCommandWith(GetAccountAuthorizationDetailsCommand, {
       Filter: ['User', 'Group', 'Role', 'LocalManagedPolicy', 'AWSManagedPolicy'],
@@ -452,6 +466,9 @@ describe('collectAccountReport faults', () => {
       GetAccountAuthorizationDetails: 8,
       ListAccessKeys: 8,
       GetAccessKeyLastUsed: 4,
+      GetAccountSummary: 4,
+      GetAccountPasswordPolicy: 4,
+      ListVirtualMFADevices: 4,
     });
   });
 

@@ -6,13 +6,18 @@ import {
   GenerateCredentialReportCommand,
   GetAccessKeyLastUsedCommand,
   GetAccountAuthorizationDetailsCommand,
+  GetAccountPasswordPolicyCommand,
+  GetAccountSummaryCommand,
   GetCredentialReportCommand,
   IAMClient,
   LimitExceededException,
   ListAccessKeysCommand,
   ListUsersCommand,
+  ListVirtualMFADevicesCommand,
   NoSuchEntityException,
   type AccessKeyMetadata,
+  type PasswordPolicy,
+  type VirtualMFADevice,
   type ManagedPolicyDetail,
   type RoleDetail,
   type UserDetail,
@@ -82,7 +87,24 @@ export interface AccountSpec {
   readonly keyPageSize?: number;
   /** Fail the first N calls of each operation (per user for per-user operations) with Throttling. */
   readonly throttleFirst?: number;
+  /** GetAccountSummary's SummaryMap. @default root with MFA, no password, no keys, no certificates */
+  readonly summary?: Record<string, number>;
+  /** GetAccountPasswordPolicy's answer; `null`: NoSuchEntity. @default length 14, reuse 24 */
+  readonly passwordPolicy?: PasswordPolicy | null;
+  /** Assigned virtual MFA devices (ListVirtualMFADevices). @default none */
+  readonly virtualMfaDevices?: readonly VirtualMFADevice[];
+  /** Virtual MFA devices per page. */
+  readonly mfaPageSize?: number;
 }
+
+/** The summary of a member account whose root credentials were removed (AWS's current practice). */
+export const NO_ROOT_CREDENTIALS_SUMMARY = {
+  AccountMFAEnabled: 0,
+  AccountAccessKeysPresent: 0,
+  AccountPasswordPresent: 0,
+  AccountSigningCertificatesPresent: 0,
+  Users: 3,
+};
 
 export const keyIdOf = (user: string, slot: number): string =>
   `AKIA${Buffer.from(`${user}#${slot}`).toString('hex').toUpperCase().slice(-15).padStart(15, '0')}${slot}`;
@@ -186,6 +208,37 @@ export function setupIamAccount(spec: AccountSpec): { iam: IAMClient; mock: AwsC
     if (!known)
       throw new NoSuchEntityException({ message: 'The Access Key with id x cannot be found', ...meta });
     return { UserName: 'x', AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' }, ...meta };
+  });
+  mock.on(GetAccountSummaryCommand).callsFake(() => {
+    throttle('summary');
+    return { SummaryMap: spec.summary ?? NO_ROOT_CREDENTIALS_SUMMARY, ...meta };
+  });
+  mock.on(GetAccountPasswordPolicyCommand).callsFake(() => {
+    throttle('policy');
+    if (spec.passwordPolicy === null) {
+      throw new NoSuchEntityException({
+        message: `The Password Policy with domain name ${ACCOUNT} cannot be found.`,
+        ...meta,
+      });
+    }
+    return {
+      PasswordPolicy: spec.passwordPolicy ?? { MinimumPasswordLength: 14, PasswordReusePrevention: 24 },
+      ...meta,
+    };
+  });
+  const devices = spec.virtualMfaDevices ?? [];
+  const mfaPageSize = spec.mfaPageSize ?? 1000;
+  mock.on(ListVirtualMFADevicesCommand).callsFake((input: { Marker?: string }) => {
+    throttle(`mfa:${input.Marker ?? ''}`);
+    const start = Number(input.Marker ?? 0);
+    const end = start + mfaPageSize;
+    const truncated = end < devices.length;
+    return {
+      VirtualMFADevices: devices.slice(start, end),
+      IsTruncated: truncated,
+      ...(truncated ? { Marker: String(end) } : {}),
+      ...meta,
+    };
   });
   return { iam, mock };
 }

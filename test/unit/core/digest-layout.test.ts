@@ -123,13 +123,13 @@ describe('digest content', () => {
     const open = summary.totals.openFindings.critical + summary.totals.openFindings.high;
     const head = section(html, 'headline');
     expect(head).toContain(`<span data-figure="open">${open}</span>`);
-    expect(head).toContain('<span data-figure="reporting">4</span>');
-    expect(head).toContain('<span data-figure="expected">7</span>');
+    expect(head).toContain('<span data-figure="reporting">6</span>');
+    expect(head).toContain('<span data-figure="expected">9</span>');
     expect(head).not.toContain('data-figure="new"');
     expect(head).toContain('new (first run)');
-    expect(head).toContain('Coverage incomplete:</span> 4 of 7 expected accounts reporting, 3 missing');
+    expect(head).toContain('Coverage incomplete:</span> 6 of 9 expected accounts reporting, 3 missing');
     expect(text.split('\n')[1]).toBe(
-      `Open critical or high findings: ${open} · New since the previous run: — (first run) · Resolved: — · Accounts reporting: 4 of 7`,
+      `Open critical or high findings: ${open} · New since the previous run: — (first run) · Resolved: — · Accounts reporting: 6 of 9`,
     );
 
     const later = { ...summary, delta: delta({ newFindings: { count: 3, items: [], byFinding: {} } }) };

@@ -43,8 +43,9 @@ describe('AccountReportSchema', () => {
     expect(AccountReportSchema.safeParse(bad).success).toBe(false);
   });
 
-  it('rejects a report when the schema version is neither 1 nor 2', () => {
-    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 3 }).success).toBe(false);
+  it('rejects a report when the schema version is not 1, 2 or 3', () => {
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 4 }).success).toBe(false);
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 0 }).success).toBe(false);
   });
 
   it('accepts a v1 report (an agent not yet updated) without grants', () => {
@@ -58,6 +59,69 @@ describe('AccountReportSchema', () => {
       grants: { admin: [{ path: 'AdministratorAccess', actions: ['iam:PutUserPolicy'] }] },
     }));
     expect(AccountReportSchema.safeParse({ ...report, schemaVersion: 1, privileges }).success).toBe(false);
+  });
+});
+
+describe('AccountReportSchema v3 account facts', () => {
+  const facts = {
+    rootCredentials: {
+      mfaEnabled: false,
+      accessKeysPresent: false,
+      passwordPresent: false,
+      signingCertificatesPresent: false,
+    },
+    passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 24 },
+    rootMfaVirtual: false,
+    usersWithDirectPolicies: ['alice'],
+  };
+  const v3 = (accountFacts: unknown, schemaVersion = 3) =>
+    AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion, accountFacts }).success;
+
+  it('accepts a v3 report with every fact, and one with none', () => {
+    expect(v3(facts)).toBe(true);
+    expect(AccountReportSchema.safeParse({ ...sampleAccountReport(), schemaVersion: 3 }).success).toBe(true);
+  });
+
+  it('accepts unknown facts left out: a summary without AccountPasswordPresent, no policy, no device', () => {
+    expect(v3({ rootCredentials: { mfaEnabled: true, accessKeysPresent: false } })).toBe(true);
+    expect(v3({ passwordPolicy: { present: false } })).toBe(true);
+    expect(v3({})).toBe(true);
+  });
+
+  it('rejects accountFacts in a v1 or v2 report, where the field does not exist', () => {
+    expect(v3(facts, 1)).toBe(false);
+    expect(v3(facts, 2)).toBe(false);
+  });
+
+  it('rejects an unknown fact, a count where a boolean belongs, and an unknown root credential key', () => {
+    expect(v3({ ...facts, rootAccessKeys: 1 })).toBe(false);
+    expect(v3({ rootCredentials: { mfaEnabled: 1 } })).toBe(false);
+    expect(v3({ rootCredentials: { passwordPresent: true, x509: true } })).toBe(false);
+  });
+
+  it("rejects a password policy outside IAM's ranges or mixing absent with a length", () => {
+    expect(v3({ passwordPolicy: { present: true, minimumPasswordLength: 5 } })).toBe(false);
+    expect(v3({ passwordPolicy: { present: true, minimumPasswordLength: 129 } })).toBe(false);
+    expect(v3({ passwordPolicy: { present: true, minimumPasswordLength: 14.5 } })).toBe(false);
+    expect(
+      v3({ passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 25 } }),
+    ).toBe(false);
+    expect(v3({ passwordPolicy: { present: false, minimumPasswordLength: 14 } })).toBe(false);
+    expect(v3({ passwordPolicy: { present: true } })).toBe(false);
+  });
+
+  it('bounds the users with direct policies: names as IAM allows them, at most the users bound', () => {
+    expect(v3({ usersWithDirectPolicies: ['x'.repeat(65)] })).toBe(false);
+    expect(v3({ usersWithDirectPolicies: [''] })).toBe(false);
+    const many = Array.from({ length: PAYLOAD_BOUNDS.users + 1 }, (_, i) => `u${i}`);
+    expect(v3({ usersWithDirectPolicies: many })).toBe(false);
+  });
+
+  it('assembles a v3 part set with its facts, keeping its version', () => {
+    const report = { ...sampleAccountReport({ schemaVersion: 3 }), accountFacts: facts } as never;
+    const parts = splitReport(report);
+    expect(parts[0]?.schemaVersion).toBe(3);
+    expect(assembleParts(parts)).toEqual(report);
   });
 });
 

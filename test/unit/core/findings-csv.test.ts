@@ -6,6 +6,8 @@ import { findingDetail, findingPath } from '../../../core/findings-csv';
 import { findingsHeader, MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { readPreviousRun } from '../../../core/previous-run';
 import { buildAccountReport, sampleOrganization, SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import type { OrgMetadata } from '../../../core/types';
+import { ORG_FINDING_IDS } from '../../../core/org-findings';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 
 const NOW = new Date('2024-06-01T06:00:00Z');
@@ -40,6 +42,92 @@ async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'reports'>): 
     findings: parse(fi.text(), { columns: true }) as Record<string, string>[],
   };
 }
+
+describe('findings.csv organization rows', () => {
+  const sample = sampleOrganization(NOW);
+  const withRootAccess = (rootAccess: OrgMetadata['rootAccess']): OrgMetadata => ({
+    ...sample.metadata,
+    ...(rootAccess ? { rootAccess } : {}),
+  });
+  const fetchedAt = NOW.toISOString();
+
+  it('writes one row per member whose root still holds credentials, on the member account, user and key empty', async () => {
+    const out = await merge({ metadata: sample.metadata, reports: sample.reports });
+    const rows = out.findings.filter((r) => r.finding_id === 'member-root-credentials-present');
+    expect(rows).toEqual([
+      expect.objectContaining({
+        account_id: SAMPLE_ACCOUNTS.devSandbox,
+        account_name: 'dev-sandbox',
+        user: '',
+        user_arn: '',
+        access_key_id: '',
+        key_slot: '',
+        severity: 'high',
+        cis_v4: '',
+        cis_v5: '',
+        cis_v6: '',
+        cis_v7: '',
+        first_seen: NOW.toISOString(),
+        age_days: '0',
+        detail: expect.stringMatching(
+          /^root signing certificate present; .*sts:AssumeRoot.*IAMDeleteRootUserCredentials/,
+        ),
+      }),
+    ]);
+    expect(out.result.summary.organization?.findings).toHaveLength(1);
+    const total = Object.values(out.result.summary.totals.openFindings).reduce((a, b) => a + b, 0);
+    expect(out.findings).toHaveLength(total);
+  });
+
+  it('writes the organization row with the organization id as account_id and CIS v7.0.0 2.1.1 when root access is not centralized', async () => {
+    const off = await merge({
+      metadata: withRootAccess({
+        status: 'read',
+        enabledFeatures: ['RootSessions'],
+        iamTrustedAccess: true,
+        fetchedAt,
+      }),
+      reports: sample.reports,
+    });
+    const rows = off.findings.filter((r) =>
+      (ORG_FINDING_IDS as readonly string[]).includes(r.finding_id ?? ''),
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({
+        account_id: 'o-example123',
+        account_name: '',
+        user: '',
+        access_key_id: '',
+        finding_id: 'root-access-not-centralized',
+        severity: 'high',
+        cis_v4: '',
+        cis_v5: '',
+        cis_v6: '',
+        cis_v7: '2.1.1',
+        detail: 'RootCredentialsManagement not enabled; IAM trusted access in Organizations enabled',
+      }),
+    ]);
+    const on = await merge({ metadata: sample.metadata, reports: sample.reports });
+    expect(off.result.summary.totals.openFindings.high).toBe(on.result.summary.totals.openFindings.high);
+  });
+
+  it('writes no organization row when root access is unreadable or was never read', async () => {
+    const neverRead: OrgMetadata = { ...sample.metadata };
+    delete (neverRead as { rootAccess?: unknown }).rootAccess;
+    const unreadable = withRootAccess({
+      status: 'unreadable',
+      detail: 'AccessDeniedException: the role lacks iam:ListOrganizationsFeatures',
+      fetchedAt,
+    });
+    for (const metadata of [unreadable, neverRead]) {
+      const out = await merge({ metadata, reports: sample.reports });
+      expect(
+        out.findings.filter((r) => (ORG_FINDING_IDS as readonly string[]).includes(r.finding_id ?? '')),
+      ).toEqual([]);
+      expect(out.result.summary.organization?.findings).toEqual([]);
+    }
+  });
+});
 
 describe('findings.csv', () => {
   const sample = sampleOrganization(NOW);
@@ -77,12 +165,14 @@ describe('findings.csv', () => {
     );
   });
 
-  it('carries the severity and the CIS v4.0.1, v5.0.0 and Security Hub ids of each finding', () => {
-    for (const row of out.findings) {
+  it('carries the severity and the CIS v4.0.1, v5.0.0, v6.0.0, v7.0.0 and Security Hub ids of each finding', () => {
+    for (const row of out.findings.filter((r) => r.finding_id !== 'member-root-credentials-present')) {
       const id = row.finding_id as FindingId;
       expect(row.severity).toBe(FINDING_SEVERITY[id]);
       expect(row.cis_v4).toBe(FINDING_CONTROLS[id].cisV4 ?? '');
       expect(row.cis_v5).toBe(FINDING_CONTROLS[id].cisV5 ?? '');
+      expect(row.cis_v6).toBe(FINDING_CONTROLS[id].cisV6 ?? '');
+      expect(row.cis_v7).toBe(FINDING_CONTROLS[id].cisV7 ?? '');
       expect(row.security_hub_control).toBe(FINDING_CONTROLS[id].securityHub ?? '');
     }
     const rootKey = out.findings.find((r) => r.finding_id === 'root-access-key');
@@ -92,8 +182,12 @@ describe('findings.csv', () => {
       severity: 'critical',
       cis_v4: '1.4',
       cis_v5: '1.3',
+      cis_v6: '2.3',
+      cis_v7: '2.4',
       security_hub_control: 'IAM.4',
     });
+    const twoKeys = out.findings.find((r) => r.finding_id === 'multiple-active-keys');
+    expect(twoKeys).toMatchObject({ cis_v4: '1.13', cis_v5: '1.12', cis_v6: '2.12', cis_v7: '' });
   });
 
   it('puts a user finding on a row without a key, and gives every row a short detail', () => {
@@ -195,6 +289,29 @@ describe('findingDetail', () => {
     expect(
       findingDetail('credential-unused', user, { passwordSetMs: nowMs - DAY, activeKeys: 0 }, nowMs, t),
     ).toBe('password never used, set 1 day ago');
+  });
+
+  it("states the password policy's length and reuse against CIS's, or that there is no policy", () => {
+    const root = { isKey: false };
+    const detail = (id: FindingId, passwordPolicy?: Parameters<typeof findingDetail>[2]['passwordPolicy']) =>
+      findingDetail(id, root, { activeKeys: 0, ...(passwordPolicy ? { passwordPolicy } : {}) }, nowMs, t);
+    expect(detail('password-policy-weak-length', { present: true, minimumPasswordLength: 8 })).toBe(
+      'password policy minimum length 8, CIS asks 14 or more',
+    );
+    expect(detail('password-policy-weak-length', { present: false })).toBe(
+      'no password policy: minimum length is not set to 14 or more',
+    );
+    expect(
+      detail('password-policy-no-reuse-prevention', {
+        present: true,
+        minimumPasswordLength: 14,
+        passwordReusePrevention: 5,
+      }),
+    ).toBe('password policy remembers 5, CIS asks the last 24');
+    expect(detail('password-policy-no-reuse-prevention', { present: true, minimumPasswordLength: 14 })).toBe(
+      'password reuse is not prevented, CIS asks the last 24',
+    );
+    expect(detail('root-hardware-mfa-missing')).toBe('root MFA is a virtual device, not a hardware one');
   });
 
   it('names the data services a data-read key can read, and root use by password or key', () => {

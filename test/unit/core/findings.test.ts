@@ -9,7 +9,8 @@ import type { KeyFacts } from '../../../core/findings';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import type { Thresholds } from '../../../core/thresholds';
 import { FINDING_IDS } from '../../../core/types';
-import type { FindingId, UserPrivileges } from '../../../core/types';
+import { FINDING_CONTROLS, FINDING_SEVERITY } from '../../../core/finding-ids';
+import type { AccountFacts, FindingId, UserPrivileges } from '../../../core/types';
 
 const ACCOUNT = '111122223333';
 const NOW = new Date('2024-06-01T12:00:00Z');
@@ -145,6 +146,70 @@ describe('evaluateUser', () => {
 
     it('is not raised when root mfa_active is true in any case', () => {
       expect(findingsOf(root({ mfa_active: 'TRUE' }))).toEqual([]);
+    });
+
+    describe('per root state, as CIS v5.0.0 audits it (GetAccountSummary)', () => {
+      const facts = (rootCredentials: NonNullable<AccountFacts['rootCredentials']>): AccountFacts => ({
+        rootCredentials,
+      });
+      const NONE = facts({ mfaEnabled: false, passwordPresent: false, accessKeysPresent: false });
+      const rootOf = (row: CredentialReportRow, f: AccountFacts | undefined) =>
+        evaluateUser(row, undefined, NOW, T, f);
+
+      it('raises no MFA finding and says "none" when the root has no password and no keys', () => {
+        const evaluation = rootOf(root({ mfa_active: 'false' }), NONE);
+        expect(evaluation.findings).toEqual([]);
+        expect(evaluation.rootCredentials).toBe('none');
+      });
+
+      it('raises root-mfa-disabled when the root has a password without MFA', () => {
+        const evaluation = rootOf(
+          root({ mfa_active: 'false' }),
+          facts({ mfaEnabled: false, passwordPresent: true, accessKeysPresent: false }),
+        );
+        expect(evaluation.findings).toEqual(['root-mfa-disabled']);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('raises nothing when the root has a password with MFA', () => {
+        const evaluation = rootOf(
+          root(),
+          facts({ mfaEnabled: true, passwordPresent: true, accessKeysPresent: false }),
+        );
+        expect(evaluation.findings).toEqual([]);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('raises root-mfa-disabled and root-access-key when the root has only access keys', () => {
+        const row = root({ mfa_active: 'false', ...key(1, { used: ago(40) }) });
+        const evaluation = rootOf(
+          row,
+          facts({ mfaEnabled: false, passwordPresent: false, accessKeysPresent: true }),
+        );
+        expect(evaluation.findings).toEqual(['root-access-key', 'root-mfa-disabled']);
+        expect(evaluation.rootCredentials).toBe('present');
+      });
+
+      it('keeps the credential report alone when the facts are unknown or lack the password key', () => {
+        expect(rootOf(root({ mfa_active: 'false' }), undefined).findings).toEqual(['root-mfa-disabled']);
+        expect(rootOf(root({ mfa_active: 'false' }), {}).rootCredentials).toBe('unknown');
+        // moto omits AccountPasswordPresent: no keys, password unknown → today's behaviour.
+        const moto = rootOf(
+          root({ mfa_active: 'false' }),
+          facts({ mfaEnabled: false, accessKeysPresent: false }),
+        );
+        expect(moto.findings).toEqual(['root-mfa-disabled']);
+        expect(moto.rootCredentials).toBe('unknown');
+      });
+
+      it('keeps root-access-key and root-recently-used whatever the facts say', () => {
+        const row = root({ password_last_used: ago(3), ...key(1, { used: ago(2) }) });
+        expect(rootOf(row, NONE).findings).toEqual(['root-access-key', 'root-recently-used']);
+      });
+
+      it('gives an IAM user no root state', () => {
+        expect(evaluateUser(user(), undefined, NOW, T, NONE).rootCredentials).toBe('unknown');
+      });
     });
 
     it('is not raised for an IAM user without MFA', () => {
@@ -458,6 +523,109 @@ describe('evaluateUser', () => {
 
     it('marks the root row as root', () => {
       expect(evaluateUser(root(), undefined, NOW, T).isRoot).toBe(true);
+    });
+  });
+
+  describe('account facts findings (report schema v3)', () => {
+    const PASSWORD = { mfaEnabled: true, passwordPresent: true, accessKeysPresent: false };
+    const own = (row: CredentialReportRow, facts: AccountFacts) =>
+      evaluateUser(row, undefined, NOW, T, facts).ownFindings;
+    const policy = (minimumPasswordLength: number, passwordReusePrevention?: number): AccountFacts => ({
+      passwordPolicy: {
+        present: true,
+        minimumPasswordLength,
+        ...(passwordReusePrevention === undefined ? {} : { passwordReusePrevention }),
+      },
+    });
+
+    it('raises root-hardware-mfa-missing when root MFA is on and its device is virtual', () => {
+      expect(own(root(), { rootCredentials: PASSWORD, rootMfaVirtual: true })).toEqual([
+        'root-hardware-mfa-missing',
+      ]);
+      expect(own(root(), { rootCredentials: PASSWORD, rootMfaVirtual: false })).toEqual([]);
+    });
+
+    it('raises no hardware MFA finding when MFA is off (root-mfa-disabled says it), the device type is unknown, or the root has no credentials', () => {
+      const noMfa = { ...PASSWORD, mfaEnabled: false };
+      expect(own(root({ mfa_active: 'false' }), { rootCredentials: noMfa, rootMfaVirtual: false })).toEqual([
+        'root-mfa-disabled',
+      ]);
+      expect(own(root(), { rootCredentials: PASSWORD })).toEqual([]);
+      const none = { mfaEnabled: true, passwordPresent: false, accessKeysPresent: false };
+      expect(own(root(), { rootCredentials: none, rootMfaVirtual: true })).toEqual([]);
+    });
+
+    it('raises both password policy findings on the root row when the account has no policy', () => {
+      expect(own(root(), { passwordPolicy: { present: false } })).toEqual([
+        'password-policy-weak-length',
+        'password-policy-no-reuse-prevention',
+      ]);
+    });
+
+    it('raises password-policy-weak-length below 14 characters and not at 14', () => {
+      expect(own(root(), policy(13, 24))).toEqual(['password-policy-weak-length']);
+      expect(own(root(), policy(14, 24))).toEqual([]);
+    });
+
+    it('raises password-policy-no-reuse-prevention below 24 remembered passwords or without reuse prevention', () => {
+      expect(own(root(), policy(14, 23))).toEqual(['password-policy-no-reuse-prevention']);
+      expect(own(root(), policy(14))).toEqual(['password-policy-no-reuse-prevention']);
+      expect(own(root(), policy(20, 24))).toEqual([]);
+    });
+
+    it('raises no password policy finding when the policy is unknown, nor on an IAM user row', () => {
+      expect(own(root(), {})).toEqual([]);
+      expect(own(user(), { passwordPolicy: { present: false } })).toEqual([]);
+    });
+
+    it('raises user-direct-policies on the users the facts list, and not on others or on root', () => {
+      const facts: AccountFacts = { usersWithDirectPolicies: ['u'] };
+      expect(own(user(), facts)).toEqual(['user-direct-policies']);
+      expect(own(user({ user: 'grouped' }), facts)).toEqual([]);
+      expect(own(root({ user: 'u' }), facts)).toEqual([]);
+      expect(own(user(), {})).toEqual([]);
+    });
+
+    it('keeps console-without-mfa beside user-direct-policies', () => {
+      const row = consoleUser({ mfa_active: 'false' });
+      expect(own(row, { usersWithDirectPolicies: ['u'] })).toEqual([
+        'console-without-mfa',
+        'user-direct-policies',
+      ]);
+    });
+
+    it('maps each new finding to its severity, CIS v4.0.1 / v5.0.0 / v6.0.0 / v7.0.0 ids and Security Hub control', () => {
+      expect(
+        (
+          [
+            'root-hardware-mfa-missing',
+            'password-policy-weak-length',
+            'password-policy-no-reuse-prevention',
+            'user-direct-policies',
+          ] as const
+        ).map((id) => [id, FINDING_SEVERITY[id], FINDING_CONTROLS[id]]),
+      ).toEqual([
+        [
+          'root-hardware-mfa-missing',
+          'critical',
+          { cisV4: '1.6', cisV5: '1.5', cisV6: '2.5', cisV7: '2.6', securityHub: 'IAM.6' },
+        ],
+        [
+          'password-policy-weak-length',
+          'medium',
+          { cisV4: '1.8', cisV5: '1.7', cisV6: '2.7', cisV7: '2.8', securityHub: 'IAM.15' },
+        ],
+        [
+          'password-policy-no-reuse-prevention',
+          'medium',
+          { cisV4: '1.9', cisV5: '1.8', cisV6: '2.8', cisV7: '2.9', securityHub: 'IAM.16' },
+        ],
+        [
+          'user-direct-policies',
+          'low',
+          { cisV4: '1.15', cisV5: '1.14', cisV6: '2.14', cisV7: '2.13', securityHub: 'IAM.2' },
+        ],
+      ]);
     });
   });
 

@@ -216,9 +216,14 @@ describe('renderDigestText', () => {
     });
     const text = renderDigestText(summary);
     expect(text).toContain(
-      'Coverage (INCOMPLETE): 4 of 7 expected accounts reporting, 3 missing (1 of them stale).',
+      'Coverage (INCOMPLETE): 6 of 9 expected accounts reporting, 3 missing (1 of them stale).',
     );
     expect(text).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
+    // The sample's account facts: two member accounts with their root credentials removed, one weak policy.
+    const facts =
+      'Root credentials: none in 2 accounts, present in 0, unknown in 5; password policy: below CIS in 1, missing in 0, unknown in 5.';
+    expect(text).toContain(facts);
+    expect(renderDigestHtml(summary)).toContain(facts);
     expect(text).toContain('\nTop risks\n---------\n');
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);

@@ -343,6 +343,8 @@ describe('runMerge', () => {
         SAMPLE_ACCOUNTS.devSandbox,
         SAMPLE_ACCOUNTS.security,
         SAMPLE_ACCOUNTS.logArchive,
+        SAMPLE_ACCOUNTS.orders,
+        SAMPLE_ACCOUNTS.experiments,
       ]),
     );
     const entry = out.result.summary.coverage.entries.find((e) => e.accountId === SAMPLE_ACCOUNTS.staging);
@@ -534,6 +536,131 @@ describe('runMerge', () => {
     );
     expect(out.result.html).toContain(`By tag =cmd|&#39; /C calc&#39;!A0`);
     expect(out.result.html).not.toContain('<script>');
+  });
+
+  it('raises root-mfa-disabled only where the account facts say the root user has a password or keys', async () => {
+    const noMfa = { createdDaysAgo: 1000, mfa: false };
+    const credentials = (passwordPresent: boolean | undefined, accessKeysPresent: boolean) => ({
+      rootCredentials: {
+        mfaEnabled: false,
+        accessKeysPresent,
+        ...(passwordPresent === undefined ? {} : { passwordPresent }),
+      },
+    });
+    const reports = [
+      {
+        ...report({ accountId: '111111111111', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(false, false),
+      },
+      {
+        ...report({ accountId: '222222222222', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(true, false),
+      },
+      {
+        ...report({ accountId: '333333333333', root: noMfa }),
+        schemaVersion: 3 as const,
+        accountFacts: credentials(undefined, false),
+      },
+      report({ accountId: '444444444444', root: noMfa }),
+    ];
+    const out = await merge({ reports });
+    const rootFindings = out.users.filter((u) => u.is_root === 'true').map((u) => [u.account_id, u.findings]);
+    expect(rootFindings).toEqual([
+      ['111111111111', ''],
+      ['222222222222', 'root-mfa-disabled'],
+      ['333333333333', 'root-mfa-disabled'],
+      ['444444444444', 'root-mfa-disabled'],
+    ]);
+    expect(out.result.summary.findings['root-mfa-disabled']?.users).toBe(3);
+    const factCells = out.users
+      .filter((u) => u.is_root === 'true')
+      .map((u) => [u.root_credentials, u.root_password_present, u.root_access_keys_present]);
+    expect(factCells).toEqual([
+      ['no root credentials', 'false', 'false'],
+      ['password', 'true', 'false'],
+      ['', '', 'false'],
+      ['', '', ''],
+    ]);
+    expect(out.users.filter((u) => u.is_root !== 'true').every((u) => u.root_credentials === '')).toBe(true);
+  });
+
+  it('appends the account-facts columns after the derived ones, the 22 AWS columns still contiguous', async () => {
+    const facts = {
+      rootCredentials: {
+        mfaEnabled: true,
+        passwordPresent: true,
+        accessKeysPresent: true,
+        signingCertificatesPresent: true,
+      },
+      passwordPolicy: { present: true as const, minimumPasswordLength: 12, passwordReusePrevention: 5 },
+      rootMfaVirtual: true,
+    };
+    const out = await merge({ reports: [{ ...report(), schemaVersion: 3 as const, accountFacts: facts }] });
+    const header = headerOf(out.credentialReport);
+    expect(header.slice(-7)).toEqual([
+      'report_generated_time',
+      'root_credentials',
+      'root_password_present',
+      'root_access_keys_present',
+      'root_signing_certificates_present',
+      'root_mfa_virtual',
+      'password_policy',
+    ]);
+    const root = out.users.find((u) => u.is_root === 'true');
+    expect(root).toMatchObject({
+      root_credentials: 'password; access keys; signing certificates',
+      root_signing_certificates_present: 'true',
+      root_mfa_virtual: 'true',
+      password_policy: 'min 12, reuse 5',
+    });
+    expect(root?.findings?.split(';')).toEqual([
+      'root-hardware-mfa-missing',
+      'password-policy-weak-length',
+      'password-policy-no-reuse-prevention',
+    ]);
+  });
+
+  it('counts account facts and leaves accounts without a fact out of its control, neither passing nor failing', async () => {
+    const good = {
+      rootCredentials: { mfaEnabled: true, passwordPresent: true, accessKeysPresent: false },
+      passwordPolicy: { present: true as const, minimumPasswordLength: 16, passwordReusePrevention: 24 },
+      rootMfaVirtual: true,
+      usersWithDirectPolicies: [],
+    };
+    const reports = [
+      { ...report({ accountId: '111111111111' }), schemaVersion: 3 as const, accountFacts: good },
+      {
+        ...report({ accountId: '222222222222' }),
+        schemaVersion: 3 as const,
+        accountFacts: { passwordPolicy: { present: false as const } },
+      },
+      report({ accountId: '333333333333' }),
+    ];
+    const { summary } = (await merge({ reports })).result;
+    expect(summary.accountFacts).toEqual({
+      accountsWithFacts: 2,
+      rootCredentials: { none: 0, present: 1, unknown: 2 },
+      rootMfaVirtual: 1,
+      passwordPolicy: { missing: 1, belowCis: 0, meetsCis: 1, unknown: 1 },
+      usersWithDirectPolicies: 0,
+    });
+    const row = (cis: string) => summary.compliance.find((c) => c.cis === cis);
+    expect(row('1.7')).toMatchObject({
+      findings: ['password-policy-weak-length'],
+      accountsPassing: 1,
+      accountsFailing: 1,
+      accountsNotEvaluated: 1,
+    });
+    expect(row('1.5')).toMatchObject({
+      findings: ['root-hardware-mfa-missing'],
+      accountsPassing: 0,
+      accountsFailing: 1,
+      accountsNotEvaluated: 2,
+    });
+    expect(row('1.14')).toMatchObject({ accountsPassing: 1, accountsFailing: 0, accountsNotEvaluated: 2 });
+    expect(row('1.3')).toMatchObject({ accountsPassing: 3, accountsNotEvaluated: 0 });
   });
 
   it('writes a root row with not_supported wherever AWS writes it verbatim and raises only root findings on it', async () => {

@@ -83,8 +83,8 @@ describe('runPipeline', () => {
       complete: false,
       missing: 3,
       stale: 1,
-      expected: 7,
-      reporting: 4,
+      expected: 9,
+      reporting: 6,
     });
     expect((JSON.parse(c.out.summary!) as Summary).coverage).toMatchObject({ ...result.verdict });
   });

@@ -219,6 +219,8 @@ describe('summary counts', () => {
       cis: '1.3',
       cisV4: '1.4',
       cisV5: '1.3',
+      cisV6: '2.3',
+      cisV7: '2.4',
       securityHub: 'IAM.4',
       users: 1,
       keys: 1,
@@ -228,6 +230,8 @@ describe('summary counts', () => {
       cis: '1.9',
       cisV4: '1.10',
       cisV5: '1.9',
+      cisV6: '2.9',
+      cisV7: '2.10',
       securityHub: 'IAM.5',
       users: 3,
       keys: 0,
@@ -243,25 +247,75 @@ describe('summary counts', () => {
     expect(v4.compliance.map((c) => c.cis)).toEqual([
       '1.4',
       '1.5',
+      '1.6',
       '1.7',
+      '1.8',
+      '1.9',
       '1.10',
       '1.11',
       '1.12',
       '1.13',
       '1.14',
+      '1.15',
     ]);
+  });
+
+  it('shows the CIS v6.0.0 numbering when cisVersion is v6.0.0, every control in section 2', async () => {
+    const v6 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v6.0.0' });
+    expect(v6.cisVersion).toBe('v6.0.0');
+    expect(v6.findings['key-not-rotated']).toMatchObject({ cis: '2.13', cisV5: '1.13', cisV6: '2.13' });
+    expect(v6.compliance.map((c) => c.cis)).toEqual([
+      '2.3',
+      '2.4',
+      '2.5',
+      '2.6',
+      '2.7',
+      '2.8',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+      '2.14',
+    ]);
+  });
+
+  it('shows the CIS v7.0.0 numbering when cisVersion is v7.0.0, and no id for the controls v7.0.0 dropped', async () => {
+    const v7 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v7.0.0' });
+    expect(v7.cisVersion).toBe('v7.0.0');
+    expect(v7.findings['key-not-rotated']).toMatchObject({ cis: '2.12', cisV7: '2.12' });
+    expect(v7.findings['multiple-active-keys']).not.toHaveProperty('cis');
+    expect(v7.findings['multiple-active-keys']).toMatchObject({ cisV6: '2.12', users: 1, keys: 2 });
+    expect(v7.findings['key-created-at-setup']).not.toHaveProperty('cis');
+    expect(v7.compliance.map((c) => c.cis)).toEqual([
+      '2.4',
+      '2.5',
+      '2.6',
+      '2.7',
+      '2.8',
+      '2.9',
+      '2.10',
+      '2.11',
+      '2.12',
+      '2.13',
+    ]);
+    expect(v7.compliance.flatMap((c) => c.findings)).not.toContain('multiple-active-keys');
   });
 
   it('tables per CIS control the accounts passing, failing and not evaluated', () => {
     expect(summary.compliance.map((c) => c.cis)).toEqual([
       '1.3',
       '1.4',
+      '1.5',
       '1.6',
+      '1.7',
+      '1.8',
       '1.9',
       '1.10',
       '1.11',
       '1.12',
       '1.13',
+      '1.14',
     ]);
     const failing = (id: string): number =>
       summary.byAccount.filter(
@@ -270,10 +324,13 @@ describe('summary counts', () => {
     for (const row of summary.compliance) {
       const id = row.findings[0] as string;
       expect(row.accountsFailing).toBe(failing(id));
-      expect(row.accountsPassing + row.accountsFailing).toBe(summary.totals.accounts);
-      expect(row.accountsNotEvaluated).toBe(
-        summary.byAccount.filter((a) => a.expected && a.reportGeneratedTime === undefined).length,
-      );
+      const withoutReport = summary.byAccount.filter(
+        (a) => a.expected && a.reportGeneratedTime === undefined,
+      ).length;
+      // Accounts whose report lacks the fact a control needs are not evaluated, never passing.
+      const withoutFact = row.accountsNotEvaluated - withoutReport;
+      expect(withoutFact).toBeGreaterThanOrEqual(0);
+      expect(row.accountsPassing + row.accountsFailing + withoutFact).toBe(summary.totals.accounts);
     }
     expect(summary.compliance[0]).toMatchObject({
       cis: '1.3',
@@ -286,12 +343,12 @@ describe('summary counts', () => {
 
   it('totals rows of both CSVs', () => {
     expect(summary.totals).toMatchObject({
-      accounts: 5,
-      users: 18,
-      accessKeys: 12,
-      activeAccessKeys: 11,
+      accounts: 7,
+      users: 22,
+      accessKeys: 13,
+      activeAccessKeys: 12,
       activeKeysWithFindings: 10,
-      usersWithFindings: 12,
+      usersWithFindings: 14,
     });
   });
 
@@ -318,7 +375,7 @@ describe('summary counts', () => {
       'Root/Workloads/Staging',
     ]);
     const dev = summary.byOu.find((g) => g.value === 'Root/Workloads/Dev');
-    expect(dev).toMatchObject({ accounts: 2, reporting: 1, users: 5 });
+    expect(dev).toMatchObject({ accounts: 3, reporting: 2, users: 7 });
     expect(summary.byTag.key).toBe('Environment');
     expect(summary.byTag.values.map((v) => v.value)).toEqual([
       '(untagged)',

@@ -8,6 +8,7 @@ import {
   DescribeOrganizationCommand,
   DescribePolicyCommand,
   ListAccountsCommand,
+  ListAWSServiceAccessForOrganizationCommand,
   ListAccountsForParentCommand,
   ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
@@ -17,6 +18,7 @@ import {
   OrganizationsClient,
   TooManyRequestsException,
 } from '@aws-sdk/client-organizations';
+import { ListOrganizationsFeaturesCommand } from '@aws-sdk/client-iam';
 
 export interface FakeAccount {
   id: string;
@@ -79,6 +81,12 @@ export class FakeOrganization {
   readonly detached = new Set<string>();
   /** Target ids whose ListPoliciesForTarget is denied; `'*'` denies all. */
   readonly deniedPolicies = new Set<string>();
+  /** Service principals with trusted access (ListAWSServiceAccessForOrganization). */
+  readonly trustedServices = new Set<string>();
+  /** Centralized root access features IAM's ListOrganizationsFeatures answers (see wireFakeRootAccess). */
+  rootAccessFeatures: string[] = [];
+  /** When set, ListOrganizationsFeatures fails with an error of this name (e.g. AccessDeniedException). */
+  rootAccessError?: string;
 
   constructor(
     readonly organizationId: string,
@@ -229,6 +237,13 @@ export class FakeOrganization {
           },
         };
       }
+      case 'ListAWSServiceAccessForOrganization': {
+        const p = this.page(
+          [...this.trustedServices].sort().map((ServicePrincipal) => ({ ServicePrincipal })),
+          input,
+        );
+        return { EnabledServicePrincipals: p.items, NextToken: p.NextToken };
+      }
       default:
         throw new Error(`FakeOrganization: unsupported ${operation}`);
     }
@@ -250,7 +265,27 @@ const OPERATIONS = [
   [ListTagsForResourceCommand, 'ListTagsForResource'],
   [ListPoliciesForTargetCommand, 'ListPoliciesForTarget'],
   [DescribePolicyCommand, 'DescribePolicy'],
+  [ListAWSServiceAccessForOrganizationCommand, 'ListAWSServiceAccessForOrganization'],
 ] as const;
+
+/**
+ * Routes IAM's ListOrganizationsFeatures of an aws-sdk-client-mock IAM stub to `org` (its
+ * `rootAccessFeatures`, or `rootAccessError` thrown as an error of that name, HTTP 400).
+ */
+export function wireFakeRootAccess(iamMock: object, org: FakeOrganization): void {
+  const on = iamMock as unknown as {
+    on(command: unknown): { callsFake(fn: () => Promise<Output>): void };
+  };
+  on.on(ListOrganizationsFeaturesCommand).callsFake(async () => {
+    if (org.rootAccessError) {
+      throw Object.assign(new Error(org.rootAccessError), {
+        name: org.rootAccessError,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return { OrganizationId: org.organizationId, EnabledFeatures: [...org.rootAccessFeatures] };
+  });
+}
 
 /** Routes the Organizations commands of an aws-sdk-client-mock stub to `org`. */
 export function wireFakeOrganization(mock: object, org: FakeOrganization): void {
