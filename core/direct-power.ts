@@ -73,6 +73,7 @@ export interface Self {
 }
 
 export function fillProbe(probe: Probe, self: Self): Probe {
+  if (!probe.resource.includes('{')) return probe;
   const resource = probe.resource
     .replace('{partition}', self.partition)
     .replace('{self}', self.arn)

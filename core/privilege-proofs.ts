@@ -127,11 +127,22 @@ const cut = (text: string, max: number): string => (text.length <= max ? text : 
 
 /** The contract's grants of one kind: the shortest proofs, path and action lists capped. */
 export function toGrants(proofs: readonly Proof[]): Grant[] {
-  return proofs.slice(0, MAX_GRANTS_PER_KIND).map((p) => ({
-    path: cut(p.text, MAX_GRANT_PATH),
-    actions: [...new Set(p.actions)].slice(0, MAX_GRANT_ACTIONS),
-  }));
+  return proofs.slice(0, MAX_GRANTS_PER_KIND).map(grantOf);
 }
+
+/** A proof's grant, built once: proofs through shared roles and policies are shared by many principals. */
+function grantOf(p: Proof): Grant {
+  let grant = GRANTS.get(p);
+  if (grant === undefined) {
+    grant = {
+      path: cut(p.text, MAX_GRANT_PATH),
+      actions: [...new Set(p.actions)].slice(0, MAX_GRANT_ACTIONS),
+    };
+    GRANTS.set(p, grant);
+  }
+  return grant;
+}
+const GRANTS = new WeakMap<Proof, Grant>();
 
 /** A readable name of a granting policy: the managed policy's name, or the inline label as is. */
 export function policyLabel(source: string): string {
@@ -142,6 +153,18 @@ export function policyLabel(source: string): string {
 
 /** `user/alice`, `role/ops`, `group/admins`, `policy/deploy` from an IAM ARN (path dropped). */
 export function shortArn(arn: string): string {
+  let short = SHORT_ARNS.get(arn);
+  if (short === undefined) {
+    // Bounded: a snapshot names at most its principals, groups and policies; a long run starts over.
+    if (SHORT_ARNS.size >= 100_000) SHORT_ARNS.clear();
+    short = shortArnOf(arn);
+    SHORT_ARNS.set(arn, short);
+  }
+  return short;
+}
+const SHORT_ARNS = new Map<string, string>();
+
+function shortArnOf(arn: string): string {
   const resource = arn.split(':').slice(5).join(':');
   const slash = resource.indexOf('/');
   if (slash < 0) return resource;
