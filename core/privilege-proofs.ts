@@ -50,7 +50,7 @@ export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Pr
   const worst = list.length >= MAX_GRANTS_PER_KIND ? (list[list.length - 1] as Proof) : undefined;
   for (const p of proofs) {
     if (worst !== undefined && shorter(p, worst) >= 0) continue;
-    const same = list.some((q) => q.text === p.text && sameActions(q.actions, p.actions));
+    const same = list.some((q) => q === p || (q.text === p.text && sameActions(q.actions, p.actions)));
     if (!same) {
       list.push(p);
       added = true;
@@ -65,6 +65,13 @@ export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Pr
 
 const sameActions = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A copy of `from` (each kind's list is already shortest first, distinct and capped). */
+export function copyPower(from: Power): Power {
+  const out = emptyPower();
+  for (const kind of PRIVILEGE_KINDS) out[kind] = [...from[kind]];
+  return out;
+}
 
 export function mergePower(into: Power, from: Power): void {
   for (const kind of PRIVILEGE_KINDS) addProofs(into, kind, from[kind]);

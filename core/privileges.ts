@@ -25,7 +25,7 @@
  */
 import type { AuthorizationDetails } from './authorization-details';
 import { rolePowers, TakeoverIndex, throughUsers, userPower } from './escalation';
-import { emptyPower, mergePower, toGrants, type Power } from './privilege-proofs';
+import { copyPower, type Proof, toGrants, type Power } from './privilege-proofs';
 import { prepareSnapshot } from './privilege-snapshot';
 import { type Grant, PRIVILEGE_KINDS, type PrivilegeKind, type UserPrivileges } from './types';
 
@@ -58,7 +58,40 @@ const QUARANTINE = new RegExp(`^arn:[^:]+:iam::aws:policy/(${QUARANTINE_POLICY_N
 
 const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
-function toPrivileges(userName: string, power: Power, quarantine: readonly string[]): UserPrivileges {
+/**
+ * The granting-policy list of one kind's proofs. Principals with the same policies hold the same proof
+ * objects, so the sorted list is built once per distinct set of proofs of one evaluation.
+ */
+class GrantingLists {
+  private readonly ids = new WeakMap<Proof, number>();
+  private readonly lists = new Map<string, readonly string[]>();
+
+  of(proofs: readonly Proof[]): readonly string[] {
+    let key = '';
+    for (const p of proofs) {
+      let id = this.ids.get(p);
+      if (id === undefined) {
+        id = this.next++;
+        this.ids.set(p, id);
+      }
+      key += `${id},`;
+    }
+    let list = this.lists.get(key);
+    if (list === undefined) {
+      list = sorted(proofs.flatMap((p) => p.sources));
+      this.lists.set(key, list);
+    }
+    return list;
+  }
+  private next = 0;
+}
+
+function toPrivileges(
+  userName: string,
+  power: Power,
+  quarantine: readonly string[],
+  lists: GrantingLists,
+): UserPrivileges {
   const granting: Partial<Record<PrivilegeKind, readonly string[]>> = {};
   const grants: Partial<Record<PrivilegeKind, readonly Grant[]>> = {};
   const flags: Record<PrivilegeKind, boolean> = {
@@ -71,7 +104,7 @@ function toPrivileges(userName: string, power: Power, quarantine: readonly strin
     const proofs = power[kind];
     if (proofs.length === 0) continue;
     flags[kind] = true;
-    granting[kind] = sorted(proofs.flatMap((p) => p.sources));
+    granting[kind] = lists.of(proofs);
     grants[kind] = toGrants(proofs);
   }
   return {
@@ -98,14 +131,14 @@ export function evaluatePrivileges(
   const memo = new Map<string, Power>();
   const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles, memo) }));
   const takeover = new TakeoverIndex(first);
+  const lists = new GrantingLists();
   const privileges = first.map(({ user, power }) => {
-    const total = emptyPower();
-    mergePower(total, power);
+    const total = copyPower(power);
     throughUsers(user, takeover, total);
     const quarantine = sorted(
       user.attachments.filter((a) => !a.inline && QUARANTINE.test(a.policyName)).map((a) => a.policyName),
     );
-    return toPrivileges(user.name, total, quarantine);
+    return toPrivileges(user.name, total, quarantine, lists);
   });
   return { privileges, warnings: [...warnings] };
 }
