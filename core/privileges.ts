@@ -58,40 +58,19 @@ const QUARANTINE = new RegExp(`^arn:[^:]+:iam::aws:policy/(${QUARANTINE_POLICY_N
 
 const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
-/**
- * The granting-policy list of one kind's proofs. Principals with the same policies hold the same proof
- * objects, so the sorted list is built once per distinct set of proofs of one evaluation.
- */
-class GrantingLists {
-  private readonly ids = new WeakMap<Proof, number>();
-  private readonly lists = new Map<string, readonly string[]>();
-
-  of(proofs: readonly Proof[]): readonly string[] {
-    let key = '';
-    for (const p of proofs) {
-      let id = this.ids.get(p);
-      if (id === undefined) {
-        id = this.next++;
-        this.ids.set(p, id);
-      }
-      key += `${id},`;
-    }
-    let list = this.lists.get(key);
-    if (list === undefined) {
-      list = sorted(proofs.flatMap((p) => p.sources));
-      this.lists.set(key, list);
-    }
-    return list;
-  }
-  private next = 0;
+/** The distinct granting policies of one kind's proofs, sorted (as `sorted`, without the intermediate Set). */
+function grantingList(proofs: readonly Proof[]): string[] {
+  const all: string[] = [];
+  for (const p of proofs) for (const source of p.sources) all.push(source);
+  all.sort();
+  let kept = 0;
+  for (let i = 0; i < all.length; i++)
+    if (i === 0 || all[i] !== all[kept - 1]) all[kept++] = all[i] as string;
+  all.length = kept;
+  return all;
 }
 
-function toPrivileges(
-  userName: string,
-  power: Power,
-  quarantine: readonly string[],
-  lists: GrantingLists,
-): UserPrivileges {
+function toPrivileges(userName: string, power: Power, quarantine: readonly string[]): UserPrivileges {
   const granting: Partial<Record<PrivilegeKind, readonly string[]>> = {};
   const grants: Partial<Record<PrivilegeKind, readonly Grant[]>> = {};
   const flags: Record<PrivilegeKind, boolean> = {
@@ -104,7 +83,7 @@ function toPrivileges(
     const proofs = power[kind];
     if (proofs.length === 0) continue;
     flags[kind] = true;
-    granting[kind] = lists.of(proofs);
+    granting[kind] = grantingList(proofs);
     grants[kind] = toGrants(proofs);
   }
   return {
@@ -131,14 +110,13 @@ export function evaluatePrivileges(
   const memo = new Map<string, Power>();
   const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles, memo) }));
   const takeover = new TakeoverIndex(first);
-  const lists = new GrantingLists();
   const privileges = first.map(({ user, power }) => {
     const total = copyPower(power);
     throughUsers(user, takeover, total);
     const quarantine = sorted(
       user.attachments.filter((a) => !a.inline && QUARANTINE.test(a.policyName)).map((a) => a.policyName),
     );
-    return toPrivileges(user.name, total, quarantine, lists);
+    return toPrivileges(user.name, total, quarantine);
   });
   return { privileges, warnings: [...warnings] };
 }
