@@ -83,9 +83,11 @@ export function fillProbe(probe: Probe, self: Self): Probe {
 }
 
 const DATA_KINDS = Object.keys(DATA_READ_PROBES) as DataKind[];
-const DATA_ACTIONS = Object.fromEntries(
-  DATA_KINDS.map((kind) => [kind, DATA_READ_PROBES[kind].map((p) => p.action)]),
-) as Record<DataKind, readonly string[]>;
+const DATA_ACTIONS: Readonly<Record<DataKind, readonly string[]>> = {
+  s3Read: DATA_READ_PROBES.s3Read.map((p) => p.action),
+  rdsRead: DATA_READ_PROBES.rdsRead.map((p) => p.action),
+  dynamodbRead: DATA_READ_PROBES.dynamodbRead.map((p) => p.action),
+};
 
 /** The data-read probes filled for one partition (they name no principal). */
 const dataProbes = (partition: string): Readonly<Record<DataKind, readonly Probe[]>> => {
