@@ -3,7 +3,7 @@
  * every IAM write) and the data reads of DATA_READ_PROBES.
  */
 import type { PolicySet, Probe } from './policy-set';
-import { addProofs, emptyPower, policyLabel, proof, type Power } from './privilege-proofs';
+import { addProofs, emptyPower, policyLabel, proof, type Power, type Proof } from './privilege-proofs';
 import type { PrivilegeKind } from './types';
 
 export type DataKind = Exclude<PrivilegeKind, 'admin'>;
@@ -73,6 +73,7 @@ export interface Self {
 }
 
 export function fillProbe(probe: Probe, self: Self): Probe {
+  if (!probe.resource.includes('{')) return probe;
   const resource = probe.resource
     .replace('{partition}', self.partition)
     .replace('{self}', self.arn)
@@ -81,9 +82,55 @@ export function fillProbe(probe: Probe, self: Self): Probe {
   return { ...probe, resource };
 }
 
+const DATA_KINDS = Object.keys(DATA_READ_PROBES) as DataKind[];
+const DATA_ACTIONS: Readonly<Record<DataKind, readonly string[]>> = {
+  s3Read: DATA_READ_PROBES.s3Read.map((p) => p.action),
+  rdsRead: DATA_READ_PROBES.rdsRead.map((p) => p.action),
+  dynamodbRead: DATA_READ_PROBES.dynamodbRead.map((p) => p.action),
+};
+
+/** The data-read probes filled for one partition (they name no principal). */
+const dataProbes = (partition: string): Readonly<Record<DataKind, readonly Probe[]>> => {
+  let probes = DATA_PROBES_BY_PARTITION.get(partition);
+  if (probes === undefined) {
+    const filled = {} as Record<DataKind, readonly Probe[]>;
+    for (const kind of DATA_KINDS) {
+      filled[kind] = DATA_READ_PROBES[kind].map((p) => ({
+        ...p,
+        resource: p.resource.replace('{partition}', partition),
+      }));
+    }
+    probes = filled;
+    DATA_PROBES_BY_PARTITION.set(partition, probes);
+  }
+  return probes;
+};
+const DATA_PROBES_BY_PARTITION = new Map<string, Readonly<Record<DataKind, readonly Probe[]>>>();
+
+/**
+ * One kind's data-read proofs: read from the policies' answers only, so shared by principals with the
+ * same policies unless one of them depends on the principal for that kind's actions.
+ */
+function dataProofs(set: PolicySet, kind: DataKind, partition: string): readonly Proof[] {
+  const power = emptyPower();
+  for (const probe of dataProbes(partition)[kind]) {
+    const sources = set.granting(probe).sort();
+    if (sources.length === 0) continue;
+    addProofs(power, kind, [proof([], policyLabel(sources[0] as string), [probe.action], sources)]);
+  }
+  return power[kind];
+}
+
 /** Admin from `*` on `*` (matched by the boundary) and the data reads, each a proof ending in its policy. */
 export function directPower(set: PolicySet, self: Self): Power {
   const power = emptyPower();
+  for (const kind of DATA_KINDS) {
+    const proofs = set.shared(`data-read\u0000${kind}\u0000${self.partition}`, DATA_ACTIONS[kind], () =>
+      dataProofs(set, kind, self.partition),
+    );
+    // A shared list is never changed: each principal's power gets its own copy.
+    power[kind] = [...proofs];
+  }
   const full = set.fullAccessGrants().sort();
   if (full.length > 0 && set.boundaryAllowsEverything()) {
     const end = policyLabel(full[0] as string);
@@ -94,13 +141,6 @@ export function directPower(set: PolicySet, self: Self): Power {
       'admin',
       left.map((p) => proof([], end, [p.action], full)),
     );
-  }
-  for (const kind of Object.keys(DATA_READ_PROBES) as DataKind[]) {
-    for (const probe of DATA_READ_PROBES[kind]) {
-      const sources = set.granting(fillProbe(probe, self)).sort();
-      if (sources.length === 0) continue;
-      addProofs(power, kind, [proof([], policyLabel(sources[0] as string), [probe.action], sources)]);
-    }
   }
   return power;
 }

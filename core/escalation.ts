@@ -278,15 +278,17 @@ function rolesFrom(
   include: (r: PreparedRole) => boolean,
 ): void {
   const anyRole = `arn:${p.partition}:iam::${p.account}:role/*`;
-  const may = {
-    assume: granted(p, p.set, { action: 'sts:AssumeRole', resource: anyRole }) !== undefined,
-    update: granted(p, p.set, { action: 'iam:UpdateAssumeRolePolicy', resource: anyRole }) !== undefined,
-    pass: granted(p, p.set, { action: 'iam:PassRole', resource: anyRole }) !== undefined,
-  };
+  // Probed on the first role with power only: most principals reach no role through these filters.
+  let may: { readonly assume: boolean; readonly update: boolean; readonly pass: boolean } | undefined;
   for (const r of snapshot.roles) {
     if (!include(r)) continue;
     const target = rolePower.get(r.arn);
     if (target === undefined || !hasPower(target)) continue;
+    may ??= {
+      assume: granted(p, p.set, { action: 'sts:AssumeRole', resource: anyRole }) !== undefined,
+      update: granted(p, p.set, { action: 'iam:UpdateAssumeRolePolicy', resource: anyRole }) !== undefined,
+      pass: granted(p, p.set, { action: 'iam:PassRole', resource: anyRole }) !== undefined,
+    };
     // A trust policy that names only accounts admits nobody without an identity permission.
     if (!may.assume && !may.update && !may.pass && !r.trust?.namesPrincipals) continue;
     for (const edge of roleEdges(p, r, snapshot, may)) {

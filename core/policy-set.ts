@@ -208,14 +208,90 @@ const denies = (parts: readonly DenyPart[], candidate: string): boolean =>
       : !d.patterns.some((p) => resourcesOverlap(p, candidate)),
   );
 
+/**
+ * The policies of every principal holding the same units in the same order and the same boundary (one
+ * per snapshot, interned by SetShapes): their combined answer to a probe is computed once and shared
+ * when no unit applying to the probe's action depends on the principal (PolicyUnit.dependentFor).
+ */
+class SetShape {
+  readonly granting = new Map<string, readonly string[]>();
+  readonly denied = new Map<string, boolean>();
+  /** Per-shape memo of derived answers (e.g. core/direct-power.ts's data reads), keyed by their callers. */
+  readonly memo = new Map<string, unknown>();
+  private readonly dependentByAction = new Map<string, boolean>();
+
+  constructor(
+    private readonly units: readonly PolicyUnit[],
+    private readonly boundary: PolicyUnit | undefined,
+  ) {}
+
+  /** Some identity unit has a statement applying to `action`. */
+  applies(action: string): boolean {
+    let applies = this.appliesByAction.get(action);
+    if (applies === undefined) {
+      applies = this.units.some((u) => u.applying(action).length > 0);
+      this.appliesByAction.set(action, applies);
+    }
+    return applies;
+  }
+  private readonly appliesByAction = new Map<string, boolean>();
+
+  /** Some unit (or the boundary) has a statement applying to `action` whose answer depends on the principal. */
+  dependentFor(action: string): boolean {
+    let dependent = this.dependentByAction.get(action);
+    if (dependent === undefined) {
+      dependent =
+        this.units.some((u) => u.dependentFor(action)) || (this.boundary?.dependentFor(action) ?? false);
+      this.dependentByAction.set(action, dependent);
+    }
+    return dependent;
+  }
+}
+
+/** Interns SetShapes by unit ids and boundary id; one registry per snapshot (units are per snapshot). */
+export class SetShapes {
+  private readonly byKey = new Map<string, SetShape>();
+
+  of(units: readonly PolicyUnit[], boundary: PolicyUnit | undefined): SetShape {
+    let key = '';
+    for (const u of units) key += `${u.id},`;
+    key += `|${boundary?.id ?? ''}`;
+    let shape = this.byKey.get(key);
+    if (shape === undefined) {
+      shape = new SetShape(units, boundary);
+      this.byKey.set(key, shape);
+    }
+    return shape;
+  }
+}
+
 /** A principal's identity policies and optional boundary. */
 export class PolicySet {
+  private readonly shape: SetShape;
+
   constructor(
     readonly units: readonly PolicyUnit[],
     /** undefined: no boundary (or one that could not be read). */
     readonly boundary: PolicyUnit | undefined,
     readonly context: PrincipalContext,
-  ) {}
+    /** Principals of one snapshot share answers through one registry; without it nothing is shared. */
+    private readonly shapes: SetShapes = new SetShapes(),
+  ) {
+    this.shape = shapes.of(units, boundary);
+  }
+
+  /**
+   * A value derived only from this set's answers to probes of `actions` that name no principal, shared by
+   * every principal with the same policies when none of them depends on the principal for those actions.
+   * `key` names the computation; `compute` must not read anything but this set's answers.
+   */
+  shared<T>(key: string, actions: readonly string[], compute: () => T): T {
+    if (actions.some((a) => this.shape.dependentFor(a))) return compute();
+    if (this.shape.memo.has(key)) return this.shape.memo.get(key) as T;
+    const value = compute();
+    this.shape.memo.set(key, value);
+    return value;
+  }
 
   /**
    * Identifies the policies that apply to `actions` when none of them depends on the principal
@@ -223,6 +299,14 @@ export class PolicySet {
    * of those actions whose resource does not name the principal itself.
    */
   signature(actions: readonly string[]): string | undefined {
+    const key = `signature\u0000${actions.join(',')}`;
+    if (this.shape.memo.has(key)) return this.shape.memo.get(key) as string | undefined;
+    const signature = this.signatureOf(actions);
+    this.shape.memo.set(key, signature);
+    return signature;
+  }
+
+  private signatureOf(actions: readonly string[]): string | undefined {
     const relevant = (u: PolicyUnit): boolean => actions.some((a) => u.applying(a).length > 0);
     const units = this.units.filter(relevant);
     const boundary = this.boundary !== undefined && relevant(this.boundary) ? this.boundary : undefined;
@@ -235,14 +319,24 @@ export class PolicySet {
 
   /** The same principal with other policies (a Deny removed, a boundary lifted, a group joined). */
   with(units: readonly PolicyUnit[], boundary: PolicyUnit | undefined): PolicySet {
-    return new PolicySet(units, boundary, this.context);
+    return new PolicySet(units, boundary, this.context, this.shapes);
   }
 
   /** Names of the policies whose Allow grants the probe on some part of its resource left after Denies and the boundary. */
   granting(probe: Probe): string[] {
-    // Most units never apply to most probe actions: that test is cached per unit and action.
-    if (!this.units.some((u) => u.applying(probe.action).length > 0)) return [];
+    // Most units never apply to most probe actions: that test is cached per policy set and action.
+    if (!this.shape.applies(probe.action)) return [];
     const key = probeKey(probe);
+    if (this.shape.dependentFor(probe.action)) return this.grantingOf(probe, key);
+    let cached = this.shape.granting.get(key);
+    if (cached === undefined) {
+      cached = this.grantingOf(probe, key);
+      this.shape.granting.set(key, cached);
+    }
+    return [...cached];
+  }
+
+  private grantingOf(probe: Probe, key: string): string[] {
     const answers: { unit: PolicyUnit; answer: UnitAnswer }[] = [];
     let anyAllow = false;
     for (const unit of this.units) {
@@ -267,9 +361,18 @@ export class PolicySet {
 
   /** An applicable Deny takes away every resource of the probe. */
   deniedEverywhere(probe: Probe): boolean {
-    if (!this.units.some((u) => u.applying(probe.action).length > 0) && this.boundary === undefined)
-      return false;
+    if (this.boundary === undefined && !this.shape.applies(probe.action)) return false;
     const key = probeKey(probe);
+    if (this.shape.dependentFor(probe.action)) return this.deniedOf(probe, key);
+    let cached = this.shape.denied.get(key);
+    if (cached === undefined) {
+      cached = this.deniedOf(probe, key);
+      this.shape.denied.set(key, cached);
+    }
+    return cached;
+  }
+
+  private deniedOf(probe: Probe, key: string): boolean {
     const parts = this.units.flatMap((u) => u.answer(probe, key, this.context).denies);
     if (this.boundary) parts.push(...this.boundary.answer(probe, key, this.context).denies);
     return denies(parts, probe.resource);

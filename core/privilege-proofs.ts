@@ -50,7 +50,7 @@ export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Pr
   const worst = list.length >= MAX_GRANTS_PER_KIND ? (list[list.length - 1] as Proof) : undefined;
   for (const p of proofs) {
     if (worst !== undefined && shorter(p, worst) >= 0) continue;
-    const same = list.some((q) => q.text === p.text && sameActions(q.actions, p.actions));
+    const same = list.some((q) => q === p || (q.text === p.text && sameActions(q.actions, p.actions)));
     if (!same) {
       list.push(p);
       added = true;
@@ -65,6 +65,13 @@ export function addProofs(power: Power, kind: PrivilegeKind, proofs: readonly Pr
 
 const sameActions = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A copy of `from` (each kind's list is already shortest first, distinct and capped). */
+export function copyPower(from: Power): Power {
+  const out = emptyPower();
+  for (const kind of PRIVILEGE_KINDS) out[kind] = [...from[kind]];
+  return out;
+}
 
 export function mergePower(into: Power, from: Power): void {
   for (const kind of PRIVILEGE_KINDS) addProofs(into, kind, from[kind]);
@@ -127,11 +134,22 @@ const cut = (text: string, max: number): string => (text.length <= max ? text : 
 
 /** The contract's grants of one kind: the shortest proofs, path and action lists capped. */
 export function toGrants(proofs: readonly Proof[]): Grant[] {
-  return proofs.slice(0, MAX_GRANTS_PER_KIND).map((p) => ({
-    path: cut(p.text, MAX_GRANT_PATH),
-    actions: [...new Set(p.actions)].slice(0, MAX_GRANT_ACTIONS),
-  }));
+  return proofs.slice(0, MAX_GRANTS_PER_KIND).map(grantOf);
 }
+
+/** A proof's grant, built once: proofs through shared roles and policies are shared by many principals. */
+function grantOf(p: Proof): Grant {
+  let grant = GRANTS.get(p);
+  if (grant === undefined) {
+    grant = {
+      path: cut(p.text, MAX_GRANT_PATH),
+      actions: [...new Set(p.actions)].slice(0, MAX_GRANT_ACTIONS),
+    };
+    GRANTS.set(p, grant);
+  }
+  return grant;
+}
+const GRANTS = new WeakMap<Proof, Grant>();
 
 /** A readable name of a granting policy: the managed policy's name, or the inline label as is. */
 export function policyLabel(source: string): string {
@@ -142,6 +160,18 @@ export function policyLabel(source: string): string {
 
 /** `user/alice`, `role/ops`, `group/admins`, `policy/deploy` from an IAM ARN (path dropped). */
 export function shortArn(arn: string): string {
+  let short = SHORT_ARNS.get(arn);
+  if (short === undefined) {
+    // Bounded: a snapshot names at most its principals, groups and policies; a long run starts over.
+    if (SHORT_ARNS.size >= 100_000) SHORT_ARNS.clear();
+    short = shortArnOf(arn);
+    SHORT_ARNS.set(arn, short);
+  }
+  return short;
+}
+const SHORT_ARNS = new Map<string, string>();
+
+function shortArnOf(arn: string): string {
   const resource = arn.split(':').slice(5).join(':');
   const slash = resource.indexOf('/');
   if (slash < 0) return resource;

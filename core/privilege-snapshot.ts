@@ -12,7 +12,7 @@ import type {
   Tag,
 } from './authorization-details';
 import { PolicyDocumentError, parsePolicyDocument, type PrincipalVariables } from './policy-engine';
-import { PolicySet, PolicyUnit, PrincipalContext } from './policy-set';
+import { PolicySet, PolicyUnit, PrincipalContext, SetShapes } from './policy-set';
 import { TrustPolicy } from './trust-policy';
 
 /** How a unit reaches the principal, which says how the principal could remove it. */
@@ -122,6 +122,7 @@ export function prepareSnapshot(
   warn: (message: string) => void,
 ): Snapshot {
   const managed = indexManaged(details.policies, warn);
+  const shapes = new SetShapes();
   const managedUnit = (arn: string, attachedTo: string): PolicyUnit | undefined => {
     const info = managed.get(arn);
     if (info === undefined) warn(`managed policy ${arn} attached to ${attachedTo} was not returned; ignored`);
@@ -215,6 +216,7 @@ export function prepareSnapshot(
         attachments.map((a) => a.unit),
         boundaryOf(user.PermissionsBoundary, `user ${name}`),
         new PrincipalContext(vars, nowMs),
+        shapes,
       ),
       attachments,
       groupArns,
@@ -257,6 +259,7 @@ export function prepareSnapshot(
         attachments.map((a) => a.unit),
         boundaryOf(role.PermissionsBoundary, `role ${name}`),
         new PrincipalContext(vars, nowMs),
+        shapes,
       ),
       attachments,
       groupArns: [],

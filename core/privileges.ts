@@ -25,7 +25,7 @@
  */
 import type { AuthorizationDetails } from './authorization-details';
 import { rolePowers, TakeoverIndex, throughUsers, userPower } from './escalation';
-import { emptyPower, mergePower, toGrants, type Power } from './privilege-proofs';
+import { copyPower, type Proof, toGrants, type Power } from './privilege-proofs';
 import { prepareSnapshot } from './privilege-snapshot';
 import { type Grant, PRIVILEGE_KINDS, type PrivilegeKind, type UserPrivileges } from './types';
 
@@ -58,6 +58,18 @@ const QUARANTINE = new RegExp(`^arn:[^:]+:iam::aws:policy/(${QUARANTINE_POLICY_N
 
 const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
+/** The distinct granting policies of one kind's proofs, sorted (as `sorted`, without the intermediate Set). */
+function grantingList(proofs: readonly Proof[]): string[] {
+  const all: string[] = [];
+  for (const p of proofs) for (const source of p.sources) all.push(source);
+  all.sort();
+  let kept = 0;
+  for (let i = 0; i < all.length; i++)
+    if (i === 0 || all[i] !== all[kept - 1]) all[kept++] = all[i] as string;
+  all.length = kept;
+  return all;
+}
+
 function toPrivileges(userName: string, power: Power, quarantine: readonly string[]): UserPrivileges {
   const granting: Partial<Record<PrivilegeKind, readonly string[]>> = {};
   const grants: Partial<Record<PrivilegeKind, readonly Grant[]>> = {};
@@ -71,7 +83,7 @@ function toPrivileges(userName: string, power: Power, quarantine: readonly strin
     const proofs = power[kind];
     if (proofs.length === 0) continue;
     flags[kind] = true;
-    granting[kind] = sorted(proofs.flatMap((p) => p.sources));
+    granting[kind] = grantingList(proofs);
     grants[kind] = toGrants(proofs);
   }
   return {
@@ -99,8 +111,7 @@ export function evaluatePrivileges(
   const first = snapshot.users.map((user) => ({ user, power: userPower(user, snapshot, roles, memo) }));
   const takeover = new TakeoverIndex(first);
   const privileges = first.map(({ user, power }) => {
-    const total = emptyPower();
-    mergePower(total, power);
+    const total = copyPower(power);
     throughUsers(user, takeover, total);
     const quarantine = sorted(
       user.attachments.filter((a) => !a.inline && QUARANTINE.test(a.policyName)).map((a) => a.policyName),

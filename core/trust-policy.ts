@@ -87,12 +87,14 @@ export class TrustPolicy {
 
   /** Some Allow names IAM principals (or `*`) rather than only accounts: admission may need no identity permission. */
   get namesPrincipals(): boolean {
-    return this.statements.some(
+    this.names ??= this.statements.some(
       (s) =>
         s.effect === 'Allow' &&
         (s.anyone || s.aws.some((a) => a.includes(':user/') || a.includes(':role/') || a.includes('*'))),
     );
+    return this.names;
   }
+  private names: boolean | undefined;
 
   private applies(s: TrustStatement): boolean {
     if (s.actions) return s.actions.some((a) => actionMatches(a, 'sts:AssumeRole'));
