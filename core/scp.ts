@@ -41,11 +41,75 @@ export interface PrivilegeGrant {
 export type PrivilegeGrants = Readonly<Partial<Record<PrivilegeKind, readonly PrivilegeGrant[]>>>;
 
 /**
- * Services whose resources RCPs govern, per the AWS Organizations user guide ("List of AWS services that
- * support RCPs") and the Control Tower control reference: S3, STS, KMS, SQS and Secrets Manager. A
- * service added there later and missing here only means its RCPs are not applied (privilege reported).
+ * Services whose resources RCPs govern: the IAM prefixes of the AWS Organizations user guide's "List of AWS
+ * services that support RCPs" (62 services, read 2026-12-04; the Control Tower control reference names only
+ * its own five). Of the data-read probes, S3, DynamoDB and DAX are covered and RDS is not. A service added
+ * there later and missing here only means its RCPs are not applied (privilege reported).
  */
-export const RCP_SERVICES: ReadonlySet<string> = new Set(['s3', 'sts', 'kms', 'sqs', 'secretsmanager']);
+export const RCP_SERVICES: ReadonlySet<string> = new Set([
+  'appstream',
+  'dsql',
+  'clouddirectory',
+  'cloudfront',
+  'cloudsearch',
+  'logs',
+  'networkmonitor',
+  'cognito-identity',
+  'cognito-idp',
+  'comprehend',
+  'comprehendmedical',
+  'firehose',
+  'dynamodb',
+  'dax',
+  'autoscaling',
+  'ecr',
+  'ecr-public',
+  'gamelift',
+  'inspector-scan',
+  'kendra',
+  'kinesisvideo',
+  'memorydb',
+  'aoss',
+  'personalize',
+  'polly',
+  's3',
+  'swf',
+  'sqs',
+  'textract',
+  'timestream-influxdb',
+  'transcribe',
+  'translate',
+  'workspaces',
+  'appconfig',
+  'autoscaling-plans',
+  'budgets',
+  'servicediscovery',
+  'cloudtrail-data',
+  'codeartifact',
+  'codebuild',
+  'codecommit',
+  'codepipeline',
+  'compute-optimizer',
+  'cost-optimization-hub',
+  'events',
+  'fms',
+  'fis',
+  'health',
+  'rolesanywhere',
+  'kms',
+  'opensearch',
+  'pricing',
+  'pca-connector-ad',
+  'resource-groups',
+  'secretsmanager',
+  'sts',
+  'signin',
+  'support',
+  'transfer',
+  'notifications',
+  'wafv2',
+  'xray',
+]);
 
 export interface ControlPolicy {
   readonly id: string;

@@ -166,9 +166,19 @@ describe('rcpBlock', () => {
       'DenyAll',
       doc({ Effect: 'Deny', Principal: '*', Action: '*', Resource: '*' }),
     );
-    expect(rcpBlock(levels([rcpFull, denyAll]), 'dynamodb:GetItem')).toBeUndefined();
     expect(rcpBlock(levels([rcpFull, denyAll]), 'rds-db:connect')).toBeUndefined();
+    expect(rcpBlock(levels([rcpFull, denyAll]), 'rds:DownloadDBLogFilePortion')).toBeUndefined();
     expect(rcpBlock(levels([rcpFull, denyAll]), 's3:GetObjectVersion')?.policy?.id).toBe('p-rcpall');
+  });
+
+  it("blocks DynamoDB and DAX reads under an RCP Deny: both are on the guide's list of RCP services", () => {
+    const denyTables = policy(
+      'p-rcpddb',
+      'DenyTables',
+      doc({ Effect: 'Deny', Principal: '*', Action: ['dynamodb:*', 'dax:*'], Resource: '*' }),
+    );
+    expect(rcpBlock(levels([rcpFull, denyTables]), 'dynamodb:GetItem')?.policy?.id).toBe('p-rcpddb');
+    expect(rcpBlock(levels([rcpFull, denyTables]), 'dax:GetItem')?.policy?.id).toBe('p-rcpddb');
   });
 
   it('does not require an Allow at each level (RCPFullAWSAccess cannot be detached)', () => {
