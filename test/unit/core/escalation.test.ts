@@ -65,6 +65,33 @@ describe('escalation paths to admin', () => {
     },
   );
 
+  it.each([
+    ['iam:PutGroupPolicy', allow('iam:PutGroupPolicy', 'arn:aws:iam::*:group/devs')],
+    ['iam:AttachGroupPolicy', allow('iam:AttachGroupPolicy', 'arn:aws:iam::*:group/devs')],
+  ])('counts admin through %s on its own group, and not on another group', (action, grant) => {
+    const groups = [groupDetail('devs'), groupDetail('ops')];
+    const yes = first(evaluate([{ name: 'eve', groups: ['devs'], inline: { p: grant } }], [], groups));
+    expect(yes.admin).toBe(true);
+    expect(yes.grants?.admin?.[0]?.path).toBe(`${action} on group/devs → admin`);
+    const other = allow(action, 'arn:aws:iam::*:group/ops');
+    expect(first(evaluate([{ name: 'eve', groups: ['devs'], inline: { p: other } }], [], groups)).admin).toBe(
+      false,
+    );
+  });
+
+  it('counts admin through iam:CreatePolicyVersion on its own customer managed policy, and not on another one', () => {
+    const deploy = managedPolicy(customerPolicyArn('deploy'), allow('ec2:Describe*'));
+    const spec = (resource: string): UserSpec => ({
+      name: 'eve',
+      attached: [deploy.Arn!],
+      inline: { p: allow('iam:CreatePolicyVersion', resource) },
+    });
+    const yes = first(evaluate([spec(customerPolicyArn('deploy'))], [], [], [deploy]));
+    expect(yes.admin).toBe(true);
+    expect(yes.grants?.admin?.[0]?.path).toBe('iam:CreatePolicyVersion on policy/deploy → admin');
+    expect(first(evaluate([spec(customerPolicyArn('other'))], [], [], [deploy])).admin).toBe(false);
+  });
+
   it.each([['iam:CreateAccessKey'], ['iam:CreateLoginProfile'], ['iam:UpdateLoginProfile']])(
     'counts admin through %s on another user who is admin, and not on a user who is not',
     (action) => {
@@ -263,7 +290,10 @@ describe('role paths', () => {
     ['lambda.amazonaws.com', ['lambda:CreateFunction', 'lambda:InvokeFunction']],
     ['ec2.amazonaws.com', ['ec2:RunInstances']],
     ['cloudformation.amazonaws.com', ['cloudformation:CreateStack']],
+    ['lambda.amazonaws.com', ['lambda:CreateFunction', 'lambda:CreateEventSourceMapping']],
+    ['glue.amazonaws.com', ['glue:CreateDevEndpoint']],
     ['glue.amazonaws.com', ['glue:CreateJob', 'glue:StartJobRun']],
+    ['sagemaker.amazonaws.com', ['sagemaker:CreateProcessingJob']],
     [
       'sagemaker.amazonaws.com',
       ['sagemaker:CreateNotebookInstance', 'sagemaker:CreatePresignedNotebookInstanceUrl'],
