@@ -251,15 +251,61 @@ function utf8Text(bytes: Buffer): string {
   return (bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes).toString('utf8');
 }
 
-/** A report schema failure in one line: what the file is not, and its first problem. */
-function notAReport(error: unknown): string {
+/** A report schema failure in one line: what the file is not, and its first problem in plain words. */
+function notAReport(error: unknown, json: unknown): string {
+  const what = 'not a credreport account report such as accounts/<id>/latest.json';
+  const version =
+    json !== null && typeof json === 'object' && !Array.isArray(json)
+      ? (json as { schemaVersion?: unknown }).schemaVersion
+      : undefined;
+  if (version === undefined)
+    return `${what}: it has no schemaVersion field (a report has schemaVersion 1, 2 or 3)`;
+  if (![1, 2, 3].includes(version as number)) {
+    return `${what}: its schemaVersion is ${cutValue(JSON.stringify(version))}; this credreport reads 1, 2 or 3`;
+  }
   const issues = (error as { cause?: unknown } | null)?.cause;
   const first = issues instanceof ZodError ? issues.issues[0] : undefined;
-  const where = first
-    ? ` (first problem: ${first.path.length > 0 ? first.path.join('.') : 'the top level'}: ${first.message})`
-    : '';
-  return `not a credreport account report such as accounts/<id>/latest.json${where}`;
+  if (first === undefined) return what;
+  const field = first.path.length > 0 ? first.path.join('.') : 'the document';
+  return `${what} (first problem: ${field} ${plainIssue(first, valueAt(json, first.path))})`;
 }
+
+/** The value at a schema issue's path in the parsed JSON (undefined when absent). */
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let value = json;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+const cutValue = (text: string): string => (text.length <= 40 ? text : `${text.slice(0, 39)}…`);
+
+/** One schema problem as a person would say it. */
+function plainIssue(issue: ZodError['issues'][number], value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return value === undefined ? 'is missing' : `should be ${article(issue.expected)}`;
+    case 'too_big':
+      return `is too ${issue.origin === 'string' ? 'long' : issue.origin === 'array' ? 'long a list' : 'large'} (at most ${String(issue.maximum)})`;
+    case 'too_small':
+      return `is too ${issue.origin === 'string' ? 'short' : issue.origin === 'array' ? 'short a list' : 'small'} (at least ${String(issue.minimum)})`;
+    case 'invalid_format':
+      return `is not in the expected format (${issue.format})`;
+    case 'invalid_value':
+      return 'is not one of the values a report may hold';
+    case 'unrecognized_keys':
+      return `has fields a report does not: ${issue.keys.slice(0, 3).join(', ')}`;
+    default:
+      return 'is not valid in a report';
+  }
+}
+
+const article = (type: string): string =>
+  ({ string: 'text', number: 'a number', boolean: 'true or false', array: 'a list', object: 'an object' })[
+    type
+  ] ?? type;
 
 /** Reads one file into a report, or says why it cannot be one. */
 export async function readInputFile(
@@ -333,7 +379,7 @@ export async function readInputFile(
         path: file.path,
         ...(accountId ? { accountId } : {}),
         reason: 'rejected',
-        detail: notAReport(error),
+        detail: notAReport(error, json),
       },
     };
   }

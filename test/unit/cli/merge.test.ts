@@ -369,7 +369,7 @@ describe('credreport merge', () => {
         'package.json',
         'package.json',
         '{"name":"x","version":"1.0.0"}',
-        /package\.json: rejected: not a credreport account report such as accounts\/<id>\/latest\.json \(first problem: schemaVersion: /,
+        /package\.json: rejected: not a credreport account report such as accounts\/<id>\/latest\.json: it has no schemaVersion field \(a report has schemaVersion 1, 2 or 3\)/,
       ],
       [
         'an empty .csv',

@@ -128,6 +128,36 @@ describe('the credreport process', () => {
     expect(result.stderr).toBe('credreport merge: input nope.csv: no such file or directory\n');
   }, 60_000);
 
+  it.each([
+    ['a JSON file that is not a report', 'package.json', '{"name":"x"}', 'it has no schemaVersion field'],
+    [
+      'a report whose account id is a number',
+      'report.json',
+      '{"schemaVersion":3,"accountId":5}',
+      '(first problem: accountId should be text)',
+    ],
+    ['an empty .csv', '111122223333.csv', '', '111122223333.csv: empty file'],
+  ])(
+    'exits 1 for %s, writes nothing and leaves the previous outputs and no temporary file in --out',
+    (_, name, body, reason) => {
+      mkdirSync(join(dir, 'out'));
+      for (const output of OUTPUTS) writeFileSync(join(dir, 'out', output), `previous ${output}`);
+      writeFileSync(join(dir, name), body);
+      const result = cli(dir, ['merge', name, '--out', 'out', '--now', NOW]);
+      expect(result.status).toBe(EXIT.error);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(
+        "no input is a readable credential report; nothing written to out (a previous run's outputs there are untouched)",
+      );
+      expect(result.stderr).toContain(reason);
+      expect(result.stderr).not.toMatch(/Invalid|expected string|ZodError/);
+      expect(readdirSync(join(dir, 'out')).sort()).toEqual([...OUTPUTS].sort());
+      for (const output of OUTPUTS)
+        expect(readFileSync(join(dir, 'out', output), 'utf8')).toBe(`previous ${output}`);
+    },
+    60_000,
+  );
+
   it('exits 0 with --fail-on when no open finding is that severe', () => {
     writeFileSync(join(dir, '111122223333.csv'), NORMAL);
     const result = cli(dir, ['merge', '111122223333.csv', '--now', NOW, '--fail-on', 'critical', '--quiet']);
