@@ -204,6 +204,14 @@ async function copyTo(
   if (failure !== undefined) throw failure;
 }
 
+/** The same bytes, each chunk's length told to `count` (for --verbose). */
+async function* counting(source: AsyncIterable<Buffer>, count: (n: number) => void): AsyncIterable<Buffer> {
+  for await (const chunk of source) {
+    count(chunk.length);
+    yield chunk;
+  }
+}
+
 async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseFetchArgs(argv, io.cwd);
   const session = deps.aws({
@@ -212,6 +220,7 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
   });
   try {
     await session.region(); // a clear error now rather than 'Region is missing' from a client
+    const started = performance.now();
     const bucket =
       args.bucket ??
       (await readStackOutput(session.cloudformation(), args.stack, HUB_OUTPUTS.reportBucketName));
@@ -233,12 +242,25 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
       new FetchError(`copying s3://${bucket}/${key} to ${to} failed: ${errorMessage(error)}`, {
         cause: error,
       });
+    const verbose = (bytes: number): void => {
+      if (!args.mode.verbose) return;
+      const calls =
+        args.bucket === undefined ? 'CloudFormation DescribeStacks ×1, S3 GetObject ×1' : 'S3 GetObject ×1';
+      io.stderr.write(
+        `fetch: bucket ${bucket}${bucketSource}; s3://${bucket}/${key}: ${bytes.toLocaleString('en-US')} bytes in ${Math.round(performance.now() - started)} ms; API calls: ${calls}\n`,
+      );
+    };
     if (args.out === undefined) {
+      let bytes = 0;
       try {
-        await copyTo(body, io.stdout);
+        await copyTo(
+          counting(body, (n) => (bytes += n)),
+          io.stdout,
+        );
       } catch (error) {
         throw failed('stdout', error);
       }
+      verbose(bytes);
       return EXIT.ok;
     }
     const temp = join(dirname(args.out), `.${basename(args.out)}.${process.pid}.tmp`);
@@ -264,6 +286,7 @@ async function runFetch(deps: FetchCommandDeps, argv: readonly string[], io: Com
       release();
     }
     if (!args.mode.quiet) io.stderr.write(`fetch: wrote s3://${bucket}/${key} to ${args.out}\n`);
+    verbose(bytes);
     if (args.mode.json) {
       io.stdout.write(
         `${JSON.stringify({ command: 'fetch', exitStatus: EXIT.ok, source: `s3://${bucket}/${key}`, file: args.out, bytes })}\n`,

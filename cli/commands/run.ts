@@ -145,6 +145,7 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       (await readStackOutput(session.cloudformation(), stack, HUB_OUTPUTS.digestFunctionName));
     if (!mode.quiet) io.stderr.write(`run: invoking ${functionName} (waits for the digest to finish)…\n`);
     const payload = JSON.stringify(now ? { now: now.toISOString() } : {});
+    const started = performance.now();
     let response;
     try {
       response = await session.lambda().send(
@@ -175,6 +176,15 @@ async function runRun(deps: RunCommandDeps, argv: readonly string[], io: Command
       throw new DigestRunError(`cannot invoke '${functionName}': ${name}: ${errorMessage(error)}`, {
         cause: error,
       });
+    }
+    if (mode.verbose) {
+      const calls =
+        values.function === undefined
+          ? 'CloudFormation DescribeStacks ×1, Lambda Invoke ×1'
+          : 'Lambda Invoke ×1';
+      io.stderr.write(
+        `run: ${functionName} (version ${response.ExecutedVersion ?? 'unknown'}) answered in ${Math.round(performance.now() - started)} ms, status ${response.StatusCode ?? 'unknown'}; API calls: ${calls}\n`,
+      );
     }
     const text = response.Payload ? new TextDecoder().decode(response.Payload) : '';
     if (response.FunctionError) {

@@ -128,6 +128,23 @@ describe('fetch', () => {
     expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'b', Key: key });
   });
 
+  it('prints the bucket, the bytes, the time and the API calls with --verbose, and nothing extra without it', async () => {
+    stackWithBucket();
+    s3.on(GetObjectCommand).resolves({ Body: body('a,b\n', '1,2\n') });
+    await expect(fetch.run(['--verbose'], io)).resolves.toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the slow sink takes a chunk per tick
+    expect(stdout.text()).toBe('a,b\n1,2\n');
+    expect(stderr.text()).toMatch(
+      /^fetch: bucket hub-reports \(output ReportBucketName of stack 'CredreportHub'\); s3:\/\/hub-reports\/latest\/credential-report\.csv: 8 bytes in \d+ ms; API calls: CloudFormation DescribeStacks ×1, S3 GetObject ×1\n$/,
+    );
+    stderr = new SlowSink();
+    io = { ...io, stderr };
+    s3.on(GetObjectCommand).resolves({ Body: body('a,b\n') });
+    await expect(fetch.run(['--bucket', 'b'], io)).resolves.toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stderr.text()).toBe('');
+  });
+
   it('writes to the --out file relative to the working directory and says so on stderr', async () => {
     s3.on(GetObjectCommand).resolves({ Body: body('a,b\n', '1,2\n') });
     await expect(fetch.run(['--bucket', 'b', '--out', 'report.csv'], io)).resolves.toBe(0);

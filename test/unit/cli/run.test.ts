@@ -100,6 +100,20 @@ describe('run', () => {
     );
   });
 
+  it('prints the function version, the time and the API calls with --verbose', async () => {
+    stackWithFunction();
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      Payload: encode(OK_RESULT) as never,
+    });
+    await expect(run.run(['--verbose'], io)).resolves.toBe(EXIT.ok);
+    await flush();
+    expect(stderr.text()).toMatch(
+      /\nrun: CredreportHub-Digest-abc \(version \$LATEST\) answered in \d+ ms, status 200; API calls: CloudFormation DescribeStacks ×1, Lambda Invoke ×1\n$/,
+    );
+  });
+
   describe('--fail-on', () => {
     const withOpen = {
       ...OK_RESULT,
