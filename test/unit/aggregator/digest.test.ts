@@ -816,9 +816,8 @@ describe('runDigest: chat and routing', () => {
     expect(eventsMock.commandCalls(PutEventsCommand).length).toBe(5);
     expect(memory.text('latest/digest.html')).toContain('Chat summary: FAILED');
     expect(
-      sentEmail() &&
-        sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Body?.Text?.Data,
-    ).toContain('events FAILED');
+      sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Body?.Text?.Data,
+    ).toContain(`${failed === 1 ? '1 event' : `${failed} events`} FAILED (InternalFailure)`);
     expect(metricSum(recorded, 'NotificationsFailed')).toBe(1 + failed);
   });
 
