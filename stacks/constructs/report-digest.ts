@@ -76,7 +76,7 @@ export interface ReportDigestProps {
    */
   readonly chatTopic?: sns.ITopic;
   /**
-   * Key of `chatTopic` (a topic the stack creates): the role may `kms:GenerateDataKey*` / `kms:Decrypt` with it.
+   * Key of `chatTopic` (a topic the stack creates): the role may `kms:GenerateDataKey` / `kms:Decrypt` with it, through SNS only.
    * @default - the topic is unencrypted or its key is granted elsewhere
    */
   readonly chatTopicKey?: kms.IKey;
@@ -371,7 +371,8 @@ export class ReportDigest extends Construct {
       grant(
         new iam.PolicyStatement({
           sid: 'EncryptChatSummary',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          // What SNS asks KMS for on a publish to an encrypted topic (no wildcard action).
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
           resources: [props.chatTopicKey.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` } },
         }),
