@@ -67,7 +67,7 @@ export const DigestEnvSchema = z.object({
   FINDING_EVENTS_BUS_ARN: z
     .string()
     .regex(
-      /^(arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\/-]{1,256})?$/,
+      /^(arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._/-]{1,256})?$/,
       'must be an event bus ARN or empty',
     )
     .default(''),
