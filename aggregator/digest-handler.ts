@@ -4,10 +4,12 @@
  * build the clients once per cold start, call `runDigest`, publish metrics, return its result.
  * S3 failures throw (Lambda Errors alarm); an SES failure returns `ok: false` with the EmailFailed metric.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -30,6 +32,9 @@ const iam = new IAMClient({ retryMode: 'adaptive', maxAttempts: 10 });
 const s3 = new S3Client({ retryMode: 'adaptive', maxAttempts: 6 });
 const ses = new SESv2Client({ retryMode: 'standard', maxAttempts: 4 });
 const sts = new STSClient({});
+// Chat summary and finding events (docs/ARCHITECTURE.md §6 "Chat and routing"); unused unless configured.
+const sns = new SNSClient({ retryMode: 'standard', maxAttempts: 4 });
+const eventBridge = new EventBridgeClient({ retryMode: 'adaptive', maxAttempts: 4 });
 let env: DigestEnv | undefined;
 
 /** On-demand payload; a scheduled event carries other fields, which are ignored. */
@@ -65,7 +70,17 @@ export const handler = async (event: unknown, context?: Context): Promise<Digest
     const stores = createHubStores(s3, { bucket: env.REPORT_BUCKET, logger });
     const result = await runDigest(
       config,
-      { stores, organizations, iam, ses, logger, metrics, ownAccountId: await ownAccountId(context) },
+      {
+        stores,
+        organizations,
+        iam,
+        ses,
+        sns,
+        eventBridge,
+        logger,
+        metrics,
+        ownAccountId: await ownAccountId(context),
+      },
       now,
     );
     logger.info('Digest finished', { ...result });

@@ -19,6 +19,8 @@ import { createGzip, Gzip } from 'node:zlib';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { mapLimit } from '../core/concurrency';
@@ -28,14 +30,24 @@ import type { PreviousRun } from '../core/delta';
 import { parsePreviousSummary, readPreviousRun } from '../core/previous-run';
 import { readPreviousState } from '../core/run-state';
 import { grantsOfReport } from '../core/merge';
-import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
+import { formatSummaryJson, RunItem, runPipeline, withProblems } from '../core/run-pipeline';
+import { renderDigestHtml } from '../core/digest-html';
+import {
+  buildChatNotification,
+  buildFindingEvents,
+  NotificationOutcome,
+  notificationFailures,
+  NewFindings,
+} from '../core/notifications';
+import type { Summary } from '../core/summary';
 import { S3_LAYOUT } from '../core/names';
 import { Thresholds } from '../core/thresholds';
 import type { CisVersion, Severity } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
-import { composeDigestEmail, sendDigestEmail } from './mailer';
+import { composeDigestEmail, consoleUrl, sendDigestEmail } from './mailer';
+import { notify, NotifyRequest } from './notifier';
 import { OrgMetadataError, fetchOrgMetadata } from '../collector/org-metadata';
 import { selectExpectedAccounts } from '../core/org-metadata';
 import { runDate } from '../core/run-date';
@@ -66,6 +78,8 @@ export interface DigestResult {
   readonly openFindings: Readonly<Record<Severity, number>>;
   readonly email: 'sent' | 'skipped' | 'failed';
   readonly error?: string;
+  /** What the chat summary and the finding events did; absent when neither is configured. */
+  readonly notifications?: NotificationOutcome;
 }
 
 export interface DigestConfig {
@@ -95,6 +109,12 @@ export interface DigestConfig {
   readonly collectBudgetMs?: number;
   /** S3 reads in flight. @default 32 */
   readonly readConcurrency?: number;
+  /** SNS topic of the chat summary (an Amazon Q Developer custom notification); absent: none. */
+  readonly chatTopicArn?: string;
+  /** Bus of the finding events (`credreport.findings`); absent: none. */
+  readonly findingEventsBusArn?: string;
+  /** Finding events per run before the "… and N more" event. @default DEFAULT_MAX_FINDING_EVENTS */
+  readonly maxFindingEvents?: number;
 }
 
 /** DigestEnv (parsed once by the handler) → DigestConfig. */
@@ -119,6 +139,9 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     tagCacheHours: env.TAG_CACHE_HOURS,
     ...(env.MANAGEMENT_ACCOUNT_ID ? { managementAccountId: env.MANAGEMENT_ACCOUNT_ID } : {}),
     ...(region ? { region } : {}),
+    ...(env.CHAT_TOPIC_ARN ? { chatTopicArn: env.CHAT_TOPIC_ARN } : {}),
+    ...(env.FINDING_EVENTS_BUS_ARN ? { findingEventsBusArn: env.FINDING_EVENTS_BUS_ARN } : {}),
+    maxFindingEvents: env.MAX_FINDING_EVENTS,
   };
 }
 
@@ -127,6 +150,12 @@ export interface DigestDeps {
   readonly organizations: OrganizationsClient;
   readonly iam: IAMClient;
   readonly ses: SESv2Client;
+  /** For the chat summary (needed when `chatTopicArn` is set). */
+  readonly sns?: SNSClient;
+  /** For the finding events (needed when `findingEventsBusArn` is set). */
+  readonly eventBridge?: EventBridgeClient;
+  /** Injected for tests: the notifier's retry waits. */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The hub's own account (StackSets never deploy the agent there; it is collected in-process). */
@@ -541,6 +570,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(config.cisVersion ? { cisVersion: config.cisVersion } : {}),
       ...(previous ? { previous } : {}),
       organizationLabel,
+      ...(config.maxFindingEvents ? { newFindingsLimit: config.maxFindingEvents } : {}),
     },
     {
       credentialReport: tee,
@@ -578,7 +608,28 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     running.catch(() => undefined);
     throw error;
   }
-  const { summary } = merged;
+  let { summary } = merged;
+
+  // Chat and routing (docs/ARCHITECTURE.md §6): after latest/ holds this run's outputs (the chat summary links
+  // its digest), before runs/ is copied, so both keep the outcome. Never fatal: failures are counted.
+  let notifications: NotificationOutcome | undefined;
+  if (config.chatTopicArn || config.findingEventsBusArn) {
+    notifications = await sendNotifications(config, deps, summary, merged.newFindings, organizationLabel);
+    summary = { ...summary, notifications };
+    await Promise.all([
+      stores.outputs.putText(latestKey(files.summary), formatSummaryJson(summary), CONTENT_TYPES.json),
+      stores.outputs.putText(
+        latestKey(files.digest),
+        renderDigestHtml(summary, { organizationLabel }),
+        CONTENT_TYPES.html,
+      ),
+    ]);
+    metrics.addMetric(
+      DIGEST_METRICS.notificationsFailed,
+      MetricUnit.Count,
+      notificationFailures(notifications),
+    );
+  }
 
   await Promise.all(Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))));
   logger.info('Wrote digest outputs', {
@@ -659,5 +710,72 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     openFindings: summary.totals.openFindings,
     email,
     ...(error ? { error } : {}),
+    ...(notifications ? { notifications } : {}),
   };
+}
+
+/** Builds and sends the chat summary and the finding events; never throws (core/notifications.ts, aggregator/notifier.ts). */
+async function sendNotifications(
+  config: DigestConfig,
+  deps: DigestDeps,
+  summary: Summary,
+  newFindings: NewFindings | undefined,
+  organizationLabel: string,
+): Promise<NotificationOutcome> {
+  const files = S3_LAYOUT.outputFiles;
+  const digestKey = `${S3_LAYOUT.latestPrefix}${files.digest}`;
+  const findingsUri = `s3://${config.bucket}/${S3_LAYOUT.runPrefix(runDate(new Date(summary.generatedAt)))}${files.findings}`;
+  const request: { -readonly [K in keyof NotifyRequest]: NotifyRequest[K] } = {};
+  let buildError: string | undefined;
+  if (config.chatTopicArn) {
+    try {
+      request.chat = {
+        topicArn: config.chatTopicArn,
+        notification: buildChatNotification({
+          summary,
+          ...(newFindings ? { newFindings } : {}),
+          digest: {
+            s3Uri: `s3://${config.bucket}/${digestKey}`,
+            ...(config.region
+              ? { consoleUrl: consoleUrl({ bucket: config.bucket, key: digestKey, region: config.region }) }
+              : {}),
+          },
+          organizationLabel,
+        }),
+      };
+    } catch (error) {
+      buildError = errorText(error).slice(0, 300);
+      deps.logger.error('Chat summary could not be built', { error: buildError });
+    }
+  }
+  if (config.findingEventsBusArn) {
+    const max = config.maxFindingEvents ?? 500;
+    request.events = {
+      eventBusName: config.findingEventsBusArn,
+      ...(newFindings
+        ? {
+            entries: buildFindingEvents({
+              newFindings,
+              generatedAt: summary.generatedAt,
+              runDate: summary.generatedAt.slice(0, 10),
+              maxEvents: max,
+              organizationId: config.organizationId,
+              findingsUri,
+            }),
+          }
+        : {}),
+      newFindings: newFindings?.count ?? 0,
+      truncated: Math.max(0, (newFindings?.count ?? 0) - max),
+    };
+  }
+  const outcome = await notify(
+    {
+      ...(deps.sns ? { sns: deps.sns } : {}),
+      ...(deps.eventBridge ? { eventBridge: deps.eventBridge } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      logger: deps.logger,
+    },
+    request,
+  );
+  return buildError ? { ...outcome, chat: 'failed', chatError: buildError } : outcome;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { thresholdSchema } from '../core/thresholds';
 import { CIS_VERSIONS, DEFAULT_CIS_VERSION } from '../core/finding-ids';
+import { DEFAULT_MAX_FINDING_EVENTS, MAX_FINDING_EVENTS_LIMIT } from '../core/names';
 
 const csvList = z
   .string()
@@ -57,6 +58,26 @@ export const DigestEnvSchema = z.object({
     .string()
     .regex(/^(\d{12})?$/, 'must be a 12-digit account id or empty')
     .default(''),
+  /** SNS topic the chat summary is published to (config `chatTopicArn` / `chatTopic`); empty: no chat summary. */
+  CHAT_TOPIC_ARN: z
+    .string()
+    .regex(/^(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$/, 'must be an SNS topic ARN or empty')
+    .default(''),
+  /** ARN of the bus that receives one event per new critical/high finding (`findingEvents`); empty: off. */
+  FINDING_EVENTS_BUS_ARN: z
+    .string()
+    .regex(
+      /^(arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._/-]{1,256})?$/,
+      'must be an event bus ARN or empty',
+    )
+    .default(''),
+  /** At most this many finding events per run, then one "… and N more" event (`maxFindingEvents`). */
+  MAX_FINDING_EVENTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_FINDING_EVENTS_LIMIT)
+    .default(DEFAULT_MAX_FINDING_EVENTS),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

@@ -40,4 +40,6 @@ export const DIGEST_METRICS = {
    */
   digestSucceeded: 'DigestSucceeded',
   organizationsCalls: 'OrganizationsCalls',
+  /** Chat summaries not published plus finding events not put this run (summary.json `notifications`). */
+  notificationsFailed: 'NotificationsFailed',
 } as const;

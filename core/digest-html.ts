@@ -18,6 +18,7 @@ import {
   dateOf,
   organizationLine,
   rootAccessCoverageLine,
+  notificationsLine,
   lastUsed,
   DeltaViews,
   digestLists,
@@ -339,11 +340,13 @@ function coverageSection(summary: Summary, list: ListView<CoverageEntry>): strin
   const scp = controlPolicyLine(summary);
   const facts = accountFactsLine(summary);
   const rootAccess = rootAccessCoverageLine(summary);
+  const notifications = notificationsLine(summary);
   const notes = [
     ...(c.unexpected > 0 ? [`${plural(c.unexpected, 'account')} reporting but not expected.`] : []),
     ...(scp ? [`${scp}.`] : []),
     ...(facts ? [`${facts}.`] : []),
     ...(rootAccess ? [`${displayCell(rootAccess, 700)}.`] : []),
+    ...(notifications ? [`${displayCell(notifications, 700)}.`] : []),
   ];
   const row = (r: CoverageEntry): string[] => [
     `${accountCell(r.accountId, r.accountName)}${r.ouPath ? div(STYLE.sub, e(r.ouPath)) : ''}`,

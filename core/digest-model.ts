@@ -212,6 +212,35 @@ export function rootAccessCoverageLine(summary: Summary): string | undefined {
   return `Centralized root access (IAM ListOrganizationsFeatures): not readable from this account${r.detail ? ` (${r.detail})` : ''}; root-access-not-centralized and member-root-credentials-present not evaluated`;
 }
 
+/**
+ * `Chat summary: published · finding events: 12 of 12 new critical/high put` (the coverage section of both
+ * bodies): what the digest's notifications did this run, failures named (docs/ARCHITECTURE.md §6 "Chat and
+ * routing"). Nothing when neither is configured.
+ */
+export function notificationsLine(summary: Summary): string | undefined {
+  const n = summary.notifications;
+  if (!n) return undefined;
+  const parts: string[] = [];
+  if (n.chat !== 'off') {
+    parts.push(
+      n.chat === 'published' ? 'Chat summary: published' : `Chat summary: FAILED (${n.chatError ?? 'error'})`,
+    );
+  }
+  const ev = n.events;
+  if (ev.state === 'first-run') parts.push('finding events: none (first run, nothing to compare with)');
+  else if (ev.state !== 'off') {
+    const truncated = ev.truncated > 0 ? `, ${fmt(ev.truncated)} over the cap summarised in one event` : '';
+    const failed =
+      ev.failed > 0 ? `; ${plural(ev.failed, 'event')} FAILED${ev.error ? ` (${ev.error})` : ''}` : '';
+    parts.push(
+      `finding events: ${plural(ev.put, 'event')} put for ${fmt(ev.newFindings)} new critical/high${truncated}${failed}`,
+    );
+  }
+  if (parts.length === 0) return undefined;
+  const line = parts.join(' · ');
+  return line.charAt(0).toUpperCase() + line.slice(1);
+}
+
 /** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */
 export function moreLine(hidden: number, where: string): string {
   return `… and ${fmt(hidden)} more — see ${where}.`;

@@ -12,6 +12,7 @@ import {
   controlPolicyLine,
   organizationLine,
   rootAccessCoverageLine,
+  notificationsLine,
   coverageLine,
   dateOf,
   lastUsed,
@@ -291,6 +292,8 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   if (facts) out.push(`${facts}.`);
   const rootAccess = rootAccessCoverageLine(summary);
   if (rootAccess) out.push(`${clean(rootAccess, 700)}.`);
+  const notifications = notificationsLine(summary);
+  if (notifications) out.push(`${clean(notifications, 700)}.`);
 
   const { failing, passing } = complianceRows(summary);
   out.push(

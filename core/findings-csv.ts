@@ -12,6 +12,7 @@ import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
 import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
+import { NewFindingCollector } from './notifications';
 import { PasswordPolicyFact, PrivilegeKind, UserPrivileges } from './types';
 
 /** What the detail of a user's or key's findings is written from (times in epoch ms). */
@@ -147,6 +148,11 @@ export class FindingsCsv {
     private readonly thresholds: Thresholds,
     /** Counts one open finding (SummaryBuilder.addOpenFinding). */
     private readonly count: (id: FindingId) => void,
+    /**
+     * Collects the new critical and high findings (chat and routing, core/notifications.ts); given only when
+     * there is a previous run, since without one every finding would look new.
+     */
+    private readonly newFindings?: NewFindingCollector,
   ) {
     this.nowMs = now.getTime();
     this.nowIso = now.toISOString();
@@ -165,6 +171,19 @@ export class FindingsCsv {
   ): Promise<void> {
     for (const id of findings) {
       this.count(id);
+      if (this.newFindings && NewFindingCollector.notifies(id) && firstSeen(id) === undefined) {
+        // prefix: the account columns, account_id then account_name (core/columns.ts).
+        this.newFindings.add({
+          accountId: prefix[0] ?? '',
+          ...(prefix[1] ? { accountName: prefix[1] } : {}),
+          userName: subject.userName,
+          userArn: subject.userArn,
+          ...(subject.accessKeyId !== '' ? { accessKeyId: subject.accessKeyId } : {}),
+          ...(subject.slot !== undefined ? { keySlot: subject.slot } : {}),
+          findingId: id,
+          firstSeen: this.nowIso,
+        });
+      }
       if (!this.csv) continue;
       const seen = firstSeen(id) ?? this.nowIso;
       const seenMs = Date.parse(seen);

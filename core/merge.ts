@@ -37,6 +37,8 @@ import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } f
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
 import { FindingsCsv } from './findings-csv';
+import { NewFindingCollector, NewFindings } from './notifications';
+import { DEFAULT_MAX_FINDING_EVENTS } from './names';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
 import { rootCredentialsOfRow } from './org-findings';
 import { RunStateWriter } from './run-state';
@@ -94,6 +96,11 @@ export interface MergeInput {
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
   readonly cisVersion?: CisVersion;
+  /**
+   * New critical and high findings kept in the result's `newFindings` (the digest's finding events).
+   * @default DEFAULT_MAX_FINDING_EVENTS
+   */
+  readonly newFindingsLimit?: number;
 }
 
 /**
@@ -123,6 +130,11 @@ export interface MergeResult {
   readonly html: string;
   /** Plain-text digest for email. */
   readonly text: string;
+  /**
+   * The new critical and high findings (not open on the same user or key in the previous run; organization
+   * findings excluded), the first `newFindingsLimit` of them; absent without a previous run.
+   */
+  readonly newFindings?: NewFindings;
 }
 
 /** Reorder window for non-array inputs (see the module comment). */
@@ -851,6 +863,9 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
   const nowIso = input.now.toISOString();
   const firstSeen = delta ? (id: FindingId) => delta.firstSeen(id) : () => undefined;
+  const newFindings = delta
+    ? new NewFindingCollector(input.newFindingsLimit ?? DEFAULT_MAX_FINDING_EVENTS)
+    : undefined;
   const state: RunState = {
     input,
     builder,
@@ -859,7 +874,13 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
     ...(findingsCsv ? { findingsCsv } : {}),
-    findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
+    findings: new FindingsCsv(
+      findingsCsv,
+      input.now,
+      input.thresholds,
+      (id) => builder.addOpenFinding(id),
+      newFindings,
+    ),
     ...(runState ? { runState } : {}),
     firstSeen,
     firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
@@ -915,5 +936,10 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
   const label = input.organizationLabel ?? input.metadata?.organizationId;
   const options = label ? { organizationLabel: label } : {};
-  return { summary, html: renderDigestHtml(summary, options), text: renderDigestText(summary, options) };
+  return {
+    summary,
+    html: renderDigestHtml(summary, options),
+    text: renderDigestText(summary, options),
+    ...(newFindings ? { newFindings: newFindings.result() } : {}),
+  };
 }

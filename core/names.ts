@@ -21,6 +21,21 @@ export const EVENT_SCHEMA_VERSION = 3;
 export const ACCEPTED_SCHEMA_VERSIONS = [1, 2, 3] as const;
 export const PAYLOAD_ENCODING = 'gzip+base64';
 
+/**
+ * Source of the events the hub's digest puts on the central bus, one per new critical or high finding
+ * (docs/ARCHITECTURE.md §6 "Chat and routing"). Only the digest role may put it: the bus policy admits member
+ * agents for EVENT_SOURCE alone, and the digest role's grant is conditioned on this source.
+ */
+export const FINDINGS_EVENT_SOURCE = 'credreport.findings';
+/** Detail-type of one new critical or high finding. */
+export const FINDING_EVENT_DETAIL_TYPE = 'Credential Report Finding';
+/** Detail-type of the one event that says how many new findings were over the run's cap and not sent. */
+export const FINDINGS_TRUNCATED_DETAIL_TYPE = 'Credential Report Findings Truncated';
+/** Default cap on finding events per digest run (`maxFindingEvents`). */
+export const DEFAULT_MAX_FINDING_EVENTS = 500;
+/** Largest `maxFindingEvents` accepted at synth. */
+export const MAX_FINDING_EVENTS_LIMIT = 10_000;
+
 /** Default for the hub's central bus name. */
 export const CENTRAL_BUS_NAME = 'credreport-central';
 /** Name of the StackSet that deploys the member agent. */
@@ -102,6 +117,8 @@ export const HUB_OUTPUTS = {
   digestFunctionName: 'DigestFunctionName',
   /** Only when `reportBucketKms` is on: the key readers of the bucket need `kms:Decrypt` on. */
   reportBucketKeyArn: 'ReportBucketKeyArn',
+  /** Only with `chatTopic: true`: the topic to subscribe in Amazon Q Developer in chat applications. */
+  chatTopicArn: 'ChatTopicArn',
 } as const;
 
 /**

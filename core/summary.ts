@@ -20,6 +20,7 @@ import {
 } from './types';
 import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
 import type { Delta } from './delta-types';
+import type { NotificationOutcome } from './notifications';
 import {
   CisVersion,
   cisIdOf,
@@ -213,6 +214,11 @@ export interface Summary {
    * holding credentials. Absent in summaries written before it existed.
    */
   readonly organization?: OrganizationSummary;
+  /**
+   * What the digest's chat summary and finding events did (core/notifications.ts); written by the digest
+   * Lambda when either is configured, absent elsewhere (`collect`, `merge`, older runs).
+   */
+  readonly notifications?: NotificationOutcome;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
 }

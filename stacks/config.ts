@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { CredreportError } from '../core/errors';
-import { DEFAULT_HUB_STACK_NAME, DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import {
+  DEFAULT_HUB_STACK_NAME,
+  DEFAULT_MAX_ENTRY_BYTES,
+  DEFAULT_MAX_FINDING_EVENTS,
+  MAX_FINDING_EVENTS_LIMIT,
+} from '../core/names';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
 import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
@@ -90,7 +95,22 @@ export interface CredreportConfig {
    * window + `collectBudgetSeconds` + MEMBER_AGENT_PUBLISH_SECONDS fit the agent's timeout.
    */
   readonly agentStartWindowMinutes: number;
+  /**
+   * The digest's chat summary (docs/ARCHITECTURE.md §6 "Chat and routing"): off, an existing SNS topic
+   * (`chatTopicArn`), or a topic the stack creates (`chatTopic: true`, KMS-encrypted, TLS-only).
+   */
+  readonly chat: ChatConfig;
+  /** Put one event per new critical/high finding on the central bus (`credreport.findings`). */
+  readonly findingEvents: boolean;
+  /** Finding events per digest run before one "… and N more" event. */
+  readonly maxFindingEvents: number;
 }
+
+/** Where the chat summary goes (the `chatTopicArn` and `chatTopic` keys, at most one set). */
+export type ChatConfig =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'topic'; readonly topicArn: string }
+  | { readonly kind: 'create' };
 
 /** How the alarms are delivered (the `alarmEmail`, `alarmTopicArn` and `alarmDelivery` keys, exactly one set). */
 export type AlarmDeliveryConfig =
@@ -189,6 +209,29 @@ export function alarmTopicArnProblem(arn: string, region: string): string | unde
   const [, partition, topicRegion] = match;
   if (topicRegion !== region) {
     return `the topic is in ${topicRegion ?? '?'}, but CloudWatch alarms can only notify a topic in their own region (deploymentRegion ${region})`;
+  }
+  if (partition !== partitionOf(region)) {
+    return `partition ${partition ?? '?'} does not match deploymentRegion ${region} (partition ${partitionOf(region)})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `arn` cannot be the chat topic of a hub in `region`, or `undefined` when it can: a standard SNS topic (a
+ * FIFO topic needs a message group id, and Amazon Q Developer in chat applications subscribes standard topics)
+ * in `region` (the digest publishes with its own region's client) and the region's partition. The topic may be
+ * in another account; its topic policy (and key policy, when encrypted) must then admit the digest role.
+ */
+export function chatTopicArnProblem(arn: string, region: string): string | undefined {
+  const match = SNS_TOPIC_ARN.exec(arn);
+  if (!match) {
+    return arn.endsWith('.fifo')
+      ? 'a FIFO topic requires a message group id on every publish: use a standard topic (the one your Amazon Q Developer in chat applications channel subscribes)'
+      : 'expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:security-chat';
+  }
+  const [, partition, topicRegion] = match;
+  if (topicRegion !== region) {
+    return `the topic is in ${topicRegion ?? '?'}, but the digest publishes to topics of deploymentRegion ${region}`;
   }
   if (partition !== partitionOf(region)) {
     return `partition ${partition ?? '?'} does not match deploymentRegion ${region} (partition ${partitionOf(region)})`;
@@ -342,6 +385,17 @@ const ContextSchema = z
       })
       .optional(),
     reportBucketKms: bool('reportBucketKms').default(false),
+    chatTopicArn: z
+      .string({ error: (i) => `chatTopicArn: expected an SNS topic ARN, got ${show(i.input)}` })
+      .optional(),
+    chatTopic: bool('chatTopic').default(false),
+    findingEvents: bool('findingEvents').default(false),
+    maxFindingEvents: int(
+      'maxFindingEvents',
+      1,
+      MAX_FINDING_EVENTS_LIMIT,
+      `a whole number of events from 1 to ${MAX_FINDING_EVENTS_LIMIT}`,
+    ).optional(),
     retainStacksOnAccountRemoval: bool('retainStacksOnAccountRemoval').default(false),
     maxConcurrentPercentage: int(
       'maxConcurrentPercentage',
@@ -465,6 +519,26 @@ const ContextSchema = z
         ctx.addIssue({ code: 'custom', message: `alarmTopicArn: ${problem}, got ${show(c.alarmTopicArn)}` });
       }
     }
+    if (c.chatTopicArn !== undefined) {
+      if (c.chatTopic) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'chatTopic: cannot be combined with chatTopicArn: set chatTopicArn to publish to an existing topic, or chatTopic true to have the stack create one',
+        });
+      }
+      const problem = chatTopicArnProblem(c.chatTopicArn, c.deploymentRegion);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `chatTopicArn: ${problem}, got ${show(c.chatTopicArn)}` });
+      }
+    }
+    if (c.maxFindingEvents !== undefined && !c.findingEvents) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'maxFindingEvents: only meaningful with findingEvents true (no finding events are put without it)',
+      });
+    }
     if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -555,5 +629,13 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     maxEntryBytes: c.maxEntryBytes,
     collectBudgetSeconds: c.collectBudgetSeconds,
     agentStartWindowMinutes: c.agentStartWindowMinutes,
+    chat:
+      c.chatTopicArn !== undefined
+        ? { kind: 'topic', topicArn: c.chatTopicArn }
+        : c.chatTopic
+          ? { kind: 'create' }
+          : { kind: 'none' },
+    findingEvents: c.findingEvents,
+    maxFindingEvents: c.maxFindingEvents ?? DEFAULT_MAX_FINDING_EVENTS,
   };
 }

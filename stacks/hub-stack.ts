@@ -10,6 +10,8 @@ import { MemberStackSet } from './constructs/member-stackset';
 import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from './constructs/operations-alarms';
 import { ReportBucket, ReportBucketEncryption } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
+import { ChatTopic } from './constructs/chat-topic';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { ReportIngest } from './constructs/report-ingest';
 
 /** Properties of {@link HubStack}. */
@@ -29,6 +31,8 @@ export class HubStack extends Stack {
   readonly ingest: ReportIngest;
   readonly digest: ReportDigest;
   readonly alarms: OperationsAlarms;
+  /** The chat summary topic the stack created (`chatTopic: true`). */
+  readonly chatTopic?: ChatTopic;
   readonly members: MemberStackSet;
 
   constructor(scope: Construct, id: string, props: HubStackProps) {
@@ -53,6 +57,11 @@ export class HubStack extends Stack {
       bucket: this.reports.bucket,
       logRetention,
     });
+    if (config.chat.kind === 'create') this.chatTopic = new ChatTopic(this, 'ChatTopic');
+    const chatTopic =
+      config.chat.kind === 'topic'
+        ? sns.Topic.fromTopicArn(this, 'ExistingChatTopic', config.chat.topicArn)
+        : this.chatTopic?.topic;
     this.digest = new ReportDigest(this, 'Digest', {
       bucket: this.reports.bucket,
       organizationId: config.organizationId,
@@ -74,6 +83,11 @@ export class HubStack extends Stack {
         ? { managementAccountId: config.managementAccountId }
         : {}),
       logRetention,
+      ...(chatTopic ? { chatTopic } : {}),
+      ...(this.chatTopic ? { chatTopicKey: this.chatTopic.key } : {}),
+      ...(config.findingEvents
+        ? { findingEventsBus: this.centralBus.bus, maxFindingEvents: config.maxFindingEvents }
+        : {}),
     });
 
     // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).
@@ -203,6 +217,14 @@ export class HubStack extends Stack {
       value: this.digest.handler.function.functionName,
       description: 'Digest Lambda (credreport run invokes it on demand)',
     });
+    if (this.chatTopic !== undefined) {
+      new CfnOutput(this, HUB_OUTPUTS.chatTopicArn, {
+        key: HUB_OUTPUTS.chatTopicArn,
+        value: this.chatTopic.topic.topicArn,
+        description:
+          'SNS topic of the chat summary: subscribe it in an Amazon Q Developer in chat applications channel configuration',
+      });
+    }
     if (this.reports.encryptionKey !== undefined) {
       new CfnOutput(this, HUB_OUTPUTS.reportBucketKeyArn, {
         key: HUB_OUTPUTS.reportBucketKeyArn,

@@ -1,12 +1,21 @@
 import { Aws, Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
-import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
+import {
+  DEFAULT_MAX_FINDING_EVENTS,
+  FINDINGS_EVENT_SOURCE,
+  HUB_SERVICE_NAMES,
+  MAX_FINDING_EVENTS_LIMIT,
+  S3_LAYOUT,
+} from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
 import { DEFAULT_CIS_VERSION, type CisVersion } from '../../core/finding-ids';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
@@ -60,6 +69,28 @@ export interface ReportDigestProps {
   readonly managementAccountId?: string;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Topic the digest publishes its chat summary to (an Amazon Q Developer in chat applications custom
+   * notification): the role gets `sns:Publish` on it alone, and KMS use of `chatTopicKey` when given.
+   * @default - no chat summary
+   */
+  readonly chatTopic?: sns.ITopic;
+  /**
+   * Key of `chatTopic` (a topic the stack creates): the role may `kms:GenerateDataKey` / `kms:Decrypt` with it, through SNS only.
+   * @default - the topic is unencrypted or its key is granted elsewhere
+   */
+  readonly chatTopicKey?: kms.IKey;
+  /**
+   * Bus the digest puts one event per new critical/high finding on (`credreport.findings`): the role gets
+   * `events:PutEvents` on it, only for that source.
+   * @default - no finding events
+   */
+  readonly findingEventsBus?: events.IEventBus;
+  /**
+   * Finding events per run before one "… and N more" event (1 to MAX_FINDING_EVENTS_LIMIT); requires `findingEventsBus`.
+   * @default DEFAULT_MAX_FINDING_EVENTS (500)
+   */
+  readonly maxFindingEvents?: number;
 }
 
 /** Prefix of the cached organization metadata (`org/metadata.json`). */
@@ -138,6 +169,20 @@ export class ReportDigest extends Construct {
     if (props.targetOrganizationalUnitIds.length === 0) {
       throw new Error(`ReportDigest ${id}: targetOrganizationalUnitIds must not be empty`);
     }
+    if (props.maxFindingEvents !== undefined) {
+      if (props.findingEventsBus === undefined) {
+        throw new Error(`ReportDigest ${id}: maxFindingEvents is set but findingEventsBus is not`);
+      }
+      const n = props.maxFindingEvents;
+      if (!Number.isInteger(n) || n < 1 || n > MAX_FINDING_EVENTS_LIMIT) {
+        throw new Error(
+          `ReportDigest ${id}: maxFindingEvents must be a whole number from 1 to ${MAX_FINDING_EVENTS_LIMIT} (got ${n})`,
+        );
+      }
+    }
+    if (props.chatTopicKey !== undefined && props.chatTopic === undefined) {
+      throw new Error(`ReportDigest ${id}: chatTopicKey is set but chatTopic is not`);
+    }
 
     this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
       purpose: 'digest runs the scheduler could not start or that failed',
@@ -161,6 +206,9 @@ export class ReportDigest extends Construct {
       MAX_EMAIL_BYTES: String(props.maxEmailBytes),
       TAG_CACHE_HOURS: String(props.tagCacheHours),
       MANAGEMENT_ACCOUNT_ID: props.managementAccountId ?? '',
+      CHAT_TOPIC_ARN: props.chatTopic?.topicArn ?? '',
+      FINDING_EVENTS_BUS_ARN: props.findingEventsBus?.eventBusArn ?? '',
+      MAX_FINDING_EVENTS: String(props.maxFindingEvents ?? DEFAULT_MAX_FINDING_EVENTS),
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -308,6 +356,43 @@ export class ReportDigest extends Construct {
 
     // The hub account (which StackSets never deploy to) collects its own IAM report.
     for (const { statement, reason } of iamReportStatements(this)) grant(statement, reason);
+
+    // Chat and routing (docs/ARCHITECTURE.md §6): one topic, and one bus only for credreport's findings source.
+    if (props.chatTopic !== undefined) {
+      grant(
+        new iam.PolicyStatement({
+          sid: 'PublishChatSummary',
+          actions: ['sns:Publish'],
+          resources: [props.chatTopic.topicArn],
+        }),
+      );
+    }
+    if (props.chatTopicKey !== undefined) {
+      grant(
+        new iam.PolicyStatement({
+          sid: 'EncryptChatSummary',
+          // What SNS asks KMS for on a publish to an encrypted topic (no wildcard action).
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [props.chatTopicKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
+    if (props.findingEventsBus !== undefined) {
+      // events:source is multi-valued (one value per entry): every entry must be the findings source, and the
+      // Null guard keeps ForAllValues from passing vacuously (as on the central bus policy).
+      grant(
+        new iam.PolicyStatement({
+          sid: 'PutFindingEvents',
+          actions: ['events:PutEvents'],
+          resources: [props.findingEventsBus.eventBusArn],
+          conditions: {
+            'ForAllValues:StringEquals': { 'events:source': [FINDINGS_EVENT_SOURCE] },
+            Null: { 'events:source': 'false' },
+          },
+        }),
+      );
+    }
 
     if (props.sender !== undefined) {
       const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);

@@ -531,4 +531,61 @@ describe('isValidTimeZone', () => {
     expect(isValidTimeZone('UTC')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus_Mons')).toBe(false);
   });
+
+  describe('chat and routing', () => {
+    const TOPIC = 'arn:aws:sns:us-east-1:123456789012:security-chat';
+
+    it('is off by default', () => {
+      const config = parseConfig(minimal);
+      expect(config.chat).toEqual({ kind: 'none' });
+      expect(config.findingEvents).toBe(false);
+      expect(config.maxFindingEvents).toBe(500);
+    });
+
+    it('takes an existing topic ARN, or creates a topic with chatTopic true (also as the string "true" from -c)', () => {
+      expect(parse({ chatTopicArn: TOPIC })().chat).toEqual({ kind: 'topic', topicArn: TOPIC });
+      expect(parse({ chatTopic: true })().chat).toEqual({ kind: 'create' });
+      expect(parse({ chatTopic: 'true' })().chat).toEqual({ kind: 'create' });
+    });
+
+    it('refuses both chat keys at once', () => {
+      expect(parse({ chatTopicArn: TOPIC, chatTopic: true })).toThrow(
+        /chatTopic: cannot be combined with chatTopicArn/,
+      );
+    });
+
+    it('refuses a chat topic ARN that is malformed, FIFO, in another region or partition', () => {
+      expect(parse({ chatTopicArn: 'security-chat' })).toThrow(
+        /chatTopicArn: expected an SNS topic ARN like/,
+      );
+      expect(parse({ chatTopicArn: `${TOPIC}.fifo` })).toThrow(
+        /chatTopicArn: a FIFO topic requires a message group id/,
+      );
+      expect(parse({ chatTopicArn: 'arn:aws:sns:eu-west-1:123456789012:chat' })).toThrow(
+        /chatTopicArn: the topic is in eu-west-1, but the digest publishes to topics of deploymentRegion us-east-1/,
+      );
+      expect(parse({ chatTopicArn: 'arn:aws-cn:sns:us-east-1:123456789012:chat' })).toThrow(
+        /chatTopicArn: partition aws-cn does not match deploymentRegion us-east-1/,
+      );
+      expect(parse({ chatTopicArn: 42 })).toThrow(/chatTopicArn: expected an SNS topic ARN, got 42/);
+    });
+
+    it('turns finding events on with a cap from 1 to 10,000', () => {
+      expect(parse({ findingEvents: true, maxFindingEvents: 50 })()).toMatchObject({
+        findingEvents: true,
+        maxFindingEvents: 50,
+      });
+      expect(parse({ findingEvents: true, maxFindingEvents: 0 })).toThrow(
+        /maxFindingEvents: expected a whole number of events from 1 to 10000/,
+      );
+      expect(parse({ findingEvents: true, maxFindingEvents: 10_001 })).toThrow(/maxFindingEvents/);
+      expect(parse({ findingEvents: 'yes' })).toThrow(/findingEvents/);
+    });
+
+    it('refuses maxFindingEvents without findingEvents', () => {
+      expect(parse({ maxFindingEvents: 100 })).toThrow(
+        /maxFindingEvents: only meaningful with findingEvents true/,
+      );
+    });
+  });
 });

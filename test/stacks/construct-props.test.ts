@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_THRESHOLDS } from '../../core/thresholds';
@@ -125,6 +126,25 @@ describe('ReportDigest', () => {
     const s = stack();
     expect(() => new ReportDigest(s, 'D', { ...props(s), targetOrganizationalUnitIds: [] })).toThrow(
       /ReportDigest D: targetOrganizationalUnitIds must not be empty/,
+    );
+  });
+
+  it('throws naming maxFindingEvents when it is set without a bus or out of bounds', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), maxFindingEvents: 10 })).toThrow(
+      /ReportDigest D: maxFindingEvents is set but findingEventsBus is not/,
+    );
+    const t = stack();
+    const bus = new events.EventBus(t, 'Bus');
+    expect(
+      () => new ReportDigest(t, 'D', { ...props(t), findingEventsBus: bus, maxFindingEvents: 0 }),
+    ).toThrow(/ReportDigest D: maxFindingEvents must be a whole number from 1 to 10000 \(got 0\)/);
+  });
+
+  it('throws naming chatTopicKey when it is set without chatTopic', () => {
+    const s = stack();
+    expect(() => new ReportDigest(s, 'D', { ...props(s), chatTopicKey: new kms.Key(s, 'K') })).toThrow(
+      /ReportDigest D: chatTopicKey is set but chatTopic is not/,
     );
   });
 });

@@ -54,6 +54,10 @@ export const DELEGATED_CONTEXT: Readonly<Record<string, unknown>> = {
   maxConcurrentPercentage: 100,
   failureTolerancePercentage: 25,
   tagKeys: ['Owner', 'CostCenter'],
+  // Chat and routing on: a created chat topic and finding events on the central bus.
+  chatTopic: true,
+  findingEvents: true,
+  maxFindingEvents: 200,
 };
 
 /**

@@ -11,6 +11,8 @@ import {
   CENTRAL_BUS_NAME,
   EVENT_DETAIL_TYPE,
   EVENT_SOURCE,
+  FINDING_EVENT_DETAIL_TYPE,
+  FINDINGS_EVENT_SOURCE,
   HUB_OUTPUTS,
   MEMBER_AGENT_ROLE_NAME,
   MEMBER_STACKSET_NAME,
@@ -42,6 +44,7 @@ import {
 jest.setTimeout(600_000);
 
 const EXISTING_TOPIC = 'arn:aws:sns:us-east-1:123456789012:security-alarms';
+const EXISTING_CHAT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:security-chat';
 let shipped: Synthesized;
 let delegated: Synthesized;
 let withKms: Synthesized;
@@ -54,6 +57,7 @@ beforeAll(() => {
     'aws:cdk:bundling-stacks': [],
     alarmEmail: undefined,
     alarmTopicArn: EXISTING_TOPIC,
+    chatTopicArn: EXISTING_CHAT_TOPIC,
   });
   delegated = synthesize(DELEGATED_CONTEXT);
 });
@@ -653,6 +657,16 @@ describe('HubStack', () => {
         ),
       ).toEqual([]);
       expect(await put(agent, { ...failure, 'events:source': ['aws.lambda'] }, false)).toEqual([]);
+      // The hub's own findings source: no member principal may put it, the agent role included, so a routed
+      // credreport.findings event always comes from the hub's digest.
+      const findings = {
+        ...genuine,
+        'events:source': [FINDINGS_EVENT_SOURCE],
+        'events:detail-type': [FINDING_EVENT_DETAIL_TYPE],
+      };
+      expect(await put(agent, findings, false)).toEqual([]);
+      expect(await put(agent, { ...findings, 'events:detail-type': [EVENT_DETAIL_TYPE] }, false)).toEqual([]);
+      expect(await put(`arn:aws:iam::${member}:role/PowerUser`, findings, false)).toEqual([]);
       // Each statement admits one detail-type for the whole call: the agent sends a failure on its own.
       expect(
         await put(
@@ -1266,17 +1280,135 @@ describe('cfn-lint', () => {
   });
 });
 
+describe('HubStack chat and routing', () => {
+  it('creates an encrypted, TLS-only chat topic and hands it and the central bus to the digest (chatTopic, findingEvents)', () => {
+    const t = delegated.hubJson;
+    const topic = logicalId(t, 'AWS::SNS::Topic', 'ChatTopic');
+    const key = logicalId(t, 'AWS::KMS::Key', 'ChatTopicKey');
+    delegated.hubTemplate.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'credreport chat summary',
+      KmsMasterKeyId: arnOf(key),
+    });
+    delegated.hubTemplate.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'credreport: encrypts the chat summary topic',
+      EnableKeyRotation: true,
+    });
+    delegated.hubTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [ref(topic)],
+      PolicyDocument: Match.objectLike({
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ],
+      }),
+    });
+    const env = envOf(t, 'DigestFunction');
+    expect(env.CHAT_TOPIC_ARN).toEqual(ref(topic));
+    expect(env.FINDING_EVENTS_BUS_ARN).toEqual(arnOf(logicalId(t, 'AWS::Events::EventBus', 'CentralBus')));
+    expect(env.MAX_FINDING_EVENTS).toBe('200');
+    expect(delegated.hubTemplate.findOutputs(HUB_OUTPUTS.chatTopicArn)).toEqual({
+      [HUB_OUTPUTS.chatTopicArn]: expect.objectContaining({ Value: ref(topic) }),
+    });
+  });
+
+  it('keeps the ingest rule to the member agents source, so it never matches credreport.findings', () => {
+    for (const s of [shipped, delegated]) {
+      const rules = resourcesOfType(s.hubJson, 'AWS::Events::Rule').map(
+        ([, r]) => r.Properties?.EventPattern as { source?: string[] } | undefined,
+      );
+      const patterns = rules.filter((p) => p?.source !== undefined);
+      expect(patterns.length).toBeGreaterThan(0);
+      for (const p of patterns) expect(p?.source).toEqual([EVENT_SOURCE]);
+    }
+  });
+
+  it('publishes to an existing topic by its ARN alone, without creating one (chatTopicArn)', () => {
+    const t = toTopic.hubJson;
+    expect(resourcesOfType(t, 'AWS::SNS::Topic').filter(([id]) => id.startsWith('ChatTopic'))).toEqual([]);
+    expect(envOf(t, 'DigestFunction').CHAT_TOPIC_ARN).toBe(EXISTING_CHAT_TOPIC);
+    expect(envOf(t, 'DigestFunction').FINDING_EVENTS_BUS_ARN).toBe('');
+    const statements = roleStatements(t, roleOf(t, 'DigestFunction'));
+    expect(statement(statements, 'PublishChatSummary')).toMatchObject({
+      Action: 'sns:Publish',
+      Resource: EXISTING_CHAT_TOPIC,
+    });
+    expect(actionsOf(statements)).not.toContain('events:PutEvents');
+    expect(actionsOf(statements)).not.toContain('kms:GenerateDataKey');
+  });
+
+  it('gives the digest no SNS or EventBridge grant when both are off (shipped cdk.json)', () => {
+    const t = shipped.hubJson;
+    const actions = actionsOf(roleStatements(t, roleOf(t, 'DigestFunction')));
+    expect(actions).not.toContain('sns:Publish');
+    expect(actions).not.toContain('events:PutEvents');
+    expect(envOf(t, 'DigestFunction')).toMatchObject({ CHAT_TOPIC_ARN: '', FINDING_EVENTS_BUS_ARN: '' });
+  });
+
+  it('lets the digest put only credreport.findings on the central bus and publish only to the chat topic (simulated)', async () => {
+    const HUB = '111111111111';
+    const t = delegated.hubJson;
+    const statements = resolveCfn(t, roleStatements(t, roleOf(t, 'DigestFunction')), {
+      account: HUB,
+      region: 'eu-west-1',
+    }) as Statement[];
+    const bus = `arn:aws:events:eu-west-1:${HUB}:event-bus/${CENTRAL_BUS_NAME}`;
+    const topic = resolveCfn(t, ref(logicalId(t, 'AWS::SNS::Topic', 'ChatTopic')), {
+      account: HUB,
+      region: 'eu-west-1',
+    }) as string;
+    const cases: AccessCase[] = [
+      {
+        action: 'events:PutEvents',
+        resource: bus,
+        allowed: true,
+        context: { 'events:source': [FINDINGS_EVENT_SOURCE] },
+      },
+      // It cannot pose as a member agent on the bus, alone or mixed into a batch.
+      {
+        action: 'events:PutEvents',
+        resource: bus,
+        allowed: false,
+        context: { 'events:source': [EVENT_SOURCE] },
+      },
+      {
+        action: 'events:PutEvents',
+        resource: bus,
+        allowed: false,
+        context: { 'events:source': [FINDINGS_EVENT_SOURCE, EVENT_SOURCE] },
+      },
+      {
+        action: 'events:PutEvents',
+        resource: `arn:aws:events:eu-west-1:${HUB}:event-bus/default`,
+        allowed: false,
+        context: { 'events:source': [FINDINGS_EVENT_SOURCE] },
+      },
+      { action: 'sns:Publish', resource: topic, allowed: true },
+      { action: 'sns:Publish', resource: `arn:aws:sns:eu-west-1:${HUB}:other-topic`, allowed: false },
+    ];
+    expect(
+      await accessMismatches(statements, cases, {
+        principal: `arn:aws:iam::${HUB}:role/digest`,
+        principalAccount: HUB,
+      }),
+    ).toEqual([]);
+  });
+});
+
 function envOf(t: CfnTemplate, functionPrefix: string): Record<string, unknown> {
   const [, fn] = resource(t, 'AWS::Lambda::Function', functionPrefix);
   return (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
 }
+
+const PLAUSIBLE_REFERENCES: Readonly<Record<string, string>> = {
+  CHAT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111111111111:CredreportHub-ChatTopic-abc',
+  FINDING_EVENTS_BUS_ARN: 'arn:aws:events:eu-west-1:111111111111:event-bus/credreport-central',
+};
 
 /** Environment values with CloudFormation references replaced by a plausible deployed value. */
 function concrete(env: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).map(([k, v]) => [
       k,
-      typeof v === 'string' ? v : 'credreporthub-reports-0123456789ab',
+      typeof v === 'string' ? v : (PLAUSIBLE_REFERENCES[k] ?? 'credreporthub-reports-0123456789ab'),
     ]),
   );
 }

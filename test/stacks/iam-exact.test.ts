@@ -79,7 +79,11 @@ describe('IAM statements of the synthesized stacks', () => {
   });
 
   it('grants exactly the reviewed statements in the hub stack (delegated admin, digest mailed)', () => {
-    const expected = expectedHubPermissions({ region: 'eu-west-1', sendDigest: DELEGATED_SEND_DIGEST });
+    const expected = expectedHubPermissions({
+      region: 'eu-west-1',
+      sendDigest: DELEGATED_SEND_DIGEST,
+      chatAndRouting: true,
+    });
     expect(inventory(delegated.hubJson)).toEqual(canonicalInventory(expected));
   });
 

@@ -77,11 +77,72 @@ export interface HubVariant {
   readonly region: string;
   /** The digest's SES statement, when digestSender is set. */
   readonly sendDigest?: RenderedStatement;
+  /** `chatTopic: true` and `findingEvents: true` (DELEGATED_CONTEXT): the chat topic, its key, the digest's grants. */
+  readonly chatAndRouting?: boolean;
 }
+
+/** The digest's grants for a created chat topic and finding events on the central bus. */
+function chatAndRoutingStatements(region: string): RenderedStatement[] {
+  return [
+    {
+      Sid: 'PublishChatSummary',
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      Resource: ['${ChatTopic}'],
+    },
+    {
+      Sid: 'EncryptChatSummary',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: ['${ChatTopicKey.Arn}'],
+      Condition: { StringEquals: { 'kms:ViaService': `sns.${region}.\${AWS::URLSuffix}` } },
+    },
+    {
+      Sid: 'PutFindingEvents',
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: ['${CentralBus.Arn}'],
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': 'credreport.findings' },
+        Null: { 'events:source': 'false' },
+      },
+    },
+  ];
+}
+
+/** The chat topic's key (CDK's default key policy only) and its TLS-only topic policy. */
+const CHAT_TOPIC_ENTRIES: Record<string, PermissionEntry> = {
+  ChatTopicKey: {
+    type: 'AWS::KMS::Key',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        Action: ['kms:*'],
+        Resource: ['*'],
+      },
+    ],
+  },
+  ChatTopicPolicy: {
+    type: 'AWS::SNS::TopicPolicy',
+    Topics: ['${ChatTopic}'],
+    Statement: [
+      {
+        Sid: 'AllowPublishThroughSSLOnly',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['sns:Publish'],
+        Resource: ['${ChatTopic}'],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  },
+};
 
 /** The hub stack (CredreportHub). */
 export function expectedHubPermissions(variant: HubVariant): Record<string, PermissionEntry> {
   return {
+    ...(variant.chatAndRouting ? CHAT_TOPIC_ENTRIES : {}),
     CentralBusPolicy: {
       type: 'AWS::Events::EventBusPolicy',
       EventBusName: '${CentralBus}',
@@ -225,6 +286,7 @@ export function expectedHubPermissions(variant: HubVariant): Record<string, Perm
             Condition: { StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*'] } },
           },
           ...(variant.sendDigest !== undefined ? [variant.sendDigest] : []),
+          ...(variant.chatAndRouting ? chatAndRoutingStatements(variant.region) : []),
         ],
         DigestRoleReadReports: [
           {

@@ -9,7 +9,11 @@ import {
 } from '@aws-sdk/client-organizations';
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand, SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CustomNotificationSchema, FindingEventDetailSchema } from '../../../core/notifications';
 import { DigestConfig, DigestDeps, DigestError, runDigest } from '../../../aggregator/digest';
 import { CollectError } from '../../../collector/account-collector';
 import { reportIdFor } from '../../../core/event-contract';
@@ -32,6 +36,8 @@ const s3Mock = mockClient(S3Client);
 const orgMock = mockClient(OrganizationsClient);
 const sesMock = mockClient(SESv2Client);
 const iamMock = mockClient(IAMClient);
+const snsMock = mockClient(SNSClient);
+const eventsMock = mockClient(EventBridgeClient);
 
 const NOW = new Date('2026-11-21T06:00:00Z');
 const DATE = '2026-11-21';
@@ -681,5 +687,145 @@ describe('runDigest', () => {
       DigestError,
     );
     expect(recorded.filter((m) => m.name === 'DigestSucceeded')).toEqual([]);
+  });
+});
+
+describe('runDigest: chat and routing', () => {
+  const TOPIC = 'arn:aws:sns:eu-west-1:111111111111:security-chat';
+  const BUS = 'arn:aws:events:eu-west-1:111111111111:event-bus/credreport-central';
+  const NOTIFYING: DigestConfig = {
+    ...CONFIG,
+    chatTopicArn: TOPIC,
+    findingEventsBusArn: BUS,
+    maxFindingEvents: 500,
+  };
+  const LATER = new Date(NOW.getTime() + 3_600_000);
+  const chatDeps = () =>
+    deps({
+      sns: new SNSClient({ region: 'eu-west-1' }),
+      eventBridge: new EventBridgeClient({ region: 'eu-west-1' }),
+      sleep: async () => undefined,
+    });
+
+  /** The payments report gains a user with a console password and no MFA: one new high finding. */
+  function addConsoleUserWithoutMfa(): void {
+    const payments = reports.find((r) => r.accountId === SAMPLE_ACCOUNTS.payments) as AccountReport;
+    const lines = payments.credentialReportCsv.trimEnd().split('\n');
+    const row = (lines[lines.length - 1] as string).split(',');
+    row[0] = 'new-console-user';
+    row[1] = `arn:aws:iam::${SAMPLE_ACCOUNTS.payments}:user/new-console-user`;
+    row[3] = 'true';
+    row[4] = 'no_information';
+    row[5] = payments.generatedTime.replace(/\.\d+Z$/, '+00:00').replace('Z', '+00:00');
+    row[7] = 'false';
+    memory.putRaw(
+      S3_LAYOUT.accountLatest(SAMPLE_ACCOUNTS.payments),
+      JSON.stringify({
+        ...payments,
+        credentialReportCsv: `${payments.credentialReportCsv.trimEnd()}\n${row.join(',')}\n`,
+      }),
+    );
+  }
+
+  beforeEach(() => {
+    snsMock.reset();
+    eventsMock.reset();
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    eventsMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `e-${i}` })),
+    }));
+  });
+
+  it('publishes a custom notification linking latest/digest.html and puts no finding events on a first run', async () => {
+    const result = await runDigest(NOTIFYING, chatDeps(), NOW);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const input = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(input?.TopicArn).toBe(TOPIC);
+    const message = CustomNotificationSchema.parse(JSON.parse(input?.Message ?? '{}'));
+    expect(message.content.description).toContain(`s3://${BUCKET}/latest/digest.html`);
+    expect(message.content.description).toContain('first run');
+    expect(eventsMock).not.toHaveReceivedCommand(PutEventsCommand);
+    const expected = {
+      chat: 'published',
+      events: { state: 'first-run', newFindings: 0, put: 0, failed: 0, truncated: 0 },
+    };
+    expect(result.notifications).toEqual(expected);
+    expect(summaryOf().notifications).toEqual(expected);
+    expect(summaryOf(`runs/date=${DATE}/summary.json`).notifications).toEqual(expected);
+    expect(memory.text(`runs/date=${DATE}/digest.html`)).toContain('Chat summary: published');
+    expect(metricSum(recorded, 'NotificationsFailed')).toBe(0);
+  });
+
+  it('puts one credreport.findings event per new critical/high finding of the next run, as findings.csv dates them', async () => {
+    await runDigest(NOTIFYING, chatDeps(), NOW);
+    addConsoleUserWithoutMfa();
+    const result = await runDigest(NOTIFYING, chatDeps(), LATER);
+    const rows = parseCsv(memory.text('latest/findings.csv') ?? '', { columns: true }) as Record<
+      string,
+      string
+    >[];
+    const fresh = rows
+      .filter((r) => r.first_seen === LATER.toISOString() && ['critical', 'high'].includes(r.severity ?? ''))
+      .filter((r) => r.user !== '')
+      .map((r) => `${r.account_id}/${r.user}/${r.finding_id}`)
+      .sort();
+    expect(fresh).toContain(`${SAMPLE_ACCOUNTS.payments}/new-console-user/console-without-mfa`);
+    const details = eventsMock
+      .commandCalls(PutEventsCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? [])
+      .map((e) => {
+        expect(e.Source).toBe('credreport.findings');
+        expect(e.EventBusName).toBe(BUS);
+        return FindingEventDetailSchema.parse(JSON.parse(e.Detail ?? '{}'));
+      });
+    expect(details.map((d) => `${d.accountId}/${d.userName}/${d.findingId}`).sort()).toEqual(fresh);
+    expect(result.notifications?.events).toEqual({
+      state: 'sent',
+      newFindings: fresh.length,
+      put: fresh.length,
+      failed: 0,
+      truncated: 0,
+    });
+    const chat = CustomNotificationSchema.parse(
+      JSON.parse(snsMock.commandCalls(PublishCommand)[1]?.args[0].input.Message ?? '{}'),
+    );
+    expect(chat.content.description).toContain(`*New critical/high since the previous run:* ${fresh.length}`);
+  });
+
+  it('counts failed publishes and entries in summary.json and the digest, and still mails and succeeds', async () => {
+    await runDigest(NOTIFYING, chatDeps(), NOW);
+    addConsoleUserWithoutMfa();
+    snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('not allowed'), { name: 'AuthorizationErrorException' }));
+    eventsMock.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: input.Entries.length,
+      Entries: input.Entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'x' })),
+    }));
+    const result = await runDigest(NOTIFYING, chatDeps(), LATER);
+    expect(result.ok).toBe(true);
+    expect(result.email).toBe('sent');
+    const n = summaryOf().notifications;
+    expect(n?.chat).toBe('failed');
+    expect(n?.chatError).toContain('AuthorizationErrorException');
+    expect(n?.events).toMatchObject({ state: 'failed', put: 0, error: 'InternalFailure' });
+    const failed = n?.events.state === 'failed' ? n.events.failed : 0;
+    expect(failed).toBeGreaterThanOrEqual(1);
+    // Retried before giving up: 5 attempts of the same entries.
+    expect(eventsMock.commandCalls(PutEventsCommand).length).toBe(5);
+    expect(memory.text('latest/digest.html')).toContain('Chat summary: FAILED');
+    expect(
+      sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Body?.Text?.Data,
+    ).toContain(`${failed === 1 ? '1 event' : `${failed} events`} FAILED (InternalFailure)`);
+    expect(metricSum(recorded, 'NotificationsFailed')).toBe(1 + failed);
+  });
+
+  it('sends nothing and writes no notifications field when neither is configured', async () => {
+    const result = await runDigest(CONFIG, chatDeps(), NOW);
+    expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
+    expect(eventsMock).not.toHaveReceivedCommand(PutEventsCommand);
+    expect(result.notifications).toBeUndefined();
+    expect(summaryOf().notifications).toBeUndefined();
   });
 });
