@@ -73,6 +73,12 @@ export const S3_LAYOUT = {
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,
+  /**
+   * One folder per Athena table (only with the `athena` config key): Athena reads every object under a
+   * table's location, so each CSV gets a copy of its own beside runs/ (core/athena-tables.ts).
+   */
+  tablesPrefix: 'tables/',
+  tablePartition: (table: string, date: string) => `tables/${table}/date=${date}/`,
   outputFiles: {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
