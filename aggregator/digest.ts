@@ -30,6 +30,7 @@ import { readPreviousState } from '../core/run-state';
 import { grantsOfReport } from '../core/merge';
 import { RunItem, runPipeline, withProblems } from '../core/run-pipeline';
 import { S3_LAYOUT } from '../core/names';
+import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
 import type { CisVersion, Severity } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
@@ -95,6 +96,11 @@ export interface DigestConfig {
   readonly collectBudgetMs?: number;
   /** S3 reads in flight. @default 32 */
   readonly readConcurrency?: number;
+  /**
+   * Also copy the three CSVs to the Athena tables' folders (tables/<table>/date=…/, core/athena-tables.ts).
+   * @default false
+   */
+  readonly athenaTables?: boolean;
 }
 
 /** DigestEnv (parsed once by the handler) → DigestConfig. */
@@ -119,6 +125,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     tagCacheHours: env.TAG_CACHE_HOURS,
     ...(env.MANAGEMENT_ACCOUNT_ID ? { managementAccountId: env.MANAGEMENT_ACCOUNT_ID } : {}),
     ...(region ? { region } : {}),
+    ...(env.ATHENA_TABLES ? { athenaTables: true } : {}),
   };
 }
 
@@ -580,7 +587,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   }
   const { summary } = merged;
 
-  await Promise.all(Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))));
+  // The Athena tables' copies go with the dated ones: the same copy from latest/, and the same failure (the run
+  // throws, the Errors alarm fires) as a missing runs/ copy.
+  const tableCopies = config.athenaTables ? athenaTableCopies(date) : [];
+  await Promise.all([
+    ...Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))),
+    ...tableCopies.map(({ file, key }) => stores.outputs.copy(latestKey(file), key)),
+  ]);
   logger.info('Wrote digest outputs', {
     date,
     accounts: summary.totals.accounts,

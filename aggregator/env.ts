@@ -57,6 +57,11 @@ export const DigestEnvSchema = z.object({
     .string()
     .regex(/^(\d{12})?$/, 'must be a 12-digit account id or empty')
     .default(''),
+  /** `true`: copy the CSVs to the Athena tables' folders too (tables/, core/athena-tables.ts). */
+  ATHENA_TABLES: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

@@ -108,6 +108,10 @@ export const HUB_OUTPUTS = {
   digestFunctionName: 'DigestFunctionName',
   /** Only when `reportBucketKms` is on: the key readers of the bucket need `kms:Decrypt` on. */
   reportBucketKeyArn: 'ReportBucketKeyArn',
+  /** Only with `athena` on: the workgroup of the saved queries, its Glue database and its results bucket. */
+  athenaWorkGroup: 'AthenaWorkGroup',
+  athenaDatabase: 'AthenaDatabase',
+  athenaResultsBucketName: 'AthenaResultsBucketName',
 } as const;
 
 /**
