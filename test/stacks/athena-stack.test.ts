@@ -13,6 +13,7 @@ import {
   roleStatements,
   statement,
   templateFiles,
+  type CfnResource,
   type CfnTemplate,
   type Synthesized,
   synthesize,
@@ -47,12 +48,25 @@ const reportBucketId = (t: CfnTemplate): string => {
 const s3Url = (t: CfnTemplate, key: string) => ({
   'Fn::Join': ['', ['s3://', { Ref: reportBucketId(t) }, `/${key}`]],
 });
-const tableInput = (t: CfnTemplate, name: string): Record<string, any> => {
+/** A Glue TableInput as synthesized (the fields these tests read). */
+interface TableInput {
+  readonly TableType: string;
+  readonly PartitionKeys: unknown;
+  readonly Parameters: unknown;
+  readonly StorageDescriptor: { readonly Columns: unknown[] } & Record<string, unknown>;
+}
+/** The first resource of `type` (there is exactly one in these templates). */
+const only = (t: CfnTemplate, type: string): CfnResource => {
+  const found = resourcesOfType(t, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return (found[0] as [string, CfnResource])[1];
+};
+const tableInput = (t: CfnTemplate, name: string): TableInput => {
   const found = resourcesOfType(t, 'AWS::Glue::Table').find(
     ([, r]) => (r.Properties?.TableInput as { Name?: string }).Name === name,
   );
   if (!found) throw new Error(`no table ${name}`);
-  return found[1].Properties?.TableInput as Record<string, any>;
+  return found[1].Properties?.TableInput as TableInput;
 };
 
 describe('athena off (the default)', () => {
@@ -75,8 +89,7 @@ describe('athena off (the default)', () => {
 
 describe('athena on', () => {
   it('creates the Glue database in the account catalog', () => {
-    const [[, db]] = resourcesOfType(on.hubJson, 'AWS::Glue::Database') as [[string, any]];
-    expect(db.Properties).toEqual({
+    expect(only(on.hubJson, 'AWS::Glue::Database').Properties).toEqual({
       CatalogId: { Ref: 'AWS::AccountId' },
       DatabaseInput: expect.objectContaining({ Name: 'credreport' }),
     });
@@ -144,7 +157,7 @@ describe('athena on', () => {
   });
 
   it('enforces a workgroup whose results are encrypted in a bucket of their own', () => {
-    const [[, wg]] = resourcesOfType(on.hubJson, 'AWS::Athena::WorkGroup') as [[string, any]];
+    const wg = only(on.hubJson, 'AWS::Athena::WorkGroup');
     const results = resourcesOfType(on.hubJson, 'AWS::S3::Bucket').find(([, b]) =>
       JSON.stringify(b.Properties?.LifecycleConfiguration ?? '').includes('expire-query-results'),
     );
@@ -175,9 +188,11 @@ describe('athena on', () => {
         },
       }),
     );
-    const [[, kmsWg]] = resourcesOfType(onKms.hubJson, 'AWS::Athena::WorkGroup') as [[string, any]];
+    const kmsWg = only(onKms.hubJson, 'AWS::Athena::WorkGroup').Properties as {
+      WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: unknown } };
+    };
     const [keyId] = resourcesOfType(onKms.hubJson, 'AWS::KMS::Key')[0] ?? [''];
-    expect(kmsWg.Properties.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration).toEqual({
+    expect(kmsWg.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration).toEqual({
       EncryptionOption: 'SSE_KMS',
       KmsKey: { 'Fn::GetAtt': [keyId, 'Arn'] },
     });
