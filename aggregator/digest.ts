@@ -41,6 +41,7 @@ import {
 } from '../core/notifications';
 import type { Summary } from '../core/summary';
 import { S3_LAYOUT } from '../core/names';
+import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
 import type { CisVersion, Severity } from '../core/finding-ids';
 import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
@@ -115,6 +116,11 @@ export interface DigestConfig {
   readonly findingEventsBusArn?: string;
   /** Finding events per run before the "… and N more" event. @default DEFAULT_MAX_FINDING_EVENTS */
   readonly maxFindingEvents?: number;
+  /**
+   * Also copy the three CSVs to the Athena tables' folders (tables/<table>/date=…/, core/athena-tables.ts).
+   * @default false
+   */
+  readonly athenaTables?: boolean;
 }
 
 /** DigestEnv (parsed once by the handler) → DigestConfig. */
@@ -142,6 +148,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     ...(env.CHAT_TOPIC_ARN ? { chatTopicArn: env.CHAT_TOPIC_ARN } : {}),
     ...(env.FINDING_EVENTS_BUS_ARN ? { findingEventsBusArn: env.FINDING_EVENTS_BUS_ARN } : {}),
     maxFindingEvents: env.MAX_FINDING_EVENTS,
+    ...(env.ATHENA_TABLES ? { athenaTables: true } : {}),
   };
 }
 
@@ -631,7 +638,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     );
   }
 
-  await Promise.all(Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))));
+  // The Athena tables' copies go with the dated ones: the same copy from latest/, and the same failure (the run
+  // throws, the Errors alarm fires) as a missing runs/ copy.
+  const tableCopies = config.athenaTables ? athenaTableCopies(date) : [];
+  await Promise.all([
+    ...Object.values(files).map((name) => stores.outputs.copy(latestKey(name), runKey(name))),
+    ...tableCopies.map(({ file, key }) => stores.outputs.copy(latestKey(file), key)),
+  ]);
   logger.info('Wrote digest outputs', {
     date,
     accounts: summary.totals.accounts,

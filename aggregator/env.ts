@@ -78,6 +78,11 @@ export const DigestEnvSchema = z.object({
     .min(1)
     .max(MAX_FINDING_EVENTS_LIMIT)
     .default(DEFAULT_MAX_FINDING_EVENTS),
+  /** `true`: copy the CSVs to the Athena tables' folders too (tables/, core/athena-tables.ts). */
+  ATHENA_TABLES: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

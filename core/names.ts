@@ -88,6 +88,12 @@ export const S3_LAYOUT = {
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,
+  /**
+   * One folder per Athena table (only with the `athena` config key): Athena reads every object under a
+   * table's location, so each CSV gets a copy of its own beside runs/ (core/athena-tables.ts).
+   */
+  tablesPrefix: 'tables/',
+  tablePartition: (table: string, date: string) => `tables/${table}/date=${date}/`,
   outputFiles: {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
@@ -119,6 +125,10 @@ export const HUB_OUTPUTS = {
   reportBucketKeyArn: 'ReportBucketKeyArn',
   /** Only with `chatTopic: true`: the topic to subscribe in Amazon Q Developer in chat applications. */
   chatTopicArn: 'ChatTopicArn',
+  /** Only with `athena` on: the workgroup of the saved queries, its Glue database and its results bucket. */
+  athenaWorkGroup: 'AthenaWorkGroup',
+  athenaDatabase: 'AthenaDatabase',
+  athenaResultsBucketName: 'AthenaResultsBucketName',
 } as const;
 
 /**

@@ -9,6 +9,7 @@ import {
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
 import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
+import { AthenaColumnError, athenaTableColumns } from '../core/athena-tables';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
 export class ConfigError extends CredreportError {
@@ -104,6 +105,23 @@ export interface CredreportConfig {
   readonly findingEvents: boolean;
   /** Finding events per digest run before one "… and N more" event. */
   readonly maxFindingEvents: number;
+  /**
+   * Glue tables over the dated CSVs and saved Athena queries (`athena` true); `undefined`: off
+   * (docs/ARCHITECTURE.md §6 "Athena").
+   */
+  readonly athena?: AthenaConfig;
+}
+
+/** The `athena*` keys: where the tables live and which account tags the saved queries read. */
+export interface AthenaConfig {
+  /** Glue database of the tables and the saved queries. */
+  readonly database: string;
+  /** Account tag (one of `tagKeys`) whose value marks production accounts. */
+  readonly environmentTag: string;
+  /** Its value on production accounts. */
+  readonly productionValue: string;
+  /** Account tag (one of `tagKeys`) naming the account's owner. */
+  readonly ownerTag: string;
 }
 
 /** Where the chat summary goes (the `chatTopicArn` and `chatTopic` keys, at most one set). */
@@ -135,6 +153,8 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const EMAIL = /^[^@\s,<>"]+@[^@\s,<>"]+\.[^@\s,<>".]+$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
+const GLUE_DATABASE = /^[a-z0-9_]{1,255}$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const CONFIGURATION_SET = /^[A-Za-z0-9_-]{1,64}$/;
 const SNS_TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$/;
@@ -431,6 +451,19 @@ const ContextSchema = z
       (MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60,
       `whole minutes from 0 to ${(MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60}`,
     ).default(DEFAULT_AGENT_START_WINDOW_MINUTES),
+    athena: bool('athena').default(false),
+    athenaDatabase: str(
+      'athenaDatabase',
+      GLUE_DATABASE,
+      'a Glue database name (1-255 lower-case letters, digits or _)',
+    ).optional(),
+    athenaEnvironmentTag: str('athenaEnvironmentTag', TAG_KEY, 'an AWS tag key').optional(),
+    athenaProductionValue: str(
+      'athenaProductionValue',
+      TAG_VALUE,
+      'an AWS tag value (1-256 characters)',
+    ).optional(),
+    athenaOwnerTag: str('athenaOwnerTag', TAG_KEY, 'an AWS tag key').optional(),
   })
   .superRefine((c, ctx) => {
     if (c.targetOrganizationalUnitIds === undefined && c.organizationRootId === undefined) {
@@ -539,6 +572,7 @@ const ContextSchema = z
           'maxFindingEvents: only meaningful with findingEvents true (no finding events are put without it)',
       });
     }
+    athenaProblems(c).forEach((message) => ctx.addIssue({ code: 'custom', message }));
     if (c.digestSender !== undefined && c.digestRecipients.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -547,6 +581,60 @@ const ContextSchema = z
       });
     }
   });
+
+/** Defaults of the `athena*` keys. */
+export const ATHENA_DEFAULTS = {
+  database: 'credreport',
+  environmentTag: 'Environment',
+  productionValue: 'Production',
+  ownerTag: 'Owner',
+} as const;
+
+const ATHENA_DETAIL_KEYS = [
+  'athenaDatabase',
+  'athenaEnvironmentTag',
+  'athenaProductionValue',
+  'athenaOwnerTag',
+] as const;
+
+/** Why the `athena*` keys do not describe deployable tables, one problem per line (starting with its key). */
+function athenaProblems(c: {
+  readonly athena: boolean;
+  readonly tagKeys: readonly string[];
+  readonly athenaEnvironmentTag?: string | undefined;
+  readonly athenaOwnerTag?: string | undefined;
+  readonly athenaDatabase?: string | undefined;
+  readonly athenaProductionValue?: string | undefined;
+}): string[] {
+  if (!c.athena) {
+    return ATHENA_DETAIL_KEYS.filter((k) => c[k] !== undefined).map(
+      (k) => `${k}: only meaningful with athena true (the Glue tables and saved queries are off)`,
+    );
+  }
+  if (c.tagKeys.length === 0) {
+    return [
+      'tagKeys: required when athena is true: the CSV SerDe maps columns by position, so the tag columns must be fixed at synth (list the account tag keys to emit, including the environment and owner tags)',
+    ];
+  }
+  const problems: string[] = [];
+  for (const [key, tag] of [
+    ['athenaEnvironmentTag', c.athenaEnvironmentTag ?? ATHENA_DEFAULTS.environmentTag],
+    ['athenaOwnerTag', c.athenaOwnerTag ?? ATHENA_DEFAULTS.ownerTag],
+  ] as const) {
+    if (!c.tagKeys.includes(tag)) {
+      problems.push(
+        `${key}: ${show(tag)} is not one of tagKeys (${c.tagKeys.join(', ')}): the saved queries read its column; add it to tagKeys or set ${key}`,
+      );
+    }
+  }
+  try {
+    athenaTableColumns(c.tagKeys);
+  } catch (error) {
+    if (!(error instanceof AthenaColumnError)) throw error;
+    problems.push(error.message);
+  }
+  return problems;
+}
 
 /** The context keys this app reads (everything else in the context belongs to the CDK). */
 export const CONFIG_KEYS: readonly string[] = Object.keys(ContextSchema.shape);
@@ -637,5 +725,15 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
           : { kind: 'none' },
     findingEvents: c.findingEvents,
     maxFindingEvents: c.maxFindingEvents ?? DEFAULT_MAX_FINDING_EVENTS,
+    ...(c.athena
+      ? {
+          athena: {
+            database: c.athenaDatabase ?? ATHENA_DEFAULTS.database,
+            environmentTag: c.athenaEnvironmentTag ?? ATHENA_DEFAULTS.environmentTag,
+            productionValue: c.athenaProductionValue ?? ATHENA_DEFAULTS.productionValue,
+            ownerTag: c.athenaOwnerTag ?? ATHENA_DEFAULTS.ownerTag,
+          },
+        }
+      : {}),
   };
 }

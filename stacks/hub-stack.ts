@@ -8,6 +8,7 @@ import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
 import { AlarmDelivery, heartbeatPeriods, OperationsAlarms } from './constructs/operations-alarms';
+import { ReportAthena } from './constructs/report-athena';
 import { ReportBucket, ReportBucketEncryption } from './constructs/report-bucket';
 import { ReportDigest } from './constructs/report-digest';
 import { ChatTopic } from './constructs/chat-topic';
@@ -34,6 +35,8 @@ export class HubStack extends Stack {
   /** The chat summary topic the stack created (`chatTopic: true`). */
   readonly chatTopic?: ChatTopic;
   readonly members: MemberStackSet;
+  /** The Glue tables and saved Athena queries; `undefined` unless `athena` is on. */
+  readonly athena?: ReportAthena;
 
   constructor(scope: Construct, id: string, props: HubStackProps) {
     super(scope, id, {
@@ -88,7 +91,19 @@ export class HubStack extends Stack {
       ...(config.findingEvents
         ? { findingEventsBus: this.centralBus.bus, maxFindingEvents: config.maxFindingEvents }
         : {}),
+      athenaTables: config.athena !== undefined,
     });
+    if (config.athena !== undefined) {
+      this.athena = new ReportAthena(this, 'Athena', {
+        bucket: this.reports.bucket,
+        ...(this.reports.encryptionKey !== undefined ? { encryptionKey: this.reports.encryptionKey } : {}),
+        accessLogsBucket: this.reports.accessLogsBucket,
+        database: config.athena.database,
+        tagKeys: config.tagKeys,
+        queries: config.athena,
+        retentionDays: config.retentionDays,
+      });
+    }
 
     // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).
     this.reports.allowKeyUseThroughS3('AllowIngestRoleThroughS3', this.ingest.handler.role);
@@ -232,6 +247,22 @@ export class HubStack extends Stack {
         description:
           'KMS key of the report bucket: readers (credreport fetch, Athena) need kms:Decrypt on it besides s3:GetObject',
       });
+    }
+    if (this.athena !== undefined) {
+      const outputs = [
+        [
+          HUB_OUTPUTS.athenaWorkGroup,
+          this.athena.workGroup.ref,
+          'Athena workgroup of the saved credreport queries',
+        ],
+        [HUB_OUTPUTS.athenaDatabase, config.athena?.database ?? '', 'Glue database of the credreport tables'],
+        [
+          HUB_OUTPUTS.athenaResultsBucketName,
+          this.athena.resultsBucket.bucketName,
+          'Bucket the Athena workgroup writes query results to (expired after 30 days)',
+        ],
+      ] as const;
+      for (const [key, value, description] of outputs) new CfnOutput(this, key, { key, value, description });
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The digest's outputs in the hub bucket (docs/ARCHITECTURE.md §5): latest/ (the newest run, which the
  * next run reads back as its previous run for the delta) and runs/date=YYYY-MM-DD/ (one copy per day).
+ * With the `athena` config key the digest also copies the CSVs to tables/<table>/date=…/ (core/athena-tables.ts).
  * Written by the digest; read by the digest (previous run) and by `credreport fetch`.
  */
 import type { PassThrough, Readable } from 'node:stream';
@@ -33,10 +34,12 @@ export class RunOutputStore {
     return this.bucket.name;
   }
 
-  /** Refuses a key outside latest/ and runs/: this store writes nothing else. */
+  /** Refuses a key outside latest/, runs/ and the Athena tables' copies (tables/): this store writes nothing else. */
   private owned(key: string): string {
-    if (!key.startsWith(S3_LAYOUT.latestPrefix) && !key.startsWith(S3_LAYOUT.runsPrefix)) {
-      throw new StoreError(`${key} is not a run output (latest/ or runs/)`);
+    if (
+      ![S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, S3_LAYOUT.tablesPrefix].some((p) => key.startsWith(p))
+    ) {
+      throw new StoreError(`${key} is not a run output (latest/, runs/ or tables/)`);
     }
     return key;
   }

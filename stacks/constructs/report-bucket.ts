@@ -141,6 +141,12 @@ export class ReportBucket extends Construct {
           expiration: Duration.days(props.retentionDays),
         },
         {
+          // The Athena tables' copies of runs/ (only written with `athena` on; kept for turning it off later).
+          id: 'expire-athena-tables',
+          prefix: S3_LAYOUT.tablesPrefix,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays),
           expiredObjectDeleteMarker: true,

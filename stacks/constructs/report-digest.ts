@@ -91,6 +91,11 @@ export interface ReportDigestProps {
    * @default DEFAULT_MAX_FINDING_EVENTS (500)
    */
   readonly maxFindingEvents?: number;
+  /**
+   * Also copy the CSVs to the Athena tables' folders (`tables/`), and may write there.
+   * @default false
+   */
+  readonly athenaTables?: boolean;
 }
 
 /** Prefix of the cached organization metadata (`org/metadata.json`). */
@@ -107,6 +112,8 @@ export const DIGEST_READ_PREFIXES = [S3_LAYOUT.accountsPrefix, ORG_PREFIX, S3_LA
 export const DIGEST_LIST_PREFIXES = [S3_LAYOUT.accountsPrefix, S3_LAYOUT.incomingPrefix] as const;
 /** Prefixes the digest writes: the merged outputs, their dated copies, the metadata cache. */
 export const DIGEST_WRITE_PREFIXES = [S3_LAYOUT.latestPrefix, S3_LAYOUT.runsPrefix, ORG_PREFIX] as const;
+/** Written too with the Athena tables on: the tables' copies of the CSVs. */
+export const DIGEST_ATHENA_WRITE_PREFIXES = [S3_LAYOUT.tablesPrefix] as const;
 
 /** Organizations read actions with no resource type (so `*` is the only resource they accept). */
 export const ORGANIZATIONS_ACCOUNT_LEVEL_ACTIONS = [
@@ -209,6 +216,7 @@ export class ReportDigest extends Construct {
       CHAT_TOPIC_ARN: props.chatTopic?.topicArn ?? '',
       FINDING_EVENTS_BUS_ARN: props.findingEventsBus?.eventBusArn ?? '',
       MAX_FINDING_EVENTS: String(props.maxFindingEvents ?? DEFAULT_MAX_FINDING_EVENTS),
+      ATHENA_TABLES: props.athenaTables === true ? 'true' : 'false',
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -269,14 +277,18 @@ export class ReportDigest extends Construct {
       }),
       'Object reads confined to the prefixes the digest merges or keeps (accounts/, org/, latest/) of the report bucket.',
     );
+    const writePrefixes = [
+      ...DIGEST_WRITE_PREFIXES,
+      ...(props.athenaTables === true ? DIGEST_ATHENA_WRITE_PREFIXES : []),
+    ];
     grant(
       new iam.PolicyStatement({
         sid: 'WriteOutputs',
         // Multipart uploads of the merged CSVs need AbortMultipartUpload to clean up after a failure.
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: DIGEST_WRITE_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
+        resources: writePrefixes.map((p) => bucket.arnForObjects(`${p}*`)),
       }),
-      'Object writes confined to the prefixes the digest produces (latest/, runs/, org/) of the report bucket.',
+      `Object writes confined to the prefixes the digest produces (${writePrefixes.join(', ')}) of the report bucket.`,
     );
     // IfExists: the 404-versus-403 check on a missing key carries no s3:prefix (see ReportIngest).
     grant(

@@ -589,3 +589,70 @@ describe('isValidTimeZone', () => {
     });
   });
 });
+
+describe('parseConfig: athena', () => {
+  const tagged = { athena: true, tagKeys: ['Environment', 'Owner'] };
+
+  it('is off by default, and on with the documented defaults', () => {
+    expect(parseConfig(minimal).athena).toBeUndefined();
+    expect(parseConfig({ ...minimal, ...tagged }).athena).toEqual({
+      database: 'credreport',
+      environmentTag: 'Environment',
+      productionValue: 'Production',
+      ownerTag: 'Owner',
+    });
+    expect(
+      parseConfig({
+        ...minimal,
+        athena: 'true',
+        tagKeys: 'Stage,Team',
+        athenaDatabase: 'security_reports',
+        athenaEnvironmentTag: 'Stage',
+        athenaProductionValue: 'prod',
+        athenaOwnerTag: 'Team',
+      }).athena,
+    ).toEqual({
+      database: 'security_reports',
+      environmentTag: 'Stage',
+      productionValue: 'prod',
+      ownerTag: 'Team',
+    });
+  });
+
+  it('throws naming tagKeys when athena is on without fixed tag columns', () => {
+    expect(parse({ athena: true })).toThrow(
+      /tagKeys: required when athena is true: the CSV SerDe maps columns by position/,
+    );
+  });
+
+  it('throws naming the tag key the saved queries read when it is not a column', () => {
+    expect(parse({ athena: true, tagKeys: ['Environment'] })).toThrow(
+      /athenaOwnerTag: "Owner" is not one of tagKeys/,
+    );
+    expect(parse({ ...tagged, athenaEnvironmentTag: 'Stage' })).toThrow(
+      /athenaEnvironmentTag: "Stage" is not one of tagKeys \(Environment, Owner\)/,
+    );
+  });
+
+  it('throws naming tagKeys when two keys would be one Athena column', () => {
+    expect(parse({ athena: true, tagKeys: ['Environment', 'Owner', 'owner'] })).toThrow(
+      /tagKeys: "tag:Owner" and "tag:owner" would both be the credential_report column tag_owner/,
+    );
+  });
+
+  it('throws naming each malformed athena key', () => {
+    expect(parse({ ...tagged, athenaDatabase: 'Has-Dash' })).toThrow(
+      /athenaDatabase: expected a Glue database name/,
+    );
+    expect(parse({ ...tagged, athenaProductionValue: '' })).toThrow(
+      /athenaProductionValue: expected an AWS tag value/,
+    );
+    expect(parse({ athena: 'yes' })).toThrow(/athena: expected true or false/);
+  });
+
+  it('throws naming an athena key set while athena is off', () => {
+    expect(parse({ athenaDatabase: 'credreport' })).toThrow(
+      /athenaDatabase: only meaningful with athena true/,
+    );
+  });
+});

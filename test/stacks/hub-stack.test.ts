@@ -875,7 +875,7 @@ describe('HubStack', () => {
       }
     });
 
-    it('expires parts after 7 days, history and runs after retentionDays, noncurrent versions after 30 days', () => {
+    it("expires parts after 7 days, history, runs and the Athena tables' copies after retentionDays, noncurrent versions after 30 days", () => {
       const [, reports] = resource(shipped.hubJson, 'AWS::S3::Bucket', reportBucketId(shipped.hubJson));
       const rules = (reports.Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] })
         .Rules;
@@ -883,6 +883,7 @@ describe('HubStack', () => {
         expect.objectContaining({ Prefix: 'incoming/', ExpirationInDays: 7, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'accounts/', ExpirationInDays: 400, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'runs/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'tables/', ExpirationInDays: 400, Status: 'Enabled' }),
         expect.objectContaining({
           NoncurrentVersionExpiration: { NoncurrentDays: 30 },
           ExpiredObjectDeleteMarker: true,

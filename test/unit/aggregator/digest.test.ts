@@ -188,6 +188,23 @@ describe('runDigest', () => {
     expect(summaryOf().controlPolicies?.flagsCleared).toMatchObject({ s3Read: 1, rdsRead: 1 });
   });
 
+  it("copies the three CSVs to the Athena tables' folders only when athenaTables is on", async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    expect([...memory.objects.keys()].filter((k) => k.startsWith('tables/'))).toEqual([]);
+
+    await runDigest({ ...CONFIG, athenaTables: true }, deps(), NOW);
+    const tables = [...memory.objects.keys()].filter((k) => k.startsWith('tables/')).sort();
+    expect(tables).toEqual([
+      `tables/access_keys/date=${DATE}/access-keys.csv`,
+      `tables/credential_report/date=${DATE}/credential-report.csv`,
+      `tables/findings/date=${DATE}/findings.csv`,
+    ]);
+    for (const key of tables) {
+      const file = key.slice(key.lastIndexOf('/') + 1);
+      expect(memory.objects.get(key)?.body).toEqual(memory.objects.get(`latest/${file}`)?.body);
+    }
+  });
+
   it('writes the outputs to latest/ and runs/date=…/ and mails the digest with the CSV attached', async () => {
     const result = await runDigest(CONFIG, deps(), NOW);
 
