@@ -78,13 +78,17 @@ export interface RootHoldings {
  * (`password_enabled`), MFA (`mfa_active`). IAM writes `not_supported` as the root row's `password_enabled`, so
  * without the facts the root's password is unknown unless the cell says `true` or `false`.
  */
-export function rootHoldings(row: CredentialReportRow | undefined, facts?: RootCredentialFacts): RootHoldings {
+export function rootHoldings(
+  row: CredentialReportRow | undefined,
+  facts?: RootCredentialFacts,
+): RootHoldings {
   const password = facts?.passwordPresent ?? (row ? cellBool(row.password_enabled) : undefined);
   const accessKeys =
     facts?.accessKeysPresent ??
     (row ? isTrue(row.access_key_1_active) || isTrue(row.access_key_2_active) : undefined);
   const signingCertificates =
-    facts?.signingCertificatesPresent ?? (row ? isTrue(row.cert_1_active) || isTrue(row.cert_2_active) : undefined);
+    facts?.signingCertificatesPresent ??
+    (row ? isTrue(row.cert_1_active) || isTrue(row.cert_2_active) : undefined);
   const mfa = facts?.mfaEnabled ?? (row ? cellBool(row.mfa_active) : undefined);
   return {
     ...(password !== undefined ? { password } : {}),

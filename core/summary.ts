@@ -621,25 +621,25 @@ function complianceTable(
     else byControl.set(cis, [id]);
   }
   const accountRows = [...byControl.entries()].map(([cis, ids]): ControlCompliance => {
-      const judged = evaluated.filter((t) => ids.some((id) => evaluable(id, t)));
-      const failing = judged.filter((t) =>
-        ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
-      ).length;
-      const first = ids[0] as FindingId;
-      const severity = ids.reduce<Severity>(
-        (best, id) => (severityRank(FINDING_SEVERITY[id]) < severityRank(best) ? FINDING_SEVERITY[id] : best),
-        FINDING_SEVERITY[first],
-      );
-      return {
-        cis,
-        ...FINDING_CONTROLS[first],
-        findings: ids,
-        severity,
-        accountsPassing: judged.length - failing,
-        accountsFailing: failing,
-        accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
-      };
-    });
+    const judged = evaluated.filter((t) => ids.some((id) => evaluable(id, t)));
+    const failing = judged.filter((t) =>
+      ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
+    ).length;
+    const first = ids[0] as FindingId;
+    const severity = ids.reduce<Severity>(
+      (best, id) => (severityRank(FINDING_SEVERITY[id]) < severityRank(best) ? FINDING_SEVERITY[id] : best),
+      FINDING_SEVERITY[first],
+    );
+    return {
+      cis,
+      ...FINDING_CONTROLS[first],
+      findings: ids,
+      severity,
+      accountsPassing: judged.length - failing,
+      accountsFailing: failing,
+      accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
+    };
+  });
   return [...accountRows, ...organizationControls(version, organization)].sort((a, b) =>
     cisOrder(a.cis, b.cis),
   );

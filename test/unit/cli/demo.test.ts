@@ -191,7 +191,9 @@ describe('credreport demo', () => {
     expect(stdout).toContain(`${summary.totals.openFindings.high} high`);
     const digest = readFileSync(join(dir, 'out', 'digest.html'), 'utf8');
     expect(digest).toContain('Organization controls, one verdict for the whole organization:');
-    expect(digest).toMatch(/>2\.1\.1<\/td><td[^>]*>Centralized root access not enabled for the organization<.*>pass<\/td>/);
+    expect(digest).toMatch(
+      />2\.1\.1<\/td><td[^>]*>Centralized root access not enabled for the organization<.*>pass<\/td>/,
+    );
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {

@@ -160,7 +160,16 @@ describe('the credreport process', () => {
         },
       }),
     );
-    const args = ['merge', '111122223333.csv', '--metadata', 'metadata.json', '--now', NOW, '--fail-on', 'high'];
+    const args = [
+      'merge',
+      '111122223333.csv',
+      '--metadata',
+      'metadata.json',
+      '--now',
+      NOW,
+      '--fail-on',
+      'high',
+    ];
     const result = cli(dir, [...args, '--cis-version', 'v7.0.0']);
     expect(result.status).toBe(EXIT.findings);
     expect(result.stdout).toContain('Open findings: 0 critical, 1 high, 0 medium, 0 low.');
@@ -169,7 +178,9 @@ describe('the credreport process', () => {
     expect(result.stderr).toContain(
       'credreport merge: 1 open finding at or above high (--fail-on high): exit status 4',
     );
-    const findings = readFileSync(join(dir, 'out', 'findings.csv'), 'utf8').trim().split('\n');
+    const findings = readFileSync(join(dir, 'out', 'findings.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(findings).toHaveLength(2);
     expect(findings[1]).toContain('root-access-not-centralized,high');
     // The gate counts the same finding with --json.

@@ -199,7 +199,9 @@ describe('digest content', () => {
 
   it('judges the organization controls once for the whole organization in both bodies, 2.1.1 under v7.0.0', () => {
     // v5.0.0 has no centralized root access control: the organization rows carry no CIS id.
-    expect(text).toMatch(/Organization controls, one verdict for the whole organization:\nfinding\s+CIS\s+organization\n/);
+    expect(text).toMatch(
+      /Organization controls, one verdict for the whole organization:\nfinding\s+CIS\s+organization\n/,
+    );
     expect(text).toMatch(/\nroot-access-not-centralized\s+-\s+pass\n/);
     expect(text).toMatch(/\nmember-root-credentials-present\s+-\s+fail: 1 member account\n/);
     const v7 = { ...summary, cisVersion: 'v7.0.0' as const };
@@ -234,7 +236,10 @@ describe('digest content', () => {
     expect(renderDigestText(unreadable)).toMatch(
       /\nroot-access-not-centralized\s+2\.1\.1\s+not evaluated \(not readable from this account\)\n/,
     );
-    const neverRead = { ...v7, organization: { ...organization, rootAccess: { state: 'not-read' as const } } };
+    const neverRead = {
+      ...v7,
+      organization: { ...organization, rootAccess: { state: 'not-read' as const } },
+    };
     expect(renderDigestText(neverRead)).not.toContain('Organization controls');
     expect(renderDigestHtml(neverRead)).not.toContain('Organization controls');
   });

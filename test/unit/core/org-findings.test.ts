@@ -169,16 +169,21 @@ describe('rootHoldings', () => {
   it('leaves every kind the facts do not state unknown when the report has no root row', () => {
     // moto: no root row, GetAccountSummary without AccountPasswordPresent.
     const moto = { mfaEnabled: false, accessKeysPresent: false, signingCertificatesPresent: false };
-    expect(rootHoldings(undefined, moto)).toEqual({ accessKeys: false, signingCertificates: false, mfa: false });
+    expect(rootHoldings(undefined, moto)).toEqual({
+      accessKeys: false,
+      signingCertificates: false,
+      mfa: false,
+    });
     expect(rootCredentialsOf(rootHoldings(undefined, moto))).toEqual({ present: undefined, kinds: [] });
     expect(rootHoldings(undefined)).toEqual({});
     expect(rootCredentialsOf(rootHoldings(undefined, { accessKeysPresent: true }))).toEqual({
       present: true,
       kinds: ['access key'],
     });
-    expect(
-      rootCredentialsOf(rootHoldings(undefined, { ...moto, passwordPresent: false })),
-    ).toEqual({ present: false, kinds: [] });
+    expect(rootCredentialsOf(rootHoldings(undefined, { ...moto, passwordPresent: false }))).toEqual({
+      present: false,
+      kinds: [],
+    });
   });
 });
 

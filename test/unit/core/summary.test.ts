@@ -365,7 +365,10 @@ describe('summary counts', () => {
       mfaVirtual: false,
     });
     // dev-sandbox: no facts, a root row with an active signing certificate.
-    expect(root(SAMPLE_ACCOUNTS.devSandbox)).toMatchObject({ credentials: 'present', signingCertificates: true });
+    expect(root(SAMPLE_ACCOUNTS.devSandbox)).toMatchObject({
+      credentials: 'present',
+      signingCertificates: true,
+    });
     // An expected account without a report has no root section.
     expect(root(SAMPLE_ACCOUNTS.newAccount)).toBeUndefined();
   });
