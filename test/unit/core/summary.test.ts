@@ -335,7 +335,8 @@ describe('summary counts', () => {
       rootAccess: { status: 'unreadable', detail: 'AccessDenied', fetchedAt },
     };
     expect(await verdict(unreadable)).toBe('not-evaluated');
-    const { rootAccess: _dropped, ...neverRead } = sample.metadata;
+    const neverRead: OrgMetadata = { ...sample.metadata };
+    delete (neverRead as { rootAccess?: unknown }).rootAccess;
     expect(await verdict(neverRead)).toBe('not-evaluated');
   });
 
