@@ -5,8 +5,8 @@
  */
 import { basename, dirname, relative } from 'node:path';
 import type { CoverageVerdict } from '../core/coverage';
-import { coverageLine, organizationLine, plural } from '../core/digest-model';
-import { findingsTextTable } from '../core/digest-text';
+import { coverageLine, organizationComplianceRows, organizationLine, plural } from '../core/digest-model';
+import { findingsTextTable, textTable } from '../core/digest-text';
 import { SEVERITIES, Severity, severityRank } from '../core/finding-ids';
 import { describeCoverageEntry, Summary } from '../core/summary';
 import type { OutputMode } from './args';
@@ -83,11 +83,28 @@ export function endSummaryText(end: EndOfRun, cwd: string): string {
     ...findingsTextTable(summary)
       .split('\n')
       .map((line) => `  ${line}`),
+    ...organizationFindingsTable(summary),
     `Coverage ${summary.coverage.complete ? 'complete' : 'INCOMPLETE'}: ${coverageLine(summary)}.`,
     ...[organizationLine(summary)].flatMap((line) => (line ? [`${line}.`] : [])),
     `Wrote ${where}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The organization findings under the per-finding table (open counts included in `Open findings`, so in
+ * `--fail-on` too); nothing when centralized root access was never read.
+ */
+function organizationFindingsTable(summary: Summary): string[] {
+  const rows = organizationComplianceRows(summary);
+  if (rows.length === 0) return [];
+  return textTable(
+    rows.map((r) => [r.id, r.cis ?? '-', String(r.open), r.verdict]),
+    ['organization finding', 'CIS', 'open', 'organization'],
+    [2],
+  )
+    .split('\n')
+    .map((line) => `  ${line}`);
 }
 
 /** One line per coverage problem not printed already, and per input naming no account. */

@@ -12,6 +12,7 @@ import {
   accountFactsLine,
   accountNames,
   complianceRows,
+  organizationComplianceRows,
   ComplianceRow,
   controlPolicyLine,
   coverageLine,
@@ -388,10 +389,23 @@ function complianceSection(summary: Summary): string {
     passing.length > 0
       ? `<p style="${STYLE.muted}">No findings for: ${passing.map((r) => e(`${r.cis ? `${r.cis} ` : ''}${FINDING_TITLES[r.id]}`)).join('; ')}.</p>`
       : '';
+  const orgRows = organizationComplianceRows(summary);
+  const organization =
+    orgRows.length > 0
+      ? `\n<p style="${STYLE.muted}">Organization controls, one verdict for the whole organization:</p>\n` +
+        table(
+          [{ title: 'CIS', short: true }, { title: 'Finding' }, { title: 'Organization' }],
+          orgRows.map((r) => [
+            r.cis ? e(r.cis) : '—',
+            `${e(r.title)}${div(STYLE.sub, code(r.id))}`,
+            e(r.verdict),
+          ]),
+        )
+      : '';
   return titled(
     'compliance',
     summary,
-    `<p style="${STYLE.muted}">CIS AWS Foundations Benchmark controls failed, by users and access keys; — marks a finding outside CIS.</p>\n${rows}\n${none}`,
+    `<p style="${STYLE.muted}">CIS AWS Foundations Benchmark controls failed, by users and access keys; — marks a finding outside CIS.</p>\n${rows}\n${none}${organization}`,
   );
 }
 

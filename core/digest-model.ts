@@ -5,7 +5,14 @@
  * (docs/ARCHITECTURE.md §6 "Digest"). Everything here reads a summary.json-shaped {@link Summary}.
  */
 import { capRows, CappedRows, displayCell } from './cap-rows';
-import { rootAccessLine } from './org-findings';
+import { CIS_FIELD } from './finding-ids';
+import {
+  ORG_FINDING_CONTROLS,
+  ORG_FINDING_IDS,
+  ORG_FINDING_TITLES,
+  type OrgFindingId,
+  rootAccessLine,
+} from './org-findings';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
@@ -179,9 +186,11 @@ export function controlPolicyLine(summary: Summary): string | undefined {
 }
 
 /**
- * `Root credentials: none in 2 accounts, present in 1, unknown in 4; password policy: below CIS in 1, missing
- * in 0, unknown in 5` (the coverage section of both bodies): what the account facts say, and how much of the
- * organization they do not cover yet. Summaries written before the facts were read say nothing.
+ * `Root credentials (a password, an access key or a signing certificate) present in 1 account, none in 2,
+ * unknown in 4; password policy: below CIS in 1, missing in 0, unknown in 5` (the coverage section of both
+ * bodies): what the root users hold — the account facts where they say, else the credential report's root row,
+ * the rule of the organization line — and how much of the organization the facts do not cover yet. Summaries
+ * written before the facts were read say nothing.
  */
 export function accountFactsLine(summary: Summary): string | undefined {
   const f = summary.accountFacts as Summary['accountFacts'] | undefined;
@@ -189,7 +198,7 @@ export function accountFactsLine(summary: Summary): string | undefined {
   const r = f.rootCredentials;
   const p = f.passwordPolicy;
   return (
-    `Root credentials: none in ${plural(r.none, 'account')}, present in ${fmt(r.present)}, unknown in ${fmt(r.unknown)}; ` +
+    `Root credentials (a password, an access key or a signing certificate) present in ${plural(r.present, 'account')}, none in ${fmt(r.none)}, unknown in ${fmt(r.unknown)}; ` +
     `password policy: below CIS in ${fmt(p.belowCis)}, missing in ${fmt(p.missing)}, unknown in ${fmt(p.unknown)}`
   );
 }
@@ -373,6 +382,39 @@ export function complianceRows(summary: Summary): { failing: ComplianceRow[]; pa
       (a, b) => b.users - a.users || b.keys - a.keys || FINDING_IDS.indexOf(a.id) - FINDING_IDS.indexOf(b.id),
     );
   return { failing, passing: rows.filter((r) => r.users + r.keys === 0) };
+}
+
+/** One organization finding in the compliance section: judged once for the whole organization. */
+export interface OrgComplianceRow {
+  readonly id: OrgFindingId;
+  readonly title: string;
+  /** Its CIS id in the run's numbering (v7.0.0 2.1.1 for root-access-not-centralized); absent: outside CIS. */
+  readonly cis?: string;
+  /** `pass`, `fail: 3 member accounts`, `not evaluated (…)`. */
+  readonly verdict: string;
+  /** Open findings of this id (rows of findings.csv): what the severity counts and `--fail-on` include. */
+  readonly open: number;
+}
+
+/**
+ * The compliance section's organization rows (core/org-findings.ts), in ORG_FINDING_IDS order; none when
+ * centralized root access was never read (a summary of local files, or written before it existed).
+ */
+export function organizationComplianceRows(summary: Summary): OrgComplianceRow[] {
+  const org = summary.organization;
+  const state = org?.rootAccess.state;
+  if (!org || state === undefined || state === 'not-read') return [];
+  const field = CIS_FIELD[summary.cisVersion];
+  return ORG_FINDING_IDS.map((id) => {
+    const open = org.findings.filter((f) => f.id === id).length;
+    let verdict: string;
+    if (state === 'unreadable') verdict = 'not evaluated (not readable from this account)';
+    else if (id === 'root-access-not-centralized') verdict = open > 0 ? 'fail' : 'pass';
+    else if (state === 'not-centralized') verdict = 'not evaluated (root access not centralized)';
+    else verdict = open > 0 ? `fail: ${plural(open, 'member account')}` : 'pass';
+    const cis = field ? ORG_FINDING_CONTROLS[id][field] : undefined;
+    return { id, title: ORG_FINDING_TITLES[id], ...(cis ? { cis } : {}), verdict, open };
+  });
 }
 
 /** Account id → name, from summary.json's per-account list (for lists that carry only the id). */

@@ -10,6 +10,7 @@ import {
   accountFactsLine,
   complianceRows,
   controlPolicyLine,
+  organizationComplianceRows,
   organizationLine,
   rootAccessCoverageLine,
   notificationsLine,
@@ -312,6 +313,17 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   if (passing.length > 0) {
     out.push(
       `No findings for: ${passing.map((r) => `${r.cis ? `${r.cis} ` : ''}${FINDING_TITLES[r.id]}`).join('; ')}.`,
+    );
+  }
+
+  const orgRows = organizationComplianceRows(summary);
+  if (orgRows.length > 0) {
+    out.push(
+      'Organization controls, one verdict for the whole organization:',
+      textTable(
+        orgRows.map((r) => [r.id, r.cis ?? '-', r.verdict]),
+        ['finding', 'CIS', 'organization'],
+      ),
     );
   }
 

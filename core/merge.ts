@@ -40,7 +40,7 @@ import { FindingsCsv } from './findings-csv';
 import { NewFindingCollector, NewFindings } from './notifications';
 import { DEFAULT_MAX_FINDING_EVENTS } from './names';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
-import { rootCredentialsOfRow } from './org-findings';
+import { rootHoldings } from './org-findings';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
 import { parseReportTimeMs } from './time';
@@ -653,7 +653,7 @@ async function writeUser(
   if (wait) await wait;
   if (isRoot) ctx.tally.rootRow = true;
   state.builder.addUser(ctx.tally, evaluation.findings);
-  if (isRoot) ctx.tally.rootCredentials = rootCredentialsOfRow(row, ctx.report.accountFacts?.rootCredentials);
+  if (isRoot) ctx.tally.rootRowHoldings = rootHoldings(row, ctx.report.accountFacts?.rootCredentials);
   state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
   if (state.runState) {
     const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));

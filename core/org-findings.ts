@@ -51,33 +51,76 @@ export interface RootCredentials {
 
 const isTrue = (cell: string): boolean => cell.toLowerCase() === 'true';
 
+/** A credential report cell as a boolean: `true` / `false`, anything else (`not_supported`, `N/A`) unknown. */
+function cellBool(cell: string): boolean | undefined {
+  const v = cell.toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
 /**
- * Whether a root user still holds long-term credentials. GetAccountSummary's answer (schema v3
- * `accountFacts.rootCredentials`: `AccountPasswordPresent`, `AccountAccessKeysPresent`,
- * `AccountSigningCertificatesPresent`) decides each kind it states; a kind it does not state (an older
- * report, a refused read, moto's missing `AccountPasswordPresent`) comes from the root row of the credential
- * report: an active access key or signing certificate (`access_key_N_active`, `cert_N_active`), or a password
- * (`password_enabled` true). IAM writes `not_supported` as the root row's `password_enabled`, so without the
- * facts a root with no key and no certificate is `present: undefined` (its password unknown) unless the cell
- * says `false`.
+ * What one account's root user holds, each kind `undefined` when it cannot be told: summary.json's
+ * `byAccount[].root`, and the source of {@link RootCredentials}.
  */
-export function rootCredentialsOfRow(row: CredentialReportRow, facts?: RootCredentialFacts): RootCredentials {
-  const rowPassword = isTrue(row.password_enabled)
-    ? true
-    : row.password_enabled.toLowerCase() === 'false'
-      ? false
-      : undefined;
-  const password = facts?.passwordPresent ?? rowPassword;
-  const keys =
-    facts?.accessKeysPresent ?? (isTrue(row.access_key_1_active) || isTrue(row.access_key_2_active));
-  const certificates =
-    facts?.signingCertificatesPresent ?? (isTrue(row.cert_1_active) || isTrue(row.cert_2_active));
+export interface RootHoldings {
+  readonly password?: boolean;
+  readonly accessKeys?: boolean;
+  readonly signingCertificates?: boolean;
+  /** The root user has MFA (`AccountMFAEnabled`, else the root row's `mfa_active`). */
+  readonly mfa?: boolean;
+}
+
+/**
+ * What a root user holds. GetAccountSummary's answer (schema v3 `accountFacts.rootCredentials`:
+ * `AccountPasswordPresent`, `AccountAccessKeysPresent`, `AccountSigningCertificatesPresent`,
+ * `AccountMFAEnabled`) decides each kind it states; a kind it does not state (an older report, a refused read,
+ * moto's missing `AccountPasswordPresent`) comes from the root row of the credential report, when the report
+ * has one: an active access key or signing certificate (`access_key_N_active`, `cert_N_active`), a password
+ * (`password_enabled`), MFA (`mfa_active`). IAM writes `not_supported` as the root row's `password_enabled`, so
+ * without the facts the root's password is unknown unless the cell says `true` or `false`.
+ */
+export function rootHoldings(
+  row: CredentialReportRow | undefined,
+  facts?: RootCredentialFacts,
+): RootHoldings {
+  const password = facts?.passwordPresent ?? (row ? cellBool(row.password_enabled) : undefined);
+  const accessKeys =
+    facts?.accessKeysPresent ??
+    (row ? isTrue(row.access_key_1_active) || isTrue(row.access_key_2_active) : undefined);
+  const signingCertificates =
+    facts?.signingCertificatesPresent ??
+    (row ? isTrue(row.cert_1_active) || isTrue(row.cert_2_active) : undefined);
+  const mfa = facts?.mfaEnabled ?? (row ? cellBool(row.mfa_active) : undefined);
+  return {
+    ...(password !== undefined ? { password } : {}),
+    ...(accessKeys !== undefined ? { accessKeys } : {}),
+    ...(signingCertificates !== undefined ? { signingCertificates } : {}),
+    ...(mfa !== undefined ? { mfa } : {}),
+  };
+}
+
+/**
+ * Whether the root holds long-term credentials: `present` when any kind is held, `false` when every kind is
+ * known not to be, else `undefined`. The one rule behind the organization line, `member-root-credentials-present`,
+ * summary.json's `accountFacts.rootCredentials` and `byAccount[].root.credentials`.
+ */
+export function rootCredentialsOf(h: RootHoldings): RootCredentials {
   const kinds: RootCredentialKind[] = [];
-  if (password) kinds.push('password');
-  if (keys) kinds.push('access key');
-  if (certificates) kinds.push('signing certificate');
+  if (h.password) kinds.push('password');
+  if (h.accessKeys) kinds.push('access key');
+  if (h.signingCertificates) kinds.push('signing certificate');
   if (kinds.length > 0) return { present: true, kinds };
-  return { present: password === false ? false : undefined, kinds };
+  const none = h.password === false && h.accessKeys === false && h.signingCertificates === false;
+  return { present: none ? false : undefined, kinds };
+}
+
+/** {@link rootCredentialsOf} the {@link rootHoldings} of a root row (and the account's facts, when any). */
+export function rootCredentialsOfRow(row: CredentialReportRow, facts?: RootCredentialFacts): RootCredentials {
+  return rootCredentialsOf(rootHoldings(row, facts));
+}
+
+/** `present` / `none` / `unknown`: {@link RootCredentials.present} as summary.json writes it. */
+export function rootCredentialsWord(c: RootCredentials): 'present' | 'none' | 'unknown' {
+  return c.present === undefined ? 'unknown' : c.present ? 'present' : 'none';
 }
 
 /**

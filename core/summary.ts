@@ -5,7 +5,7 @@
  * tallies and a bounded heap of candidate keys only.
  */
 import { Thresholds } from './thresholds';
-import { passwordPolicyMask, rootCredentialState } from './findings';
+import { passwordPolicyMask } from './findings';
 import {
   AccountFacts,
   AccountMetadata,
@@ -22,6 +22,7 @@ import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
 import type { Delta } from './delta-types';
 import type { NotificationOutcome } from './notifications';
 import {
+  CIS_FIELD,
   CisVersion,
   cisIdOf,
   DEFAULT_CIS_VERSION,
@@ -33,7 +34,18 @@ import {
   SEVERITIES,
   severityRank,
 } from './finding-ids';
-import { organizationFindings, type OrganizationSummary, type RootCredentials } from './org-findings';
+import {
+  ORG_FINDING_CONTROLS,
+  ORG_FINDING_IDS,
+  ORG_FINDING_SEVERITY,
+  type OrgFindingId,
+  organizationFindings,
+  type OrganizationSummary,
+  rootCredentialsOf,
+  rootCredentialsWord,
+  rootHoldings,
+  type RootHoldings,
+} from './org-findings';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -72,6 +84,27 @@ export interface AccountSummary extends Tally {
   readonly expected: boolean;
   /** generatedTime of the report whose rows were written. */
   readonly reportGeneratedTime?: string;
+  /** What the account's root user holds (absent for an account without rows this run). */
+  readonly root?: AccountRootSummary;
+}
+
+/**
+ * One account's root user in summary.json's `byAccount`: each kind from the report's account facts
+ * (GetAccountSummary) when they state it, else from the credential report's root row (core/org-findings.ts
+ * `rootHoldings`); a kind neither tells is left out (unknown).
+ */
+export interface AccountRootSummary {
+  /**
+   * `present`: a password, an access key or a signing certificate; `none`: none of the three; `unknown`: not
+   * all three known and none held. The same rule as `accountFacts.rootCredentials` and the organization line.
+   */
+  readonly credentials: 'present' | 'none' | 'unknown';
+  readonly password?: boolean;
+  readonly accessKeys?: boolean;
+  readonly signingCertificates?: boolean;
+  readonly mfa?: boolean;
+  /** The root's assigned MFA device is virtual (ListVirtualMFADevices); absent when unknown. */
+  readonly mfaVirtual?: boolean;
 }
 
 export interface GroupSummary extends Tally {
@@ -108,7 +141,11 @@ export interface RiskyKey {
   readonly riskScore?: number;
 }
 
-/** One row of the per-control compliance table: accounts passing and failing one CIS control, like Security Hub's. */
+/**
+ * One row of the per-control compliance table: accounts passing and failing one CIS control, like Security
+ * Hub's. An organization-level control (CIS v7.0.0 2.1.1, centralized root access) is judged once for the
+ * organization: `scope` `organization`, its verdict in `organization`, and no account counted (0, 0, 0).
+ */
 export interface ControlCompliance {
   /** The CIS id in the run's numbering (`cisVersion`). */
   readonly cis: string;
@@ -118,7 +155,14 @@ export interface ControlCompliance {
   readonly cisV7?: string;
   readonly securityHub?: string;
   /** The findings that fail the control (an account fails when any of its users or keys has one). */
-  readonly findings: readonly FindingId[];
+  readonly findings: readonly (FindingId | OrgFindingId)[];
+  /** `organization` for a control of the organization as a whole; absent for the per-account controls. */
+  readonly scope?: 'organization';
+  /**
+   * The organization's verdict (organization-level controls only): `fail` when the finding is open, `pass`
+   * when IAM's answer shows the control met, `not-evaluated` when it could not be read (never a pass).
+   */
+  readonly organization?: 'pass' | 'fail' | 'not-evaluated';
   /** The most severe of those findings' severities. */
   readonly severity: Severity;
   /** Accounts with rows this run (fresh or stale report) and none of the findings. */
@@ -137,7 +181,12 @@ export interface ControlCompliance {
 export interface AccountFactsSummary {
   /** Accounts written whose report carries account facts. */
   readonly accountsWithFacts: number;
-  /** The root user's credentials (GetAccountSummary): none (no password, no keys), present, or unknown. */
+  /**
+   * Accounts written by what their root user holds — a password, an access key or a signing certificate —
+   * from the account facts (GetAccountSummary) where they state it, else the credential report's root row:
+   * `present` (any of them), `none` (none of the three), `unknown`. Counted for every account written, with
+   * facts or not; the same rule as `byAccount[].root` and the organization line.
+   */
   readonly rootCredentials: { readonly none: number; readonly present: number; readonly unknown: number };
   /** Accounts whose root MFA device is virtual (ListVirtualMFADevices). */
   readonly rootMfaVirtual: number;
@@ -420,9 +469,25 @@ export class AccountTally {
   facts?: AccountFacts;
   /** A root row was written (where the account-level findings sit). */
   rootRow = false;
-  /** What the account's root user holds (its root row; core/org-findings.ts `rootCredentialsOfRow`). */
-  rootCredentials?: RootCredentials;
+  /** What the root row says the root user holds, with the facts (core/org-findings.ts `rootHoldings`). */
+  rootRowHoldings?: RootHoldings;
   constructor(readonly accountId: string) {}
+
+  /** What the account's root user holds: its root row with the facts, else the facts alone. */
+  root(): RootHoldings {
+    return this.rootRowHoldings ?? rootHoldings(undefined, this.facts?.rootCredentials);
+  }
+}
+
+/** summary.json's `byAccount[].root` of one account written. */
+function accountRootSummary(t: AccountTally): AccountRootSummary {
+  const h = t.root();
+  const mfaVirtual = t.facts?.rootMfaVirtual;
+  return {
+    credentials: rootCredentialsWord(rootCredentialsOf(h)),
+    ...h,
+    ...(mfaVirtual !== undefined ? { mfaVirtual } : {}),
+  };
 }
 
 /**
@@ -452,7 +517,7 @@ function accountFactsSummary(tallies: Iterable<AccountTally>): AccountFactsSumma
   for (const t of tallies) {
     const facts = t.facts;
     if (facts !== undefined) accountsWithFacts++;
-    root[rootCredentialState(facts)]++;
+    root[rootCredentialsWord(rootCredentialsOf(t.root()))]++;
     if (facts?.rootMfaVirtual === true) rootMfaVirtual++;
     const p = facts?.passwordPolicy;
     if (p === undefined) policy.unknown++;
@@ -551,6 +616,7 @@ function complianceTable(
   version: CisVersion,
   evaluated: readonly AccountTally[],
   notEvaluated: number,
+  organization: OrganizationSummary,
 ): ControlCompliance[] {
   const byControl = new Map<string, FindingId[]>();
   for (const id of FINDING_IDS) {
@@ -560,28 +626,61 @@ function complianceTable(
     if (list) list.push(id);
     else byControl.set(cis, [id]);
   }
-  return [...byControl.entries()]
-    .sort(([a], [b]) => cisOrder(a, b))
-    .map(([cis, ids]) => {
-      const judged = evaluated.filter((t) => ids.some((id) => evaluable(id, t)));
-      const failing = judged.filter((t) =>
-        ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
-      ).length;
-      const first = ids[0] as FindingId;
-      const severity = ids.reduce<Severity>(
-        (best, id) => (severityRank(FINDING_SEVERITY[id]) < severityRank(best) ? FINDING_SEVERITY[id] : best),
-        FINDING_SEVERITY[first],
-      );
-      return {
+  const accountRows = [...byControl.entries()].map(([cis, ids]): ControlCompliance => {
+    const judged = evaluated.filter((t) => ids.some((id) => evaluable(id, t)));
+    const failing = judged.filter((t) =>
+      ids.some((id) => (t.userFindings[FINDING_INDEX[id]] ?? 0) > 0),
+    ).length;
+    const first = ids[0] as FindingId;
+    const severity = ids.reduce<Severity>(
+      (best, id) => (severityRank(FINDING_SEVERITY[id]) < severityRank(best) ? FINDING_SEVERITY[id] : best),
+      FINDING_SEVERITY[first],
+    );
+    return {
+      cis,
+      ...FINDING_CONTROLS[first],
+      findings: ids,
+      severity,
+      accountsPassing: judged.length - failing,
+      accountsFailing: failing,
+      accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
+    };
+  });
+  return [...accountRows, ...organizationControls(version, organization)].sort((a, b) =>
+    cisOrder(a.cis, b.cis),
+  );
+}
+
+/**
+ * The organization-level controls in the run's numbering (v7.0.0 2.1.1 centralized root access; none in
+ * earlier versions): `fail` when the organization finding is open, `pass` when IAM's answer was read and it
+ * is not, `not-evaluated` when it was not read or not readable from the hub's account.
+ */
+function organizationControls(version: CisVersion, organization: OrganizationSummary): ControlCompliance[] {
+  const state = organization.rootAccess.state;
+  const open = new Set(organization.findings.map((f) => f.id));
+  return ORG_FINDING_IDS.flatMap((id): ControlCompliance[] => {
+    const cis = ORG_FINDING_CONTROLS[id][CIS_FIELD[version]];
+    if (cis === undefined) return [];
+    const verdict = open.has(id)
+      ? 'fail'
+      : state === 'centralized' || state === 'not-centralized'
+        ? 'pass'
+        : 'not-evaluated';
+    return [
+      {
         cis,
-        ...FINDING_CONTROLS[first],
-        findings: ids,
-        severity,
-        accountsPassing: judged.length - failing,
-        accountsFailing: failing,
-        accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
-      };
-    });
+        ...ORG_FINDING_CONTROLS[id],
+        findings: [id],
+        severity: ORG_FINDING_SEVERITY[id],
+        scope: 'organization',
+        organization: verdict,
+        accountsPassing: 0,
+        accountsFailing: 0,
+        accountsNotEvaluated: 0,
+      },
+    ];
+  });
 }
 
 /**
@@ -735,9 +834,10 @@ export class SummaryBuilder {
   organization(): OrganizationSummary {
     this.organizationSection ??= organizationFindings(
       this.options.metadata,
-      [...this.accounts.values()].flatMap((t) =>
-        t.rootCredentials ? [{ accountId: t.accountId, credentials: t.rootCredentials }] : [],
-      ),
+      [...this.accounts.values()].map((t) => ({
+        accountId: t.accountId,
+        credentials: rootCredentialsOf(t.root()),
+      })),
     );
     return this.organizationSection;
   }
@@ -831,6 +931,7 @@ export class SummaryBuilder {
         status,
         expected: isExpected,
         ...(tally?.reportGeneratedTime ? { reportGeneratedTime: tally.reportGeneratedTime } : {}),
+        ...(tally ? { root: accountRootSummary(tally) } : {}),
       });
       const ou = meta?.ouPath || UNKNOWN_OU;
       let ouTally = byOu.get(ou);
@@ -894,7 +995,7 @@ export class SummaryBuilder {
         }),
         entries,
       },
-      compliance: complianceTable(cisVersion, evaluated, notEvaluated),
+      compliance: complianceTable(cisVersion, evaluated, notEvaluated, organization),
       accountFacts: accountFactsSummary(evaluated),
       riskiestKeys,
       controlPolicies: {

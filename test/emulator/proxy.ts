@@ -5,7 +5,9 @@
  * - records every call (service, action, calling account) so tests can assert retries and attribution;
  * - learns which account an access key acts in from STS AssumeRole answers;
  * - fixes moto's constant credential report `GeneratedTime` (always 2015-02-02T20:02:02Z) to the time the
- *   report was generated, as IAM does; without this every report would look years stale.
+ *   report was generated, as IAM does; without this every report would look years stale;
+ * - answers IAM "root access management" itself, which moto 5.2.1 lacks (see {@link RootAccessBridge});
+ * - gives an account a root user moto does not model (see {@link BridgedRootUser}).
  */
 import {
   IncomingHttpHeaders,
@@ -36,6 +38,8 @@ export interface ObservedCall extends CallInfo {
   readonly status: number;
   /** Name of the fault rule that answered instead of moto. */
   readonly injected?: string;
+  /** The moto gap the proxy answered for (`root-access-management`), instead of moto. */
+  readonly bridged?: string;
   readonly at: Date;
   /** Milliseconds the emulator (or the fault) took to answer. */
   readonly ms: number;
@@ -65,6 +69,48 @@ export interface FaultHandle {
 
 /** Rewrites the CSV of one account's credential report as it leaves the emulator. */
 export type ReportRewrite = (accountId: string, csv: string) => string;
+
+/**
+ * One account's root user, which moto does not model: its report has no `<root_account>` row and its
+ * GetAccountSummary hard-codes `AccountAccessKeysPresent` 0 and `AccountSigningCertificatesPresent` 0 and
+ * omits `AccountPasswordPresent`. The proxy makes both answers tell of the same root (scenario.ts `rootUser`).
+ */
+export interface BridgedRootUser {
+  /** SummaryMap entries set (or added) on the account's GetAccountSummary answers. */
+  readonly summary: Readonly<Record<string, number>>;
+  /** The `<root_account>` row spliced in right after the report's header, where IAM puts it. */
+  readonly row: string;
+}
+
+/**
+ * IAM "root access management" (centralized root access), which moto 5.2.1 does not have: IAM
+ * ListOrganizationsFeatures answers 500, Enable/Disable OrganizationsRootCredentialsManagement and
+ * OrganizationsRootSessions are unknown, and Organizations EnableAWSServiceAccess refuses `iam.amazonaws.com`
+ * ("unrecognized service principal"). The proxy answers them from this state, with the rules of the IAM API
+ * reference: only the management account may call them (AccountNotManagementOrDelegatedAdministratorException
+ * otherwise), IAM needs trusted access in Organizations (ServiceAccessNotEnabledException), and no
+ * organization means OrganizationNotFoundException. ListAWSServiceAccessForOrganization is moto's own answer
+ * with `iam.amazonaws.com` added while IAM has trusted access.
+ */
+export interface RootAccessBridge {
+  /** Learnt from CreateOrganization / DescribeOrganization answers. */
+  organizationId?: string;
+  iamTrustedAccess: boolean;
+  /** When IAM's trusted access was enabled (epoch seconds, as Organizations answers DateEnabled). */
+  iamTrustedSince?: number;
+  readonly features: Set<'RootCredentialsManagement' | 'RootSessions'>;
+}
+
+const IAM_PRINCIPAL = 'iam.amazonaws.com';
+const ROOT_ACCESS_ACTIONS: Readonly<
+  Record<string, { readonly feature?: 'RootCredentialsManagement' | 'RootSessions'; readonly on?: boolean }>
+> = {
+  ListOrganizationsFeatures: {},
+  EnableOrganizationsRootCredentialsManagement: { feature: 'RootCredentialsManagement', on: true },
+  DisableOrganizationsRootCredentialsManagement: { feature: 'RootCredentialsManagement', on: false },
+  EnableOrganizationsRootSessions: { feature: 'RootSessions', on: true },
+  DisableOrganizationsRootSessions: { feature: 'RootSessions', on: false },
+};
 
 const AUTH_CREDENTIAL = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/;
 const MOTO_GENERATED_TIME = '2015-02-02T20:02:02Z';
@@ -96,6 +142,9 @@ export class EmulatorProxy {
   ]);
   private readonly generatedAt = new Map<string, string>();
   private reportRewrite: ReportRewrite | undefined;
+  private readonly rootUsers = new Map<string, BridgedRootUser>();
+  /** IAM root access management as the proxy answers it (moto has none). */
+  readonly rootAccess: RootAccessBridge = { iamTrustedAccess: false, features: new Set() };
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((error: unknown) => {
       res.writeHead(502, { 'content-type': 'text/plain' });
@@ -139,10 +188,15 @@ export class EmulatorProxy {
     this.reportRewrite = undefined;
   }
 
-  /** `clear()` plus forgetting learnt keys and generation times (after moto's reset). */
+  /** `clear()` plus forgetting learnt keys, generation times, root users and root access (after moto's reset). */
   reset(): void {
     this.clear();
     this.generatedAt.clear();
+    this.rootUsers.clear();
+    this.rootAccess.organizationId = undefined;
+    this.rootAccess.iamTrustedAccess = false;
+    this.rootAccess.iamTrustedSince = undefined;
+    this.rootAccess.features.clear();
     for (const key of [...this.keyAccounts.keys()]) {
       if (key !== DEFAULT_TEST_CREDENTIALS.accessKeyId) this.keyAccounts.delete(key);
     }
@@ -161,6 +215,12 @@ export class EmulatorProxy {
 
   setReportRewrite(rewrite: ReportRewrite | undefined): void {
     this.reportRewrite = rewrite;
+  }
+
+  /** Gives `accountId` a root user in its credential report and GetAccountSummary (undefined: none again). */
+  setRootUser(accountId: string, root: BridgedRootUser | undefined): void {
+    if (root) this.rootUsers.set(accountId, root);
+    else this.rootUsers.delete(accountId);
   }
 
   /** Recorded calls matching a service/action (and account, when given). */
@@ -223,6 +283,24 @@ export class EmulatorProxy {
       return;
     }
 
+    const bridged = this.bridgeRootAccess(call);
+    if (bridged) {
+      this.calls.push({
+        ...call,
+        status: bridged.status,
+        bridged: 'root-access-management',
+        at: new Date(),
+        ms: 0,
+        response: bridged.body,
+      });
+      res.writeHead(bridged.status, {
+        ...bridged.headers,
+        'content-length': Buffer.byteLength(bridged.body),
+      });
+      res.end(bridged.body);
+      return;
+    }
+
     if (call.service === 'iam' && call.action === 'GenerateCredentialReport') {
       this.generatedAt.set(call.accountId, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
     }
@@ -251,7 +329,7 @@ export class EmulatorProxy {
     });
     const answer: Buffer[] = [];
     for await (const chunk of upstream) answer.push(chunk as Buffer);
-    let responseBody = Buffer.concat(answer);
+    let responseBody: Buffer = Buffer.concat(answer);
     const status = upstream.statusCode ?? 502;
 
     if (status === 200 && call.service === 'sts' && call.action === 'AssumeRole') {
@@ -267,6 +345,13 @@ export class EmulatorProxy {
         this.fixCredentialReport(call.accountId, responseBody.toString('utf8')),
         'utf8',
       );
+    }
+    const rootUser = this.rootUsers.get(call.accountId);
+    if (status === 200 && rootUser && call.service === 'iam' && call.action === 'GetAccountSummary') {
+      responseBody = Buffer.from(withSummary(responseBody.toString('utf8'), rootUser.summary), 'utf8');
+    }
+    if (status === 200 && call.service === 'organizations') {
+      responseBody = this.observeOrganizations(call, responseBody);
     }
 
     const keep = status >= 400 || call.service === 'ses';
@@ -284,6 +369,75 @@ export class EmulatorProxy {
     res.end(responseBody);
   }
 
+  /** The proxy's own answer to a root access management call moto cannot answer, else undefined. */
+  private bridgeRootAccess(call: CallInfo): FaultResponse | undefined {
+    const state = this.rootAccess;
+    if (call.service === 'organizations' && /^(Enable|Disable)AWSServiceAccess$/.test(call.action)) {
+      const principal = jsonBody(call.body).ServicePrincipal;
+      if (principal !== IAM_PRINCIPAL) return undefined;
+      state.iamTrustedAccess = call.action.startsWith('Enable');
+      state.iamTrustedSince = state.iamTrustedAccess ? Math.floor(Date.now() / 1000) : undefined;
+      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: '{}' };
+    }
+    const action = call.service === 'iam' ? ROOT_ACCESS_ACTIONS[call.action] : undefined;
+    if (!action) return undefined;
+    if (state.organizationId === undefined) {
+      return protocolError(
+        call,
+        400,
+        'OrganizationNotFoundException',
+        'The request was rejected because no organization is associated with your account.',
+      );
+    }
+    if (call.accountId !== MOTO_DEFAULT_ACCOUNT_ID) {
+      return protocolError(
+        call,
+        400,
+        'AccountNotManagementOrDelegatedAdministratorException',
+        'The request was rejected because the account making the request is not the management account or delegated administrator account for centralized root access.',
+      );
+    }
+    if (!state.iamTrustedAccess) {
+      return protocolError(
+        call,
+        400,
+        'ServiceAccessNotEnabledException',
+        'The request was rejected because trusted access for IAM is not enabled for the organization.',
+      );
+    }
+    if (action.feature) {
+      if (action.on) state.features.add(action.feature);
+      else state.features.delete(action.feature);
+    }
+    const features = [...state.features]
+      .sort()
+      .map((f) => `<member>${f}</member>`)
+      .join('');
+    const body =
+      `<${call.action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${call.action}Result>` +
+      `<OrganizationId>${state.organizationId}</OrganizationId><EnabledFeatures>${features}</EnabledFeatures>` +
+      `</${call.action}Result><ResponseMetadata><RequestId>emulator-bridge</RequestId></ResponseMetadata></${call.action}Response>`;
+    return { status: 200, headers: { 'content-type': 'text/xml' }, body };
+  }
+
+  /** Learns the organization id; adds IAM's trusted access to moto's ListAWSServiceAccessForOrganization. */
+  private observeOrganizations(call: CallInfo, body: Buffer): Buffer {
+    if (call.action === 'CreateOrganization' || call.action === 'DescribeOrganization') {
+      const id = (jsonBody(body).Organization as { Id?: unknown } | undefined)?.Id;
+      if (typeof id === 'string') this.rootAccess.organizationId = id;
+      return body;
+    }
+    if (call.action !== 'ListAWSServiceAccessForOrganization' || !this.rootAccess.iamTrustedAccess)
+      return body;
+    const answer = jsonBody(body) as { EnabledServicePrincipals?: unknown[]; NextToken?: string };
+    if (answer.NextToken) return body; // the last page carries it
+    const principals = [
+      ...(answer.EnabledServicePrincipals ?? []),
+      { ServicePrincipal: IAM_PRINCIPAL, DateEnabled: this.rootAccess.iamTrustedSince },
+    ];
+    return Buffer.from(JSON.stringify({ ...answer, EnabledServicePrincipals: principals }), 'utf8');
+  }
+
   private learnAssumedRole(call: CallInfo, xml: string): void {
     const roleAccount = /^arn:[^:]+:iam::(\d{12}):role\//.exec(call.params?.get('RoleArn') ?? '')?.[1];
     const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
@@ -297,10 +451,13 @@ export class EmulatorProxy {
       `<GeneratedTime>${generated}</GeneratedTime>`,
     );
     const rewrite = this.reportRewrite;
-    if (rewrite) {
+    const root = this.rootUsers.get(accountId);
+    if (rewrite || root) {
       fixed = fixed.replace(/<Content>([^<]*)<\/Content>/, (_all, content: string) => {
-        const csv = Buffer.from(content, 'base64').toString('utf8');
-        return `<Content>${Buffer.from(rewrite(accountId, csv), 'utf8').toString('base64')}</Content>`;
+        let csv = Buffer.from(content, 'base64').toString('utf8');
+        if (root) csv = spliceAfterHeader(csv, root.row);
+        if (rewrite) csv = rewrite(accountId, csv);
+        return `<Content>${Buffer.from(csv, 'utf8').toString('base64')}</Content>`;
       });
     }
     return fixed;
@@ -340,6 +497,36 @@ export function denyAssumeRole(accountId: string): FaultRule {
         `User: arn:aws:iam::${call.accountId}:user/emulator is not authorized to perform: sts:AssumeRole on resource: ${call.params?.get('RoleArn') ?? ''}`,
       ),
   };
+}
+
+/** A JSON request or answer body as an object ({} when it is not one). */
+function jsonBody(body: Buffer): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A GetAccountSummary answer with `entries` set, replacing moto's value or added to its SummaryMap. */
+function withSummary(xml: string, entries: Readonly<Record<string, number>>): string {
+  let out = xml;
+  for (const [key, value] of Object.entries(entries)) {
+    const entry = new RegExp(`<entry><key>${key}</key><value>[^<]*</value></entry>`);
+    const replacement = `<entry><key>${key}</key><value>${value}</value></entry>`;
+    out = entry.test(out)
+      ? out.replace(entry, replacement)
+      : out.replace('</SummaryMap>', `${replacement}</SummaryMap>`);
+  }
+  return out;
+}
+
+/** Inserts `row` right after the CSV's header line. */
+function spliceAfterHeader(csv: string, row: string): string {
+  const newline = csv.indexOf('\n');
+  if (newline < 0) return `${csv}\n${row}\n`;
+  return `${csv.slice(0, newline + 1)}${row}\n${csv.slice(newline + 1)}`;
 }
 
 function isJsonProtocolCall(call: CallInfo): boolean {

@@ -38,6 +38,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DEFAULT_COLLECT_ROLE_NAME } from '../../core/names';
 import { MOTO_DEFAULT_ACCOUNT_ID } from './moto';
+import type { BridgedRootUser } from './proxy';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -757,4 +758,54 @@ export function withRootRow(csv: string, row: string): string {
   const newline = csv.indexOf('\n');
   if (newline < 0) return `${csv}\n${row}\n`;
   return `${csv.slice(0, newline + 1)}${row}\n${csv.slice(newline + 1)}`;
+}
+
+/** What one account's root user holds, for {@link rootUser}. */
+export interface RootUserSpec {
+  /** A console password (`AccountPasswordPresent`; IAM's root row says `not_supported` either way). */
+  readonly password: boolean;
+  /** One active access key, created a year ago and never used. */
+  readonly accessKey: boolean;
+  readonly mfa: boolean;
+}
+
+/**
+ * A root user moto does not model, as the proxy tells of it (proxy.ts `BridgedRootUser`): the
+ * `<root_account>` row IAM would write and the GetAccountSummary entries that agree with it.
+ */
+export function rootUser(accountId: string, spec: RootUserSpec): BridgedRootUser {
+  const keyCreated = new Date(Date.now() - 365 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+  const row = [
+    '<root_account>',
+    `arn:aws:iam::${accountId}:root`,
+    '2019-03-01T09:00:00+00:00',
+    'not_supported',
+    spec.password ? '2024-01-15T09:00:00+00:00' : 'no_information',
+    'not_supported',
+    'not_supported',
+    String(spec.mfa),
+    String(spec.accessKey),
+    spec.accessKey ? keyCreated : 'N/A',
+    'N/A',
+    'N/A',
+    'N/A',
+    'false',
+    'N/A',
+    'N/A',
+    'N/A',
+    'N/A',
+    'false',
+    'N/A',
+    'false',
+    'N/A',
+  ].join(',');
+  return {
+    row,
+    summary: {
+      AccountPasswordPresent: spec.password ? 1 : 0,
+      AccountAccessKeysPresent: spec.accessKey ? 1 : 0,
+      AccountSigningCertificatesPresent: 0,
+      AccountMFAEnabled: spec.mfa ? 1 : 0,
+    },
+  };
 }

@@ -164,6 +164,7 @@ describe('credreport demo', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
     expect(summary.cisVersion).toBe('v7.0.0');
     expect(summary.compliance.map((r) => r.cis)).toEqual([
+      '2.1.1',
       '2.4',
       '2.5',
       '2.6',
@@ -175,6 +176,24 @@ describe('credreport demo', () => {
       '2.12',
       '2.13',
     ]);
+  });
+
+  it('lists the organization findings under the finding table, counted in the open findings (v7.0.0 2.1.1)', async () => {
+    const c = capture(dir);
+    expect(await main(['demo', '--now', NOW, '--cis-version', 'v7.0.0'], c.io)).toBe(EXIT.ok);
+    const stdout = c.stdout();
+    expect(stdout).toMatch(/\n {2}organization finding\s+CIS\s+open\s+organization\n/);
+    expect(stdout).toMatch(/\n {2}root-access-not-centralized\s+2\.1\.1\s+0\s+pass\n/);
+    expect(stdout).toMatch(/\n {2}member-root-credentials-present\s+-\s+1\s+fail: 1 member account\n/);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as Summary;
+    // The high count of the end summary includes the member's finding, which the table now shows.
+    expect(summary.organization?.openFindings.high).toBe(1);
+    expect(stdout).toContain(`${summary.totals.openFindings.high} high`);
+    const digest = readFileSync(join(dir, 'out', 'digest.html'), 'utf8');
+    expect(digest).toContain('Organization controls, one verdict for the whole organization:');
+    expect(digest).toMatch(
+      />2\.1\.1<\/td><td[^>]*>Centralized root access not enabled for the organization<.*>pass<\/td>/,
+    );
   });
 
   it('rejects a bad --now and unexpected arguments with exit status 2', async () => {

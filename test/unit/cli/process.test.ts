@@ -117,6 +117,78 @@ describe('the credreport process', () => {
     );
   }, 60_000);
 
+  it('exits 4 with --fail-on high for an organization finding alone, and lists it under the finding table', () => {
+    // A report without a single user or key finding: root with MFA, unused for months; a user without
+    // password or keys.
+    const header = NORMAL.slice(0, NORMAL.indexOf('\n'));
+    const na = (n: number) => Array<string>(n).fill('N/A').join(',');
+    const clean = [
+      header,
+      `<root_account>,arn:aws:iam::111122223333:root,2019-03-01T10:00:00+00:00,not_supported,no_information,not_supported,not_supported,true,false,${na(4)},false,${na(4)},false,N/A,false,N/A`,
+      `svc,arn:aws:iam::111122223333:user/svc,2021-02-10T09:00:00+00:00,false,N/A,N/A,N/A,false,false,${na(4)},false,${na(4)},false,N/A,false,N/A`,
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, '111122223333.csv'), clean);
+    const alone = cli(dir, ['merge', '111122223333.csv', '--now', NOW, '--fail-on', 'high']);
+    expect(alone.status).toBe(EXIT.ok);
+    expect(alone.stdout).toContain('Open findings: 0 critical, 0 high, 0 medium, 0 low.');
+
+    // The organization metadata says centralized root access is not enabled: root-access-not-centralized
+    // (high) is the run's only finding, and it trips the gate.
+    writeFileSync(
+      join(dir, 'metadata.json'),
+      JSON.stringify({
+        organizationId: 'o-abc1234567',
+        managementAccountId: '111122223333',
+        fetchedAt: '2024-06-01T05:00:00.000Z',
+        accounts: [
+          {
+            id: '111122223333',
+            name: 'management',
+            email: 'm@example.com',
+            state: 'ACTIVE',
+            ouPath: 'Root',
+            ouIdPath: ['r-ab12'],
+            tags: {},
+          },
+        ],
+        rootAccess: {
+          status: 'read',
+          enabledFeatures: [],
+          iamTrustedAccess: true,
+          fetchedAt: '2024-06-01T05:00:00.000Z',
+        },
+      }),
+    );
+    const args = [
+      'merge',
+      '111122223333.csv',
+      '--metadata',
+      'metadata.json',
+      '--now',
+      NOW,
+      '--fail-on',
+      'high',
+    ];
+    const result = cli(dir, [...args, '--cis-version', 'v7.0.0']);
+    expect(result.status).toBe(EXIT.findings);
+    expect(result.stdout).toContain('Open findings: 0 critical, 1 high, 0 medium, 0 low.');
+    expect(result.stdout).toMatch(/\n {2}root-access-not-centralized\s+2\.1\.1\s+1\s+fail\n/);
+    expect(result.stdout).toContain('Root access: not centrally managed (CIS v7.0.0 2.1.1)');
+    expect(result.stderr).toContain(
+      'credreport merge: 1 open finding at or above high (--fail-on high): exit status 4',
+    );
+    const findings = readFileSync(join(dir, 'out', 'findings.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(findings).toHaveLength(2);
+    expect(findings[1]).toContain('root-access-not-centralized,high');
+    // The gate counts the same finding with --json.
+    const json = cli(dir, [...args, '--json']);
+    expect(json.status).toBe(EXIT.findings);
+    expect(JSON.parse(json.stdout)).toMatchObject({ failOn: { severity: 'high', openFindings: 1 } });
+  }, 60_000);
+
   it('prints a JSON error result on stdout with --json when the command fails', () => {
     const result = cli(dir, ['merge', 'nope.csv', '--json']);
     expect(result.status).toBe(EXIT.error);

@@ -197,12 +197,60 @@ describe('digest content', () => {
     expect(renderDigestText(rich)).toMatch(/owner\s+age\n.*team-<payments>\s+1 day\n/);
   });
 
+  it('judges the organization controls once for the whole organization in both bodies, 2.1.1 under v7.0.0', () => {
+    // v5.0.0 has no centralized root access control: the organization rows carry no CIS id.
+    expect(text).toMatch(
+      /Organization controls, one verdict for the whole organization:\nfinding\s+CIS\s+organization\n/,
+    );
+    expect(text).toMatch(/\nroot-access-not-centralized\s+-\s+pass\n/);
+    expect(text).toMatch(/\nmember-root-credentials-present\s+-\s+fail: 1 member account\n/);
+    const v7 = { ...summary, cisVersion: 'v7.0.0' as const };
+    expect(renderDigestText(v7)).toMatch(/\nroot-access-not-centralized\s+2\.1\.1\s+pass\n/);
+    expect(section(renderDigestHtml(v7), 'compliance')).toMatch(
+      /2\.1\.1<\/td><td[^>]*>Centralized root access not enabled for the organization<.*?root-access-not-centralized<.*?>pass<\/td>/s,
+    );
+    const organization = summary.organization!;
+    const off = {
+      ...v7,
+      organization: {
+        ...organization,
+        rootAccess: { state: 'not-centralized' as const, rootCredentialsManagement: false },
+        findings: [
+          {
+            id: 'root-access-not-centralized' as const,
+            severity: 'high' as const,
+            resource: 'o-example123',
+            detail: 'RootCredentialsManagement not enabled',
+          },
+        ],
+      },
+    };
+    expect(renderDigestText(off)).toMatch(/\nroot-access-not-centralized\s+2\.1\.1\s+fail\n/);
+    expect(renderDigestText(off)).toMatch(
+      /\nmember-root-credentials-present\s+-\s+not evaluated \(root access not centralized\)\n/,
+    );
+    const unreadable = {
+      ...v7,
+      organization: { ...organization, rootAccess: { state: 'unreadable' as const }, findings: [] },
+    };
+    expect(renderDigestText(unreadable)).toMatch(
+      /\nroot-access-not-centralized\s+2\.1\.1\s+not evaluated \(not readable from this account\)\n/,
+    );
+    const neverRead = {
+      ...v7,
+      organization: { ...organization, rootAccess: { state: 'not-read' as const } },
+    };
+    expect(renderDigestText(neverRead)).not.toContain('Organization controls');
+    expect(renderDigestHtml(neverRead)).not.toContain('Organization controls');
+  });
+
   it('puts failing CIS findings first by users and names the findings nobody has', () => {
     const rootMfa = { ...summary.findings['root-mfa-disabled'], users: 0, keys: 0 };
     const findings = { ...summary.findings, 'root-mfa-disabled': rootMfa };
     const s = { ...summary, findings };
     const compliance = section(renderDigestHtml(s), 'compliance');
-    const order = [...compliance.matchAll(/monospace;font-size:12px;">([a-z-]+)</g)].map((m) => m[1]);
+    const perAccount = compliance.split('Organization controls')[0] ?? '';
+    const order = [...perAccount.matchAll(/monospace;font-size:12px;">([a-z-]+)</g)].map((m) => m[1]);
     const byUsers = FINDING_IDS.filter((id) => findings[id].users + findings[id].keys > 0).sort(
       (a, b) => findings[b].users - findings[a].users || findings[b].keys - findings[a].keys,
     );

@@ -219,9 +219,10 @@ describe('renderDigestText', () => {
       'Coverage (INCOMPLETE): 6 of 9 expected accounts reporting, 3 missing (1 of them stale).',
     );
     expect(text).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
-    // The sample's account facts: two member accounts with their root credentials removed, one weak policy.
+    // The sample's root users: two member accounts with their root credentials removed; the management
+    // root's active key and dev-sandbox's certificate present (their root rows, no facts); one weak policy.
     const facts =
-      'Root credentials: none in 2 accounts, present in 0, unknown in 5; password policy: below CIS in 1, missing in 0, unknown in 5.';
+      'Root credentials (a password, an access key or a signing certificate) present in 2 accounts, none in 2, unknown in 3; password policy: below CIS in 1, missing in 0, unknown in 5.';
     expect(text).toContain(facts);
     expect(renderDigestHtml(summary)).toContain(facts);
     expect(text).toContain('\nTop risks\n---------\n');

@@ -4,7 +4,9 @@ import {
   type AccountRoot,
   organizationFindings,
   rootAccessLine,
+  rootCredentialsOf,
   rootCredentialsOfRow,
+  rootHoldings,
   type RootCredentials,
 } from '../../../core/org-findings';
 import type { AccountMetadata, OrgMetadata, OrgRootAccess } from '../../../core/types';
@@ -145,6 +147,43 @@ describe('rootCredentialsOfRow', () => {
         }),
       ).present,
     ).toBe(false);
+  });
+});
+
+describe('rootHoldings', () => {
+  it('reads each kind and MFA from the facts, else the root row (mfa_active, an active key or certificate)', () => {
+    expect(rootHoldings(rootRow({ access_key_2_active: 'true', mfa_active: 'true' }))).toEqual({
+      accessKeys: true,
+      signingCertificates: false,
+      mfa: true,
+    });
+    expect(
+      rootHoldings(rootRow({ mfa_active: 'true' }), {
+        mfaEnabled: false,
+        passwordPresent: true,
+        accessKeysPresent: false,
+      }),
+    ).toEqual({ password: true, accessKeys: false, signingCertificates: false, mfa: false });
+  });
+
+  it('leaves every kind the facts do not state unknown when the report has no root row', () => {
+    // moto: no root row, GetAccountSummary without AccountPasswordPresent.
+    const moto = { mfaEnabled: false, accessKeysPresent: false, signingCertificatesPresent: false };
+    expect(rootHoldings(undefined, moto)).toEqual({
+      accessKeys: false,
+      signingCertificates: false,
+      mfa: false,
+    });
+    expect(rootCredentialsOf(rootHoldings(undefined, moto))).toEqual({ present: undefined, kinds: [] });
+    expect(rootHoldings(undefined)).toEqual({});
+    expect(rootCredentialsOf(rootHoldings(undefined, { accessKeysPresent: true }))).toEqual({
+      present: true,
+      kinds: ['access key'],
+    });
+    expect(rootCredentialsOf(rootHoldings(undefined, { ...moto, passwordPresent: false }))).toEqual({
+      present: false,
+      kinds: [],
+    });
   });
 });
 

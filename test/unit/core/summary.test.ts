@@ -288,6 +288,7 @@ describe('summary counts', () => {
     expect(v7.findings['multiple-active-keys']).toMatchObject({ cisV6: '2.12', users: 1, keys: 2 });
     expect(v7.findings['key-created-at-setup']).not.toHaveProperty('cis');
     expect(v7.compliance.map((c) => c.cis)).toEqual([
+      '2.1.1',
       '2.4',
       '2.5',
       '2.6',
@@ -300,6 +301,92 @@ describe('summary counts', () => {
       '2.13',
     ]);
     expect(v7.compliance.flatMap((c) => c.findings)).not.toContain('multiple-active-keys');
+  });
+
+  it('tables v7.0.0 2.1.1 as one organization verdict: pass when centralized root access is enabled', async () => {
+    const v7 = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion: 'v7.0.0' });
+    expect(v7.compliance[0]).toEqual({
+      cis: '2.1.1',
+      cisV7: '2.1.1',
+      findings: ['root-access-not-centralized'],
+      severity: 'high',
+      scope: 'organization',
+      organization: 'pass',
+      accountsPassing: 0,
+      accountsFailing: 0,
+      accountsNotEvaluated: 0,
+    });
+    expect(v7.compliance.slice(1).every((c) => c.scope === undefined)).toBe(true);
+  });
+
+  it('tables 2.1.1 as fail when root access is not centralized, not-evaluated when unreadable or never read', async () => {
+    const verdict = async (metadata: OrgMetadata) =>
+      (await summarise({ metadata, reports: sample.reports, cisVersion: 'v7.0.0' })).compliance.find(
+        (c) => c.cis === '2.1.1',
+      )?.organization;
+    const fetchedAt = sample.metadata.fetchedAt;
+    const off: OrgMetadata = {
+      ...sample.metadata,
+      rootAccess: { status: 'read', enabledFeatures: [], iamTrustedAccess: true, fetchedAt },
+    };
+    expect(await verdict(off)).toBe('fail');
+    const unreadable: OrgMetadata = {
+      ...sample.metadata,
+      rootAccess: { status: 'unreadable', detail: 'AccessDenied', fetchedAt },
+    };
+    expect(await verdict(unreadable)).toBe('not-evaluated');
+    const neverRead: OrgMetadata = { ...sample.metadata };
+    delete (neverRead as { rootAccess?: unknown }).rootAccess;
+    expect(await verdict(neverRead)).toBe('not-evaluated');
+  });
+
+  it('has no organization row in the numberings without centralized root access (v4.0.1, v5.0.0, v6.0.0)', async () => {
+    for (const cisVersion of ['v4.0.1', 'v5.0.0', 'v6.0.0'] as const) {
+      const s = await summarise({ metadata: sample.metadata, reports: sample.reports, cisVersion });
+      expect(s.compliance.filter((c) => c.scope === 'organization')).toEqual([]);
+    }
+  });
+
+  it("gives each account written its root user's facts in byAccount, from the facts else the root row", () => {
+    const root = (id: string) => summary.byAccount.find((a) => a.accountId === id)?.root;
+    // The management account's report has no facts: its root row's active key says present.
+    expect(root(SAMPLE_ACCOUNTS.management)).toEqual({
+      credentials: 'present',
+      accessKeys: true,
+      signingCertificates: false,
+      mfa: false,
+    });
+    // Root credentials removed centrally: GetAccountSummary says no password, no keys, no certificates.
+    expect(root(SAMPLE_ACCOUNTS.orders)).toEqual({
+      credentials: 'none',
+      password: false,
+      accessKeys: false,
+      signingCertificates: false,
+      mfa: false,
+      mfaVirtual: false,
+    });
+    // dev-sandbox: no facts, a root row with an active signing certificate.
+    expect(root(SAMPLE_ACCOUNTS.devSandbox)).toMatchObject({
+      credentials: 'present',
+      signingCertificates: true,
+    });
+    // An expected account without a report has no root section.
+    expect(root(SAMPLE_ACCOUNTS.newAccount)).toBeUndefined();
+  });
+
+  it('counts root credentials in accountFacts by the rule of the organization line (facts, else the root row)', () => {
+    const byAccount = summary.byAccount.filter((a) => a.root);
+    const count = (word: string) => byAccount.filter((a) => a.root?.credentials === word).length;
+    expect(summary.accountFacts.rootCredentials).toEqual({
+      present: count('present'),
+      none: count('none'),
+      unknown: count('unknown'),
+    });
+    // The management root's key and the member's certificate are both present; the organization line
+    // counts the member only (the management account is never a member).
+    expect(summary.accountFacts.rootCredentials.present).toBe(2);
+    expect(summary.organization?.members.withRootCredentials).toBe(1);
+    expect(summary.organization?.members.withoutRootCredentials).toBe(count('none'));
   });
 
   it('tables per CIS control the accounts passing, failing and not evaluated', () => {
