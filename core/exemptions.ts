@@ -64,7 +64,10 @@ const list = <T extends z.ZodType>(item: T) => z.array(item).min(1).max(EXEMPTIO
 const DATE = z
   .string()
   .regex(DATE_RE, 'must be a date YYYY-MM-DD')
-  .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s, 'is not a calendar date');
+  .refine((s) => {
+    const ms = Date.parse(`${s}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === s;
+  }, 'is not a calendar date');
 
 const SELECTORS = ['accounts', 'ous', 'tags', 'users', 'paths', 'accessKeys', 'findings'] as const;
 
