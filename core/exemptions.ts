@@ -522,3 +522,69 @@ export function isExempt(
   const matcher = new ExemptionMatcher({ file, source: 'file', maxDays }, now);
   return matcher.forAccount(account.accountId, account.meta).apply(subject, [finding]).exempted.length > 0;
 }
+
+/** The last valid copy of the exemptions file, as the hub keeps it (config/exemptions.last-valid.json). */
+export const LastValidExemptionsSchema = z.strictObject({
+  kind: z.literal('credreport-exemptions-last-valid'),
+  savedAt: z.iso.datetime({ offset: true }),
+  /** The file's text exactly as it validated. */
+  text: z.string().max(EXEMPTION_BOUNDS.fileBytes),
+});
+export type LastValidExemptions = z.infer<typeof LastValidExemptionsSchema>;
+
+/**
+ * The hub's choice of exemptions for a run (docs/ARCHITECTURE.md §12): the current file when it validates
+ * (and whether the last-valid copy must be replaced by it), else the last valid copy with the problem,
+ * else none with the problem. A missing current file means no exemptions, not a problem. `current` is
+ * the file's text, or an error text when it could not be read.
+ */
+export function chooseExemptions(
+  current: { readonly text: string } | { readonly readError: string } | undefined,
+  lastValid: { readonly text: string } | { readonly readError: string } | undefined,
+  now: Date,
+  maxDays = DEFAULT_EXEMPTION_MAX_DAYS,
+): { readonly input: ExemptionsInput; readonly save?: LastValidExemptions } {
+  if (current === undefined) return { input: { source: 'none', maxDays } };
+  let problem: string;
+  if ('text' in current) {
+    try {
+      const file = parseExemptionsFile(current.text);
+      const saved = lastValid && 'text' in lastValid ? lastValid.text : undefined;
+      const copy: LastValidExemptions = {
+        kind: 'credreport-exemptions-last-valid',
+        savedAt: now.toISOString(),
+        text: current.text,
+      };
+      return {
+        input: { file, source: 'file', maxDays },
+        ...(saved === undefined || parsedText(saved) !== current.text ? { save: copy } : {}),
+      };
+    } catch (error) {
+      if (!(error instanceof ExemptionsFileError)) throw error;
+      problem = `config/exemptions.json is malformed: ${error.message}`;
+    }
+  } else problem = `config/exemptions.json could not be read: ${current.readError}`;
+  if (lastValid && 'text' in lastValid) {
+    try {
+      const copy = LastValidExemptionsSchema.parse(JSON.parse(lastValid.text));
+      const file = parseExemptionsFile(copy.text);
+      return { input: { file, source: 'last-valid', problem, lastValidAt: copy.savedAt, maxDays } };
+    } catch {
+      return {
+        input: { source: 'none', problem: `${problem}; the last valid copy is unreadable too`, maxDays },
+      };
+    }
+  }
+  const why =
+    lastValid && 'readError' in lastValid ? `could not be read: ${lastValid.readError}` : 'none kept yet';
+  return { input: { source: 'none', problem: `${problem}; no last valid copy (${why})`, maxDays } };
+}
+
+/** The file text inside a stored last-valid copy, or undefined when it is not one. */
+function parsedText(stored: string): string | undefined {
+  try {
+    return LastValidExemptionsSchema.parse(JSON.parse(stored)).text;
+  } catch {
+    return undefined;
+  }
+}
