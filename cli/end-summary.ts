@@ -5,7 +5,13 @@
  */
 import { basename, dirname, relative } from 'node:path';
 import type { CoverageVerdict } from '../core/coverage';
-import { coverageLine, organizationLine, plural } from '../core/digest-model';
+import {
+  coverageLine,
+  exemptionsLine,
+  exemptionsProblemLine,
+  organizationLine,
+  plural,
+} from '../core/digest-model';
 import { findingsTextTable } from '../core/digest-text';
 import { SEVERITIES, Severity, severityRank } from '../core/finding-ids';
 import { describeCoverageEntry, Summary } from '../core/summary';
@@ -84,7 +90,9 @@ export function endSummaryText(end: EndOfRun, cwd: string): string {
       .split('\n')
       .map((line) => `  ${line}`),
     `Coverage ${summary.coverage.complete ? 'complete' : 'INCOMPLETE'}: ${coverageLine(summary)}.`,
-    ...[organizationLine(summary)].flatMap((line) => (line ? [`${line}.`] : [])),
+    ...[organizationLine(summary), exemptionsProblemLine(summary), exemptionsLine(summary)].flatMap((line) =>
+      line ? [`${line}.`] : [],
+    ),
     `Wrote ${where}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -755,7 +755,8 @@ describe('runDigest: exemptions', () => {
     // At the top: right after the title, before the headline figures.
     expect(html.indexOf('data-line="exemptions-problem"')).toBeGreaterThan(-1);
     expect(html.indexOf('data-line="exemptions-problem"')).toBeLessThan(html.indexOf('data-figure="open"'));
-    expect(sentEmail().Content?.Simple?.Body?.Text?.Data).toContain(
+    const lastMail = sesMock.commandCalls(SendEmailCommand).at(-1)?.args[0].input as SendEmailCommandInput;
+    expect(lastMail.Content?.Simple?.Body?.Text?.Data).toContain(
       'EXEMPTIONS: Exemptions file not used: config/exemptions.json is malformed',
     );
   });
