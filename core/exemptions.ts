@@ -65,6 +65,8 @@ const DATE = z
   .string()
   .regex(DATE_RE, 'must be a date YYYY-MM-DD')
   .refine((s) => {
+    // The regex above reports a wrong shape; this reports a shape that is no calendar date.
+    if (!DATE_RE.test(s)) return true;
     const ms = Date.parse(`${s}T00:00:00Z`);
     return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === s;
   }, 'is not a calendar date');
