@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import {
+  chooseExemptions,
   ExemptionMatcher,
   ExemptionsFile,
   ExemptionsFileError,
@@ -359,5 +360,65 @@ describe('runMerge with exemptions', () => {
     expect(out.result.html).toContain('data-line="exemptions-problem"');
     // Still applied from the last valid copy.
     expect(out.result.summary.exemptions?.counts.exempted).toBe(1);
+  });
+});
+
+describe('chooseExemptions', () => {
+  const text = JSON.stringify({ version: 1, exemptions: [entry({ users: ['svc-*'] })] });
+  const stored = (t: string, savedAt = '2026-12-01T06:00:00.000Z'): { text: string } => ({
+    text: JSON.stringify({ kind: 'credreport-exemptions-last-valid', savedAt, text: t }),
+  });
+
+  it('means no exemptions and no problem when there is no file', () => {
+    expect(chooseExemptions(undefined, stored(text), NOW)).toEqual({
+      input: { source: 'none', maxDays: 365 },
+    });
+  });
+
+  it('uses a valid file and keeps it as the last valid copy only when it changed', () => {
+    const first = chooseExemptions({ text }, undefined, NOW, 30);
+    expect(first.input).toMatchObject({ source: 'file', maxDays: 30 });
+    expect(first.input.problem).toBeUndefined();
+    expect(first.save).toEqual({
+      kind: 'credreport-exemptions-last-valid',
+      savedAt: NOW.toISOString(),
+      text,
+    });
+    expect(chooseExemptions({ text }, stored(text), NOW).save).toBeUndefined();
+    expect(chooseExemptions({ text }, stored('{"version":1,"exemptions":[]}'), NOW).save?.text).toBe(text);
+  });
+
+  it('falls back to the last valid copy when the file is malformed or unreadable, with the problem', () => {
+    const bad = chooseExemptions({ text: text.replace('2027-03-01', '2027-02-30') }, stored(text), NOW);
+    expect(bad.save).toBeUndefined();
+    expect(bad.input).toMatchObject({
+      source: 'last-valid',
+      lastValidAt: '2026-12-01T06:00:00.000Z',
+      problem:
+        'config/exemptions.json is malformed: exemptions[0] (id "e1"): expires: is not a calendar date',
+    });
+    expect(bad.input.file?.exemptions).toHaveLength(1);
+    const unreadable = chooseExemptions(
+      { readError: 'StoreError: Could not read s3://b/k' },
+      stored(text),
+      NOW,
+    );
+    expect(unreadable.input).toMatchObject({
+      source: 'last-valid',
+      problem: 'config/exemptions.json could not be read: StoreError: Could not read s3://b/k',
+    });
+  });
+
+  it('applies nothing, saying why, when no usable copy exists', () => {
+    expect(chooseExemptions({ text: '{' }, undefined, NOW).input).toMatchObject({
+      source: 'none',
+      problem: expect.stringMatching(/malformed: not JSON .*; no last valid copy \(none kept yet\)$/),
+    });
+    expect(chooseExemptions({ text: '{' }, { text: 'garbage' }, NOW).input.problem).toMatch(
+      /; the last valid copy is unreadable too$/,
+    );
+    expect(chooseExemptions({ text: '{' }, { readError: 'AccessDenied' }, NOW).input.problem).toMatch(
+      /; no last valid copy \(could not be read: AccessDenied\)$/,
+    );
   });
 });
