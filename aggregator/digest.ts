@@ -40,6 +40,7 @@ import {
   NewFindings,
 } from '../core/notifications';
 import type { Summary } from '../core/summary';
+import { chooseExemptions, ExemptionsInput } from '../core/exemptions';
 import { S3_LAYOUT } from '../core/names';
 import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
@@ -121,6 +122,8 @@ export interface DigestConfig {
    * @default false
    */
   readonly athenaTables?: boolean;
+  /** How far ahead an exemption may expire (cdk.json `exemptionMaxDays`). @default DEFAULT_EXEMPTION_MAX_DAYS */
+  readonly exemptionMaxDays?: number;
 }
 
 /** DigestEnv (parsed once by the handler) → DigestConfig. */
@@ -143,6 +146,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     },
     maxEmailBytes: env.MAX_EMAIL_BYTES,
     tagCacheHours: env.TAG_CACHE_HOURS,
+    exemptionMaxDays: env.EXEMPTION_MAX_DAYS,
     ...(env.MANAGEMENT_ACCOUNT_ID ? { managementAccountId: env.MANAGEMENT_ACCOUNT_ID } : {}),
     ...(region ? { region } : {}),
     ...(env.CHAT_TOPIC_ARN ? { chatTopicArn: env.CHAT_TOPIC_ARN } : {}),
@@ -171,6 +175,40 @@ export interface DigestDeps {
   readonly collect?: typeof collectAccountReport;
   /** Monotonic ms clock for the duration. */
   readonly clock?: () => number;
+}
+
+/**
+ * The run's exemptions (docs/ARCHITECTURE.md §12): config/exemptions.json when it validates (kept as the
+ * last valid copy when it changed), else the last valid copy, with the problem shown in the digest. Never
+ * throws: a read or write failure is a problem or a warning of the run.
+ */
+async function readExemptions(
+  stores: HubStores,
+  config: DigestConfig,
+  now: Date,
+  logger: Logger,
+): Promise<{ input: ExemptionsInput; warnings: string[] }> {
+  const [current, lastValid] = await Promise.all([
+    stores.exemptions.readCurrent(),
+    stores.exemptions.readLastValid(),
+  ]);
+  const { input, save } = chooseExemptions(current, lastValid, now, config.exemptionMaxDays);
+  const warnings: string[] = [];
+  if (input.problem !== undefined) {
+    logger.warn('Exemptions file not used', { source: input.source, lastValidAt: input.lastValidAt });
+  }
+  if (save) {
+    try {
+      await stores.exemptions.writeLastValid(save);
+    } catch (error) {
+      logger.error('Could not keep the last valid exemptions file', { error: errorText(error) });
+      warnings.push(
+        `The valid exemptions file could not be kept as ${S3_LAYOUT.exemptionsLastValid} (${errorText(error)}); it was used for this run`,
+      );
+    }
+  }
+  logger.info('Read the exemptions', { source: input.source, entries: input.file?.exemptions.length ?? 0 });
+  return { input, warnings };
 }
 
 /** Resolves on the first of `events`, rejects on 'error', and removes every listener it added either way. */
@@ -508,12 +546,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     }
   })();
 
-  const [index, incomplete, { metadata, warnings }, previous] = await Promise.all([
+  const [index, incomplete, { metadata, warnings }, previous, exemptions] = await Promise.all([
     stores.accounts.listAccounts(),
     stores.incoming.listIncompletePartSets(),
     metadataPromise,
     // Read in full before anything under latest/ is overwritten.
     previousPromise,
+    readExemptions(stores, config, now, logger),
   ]);
   problems.push(
     ...(await bucketProblems(stores.accounts, index, incomplete, now, config.thresholds.staleHours, logger)),
@@ -571,7 +610,8 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(expected ? { expectedAccountIds: expected } : {}),
       items: items(),
       grantsOf: grantsOfReport,
-      warnings: [...warnings, ...previousWarnings],
+      warnings: [...warnings, ...previousWarnings, ...exemptions.warnings],
+      exemptions: exemptions.input,
       ...(config.tagKeys.length > 0 ? { tagKeys: config.tagKeys } : {}),
       breakdownTag: config.breakdownTag,
       ...(config.cisVersion ? { cisVersion: config.cisVersion } : {}),

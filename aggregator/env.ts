@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { thresholdSchema } from '../core/thresholds';
 import { CIS_VERSIONS, DEFAULT_CIS_VERSION } from '../core/finding-ids';
 import { DEFAULT_MAX_FINDING_EVENTS, MAX_FINDING_EVENTS_LIMIT } from '../core/names';
+import { DEFAULT_EXEMPTION_MAX_DAYS } from '../core/exemptions';
 
 const csvList = z
   .string()
@@ -48,6 +49,8 @@ export const DigestEnvSchema = z.object({
   STALE_HOURS: thresholdSchema('staleHours', z.coerce.number()),
   /** Largest email the digest sends before linking the CSV instead of attaching it, in bytes. */
   MAX_EMAIL_BYTES: z.coerce.number().int().positive().default(10_000_000),
+  /** An exemption may expire at most this many days ahead (cdk.json `exemptionMaxDays`). */
+  EXEMPTION_MAX_DAYS: z.coerce.number().int().min(1).max(3_650).default(DEFAULT_EXEMPTION_MAX_DAYS),
   /** Tags older than this many hours are refreshed (within the run's budget). */
   TAG_CACHE_HOURS: z.coerce.number().positive().default(24),
   /**

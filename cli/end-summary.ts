@@ -5,7 +5,14 @@
  */
 import { basename, dirname, relative } from 'node:path';
 import type { CoverageVerdict } from '../core/coverage';
-import { coverageLine, organizationComplianceRows, organizationLine, plural } from '../core/digest-model';
+import {
+  coverageLine,
+  exemptionsLine,
+  exemptionsProblemLine,
+  organizationComplianceRows,
+  organizationLine,
+  plural,
+} from '../core/digest-model';
 import { findingsTextTable, textTable } from '../core/digest-text';
 import { SEVERITIES, Severity, severityRank } from '../core/finding-ids';
 import { describeCoverageEntry, Summary } from '../core/summary';
@@ -85,7 +92,9 @@ export function endSummaryText(end: EndOfRun, cwd: string): string {
       .map((line) => `  ${line}`),
     ...organizationFindingsTable(summary),
     `Coverage ${summary.coverage.complete ? 'complete' : 'INCOMPLETE'}: ${coverageLine(summary)}.`,
-    ...[organizationLine(summary)].flatMap((line) => (line ? [`${line}.`] : [])),
+    ...[organizationLine(summary), exemptionsProblemLine(summary), exemptionsLine(summary)].flatMap((line) =>
+      line ? [`${line}.`] : [],
+    ),
     `Wrote ${where}`,
   ];
   return `${lines.join('\n')}\n`;

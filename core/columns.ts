@@ -32,6 +32,13 @@ export type CredentialReportRow = Readonly<Record<CredentialReportColumn, string
 /** The user name AWS gives the root user's row. */
 export const ROOT_USER = '<root_account>';
 
+/**
+ * The exemption columns that close credential-report.csv, access-keys.csv and findings.csv
+ * (docs/ARCHITECTURE.md §6): which entries exempt the row's findings, when the earliest of them ends, and
+ * `exemption expired on YYYY-MM-DD` for a finding an expired entry reopened.
+ */
+export const EXEMPTION_COLUMNS = ['exempted_by', 'exemption_expires', 'exemption_note'] as const;
+
 /** Account columns that lead both output CSVs (tag columns follow them). */
 export const ACCOUNT_COLUMNS = [
   'account_id',
@@ -63,6 +70,8 @@ export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [
   'root_signing_certificates_present',
   'root_mfa_virtual',
   'password_policy',
+  // Exemptions (core/exemptions.ts): `finding:entry` of each exempted finding, the earliest end, reopen notes.
+  ...EXEMPTION_COLUMNS,
 ] as const;
 
 /** Columns of access-keys.csv after the account and tag columns (docs/ARCHITECTURE.md §6). */
@@ -87,6 +96,7 @@ export const ACCESS_KEY_COLUMNS = [
   'granting_policies',
   'findings',
   'severity',
+  ...EXEMPTION_COLUMNS,
 ] as const;
 
 /**
@@ -109,6 +119,7 @@ export const FINDINGS_COLUMNS = [
   'age_days',
   'detail',
   'path',
+  ...EXEMPTION_COLUMNS,
 ] as const;
 
 /** Prefix of a tag column: `tag:<Key>`. */

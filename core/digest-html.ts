@@ -17,6 +17,8 @@ import {
   controlPolicyLine,
   coverageLine,
   dateOf,
+  exemptionsLine,
+  exemptionsProblemLine,
   organizationLine,
   rootAccessCoverageLine,
   notificationsLine,
@@ -210,13 +212,22 @@ function headlineSection(summary: Summary, label: string): string {
   const orgHtml = org
     ? `<p data-line="root-access" style="${STYLE.muted}">${span(STYLE.strong, 'Organization:')} ${e(displayCell(org, 700))}.</p>\n`
     : '';
+  const problem = exemptionsProblemLine(summary);
+  const problemHtml = problem
+    ? `<p data-line="exemptions-problem" style="${STYLE.muted}">${span(`font-weight:bold;color:${COLOR.bad};`, 'Exemptions:')} ${e(displayCell(problem, 1000))}.</p>\n`
+    : '';
+  const exemptions = exemptionsLine(summary);
+  const exemptionsHtml = exemptions
+    ? `<p data-line="exemptions" style="${STYLE.muted}">${e(displayCell(exemptions, 1500))}.</p>`
+    : '';
   const t = summary.totals;
   const totals = `Generated ${e(summary.generatedAt)}. ${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`;
   return sectionRow(
     'headline',
     `<h1 style="${STYLE.h1}">${e(`IAM credential digest: ${displayCell(label)}, ${dateOf(summary)}`)}</h1>\n` +
+      problemHtml +
       `<table role="presentation" width="100%" cellpadding="0" cellspacing="4" border="0" style="width:100%;"><tr>${row}</tr></table>\n` +
-      `${verdict}\n${orgHtml}<p style="${STYLE.muted}">${totals}</p>`,
+      `${verdict}\n${orgHtml}<p style="${STYLE.muted}">${totals}</p>${exemptionsHtml}`,
   );
 }
 
@@ -342,7 +353,9 @@ function coverageSection(summary: Summary, list: ListView<CoverageEntry>): strin
   const facts = accountFactsLine(summary);
   const rootAccess = rootAccessCoverageLine(summary);
   const notifications = notificationsLine(summary);
+  const exemptionsProblem = exemptionsProblemLine(summary);
   const notes = [
+    ...(exemptionsProblem ? [`${displayCell(exemptionsProblem, 1000)}.`] : []),
     ...(c.unexpected > 0 ? [`${plural(c.unexpected, 'account')} reporting but not expected.`] : []),
     ...(scp ? [`${scp}.`] : []),
     ...(facts ? [`${facts}.`] : []),

@@ -13,6 +13,7 @@ import {
   type OrgFindingId,
   rootAccessLine,
 } from './org-findings';
+import { EXPIRING_SOON_DAYS, exemptionsProblemText } from './exemptions';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
@@ -248,6 +249,44 @@ export function notificationsLine(summary: Summary): string | undefined {
   if (parts.length === 0) return undefined;
   const line = parts.join(' · ');
   return line.charAt(0).toUpperCase() + line.slice(1);
+}
+
+/**
+ * `4 exempted findings, 1 expiring within 14 days; 2 reopened (exemption expired: old-ci); 1 entry matched
+ * nothing: legacy-bot; 1 entry rejected: …` (the headline of both bodies and the console). Undefined when
+ * the run had no exemptions at all.
+ */
+export function exemptionsLine(summary: Summary): string | undefined {
+  const x = summary.exemptions;
+  if (!x || (x.entries === 0 && x.problem === undefined)) return undefined;
+  const c = x.counts;
+  const ids = (list: readonly { id: string }[]): string => {
+    const shown = list.slice(0, 10).map((e) => e.id);
+    return `${shown.join(', ')}${list.length > shown.length ? ` and ${fmt(list.length - shown.length)} more` : ''}`;
+  };
+  const parts = [
+    `${plural(c.exempted, 'exempted finding')}, ${fmt(c.expiringSoon)} expiring within ${EXPIRING_SOON_DAYS} days`,
+  ];
+  if (c.reopened > 0 || c.expiredEntries > 0) {
+    parts.push(
+      `${fmt(c.reopened)} reopened (${plural(c.expiredEntries, 'entry', 'entries')} expired: ${ids(x.expired.map((e) => ({ id: `${e.id} on ${e.expiredOn}` })))})`,
+    );
+  }
+  if (c.unmatchedEntries > 0) {
+    parts.push(`${plural(c.unmatchedEntries, 'entry', 'entries')} matched nothing: ${ids(x.unmatched)}`);
+  }
+  if (c.rejectedEntries > 0) {
+    parts.push(
+      `${plural(c.rejectedEntries, 'entry', 'entries')} rejected (expires more than ${fmt(x.maxDays)} days ahead): ${ids(x.rejected)}`,
+    );
+  }
+  return `Exemptions: ${parts.join('; ')}`;
+}
+
+/** The exemptions file problem shown at the top of the digest and in its coverage section; undefined when none. */
+export function exemptionsProblemLine(summary: Summary): string | undefined {
+  const x = summary.exemptions;
+  return x?.problem === undefined ? undefined : exemptionsProblemText(x);
 }
 
 /** `… and 49,980 more — see the attached CSV.`: the same words in both bodies. */

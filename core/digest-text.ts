@@ -11,6 +11,8 @@ import {
   complianceRows,
   controlPolicyLine,
   organizationComplianceRows,
+  exemptionsLine,
+  exemptionsProblemLine,
   organizationLine,
   rootAccessCoverageLine,
   notificationsLine,
@@ -110,12 +112,16 @@ function headlineText(summary: Summary, label: string): string[] {
   const c = summary.coverage;
   const t = summary.totals;
   const org = organizationLine(summary);
+  const problem = exemptionsProblemLine(summary);
+  const exemptions = exemptionsLine(summary);
   return [
     `IAM credential digest: ${clean(label)}, ${dateOf(summary)}`,
+    ...(problem ? [`EXEMPTIONS: ${clean(problem, 1000)}.`] : []),
     `Open critical or high findings: ${n('open')} · New since the previous run: ${n('new')}${first} · Resolved: ${n('resolved')} · Accounts reporting: ${n('reporting')} of ${n('expected')}`,
     `Coverage (${c.complete ? 'complete' : 'INCOMPLETE'}): ${coverageLine(summary)}.`,
     ...(org ? [`${clean(org, 700)}.`] : []),
     `${plural(t.accounts, 'account')}, ${plural(t.users, 'user')}, ${plural(t.accessKeys, 'access key')} (${fmt(t.activeAccessKeys)} active), ${plural(t.usersWithFindings, 'user')} with findings.`,
+    ...(exemptions ? [`${clean(exemptions, 1500)}.`] : []),
   ];
 }
 
@@ -295,6 +301,8 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   if (rootAccess) out.push(`${clean(rootAccess, 700)}.`);
   const notifications = notificationsLine(summary);
   if (notifications) out.push(`${clean(notifications, 700)}.`);
+  const exemptionsProblem = exemptionsProblemLine(summary);
+  if (exemptionsProblem) out.push(`${clean(exemptionsProblem, 1000)}.`);
 
   const { failing, passing } = complianceRows(summary);
   out.push(

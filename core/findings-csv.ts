@@ -13,6 +13,7 @@ import type { Thresholds } from './thresholds';
 import { wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
 import { NewFindingCollector } from './notifications';
+import { expiredNote, type ExemptionOutcome } from './exemptions';
 import { PasswordPolicyFact, PrivilegeKind, UserPrivileges } from './types';
 
 /** What the detail of a user's or key's findings is written from (times in epoch ms). */
@@ -168,6 +169,7 @@ export class FindingsCsv {
     findings: readonly FindingId[],
     facts: FindingFacts,
     firstSeen: (id: FindingId) => string | undefined,
+    exemption?: ExemptionOutcome,
   ): Promise<void> {
     for (const id of findings) {
       this.count(id);
@@ -185,29 +187,53 @@ export class FindingsCsv {
         });
       }
       if (!this.csv) continue;
-      const seen = firstSeen(id) ?? this.nowIso;
-      const seenMs = Date.parse(seen);
-      const controls = FINDING_CONTROLS[id];
-      const wait = this.csv.write([
-        ...prefix,
-        subject.userName,
-        subject.userArn,
-        subject.accessKeyId,
-        subject.slot === undefined ? '' : String(subject.slot),
-        id,
-        FINDING_SEVERITY[id],
-        controls.cisV4 ?? '',
-        controls.cisV5 ?? '',
-        controls.cisV6 ?? '',
-        controls.cisV7 ?? '',
-        controls.securityHub ?? '',
-        seen,
-        Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
-        findingDetail(id, subject, facts, this.nowMs, this.thresholds),
-        findingPath(id, facts.paths),
+      const reopened = exemption?.reopened.find((r) => r.finding === id);
+      const wait = this.row(prefix, subject, id, facts, firstSeen, [
+        '',
+        reopened ? reopened.expiredOn : '',
+        reopened ? `${expiredNote(reopened.expiredOn)} (${reopened.entry})` : '',
       ]);
       if (wait) await wait;
     }
+    // Exempted findings get a row too, with exempted_by filled; they are not counted as open.
+    if (!this.csv) return;
+    for (const x of exemption?.exempted ?? []) {
+      const wait = this.row(prefix, subject, x.finding, facts, firstSeen, [x.by.join('+'), x.expires, '']);
+      if (wait) await wait;
+    }
+  }
+
+  private row(
+    prefix: readonly string[],
+    subject: FindingSubject,
+    id: FindingId,
+    facts: FindingFacts,
+    firstSeen: (id: FindingId) => string | undefined,
+    exemptionCells: readonly string[],
+  ): Promise<void> | undefined {
+    const csv = this.csv as CsvWriter;
+    const seen = firstSeen(id) ?? this.nowIso;
+    const seenMs = Date.parse(seen);
+    const controls = FINDING_CONTROLS[id];
+    return csv.write([
+      ...prefix,
+      subject.userName,
+      subject.userArn,
+      subject.accessKeyId,
+      subject.slot === undefined ? '' : String(subject.slot),
+      id,
+      FINDING_SEVERITY[id],
+      controls.cisV4 ?? '',
+      controls.cisV5 ?? '',
+      controls.cisV6 ?? '',
+      controls.cisV7 ?? '',
+      controls.securityHub ?? '',
+      seen,
+      Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
+      findingDetail(id, subject, facts, this.nowMs, this.thresholds),
+      findingPath(id, facts.paths),
+      ...exemptionCells,
+    ]);
   }
 
   /**
@@ -234,6 +260,9 @@ export class FindingsCsv {
       this.nowIso,
       '0',
       finding.detail,
+      '',
+      '',
+      '',
       '',
     ]);
     if (wait) await wait;

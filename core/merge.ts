@@ -36,6 +36,14 @@ import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
+import {
+  AccountExemptions,
+  exemptionCells,
+  ExemptionMatcher,
+  ExemptionOutcome,
+  ExemptionsInput,
+  exemptionsProblemText,
+} from './exemptions';
 import { FindingsCsv } from './findings-csv';
 import { NewFindingCollector, NewFindings } from './notifications';
 import { DEFAULT_MAX_FINDING_EVENTS } from './names';
@@ -101,6 +109,12 @@ export interface MergeInput {
    * @default DEFAULT_MAX_FINDING_EVENTS
    */
   readonly newFindingsLimit?: number;
+
+  /**
+   * The run's exemptions (core/exemptions.ts): exempted findings leave the open set (counts, riskiest keys,
+   * delta, run state) and are listed in summary.json `exemptions`. Absent: no `exemptions` section.
+   */
+  readonly exemptions?: ExemptionsInput;
 }
 
 /**
@@ -425,6 +439,8 @@ interface AccountContext {
   readonly allowed?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
   /** The grants `grantsOf` gave for the report, per user. */
   readonly grants?: ReadonlyMap<string, PrivilegeGrants>;
+  /** The exemption entries that can apply to this account; absent when none can. */
+  readonly exemptions?: AccountExemptions;
 }
 
 /** The path columns of a user (core/privilege-paths.ts), with what SCPs decided for it. */
@@ -454,6 +470,7 @@ interface RunState {
   readonly findingsCsv?: CsvWriter;
   readonly findings: FindingsCsv;
   readonly runState?: RunStateWriter;
+  readonly exemptions?: ExemptionMatcher;
   /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
   readonly firstSeenOrNow: (id: FindingId) => string;
   /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
@@ -482,7 +499,9 @@ async function writeKeyRow(
     readonly daysSinceLastUse?: number;
     readonly privileges?: UserPrivileges;
     readonly paths: PrivilegePaths;
+    /** The key's open findings (exempted ones taken out). */
     readonly findings: readonly FindingId[];
+    readonly exemption?: ExemptionOutcome;
   },
 ): Promise<void> {
   const wait = state.accessKeys.write(cells);
@@ -522,7 +541,7 @@ async function writeKeyRow(
     const wait = state.runState.entry('k', identity, key.findings, state.firstSeenOrNow);
     if (wait) await wait;
   }
-  if (key.findings.length > 0) {
+  if (key.findings.length > 0 || (key.exemption?.exempted.length ?? 0) > 0) {
     await state.findings.write(
       ctx.prefix,
       {
@@ -541,6 +560,7 @@ async function writeKeyRow(
         paths: key.paths,
       },
       state.firstSeen,
+      key.exemption,
     );
   }
 }
@@ -569,7 +589,7 @@ async function writeInventoryKey(
     ...(Number.isNaN(createdMs) ? {} : { lastRotated: new Date(createdMs) }),
     ...(Number.isNaN(lastUsedMs) ? {} : { lastUsed: new Date(lastUsedMs) }),
   };
-  const findings = evaluateKey(
+  const evaluated = evaluateKey(
     facts,
     {
       isRoot: false,
@@ -580,6 +600,11 @@ async function writeInventoryKey(
     now,
     thresholds,
   );
+  const exemption = ctx.exemptions?.apply(
+    { userName: record.userName, userArn: user.arn, accessKeyId: record.accessKeyId },
+    evaluated,
+  );
+  const findings = exemption?.open ?? evaluated;
   const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
   const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
   const cells = [
@@ -601,6 +626,7 @@ async function writeInventoryKey(
     grantingPoliciesCell(user.privileges),
     findings.join(';'),
     maxSeverity(findings) ?? '',
+    ...exemptionCells(exemption),
   ];
   await writeKeyRow(state, ctx, cells, {
     userName: record.userName,
@@ -618,7 +644,39 @@ async function writeInventoryKey(
     ...(user.privileges ? { privileges: user.privileges } : {}),
     paths: user.paths,
     findings,
+    ...(exemption ? { exemption } : {}),
   });
+}
+
+/**
+ * The exemption view of a user's row: its open findings are its own open ones and its keys' open ones (the
+ * row carries the union, core/findings.ts); exempted are those of the row no longer open anywhere, reopened
+ * those an expired entry reopened on the user or a key. Not counted again: the user and keys were.
+ */
+function userRowExemption(
+  findings: readonly FindingId[],
+  own: ExemptionOutcome | undefined,
+  keys: readonly (ExemptionOutcome | undefined)[],
+): ExemptionOutcome {
+  const parts = [own, ...keys].filter((x): x is ExemptionOutcome => x !== undefined);
+  const stillOpen = new Set<FindingId>();
+  for (const part of parts) for (const id of part.open) stillOpen.add(id);
+  const open = findings.filter((id) => stillOpen.has(id));
+  const exempted = new Map<FindingId, { finding: FindingId; by: string[]; expires: string }>();
+  const reopened = new Map<FindingId, ExemptionOutcome['reopened'][number]>();
+  for (const part of parts) {
+    for (const x of part.exempted) {
+      if (stillOpen.has(x.finding)) continue;
+      const seen = exempted.get(x.finding);
+      if (!seen) exempted.set(x.finding, { finding: x.finding, by: [...x.by], expires: x.expires });
+      else {
+        for (const id of x.by) if (!seen.by.includes(id)) seen.by.push(id);
+        if (x.expires < seen.expires) seen.expires = x.expires;
+      }
+    }
+    for (const r of part.reopened) if (!reopened.has(r.finding)) reopened.set(r.finding, r);
+  }
+  return { open, exempted: [...exempted.values()], reopened: [...reopened.values()] };
 }
 
 async function writeUser(
@@ -634,6 +692,23 @@ async function writeUser(
   const evaluation = evaluateUser(row, privileges, now, thresholds, ctx.report.accountFacts);
   const privilegeRow = privilegeCells(privileges);
   const paths = privileges ? pathsOf(ctx, row.user, privileges, isRoot) : NO_PATHS;
+  // Slots are paired with inventory keys first: a key's exemption may name its access key id.
+  const hasKeys = evaluation.keys.length > 0 || inventory.length > 0;
+  const { bySlot, unmatched } = hasKeys
+    ? matchKeySlots(evaluation.keys, inventory, ctx.generatedMs)
+    : { bySlot: [undefined, undefined] as const, unmatched: NO_KEYS };
+  const ex = ctx.exemptions;
+  const ownExemption = ex?.apply({ userName: row.user, userArn: row.arn }, evaluation.ownFindings);
+  const keyExemptions = evaluation.keys.map((k) => {
+    const accessKeyId = bySlot[k.slot - 1]?.accessKeyId;
+    return ex?.apply(
+      { userName: row.user, userArn: row.arn, ...(accessKeyId ? { accessKeyId } : {}) },
+      k.findings,
+    );
+  });
+  const rowExemption = ex ? userRowExemption(evaluation.findings, ownExemption, keyExemptions) : undefined;
+  const userFindings = rowExemption?.open ?? evaluation.findings;
+  const ownFindings = ownExemption?.open ?? evaluation.ownFindings;
   const cells: string[] = [...ctx.prefix];
   for (const column of CREDENTIAL_REPORT_COLUMNS) cells.push(row[column]);
   cells.push(
@@ -644,30 +719,31 @@ async function writeUser(
     ...privilegeRow,
     paths.admin,
     paths.dataRead,
-    evaluation.findings.join(';'),
-    maxSeverity(evaluation.findings) ?? '',
+    userFindings.join(';'),
+    maxSeverity(userFindings) ?? '',
     ctx.report.generatedTime,
     ...accountFactCells(isRoot, evaluation.rootCredentials, ctx.report.accountFacts),
+    ...exemptionCells(rowExemption),
   );
   const wait = state.credentialReport.write(cells);
   if (wait) await wait;
   if (isRoot) ctx.tally.rootRow = true;
-  state.builder.addUser(ctx.tally, evaluation.findings);
+  state.builder.addUser(ctx.tally, userFindings);
   if (isRoot) ctx.tally.rootRowHoldings = rootHoldings(row, ctx.report.accountFacts?.rootCredentials);
-  state.delta?.user(ctx.report.accountId, row.user, evaluation.findings);
+  state.delta?.user(ctx.report.accountId, row.user, userFindings);
   if (state.runState) {
     const identity = userIdentity(ctx.report.accountId, neutraliseCell(row.user));
-    const wait = state.runState.entry('u', identity, evaluation.findings, state.firstSeenOrNow);
+    const wait = state.runState.entry('u', identity, userFindings, state.firstSeenOrNow);
     if (wait) await wait;
   }
-  if (evaluation.ownFindings.length > 0) {
+  if (ownFindings.length > 0 || (ownExemption?.exempted.length ?? 0) > 0) {
     const passwordLastUsedMs = parseReportTimeMs(row.password_last_used);
     const passwordSetMs =
       parseReportTimeMs(row.password_last_changed) ?? parseReportTimeMs(row.user_creation_time);
     await state.findings.write(
       ctx.prefix,
       { userName: row.user, userArn: row.arn, accessKeyId: '', isKey: false },
-      evaluation.ownFindings,
+      ownFindings,
       {
         ...(passwordLastUsedMs !== undefined ? { passwordLastUsedMs } : {}),
         ...(passwordSetMs !== undefined ? { passwordSetMs } : {}),
@@ -679,13 +755,15 @@ async function writeUser(
           : {}),
       },
       state.firstSeen,
+      ownExemption,
     );
   }
 
-  if (evaluation.keys.length === 0 && inventory.length === 0) return;
-  const { bySlot, unmatched } = matchKeySlots(evaluation.keys, inventory, ctx.generatedMs);
+  if (!hasKeys) return;
   const grantingPolicies = grantingPoliciesCell(privileges);
-  for (const { slot, facts, findings } of evaluation.keys) {
+  for (const [index, { slot, facts, findings: evaluated }] of evaluation.keys.entries()) {
+    const exemption = keyExemptions[index];
+    const findings = exemption?.open ?? evaluated;
     const record = bySlot[slot - 1];
     const columns = SLOT_COLUMNS[slot];
     const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
@@ -714,6 +792,7 @@ async function writeUser(
         grantingPolicies,
         findings.join(';'),
         maxSeverity(findings) ?? '',
+        ...exemptionCells(exemption),
       ],
       {
         userName: row.user,
@@ -732,6 +811,7 @@ async function writeUser(
         ...(privileges ? { privileges } : {}),
         paths,
         findings,
+        ...(exemption ? { exemption } : {}),
       },
     );
   }
@@ -794,6 +874,9 @@ async function writeAccount(
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
   };
+  if (state.exemptions && !state.exemptions.empty) {
+    ctx = { ...ctx, exemptions: state.exemptions.forAccount(accountId, meta) };
+  }
   if (report.accountFacts) ctx.tally.facts = report.accountFacts;
   for (const warning of report.warnings ?? []) builder.warn(`account ${accountId}: ${warning}`);
 
@@ -882,6 +965,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
       newFindings,
     ),
     ...(runState ? { runState } : {}),
+    ...(input.exemptions ? { exemptions: new ExemptionMatcher(input.exemptions, input.now) } : {}),
     firstSeen,
     firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
   };
@@ -911,6 +995,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   for (const problem of input.problems ?? []) builder.addProblem(problem);
   for (const warning of input.warnings ?? []) builder.warn(warning);
   for (const message of input.unattributed ?? []) builder.addUnattributed(message);
+  if (input.exemptions?.problem !== undefined) builder.warn(exemptionsProblemText(input.exemptions));
   // Organization findings close findings.csv: the organization's own row (its id in account_id), then one
   // per member account on that account's columns (docs/ARCHITECTURE.md §6).
   for (const finding of builder.organization().findings) {
@@ -933,6 +1018,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   ]);
 
   let summary = builder.build();
+  if (state.exemptions) summary = { ...summary, exemptions: state.exemptions.summary() };
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
   const label = input.organizationLabel ?? input.metadata?.organizationId;
   const options = label ? { organizationLabel: label } : {};

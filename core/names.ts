@@ -85,6 +85,10 @@ export const S3_LAYOUT = {
   accountRejectedReport: (accountId: string, reportId: string, sha256: string) =>
     `accounts/${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`,
   orgMetadata: 'org/metadata.json',
+  /** The operators' exemptions file (core/exemptions.ts); the digest reads it, never writes it. */
+  exemptions: 'config/exemptions.json',
+  /** The last copy of config/exemptions.json that validated: used while the current one is malformed. */
+  exemptionsLastValid: 'config/exemptions.last-valid.json',
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,

@@ -21,6 +21,7 @@ import {
 import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
 import type { Delta } from './delta-types';
 import type { NotificationOutcome } from './notifications';
+import type { ExemptionsSummary } from './exemptions';
 import {
   CIS_FIELD,
   CisVersion,
@@ -258,6 +259,12 @@ export interface Summary {
   /** SCP and RCP data of the accounts written, and the privilege flags they cleared (core/scp.ts). */
   readonly controlPolicies: ControlPolicySummary;
   readonly delta?: Delta;
+  /**
+   * The run's exemptions (core/exemptions.ts, docs/ARCHITECTURE.md §7): where they came from, a problem with
+   * the file, the exempted and reopened findings, and the entries that matched nothing, were rejected or
+   * expired. Absent when the run was given no exemptions.
+   */
+  readonly exemptions?: ExemptionsSummary;
   /**
    * Organization-level findings (core/org-findings.ts): centralized root access and member roots still
    * holding credentials. Absent in summaries written before it existed.

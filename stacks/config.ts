@@ -1,3 +1,4 @@
+import { DEFAULT_EXEMPTION_MAX_DAYS } from '../core/exemptions';
 import { z } from 'zod';
 import { CredreportError } from '../core/errors';
 import {
@@ -87,6 +88,8 @@ export interface CredreportConfig {
   readonly maxEmailBytes: number;
   /** Account tags older than this many hours are refreshed by the digest. */
   readonly tagCacheHours: number;
+  /** An entry of config/exemptions.json may expire at most this many days ahead (default 365). */
+  readonly exemptionMaxDays: number;
   /** Largest PutEvents entry the member agent builds, in bytes. */
   readonly maxEntryBytes: number;
   /** Time the member agent may spend collecting, in seconds (below its 15-minute timeout). */
@@ -436,6 +439,9 @@ const ContextSchema = z
       'a size in bytes up to 40000000 (the SES v2 limit)',
     ).default(10_000_000),
     tagCacheHours: int('tagCacheHours', 1, 8_760, 'a positive whole number of hours').default(24),
+    exemptionMaxDays: int('exemptionMaxDays', 1, 3_650, 'a whole number of days from 1 to 3650').default(
+      DEFAULT_EXEMPTION_MAX_DAYS,
+    ),
     maxEntryBytes: int('maxEntryBytes', 16_384, 1_048_576, 'a size in bytes from 16384 to 1048576').default(
       DEFAULT_MAX_ENTRY_BYTES,
     ),
@@ -714,6 +720,7 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     failureTolerancePercentage: c.failureTolerancePercentage,
     maxEmailBytes: c.maxEmailBytes,
     tagCacheHours: c.tagCacheHours,
+    exemptionMaxDays: c.exemptionMaxDays,
     maxEntryBytes: c.maxEntryBytes,
     collectBudgetSeconds: c.collectBudgetSeconds,
     agentStartWindowMinutes: c.agentStartWindowMinutes,

@@ -82,6 +82,7 @@ export class HubStack extends Stack {
       thresholds: config.thresholds,
       maxEmailBytes: config.maxEmailBytes,
       tagCacheHours: config.tagCacheHours,
+      exemptionMaxDays: config.exemptionMaxDays,
       ...(config.managementAccountId !== undefined
         ? { managementAccountId: config.managementAccountId }
         : {}),

@@ -1,6 +1,7 @@
 /** The stores of the hub bucket, built together for the hub's Lambdas (docs/ARCHITECTURE.md §5). */
 import { S3Client } from '@aws-sdk/client-s3';
 import { AccountStore, AccountStoreOptions } from './account-store';
+import { ExemptionsStore } from './exemptions-store';
 import { IncomingStore } from './incoming-store';
 import { MetadataCacheStore } from './metadata-cache-store';
 import { RunOutputStore } from './run-output-store';
@@ -11,6 +12,7 @@ export interface HubStores {
   readonly accounts: AccountStore;
   readonly outputs: RunOutputStore;
   readonly metadata: MetadataCacheStore;
+  readonly exemptions: ExemptionsStore;
 }
 
 /** Builds every store of one bucket over one injected client. */
@@ -20,5 +22,6 @@ export function createHubStores(s3: S3Client, opts: AccountStoreOptions): HubSto
     accounts: new AccountStore(s3, opts),
     outputs: new RunOutputStore(s3, opts),
     metadata: new MetadataCacheStore(s3, opts),
+    exemptions: new ExemptionsStore(s3, opts),
   };
 }

@@ -49,6 +49,7 @@ import { finishRun } from '../end-summary';
 import { onInterrupt, trackTarget } from '../interrupt';
 import { Progress } from '../progress';
 import { checkWritableDir, writeRunOutputs } from '../outputs';
+import { EXEMPTIONS_HELP, EXEMPTIONS_OPTIONS, readExemptionsOption } from '../exemptions-option';
 import type { PreviousRun } from '../../core/delta';
 import type { Severity } from '../../core/finding-ids';
 import { readPreviousDir } from './merge';
@@ -79,6 +80,7 @@ export const COLLECT_OPTIONS = {
   'tag-keys': { type: 'string' },
   'breakdown-tag': { type: 'string' },
   previous: { type: 'string' },
+  ...EXEMPTIONS_OPTIONS,
   ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
   ...FAIL_ON_OPTION,
@@ -132,6 +134,7 @@ Output:
                        organization)
   --breakdown-tag KEY  tag the summary breaks findings down by (default
                        Environment)
+${EXEMPTIONS_HELP}
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
@@ -166,6 +169,8 @@ interface CollectArgs {
   readonly cisVersion?: CisVersion;
   readonly thresholds: RunInput['thresholds'];
   readonly previous?: string;
+  /** `--exemptions` and `--exemption-max-days` as given (read before any AWS call). */
+  readonly exemptionValues: { readonly exemptions?: string; readonly 'exemption-max-days'?: string };
   readonly failOn?: Severity;
   readonly mode: OutputMode;
 }
@@ -214,6 +219,12 @@ function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
     cisVersion: parseCisVersionOption(values['cis-version']),
     thresholds: parseThresholdOptions(values),
     previous: values.previous === undefined ? undefined : resolve(cwd, values.previous),
+    exemptionValues: {
+      ...(values.exemptions !== undefined ? { exemptions: values.exemptions } : {}),
+      ...(values['exemption-max-days'] !== undefined
+        ? { 'exemption-max-days': values['exemption-max-days'] }
+        : {}),
+    },
     failOn: parseFailOnOption(values['fail-on']),
     mode: parseOutputOptions(values),
   };
@@ -280,6 +291,8 @@ async function* prepend(
 async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseCollectArgs(argv, io.cwd);
   const { mode } = args;
+  // Before any AWS call: a bad exemptions file stops the command here.
+  const exemptions = await readExemptionsOption(args.exemptionValues, io.cwd);
   const say = (line: string): void => {
     if (!mode.quiet) io.stderr.write(`${line}\n`);
   };
@@ -390,6 +403,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           ...(args.cisVersion ? { cisVersion: args.cisVersion } : {}),
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
           ...(previous ? { previous } : {}),
+          ...(exemptions ? { exemptions } : {}),
         });
       }
     } finally {

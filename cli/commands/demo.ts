@@ -23,12 +23,14 @@ import {
 import { Command, CommandIo, EXIT_HELP } from '../command';
 import { finishRun } from '../end-summary';
 import { writeRunOutputs } from '../outputs';
+import { EXEMPTIONS_HELP, EXEMPTIONS_OPTIONS, readExemptionsOption } from '../exemptions-option';
 import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
   now: { type: 'string' },
   screenshots: { type: 'boolean' },
+  ...EXEMPTIONS_OPTIONS,
   ...CIS_VERSION_OPTION,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
@@ -51,6 +53,7 @@ Options:
                        2024-06-01T06:00:00Z (a time without an offset is UTC;
                        default: the current time); the same --now gives
                        byte-identical files
+${EXEMPTIONS_HELP}
 ${CIS_VERSION_HELP}
   --screenshots        also write digest-1280.png and digest-390.png (the
                        digest in headless Chromium at a desktop and a phone
@@ -85,6 +88,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const cisVersion = parseCisVersionOption(values['cis-version']);
+  const exemptions = await readExemptionsOption(values, io.cwd);
   const org = sampleOrganization(now);
   const { result, paths } = await writeRunOutputs(outDir, {
     now,
@@ -94,6 +98,7 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
     grantsOf: grantsOfReport,
     organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
     ...(cisVersion ? { cisVersion } : {}),
+    ...(exemptions ? { exemptions } : {}),
   });
   const written: string[] = Object.values(paths);
   if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));

@@ -41,6 +41,7 @@ import { parseMetadataFile } from '../collect-org';
 import { Command, CommandIo, EXIT, EXIT_HELP } from '../command';
 import { finishRun, shownPath } from '../end-summary';
 import { checkWritableDir, fsReason, OutputsRefusedError, writeRunOutputs } from '../outputs';
+import { EXEMPTIONS_HELP, EXEMPTIONS_OPTIONS, readExemptionsOption } from '../exemptions-option';
 
 /** An input path or a companion file (metadata, previous run) cannot be used at all. */
 export class MergeInputError extends CredreportError {}
@@ -55,6 +56,7 @@ const OPTIONS = {
   'expected-accounts': { type: 'string' },
   previous: { type: 'string' },
   label: { type: 'string' },
+  ...EXEMPTIONS_OPTIONS,
   ...CIS_VERSION_OPTION,
   ...THRESHOLD_OPTIONS,
   ...FAIL_ON_OPTION,
@@ -97,6 +99,7 @@ Options:
                        findings.csv when each finding was first seen
   --label TEXT         organization label for the digest title (default:
                        organization id)
+${EXEMPTIONS_HELP}
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
@@ -501,6 +504,8 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
       : undefined;
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const cisVersion = parseCisVersionOption(values['cis-version']);
+  // Before any other file is read: a bad exemptions file stops the command here.
+  const exemptions = await readExemptionsOption(values, io.cwd);
 
   const metadata =
     values.metadata !== undefined
@@ -531,6 +536,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     ...(previous ? { previous } : {}),
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
     ...(cisVersion ? { cisVersion } : {}),
+    ...(exemptions ? { exemptions } : {}),
   };
   const unnamed = (): BadInput[] => bad.filter((b) => !b.accountId);
   const fileOf = (accountId: string): string | undefined =>

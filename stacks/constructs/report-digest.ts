@@ -1,3 +1,4 @@
+import { DEFAULT_EXEMPTION_MAX_DAYS } from '../../core/exemptions';
 import { Aws, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -61,6 +62,11 @@ export interface ReportDigestProps {
   readonly maxEmailBytes: number;
   /** Hours after which cached account tags are refreshed. */
   readonly tagCacheHours: number;
+  /**
+   * How many days ahead an exemption may expire.
+   * @default DEFAULT_EXEMPTION_MAX_DAYS (365)
+   */
+  readonly exemptionMaxDays?: number;
   /**
    * The management account, expected to report like any member (delegated-admin mode, with the
    * management agent stack deployed).
@@ -212,6 +218,7 @@ export class ReportDigest extends Construct {
       STALE_HOURS: String(t.staleHours),
       MAX_EMAIL_BYTES: String(props.maxEmailBytes),
       TAG_CACHE_HOURS: String(props.tagCacheHours),
+      EXEMPTION_MAX_DAYS: String(props.exemptionMaxDays ?? DEFAULT_EXEMPTION_MAX_DAYS),
       MANAGEMENT_ACCOUNT_ID: props.managementAccountId ?? '',
       CHAT_TOPIC_ARN: props.chatTopic?.topicArn ?? '',
       FINDING_EVENTS_BUS_ARN: props.findingEventsBus?.eventBusArn ?? '',
@@ -297,6 +304,21 @@ export class ReportDigest extends Construct {
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
         conditions: { StringLikeIfExists: { 's3:prefix': DIGEST_LIST_PREFIXES.map((p) => `${p}*`) } },
+      }),
+    );
+    // Exact keys (no wildcard): the operators' file is read only, the last valid copy read and replaced.
+    grant(
+      new iam.PolicyStatement({
+        sid: 'ReadExemptions',
+        actions: ['s3:GetObject'],
+        resources: [S3_LAYOUT.exemptions, S3_LAYOUT.exemptionsLastValid].map((k) => bucket.arnForObjects(k)),
+      }),
+    );
+    grant(
+      new iam.PolicyStatement({
+        sid: 'KeepLastValidExemptions',
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(S3_LAYOUT.exemptionsLastValid)],
       }),
     );
 

@@ -412,6 +412,17 @@ describe('parseConfig', () => {
     );
   });
 
+  it('defaults exemptionMaxDays to 365 and throws naming it when out of range', () => {
+    expect(parseConfig(minimal).exemptionMaxDays).toBe(365);
+    expect(parseConfig({ ...minimal, exemptionMaxDays: 30 }).exemptionMaxDays).toBe(30);
+    expect(parse({ exemptionMaxDays: 0 })).toThrow(
+      /exemptionMaxDays: expected a whole number of days from 1 to 3650, got 0/,
+    );
+    expect(parse({ exemptionMaxDays: 4000 })).toThrow(
+      /exemptionMaxDays: expected a whole number of days from 1 to 3650/,
+    );
+  });
+
   it('throws naming the size and time keys when out of range', () => {
     expect(parse({ noncurrentVersionDays: 0 })).toThrow(
       /noncurrentVersionDays: expected a positive whole number of days, got 0/,

@@ -285,6 +285,21 @@ export function expectedHubPermissions(variant: HubVariant): Record<string, Perm
             Resource: ['${Reports.Arn}'],
             Condition: { StringLikeIfExists: { 's3:prefix': ['accounts/*', 'incoming/*'] } },
           },
+          {
+            Sid: 'ReadExemptions',
+            Effect: 'Allow',
+            Action: ['s3:GetObject'],
+            Resource: [
+              '${Reports.Arn}/config/exemptions.json',
+              '${Reports.Arn}/config/exemptions.last-valid.json',
+            ],
+          },
+          {
+            Sid: 'KeepLastValidExemptions',
+            Effect: 'Allow',
+            Action: ['s3:PutObject'],
+            Resource: ['${Reports.Arn}/config/exemptions.last-valid.json'],
+          },
           ...(variant.sendDigest !== undefined ? [variant.sendDigest] : []),
           ...(variant.chatAndRouting ? chatAndRoutingStatements(variant.region) : []),
         ],

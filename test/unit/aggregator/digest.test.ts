@@ -846,3 +846,91 @@ describe('runDigest: chat and routing', () => {
     expect(summaryOf().notifications).toBeUndefined();
   });
 });
+
+describe('runDigest: exemptions', () => {
+  const PAYMENTS = SAMPLE_ACCOUNTS.payments;
+  const valid = JSON.stringify({
+    version: 1,
+    exemptions: [
+      {
+        id: 'payments-all',
+        reason: 'accepted risk until the migration',
+        approvedBy: 'ciso@example.com',
+        expires: '2027-01-15',
+        accounts: [PAYMENTS],
+      },
+      {
+        id: 'ghost',
+        reason: 'old',
+        approvedBy: 'ciso@example.com',
+        expires: '2027-01-15',
+        users: ['nobody'],
+      },
+    ],
+  });
+  const paymentsFindings = (s: Summary): number =>
+    Object.values(s.byAccount.find((a) => a.accountId === PAYMENTS)?.findings ?? {}).reduce(
+      (a, b) => a + b,
+      0,
+    );
+
+  it('applies config/exemptions.json, keeps it as the last valid copy and lists what it exempted', async () => {
+    const plain = await runDigest(CONFIG, deps(), NOW);
+    const before = summaryOf();
+    expect(paymentsFindings(before)).toBeGreaterThan(0);
+    expect(before.exemptions).toMatchObject({ source: 'none', entries: 0 });
+
+    memory.putRaw(S3_LAYOUT.exemptions, valid);
+    const result = await runDigest(CONFIG, deps(), NOW);
+    const s = summaryOf();
+    expect(paymentsFindings(s)).toBe(0);
+    expect(s.exemptions?.source).toBe('file');
+    expect(s.exemptions?.counts.exempted).toBeGreaterThan(0);
+    expect(s.exemptions?.unmatched).toEqual([{ id: 'ghost', expires: '2027-01-15' }]);
+    const open = (o: Summary['totals']['openFindings']): number => o.critical + o.high + o.medium + o.low;
+    expect(open(result.openFindings)).toBe(open(plain.openFindings) - (s.exemptions?.counts.exempted ?? 0));
+    const kept = JSON.parse(memory.text(S3_LAYOUT.exemptionsLastValid) as string) as { text: string };
+    expect(kept.text).toBe(valid);
+    expect(memory.text('latest/digest.html')).toContain('data-line="exemptions"');
+  });
+
+  it('keeps using the last valid copy when the file turns malformed, shows the problem and still mails', async () => {
+    memory.putRaw(S3_LAYOUT.exemptions, valid);
+    await runDigest(CONFIG, deps(), NOW);
+    const keptBefore = memory.text(S3_LAYOUT.exemptionsLastValid);
+
+    memory.putRaw(S3_LAYOUT.exemptions, valid.replace('"ciso@example.com"', '""'));
+    const result = await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 86_400_000));
+    expect(result).toMatchObject({ ok: true, email: 'sent' });
+    const s = summaryOf();
+    expect(s.exemptions).toMatchObject({
+      source: 'last-valid',
+      problem: expect.stringMatching(
+        /^config\/exemptions\.json is malformed: exemptions\[0\] \(id "payments-all"\): approvedBy: must not be empty/,
+      ),
+    });
+    expect(paymentsFindings(s)).toBe(0);
+    expect(
+      s.warnings.some((w) => w.startsWith('Exemptions file not used: config/exemptions.json is malformed')),
+    ).toBe(true);
+    expect(memory.text(S3_LAYOUT.exemptionsLastValid)).toBe(keptBefore);
+    const html = memory.text('latest/digest.html') as string;
+    // At the top: right after the title, before the headline figures.
+    expect(html.indexOf('data-line="exemptions-problem"')).toBeGreaterThan(-1);
+    expect(html.indexOf('data-line="exemptions-problem"')).toBeLessThan(html.indexOf('data-figure="open"'));
+    const lastMail = sesMock.commandCalls(SendEmailCommand).at(-1)?.args[0].input as SendEmailCommandInput;
+    expect(lastMail.Content?.Simple?.Body?.Text?.Data).toContain(
+      'EXEMPTIONS: Exemptions file not used: config/exemptions.json is malformed',
+    );
+  });
+
+  it('applies no exemptions, and says so, when the file is malformed and no valid copy was ever kept', async () => {
+    memory.putRaw(S3_LAYOUT.exemptions, '{"version": 1, "exemptions": [');
+    const result = await runDigest(CONFIG, deps(), NOW);
+    expect(result.ok).toBe(true);
+    const s = summaryOf();
+    expect(s.exemptions?.source).toBe('none');
+    expect(s.exemptions?.problem).toMatch(/malformed: not JSON .*; no last valid copy \(none kept yet\)/);
+    expect(memory.objects.has(S3_LAYOUT.exemptionsLastValid)).toBe(false);
+  });
+});

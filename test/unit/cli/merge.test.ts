@@ -75,6 +75,82 @@ describe('credreport merge', () => {
     return path;
   };
 
+  describe('--exemptions', () => {
+    const exemptionsFile = (entries: Record<string, unknown>[]): string =>
+      JSON.stringify({ version: 1, exemptions: entries });
+    const all = {
+      id: 'whole-account',
+      reason: 'sandbox being closed',
+      approvedBy: 'ciso@example.com',
+      expires: '2024-12-01',
+      accounts: [FIXTURE_ACCOUNT],
+    };
+
+    it('keeps exempted findings out of --fail-on and lists them in summary.json and the CSVs', async () => {
+      write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+      const without = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--fail-on', 'low', '--quiet']);
+      expect(without.code).toBe(EXIT.findings);
+      write('exemptions.json', exemptionsFile([all]));
+      const result = await run(dir, [
+        `${FIXTURE_ACCOUNT}.csv`,
+        '--now',
+        NOW,
+        '--fail-on',
+        'low',
+        '--exemptions',
+        'exemptions.json',
+      ]);
+      expect(result.code).toBe(EXIT.ok);
+      const out = readOut(join(dir, 'out'));
+      const o = out.summary.totals.openFindings;
+      expect(o.critical + o.high + o.medium + o.low).toBe(0);
+      expect(out.summary.exemptions?.counts.exempted).toBeGreaterThan(0);
+      const bob = out.users.find((u) => u.user === 'bob');
+      expect(bob?.findings).toBe('');
+      expect(bob?.exempted_by).toMatch(/:whole-account/);
+      expect(bob?.exemption_expires).toBe('2024-12-01');
+      expect(result.stdout).toMatch(/Exemptions: \d+ exempted findings, 0 expiring within 14 days\./);
+    });
+
+    it('exits 1 before writing anything when the file is malformed, naming the entry and the field', async () => {
+      write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+      write('exemptions.json', exemptionsFile([all, { ...all, id: 'second', expires: 'soon' }]));
+      const result = await run(
+        dir,
+        [`${FIXTURE_ACCOUNT}.csv`, '--now', NOW, '--exemptions', 'exemptions.json'],
+        true,
+      );
+      expect(result.code).toBe(EXIT.error);
+      expect(result.stderr).toBe(
+        'credreport merge: --exemptions exemptions.json: exemptions[1] (id "second"): expires: must be a date YYYY-MM-DD\n',
+      );
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+      const missing = await run(dir, [`${FIXTURE_ACCOUNT}.csv`, '--exemptions', 'nope.json'], true);
+      expect(missing.code).toBe(EXIT.error);
+      expect(missing.stderr).toMatch(/--exemptions nope\.json: cannot read it \(ENOENT\)/);
+    });
+
+    it('rejects an entry that expires further ahead than --exemption-max-days, and applies the rest', async () => {
+      write(`${FIXTURE_ACCOUNT}.csv`, NORMAL);
+      write('exemptions.json', exemptionsFile([all]));
+      const result = await run(dir, [
+        `${FIXTURE_ACCOUNT}.csv`,
+        '--now',
+        NOW,
+        '--exemptions',
+        'exemptions.json',
+        '--exemption-max-days',
+        '90',
+      ]);
+      const out = readOut(join(dir, 'out'));
+      expect(out.summary.exemptions?.rejected).toEqual([
+        expect.objectContaining({ index: 0, id: 'whole-account' }),
+      ]);
+      expect(out.summary.exemptions?.counts.exempted).toBe(0);
+      expect(result.stdout).toMatch(/1 entry rejected \(expires more than 90 days ahead\): whole-account/);
+    });
+  });
+
   it('writes the five outputs and exits 0 when every report is good', async () => {
     write(`reports/${FIXTURE_ACCOUNT}.csv`, NORMAL);
     write(`reports/credential-report-${OTHER}.csv`, asAccount(NORMAL, OTHER));
