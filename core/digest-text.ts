@@ -11,6 +11,7 @@ import {
   complianceRows,
   controlPolicyLine,
   organizationLine,
+  ownerLines,
   rootAccessCoverageLine,
   coverageLine,
   dateOf,
@@ -315,6 +316,15 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   out.push(...groupsText('by-ou', summary, lists.byOu, 'OU'));
   out.push(...groupsText('by-tag', summary, lists.byTag, clean(summary.byTag.key)));
 
+  const owners = ownerLines(summary);
+  if (owners.lines.length > 0) {
+    out.push(
+      ...heading('owners', summary),
+      ...owners.lines.map((line) => clean(line, 700)),
+      ...owners.items.map((line) => `  - ${clean(line, 700)}`),
+      ...(owners.hidden > 0 ? [moreLine(owners.hidden, 'summary.json')] : []),
+    );
+  }
   const w = lists.warnings;
   if (w.shown.length + w.hidden > 0) {
     out.push(...heading('warnings', summary), ...w.shown.map((line) => `  - ${clean(line)}`), ...more(w));

@@ -113,7 +113,9 @@ export function isAllowedDomain(address: string, allowedDomains: readonly string
   return allowedDomains.some((d) => d.toLowerCase() === domain);
 }
 
-type Check = { readonly ok: true; readonly address: string } | { readonly ok: false; readonly reason: RefusedOwner['reason'] };
+type Check =
+  | { readonly ok: true; readonly address: string }
+  | { readonly ok: false; readonly reason: RefusedOwner['reason'] };
 
 /** The checks every owner candidate passes: syntax, then domain. */
 export function checkOwnerAddress(raw: string, allowedDomains: readonly string[]): Check {
@@ -135,9 +137,17 @@ export function resolveOwners(
   const byAccount = new Map<string, AccountOwner>();
   const refused: RefusedOwner[] = [];
   const unowned: string[] = [];
-  const fallback = policy.defaultOwner !== undefined ? checkOwnerAddress(policy.defaultOwner, policy.allowedDomains) : undefined;
+  const fallback =
+    policy.defaultOwner !== undefined
+      ? checkOwnerAddress(policy.defaultOwner, policy.allowedDomains)
+      : undefined;
   for (const account of [...(metadata?.accounts ?? [])].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const refuse = (source: OwnerSource, value: string, reason: RefusedOwner['reason'], tagKey?: string): void => {
+    const refuse = (
+      source: OwnerSource,
+      value: string,
+      reason: RefusedOwner['reason'],
+      tagKey?: string,
+    ): void => {
       refused.push({
         accountId: account.id,
         ...(account.name ? { accountName: account.name } : {}),
@@ -185,7 +195,10 @@ export interface OwnerActivity {
  */
 export function ownerGetsDigest(activity: OwnerActivity, minSeverity: Severity): boolean {
   const limit = severityRank(minSeverity);
-  const open = SEVERITIES.filter((s) => severityRank(s) <= limit).reduce((n, s) => n + activity.openFindings[s], 0);
+  const open = SEVERITIES.filter((s) => severityRank(s) <= limit).reduce(
+    (n, s) => n + activity.openFindings[s],
+    0,
+  );
   return open > 0 || (activity.newFindings ?? 0) > 0;
 }
 
@@ -263,7 +276,11 @@ export function ownersSummaryOf(
 /** The owners section with the delivery outcome. */
 export function withDelivery(
   owners: OwnersSummary,
-  delivery: { readonly due: number; readonly delivered: number; readonly failures: readonly OwnerMailFailure[] },
+  delivery: {
+    readonly due: number;
+    readonly delivered: number;
+    readonly failures: readonly OwnerMailFailure[];
+  },
 ): OwnersSummary {
   return {
     ...owners,

@@ -32,6 +32,7 @@ import {
   SEVERITIES,
   severityRank,
 } from './finding-ids';
+import type { OwnersSummary } from './owners';
 import { organizationFindings, type OrganizationSummary, type RootCredentials } from './org-findings';
 
 /** Users and keys carrying one finding, org-wide. */
@@ -215,6 +216,8 @@ export interface Summary {
   readonly organization?: OrganizationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
+  /** Owner digests (core/owners.ts): absent when they are off. */
+  readonly owners?: OwnersSummary;
 }
 
 /** Tag value under which accounts without the breakdown tag are counted. */
