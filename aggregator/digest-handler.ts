@@ -4,6 +4,7 @@
  * build the clients once per cold start, call `runDigest`, publish metrics, return its result.
  * S3 failures throw (Lambda Errors alarm); an SES failure returns `ok: false` with the EmailFailed metric.
  */
+import { AccountClient } from '@aws-sdk/client-account';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -30,6 +31,8 @@ const iam = new IAMClient({ retryMode: 'adaptive', maxAttempts: 10 });
 const s3 = new S3Client({ retryMode: 'adaptive', maxAttempts: 6 });
 const ses = new SESv2Client({ retryMode: 'standard', maxAttempts: 4 });
 const sts = new STSClient({});
+// Alternate contacts for owner digests (only called when OWNER_DIGESTS is not off).
+const account = new AccountClient({ retryMode: 'adaptive', maxAttempts: 6 });
 let env: DigestEnv | undefined;
 
 /** On-demand payload; a scheduled event carries other fields, which are ignored. */
@@ -65,7 +68,16 @@ export const handler = async (event: unknown, context?: Context): Promise<Digest
     const stores = createHubStores(s3, { bucket: env.REPORT_BUCKET, logger });
     const result = await runDigest(
       config,
-      { stores, organizations, iam, ses, logger, metrics, ownAccountId: await ownAccountId(context) },
+      {
+        stores,
+        organizations,
+        iam,
+        ses,
+        ...(config.owners ? { account } : {}),
+        logger,
+        metrics,
+        ownAccountId: await ownAccountId(context),
+      },
       now,
     );
     logger.info('Digest finished', { ...result });

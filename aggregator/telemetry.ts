@@ -40,4 +40,10 @@ export const DIGEST_METRICS = {
    */
   digestSucceeded: 'DigestSucceeded',
   organizationsCalls: 'OrganizationsCalls',
+  /** Owner digests sent (send) or written to latest/owners/ (dry-run). */
+  ownerDigestsDelivered: 'OwnerDigestsDelivered',
+  /** Owner digests that failed after their retries (the others still went out). */
+  ownerDigestsFailed: 'OwnerDigestsFailed',
+  /** GetAlternateContact requests of the run. */
+  alternateContactCalls: 'AlternateContactCalls',
 } as const;
