@@ -8,7 +8,8 @@ import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
 import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
-import { DEFAULT_CIS_VERSION, type CisVersion } from '../../core/finding-ids';
+import { DEFAULT_CIS_VERSION, type CisVersion, type Severity } from '../../core/finding-ids';
+import { DEFAULT_OWNER_MIN_SEVERITY, DEFAULT_OWNER_TAG_KEYS, type OwnerDigestMode } from '../../core/owners';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
@@ -60,6 +61,27 @@ export interface ReportDigestProps {
   readonly managementAccountId?: string;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Per-owner digests (core/owners.ts). On (`dry-run` or `send`) adds `account:GetAlternateContact` for
+   * SECURITY contacts of this organization's accounts; `send` adds `ses:GetAccount` (the send rate) and
+   * limits `ses:SendEmail` to the recipients and the allowed domains.
+   * @default - off
+   */
+  readonly owners?: ReportDigestOwnerProps;
+}
+
+/** Owner digest settings of {@link ReportDigest}. */
+export interface ReportDigestOwnerProps {
+  /** `off`, `dry-run` (latest/owners/) or `send`. */
+  readonly mode: OwnerDigestMode;
+  /** Account tag keys naming the owner, tried in order. */
+  readonly tagKeys: readonly string[];
+  /** Owner of accounts no tag or alternate contact names. @default - none */
+  readonly defaultOwner?: string;
+  /** Domains an owner address may have; required when mode is not off. */
+  readonly allowedDomains: readonly string[];
+  /** Least severity of an open finding that makes an owner's digest due. */
+  readonly minSeverity: Severity;
 }
 
 /** Prefix of the cached organization metadata (`org/metadata.json`). */
@@ -138,6 +160,15 @@ export class ReportDigest extends Construct {
     if (props.targetOrganizationalUnitIds.length === 0) {
       throw new Error(`ReportDigest ${id}: targetOrganizationalUnitIds must not be empty`);
     }
+    const owners = props.owners?.mode === 'off' ? undefined : props.owners;
+    if (owners && owners.allowedDomains.length === 0) {
+      throw new Error(
+        `ReportDigest ${id}: owners.allowedDomains is required when owners.mode is ${owners.mode}`,
+      );
+    }
+    if (owners?.mode === 'send' && props.sender === undefined) {
+      throw new Error(`ReportDigest ${id}: owners.mode send requires sender`);
+    }
 
     this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
       purpose: 'digest runs the scheduler could not start or that failed',
@@ -161,6 +192,11 @@ export class ReportDigest extends Construct {
       MAX_EMAIL_BYTES: String(props.maxEmailBytes),
       TAG_CACHE_HOURS: String(props.tagCacheHours),
       MANAGEMENT_ACCOUNT_ID: props.managementAccountId ?? '',
+      OWNER_DIGESTS: owners?.mode ?? 'off',
+      OWNER_TAG_KEYS: (owners?.tagKeys ?? DEFAULT_OWNER_TAG_KEYS).join(','),
+      DEFAULT_OWNER: owners?.defaultOwner ?? '',
+      OWNER_ALLOWED_DOMAINS: (owners?.allowedDomains ?? []).join(','),
+      OWNER_MIN_SEVERITY: owners?.minSeverity ?? DEFAULT_OWNER_MIN_SEVERITY,
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -309,6 +345,37 @@ export class ReportDigest extends Construct {
     // The hub account (which StackSets never deploy to) collects its own IAM report.
     for (const { statement, reason } of iamReportStatements(this)) grant(statement, reason);
 
+    const owners = props.owners?.mode === 'off' ? undefined : props.owners;
+    if (owners) {
+      // Alternate SECURITY contacts only (the condition key), of this organization's accounts (the
+      // accountInOrganization ARN, management account id unknown in a delegated admin: *) and of the hub's
+      // own account (asked without AccountId: the account ARN).
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ReadSecurityContacts',
+          actions: ['account:GetAlternateContact'],
+          resources: [
+            stack.formatArn({ service: 'account', region: '', resource: 'account' }),
+            stack.formatArn({
+              service: 'account',
+              region: '',
+              account: '*',
+              resource: 'account',
+              resourceName: `${props.organizationId}/*`,
+            }),
+          ],
+          conditions: { 'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['SECURITY'] } },
+        }),
+        'The SECURITY alternate contact (condition key) of the accounts of this organization (its o- id; the management account id in the ARN is not known in a delegated admin account), for owner digests.',
+      );
+    }
+    if (owners?.mode === 'send') {
+      grant(
+        new iam.PolicyStatement({ sid: 'ReadSesSendRate', actions: ['ses:GetAccount'], resources: ['*'] }),
+        'ses:GetAccount has no resource type: IAM accepts only "*". It reads the send quota the owner digests are paced to.',
+      );
+    }
+
     if (props.sender !== undefined) {
       const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);
       // SES authorizes against the identity that verified the From address (the address itself or its
@@ -331,7 +398,21 @@ export class ReportDigest extends Construct {
           sid: 'SendDigest',
           actions: ['ses:SendEmail'],
           resources,
-          conditions: { StringEquals: { 'ses:FromAddress': props.sender } },
+          conditions: {
+            StringEquals: { 'ses:FromAddress': props.sender },
+            // Owner mails on: every recipient is a digest recipient or at an allowed domain (a tag
+            // value naming an outside address is refused by the digest, and by IAM as well).
+            ...(owners?.mode === 'send'
+              ? {
+                  'ForAllValues:StringLike': {
+                    'ses:Recipients': [
+                      ...props.recipients,
+                      ...owners.allowedDomains.map((d) => `*@${d.toLowerCase()}`),
+                    ],
+                  },
+                }
+              : {}),
+          },
         }),
       );
     }
