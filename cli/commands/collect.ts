@@ -49,6 +49,14 @@ import { finishRun } from '../end-summary';
 import { onInterrupt, trackTarget } from '../interrupt';
 import { Progress } from '../progress';
 import { checkWritableDir, writeRunOutputs } from '../outputs';
+import {
+  OWNER_HELP,
+  OWNER_OPTIONS,
+  ownerPartitionOf,
+  parseOwnerOptions,
+  writeOwnerDigests,
+  type OwnerOutput,
+} from '../owners';
 import type { PreviousRun } from '../../core/delta';
 import type { Severity } from '../../core/finding-ids';
 import { readPreviousDir } from './merge';
@@ -83,6 +91,7 @@ export const COLLECT_OPTIONS = {
   ...THRESHOLD_OPTIONS,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
+  ...OWNER_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport collect [options]
@@ -135,6 +144,7 @@ Output:
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
+${OWNER_HELP}
 ${OUTPUT_HELP}
 
 Progress goes to stderr: a bar on a terminal, a plain line every 10 s
@@ -168,6 +178,8 @@ interface CollectArgs {
   readonly previous?: string;
   readonly failOn?: Severity;
   readonly mode: OutputMode;
+  /** `--owners-out` and its options (cli/owners.ts). */
+  readonly owners?: OwnerOutput;
 }
 
 function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
@@ -216,6 +228,7 @@ function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
     previous: values.previous === undefined ? undefined : resolve(cwd, values.previous),
     failOn: parseFailOnOption(values['fail-on']),
     mode: parseOutputOptions(values),
+    owners: parseOwnerOptions(values, (dir) => resolve(cwd, dir)),
   };
 }
 
@@ -390,6 +403,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           ...(args.cisVersion ? { cisVersion: args.cisVersion } : {}),
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
           ...(previous ? { previous } : {}),
+          ...(args.owners ? { partitionOf: ownerPartitionOf(metadata, args.owners) } : {}),
         });
       }
     } finally {
@@ -413,12 +427,19 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
     }
 
     const { summary, verdict } = merged.result;
+    const ownerFiles = args.owners
+      ? await writeOwnerDigests(
+          args.owners,
+          merged.result.partitions,
+          metadata.organizationId ?? 'AWS Organization',
+        )
+      : [];
     return finishRun(io, {
       command: 'collect',
       headline: 'Collected',
       summary,
       verdict,
-      files: Object.values(merged.paths),
+      files: [...Object.values(merged.paths), ...ownerFiles],
       mode,
       ...(args.failOn ? { failOn: args.failOn } : {}),
       // Printed in full as they failed: not again.

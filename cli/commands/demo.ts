@@ -24,6 +24,7 @@ import { Command, CommandIo, EXIT_HELP } from '../command';
 import { finishRun } from '../end-summary';
 import { writeRunOutputs } from '../outputs';
 import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
+import { OWNER_HELP, OWNER_OPTIONS, ownerPartitionOf, parseOwnerOptions, writeOwnerDigests } from '../owners';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
@@ -32,6 +33,7 @@ const OPTIONS = {
   ...CIS_VERSION_OPTION,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
+  ...OWNER_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport demo [options]
@@ -58,6 +60,7 @@ ${CIS_VERSION_HELP}
                        chromium) or CHROMIUM_PATH, and the puppeteer-core
                        development dependency
 ${FAIL_ON_HELP}
+${OWNER_HELP}
 ${OUTPUT_HELP}
 
 The sample's coverage gaps are intended: they do not make the exit status 3.
@@ -85,17 +88,21 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const now = values.now !== undefined ? parseDateOption('now', values.now) : new Date();
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const cisVersion = parseCisVersionOption(values['cis-version']);
+  const owners = parseOwnerOptions(values, (dir) => resolve(io.cwd, dir));
   const org = sampleOrganization(now);
+  const organizationLabel = `${org.metadata.organizationId ?? 'sample'} (sample organization)`;
   const { result, paths } = await writeRunOutputs(outDir, {
     now,
     thresholds: DEFAULT_THRESHOLDS,
     metadata: org.metadata,
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     grantsOf: grantsOfReport,
-    organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
+    organizationLabel,
     ...(cisVersion ? { cisVersion } : {}),
+    ...(owners ? { partitionOf: ownerPartitionOf(org.metadata, owners) } : {}),
   });
   const written: string[] = Object.values(paths);
+  if (owners) written.push(...(await writeOwnerDigests(owners, result.partitions, organizationLabel)));
   if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));
   if (!mode.quiet) {
     (mode.json ? io.stderr : io.stdout).write(
