@@ -5,6 +5,7 @@
  * S3 failures throw (Lambda Errors alarm); an SES failure returns `ok: false` with the EmailFailed metric.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { AccountClient } from '@aws-sdk/client-account';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -35,6 +36,8 @@ const sts = new STSClient({});
 // Chat summary and finding events (docs/ARCHITECTURE.md §6 "Chat and routing"); unused unless configured.
 const sns = new SNSClient({ retryMode: 'standard', maxAttempts: 4 });
 const eventBridge = new EventBridgeClient({ retryMode: 'adaptive', maxAttempts: 4 });
+// Alternate contacts for owner digests (only called when OWNER_DIGESTS is not off).
+const account = new AccountClient({ retryMode: 'adaptive', maxAttempts: 6 });
 let env: DigestEnv | undefined;
 
 /** On-demand payload; a scheduled event carries other fields, which are ignored. */
@@ -77,6 +80,7 @@ export const handler = async (event: unknown, context?: Context): Promise<Digest
         ses,
         sns,
         eventBridge,
+        ...(config.owners ? { account } : {}),
         logger,
         metrics,
         ownAccountId: await ownAccountId(context),

@@ -21,6 +21,7 @@ import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { AccountClient } from '@aws-sdk/client-account';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { mapLimit } from '../core/concurrency';
@@ -59,6 +60,18 @@ import type { AccountIncompleteSets } from '../store/incoming-store';
 import type { RunOutputStore } from '../store/run-output-store';
 import { CONTENT_TYPES } from '../store/s3';
 import { DIGEST_METRICS } from './telemetry';
+import { fetchAlternateContacts } from '../collector/alternate-contacts';
+import {
+  checkOwnerAddress,
+  isValidDomain,
+  ownersSummaryOf,
+  resolveOwners,
+  withDelivery,
+  type OwnerDigestMode,
+  type OwnerPolicy,
+  type OwnerResolution,
+} from '../core/owners';
+import { deliverOwnerDigests } from './owner-digests';
 
 /** A configuration error that makes the digest meaningless (e.g. Organizations answers for another org). */
 export class DigestError extends CredreportError {}
@@ -82,6 +95,8 @@ export interface DigestResult {
   readonly error?: string;
   /** What the chat summary and the finding events did; absent when neither is configured. */
   readonly notifications?: NotificationOutcome;
+  /** Owner digests of the run (absent when off). */
+  readonly owners?: { readonly due: number; readonly delivered: number; readonly failed: number };
 }
 
 export interface DigestConfig {
@@ -124,6 +139,14 @@ export interface DigestConfig {
   readonly athenaTables?: boolean;
   /** How far ahead an exemption may expire (cdk.json `exemptionMaxDays`). @default DEFAULT_EXEMPTION_MAX_DAYS */
   readonly exemptionMaxDays?: number;
+  /** Per-owner digests (core/owners.ts); absent or mode `off`: none. */
+  readonly owners?: OwnerDigestsConfig;
+}
+
+/** The owner digest settings (config `ownerDigests`, `ownerTagKeys`, `defaultOwner`, `ownerAllowedDomains`, `ownerMinSeverity`). */
+export interface OwnerDigestsConfig extends OwnerPolicy {
+  readonly mode: OwnerDigestMode;
+  readonly minSeverity: Severity;
 }
 
 /** DigestEnv (parsed once by the handler) → DigestConfig. */
@@ -153,6 +176,25 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     ...(env.FINDING_EVENTS_BUS_ARN ? { findingEventsBusArn: env.FINDING_EVENTS_BUS_ARN } : {}),
     maxFindingEvents: env.MAX_FINDING_EVENTS,
     ...(env.ATHENA_TABLES ? { athenaTables: true } : {}),
+    ...(env.OWNER_DIGESTS !== 'off' ? { owners: ownerDigestsConfigFromEnv(env) } : {}),
+  };
+}
+
+/** The owner settings of the environment; throws DigestError when owner digests are on without allowed domains. */
+function ownerDigestsConfigFromEnv(env: DigestEnv): OwnerDigestsConfig {
+  const domains = env.OWNER_ALLOWED_DOMAINS.map((d) => d.toLowerCase());
+  const bad = domains.filter((d) => !isValidDomain(d));
+  if (domains.length === 0 || bad.length > 0) {
+    throw new DigestError(
+      `OWNER_ALLOWED_DOMAINS: ${domains.length === 0 ? 'required when OWNER_DIGESTS is not off' : `not a domain: ${bad.join(', ')}`}`,
+    );
+  }
+  return {
+    mode: env.OWNER_DIGESTS,
+    tagKeys: env.OWNER_TAG_KEYS,
+    ...(env.DEFAULT_OWNER !== '' ? { defaultOwner: env.DEFAULT_OWNER } : {}),
+    allowedDomains: domains,
+    minSeverity: env.OWNER_MIN_SEVERITY,
   };
 }
 
@@ -167,6 +209,8 @@ export interface DigestDeps {
   readonly eventBridge?: EventBridgeClient;
   /** Injected for tests: the notifier's retry waits. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** AWS Account Management (alternate contacts for owner digests); absent: only cached contacts are used. */
+  readonly account?: AccountClient;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The hub's own account (StackSets never deploy the agent there; it is collected in-process). */
@@ -458,6 +502,43 @@ async function previousRun(
   }
 }
 
+/**
+ * The metadata with the alternate SECURITY contacts of the ACTIVE accounts whose tags name no acceptable
+ * owner (collector/alternate-contacts.ts: cached, refreshed when old, never fatal); without an Account
+ * Management client, the cached contacts only.
+ */
+async function alternateContactsOf(
+  metadata: OrgMetadata,
+  owners: OwnerDigestsConfig,
+  deps: DigestDeps,
+  now: Date,
+  budgetMs: number,
+): Promise<{ metadata: OrgMetadata; warnings: string[] }> {
+  if (!deps.account) return { metadata, warnings: [] };
+  const needed = metadata.accounts
+    .filter((a) => a.state === 'ACTIVE')
+    .filter(
+      (a) =>
+        !owners.tagKeys.some((key) => {
+          const value = a.tags[key];
+          return value !== undefined && checkOwnerAddress(value, owners.allowedDomains).ok;
+        }),
+    )
+    .map((a) => a.id);
+  const fetched = await fetchAlternateContacts({
+    account: deps.account,
+    organizations: deps.organizations,
+    accountIds: needed,
+    ownAccountId: deps.ownAccountId,
+    now,
+    ...(metadata.alternateContacts ? { cached: metadata.alternateContacts } : {}),
+    budgetMs,
+    logger: deps.logger,
+  });
+  deps.metrics.addMetric(DIGEST_METRICS.alternateContactCalls, MetricUnit.Count, fetched.calls);
+  return { metadata: { ...metadata, alternateContacts: fetched.contacts }, warnings: [...fetched.warnings] };
+}
+
 /** Runs one digest. Throws only when the outputs could not be produced (see the module comment). */
 export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Date): Promise<DigestResult> {
   const { stores, logger, metrics } = deps;
@@ -469,6 +550,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const latestKey = (name: string): string => `${S3_LAYOUT.latestPrefix}${name}`;
   const runKey = (name: string): string => `${S3_LAYOUT.runPrefix(date)}${name}`;
   const problems: ReportProblem[] = [];
+  const owners = config.owners && config.owners.mode !== 'off' ? config.owners : undefined;
 
   // Everything read before the merge is independent: own account, organization metadata, the bucket's
   // listings and the previous run all start now, so the previous run's CPU-bound parse overlaps the
@@ -531,8 +613,21 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
           `Organizations answered for ${fetched.metadata.organizationId}, but ORGANIZATION_ID is ${config.organizationId}`,
         );
       }
-      await stores.metadata.writeOrgMetadata(fetched.metadata);
-      return { metadata: fetched.metadata, warnings: [...fetched.warnings] };
+      let fresh = fetched.metadata;
+      const contactWarnings: string[] = [];
+      if (owners) {
+        const withContacts = await alternateContactsOf(
+          fresh,
+          owners,
+          deps,
+          now,
+          config.orgBudgetMs ?? 120_000,
+        );
+        fresh = withContacts.metadata;
+        contactWarnings.push(...withContacts.warnings);
+      }
+      await stores.metadata.writeOrgMetadata(fresh);
+      return { metadata: fresh, warnings: [...fetched.warnings, ...contactWarnings] };
     } catch (error) {
       if (!(error instanceof OrgMetadataError)) throw error;
       logger.error('Organizations unavailable; using cached metadata', {
@@ -564,6 +659,9 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         deps.ownAccountId,
         ...(config.managementAccountId !== undefined ? [config.managementAccountId] : []),
       ])
+    : undefined;
+  const resolution: OwnerResolution | undefined = owners
+    ? resolveOwners(metadata, metadata?.alternateContacts, owners)
     : undefined;
   const stored = [...index.values()]
     .filter((a) => a.latest !== undefined && !(ownReport && a.accountId === deps.ownAccountId))
@@ -618,20 +716,18 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(previous ? { previous } : {}),
       organizationLabel,
       ...(config.maxFindingEvents ? { newFindingsLimit: config.maxFindingEvents } : {}),
+      ...(resolution
+        ? { partitionOf: (accountId: string) => resolution.byAccount.get(accountId)?.owner }
+        : {}),
     },
     {
       credentialReport: tee,
       accessKeys: accessKeysUpload.stream,
       findings: findingsUpload.stream,
       state: stateUpload.stream,
-      summary: async (json) => {
-        await uploaded;
-        await stores.outputs.putText(latestKey(files.summary), json, CONTENT_TYPES.json);
-      },
-      digest: async (html) => {
-        await uploaded;
-        await stores.outputs.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
-      },
+      // summary.json and digest.html are written below, once the owner digests' outcome is in them.
+      summary: async () => {},
+      digest: async () => {},
     },
   );
   let merged: Awaited<typeof running>;
@@ -655,7 +751,39 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     running.catch(() => undefined);
     throw error;
   }
-  let { summary } = merged;
+  let summary = merged.summary;
+  let html = merged.html;
+  let ownerOutcome: DigestResult['owners'];
+  if (owners && resolution) {
+    const delivery = await deliverOwnerDigests(
+      {
+        mode: owners.mode === 'send' ? 'send' : 'dry-run',
+        minSeverity: owners.minSeverity,
+        partitions: merged.partitions ?? new Map(),
+        organizationLabel,
+        ...(config.sender ? { sender: config.sender } : {}),
+      },
+      {
+        ses: deps.ses,
+        putHtml: (key, body) => stores.outputs.putText(key, body, CONTENT_TYPES.html),
+        logger,
+      },
+    );
+    summary = {
+      ...summary,
+      owners: withDelivery(
+        ownersSummaryOf(owners.mode, owners.minSeverity, resolution, metadata?.alternateContacts),
+        delivery,
+      ),
+    };
+    html = renderDigestHtml(summary, { organizationLabel });
+    ownerOutcome = { due: delivery.due, delivered: delivery.delivered, failed: delivery.failures.length };
+    metrics.addMetric(DIGEST_METRICS.ownerDigestsDelivered, MetricUnit.Count, delivery.delivered);
+    metrics.addMetric(DIGEST_METRICS.ownerDigestsFailed, MetricUnit.Count, delivery.failures.length);
+  }
+  // After both CSVs (a previous-run reader relies on that order), with the owner digests' outcome.
+  await stores.outputs.putText(latestKey(files.summary), formatSummaryJson(summary), CONTENT_TYPES.json);
+  await stores.outputs.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
 
   // Chat and routing (docs/ARCHITECTURE.md §6): after latest/ holds this run's outputs (the chat summary links
   // its digest), before runs/ is copied, so both keep the outcome. Never fatal: failures are counted.
@@ -764,6 +892,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     email,
     ...(error ? { error } : {}),
     ...(notifications ? { notifications } : {}),
+    ...(ownerOutcome ? { owners: ownerOutcome } : {}),
   };
 }
 

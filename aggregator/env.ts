@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { thresholdSchema } from '../core/thresholds';
-import { CIS_VERSIONS, DEFAULT_CIS_VERSION } from '../core/finding-ids';
+import { CIS_VERSIONS, DEFAULT_CIS_VERSION, SEVERITIES } from '../core/finding-ids';
 import { DEFAULT_MAX_FINDING_EVENTS, MAX_FINDING_EVENTS_LIMIT } from '../core/names';
 import { DEFAULT_EXEMPTION_MAX_DAYS } from '../core/exemptions';
+import { DEFAULT_OWNER_MIN_SEVERITY, DEFAULT_OWNER_TAG_KEYS, OWNER_DIGEST_MODES } from '../core/owners';
 
 const csvList = z
   .string()
@@ -86,6 +87,24 @@ export const DigestEnvSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** Per-owner digests (core/owners.ts): off, dry-run (latest/owners/) or send. */
+  OWNER_DIGESTS: z.enum(OWNER_DIGEST_MODES).default('off'),
+  /** Comma-separated account tag keys naming the owner, tried in order. */
+  OWNER_TAG_KEYS: z
+    .string()
+    .default(DEFAULT_OWNER_TAG_KEYS.join(','))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0),
+    ),
+  /** Owner of accounts no tag or alternate contact names; empty: none. */
+  DEFAULT_OWNER: z.string().max(254).default(''),
+  /** Comma-separated domains an owner address may have (required when OWNER_DIGESTS is not off). */
+  OWNER_ALLOWED_DOMAINS: csvList,
+  /** Least severity of an open finding that makes an owner's digest due. */
+  OWNER_MIN_SEVERITY: z.enum(SEVERITIES).default(DEFAULT_OWNER_MIN_SEVERITY),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

@@ -42,4 +42,10 @@ export const DIGEST_METRICS = {
   organizationsCalls: 'OrganizationsCalls',
   /** Chat summaries not published plus finding events not put this run (summary.json `notifications`). */
   notificationsFailed: 'NotificationsFailed',
+  /** Owner digests sent (send) or written to latest/owners/ (dry-run). */
+  ownerDigestsDelivered: 'OwnerDigestsDelivered',
+  /** Owner digests that failed after their retries (the others still went out). */
+  ownerDigestsFailed: 'OwnerDigestsFailed',
+  /** GetAlternateContact requests of the run. */
+  alternateContactCalls: 'AlternateContactCalls',
 } as const;

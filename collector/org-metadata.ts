@@ -364,6 +364,8 @@ export async function fetchOrgMetadata(
       tagsFetchedAt: Object.fromEntries(Object.entries(tagsFetchedAt).sort(([a], [b]) => a.localeCompare(b))),
       controlPolicies: control.controlPolicies,
       ...(rootAccess ? { rootAccess } : {}),
+      // Read by the digest for owner digests (collector/alternate-contacts.ts); kept as cached here.
+      ...(opts.cached?.alternateContacts ? { alternateContacts: opts.cached.alternateContacts } : {}),
     },
     calls,
     warnings,

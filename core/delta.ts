@@ -122,28 +122,73 @@ function splitIdentity(identity: string): KeyRef {
   return { accountId, userName, ...(slot !== '' ? { keySlot: Number(slot) } : {}) };
 }
 
-/**
- * Compares the current run, row by row as runMerge writes it, with the previous run. Uses the
- * previous run's maps in place (marking matched entries) and restores them in {@link finish}.
- */
-export class DeltaTracker {
-  private readonly newUsers: ListBuilder<UserRef>;
-  private readonly removedUsers: ListBuilder<UserRef>;
-  private readonly newKeys: ListBuilder<KeyRef>;
-  private readonly removedKeys: ListBuilder<KeyRef>;
-  private readonly newFindings: FindingDeltaBuilder;
-  private readonly resolvedFindings: FindingDeltaBuilder;
-
-  constructor(
-    private readonly previous: PreviousRun,
-    private readonly limit = DELTA_LIST_LIMIT,
-  ) {
+/** The six lists of one delta (the whole run's, or one partition's). */
+class DeltaLists {
+  readonly newUsers: ListBuilder<UserRef>;
+  readonly removedUsers: ListBuilder<UserRef>;
+  readonly newKeys: ListBuilder<KeyRef>;
+  readonly removedKeys: ListBuilder<KeyRef>;
+  readonly newFindings: FindingDeltaBuilder;
+  readonly resolvedFindings: FindingDeltaBuilder;
+  readonly stopped: ListBuilder<StoppedReporting>;
+  constructor(limit: number) {
     this.newUsers = new ListBuilder(limit);
     this.removedUsers = new ListBuilder(limit);
     this.newKeys = new ListBuilder(limit);
     this.removedKeys = new ListBuilder(limit);
     this.newFindings = new FindingDeltaBuilder(limit);
     this.resolvedFindings = new FindingDeltaBuilder(limit);
+    this.stopped = new ListBuilder(limit);
+  }
+
+  done(previousGeneratedAt: string | undefined): Delta {
+    return {
+      ...(previousGeneratedAt ? { previousGeneratedAt } : {}),
+      newUsers: this.newUsers.done(),
+      removedUsers: this.removedUsers.done(),
+      newKeys: this.newKeys.done(),
+      removedKeys: this.removedKeys.done(),
+      newFindings: this.newFindings.finish(),
+      resolvedFindings: this.resolvedFindings.finish(),
+      accountsStoppedReporting: this.stopped.done(),
+    };
+  }
+}
+
+/** How a {@link DeltaTracker} splits the run into partitions (the accounts of each owner). */
+export interface DeltaPartitions {
+  /** The partition of an account, or undefined when it belongs to none. */
+  readonly of: (accountId: string) => string | undefined;
+  /** Items kept per list of one partition. @default the tracker's limit */
+  readonly limit?: number;
+}
+
+/**
+ * Compares the current run, row by row as runMerge writes it, with the previous run. Uses the
+ * previous run's maps in place (marking matched entries) and restores them in {@link finish}. With
+ * `partitions`, every change is also counted in its account's partition ({@link partitionDeltas}).
+ */
+export class DeltaTracker {
+  private readonly all: DeltaLists;
+  private readonly parts = new Map<string, DeltaLists>();
+  private partitionDeltaMap?: Map<string, Delta>;
+
+  constructor(
+    private readonly previous: PreviousRun,
+    private readonly limit = DELTA_LIST_LIMIT,
+    private readonly partitions?: DeltaPartitions,
+  ) {
+    this.all = new DeltaLists(limit);
+  }
+
+  /** Runs `fn` on the whole run's lists and on the account's partition's, if any. */
+  private each(accountId: string, fn: (lists: DeltaLists) => void): void {
+    fn(this.all);
+    const key = this.partitions?.of(accountId);
+    if (key === undefined) return;
+    let lists = this.parts.get(key);
+    if (!lists) this.parts.set(key, (lists = new DeltaLists(this.partitions?.limit ?? this.limit)));
+    fn(lists);
   }
 
   /** Identity and previous mask of the last user or key given to {@link user} / {@link key} (for {@link firstSeen}). */
@@ -170,13 +215,17 @@ export class DeltaTracker {
     this.lastBefore = before === undefined ? undefined : before & ~SEEN;
     const ref = { accountId, userName: cell };
     if (before === undefined) {
-      this.newUsers.add(() => ref);
-      this.newFindings.addMask(mask, ref, 'user');
+      this.each(accountId, (l) => {
+        l.newUsers.add(() => ref);
+        l.newFindings.addMask(mask, ref, 'user');
+      });
       return;
     }
     this.previous.users.set(identity, before | SEEN);
-    this.newFindings.addMask(mask & ~before, ref, 'user');
-    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user');
+    this.each(accountId, (l) => {
+      l.newFindings.addMask(mask & ~before, ref, 'user');
+      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user');
+    });
   }
 
   /** One row of the current access-keys.csv; `created` as its `created` cell. */
@@ -204,13 +253,17 @@ export class DeltaTracker {
       ...(slot !== '' ? { keySlot: Number(slot) } : {}),
     };
     if (before === undefined) {
-      this.newKeys.add(() => ref);
-      this.newFindings.addMask(mask, ref, 'key');
+      this.each(accountId, (l) => {
+        l.newKeys.add(() => ref);
+        l.newFindings.addMask(mask, ref, 'key');
+      });
       return;
     }
     keys.set(identity, before | SEEN);
-    this.newFindings.addMask(mask & ~before, ref, 'key');
-    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key');
+    this.each(accountId, (l) => {
+      l.newFindings.addMask(mask & ~before, ref, 'key');
+      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key');
+    });
   }
 
   /**
@@ -225,8 +278,10 @@ export class DeltaTracker {
       }
       const ref = splitIdentity(identity);
       if (!currentAccounts.has(ref.accountId)) continue;
-      this.removedUsers.add(() => ref);
-      this.resolvedFindings.addMask(value, ref, 'user');
+      this.each(ref.accountId, (l) => {
+        l.removedUsers.add(() => ref);
+        l.resolvedFindings.addMask(value, ref, 'user');
+      });
     }
     for (const [identity, value] of this.previous.keys ?? []) {
       if (value & SEEN) {
@@ -235,18 +290,19 @@ export class DeltaTracker {
       }
       const ref = splitIdentity(identity);
       if (!currentAccounts.has(ref.accountId)) continue;
-      this.removedKeys.add(() => ref);
-      this.resolvedFindings.addMask(value, ref, 'key');
+      this.each(ref.accountId, (l) => {
+        l.removedKeys.add(() => ref);
+        l.resolvedFindings.addMask(value, ref, 'key');
+      });
     }
 
-    const stopped = new ListBuilder<StoppedReporting>(this.limit);
     const byId = new Map(summary.byAccount.map((a) => [a.accountId, a]));
     const entryById = new Map(summary.coverage.entries.map((e) => [e.accountId, e]));
     for (const accountId of [...this.previous.reportingAccounts].sort()) {
       const now = byId.get(accountId);
       if (now?.status === 'reporting') continue;
       const entry = entryById.get(accountId);
-      stopped.add(() => ({
+      const item: StoppedReporting = {
         accountId,
         ...(now?.accountName !== undefined ? { accountName: now.accountName } : {}),
         status: now?.status ?? entry?.status ?? 'missing',
@@ -256,18 +312,25 @@ export class DeltaTracker {
           : now
             ? {}
             : { detail: 'no longer expected and no report' }),
-      }));
+      };
+      this.each(accountId, (l) => l.stopped.add(() => item));
     }
 
-    return {
-      ...(this.previous.generatedAt ? { previousGeneratedAt: this.previous.generatedAt } : {}),
-      newUsers: this.newUsers.done(),
-      removedUsers: this.removedUsers.done(),
-      newKeys: this.newKeys.done(),
-      removedKeys: this.removedKeys.done(),
-      newFindings: this.newFindings.finish(),
-      resolvedFindings: this.resolvedFindings.finish(),
-      accountsStoppedReporting: stopped.done(),
-    };
+    const at = this.previous.generatedAt;
+    this.partitionDeltaMap = new Map([...this.parts.entries()].map(([key, lists]) => [key, lists.done(at)]));
+    return this.all.done(at);
+  }
+
+  /**
+   * The delta of each partition that had a change (after {@link finish}); a partition without an entry
+   * had none (use {@link emptyDelta}).
+   */
+  partitionDeltas(): ReadonlyMap<string, Delta> {
+    return this.partitionDeltaMap ?? new Map();
+  }
+
+  /** The delta of a partition in which nothing changed. */
+  emptyDelta(): Delta {
+    return new DeltaLists(0).done(this.previous.generatedAt);
   }
 }

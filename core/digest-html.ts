@@ -20,6 +20,7 @@ import {
   exemptionsLine,
   exemptionsProblemLine,
   organizationLine,
+  ownerLines,
   rootAccessCoverageLine,
   notificationsLine,
   lastUsed,
@@ -460,6 +461,17 @@ function breakdownSection(
   );
 }
 
+function ownersSection(summary: Summary): string {
+  const { lines, items, hidden } = ownerLines(summary);
+  if (lines.length === 0) return '';
+  const list = items.map((line) => `<li style="${STYLE.p}">${e(line)}</li>`).join('');
+  return titled(
+    'owners',
+    summary,
+    `${lines.map((line) => `<p style="${STYLE.p}">${e(line)}</p>`).join('')}${list ? `<ul style="margin:0;padding:0 0 0 18px;">${list}</ul>` : ''}${hidden > 0 ? `<p style="${STYLE.muted}">${e(moreLine(hidden, 'summary.json'))}</p>` : ''}`,
+  );
+}
+
 function warningsSection(summary: Summary, list: ListView<string>): string {
   if (list.shown.length + list.hidden === 0) return '';
   const items = list.shown.map((line) => `<li style="${STYLE.p}">${e(line)}</li>`).join('');
@@ -485,6 +497,7 @@ export function renderDigestHtml(summary: Summary, options: DigestHtmlOptions = 
     complianceSection(summary),
     breakdownSection('by-ou', summary, lists.byOu, 'OU'),
     breakdownSection('by-tag', summary, lists.byTag, summary.byTag.key),
+    ownersSection(summary),
     warningsSection(summary, lists.warnings),
     sectionRow('footer', `<p style="${STYLE.muted}">${footer}</p>${options.trustedFooterHtml ?? ''}`),
   ].filter((s) => s !== '');

@@ -17,6 +17,7 @@ import { EXPIRING_SOON_DAYS, exemptionsProblemText } from './exemptions';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
+import type { RefusedOwner } from './owners';
 
 /** Rows shown per list of the digest (the most important first); the rest are counted in "and N more". */
 export interface DigestLimits {
@@ -87,6 +88,7 @@ export const DIGEST_SECTIONS = [
   'compliance',
   'by-ou',
   'by-tag',
+  'owners',
   'warnings',
 ] as const;
 export type DigestSectionId = (typeof DIGEST_SECTIONS)[number];
@@ -106,6 +108,8 @@ export function sectionTitle(id: Exclude<DigestSectionId, 'headline'>, summary: 
       return 'By organizational unit';
     case 'by-tag':
       return `By tag ${summary.byTag.key}`;
+    case 'owners':
+      return 'Owner digests';
     case 'warnings':
       return 'Warnings';
   }
@@ -471,4 +475,50 @@ export function labelOf(summary: Summary, options: DigestOptions): string {
 
 export function dateOf(summary: Summary): string {
   return summary.generatedAt.slice(0, 10);
+}
+
+/** How a refused owner candidate reads: `tag Owner "x@outside.example"` / `alternate contact "…"`. */
+function refusedLine(r: RefusedOwner): string {
+  const what =
+    r.source === 'tag'
+      ? `tag ${r.tagKey ?? ''}`
+      : r.source === 'alternate-contact'
+        ? 'alternate security contact'
+        : 'defaultOwner';
+  const why =
+    r.reason === 'invalid-address' ? 'not a plain email address' : 'domain not in ownerAllowedDomains';
+  return `${r.accountId}${r.accountName ? ` (${r.accountName})` : ''}: owner address refused: ${what} ${JSON.stringify(r.value)} (${why})`;
+}
+
+/**
+ * The owners section of the central digest (both bodies): how many accounts have an owner and from
+ * where, what the owner digests did (mailed, written in a dry run, failed), every refused address and
+ * every failed mail (capped at `limit`). Empty when the run had no owner digests (summary.owners absent).
+ */
+export function ownerLines(
+  summary: Summary,
+  limit = DIGEST_LIMITS.warnings * 2,
+): { lines: string[]; items: string[]; hidden: number } {
+  const o = summary.owners;
+  if (!o) return { lines: [], items: [], hidden: 0 };
+  const verb = o.mode === 'send' ? 'mailed' : 'written to latest/owners/ (dry run)';
+  const lines = [
+    `${plural(o.accountsWithOwner, 'account')} with an owner (${fmt(o.bySource.tag)} by tag, ${fmt(o.bySource['alternate-contact'])} by alternate security contact, ${fmt(o.bySource.default)} by default), ${fmt(o.accountsWithoutOwner)} without; ${plural(o.owners, 'owner')}.`,
+    `${plural(o.due, 'owner digest')} due (open findings at ${o.minSeverity} or above, or new findings): ${fmt(o.delivered)} ${verb}, ${fmt(o.failed.count)} failed.`,
+  ];
+  if (o.refused.count > 0)
+    lines.push(`${plural(o.refused.count, 'owner address', 'owner addresses')} refused.`);
+  const c = o.contactsUnreadable;
+  if (c.denied + c.failed > 0) {
+    lines.push(
+      `Alternate security contacts not readable for ${plural(c.denied + c.failed, 'account')} (${fmt(c.denied)} AccessDenied, ${fmt(c.failed)} other errors): the hub must be the management account or a delegated administrator for AWS Account Management.`,
+    );
+  }
+  const all = [
+    ...o.failed.items.map((f) => `owner digest to ${f.owner} failed: ${f.error}`),
+    ...o.refused.items.map(refusedLine),
+  ];
+  const listed = o.failed.count + o.refused.count;
+  const items = all.slice(0, limit);
+  return { lines, items, hidden: listed - items.length };
 }

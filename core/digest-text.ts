@@ -14,6 +14,7 @@ import {
   exemptionsLine,
   exemptionsProblemLine,
   organizationLine,
+  ownerLines,
   rootAccessCoverageLine,
   notificationsLine,
   coverageLine,
@@ -338,6 +339,15 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   out.push(...groupsText('by-ou', summary, lists.byOu, 'OU'));
   out.push(...groupsText('by-tag', summary, lists.byTag, clean(summary.byTag.key)));
 
+  const owners = ownerLines(summary);
+  if (owners.lines.length > 0) {
+    out.push(
+      ...heading('owners', summary),
+      ...owners.lines.map((line) => clean(line, 700)),
+      ...owners.items.map((line) => `  - ${clean(line, 700)}`),
+      ...(owners.hidden > 0 ? [moreLine(owners.hidden, 'summary.json')] : []),
+    );
+  }
   const w = lists.warnings;
   if (w.shown.length + w.hidden > 0) {
     out.push(...heading('warnings', summary), ...w.shown.map((line) => `  - ${clean(line)}`), ...more(w));

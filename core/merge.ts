@@ -33,6 +33,7 @@ import { parseBool, parseCredentialReport, ReportParseError } from './credential
 import { createCsvWriter, CsvWriter } from './csv-writer';
 import { DeltaTracker, keyIdentity, PreviousRun, userIdentity } from './delta';
 import { renderDigestHtml, renderDigestText } from './digest-html';
+import { DIGEST_LIMITS } from './digest-model';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
@@ -115,6 +116,11 @@ export interface MergeInput {
    * delta, run state) and are listed in summary.json `exemptions`. Absent: no `exemptions` section.
    */
   readonly exemptions?: ExemptionsInput;
+  /**
+   * The partition of each account (its owner, core/owners.ts), undefined for none: each partition gets a
+   * summary of its accounts alone in {@link MergeResult.partitions} (the per-owner digests' model).
+   */
+  readonly partitionOf?: (accountId: string) => string | undefined;
 }
 
 /**
@@ -149,6 +155,8 @@ export interface MergeResult {
    * findings excluded), the first `newFindingsLimit` of them; absent without a previous run.
    */
   readonly newFindings?: NewFindings;
+  /** With `partitionOf`: partition key → the summary of its accounts alone (same shape, delta included). */
+  readonly partitions?: ReadonlyMap<string, Summary>;
 }
 
 /** Reorder window for non-array inputs (see the module comment). */
@@ -940,8 +948,16 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(input.breakdownTag ? { breakdownTag: input.breakdownTag } : {}),
     ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
     ...(input.cisVersion ? { cisVersion: input.cisVersion } : {}),
+    ...(input.partitionOf ? { partitionOf: input.partitionOf } : {}),
   });
-  const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
+  const delta = input.previous
+    ? new DeltaTracker(
+        input.previous,
+        undefined,
+        // A partition's digest shows at most DIGEST_LIMITS.deltaItems rows per list: keep no more.
+        input.partitionOf ? { of: input.partitionOf, limit: DIGEST_LIMITS.deltaItems } : undefined,
+      )
+    : undefined;
   const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
   const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
   const nowIso = input.now.toISOString();
@@ -1022,10 +1038,23 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
   const label = input.organizationLabel ?? input.metadata?.organizationId;
   const options = label ? { organizationLabel: label } : {};
+  let partitions: Map<string, Summary> | undefined;
+  if (input.partitionOf) {
+    partitions = new Map();
+    const deltas = state.delta?.partitionDeltas();
+    for (const key of builder.partitionKeys()) {
+      const part = builder.buildPartition(key);
+      partitions.set(
+        key,
+        state.delta ? { ...part, delta: deltas?.get(key) ?? state.delta.emptyDelta() } : part,
+      );
+    }
+  }
   return {
     summary,
     html: renderDigestHtml(summary, options),
     text: renderDigestText(summary, options),
     ...(newFindings ? { newFindings: newFindings.result() } : {}),
+    ...(partitions ? { partitions } : {}),
   };
 }

@@ -59,6 +59,20 @@ export const OrgMetadataSchema = z.object({
   tagsFetchedAt: z.record(z.string(), z.string()).optional(),
   controlPolicies: OrgControlPoliciesSchema.optional(),
   rootAccess: OrgRootAccessSchema.optional(),
+  alternateContacts: z
+    .record(
+      z.string().regex(/^\d{12}$/),
+      z.discriminatedUnion('status', [
+        z.object({ status: z.literal('found'), email: z.string().max(320), fetchedAt: z.string() }),
+        z.object({ status: z.literal('none'), fetchedAt: z.string() }),
+        z.object({
+          status: z.enum(['denied', 'failed']),
+          detail: z.string().max(500),
+          fetchedAt: z.string(),
+        }),
+      ]),
+    )
+    .optional(),
 });
 
 /**

@@ -47,6 +47,7 @@ import {
   rootHoldings,
   type RootHoldings,
 } from './org-findings';
+import type { OwnersSummary } from './owners';
 
 /** Users and keys carrying one finding, org-wide. */
 export interface FindingCount {
@@ -277,6 +278,8 @@ export interface Summary {
   readonly notifications?: NotificationOutcome;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
+  /** Owner digests (core/owners.ts): absent when they are off. */
+  readonly owners?: OwnersSummary;
 }
 
 /** Tag value under which accounts without the breakdown tag are counted. */
@@ -478,6 +481,11 @@ export class AccountTally {
   rootRow = false;
   /** What the root row says the root user holds, with the facts (core/org-findings.ts `rootHoldings`). */
   rootRowHoldings?: RootHoldings;
+  /** Open findings (rows of findings.csv) of the account, per severity rank. */
+  readonly openFindings = new Array<number>(SEVERITIES.length).fill(0);
+  /** The account's SCP chain status and the flags its SCPs and RCPs cleared (for a partition's summary). */
+  controlPolicies?: 'known' | 'unknown' | 'exempt';
+  flagsCleared?: Readonly<Record<PrivilegeKind, number>>;
   constructor(readonly accountId: string) {}
 
   /** What the account's root user holds: its root row with the facts, else the facts alone. */
@@ -555,6 +563,17 @@ export interface SummaryBuilderOptions {
   readonly cisVersion?: CisVersion;
   /** @default RISKIEST_KEYS_LIMIT */
   readonly riskiestKeysLimit?: number;
+  /**
+   * Splits the accounts into partitions (the accounts of each owner), each of which gets its own summary
+   * from {@link SummaryBuilder.buildPartition}: the partition of an account, undefined for none.
+   */
+  readonly partitionOf?: (accountId: string) => string | undefined;
+}
+
+/** The accounts of one partition and its own riskiest keys. */
+interface PartitionScope {
+  readonly ids: ReadonlySet<string>;
+  readonly risky: Heap<RiskyKey>;
 }
 
 function tallyToCounts(t: {
@@ -623,7 +642,7 @@ function complianceTable(
   version: CisVersion,
   evaluated: readonly AccountTally[],
   notEvaluated: number,
-  organization: OrganizationSummary,
+  organization: OrganizationSummary | undefined,
 ): ControlCompliance[] {
   const byControl = new Map<string, FindingId[]>();
   for (const id of FINDING_IDS) {
@@ -653,7 +672,7 @@ function complianceTable(
       accountsNotEvaluated: notEvaluated + evaluated.length - judged.length,
     };
   });
-  return [...accountRows, ...organizationControls(version, organization)].sort((a, b) =>
+  return [...accountRows, ...(organization ? organizationControls(version, organization) : [])].sort((a, b) =>
     cisOrder(a.cis, b.cis),
   );
 }
@@ -701,6 +720,10 @@ export class SummaryBuilder {
   private readonly openFindings = new Array<number>(SEVERITIES.length).fill(0);
   private readonly risky: Heap<RiskyKey>;
   private readonly riskyLimit: number;
+  /** Per partition: its accounts (with rows or problems) and its riskiest keys. */
+  private readonly partitions = new Map<string, { ids: Set<string>; risky: Heap<RiskyKey> }>();
+  /** The tally whose rows are being written (open findings are counted on it). */
+  private current?: AccountTally;
   private readonly metaById = new Map<string, AccountMetadata>();
   private readonly warnings: string[] = [];
   private warningsDropped = 0;
@@ -729,7 +752,31 @@ export class SummaryBuilder {
     }
     tally.reportGeneratedTime = reportGeneratedTime;
     tally.reportGeneratedMs = Date.parse(reportGeneratedTime);
+    this.partition(accountId);
+    this.current = tally;
     return tally;
+  }
+
+  /** The partition of `accountId` (created on first call), or undefined when it belongs to none. */
+  private partition(accountId: string): { ids: Set<string>; risky: Heap<RiskyKey> } | undefined {
+    const key = this.options.partitionOf?.(accountId);
+    if (key === undefined) return undefined;
+    let part = this.partitions.get(key);
+    if (!part) {
+      part = { ids: new Set(), risky: new Heap<RiskyKey>((a, b) => riskier(b, a)) };
+      this.partitions.set(key, part);
+    }
+    part.ids.add(accountId);
+    return part;
+  }
+
+  /** Offers a candidate to a bounded riskiest-keys heap. */
+  private offer(heap: Heap<RiskyKey>, candidate: RiskyKey): void {
+    if (heap.size < this.riskyLimit) heap.push(candidate);
+    else {
+      const weakest = heap.peek();
+      if (weakest && riskier(candidate, weakest)) heap.replaceTop(candidate);
+    }
   }
 
   /** One row of credential-report.csv. */
@@ -757,20 +804,22 @@ export class SummaryBuilder {
     if (!risky) return;
     const raw = risky();
     const candidate: RiskyKey = { ...raw, severity: maxSeverity(raw.findings), riskScore: riskScore(raw) };
-    if (this.risky.size < this.riskyLimit) this.risky.push(candidate);
-    else {
-      const weakest = this.risky.peek();
-      if (weakest && riskier(candidate, weakest)) this.risky.replaceTop(candidate);
-    }
+    this.offer(this.risky, candidate);
+    const part = this.options.partitionOf ? this.partition(tally.accountId) : undefined;
+    if (part) this.offer(part.risky, candidate);
   }
 
   /** One row of findings.csv (one open finding of a user or key), counted under its severity. */
   addOpenFinding(id: FindingId): void {
-    this.openFindings[severityRank(FINDING_SEVERITY[id])]!++;
+    const rank = severityRank(FINDING_SEVERITY[id]);
+    this.openFindings[rank]!++;
+    // Rows of findings.csv are written while their account's rows are (runMerge writes one account at a time).
+    if (this.current) this.current.openFindings[rank]!++;
   }
 
   /** An account whose report could not be used (or only partly): shown in coverage. */
   addProblem(problem: ReportProblem): void {
+    this.partition(problem.accountId);
     const list = this.problems.get(problem.accountId);
     if (list) list.push(problem);
     else this.problems.set(problem.accountId, [problem]);
@@ -794,6 +843,10 @@ export class SummaryBuilder {
     cleared?: Readonly<Record<PrivilegeKind, number>>,
   ): void {
     this.chains[status]++;
+    if (this.current) {
+      this.current.controlPolicies = status;
+      if (cleared) this.current.flagsCleared = { ...cleared };
+    }
     if (!cleared) return;
     for (const kind of Object.keys(this.flagsCleared) as PrivilegeKind[])
       this.flagsCleared[kind] += cleared[kind];
@@ -849,13 +902,37 @@ export class SummaryBuilder {
     return this.organizationSection;
   }
 
+  /** The keys of the partitions seen (accounts with rows or problems, and expected accounts of metadata). */
+  partitionKeys(): string[] {
+    for (const id of this.expectedIds()) this.partition(id);
+    return [...this.partitions.keys()].sort();
+  }
+
+  /** The whole run's summary (once: it drains the riskiest keys). */
   build(): Summary {
+    return this.compose();
+  }
+
+  /**
+   * The summary of one partition's accounts alone, in the same shape (once per partition): its accounts'
+   * coverage, tallies, riskiest keys and compliance; no organization section, warnings or unattributed inputs.
+   */
+  buildPartition(key: string): Summary {
+    this.partitionKeys();
+    const part = this.partitions.get(key);
+    return this.compose(part ?? { ids: new Set(), risky: new Heap<RiskyKey>(() => false) });
+  }
+
+  private compose(scope?: PartitionScope): Summary {
     const { now, thresholds, metadata, organizationLabel } = this.options;
-    const organization = this.organization();
+    const organization = scope ? undefined : this.organization();
     const breakdownTag = this.options.breakdownTag ?? 'Environment';
-    const expected = this.expectedIds();
+    const inScope = (id: string): boolean => !scope || scope.ids.has(id);
+    const expected = this.expectedIds().filter(inScope);
     const expectedSet = new Set(expected);
-    const allIds = [...new Set([...expected, ...this.accounts.keys(), ...this.problems.keys()])].sort();
+    const allIds = [...new Set([...expected, ...this.accounts.keys(), ...this.problems.keys()])]
+      .filter(inScope)
+      .sort();
 
     let reporting = 0;
     let stale = 0;
@@ -873,6 +950,12 @@ export class SummaryBuilder {
       usersWithFindings: 0,
     };
     const userFindingTotals = new Array<number>(FINDING_IDS.length).fill(0);
+    const keyFindingTotals = scope ? new Array<number>(FINDING_IDS.length).fill(0) : this.keyFindingTotals;
+    const openFindings = scope ? new Array<number>(SEVERITIES.length).fill(0) : this.openFindings;
+    const chains = scope ? { known: 0, unknown: 0, exempt: 0 } : this.chains;
+    const flagsCleared: Record<PrivilegeKind, number> = scope
+      ? { admin: 0, s3Read: 0, rdsRead: 0, dynamodbRead: 0 }
+      : this.flagsCleared;
 
     for (const accountId of allIds) {
       const meta = this.metaById.get(accountId);
@@ -929,6 +1012,13 @@ export class SummaryBuilder {
         totals.activeKeysWithFindings += tally.activeKeysWithFindings;
         totals.usersWithFindings += tally.usersWithFindings;
         for (let i = 0; i < FINDING_IDS.length; i++) userFindingTotals[i]! += tally.userFindings[i] ?? 0;
+        if (scope) {
+          for (let i = 0; i < FINDING_IDS.length; i++) keyFindingTotals[i]! += tally.keyFindings[i] ?? 0;
+          for (let i = 0; i < SEVERITIES.length; i++) openFindings[i]! += tally.openFindings[i] ?? 0;
+          if (tally.controlPolicies) chains[tally.controlPolicies]++;
+          for (const kind of Object.keys(flagsCleared) as PrivilegeKind[])
+            flagsCleared[kind] += tally.flagsCleared?.[kind] ?? 0;
+        }
       }
       if (!tally && !isExpected) continue; // a problem-only account outside the expected set: coverage entry only
       byAccount.push({
@@ -959,17 +1049,17 @@ export class SummaryBuilder {
           ...(cis ? { cis } : {}),
           ...FINDING_CONTROLS[id],
           users: userFindingTotals[i] ?? 0,
-          keys: this.keyFindingTotals[i] ?? 0,
+          keys: keyFindingTotals[i] ?? 0,
         };
         return [id, count];
       }),
     ) as Record<FindingId, FindingCount>;
-    const evaluated = [...this.accounts.values()];
+    const evaluated = [...this.accounts.values()].filter((t) => inScope(t.accountId));
     const notEvaluated = expected.filter((id) => !this.accounts.has(id)).length;
 
-    const riskiestKeys = this.risky.drain().reverse();
-    const warnings = [...this.warnings];
-    if (this.warningsDropped > 0) warnings.push(`${this.warningsDropped} more warnings not shown`);
+    const riskiestKeys = (scope ? scope.risky : this.risky).drain().reverse();
+    const warnings = scope ? [] : [...this.warnings];
+    if (!scope && this.warningsDropped > 0) warnings.push(`${this.warningsDropped} more warnings not shown`);
 
     return {
       schemaVersion: 1,
@@ -982,7 +1072,7 @@ export class SummaryBuilder {
         openFindings: Object.fromEntries(
           SEVERITIES.map((severity, i) => [
             severity,
-            (this.openFindings[i] ?? 0) + organization.openFindings[severity],
+            (openFindings[i] ?? 0) + (organization?.openFindings[severity] ?? 0),
           ]),
         ) as Record<Severity, number>,
       },
@@ -997,7 +1087,7 @@ export class SummaryBuilder {
           reporting,
           stale,
           unexpected,
-          unattributed: this.unattributedCount,
+          unattributed: scope ? 0 : this.unattributedCount,
           entries,
         }),
         entries,
@@ -1006,12 +1096,12 @@ export class SummaryBuilder {
       accountFacts: accountFactsSummary(evaluated),
       riskiestKeys,
       controlPolicies: {
-        accountsKnown: this.chains.known,
-        accountsUnknown: this.chains.unknown,
-        accountsExempt: this.chains.exempt,
-        flagsCleared: { ...this.flagsCleared },
+        accountsKnown: chains.known,
+        accountsUnknown: chains.unknown,
+        accountsExempt: chains.exempt,
+        flagsCleared: { ...flagsCleared },
       },
-      organization,
+      ...(organization ? { organization } : {}),
       warnings,
     };
   }

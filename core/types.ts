@@ -3,6 +3,7 @@
  * report payload (what travels in events and is stored as accounts/<id>/latest.json) lives in
  * core/event-contract.ts and must stay in step with `AccountReport` here.
  */
+import type { AlternateContact } from './owners';
 
 /** One access key as listed by IAM ListAccessKeys (+ GetAccessKeyLastUsed where fetched). */
 export interface AccessKeyRecord {
@@ -151,6 +152,8 @@ export interface OrgMetadata {
   readonly controlPolicies?: OrgControlPolicies;
   /** Centralized root access (IAM ListOrganizationsFeatures, Organizations trusted access); absent when never read. */
   readonly rootAccess?: OrgRootAccess;
+  /** Alternate SECURITY contacts read for owner digests (core/owners.ts), by account id; absent when never read. */
+  readonly alternateContacts?: Readonly<Record<string, AlternateContact>>;
 }
 
 /** The centralized root access features IAM can enable for an organization (ListOrganizationsFeatures). */

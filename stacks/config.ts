@@ -9,7 +9,21 @@ import {
 } from '../core/names';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
-import { CIS_VERSIONS, DEFAULT_CIS_VERSION, type CisVersion } from '../core/finding-ids';
+import {
+  CIS_VERSIONS,
+  DEFAULT_CIS_VERSION,
+  SEVERITIES,
+  type CisVersion,
+  type Severity,
+} from '../core/finding-ids';
+import {
+  checkOwnerAddress,
+  DEFAULT_OWNER_MIN_SEVERITY,
+  DEFAULT_OWNER_TAG_KEYS,
+  isValidDomain,
+  OWNER_DIGEST_MODES,
+  type OwnerDigestMode,
+} from '../core/owners';
 import { AthenaColumnError, athenaTableColumns } from '../core/athena-tables';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
@@ -113,6 +127,17 @@ export interface CredreportConfig {
    * (docs/ARCHITECTURE.md §6 "Athena").
    */
   readonly athena?: AthenaConfig;
+  /**
+  /** Per-owner digests (docs/ARCHITECTURE.md §6 "Owner digests"): off, dry-run (latest/owners/) or send. */
+  readonly ownerDigests: OwnerDigestMode;
+  /** Account tag keys naming an account's owner, tried in order. */
+  readonly ownerTagKeys: readonly string[];
+  /** Owner of accounts no tag or alternate SECURITY contact names. */
+  readonly defaultOwner?: string;
+  /** Domains an owner address may have (required when ownerDigests is not off). */
+  readonly ownerAllowedDomains: readonly string[];
+  /** Least severity of an open finding that makes an owner's digest due. */
+  readonly ownerMinSeverity: Severity;
 }
 
 /** The `athena*` keys: where the tables live and which account tags the saved queries read. */
@@ -470,8 +495,60 @@ const ContextSchema = z
       'an AWS tag value (1-256 characters)',
     ).optional(),
     athenaOwnerTag: str('athenaOwnerTag', TAG_KEY, 'an AWS tag key').optional(),
+    ownerDigests: z
+      .enum(OWNER_DIGEST_MODES, {
+        error: (i) => `ownerDigests: expected one of ${OWNER_DIGEST_MODES.join(', ')}, got ${show(i.input)}`,
+      })
+      .default('off'),
+    ownerTagKeys: list(
+      'ownerTagKeys',
+      str('ownerTagKeys', TAG_KEY, 'AWS tag keys (1-128 characters, no commas)'),
+    )
+      .refine((v) => v.length <= 10, { error: 'ownerTagKeys: expected at most 10 tag keys' })
+      .default([...DEFAULT_OWNER_TAG_KEYS]),
+    defaultOwner: str('defaultOwner', EMAIL, 'an email address').optional(),
+    ownerAllowedDomains: list(
+      'ownerAllowedDomains',
+      z
+        .string({
+          error: (i) => `ownerAllowedDomains: expected domains like example.com, got ${show(i.input)}`,
+        })
+        .transform((d) => d.toLowerCase())
+        .refine(isValidDomain, {
+          error: (i) => `ownerAllowedDomains: expected domains like example.com, got ${show(i.input)}`,
+        }),
+    )
+      .refine((v) => v.length <= 50, { error: 'ownerAllowedDomains: expected at most 50 domains' })
+      .default([]),
+    ownerMinSeverity: z
+      .enum(SEVERITIES, {
+        error: (i) => `ownerMinSeverity: expected one of ${SEVERITIES.join(', ')}, got ${show(i.input)}`,
+      })
+      .default(DEFAULT_OWNER_MIN_SEVERITY),
   })
   .superRefine((c, ctx) => {
+    if (c.ownerDigests !== 'off' && c.ownerAllowedDomains.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `ownerAllowedDomains: required when ownerDigests is ${c.ownerDigests} (owner addresses outside these domains are refused)`,
+      });
+    }
+    if (c.ownerDigests === 'send' && c.digestSender === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'ownerDigests: "send" requires digestSender (the verified SES address the owner digests are sent from)',
+      });
+    }
+    if (c.defaultOwner !== undefined && c.ownerAllowedDomains.length > 0) {
+      const check = checkOwnerAddress(c.defaultOwner, c.ownerAllowedDomains);
+      if (!check.ok) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `defaultOwner: ${check.reason === 'invalid-address' ? 'not a plain email address' : 'its domain is not in ownerAllowedDomains'}, got ${show(c.defaultOwner)}`,
+        });
+      }
+    }
     if (c.targetOrganizationalUnitIds === undefined && c.organizationRootId === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -742,5 +819,10 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
           },
         }
       : {}),
+    ownerDigests: c.ownerDigests,
+    ownerTagKeys: c.ownerTagKeys,
+    ...(c.defaultOwner !== undefined ? { defaultOwner: c.defaultOwner } : {}),
+    ownerAllowedDomains: c.ownerAllowedDomains,
+    ownerMinSeverity: c.ownerMinSeverity,
   };
 }

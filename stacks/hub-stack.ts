@@ -86,6 +86,17 @@ export class HubStack extends Stack {
       ...(config.managementAccountId !== undefined
         ? { managementAccountId: config.managementAccountId }
         : {}),
+      ...(config.ownerDigests !== 'off'
+        ? {
+            owners: {
+              mode: config.ownerDigests,
+              tagKeys: config.ownerTagKeys,
+              ...(config.defaultOwner !== undefined ? { defaultOwner: config.defaultOwner } : {}),
+              allowedDomains: config.ownerAllowedDomains,
+              minSeverity: config.ownerMinSeverity,
+            },
+          }
+        : {}),
       logRetention,
       ...(chatTopic ? { chatTopic } : {}),
       ...(this.chatTopic ? { chatTopicKey: this.chatTopic.key } : {}),

@@ -50,6 +50,14 @@ import { onInterrupt, trackTarget } from '../interrupt';
 import { Progress } from '../progress';
 import { checkWritableDir, writeRunOutputs } from '../outputs';
 import { EXEMPTIONS_HELP, EXEMPTIONS_OPTIONS, readExemptionsOption } from '../exemptions-option';
+import {
+  OWNER_HELP,
+  OWNER_OPTIONS,
+  ownerPartitionOf,
+  parseOwnerOptions,
+  writeOwnerDigests,
+  type OwnerOutput,
+} from '../owners';
 import type { PreviousRun } from '../../core/delta';
 import type { Severity } from '../../core/finding-ids';
 import { readPreviousDir } from './merge';
@@ -85,6 +93,7 @@ export const COLLECT_OPTIONS = {
   ...THRESHOLD_OPTIONS,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
+  ...OWNER_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport collect [options]
@@ -138,6 +147,7 @@ ${EXEMPTIONS_HELP}
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
+${OWNER_HELP}
 ${OUTPUT_HELP}
 
 Progress goes to stderr: a bar on a terminal, a plain line every 10 s
@@ -173,6 +183,8 @@ interface CollectArgs {
   readonly exemptionValues: { readonly exemptions?: string; readonly 'exemption-max-days'?: string };
   readonly failOn?: Severity;
   readonly mode: OutputMode;
+  /** `--owners-out` and its options (cli/owners.ts). */
+  readonly owners?: OwnerOutput;
 }
 
 function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
@@ -227,6 +239,7 @@ function parseCollectArgs(argv: readonly string[], cwd: string): CollectArgs {
     },
     failOn: parseFailOnOption(values['fail-on']),
     mode: parseOutputOptions(values),
+    owners: parseOwnerOptions(values, (dir) => resolve(cwd, dir)),
   };
 }
 
@@ -404,6 +417,7 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
           ...(metadata.organizationId ? { organizationLabel: metadata.organizationId } : {}),
           ...(previous ? { previous } : {}),
           ...(exemptions ? { exemptions } : {}),
+          ...(args.owners ? { partitionOf: ownerPartitionOf(metadata, args.owners) } : {}),
         });
       }
     } finally {
@@ -427,12 +441,19 @@ async function runCollect(deps: CollectCommandDeps, argv: readonly string[], io:
     }
 
     const { summary, verdict } = merged.result;
+    const ownerFiles = args.owners
+      ? await writeOwnerDigests(
+          args.owners,
+          merged.result.partitions,
+          metadata.organizationId ?? 'AWS Organization',
+        )
+      : [];
     return finishRun(io, {
       command: 'collect',
       headline: 'Collected',
       summary,
       verdict,
-      files: Object.values(merged.paths),
+      files: [...Object.values(merged.paths), ...ownerFiles],
       mode,
       ...(args.failOn ? { failOn: args.failOn } : {}),
       // Printed in full as they failed: not again.

@@ -25,6 +25,7 @@ import { finishRun } from '../end-summary';
 import { writeRunOutputs } from '../outputs';
 import { EXEMPTIONS_HELP, EXEMPTIONS_OPTIONS, readExemptionsOption } from '../exemptions-option';
 import { DIGEST_WIDTHS, renderDigestInBrowser } from '../browser';
+import { OWNER_HELP, OWNER_OPTIONS, ownerPartitionOf, parseOwnerOptions, writeOwnerDigests } from '../owners';
 
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
@@ -34,6 +35,7 @@ const OPTIONS = {
   ...CIS_VERSION_OPTION,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
+  ...OWNER_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport demo [options]
@@ -61,6 +63,7 @@ ${CIS_VERSION_HELP}
                        chromium) or CHROMIUM_PATH, and the puppeteer-core
                        development dependency
 ${FAIL_ON_HELP}
+${OWNER_HELP}
 ${OUTPUT_HELP}
 
 The sample's coverage gaps are intended: they do not make the exit status 3.
@@ -89,18 +92,22 @@ async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> 
   const outDir = resolve(io.cwd, values.out ?? 'out');
   const cisVersion = parseCisVersionOption(values['cis-version']);
   const exemptions = await readExemptionsOption(values, io.cwd);
+  const owners = parseOwnerOptions(values, (dir) => resolve(io.cwd, dir));
   const org = sampleOrganization(now);
+  const organizationLabel = `${org.metadata.organizationId ?? 'sample'} (sample organization)`;
   const { result, paths } = await writeRunOutputs(outDir, {
     now,
     thresholds: DEFAULT_THRESHOLDS,
     metadata: org.metadata,
     items: org.reports.map((report) => ({ kind: 'report' as const, report })),
     grantsOf: grantsOfReport,
-    organizationLabel: `${org.metadata.organizationId ?? 'sample'} (sample organization)`,
+    organizationLabel,
     ...(cisVersion ? { cisVersion } : {}),
     ...(exemptions ? { exemptions } : {}),
+    ...(owners ? { partitionOf: ownerPartitionOf(org.metadata, owners) } : {}),
   });
   const written: string[] = Object.values(paths);
+  if (owners) written.push(...(await writeOwnerDigests(owners, result.partitions, organizationLabel)));
   if (values.screenshots) written.push(...(await writeScreenshots(outDir, result.html)));
   if (!mode.quiet) {
     (mode.json ? io.stderr : io.stdout).write(

@@ -38,6 +38,7 @@ import {
   parseOutputOptions,
 } from '../args';
 import { parseMetadataFile } from '../collect-org';
+import { OWNER_HELP, OWNER_OPTIONS, ownerPartitionOf, parseOwnerOptions, writeOwnerDigests } from '../owners';
 import { Command, CommandIo, EXIT, EXIT_HELP } from '../command';
 import { finishRun, shownPath } from '../end-summary';
 import { checkWritableDir, fsReason, OutputsRefusedError, writeRunOutputs } from '../outputs';
@@ -61,6 +62,7 @@ const OPTIONS = {
   ...THRESHOLD_OPTIONS,
   ...FAIL_ON_OPTION,
   ...OUTPUT_OPTIONS,
+  ...OWNER_OPTIONS,
 } as const;
 
 const HELP = `Usage: credreport merge <dir|file>... [options]
@@ -103,6 +105,7 @@ ${EXEMPTIONS_HELP}
 ${CIS_VERSION_HELP}
 ${THRESHOLD_HELP}
 ${FAIL_ON_HELP}
+${OWNER_HELP}
 ${OUTPUT_HELP}
 
 Writes credential-report.csv, access-keys.csv, findings.csv, state.json.gz,
@@ -506,6 +509,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
   const cisVersion = parseCisVersionOption(values['cis-version']);
   // Before any other file is read: a bad exemptions file stops the command here.
   const exemptions = await readExemptionsOption(values, io.cwd);
+  const owners = parseOwnerOptions(values, (dir) => resolve(io.cwd, dir));
 
   const metadata =
     values.metadata !== undefined
@@ -537,6 +541,7 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     ...(values.label !== undefined ? { organizationLabel: values.label } : {}),
     ...(cisVersion ? { cisVersion } : {}),
     ...(exemptions ? { exemptions } : {}),
+    ...(owners ? { partitionOf: ownerPartitionOf(metadata, owners) } : {}),
   };
   const unnamed = (): BadInput[] => bad.filter((b) => !b.accountId);
   const fileOf = (accountId: string): string | undefined =>
@@ -567,12 +572,19 @@ async function runMergeCommand(argv: readonly string[], io: CommandIo): Promise<
     return EXIT.error;
   }
   const { result, paths } = written;
+  const ownerFiles = owners
+    ? await writeOwnerDigests(
+        owners,
+        result.partitions,
+        values.label ?? metadata?.organizationId ?? 'AWS Organization',
+      )
+    : [];
   return finishRun(io, {
     command: 'merge',
     headline: 'Merged',
     summary: result.summary,
     verdict: result.verdict,
-    files: Object.values(paths),
+    files: [...Object.values(paths), ...ownerFiles],
     mode,
     ...(failOn ? { failOn } : {}),
     fileOf,

@@ -18,7 +18,8 @@ import {
   S3_LAYOUT,
 } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
-import { DEFAULT_CIS_VERSION, type CisVersion } from '../../core/finding-ids';
+import { DEFAULT_CIS_VERSION, type CisVersion, type Severity } from '../../core/finding-ids';
+import { DEFAULT_OWNER_MIN_SEVERITY, DEFAULT_OWNER_TAG_KEYS, type OwnerDigestMode } from '../../core/owners';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
@@ -102,6 +103,27 @@ export interface ReportDigestProps {
    * @default false
    */
   readonly athenaTables?: boolean;
+  /**
+   * Per-owner digests (core/owners.ts). On (`dry-run` or `send`) adds `account:GetAlternateContact` for
+   * SECURITY contacts of this organization's accounts; `send` adds `ses:GetAccount` (the send rate) and
+   * limits `ses:SendEmail` to the recipients and the allowed domains.
+   * @default - off
+   */
+  readonly owners?: ReportDigestOwnerProps;
+}
+
+/** Owner digest settings of {@link ReportDigest}. */
+export interface ReportDigestOwnerProps {
+  /** `off`, `dry-run` (latest/owners/) or `send`. */
+  readonly mode: OwnerDigestMode;
+  /** Account tag keys naming the owner, tried in order. */
+  readonly tagKeys: readonly string[];
+  /** Owner of accounts no tag or alternate contact names. @default - none */
+  readonly defaultOwner?: string;
+  /** Domains an owner address may have; required when mode is not off. */
+  readonly allowedDomains: readonly string[];
+  /** Least severity of an open finding that makes an owner's digest due. */
+  readonly minSeverity: Severity;
 }
 
 /** Prefix of the cached organization metadata (`org/metadata.json`). */
@@ -196,6 +218,15 @@ export class ReportDigest extends Construct {
     if (props.chatTopicKey !== undefined && props.chatTopic === undefined) {
       throw new Error(`ReportDigest ${id}: chatTopicKey is set but chatTopic is not`);
     }
+    const owners = props.owners?.mode === 'off' ? undefined : props.owners;
+    if (owners && owners.allowedDomains.length === 0) {
+      throw new Error(
+        `ReportDigest ${id}: owners.allowedDomains is required when owners.mode is ${owners.mode}`,
+      );
+    }
+    if (owners?.mode === 'send' && props.sender === undefined) {
+      throw new Error(`ReportDigest ${id}: owners.mode send requires sender`);
+    }
 
     this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
       purpose: 'digest runs the scheduler could not start or that failed',
@@ -224,6 +255,11 @@ export class ReportDigest extends Construct {
       FINDING_EVENTS_BUS_ARN: props.findingEventsBus?.eventBusArn ?? '',
       MAX_FINDING_EVENTS: String(props.maxFindingEvents ?? DEFAULT_MAX_FINDING_EVENTS),
       ATHENA_TABLES: props.athenaTables === true ? 'true' : 'false',
+      OWNER_DIGESTS: owners?.mode ?? 'off',
+      OWNER_TAG_KEYS: (owners?.tagKeys ?? DEFAULT_OWNER_TAG_KEYS).join(','),
+      DEFAULT_OWNER: owners?.defaultOwner ?? '',
+      OWNER_ALLOWED_DOMAINS: (owners?.allowedDomains ?? []).join(','),
+      OWNER_MIN_SEVERITY: owners?.minSeverity ?? DEFAULT_OWNER_MIN_SEVERITY,
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -427,6 +463,36 @@ export class ReportDigest extends Construct {
         }),
       );
     }
+    const owners = props.owners?.mode === 'off' ? undefined : props.owners;
+    if (owners) {
+      // Alternate SECURITY contacts only (the condition key), of this organization's accounts (the
+      // accountInOrganization ARN, management account id unknown in a delegated admin: *) and of the hub's
+      // own account (asked without AccountId: the account ARN).
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ReadSecurityContacts',
+          actions: ['account:GetAlternateContact'],
+          resources: [
+            stack.formatArn({ service: 'account', region: '', resource: 'account' }),
+            stack.formatArn({
+              service: 'account',
+              region: '',
+              account: '*',
+              resource: 'account',
+              resourceName: `${props.organizationId}/*`,
+            }),
+          ],
+          conditions: { 'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['SECURITY'] } },
+        }),
+        'The SECURITY alternate contact (condition key) of the accounts of this organization (its o- id; the management account id in the ARN is not known in a delegated admin account), for owner digests.',
+      );
+    }
+    if (owners?.mode === 'send') {
+      grant(
+        new iam.PolicyStatement({ sid: 'ReadSesSendRate', actions: ['ses:GetAccount'], resources: ['*'] }),
+        'ses:GetAccount has no resource type: IAM accepts only "*". It reads the send quota the owner digests are paced to.',
+      );
+    }
 
     if (props.sender !== undefined) {
       const domain = props.sender.slice(props.sender.lastIndexOf('@') + 1);
@@ -450,7 +516,21 @@ export class ReportDigest extends Construct {
           sid: 'SendDigest',
           actions: ['ses:SendEmail'],
           resources,
-          conditions: { StringEquals: { 'ses:FromAddress': props.sender } },
+          conditions: {
+            StringEquals: { 'ses:FromAddress': props.sender },
+            // Owner mails on: every recipient is a digest recipient or at an allowed domain (a tag
+            // value naming an outside address is refused by the digest, and by IAM as well).
+            ...(owners?.mode === 'send'
+              ? {
+                  'ForAllValues:StringLike': {
+                    'ses:Recipients': [
+                      ...props.recipients,
+                      ...owners.allowedDomains.map((d) => `*@${d.toLowerCase()}`),
+                    ],
+                  },
+                }
+              : {}),
+          },
         }),
       );
     }

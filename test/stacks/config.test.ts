@@ -667,3 +667,62 @@ describe('parseConfig: athena', () => {
     );
   });
 });
+
+describe('parseConfig owner digests', () => {
+  const sending = {
+    digestRecipients: ['security@example.com'],
+    digestSender: 'credreport@example.com',
+  };
+
+  it('is off by default with the documented defaults', () => {
+    expect(parseConfig(minimal)).toMatchObject({
+      ownerDigests: 'off',
+      ownerTagKeys: ['Owner'],
+      ownerAllowedDomains: [],
+      ownerMinSeverity: 'high',
+    });
+    expect(parseConfig(minimal).defaultOwner).toBeUndefined();
+  });
+
+  it('accepts owner settings, from cdk.json or -c strings, domains in lower case', () => {
+    const config = parseConfig({
+      ...minimal,
+      ...sending,
+      ownerDigests: 'send',
+      ownerTagKeys: 'Owner,team:owner',
+      defaultOwner: 'cloud-team@example.com',
+      ownerAllowedDomains: 'Example.com,corp.example.org',
+      ownerMinSeverity: 'medium',
+    });
+    expect(config).toMatchObject({
+      ownerDigests: 'send',
+      ownerTagKeys: ['Owner', 'team:owner'],
+      defaultOwner: 'cloud-team@example.com',
+      ownerAllowedDomains: ['example.com', 'corp.example.org'],
+      ownerMinSeverity: 'medium',
+    });
+  });
+
+  it('requires ownerAllowedDomains when owner digests are on', () => {
+    expect(parse({ ownerDigests: 'dry-run' })).toThrow(
+      /ownerAllowedDomains: required when ownerDigests is dry-run/,
+    );
+  });
+
+  it('requires digestSender to send owner digests', () => {
+    expect(parse({ ownerDigests: 'send', ownerAllowedDomains: ['example.com'] })).toThrow(
+      /ownerDigests: "send" requires digestSender/,
+    );
+  });
+
+  it('refuses a defaultOwner outside the allowed domains, a bad domain, mode or severity', () => {
+    expect(
+      parse({ ownerDigests: 'dry-run', ownerAllowedDomains: ['example.com'], defaultOwner: 'x@evil.com' }),
+    ).toThrow(/defaultOwner: its domain is not in ownerAllowedDomains/);
+    expect(parse({ ownerAllowedDomains: ['not a domain'] })).toThrow(/ownerAllowedDomains: expected domains/);
+    expect(parse({ ownerDigests: 'yes' })).toThrow(/ownerDigests: expected one of off, dry-run, send/);
+    expect(parse({ ownerMinSeverity: 'urgent' })).toThrow(
+      /ownerMinSeverity: expected one of critical, high, medium, low/,
+    );
+  });
+});

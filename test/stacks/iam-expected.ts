@@ -579,3 +579,36 @@ export const EXPECTED_ACKNOWLEDGEMENTS: readonly string[] = [
   'CredreportHub/Members/Member/Agent/Role/ReadAccessKeyMetadata AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*]',
   'CredreportHub/Reports/AccessLogs AwsSolutions-S1',
 ];
+
+/**
+ * The digest role's owner-digest statements (OWNER_CONTEXT of test/stacks/owner-digests.test.ts): only
+ * when `ownerDigests` is not off; `ses:GetAccount` and the recipients condition only when it is `send`.
+ */
+export const OWNER_DIGEST_STATEMENTS: Readonly<Record<string, RenderedStatement>> = {
+  ReadSecurityContacts: {
+    Sid: 'ReadSecurityContacts',
+    Effect: 'Allow',
+    Action: ['account:GetAlternateContact'],
+    Resource: [
+      'arn:${AWS::Partition}:account::${AWS::AccountId}:account',
+      'arn:${AWS::Partition}:account::*:account/o-exampleorg1/*',
+    ],
+    Condition: { 'ForAllValues:StringEquals': { 'account:AlternateContactTypes': ['SECURITY'] } },
+  },
+  ReadSesSendRate: { Sid: 'ReadSesSendRate', Effect: 'Allow', Action: ['ses:GetAccount'], Resource: ['*'] },
+  SendDigest: {
+    Sid: 'SendDigest',
+    Effect: 'Allow',
+    Action: ['ses:SendEmail'],
+    Resource: [
+      'arn:${AWS::Partition}:ses:us-east-1:${AWS::AccountId}:identity/credreport@example.com',
+      'arn:${AWS::Partition}:ses:us-east-1:${AWS::AccountId}:identity/example.com',
+    ],
+    Condition: {
+      StringEquals: { 'ses:FromAddress': 'credreport@example.com' },
+      'ForAllValues:StringLike': {
+        'ses:Recipients': ['security@example.com', '*@example.com', '*@corp.example.org'],
+      },
+    },
+  },
+};
