@@ -10,7 +10,7 @@ import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
 import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
 import type { Thresholds } from './thresholds';
-import { wholeDaysBetweenMs } from './time';
+import { formatReportTime, wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
 import { PasswordPolicyFact, PrivilegeKind, UserPrivileges } from './types';
 
@@ -139,7 +139,8 @@ export function findingPath(id: FindingId, paths: PrivilegePaths | undefined): s
  */
 export class FindingsCsv {
   private readonly nowMs: number;
-  private readonly nowIso: string;
+  /** This run's time as a `first_seen` cell. */
+  private readonly nowCell: string;
 
   constructor(
     private readonly csv: CsvWriter | undefined,
@@ -149,7 +150,7 @@ export class FindingsCsv {
     private readonly count: (id: FindingId) => void,
   ) {
     this.nowMs = now.getTime();
-    this.nowIso = now.toISOString();
+    this.nowCell = formatReportTime(this.nowMs);
   }
 
   /**
@@ -166,8 +167,8 @@ export class FindingsCsv {
     for (const id of findings) {
       this.count(id);
       if (!this.csv) continue;
-      const seen = firstSeen(id) ?? this.nowIso;
-      const seenMs = Date.parse(seen);
+      const earlier = firstSeen(id);
+      const seenMs = earlier === undefined ? this.nowMs : Date.parse(earlier);
       const controls = FINDING_CONTROLS[id];
       const wait = this.csv.write([
         ...prefix,
@@ -182,7 +183,8 @@ export class FindingsCsv {
         controls.cisV6 ?? '',
         controls.cisV7 ?? '',
         controls.securityHub ?? '',
-        seen,
+        // The state file keeps first-seen times as written by toISOString; the cell is in the one CSV form.
+        Number.isNaN(seenMs) ? '' : formatReportTime(seenMs),
         Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
         findingDetail(id, subject, facts, this.nowMs, this.thresholds),
         findingPath(id, facts.paths),
@@ -212,7 +214,7 @@ export class FindingsCsv {
       controls.cisV6 ?? '',
       controls.cisV7 ?? '',
       controls.securityHub ?? '',
-      this.nowIso,
+      this.nowCell,
       '0',
       finding.detail,
       '',

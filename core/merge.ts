@@ -26,6 +26,7 @@ import {
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
   CredentialReportRow,
   FINDINGS_COLUMNS,
+  NEVER_USED,
   ROOT_USER,
   TAG_COLUMN_PREFIX,
 } from './columns';
@@ -41,7 +42,8 @@ import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './
 import { rootCredentialsOfRow } from './org-findings';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
-import { parseReportTimeMs } from './time';
+import { reportStatusCell } from './coverage';
+import { formatReportTime, parseReportTimeMs, reportTimeCell } from './time';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -178,6 +180,24 @@ export function findingsHeader(tagKeys: readonly string[]): string[] {
   return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...FINDINGS_COLUMNS];
 }
 
+/** The account and tag cells that lead a row of any of the three CSVs (ACCOUNT_COLUMNS, then the tags). */
+function accountPrefix(
+  accountId: string,
+  meta: AccountMetadata | undefined,
+  reportStatus: string,
+  tagKeys: readonly string[],
+): string[] {
+  return [
+    accountId,
+    meta?.name ?? '',
+    meta?.email ?? '',
+    meta?.state ?? '',
+    meta?.ouPath ?? '',
+    reportStatus,
+    ...tagKeys.map((k) => meta?.tags[k] ?? ''),
+  ];
+}
+
 /** Every tag key present in the metadata, sorted. */
 export function defaultTagKeys(metadata: OrgMetadata | undefined): string[] {
   const keys = new Set<string>();
@@ -299,6 +319,15 @@ export function passwordPolicyCell(policy: PasswordPolicyFact | undefined): stri
   return `min ${policy.minimumPasswordLength}, ${reuse}`;
 }
 
+/**
+ * access-keys.csv's `last_used_service` / `last_used_region`: AWS writes `N/A` there for a key never used
+ * (or used before AWS tracked it); credreport's own columns leave what is not known empty, and say
+ * "never used" once, in `last_used_date` (docs/ARCHITECTURE.md §6).
+ */
+function lastUseNameCell(value: string | undefined): string {
+  return value === undefined || value === 'N/A' ? '' : value;
+}
+
 function numberCell(value: number | undefined): string {
   return value === undefined ? '' : String(value);
 }
@@ -404,6 +433,8 @@ const NO_KEYS: readonly AccessKeyRecord[] = [];
 interface AccountContext {
   readonly report: AccountReport;
   readonly generatedMs: number;
+  /** `report_generated_time`: the report's generatedTime in the written form. */
+  readonly generatedCell: string;
   readonly prefix: readonly string[];
   readonly meta?: AccountMetadata;
   readonly tally: AccountTally;
@@ -442,6 +473,8 @@ interface RunState {
   readonly findingsCsv?: CsvWriter;
   readonly findings: FindingsCsv;
   readonly runState?: RunStateWriter;
+  /** Account id → its rows' `report_status` cell, for the organization findings' member rows. */
+  readonly reportStatus: Map<string, string>;
   /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
   readonly firstSeenOrNow: (id: FindingId) => string;
   /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
@@ -570,6 +603,8 @@ async function writeInventoryKey(
   );
   const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
   const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
+  const created = reportTimeCell(record.createDate) ?? '';
+  const lastUsedCell = facts.lastUsed ? formatReportTime(facts.lastUsed.getTime()) : NEVER_USED;
   const cells = [
     ...ctx.prefix,
     record.userName,
@@ -577,11 +612,11 @@ async function writeInventoryKey(
     record.accessKeyId,
     '',
     record.status,
-    record.createDate,
+    created,
     numberCell(ageDays),
-    record.lastUsedDate ?? '',
-    record.lastUsedService ?? '',
-    record.lastUsedRegion ?? '',
+    lastUsedCell,
+    lastUseNameCell(record.lastUsedService),
+    lastUseNameCell(record.lastUsedRegion),
     numberCell(daysSinceLastUse),
     ...privilegeCells(user.privileges),
     user.paths.admin,
@@ -597,11 +632,11 @@ async function writeInventoryKey(
     ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
     ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
     activeKeys: user.activeKeys,
-    created: record.createDate,
+    created,
     active,
     isRoot: false,
     ...(ageDays !== undefined ? { ageDays } : {}),
-    ...(record.lastUsedDate ? { lastUsedDate: record.lastUsedDate } : {}),
+    ...(facts.lastUsed ? { lastUsedDate: lastUsedCell } : {}),
     ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
     ...(user.privileges ? { privileges: user.privileges } : {}),
     paths: user.paths,
@@ -634,7 +669,7 @@ async function writeUser(
     paths.dataRead,
     evaluation.findings.join(';'),
     maxSeverity(evaluation.findings) ?? '',
-    ctx.report.generatedTime,
+    ctx.generatedCell,
     ...accountFactCells(isRoot, evaluation.rootCredentials, ctx.report.accountFacts),
   );
   const wait = state.credentialReport.write(cells);
@@ -679,7 +714,9 @@ async function writeUser(
     const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
     const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
     const accessKeyId = record?.accessKeyId ?? '';
-    const lastUsedDate = row[columns.lastUsedDate];
+    // AWS's cells in credreport's own columns: times in the one written form, never used said once.
+    const created = reportTimeCell(row[columns.lastRotated]) ?? '';
+    const lastUsedDate = facts.lastUsed ? formatReportTime(facts.lastUsed.getTime()) : NEVER_USED;
     await writeKeyRow(
       state,
       ctx,
@@ -690,11 +727,11 @@ async function writeUser(
         accessKeyId,
         String(slot),
         facts.active ? 'Active' : 'Inactive',
-        row[columns.lastRotated],
+        created,
         numberCell(ageDays),
         lastUsedDate,
-        row[columns.lastUsedService],
-        row[columns.lastUsedRegion],
+        lastUseNameCell(row[columns.lastUsedService]),
+        lastUseNameCell(row[columns.lastUsedRegion]),
         numberCell(daysSinceLastUse),
         ...privilegeRow,
         paths.admin,
@@ -711,7 +748,7 @@ async function writeUser(
         ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
         ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
         activeKeys: evaluation.activeKeys,
-        created: row[columns.lastRotated],
+        created,
         active: facts.active,
         isRoot,
         ...(ageDays !== undefined ? { ageDays } : {}),
@@ -767,17 +804,14 @@ async function writeAccount(
     return;
   }
   const meta = metaById.get(accountId);
-  const prefix = [
-    accountId,
-    meta?.name ?? '',
-    meta?.email ?? '',
-    meta?.state ?? '',
-    meta?.ouPath ?? '',
-    ...tagKeys.map((k) => meta?.tags[k] ?? ''),
-  ];
+  const { now, thresholds } = state.input;
+  const status = reportStatusCell(report.generatedTime, now, thresholds.staleHours);
+  state.reportStatus.set(accountId, status);
+  const prefix = accountPrefix(accountId, meta, status, tagKeys);
   let ctx: AccountContext = {
     report,
     generatedMs,
+    generatedCell: formatReportTime(generatedMs),
     prefix,
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
@@ -861,6 +895,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(findingsCsv ? { findingsCsv } : {}),
     findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
     ...(runState ? { runState } : {}),
+    reportStatus: new Map(),
     firstSeen,
     firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
   };
@@ -893,16 +928,10 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   // Organization findings close findings.csv: the organization's own row (its id in account_id), then one
   // per member account on that account's columns (docs/ARCHITECTURE.md §6).
   for (const finding of builder.organization().findings) {
-    const meta = finding.resource === finding.accountId ? metaById.get(finding.resource) : undefined;
-    const prefix = [
-      finding.resource,
-      meta?.name ?? '',
-      meta?.email ?? '',
-      meta?.state ?? '',
-      meta?.ouPath ?? '',
-      ...tagKeys.map((k) => meta?.tags[k] ?? ''),
-    ];
-    await state.findings.writeOrganization(prefix, finding);
+    const member = finding.resource === finding.accountId;
+    const meta = member ? metaById.get(finding.resource) : undefined;
+    const status = member ? (state.reportStatus.get(finding.resource) ?? '') : '';
+    await state.findings.writeOrganization(accountPrefix(finding.resource, meta, status, tagKeys), finding);
   }
   await Promise.all([
     state.credentialReport.end(),
