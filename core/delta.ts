@@ -11,7 +11,7 @@
  * the previous CSV.
  */
 import { neutraliseCell } from './csv-safety';
-import { FINDING_IDS, FINDING_INDEX, findingMask } from './finding-ids';
+import { FINDING_IDS, FINDING_INDEX, FINDING_SEVERITY, findingMask, severityRank } from './finding-ids';
 import type { FindingId } from './finding-ids';
 import type {
   FindingChange,
@@ -22,7 +22,8 @@ import type {
   StoppedReporting,
   UserRef,
 } from './delta-types';
-import type { Summary } from './summary';
+import { Heap, type Summary } from './summary';
+import { wholeDaysBetweenMs } from './time';
 
 /** The previous run, reduced to what the delta needs. Built by readPreviousRun (core/previous-run.ts). */
 export interface PreviousRun {
@@ -87,18 +88,62 @@ class ListBuilder<T> {
   }
 }
 
-class FindingDeltaBuilder extends ListBuilder<FindingChange> {
+interface RankedChange {
+  readonly change: FindingChange;
+  readonly rank: number;
+  readonly seq: number;
+}
+
+/** `a` comes before `b` in a finding list: more severe, then the lower account id, then output order. */
+function listedBefore(a: RankedChange, b: RankedChange): boolean {
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  if (a.change.accountId !== b.change.accountId) return a.change.accountId < b.change.accountId;
+  return a.seq < b.seq;
+}
+
+/**
+ * New or resolved findings: every change counted, the first `limit` in list order kept (new critical and
+ * high findings first, docs/ARCHITECTURE.md §6 "Digest"), each dated by `firstSeen(identity, finding)`.
+ * A bounded heap keeps the memory at `limit` items whatever the number of changes.
+ */
+class FindingDeltaBuilder {
+  private count = 0;
   private readonly users = new Array<number>(FINDING_IDS.length).fill(0);
   private readonly keys = new Array<number>(FINDING_IDS.length).fill(0);
+  /** Top: the kept change that comes last in list order (the first to give way). */
+  private readonly kept = new Heap<RankedChange>((a, b) => listedBefore(b, a));
 
-  addMask(mask: number, ref: KeyRef, scope: 'user' | 'key'): void {
+  constructor(
+    private readonly limit: number,
+    private readonly nowMs: number,
+    private readonly firstSeen: (identity: string, finding: FindingId) => string | undefined,
+  ) {}
+
+  addMask(mask: number, ref: KeyRef, scope: 'user' | 'key', identity: string): void {
     if (mask === 0) return;
     const counts = scope === 'user' ? this.users : this.keys;
     for (let i = 0; i < FINDING_IDS.length; i++) {
       if (!(mask & (1 << i))) continue;
       counts[i]!++;
       const finding = FINDING_IDS[i] as FindingId;
-      this.add(() => ({ ...ref, finding }));
+      const severity = FINDING_SEVERITY[finding];
+      const seq = this.count++;
+      if (this.limit <= 0) continue;
+      const probe = { change: { ...ref, finding, severity }, rank: severityRank(severity), seq };
+      const last = this.kept.peek();
+      if (this.kept.size >= this.limit && (!last || !listedBefore(probe, last))) continue;
+      const seen = this.firstSeen(identity, finding);
+      const seenMs = seen === undefined ? Number.NaN : Date.parse(seen);
+      const ranked: RankedChange = {
+        ...probe,
+        change: {
+          ...probe.change,
+          ...(seen !== undefined ? { firstSeen: seen } : {}),
+          ...(Number.isNaN(seenMs) ? {} : { ageDays: wholeDaysBetweenMs(seenMs, this.nowMs) }),
+        },
+      };
+      if (this.kept.size < this.limit) this.kept.push(ranked);
+      else this.kept.replaceTop(ranked);
     }
   }
 
@@ -109,7 +154,11 @@ class FindingDeltaBuilder extends ListBuilder<FindingChange> {
       const keys = this.keys[i] ?? 0;
       if (users + keys > 0) byFinding[id] = { users, keys };
     });
-    return { ...this.done(), byFinding };
+    const items = this.kept
+      .drain()
+      .reverse()
+      .map((r) => r.change);
+    return { count: this.count, items, byFinding };
   }
 }
 
@@ -134,16 +183,25 @@ export class DeltaTracker {
   private readonly newFindings: FindingDeltaBuilder;
   private readonly resolvedFindings: FindingDeltaBuilder;
 
+  /**
+   * `now`: this run's time, which new findings are first seen at and every change's age is counted to.
+   */
   constructor(
     private readonly previous: PreviousRun,
+    now: Date,
     private readonly limit = DELTA_LIST_LIMIT,
   ) {
     this.newUsers = new ListBuilder(limit);
     this.removedUsers = new ListBuilder(limit);
     this.newKeys = new ListBuilder(limit);
     this.removedKeys = new ListBuilder(limit);
-    this.newFindings = new FindingDeltaBuilder(limit);
-    this.resolvedFindings = new FindingDeltaBuilder(limit);
+    const nowIso = now.toISOString();
+    this.newFindings = new FindingDeltaBuilder(limit, now.getTime(), () => nowIso);
+    this.resolvedFindings = new FindingDeltaBuilder(
+      limit,
+      now.getTime(),
+      (identity, finding) => this.previous.firstSeen?.get(identity)?.[finding] ?? this.previous.generatedAt,
+    );
   }
 
   /** Identity and previous mask of the last user or key given to {@link user} / {@link key} (for {@link firstSeen}). */
@@ -171,12 +229,12 @@ export class DeltaTracker {
     const ref = { accountId, userName: cell };
     if (before === undefined) {
       this.newUsers.add(() => ref);
-      this.newFindings.addMask(mask, ref, 'user');
+      this.newFindings.addMask(mask, ref, 'user', identity);
       return;
     }
     this.previous.users.set(identity, before | SEEN);
-    this.newFindings.addMask(mask & ~before, ref, 'user');
-    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user');
+    this.newFindings.addMask(mask & ~before, ref, 'user', identity);
+    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user', identity);
   }
 
   /** One row of the current access-keys.csv; `created` as its `created` cell. */
@@ -205,12 +263,12 @@ export class DeltaTracker {
     };
     if (before === undefined) {
       this.newKeys.add(() => ref);
-      this.newFindings.addMask(mask, ref, 'key');
+      this.newFindings.addMask(mask, ref, 'key', identity);
       return;
     }
     keys.set(identity, before | SEEN);
-    this.newFindings.addMask(mask & ~before, ref, 'key');
-    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key');
+    this.newFindings.addMask(mask & ~before, ref, 'key', identity);
+    this.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key', identity);
   }
 
   /**
@@ -226,7 +284,7 @@ export class DeltaTracker {
       const ref = splitIdentity(identity);
       if (!currentAccounts.has(ref.accountId)) continue;
       this.removedUsers.add(() => ref);
-      this.resolvedFindings.addMask(value, ref, 'user');
+      this.resolvedFindings.addMask(value, ref, 'user', identity);
     }
     for (const [identity, value] of this.previous.keys ?? []) {
       if (value & SEEN) {
@@ -236,7 +294,7 @@ export class DeltaTracker {
       const ref = splitIdentity(identity);
       if (!currentAccounts.has(ref.accountId)) continue;
       this.removedKeys.add(() => ref);
-      this.resolvedFindings.addMask(value, ref, 'key');
+      this.resolvedFindings.addMask(value, ref, 'key', identity);
     }
 
     const stopped = new ListBuilder<StoppedReporting>(this.limit);

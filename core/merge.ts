@@ -880,7 +880,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ...(input.organizationLabel ? { organizationLabel: input.organizationLabel } : {}),
     ...(input.cisVersion ? { cisVersion: input.cisVersion } : {}),
   });
-  const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
+  const delta = input.previous ? new DeltaTracker(input.previous, input.now) : undefined;
   const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
   const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
   const nowIso = input.now.toISOString();

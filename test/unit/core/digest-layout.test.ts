@@ -181,7 +181,12 @@ describe('digest content', () => {
   });
 
   it('lists new findings with the account name, and owner and age columns only when the data has them', () => {
-    const item = { accountId: '111111111111', userName: 'admin-alice', finding: 'key-not-rotated' as const };
+    const item = {
+      accountId: '111111111111',
+      userName: 'admin-alice',
+      finding: 'key-not-rotated' as const,
+      severity: 'medium' as const,
+    };
     const plain = { ...summary, delta: delta({ newFindings: { count: 1, items: [item], byFinding: {} } }) };
     const changes = section(renderDigestHtml(plain), 'changes');
     expect(changes).toMatch(/Active key not rotated.*admin-alice.*management.*111111111111/s);
