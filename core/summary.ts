@@ -252,7 +252,6 @@ export function describeCoverageEntry(entry: CoverageEntry): string {
   return `${entry.accountId}${name}: ${coverageStatusText(entry)}${entry.detail ? `: ${entry.detail}` : ''}`;
 }
 
-
 /** A binary heap ordered by `before` (the element for which `before(x, y)` holds for all y is on top). */
 export class Heap<T> {
   private readonly items: T[] = [];

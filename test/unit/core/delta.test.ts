@@ -88,10 +88,7 @@ describe('delta', () => {
       ...rotated,
       accessKeys: rotated.accessKeys.map((k) => ({ ...k, accessKeyId: sampleKeyId(A, k.userName, 7) })),
     };
-    ({ result } = await merge(
-      { reports: [withNewKeyId], expectedAccountIds: [A, B], previous },
-      NEXT_DAY,
-    ));
+    ({ result } = await merge({ reports: [withNewKeyId], expectedAccountIds: [A, B], previous }, NEXT_DAY));
   });
 
   it('lists new and removed users of accounts that still report', () => {

@@ -5,7 +5,12 @@ import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from '../../../core/fin
 import { findingDetail, findingPath } from '../../../core/findings-csv';
 import { findingsHeader, MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { readPreviousRun } from '../../../core/previous-run';
-import { buildAccountReport, reportTime, sampleOrganization, SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import {
+  buildAccountReport,
+  reportTime,
+  sampleOrganization,
+  SAMPLE_ACCOUNTS,
+} from '../../../core/sample-org';
 import type { OrgMetadata } from '../../../core/types';
 import { ORG_FINDING_IDS } from '../../../core/org-findings';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
@@ -225,7 +230,9 @@ describe('findings.csv', () => {
   });
 
   it('dates every finding of a first run to now, 0 days old', () => {
-    expect(out.findings.every((r) => r.first_seen === reportTime(NOW.getTime()) && r.age_days === '0')).toBe(true);
+    expect(out.findings.every((r) => r.first_seen === reportTime(NOW.getTime()) && r.age_days === '0')).toBe(
+      true,
+    );
   });
 
   it('keeps the first-seen time of a finding open in the previous run and dates a new one to now', async () => {

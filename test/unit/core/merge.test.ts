@@ -774,7 +774,11 @@ describe('runMerge CSV consistency', () => {
     return {
       result,
       files: { users: rows(texts.users), keys: rows(texts.keys), findings: rows(texts.findings) },
-      headers: { users: headerOf(texts.users), keys: headerOf(texts.keys), findings: headerOf(texts.findings) },
+      headers: {
+        users: headerOf(texts.users),
+        keys: headerOf(texts.keys),
+        findings: headerOf(texts.findings),
+      },
     };
   }
 
@@ -844,7 +848,9 @@ describe('runMerge CSV consistency', () => {
     const laterRow = out.files.keys.find((k) => k.access_key_id === later.accessKeyId);
     expect(laterRow?.created).toBe(reportTime(GENERATED + 3_600_000));
     expect(out.files.users[0]?.report_generated_time).toBe(reportTime(GENERATED));
-    expect(new Set(out.files.findings.map((r) => r.first_seen))).toEqual(new Set([reportTime(NOW.getTime())]));
+    expect(new Set(out.files.findings.map((r) => r.first_seen))).toEqual(
+      new Set([reportTime(NOW.getTime())]),
+    );
   });
 
   it("writes never used in last_used_date for a never-used key from a report slot or the inventory alike, and keeps AWS's N/A in AWS's own columns", async () => {
