@@ -39,14 +39,24 @@ export const ROOT_USER = '<root_account>';
  */
 export const EXEMPTION_COLUMNS = ['exempted_by', 'exemption_expires', 'exemption_note'] as const;
 
-/** Account columns that lead both output CSVs (tag columns follow them). */
+/**
+ * Account columns that lead the three output CSVs (tag columns follow them). `report_status` is whether the
+ * report the row comes from is `current` or `stale (3 days)` (core/coverage.ts `reportStatusCell`).
+ */
 export const ACCOUNT_COLUMNS = [
   'account_id',
   'account_name',
   'account_email',
   'account_state',
   'ou_path',
+  'report_status',
 ] as const;
+
+/**
+ * What credreport writes in its own columns for a credential never used (access-keys.csv `last_used_date`),
+ * the words the digest and findings.csv's `detail` use. AWS's own cells keep AWS's `N/A`.
+ */
+export const NEVER_USED = 'never used';
 
 /** Columns of credential-report.csv after the credential report's own 22 (docs/ARCHITECTURE.md §6). */
 export const CREDENTIAL_REPORT_DERIVED_COLUMNS = [

@@ -50,6 +50,40 @@ export function isStale(report: { readonly generatedTime: string }, now: Date, s
 }
 
 /**
+ * The coverage status of an account whose report was written, decided by {@link isStale} alone: the one
+ * decision behind summary.json's per-account `status` and the `report_status` cell of each of its rows.
+ */
+export function reportCoverageStatus(
+  generatedTime: string,
+  now: Date,
+  staleHours: number,
+): 'reporting' | 'stale' {
+  return isStale({ generatedTime }, now, staleHours) ? 'stale' : 'reporting';
+}
+
+/** `1 hour`, `26 hours`. */
+export function hoursText(hours: number): string {
+  return hours === 1 ? '1 hour' : `${hours} hours`;
+}
+
+/** A duration as whole hours below two days, else whole days: `5 hours`, `3 days`. */
+export function ageText(ms: number): string {
+  const hours = Math.floor(Math.max(0, ms) / 3_600_000);
+  return hours < 48 ? hoursText(hours) : `${Math.floor(hours / 24)} days`;
+}
+
+/**
+ * The `report_status` cell of every row an account's report gives (the three CSVs, docs/ARCHITECTURE.md §6):
+ * `current` when the report is fresh ({@link reportCoverageStatus} `reporting`), else `stale (3 days)`, its
+ * age when the run was made (`stale` alone when its time does not parse).
+ */
+export function reportStatusCell(generatedTime: string, now: Date, staleHours: number): string {
+  if (reportCoverageStatus(generatedTime, now, staleHours) === 'reporting') return 'current';
+  const ageMs = now.getTime() - Date.parse(generatedTime);
+  return Number.isNaN(ageMs) ? 'stale' : `stale (${ageText(ageMs)})`;
+}
+
+/**
  * The verdict from the counts (pure; re-deriving it from a summary's `coverage` gives the same verdict).
  * Complete iff no account is missing (never reported, stale, rejected or incomplete) and no problem is
  * unattributed — the rule documented for `credreport collect` (exit status 3 otherwise).

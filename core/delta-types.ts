@@ -4,7 +4,7 @@
  * do not import each other.
  */
 import type { CoverageReason, CoverageStatus } from './types';
-import type { FindingId } from './finding-ids';
+import type { FindingId, Severity } from './finding-ids';
 
 export interface UserRef {
   readonly accountId: string;
@@ -18,9 +18,21 @@ export interface KeyRef extends UserRef {
 
 export interface FindingChange extends KeyRef {
   readonly finding: FindingId;
+  /** FINDING_SEVERITY of the finding: the lists are ordered by it (docs/ARCHITECTURE.md §6 "Run state"). */
+  readonly severity: Severity;
+  /**
+   * When the finding was first seen open on this user or key: this run's time for a new finding; for a
+   * resolved one the previous run's state (read from CSVs only: the previous run's time, a lower bound).
+   */
+  readonly firstSeen?: string;
+  /** Whole days from `firstSeen` to this run: 0 for a new finding, how long a resolved one stayed open. */
+  readonly ageDays?: number;
 }
 
-/** A count plus the first `DELTA_LIST_LIMIT` items (in output order: accounts ascending, rows in report order). */
+/**
+ * A count plus the first `DELTA_LIST_LIMIT` items (in output order: accounts ascending, rows in report
+ * order; the finding lists most severe first, then by account, then in output order).
+ */
 export interface DeltaList<T> {
   readonly count: number;
   readonly items: readonly T[];

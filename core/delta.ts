@@ -11,7 +11,7 @@
  * the previous CSV.
  */
 import { neutraliseCell } from './csv-safety';
-import { FINDING_IDS, FINDING_INDEX, findingMask } from './finding-ids';
+import { FINDING_IDS, FINDING_INDEX, FINDING_SEVERITY, findingMask, severityRank } from './finding-ids';
 import type { FindingId } from './finding-ids';
 import type {
   FindingChange,
@@ -22,7 +22,8 @@ import type {
   StoppedReporting,
   UserRef,
 } from './delta-types';
-import type { Summary } from './summary';
+import { Heap, type Summary } from './summary';
+import { wholeDaysBetweenMs } from './time';
 
 /** The previous run, reduced to what the delta needs. Built by readPreviousRun (core/previous-run.ts). */
 export interface PreviousRun {
@@ -87,18 +88,62 @@ class ListBuilder<T> {
   }
 }
 
-class FindingDeltaBuilder extends ListBuilder<FindingChange> {
+interface RankedChange {
+  readonly change: FindingChange;
+  readonly rank: number;
+  readonly seq: number;
+}
+
+/** `a` comes before `b` in a finding list: more severe, then the lower account id, then output order. */
+function listedBefore(a: RankedChange, b: RankedChange): boolean {
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  if (a.change.accountId !== b.change.accountId) return a.change.accountId < b.change.accountId;
+  return a.seq < b.seq;
+}
+
+/**
+ * New or resolved findings: every change counted, the first `limit` in list order kept (new critical and
+ * high findings first, docs/ARCHITECTURE.md §6 "Digest"), each dated by `firstSeen(identity, finding)`.
+ * A bounded heap keeps the memory at `limit` items whatever the number of changes.
+ */
+class FindingDeltaBuilder {
+  private count = 0;
   private readonly users = new Array<number>(FINDING_IDS.length).fill(0);
   private readonly keys = new Array<number>(FINDING_IDS.length).fill(0);
+  /** Top: the kept change that comes last in list order (the first to give way). */
+  private readonly kept = new Heap<RankedChange>((a, b) => listedBefore(b, a));
 
-  addMask(mask: number, ref: KeyRef, scope: 'user' | 'key'): void {
+  constructor(
+    private readonly limit: number,
+    private readonly nowMs: number,
+    private readonly firstSeen: (identity: string, finding: FindingId) => string | undefined,
+  ) {}
+
+  addMask(mask: number, ref: KeyRef, scope: 'user' | 'key', identity: string): void {
     if (mask === 0) return;
     const counts = scope === 'user' ? this.users : this.keys;
     for (let i = 0; i < FINDING_IDS.length; i++) {
       if (!(mask & (1 << i))) continue;
       counts[i]!++;
       const finding = FINDING_IDS[i] as FindingId;
-      this.add(() => ({ ...ref, finding }));
+      const severity = FINDING_SEVERITY[finding];
+      const seq = this.count++;
+      if (this.limit <= 0) continue;
+      const probe = { change: { ...ref, finding, severity }, rank: severityRank(severity), seq };
+      const last = this.kept.peek();
+      if (this.kept.size >= this.limit && (!last || !listedBefore(probe, last))) continue;
+      const seen = this.firstSeen(identity, finding);
+      const seenMs = seen === undefined ? Number.NaN : Date.parse(seen);
+      const ranked: RankedChange = {
+        ...probe,
+        change: {
+          ...probe.change,
+          ...(seen !== undefined ? { firstSeen: seen } : {}),
+          ...(Number.isNaN(seenMs) ? {} : { ageDays: wholeDaysBetweenMs(seenMs, this.nowMs) }),
+        },
+      };
+      if (this.kept.size < this.limit) this.kept.push(ranked);
+      else this.kept.replaceTop(ranked);
     }
   }
 
@@ -109,7 +154,11 @@ class FindingDeltaBuilder extends ListBuilder<FindingChange> {
       const keys = this.keys[i] ?? 0;
       if (users + keys > 0) byFinding[id] = { users, keys };
     });
-    return { ...this.done(), byFinding };
+    const items = this.kept
+      .drain()
+      .reverse()
+      .map((r) => r.change);
+    return { count: this.count, items, byFinding };
   }
 }
 
@@ -122,6 +171,9 @@ function splitIdentity(identity: string): KeyRef {
   return { accountId, userName, ...(slot !== '' ? { keySlot: Number(slot) } : {}) };
 }
 
+/** ISO text of a time (new findings are first seen at the run's time). */
+const nowIso = (ms: number): string => new Date(ms).toISOString();
+
 /** The six lists of one delta (the whole run's, or one partition's). */
 class DeltaLists {
   readonly newUsers: ListBuilder<UserRef>;
@@ -131,13 +183,17 @@ class DeltaLists {
   readonly newFindings: FindingDeltaBuilder;
   readonly resolvedFindings: FindingDeltaBuilder;
   readonly stopped: ListBuilder<StoppedReporting>;
-  constructor(limit: number) {
+  constructor(
+    limit: number,
+    nowMs: number,
+    firstSeenOf: (identity: string, finding: FindingId) => string | undefined,
+  ) {
     this.newUsers = new ListBuilder(limit);
     this.removedUsers = new ListBuilder(limit);
     this.newKeys = new ListBuilder(limit);
     this.removedKeys = new ListBuilder(limit);
-    this.newFindings = new FindingDeltaBuilder(limit);
-    this.resolvedFindings = new FindingDeltaBuilder(limit);
+    this.newFindings = new FindingDeltaBuilder(limit, nowMs, () => nowIso(nowMs));
+    this.resolvedFindings = new FindingDeltaBuilder(limit, nowMs, firstSeenOf);
     this.stopped = new ListBuilder(limit);
   }
 
@@ -172,13 +228,25 @@ export class DeltaTracker {
   private readonly all: DeltaLists;
   private readonly parts = new Map<string, DeltaLists>();
   private partitionDeltaMap?: Map<string, Delta>;
+  private readonly nowMs: number;
+
+  /** A delta's lists: new findings first seen now, resolved ones since they were first seen. */
+  private lists(limit: number): DeltaLists {
+    return new DeltaLists(
+      limit,
+      this.nowMs,
+      (identity, finding) => this.previous.firstSeen?.get(identity)?.[finding] ?? this.previous.generatedAt,
+    );
+  }
 
   constructor(
     private readonly previous: PreviousRun,
+    now: Date,
     private readonly limit = DELTA_LIST_LIMIT,
     private readonly partitions?: DeltaPartitions,
   ) {
-    this.all = new DeltaLists(limit);
+    this.nowMs = now.getTime();
+    this.all = this.lists(limit);
   }
 
   /** Runs `fn` on the whole run's lists and on the account's partition's, if any. */
@@ -187,7 +255,7 @@ export class DeltaTracker {
     const key = this.partitions?.of(accountId);
     if (key === undefined) return;
     let lists = this.parts.get(key);
-    if (!lists) this.parts.set(key, (lists = new DeltaLists(this.partitions?.limit ?? this.limit)));
+    if (!lists) this.parts.set(key, (lists = this.lists(this.partitions?.limit ?? this.limit)));
     fn(lists);
   }
 
@@ -217,14 +285,14 @@ export class DeltaTracker {
     if (before === undefined) {
       this.each(accountId, (l) => {
         l.newUsers.add(() => ref);
-        l.newFindings.addMask(mask, ref, 'user');
+        l.newFindings.addMask(mask, ref, 'user', identity);
       });
       return;
     }
     this.previous.users.set(identity, before | SEEN);
     this.each(accountId, (l) => {
-      l.newFindings.addMask(mask & ~before, ref, 'user');
-      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user');
+      l.newFindings.addMask(mask & ~before, ref, 'user', identity);
+      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'user', identity);
     });
   }
 
@@ -255,14 +323,14 @@ export class DeltaTracker {
     if (before === undefined) {
       this.each(accountId, (l) => {
         l.newKeys.add(() => ref);
-        l.newFindings.addMask(mask, ref, 'key');
+        l.newFindings.addMask(mask, ref, 'key', identity);
       });
       return;
     }
     keys.set(identity, before | SEEN);
     this.each(accountId, (l) => {
-      l.newFindings.addMask(mask & ~before, ref, 'key');
-      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key');
+      l.newFindings.addMask(mask & ~before, ref, 'key', identity);
+      l.resolvedFindings.addMask(before & ~mask & ~SEEN, ref, 'key', identity);
     });
   }
 
@@ -280,7 +348,7 @@ export class DeltaTracker {
       if (!currentAccounts.has(ref.accountId)) continue;
       this.each(ref.accountId, (l) => {
         l.removedUsers.add(() => ref);
-        l.resolvedFindings.addMask(value, ref, 'user');
+        l.resolvedFindings.addMask(value, ref, 'user', identity);
       });
     }
     for (const [identity, value] of this.previous.keys ?? []) {
@@ -292,7 +360,7 @@ export class DeltaTracker {
       if (!currentAccounts.has(ref.accountId)) continue;
       this.each(ref.accountId, (l) => {
         l.removedKeys.add(() => ref);
-        l.resolvedFindings.addMask(value, ref, 'key');
+        l.resolvedFindings.addMask(value, ref, 'key', identity);
       });
     }
 
@@ -331,6 +399,6 @@ export class DeltaTracker {
 
   /** The delta of a partition in which nothing changed. */
   emptyDelta(): Delta {
-    return new DeltaLists(0).done(this.previous.generatedAt);
+    return this.lists(0).done(this.previous.generatedAt);
   }
 }

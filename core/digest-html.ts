@@ -6,14 +6,16 @@
  * data is cut to the display bound and then escaped (core/cap-rows.ts, core/html-escape.ts), and every
  * list is capped by {@link DIGEST_LIMITS} (docs/ARCHITECTURE.md §6 "Digest", "Email").
  */
+import { ORG_FINDING_TITLES, type OrgFindingId } from './org-findings';
+import type { FindingId } from './types';
 import { displayCell } from './cap-rows';
 import type { KeyRef, StoppedReporting, UserRef } from './delta-types';
 import {
   accountFactsLine,
   accountNames,
+  complianceCaption,
   complianceRows,
   organizationComplianceRows,
-  ComplianceRow,
   controlPolicyLine,
   coverageLine,
   dateOf,
@@ -38,11 +40,13 @@ import {
   moreLine,
   plural,
   riskPaths,
+  riskRankCaption,
   sectionTitle,
 } from './digest-model';
+import type { Severity } from './finding-ids';
 import { escapeHtml } from './html-escape';
 import { coverageStatusText } from './summary';
-import type { GroupSummary, RiskyKey, Summary } from './summary';
+import type { ControlCompliance, GroupSummary, RiskyKey, Summary } from './summary';
 import type { CoverageEntry } from './types';
 
 export {
@@ -114,6 +118,20 @@ const STYLE = {
   figureLabel: `font-size:12px;line-height:16px;color:${COLOR.muted};`,
   barCell: 'padding:0 6px 10px 6px;border-bottom:1px solid #eceff2;',
 } as const;
+
+/** Ink of each severity's label: text colour only, which every email client keeps. */
+const SEVERITY_INK: Readonly<Record<Severity, string>> = {
+  critical: COLOR.bad,
+  high: '#bc4c00',
+  medium: '#7d4e00',
+  low: COLOR.muted,
+};
+
+/** A severity as the digest shows it: `CRITICAL` in bold, in its ink; nothing when unknown. */
+function severityTag(severity: Severity | undefined): string {
+  if (severity === undefined) return '';
+  return `<span data-severity="${severity}" style="font-weight:bold;font-size:11px;letter-spacing:0.5px;white-space:nowrap;color:${SEVERITY_INK[severity]};">${severity.toUpperCase()}</span>`;
+}
 
 /** A value of the data in HTML: cut to the display bound, then escaped (bytes are counted after escaping). */
 const e = (value: string | number | undefined): string =>
@@ -236,20 +254,22 @@ function findingChangeTable(
   list: ListView<FindingChangeView>,
   names: ReadonlyMap<string, string>,
   empty: string,
+  ageTitle: string,
 ): string {
   const withOwner = list.shown.some((r) => r.ownerTag !== undefined);
-  const withAge = list.shown.some((r) => r.ageDays !== undefined);
+  // A new finding is 0 days old: the column appears when some row's age says more (a resolved one's time open).
+  const withAge = list.shown.some((r) => (r.ageDays ?? 0) > 0);
   const columns: Column[] = [
     { title: 'Finding' },
     { title: 'User, account and key' },
     ...(withOwner ? [{ title: 'Owner' }] : []),
-    ...(withAge ? [{ title: 'Age', numeric: true }] : []),
+    ...(withAge ? [{ title: ageTitle, numeric: true }] : []),
   ];
   return listTable(
     list,
     columns,
     (r) => [
-      `${e(FINDING_TITLES[r.finding])}${div(STYLE.sub, code(r.finding))}`,
+      `${severityTag(r.severity)} ${e(FINDING_TITLES[r.finding])}${div(STYLE.sub, code(r.finding))}`,
       `${span(STYLE.strong, e(r.userName))}${div(STYLE.sub, accountCell(r.accountId, names.get(r.accountId)))}${keyLabel(r) ? div(STYLE.sub, code(keyLabel(r))) : ''}`,
       ...(withOwner ? [e(r.ownerTag)] : []),
       ...(withAge ? [r.ageDays === undefined ? '' : e(plural(r.ageDays, 'day'))] : []),
@@ -298,9 +318,9 @@ function changesSection(
         ? `<p style="${STYLE.muted}">Compared with the run of ${e(d.previousGeneratedAt)}.</p>`
         : '',
       h3('New findings', d.newFindings.count),
-      findingChangeTable(views.newFindings, names, 'No new findings.'),
+      findingChangeTable(views.newFindings, names, 'No new findings.', 'Age'),
       h3('Resolved findings', d.resolvedFindings.count),
-      findingChangeTable(views.resolvedFindings, names, 'No finding was resolved.'),
+      findingChangeTable(views.resolvedFindings, names, 'No finding was resolved.', 'Open for'),
       h3('Accounts that stopped reporting', d.accountsStoppedReporting.count),
       listTable(views.stopped, [{ title: 'Account' }, { title: 'Status' }], stopped, 'None.'),
       `<p style="${STYLE.muted}">Users: ${fmt(d.newUsers.count)} new, ${fmt(d.removedUsers.count)} removed. Access keys: ${fmt(d.newKeys.count)} new, ${fmt(d.removedKeys.count)} removed.</p>`,
@@ -319,6 +339,7 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
     const facts = [
       lastUsed(k.daysSinceLastUse),
       ...(k.privileges.length > 0 ? [`can ${k.privileges.join(', ')}`] : []),
+      ...(k.riskScore !== undefined ? [`risk ${k.riskScore}`] : []),
     ];
     return [
       fmt(i + 1),
@@ -327,14 +348,14 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
         riskPaths(k)
           .map((path) => div(STYLE.sub, e(path)))
           .join('') +
-        div(STYLE.finding, e(k.findings.join(', '))),
+        div(STYLE.finding, `${severityTag(k.severity)}${k.severity ? ' ' : ''}${e(k.findings.join(', '))}`),
       k.ageDays === undefined ? '' : e(plural(k.ageDays, 'day')),
     ];
   };
   return titled(
     'risks',
     summary,
-    `<p style="${STYLE.muted}">Active keys with findings, riskiest first: root, then admin, then data-read, then oldest.</p>\n` +
+    `<p style="${STYLE.muted}">${e(riskRankCaption())}</p>\n` +
       listTable(
         list,
         [
@@ -379,29 +400,34 @@ function coverageSection(summary: Summary, list: ListView<CoverageEntry>): strin
   );
 }
 
-function complianceSection(summary: Summary): string {
-  const { failing, passing } = complianceRows(summary);
-  const row = (r: ComplianceRow): string[] => [
-    r.cis ? e(r.cis) : '—',
-    `${e(FINDING_TITLES[r.id])}${div(STYLE.sub, code(r.id))}`,
-    fmt(r.users),
-    fmt(r.keys),
+/** The controls' findings as one title: `Console password without MFA`, or two joined by ` / `. */
+function controlTitle(c: ControlCompliance): string {
+  const title = (id: (typeof c.findings)[number]): string =>
+    id in FINDING_TITLES ? FINDING_TITLES[id as FindingId] : ORG_FINDING_TITLES[id as OrgFindingId];
+  return c.findings.map(title).join(' / ');
+}
+
+function complianceSection(summary: Summary, list: ListView<ControlCompliance>): string {
+  const { outsideCis } = complianceRows(summary);
+  const count = (n: number, bad: boolean): string =>
+    bad && n > 0 ? span(`font-weight:bold;color:${COLOR.bad};`, fmt(n)) : fmt(n);
+  const row = (c: ControlCompliance): string[] => [
+    `${span(`${STYLE.strong}white-space:nowrap;`, e(c.cis))} ${e(controlTitle(c))}` +
+      div(
+        STYLE.sub,
+        [
+          severityTag(c.severity),
+          ...(c.securityHub ? [span('white-space:nowrap;', `Security Hub ${e(c.securityHub)}`)] : []),
+          ...c.findings.map((id) => code(id)),
+        ].join(' · '),
+      ),
+    count(c.accountsFailing, true),
+    count(c.accountsPassing, false),
+    count(c.accountsNotEvaluated, false),
   ];
-  const rows =
-    failing.length > 0
-      ? table(
-          [
-            { title: 'CIS', short: true },
-            { title: 'Finding' },
-            { title: 'Users', numeric: true },
-            { title: 'Keys', numeric: true },
-          ],
-          failing.map(row),
-        )
-      : `<p style="${STYLE.p}">No findings.</p>`;
-  const none =
-    passing.length > 0
-      ? `<p style="${STYLE.muted}">No findings for: ${passing.map((r) => e(`${r.cis ? `${r.cis} ` : ''}${FINDING_TITLES[r.id]}`)).join('; ')}.</p>`
+  const outside =
+    outsideCis.length > 0
+      ? `<p style="${STYLE.muted}">Outside CIS: ${outsideCis.map((r) => e(`${FINDING_TITLES[r.id]} (${plural(r.users, 'user')}, ${plural(r.keys, 'key')})`)).join('; ')}.</p>`
       : '';
   const orgRows = organizationComplianceRows(summary);
   const organization =
@@ -419,7 +445,20 @@ function complianceSection(summary: Summary): string {
   return titled(
     'compliance',
     summary,
-    `<p style="${STYLE.muted}">CIS AWS Foundations Benchmark controls failed, by users and access keys; — marks a finding outside CIS.</p>\n${rows}\n${none}${organization}`,
+    `<p style="${STYLE.muted}">${e(complianceCaption(summary))}</p>\n` +
+      listTable(
+        list,
+        [
+          { title: 'Control' },
+          { title: 'Failing', numeric: true },
+          { title: 'Passing', numeric: true },
+          { title: 'Not evaluated', numeric: true },
+        ],
+        row,
+        'No CIS control in this version maps to a finding.',
+      ) +
+      outside +
+      organization,
   );
 }
 
@@ -494,7 +533,7 @@ export function renderDigestHtml(summary: Summary, options: DigestHtmlOptions = 
     changesSection(summary, lists.delta, names),
     risksSection(summary, lists.risks),
     coverageSection(summary, lists.coverage),
-    complianceSection(summary),
+    complianceSection(summary, lists.compliance),
     breakdownSection('by-ou', summary, lists.byOu, 'OU'),
     breakdownSection('by-tag', summary, lists.byTag, summary.byTag.key),
     ownersSection(summary),

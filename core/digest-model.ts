@@ -15,7 +15,16 @@ import {
 } from './org-findings';
 import { EXPIRING_SOON_DAYS, exemptionsProblemText } from './exemptions';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
-import type { GroupSummary, RiskyKey, Summary } from './summary';
+import {
+  AGE_CAP_DAYS,
+  AGE_POINTS,
+  PRIVILEGE_POINTS,
+  SEVERITY_POINTS,
+  type ControlCompliance,
+  type GroupSummary,
+  type RiskyKey,
+  type Summary,
+} from './summary';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
 import type { RefusedOwner } from './owners';
 
@@ -28,6 +37,8 @@ export interface DigestLimits {
   readonly groups: number;
   /** Per list of changes since the previous run. */
   readonly deltaItems: number;
+  /** Rows (CIS controls) of the compliance table. */
+  readonly complianceControls: number;
   readonly warnings: number;
 }
 
@@ -37,6 +48,7 @@ export const DIGEST_LIMITS: DigestLimits = {
   riskiestKeys: 50,
   groups: 30,
   deltaItems: 20,
+  complianceControls: 20,
   warnings: 10,
 };
 
@@ -317,13 +329,13 @@ export function riskPaths(k: Pick<RiskyKey, 'adminPath' | 'dataReadPath'>): stri
 }
 
 /**
- * A new or resolved finding as the digest shows it. `ownerTag` and `ageDays` are shown when the data
- * carries them (issue 13 items 4 and 5: the run state gives a finding's first-seen time, the account's
- * tags its owner); today's delta does not, and the digest then leaves their columns out.
+ * A new or resolved finding as the digest shows it: its severity, and its age (`ageDays`, from the run
+ * state's first-seen time) when some row's is above 0 — a resolved finding's time open; a new one is 0.
+ * `ownerTag` is shown when the data carries it; summary.json holds no account tags, so today's delta does
+ * not, and the digest then leaves the owner column out.
  */
 export interface FindingChangeView extends FindingChange {
   readonly ownerTag?: string;
-  readonly ageDays?: number;
 }
 
 /** A capped list and where its whole can be read. */
@@ -347,6 +359,8 @@ export interface DigestLists {
   readonly risks: ListView<RiskyKey>;
   readonly byOu: ListView<GroupSummary>;
   readonly byTag: ListView<GroupSummary>;
+  /** The per-control compliance table, in CIS order (summary.json `compliance`). */
+  readonly compliance: ListView<ControlCompliance>;
   readonly delta?: DeltaViews;
   readonly warnings: ListView<string>;
 }
@@ -384,6 +398,7 @@ export function digestLists(summary: Summary, options: DigestOptions): DigestLis
     risks: view(risks.rows, limits.riskiestKeys, at.csv, risks.total),
     byOu: view(byFindings(summary.byOu), limits.groups, at.summary),
     byTag: view(byFindings(summary.byTag.values), limits.groups, at.summary),
+    compliance: view(complianceRows(summary).controls, limits.complianceControls, at.summary),
     ...(d
       ? {
           delta: {
@@ -401,30 +416,50 @@ export function digestLists(summary: Summary, options: DigestOptions): DigestLis
   };
 }
 
-/** Rows of a compliance table: one per finding id, with its CIS control when it maps to one. */
-export interface ComplianceRow {
+/** A finding outside CIS present in the run, for the compliance section's closing line. */
+export interface OutsideCisRow {
   readonly id: FindingId;
-  readonly cis?: string;
   readonly users: number;
   readonly keys: number;
 }
 
 /**
- * The compliance section's rows: findings present first (most users first), then, apart, the ids nobody
- * has. Integration point for issue 13 item 2: when summary.json carries the per-control compliance table
- * (accounts passing / failing per CIS control), this section shows it instead.
+ * The compliance section: summary.json's per-control table (accounts passing, failing and not evaluated
+ * per CIS control in the run's `cisVersion`, in CIS order, like Security Hub's), and the findings that
+ * map to no CIS control but are present (most users first), which the table cannot show. A summary
+ * written before the table existed has no `compliance`: no controls.
  */
-export function complianceRows(summary: Summary): { failing: ComplianceRow[]; passing: ComplianceRow[] } {
-  const rows = FINDING_IDS.map((id): ComplianceRow => {
-    const f = summary.findings[id];
-    return { id, ...(f?.cis ? { cis: f.cis } : {}), users: f?.users ?? 0, keys: f?.keys ?? 0 };
-  });
-  const failing = rows
+export function complianceRows(summary: Summary): {
+  controls: readonly ControlCompliance[];
+  outsideCis: OutsideCisRow[];
+} {
+  // Organization-scope rows (one verdict for the whole organization) have their own table: organizationComplianceRows.
+  const controls = ((summary.compliance as Summary['compliance'] | undefined) ?? []).filter(
+    (c) => c.scope !== 'organization',
+  );
+  const inTable = new Set(controls.flatMap((c) => c.findings));
+  const outsideCis = FINDING_IDS.filter((id) => !inTable.has(id) && summary.findings[id]?.cis === undefined)
+    .map((id) => ({ id, users: summary.findings[id]?.users ?? 0, keys: summary.findings[id]?.keys ?? 0 }))
     .filter((r) => r.users + r.keys > 0)
     .sort(
       (a, b) => b.users - a.users || b.keys - a.keys || FINDING_IDS.indexOf(a.id) - FINDING_IDS.indexOf(b.id),
     );
-  return { failing, passing: rows.filter((r) => r.users + r.keys === 0) };
+  return { controls, outsideCis };
+}
+
+/** The compliance table's caption, in both bodies: the benchmark version and what the counts mean. */
+export function complianceCaption(summary: Summary): string {
+  return `CIS AWS Foundations Benchmark ${summary.cisVersion}: accounts passing and failing each control, as Security Hub counts them (an account fails when any user or key has the finding); not evaluated: no usable report, or the report lacks the fact the control needs.`;
+}
+
+/**
+ * How the top risks are ranked, in both bodies: summary.json's risk score (core/summary.ts `riskScore`),
+ * its weights read from the same constants.
+ */
+export function riskRankCaption(): string {
+  const s = SEVERITY_POINTS;
+  const p = PRIVILEGE_POINTS;
+  return `Active keys with findings, ranked by risk score (0–100): the most severe finding (critical ${s.critical}, high ${s.high}, medium ${s.medium}, low ${s.low}) + the user's power (root ${p.root}, admin ${p.admin}, data-read ${p.dataRead}) + the key's age (up to ${AGE_POINTS} at ${AGE_CAP_DAYS} days).`;
 }
 
 /** One organization finding in the compliance section: judged once for the whole organization. */

@@ -8,6 +8,7 @@ import type { UserRef } from './delta-types';
 import {
   accountNames,
   accountFactsLine,
+  complianceCaption,
   complianceRows,
   controlPolicyLine,
   organizationComplianceRows,
@@ -34,6 +35,7 @@ import {
   moreLine,
   plural,
   riskPaths,
+  riskRankCaption,
   sectionTitle,
 } from './digest-model';
 import { coverageStatusText, describeCoverageEntry } from './summary';
@@ -130,21 +132,25 @@ function findingChangesText(
   list: ListView<FindingChangeView>,
   names: ReadonlyMap<string, string>,
   empty: string,
+  ageTitle: string,
 ): string[] {
   const withOwner = list.shown.some((r) => r.ownerTag !== undefined);
-  const withAge = list.shown.some((r) => r.ageDays !== undefined);
+  // As in the HTML: a new finding is 0 days old, so the column appears only when some age says more.
+  const withAge = list.shown.some((r) => (r.ageDays ?? 0) > 0);
   const header = [
+    'severity',
     'finding',
     'user',
     'account',
     'key',
     ...(withOwner ? ['owner'] : []),
-    ...(withAge ? ['age'] : []),
+    ...(withAge ? [ageTitle] : []),
   ];
   return listText(
     list,
     header,
     (r) => [
+      r.severity ?? '',
       r.finding,
       r.userName,
       names.has(r.accountId) ? `${r.accountId} (${names.get(r.accountId)})` : r.accountId,
@@ -172,12 +178,12 @@ function changesText(
   out.push(
     '',
     `New findings (${fmt(d.newFindings.count)}):`,
-    ...findingChangesText(views.newFindings, names, 'No new findings.'),
+    ...findingChangesText(views.newFindings, names, 'No new findings.', 'age'),
   );
   out.push(
     '',
     `Resolved findings (${fmt(d.resolvedFindings.count)}):`,
-    ...findingChangesText(views.resolvedFindings, names, 'No finding was resolved.'),
+    ...findingChangesText(views.resolvedFindings, names, 'No finding was resolved.', 'open for'),
   );
   out.push(
     '',
@@ -262,10 +268,7 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   const out: string[] = [...headlineText(summary, labelOf(summary, options))];
   out.push(...changesText(summary, lists.delta, names));
 
-  out.push(
-    ...heading('risks', summary),
-    'Active keys with findings, riskiest first: root, then admin, then data-read, then oldest.',
-  );
+  out.push(...heading('risks', summary), riskRankCaption());
   const risks = lists.risks;
   if (risks.shown.length + risks.hidden === 0) out.push('No active key has a finding.');
   // Two lines per key (who and what, then why) so the text part stays readable where mail wraps lines.
@@ -277,12 +280,13 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
       ...(k.ageDays === undefined ? [] : [`${plural(k.ageDays, 'day')} old`]),
       lastUsed(k.daysSinceLastUse),
       ...(k.privileges.length > 0 ? [`can ${k.privileges.join(', ')}`] : []),
+      ...(k.riskScore !== undefined ? [`risk ${k.riskScore}`] : []),
     ];
     out.push(
       `${fmt(i + 1).padStart(rank)}. ${clean(k.userName)} in ${clean(account)}: ${clean(facts.join(', '))}`,
     );
     for (const path of riskPaths(k)) out.push(`${' '.repeat(rank + 2)}${clean(path)}`);
-    out.push(`${' '.repeat(rank + 2)}${k.findings.join(', ')}`);
+    out.push(`${' '.repeat(rank + 2)}${k.severity ? `${k.severity}: ` : ''}${k.findings.join(', ')}`);
   });
   out.push(...more(risks));
 
@@ -305,23 +309,28 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   const exemptionsProblem = exemptionsProblemLine(summary);
   if (exemptionsProblem) out.push(`${clean(exemptionsProblem, 1000)}.`);
 
-  const { failing, passing } = complianceRows(summary);
+  const { outsideCis } = complianceRows(summary);
+  out.push(...heading('compliance', summary), complianceCaption(summary));
   out.push(
-    ...heading('compliance', summary),
-    'CIS AWS Foundations Benchmark controls failed, by users and access keys; - marks a finding outside CIS.',
+    ...listText(
+      lists.compliance,
+      ['CIS', 'finding', 'severity', 'Security Hub', 'failing', 'passing', 'not evaluated'],
+      (c) => [
+        c.cis,
+        c.findings.join(', '),
+        c.severity,
+        c.securityHub ?? '-',
+        fmt(c.accountsFailing),
+        fmt(c.accountsPassing),
+        fmt(c.accountsNotEvaluated),
+      ],
+      'No CIS control in this version maps to a finding.',
+      [4, 5, 6],
+    ),
   );
-  out.push(
-    failing.length > 0
-      ? textTable(
-          failing.map((r) => [r.id, r.cis ?? '-', fmt(r.users), fmt(r.keys)]),
-          ['finding', 'CIS', 'users', 'keys'],
-          [2, 3],
-        )
-      : 'No findings.',
-  );
-  if (passing.length > 0) {
+  if (outsideCis.length > 0) {
     out.push(
-      `No findings for: ${passing.map((r) => `${r.cis ? `${r.cis} ` : ''}${FINDING_TITLES[r.id]}`).join('; ')}.`,
+      `Outside CIS: ${outsideCis.map((r) => `${FINDING_TITLES[r.id]} (${plural(r.users, 'user')}, ${plural(r.keys, 'key')})`).join('; ')}.`,
     );
   }
 

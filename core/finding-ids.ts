@@ -110,15 +110,9 @@ export interface FindingControls {
  * IAM.4 iam_no_root_access_key, IAM.5 iam_user_mfa_enabled_console_access, IAM.9 root MFA, IAM.22
  * iam_user_accesskey_unused + iam_user_console_access_unused).
  *
- * The same files number the controls of findings that other branches add (for the lead; no finding here):
- *
- * | control (Prowler check)                                       | v4.0.1 | v5.0.0 | v6.0.0 | v7.0.0 |
- * | ------------------------------------------------------------- | ------ | ------ | ------ | ------ |
- * | root hardware MFA (iam_root_hardware_mfa_enabled)             | 1.6    | 1.5    | 2.5    | 2.6    |
- * | password length ≥ 14 (iam_password_policy_minimum_length_14)  | 1.8    | 1.7    | 2.7    | 2.8    |
- * | password reuse (iam_password_policy_reuse_24)                 | 1.9    | 1.8    | 2.8    | 2.9    |
- * | permissions only through groups (iam_policy_attached_only_…)  | 1.15   | 1.14   | 2.14   | 2.13   |
- * | centralized root access (iam_root_credentials_management_…)   | —      | —      | —      | 2.1.1  |
+ * The account-facts findings below (root hardware MFA, password length and reuse, permissions only through
+ * groups) take their ids from the same files (the comment above them names the checks); centralized root
+ * access (v7.0.0 2.1.1) is an organization finding, numbered in core/org-findings.ts ORG_FINDING_CONTROLS.
  */
 export const FINDING_CONTROLS: Readonly<Record<FindingId, FindingControls>> = {
   'root-access-key': { cisV4: '1.4', cisV5: '1.3', cisV6: '2.3', cisV7: '2.4', securityHub: 'IAM.4' },

@@ -10,7 +10,7 @@ import type { CsvWriter } from './csv-writer';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
 import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
 import type { Thresholds } from './thresholds';
-import { wholeDaysBetweenMs } from './time';
+import { formatReportTime, wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
 import { NewFindingCollector } from './notifications';
 import { expiredNote, type ExemptionOutcome } from './exemptions';
@@ -141,7 +141,10 @@ export function findingPath(id: FindingId, paths: PrivilegePaths | undefined): s
  */
 export class FindingsCsv {
   private readonly nowMs: number;
+  /** The run's time as ISO text (first-seen of the new-finding events and the state file). */
   private readonly nowIso: string;
+  /** This run's time as a `first_seen` cell. */
+  private readonly nowCell: string;
 
   constructor(
     private readonly csv: CsvWriter | undefined,
@@ -156,6 +159,7 @@ export class FindingsCsv {
     private readonly newFindings?: NewFindingCollector,
   ) {
     this.nowMs = now.getTime();
+    this.nowCell = formatReportTime(this.nowMs);
     this.nowIso = now.toISOString();
   }
 
@@ -228,7 +232,8 @@ export class FindingsCsv {
       controls.cisV6 ?? '',
       controls.cisV7 ?? '',
       controls.securityHub ?? '',
-      seen,
+      // The state file keeps first-seen times as written by toISOString; the cell is in the one CSV form.
+      Number.isNaN(seenMs) ? '' : formatReportTime(seenMs),
       Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
       findingDetail(id, subject, facts, this.nowMs, this.thresholds),
       findingPath(id, facts.paths),
@@ -257,7 +262,7 @@ export class FindingsCsv {
       controls.cisV6 ?? '',
       controls.cisV7 ?? '',
       controls.securityHub ?? '',
-      this.nowIso,
+      this.nowCell,
       '0',
       finding.detail,
       '',

@@ -26,6 +26,7 @@ import {
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
   CredentialReportRow,
   FINDINGS_COLUMNS,
+  NEVER_USED,
   ROOT_USER,
   TAG_COLUMN_PREFIX,
 } from './columns';
@@ -52,7 +53,8 @@ import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './
 import { rootHoldings } from './org-findings';
 import { RunStateWriter } from './run-state';
 import { neutraliseCell } from './csv-safety';
-import { parseReportTimeMs } from './time';
+import { reportStatusCell } from './coverage';
+import { formatReportTime, parseReportTimeMs, reportTimeCell } from './time';
 import { Heap, RiskyKey, Summary, SummaryBuilder, AccountTally } from './summary';
 import { Thresholds } from './thresholds';
 import { wholeDaysBetween } from './time';
@@ -212,6 +214,24 @@ export function findingsHeader(tagKeys: readonly string[]): string[] {
   return [...ACCOUNT_COLUMNS, ...tagKeys.map((k) => `${TAG_COLUMN_PREFIX}${k}`), ...FINDINGS_COLUMNS];
 }
 
+/** The account and tag cells that lead a row of any of the three CSVs (ACCOUNT_COLUMNS, then the tags). */
+function accountPrefix(
+  accountId: string,
+  meta: AccountMetadata | undefined,
+  reportStatus: string,
+  tagKeys: readonly string[],
+): string[] {
+  return [
+    accountId,
+    meta?.name ?? '',
+    meta?.email ?? '',
+    meta?.state ?? '',
+    meta?.ouPath ?? '',
+    reportStatus,
+    ...tagKeys.map((k) => meta?.tags[k] ?? ''),
+  ];
+}
+
 /** Every tag key present in the metadata, sorted. */
 export function defaultTagKeys(metadata: OrgMetadata | undefined): string[] {
   const keys = new Set<string>();
@@ -333,6 +353,15 @@ export function passwordPolicyCell(policy: PasswordPolicyFact | undefined): stri
   return `min ${policy.minimumPasswordLength}, ${reuse}`;
 }
 
+/**
+ * access-keys.csv's `last_used_service` / `last_used_region`: AWS writes `N/A` there for a key never used
+ * (or used before AWS tracked it); credreport's own columns leave what is not known empty, and say
+ * "never used" once, in `last_used_date` (docs/ARCHITECTURE.md §6).
+ */
+function lastUseNameCell(value: string | undefined): string {
+  return value === undefined || value === 'N/A' ? '' : value;
+}
+
 function numberCell(value: number | undefined): string {
   return value === undefined ? '' : String(value);
 }
@@ -438,6 +467,8 @@ const NO_KEYS: readonly AccessKeyRecord[] = [];
 interface AccountContext {
   readonly report: AccountReport;
   readonly generatedMs: number;
+  /** `report_generated_time`: the report's generatedTime in the written form. */
+  readonly generatedCell: string;
   readonly prefix: readonly string[];
   readonly meta?: AccountMetadata;
   readonly tally: AccountTally;
@@ -479,6 +510,8 @@ interface RunState {
   readonly findings: FindingsCsv;
   readonly runState?: RunStateWriter;
   readonly exemptions?: ExemptionMatcher;
+  /** Account id → its rows' `report_status` cell, for the organization findings' member rows. */
+  readonly reportStatus: Map<string, string>;
   /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
   readonly firstSeenOrNow: (id: FindingId) => string;
   /** First-seen time of a finding of the user or key last given to the delta (undefined: new now). */
@@ -615,6 +648,8 @@ async function writeInventoryKey(
   const findings = exemption?.open ?? evaluated;
   const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
   const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
+  const created = reportTimeCell(record.createDate) ?? '';
+  const lastUsedCell = facts.lastUsed ? formatReportTime(facts.lastUsed.getTime()) : NEVER_USED;
   const cells = [
     ...ctx.prefix,
     record.userName,
@@ -622,11 +657,11 @@ async function writeInventoryKey(
     record.accessKeyId,
     '',
     record.status,
-    record.createDate,
+    created,
     numberCell(ageDays),
-    record.lastUsedDate ?? '',
-    record.lastUsedService ?? '',
-    record.lastUsedRegion ?? '',
+    lastUsedCell,
+    lastUseNameCell(record.lastUsedService),
+    lastUseNameCell(record.lastUsedRegion),
     numberCell(daysSinceLastUse),
     ...privilegeCells(user.privileges),
     user.paths.admin,
@@ -643,11 +678,11 @@ async function writeInventoryKey(
     ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
     ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
     activeKeys: user.activeKeys,
-    created: record.createDate,
+    created,
     active,
     isRoot: false,
     ...(ageDays !== undefined ? { ageDays } : {}),
-    ...(record.lastUsedDate ? { lastUsedDate: record.lastUsedDate } : {}),
+    ...(facts.lastUsed ? { lastUsedDate: lastUsedCell } : {}),
     ...(daysSinceLastUse !== undefined ? { daysSinceLastUse } : {}),
     ...(user.privileges ? { privileges: user.privileges } : {}),
     paths: user.paths,
@@ -729,7 +764,7 @@ async function writeUser(
     paths.dataRead,
     userFindings.join(';'),
     maxSeverity(userFindings) ?? '',
-    ctx.report.generatedTime,
+    ctx.generatedCell,
     ...accountFactCells(isRoot, evaluation.rootCredentials, ctx.report.accountFacts),
     ...exemptionCells(rowExemption),
   );
@@ -777,7 +812,9 @@ async function writeUser(
     const ageDays = facts.lastRotated ? wholeDaysBetween(facts.lastRotated, now) : undefined;
     const daysSinceLastUse = facts.lastUsed ? wholeDaysBetween(facts.lastUsed, now) : undefined;
     const accessKeyId = record?.accessKeyId ?? '';
-    const lastUsedDate = row[columns.lastUsedDate];
+    // AWS's cells in credreport's own columns: times in the one written form, never used said once.
+    const created = reportTimeCell(row[columns.lastRotated]) ?? '';
+    const lastUsedDate = facts.lastUsed ? formatReportTime(facts.lastUsed.getTime()) : NEVER_USED;
     await writeKeyRow(
       state,
       ctx,
@@ -788,11 +825,11 @@ async function writeUser(
         accessKeyId,
         String(slot),
         facts.active ? 'Active' : 'Inactive',
-        row[columns.lastRotated],
+        created,
         numberCell(ageDays),
         lastUsedDate,
-        row[columns.lastUsedService],
-        row[columns.lastUsedRegion],
+        lastUseNameCell(row[columns.lastUsedService]),
+        lastUseNameCell(row[columns.lastUsedRegion]),
         numberCell(daysSinceLastUse),
         ...privilegeRow,
         paths.admin,
@@ -810,7 +847,7 @@ async function writeUser(
         ...(facts.lastRotated ? { createdMs: facts.lastRotated.getTime() } : {}),
         ...(facts.lastUsed ? { lastUsedMs: facts.lastUsed.getTime() } : {}),
         activeKeys: evaluation.activeKeys,
-        created: row[columns.lastRotated],
+        created,
         active: facts.active,
         isRoot,
         ...(ageDays !== undefined ? { ageDays } : {}),
@@ -867,17 +904,14 @@ async function writeAccount(
     return;
   }
   const meta = metaById.get(accountId);
-  const prefix = [
-    accountId,
-    meta?.name ?? '',
-    meta?.email ?? '',
-    meta?.state ?? '',
-    meta?.ouPath ?? '',
-    ...tagKeys.map((k) => meta?.tags[k] ?? ''),
-  ];
+  const { now, thresholds } = state.input;
+  const status = reportStatusCell(report.generatedTime, now, thresholds.staleHours);
+  state.reportStatus.set(accountId, status);
+  const prefix = accountPrefix(accountId, meta, status, tagKeys);
   let ctx: AccountContext = {
     report,
     generatedMs,
+    generatedCell: formatReportTime(generatedMs),
     prefix,
     ...(meta ? { meta } : {}),
     tally: builder.account(accountId, report.generatedTime),
@@ -953,6 +987,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   const delta = input.previous
     ? new DeltaTracker(
         input.previous,
+        input.now,
         undefined,
         // A partition's digest shows at most DIGEST_LIMITS.deltaItems rows per list: keep no more.
         input.partitionOf ? { of: input.partitionOf, limit: DIGEST_LIMITS.deltaItems } : undefined,
@@ -982,6 +1017,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     ),
     ...(runState ? { runState } : {}),
     ...(input.exemptions ? { exemptions: new ExemptionMatcher(input.exemptions, input.now) } : {}),
+    reportStatus: new Map(),
     firstSeen,
     firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
   };
@@ -1015,16 +1051,10 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   // Organization findings close findings.csv: the organization's own row (its id in account_id), then one
   // per member account on that account's columns (docs/ARCHITECTURE.md §6).
   for (const finding of builder.organization().findings) {
-    const meta = finding.resource === finding.accountId ? metaById.get(finding.resource) : undefined;
-    const prefix = [
-      finding.resource,
-      meta?.name ?? '',
-      meta?.email ?? '',
-      meta?.state ?? '',
-      meta?.ouPath ?? '',
-      ...tagKeys.map((k) => meta?.tags[k] ?? ''),
-    ];
-    await state.findings.writeOrganization(prefix, finding);
+    const member = finding.resource === finding.accountId;
+    const meta = member ? metaById.get(finding.resource) : undefined;
+    const status = member ? (state.reportStatus.get(finding.resource) ?? '') : '';
+    await state.findings.writeOrganization(accountPrefix(finding.resource, meta, status, tagKeys), finding);
   }
   await Promise.all([
     state.credentialReport.end(),

@@ -6,6 +6,7 @@
 import { CREDENTIAL_REPORT_COLUMNS, ROOT_USER } from './columns';
 import { ADMIN_SENTINELS } from './direct-power';
 import { policyLabel } from './privilege-proofs';
+import { formatReportTime } from './time';
 import {
   AccessKeyRecord,
   AccountFacts,
@@ -27,7 +28,7 @@ export const DYNAMODB_READ_ONLY = 'arn:aws:iam::aws:policy/AmazonDynamoDBReadOnl
 
 /** A time as IAM writes it in a credential report: `2024-01-15T10:20:30+00:00` (truncated to the second). */
 export function reportTime(ms: number): string {
-  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}+00:00`;
+  return formatReportTime(ms);
 }
 
 /** A time as the SDK serialises it (`2024-01-15T10:20:30.000Z`), truncated to the second like IAM. */

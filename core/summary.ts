@@ -18,7 +18,7 @@ import {
   PrivilegeKind,
   ReportProblem,
 } from './types';
-import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
+import { ageText, coverageVerdict, CoverageVerdict, hoursText, reportCoverageStatus } from './coverage';
 import type { Delta } from './delta-types';
 import type { NotificationOutcome } from './notifications';
 import type { ExemptionsSummary } from './exemptions';
@@ -315,16 +315,6 @@ export function coverageStatusText(entry: Pick<CoverageEntry, 'status' | 'reason
 export function describeCoverageEntry(entry: CoverageEntry): string {
   const name = entry.accountName ? ` (${entry.accountName})` : '';
   return `${entry.accountId}${name}: ${coverageStatusText(entry)}${entry.detail ? `: ${entry.detail}` : ''}`;
-}
-
-function fmtHours(hours: number): string {
-  return hours === 1 ? '1 hour' : `${hours} hours`;
-}
-
-/** A duration as whole hours below two days, else whole days: `5 hours`, `3 days`. */
-function fmtAge(ms: number): string {
-  const hours = Math.floor(Math.max(0, ms) / 3_600_000);
-  return hours < 48 ? fmtHours(hours) : `${Math.floor(hours / 24)} days`;
 }
 
 /** A binary heap ordered by `before` (the element for which `before(x, y)` holds for all y is on top). */
@@ -871,7 +861,7 @@ export class SummaryBuilder {
   /** `2024-05-29T06:00:00.000Z (3 days ago)`: when the account's report was generated, and its age now. */
   private reportAge(tally: AccountTally): string {
     const ageMs = this.options.now.getTime() - (tally.reportGeneratedMs ?? Number.NaN);
-    const age = Number.isNaN(ageMs) ? '' : ` (${fmtAge(ageMs)} ago)`;
+    const age = Number.isNaN(ageMs) ? '' : ` (${ageText(ageMs)} ago)`;
     return `${tally.reportGeneratedTime ?? '?'}${age}`;
   }
 
@@ -879,12 +869,12 @@ export class SummaryBuilder {
   private statusOf(accountId: string): { status: CoverageStatus; tally?: AccountTally } {
     const tally = this.accounts.get(accountId);
     if (!tally) return { status: 'missing' };
-    const stale = isStale(
-      { generatedTime: tally.reportGeneratedTime ?? '' },
+    const status = reportCoverageStatus(
+      tally.reportGeneratedTime ?? '',
       this.options.now,
       this.options.thresholds.staleHours,
     );
-    return { status: stale ? 'stale' : 'reporting', tally };
+    return { status, tally };
   }
 
   /** The summary so far (without `delta`, which runMerge adds from the DeltaTracker). */
@@ -993,7 +983,7 @@ export class SummaryBuilder {
             reason: firstProblem?.reason ?? 'stale',
             detail: firstProblem
               ? `${problemText}; last usable report generated ${report}`
-              : `last report generated ${report}; stale after ${fmtHours(thresholds.staleHours)}`,
+              : `last report generated ${report}; stale after ${hoursText(thresholds.staleHours)}`,
           });
         }
       } else if (isExpected || firstProblem) {

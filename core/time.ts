@@ -140,3 +140,24 @@ export function wholeDaysBetweenMs(earlierMs: number, laterMs: number): number {
   const diff = laterMs - earlierMs;
   return diff > 0 ? Math.floor(diff / MS_PER_DAY) : 0;
 }
+
+/**
+ * An instant in the one form of every timestamp cell credreport writes (docs/ARCHITECTURE.md §6): the
+ * credential report's own, `2026-12-01T06:00:00+00:00` (UTC, whole seconds), so a key created after the
+ * report, a first-seen time and AWS's own cells read alike. `ms` must be a finite epoch time.
+ */
+export function formatReportTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}+00:00`;
+}
+
+/**
+ * A time as credreport writes it in a CSV cell ({@link formatReportTime}), from any ISO 8601 text (IAM's
+ * `+00:00` form, an SDK's `…Z` with milliseconds, another offset); undefined when the text is not a
+ * timestamp (empty, `N/A`, `no_information`, `not_supported`, anything else), for the caller to fill.
+ */
+export function reportTimeCell(text: string | undefined): string | undefined {
+  if (text === undefined || !isReportTimestamp(text)) return undefined;
+  // IAM's own form is already the written form: no Date round trip on the hot path.
+  if (text.length === 25 && text.endsWith('+00:00')) return text;
+  return formatReportTime(parseReportTimeMs(text) as number);
+}

@@ -11,6 +11,7 @@ import type { DigestResult } from '../../aggregator/digest';
 import {
   ACCESS_KEY_COLUMNS,
   ACCOUNT_COLUMNS,
+  NEVER_USED,
   CREDENTIAL_REPORT_COLUMNS,
   CREDENTIAL_REPORT_DERIVED_COLUMNS,
 } from '../../core/columns';
@@ -367,7 +368,8 @@ describe('push path: member agent → central bus → ingest → digest', () => 
       }
       // The service comes from GetAccessKeyLastUsed (moto: 'sts', the call that used it) when the agent
       // looked the key up, else from the report, where moto always writes 'not_supported'.
-      expect({ label, used: row?.last_used_date !== '' && row?.last_used_date !== 'N/A' }).toEqual({
+      // Never used reads `never used` in credreport's own column, whether the report or the inventory said it.
+      expect({ label, used: row?.last_used_date !== NEVER_USED }).toEqual({
         label,
         used: key.used,
       });

@@ -1,4 +1,4 @@
-import { coverageVerdict, isStale } from '../../../core/coverage';
+import { coverageVerdict, isStale, reportCoverageStatus, reportStatusCell } from '../../../core/coverage';
 
 const NOW = new Date('2026-11-21T06:00:00Z');
 const hoursAgo = (h: number): string => new Date(NOW.getTime() - h * 3_600_000).toISOString();
@@ -16,6 +16,27 @@ describe('isStale', () => {
     expect(isStale({ generatedTime: hoursAgo(-2) }, NOW, 26)).toBe(false);
     expect(isStale({ generatedTime: 'yesterday' }, NOW, 26)).toBe(true);
     expect(isStale({ generatedTime: '' }, NOW, 26)).toBe(true);
+  });
+});
+
+describe('reportStatusCell', () => {
+  it('says current exactly when the coverage status is reporting, at the same staleHours edge', () => {
+    expect(reportStatusCell(hoursAgo(26), NOW, 26)).toBe('current');
+    expect(reportCoverageStatus(hoursAgo(26), NOW, 26)).toBe('reporting');
+    const older = new Date(NOW.getTime() - 26 * 3_600_000 - 1).toISOString();
+    expect(reportCoverageStatus(older, NOW, 26)).toBe('stale');
+    expect(reportStatusCell(older, NOW, 26)).toBe('stale (26 hours)');
+  });
+
+  it('gives a stale report its age in hours below two days and in whole days from then on', () => {
+    expect(reportStatusCell(hoursAgo(47), NOW, 26)).toBe('stale (47 hours)');
+    expect(reportStatusCell(hoursAgo(48), NOW, 26)).toBe('stale (2 days)');
+    expect(reportStatusCell(hoursAgo(24 * 9 + 23), NOW, 26)).toBe('stale (9 days)');
+    expect(reportStatusCell(hoursAgo(2), NOW, 1)).toBe('stale (2 hours)');
+  });
+
+  it('says stale without an age when the report time does not parse', () => {
+    expect(reportStatusCell('yesterday', NOW, 26)).toBe('stale');
   });
 });
 

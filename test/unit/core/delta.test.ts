@@ -1,5 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
-import type { PreviousRun } from '../../../core/delta';
+import { DeltaTracker, userIdentity, type PreviousRun } from '../../../core/delta';
+import { findingMask } from '../../../core/finding-ids';
+import type { Summary } from '../../../core/summary';
 import { readPreviousRun } from '../../../core/previous-run';
 import { MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { buildAccountReport, SampleUser, sampleKeyId } from '../../../core/sample-org';
@@ -8,6 +10,7 @@ import { AccountReport } from '../../../core/types';
 
 const NOW = new Date('2024-06-01T06:00:00Z');
 const DAY = 86_400_000;
+const NEXT_DAY = new Date(NOW.getTime() + DAY);
 const A = '100000000001';
 const B = '100000000002';
 
@@ -70,18 +73,22 @@ describe('delta', () => {
     });
     // Next day: carol lost MFA, dave enabled it, bob left, frank joined, svc's key was rotated (a new
     // key id, and the key is now shown from a report that sees it), =eve unchanged; B stopped reporting.
-    const rotated = report(A, [
-      console('carol', false),
-      console('dave', true),
-      service('svc', 0),
-      console('=eve', false),
-      console('frank', true),
-    ]);
+    const rotated = report(
+      A,
+      [
+        console('carol', false),
+        console('dave', true),
+        service('svc', 0),
+        console('=eve', false),
+        console('frank', true),
+      ],
+      NEXT_DAY,
+    );
     const withNewKeyId = {
       ...rotated,
       accessKeys: rotated.accessKeys.map((k) => ({ ...k, accessKeyId: sampleKeyId(A, k.userName, 7) })),
     };
-    ({ result } = await merge({ reports: [withNewKeyId], expectedAccountIds: [A, B], previous }));
+    ({ result } = await merge({ reports: [withNewKeyId], expectedAccountIds: [A, B], previous }, NEXT_DAY));
   });
 
   it('lists new and removed users of accounts that still report', () => {
@@ -112,12 +119,27 @@ describe('delta', () => {
 
   it('lists new and resolved findings per user and counts them per finding', () => {
     const delta = result.summary.delta!;
+    // A new finding is first seen now; a resolved one was open since the previous run (read from CSVs: its time).
     expect(delta.newFindings.items).toEqual([
-      { accountId: A, userName: 'carol', finding: 'console-without-mfa' },
+      {
+        accountId: A,
+        userName: 'carol',
+        finding: 'console-without-mfa',
+        severity: 'high',
+        firstSeen: NEXT_DAY.toISOString(),
+        ageDays: 0,
+      },
     ]);
     expect(delta.newFindings.byFinding).toEqual({ 'console-without-mfa': { users: 1, keys: 0 } });
     expect(delta.resolvedFindings.items).toEqual([
-      { accountId: A, userName: 'dave', finding: 'console-without-mfa' },
+      {
+        accountId: A,
+        userName: 'dave',
+        finding: 'console-without-mfa',
+        severity: 'high',
+        firstSeen: NOW.toISOString(),
+        ageDays: 1,
+      },
     ]);
     expect(delta.resolvedFindings.count).toBe(1);
   });
@@ -143,14 +165,15 @@ describe('delta', () => {
     expect(d.resolvedFindings.byFinding['key-not-rotated']).toEqual({ users: 1, keys: 1 });
     expect(d.newFindings.items).toEqual(
       expect.arrayContaining([
-        { accountId: A, userName: 'new-svc', finding: 'key-not-rotated' },
-        {
+        expect.objectContaining({ accountId: A, userName: 'new-svc', finding: 'key-not-rotated' }),
+        expect.objectContaining({
           accountId: A,
           userName: 'new-svc',
           accessKeyId: sampleKeyId(A, 'new-svc', 1),
           keySlot: 1,
           finding: 'key-not-rotated',
-        },
+          severity: 'medium',
+        }),
       ]),
     );
   });
@@ -215,5 +238,90 @@ describe('delta', () => {
       expect.objectContaining({ accountId: B, status: 'stale', reason: 'stale' }),
     ]);
     expect(r.summary.delta!.newKeys.count).toBe(0);
+  });
+});
+
+describe('DeltaTracker finding lists', () => {
+  const finishOf = (tracker: DeltaTracker, accounts: readonly string[]) =>
+    tracker.finish(new Set(accounts), {
+      byAccount: [],
+      coverage: { entries: [] } as unknown as Summary['coverage'],
+    });
+  const empty = (): PreviousRun => ({
+    users: new Map(),
+    keys: new Map(),
+    accounts: new Set([A, B]),
+    reportingAccounts: new Set(),
+    generatedAt: new Date(NOW.getTime() - DAY).toISOString(),
+  });
+  const feed = (tracker: DeltaTracker): void => {
+    // Output order: account A's users, then B's (the merge writes accounts ascending).
+    tracker.user(A, 'low-user', ['user-direct-policies']);
+    tracker.user(A, 'medium-user', ['key-not-rotated']);
+    tracker.user(A, 'high-a', ['console-without-mfa']);
+    tracker.user(B, '<root_account>', ['root-mfa-disabled']);
+    tracker.user(B, 'high-b', ['console-without-mfa']);
+  };
+
+  it('lists new critical and high findings first, then by severity, then by account, then in output order', () => {
+    const tracker = new DeltaTracker(empty(), NOW);
+    feed(tracker);
+    const items = finishOf(tracker, [A, B]).newFindings.items;
+    expect(items.map((i) => [i.severity, i.accountId, i.userName])).toEqual([
+      ['critical', B, '<root_account>'],
+      ['high', A, 'high-a'],
+      ['high', B, 'high-b'],
+      ['medium', A, 'medium-user'],
+      ['low', A, 'low-user'],
+    ]);
+  });
+
+  it('keeps the most severe changes when the list is capped, and counts every change', () => {
+    const tracker = new DeltaTracker(empty(), NOW, 2);
+    feed(tracker);
+    const list = finishOf(tracker, [A, B]).newFindings;
+    expect(list.count).toBe(5);
+    expect(list.items.map((i) => [i.finding, i.accountId])).toEqual([
+      ['root-mfa-disabled', B],
+      ['console-without-mfa', A],
+    ]);
+  });
+
+  it('dates a new finding to now and a resolved one to its first sighting in the previous state, so its age is the time it stayed open', () => {
+    const firstSeen = '2024-05-02T06:00:00.000Z';
+    const previous: PreviousRun = {
+      ...empty(),
+      users: new Map([
+        [userIdentity(A, 'dave'), findingMask(['console-without-mfa'])],
+        [userIdentity(A, 'bob'), findingMask(['credential-unused'])],
+      ]),
+      firstSeen: new Map([
+        [userIdentity(A, 'dave'), { 'console-without-mfa': firstSeen }],
+        [userIdentity(A, 'bob'), { 'credential-unused': '2024-05-21T06:00:00.000Z' }],
+      ]),
+    };
+    const tracker = new DeltaTracker(previous, NOW);
+    tracker.user(A, 'dave', ['key-not-rotated']);
+    // bob is gone: his finding is resolved in finish, dated the same way.
+    const delta = finishOf(tracker, [A]);
+    expect(delta.newFindings.items).toEqual([
+      expect.objectContaining({ finding: 'key-not-rotated', firstSeen: NOW.toISOString(), ageDays: 0 }),
+    ]);
+    expect(delta.resolvedFindings.items).toEqual([
+      expect.objectContaining({ userName: 'dave', severity: 'high', firstSeen, ageDays: 30 }),
+      expect.objectContaining({ userName: 'bob', severity: 'medium', ageDays: 11 }),
+    ]);
+  });
+
+  it("dates a resolved finding to the previous run's time when the previous run has no state (read from CSVs)", () => {
+    const previous: PreviousRun = {
+      ...empty(),
+      users: new Map([[userIdentity(A, 'dave'), findingMask(['console-without-mfa'])]]),
+    };
+    const tracker = new DeltaTracker(previous, NOW);
+    tracker.user(A, 'dave', []);
+    expect(finishOf(tracker, [A]).resolvedFindings.items).toEqual([
+      expect.objectContaining({ firstSeen: previous.generatedAt, ageDays: 1 }),
+    ]);
   });
 });

@@ -68,6 +68,7 @@ describe('halveLimits', () => {
       riskiestKeys: 25,
       groups: 15,
       deltaItems: 10,
+      complianceControls: 10,
       warnings: 5,
     });
     const steps = halvingSteps(DIGEST_LIMITS);

@@ -146,6 +146,7 @@ export function withHugeNames(summary: Summary): Summary {
           accountId,
           userName,
           finding: 'console-without-mfa' as const,
+          severity: 'high' as const,
         })),
         byFinding: { 'console-without-mfa': { users: 3, keys: 0 } },
       },

@@ -10,7 +10,6 @@ import {
 import type { Delta } from '../../../core/delta-types';
 import { sampleOrganization } from '../../../core/sample-org';
 import type { GroupSummary, Summary } from '../../../core/summary';
-import { FINDING_IDS } from '../../../core/types';
 import { merge, NOW } from './digest-fixtures';
 
 let summary: Summary;
@@ -181,7 +180,12 @@ describe('digest content', () => {
   });
 
   it('lists new findings with the account name, and owner and age columns only when the data has them', () => {
-    const item = { accountId: '111111111111', userName: 'admin-alice', finding: 'key-not-rotated' as const };
+    const item = {
+      accountId: '111111111111',
+      userName: 'admin-alice',
+      finding: 'key-not-rotated' as const,
+      severity: 'medium' as const,
+    };
     const plain = { ...summary, delta: delta({ newFindings: { count: 1, items: [item], byFinding: {} } }) };
     const changes = section(renderDigestHtml(plain), 'changes');
     expect(changes).toMatch(/Active key not rotated.*admin-alice.*management.*111111111111/s);
@@ -244,22 +248,44 @@ describe('digest content', () => {
     expect(renderDigestHtml(neverRead)).not.toContain('Organization controls');
   });
 
-  it('puts failing CIS findings first by users and names the findings nobody has', () => {
-    const rootMfa = { ...summary.findings['root-mfa-disabled'], users: 0, keys: 0 };
-    const findings = { ...summary.findings, 'root-mfa-disabled': rootMfa };
-    const s = { ...summary, findings };
-    const compliance = section(renderDigestHtml(s), 'compliance');
-    const perAccount = compliance.split('Organization controls')[0] ?? '';
-    const order = [...perAccount.matchAll(/monospace;font-size:12px;">([a-z-]+)</g)].map((m) => m[1]);
-    const byUsers = FINDING_IDS.filter((id) => findings[id].users + findings[id].keys > 0).sort(
-      (a, b) => findings[b].users - findings[a].users || findings[b].keys - findings[a].keys,
-    );
-    expect(order).toEqual(byUsers);
-    // Every finding without users or keys is named, root MFA among them (key-quarantined has none either).
-    const nobody = new RegExp(
-      `No findings for: [^<\\n]*${rootMfa.cis?.replace('.', '\\.')} Root user without MFA[;.]`,
-    );
-    expect(compliance).toMatch(nobody);
-    expect(renderDigestText(s)).toMatch(nobody);
+  it('shows summary.compliance per CIS control in the configured version, with Security Hub id, severity and accounts failing, passing and not evaluated', () => {
+    const html = section(renderDigestHtml(summary), 'compliance');
+    const text = renderDigestText(summary);
+    expect(html).toContain(`CIS AWS Foundations Benchmark ${summary.cisVersion}:`);
+    const shown = [...html.matchAll(/white-space:nowrap;">([\d.]+)<\/span>/g)].map((m) => m[1]);
+    expect(shown).toEqual(summary.compliance.map((c) => c.cis));
+    for (const c of summary.compliance) {
+      const line = new RegExp(
+        `\\n${c.cis.replace('.', '\\.')}\\s+${c.findings.join(', ')}\\s+${c.severity}\\s+${(c.securityHub ?? '-').replace('.', '\\.')}\\s+${c.accountsFailing}\\s+${c.accountsPassing}\\s+${c.accountsNotEvaluated}\\n`,
+      );
+      expect(text).toMatch(line);
+    }
+    expect(html).toContain('Security Hub IAM.4');
+    expect(html).toMatch(/Outside CIS: Active key/);
+  });
+
+  it('caps the compliance table like every other list and names summary.json for the rest', () => {
+    const limits = { ...DIGEST_LIMITS, complianceControls: 2 };
+    const line = `… and ${summary.compliance.length - 2} more — see summary.json.`;
+    expect(section(renderDigestHtml(summary, { limits }), 'compliance')).toContain(line);
+    expect(renderDigestText(summary, { limits })).toContain(line);
+  });
+
+  it('shows each change row and top-risk row with its severity, and the risk-score ranking', () => {
+    const item = {
+      accountId: '111111111111',
+      userName: 'root',
+      finding: 'root-mfa-disabled' as const,
+      severity: 'critical' as const,
+      ageDays: 0,
+    };
+    const s = { ...summary, delta: delta({ newFindings: { count: 1, items: [item], byFinding: {} } }) };
+    expect(section(renderDigestHtml(s), 'changes')).toContain('data-severity="critical"');
+    expect(renderDigestText(s)).toMatch(/severity\s+finding[^\n]*\ncritical\s+root-mfa-disabled/);
+    const risks = section(renderDigestHtml(summary), 'risks');
+    expect(risks).toContain('ranked by risk score');
+    expect(risks).not.toContain('root, then admin');
+    const tags = [...risks.matchAll(/data-severity="(\w+)"/g)].map((m) => m[1]);
+    expect(tags).toEqual(summary.riskiestKeys.map((k) => k.severity));
   });
 });

@@ -5,7 +5,12 @@ import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from '../../../core/fin
 import { findingDetail, findingPath } from '../../../core/findings-csv';
 import { findingsHeader, MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { readPreviousRun } from '../../../core/previous-run';
-import { buildAccountReport, sampleOrganization, SAMPLE_ACCOUNTS } from '../../../core/sample-org';
+import {
+  buildAccountReport,
+  reportTime,
+  sampleOrganization,
+  SAMPLE_ACCOUNTS,
+} from '../../../core/sample-org';
 import type { OrgMetadata } from '../../../core/types';
 import { ORG_FINDING_IDS } from '../../../core/org-findings';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
@@ -58,6 +63,8 @@ describe('findings.csv organization rows', () => {
       expect.objectContaining({
         account_id: SAMPLE_ACCOUNTS.devSandbox,
         account_name: 'dev-sandbox',
+        // The member's own report (its rows' report_status): the organization row has none.
+        report_status: 'current',
         user: '',
         user_arn: '',
         access_key_id: '',
@@ -67,7 +74,7 @@ describe('findings.csv organization rows', () => {
         cis_v5: '',
         cis_v6: '',
         cis_v7: '',
-        first_seen: NOW.toISOString(),
+        first_seen: reportTime(NOW.getTime()),
         age_days: '0',
         detail: expect.stringMatching(
           /^root signing certificate present; .*sts:AssumeRoot.*IAMDeleteRootUserCredentials/,
@@ -96,6 +103,7 @@ describe('findings.csv organization rows', () => {
       expect.objectContaining({
         account_id: 'o-example123',
         account_name: '',
+        report_status: '',
         user: '',
         access_key_id: '',
         finding_id: 'root-access-not-centralized',
@@ -138,16 +146,17 @@ describe('findings.csv', () => {
 
   it('has the account and tag columns, then the finding columns', () => {
     const header = findingsHeader(['Environment', 'Owner']);
-    expect(header.slice(0, 7)).toEqual([
+    expect(header.slice(0, 8)).toEqual([
       'account_id',
       'account_name',
       'account_email',
       'account_state',
       'ou_path',
+      'report_status',
       'tag:Environment',
       'tag:Owner',
     ]);
-    expect(header.slice(7)).toEqual([...FINDINGS_COLUMNS]);
+    expect(header.slice(8)).toEqual([...FINDINGS_COLUMNS]);
   });
 
   it('writes one row per open finding of a user or key: as many as access-keys.csv and the users own', () => {
@@ -221,7 +230,9 @@ describe('findings.csv', () => {
   });
 
   it('dates every finding of a first run to now, 0 days old', () => {
-    expect(out.findings.every((r) => r.first_seen === NOW.toISOString() && r.age_days === '0')).toBe(true);
+    expect(out.findings.every((r) => r.first_seen === reportTime(NOW.getTime()) && r.age_days === '0')).toBe(
+      true,
+    );
   });
 
   it('keeps the first-seen time of a finding open in the previous run and dates a new one to now', async () => {
@@ -238,15 +249,15 @@ describe('findings.csv', () => {
     const after = await merge({ now: later, reports: [report(later, 70)], previous });
     // Open in the previous run already: it counts from then (the previous run's time: no state file here).
     const mfa = after.findings.find((r) => r.finding_id === 'console-without-mfa');
-    expect(mfa).toMatchObject({ first_seen: earlier.toISOString(), age_days: '40' });
+    expect(mfa).toMatchObject({ first_seen: reportTime(earlier.getTime()), age_days: '40' });
     const unused = after.findings.find((r) => r.finding_id === 'credential-unused' && r.access_key_id !== '');
     expect(unused).toMatchObject({
-      first_seen: later.toISOString(),
+      first_seen: reportTime(later.getTime()),
       age_days: '0',
       detail: 'unused 70 days',
     });
     expect(before.findings.some((r) => r.finding_id === 'credential-unused')).toBe(false);
-    expect(before.findings.every((r) => r.first_seen === earlier.toISOString())).toBe(true);
+    expect(before.findings.every((r) => r.first_seen === reportTime(earlier.getTime()))).toBe(true);
   });
 
   it('neutralises a user name that a spreadsheet would evaluate', async () => {

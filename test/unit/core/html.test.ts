@@ -218,7 +218,8 @@ describe('renderDigestText', () => {
     expect(text).toContain(
       'Coverage (INCOMPLETE): 6 of 9 expected accounts reporting, 3 missing (1 of them stale).',
     );
-    expect(text).toMatch(/root-access-key\s+1\.3\s+1\s+1/);
+    // The compliance table: CIS id, finding, severity, Security Hub id, accounts failing / passing / not evaluated.
+    expect(text).toMatch(/1\.3\s+root-access-key\s+critical\s+IAM\.4\s+1\s+6\s+2\n/);
     // The sample's root users: two member accounts with their root credentials removed; the management
     // root's active key and dev-sandbox's certificate present (their root rows, no facts); one weak policy.
     const facts =

@@ -16,9 +16,11 @@ import {
 } from '../../../core/merge';
 import {
   buildAccountReport,
+  reportTime,
   sampleKeyId,
   SAMPLE_ACCOUNTS,
   sampleOrganization,
+  type SampleUser,
 } from '../../../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import { AccessKeyRecord, AccountReport, OrgMetadata } from '../../../core/types';
@@ -173,7 +175,7 @@ describe('runMerge', () => {
       dynamodb_read: 'true',
       findings: 'multiple-active-keys;key-not-rotated;data-read-key',
     });
-    expect(ci?.report_generated_time).toBe(new Date(GENERATED).toISOString());
+    expect(ci?.report_generated_time).toBe(reportTime(GENERATED));
   });
 
   it('shows the root key with an empty key id, its slot and the root findings', async () => {
@@ -265,7 +267,7 @@ describe('runMerge', () => {
     expect(row).toMatchObject({
       key_slot: '',
       status: 'Active',
-      created: later.createDate,
+      created: reportTime(GENERATED + 3_600_000),
       user_arn: `arn:aws:iam::${ACCOUNT}:user/svc`,
       findings: 'multiple-active-keys',
     });
@@ -748,6 +750,141 @@ describe('runMerge', () => {
     const out = await merge({ reports: [bad] });
     expect(JSON.stringify(out.result.summary)).not.toContain(secret);
     expect(out.result.summary.coverage.entries[0]?.reason).toBe('rejected');
+  });
+});
+
+describe('runMerge CSV consistency', () => {
+  const STALE_ACCOUNT = '210987654321';
+  const WRITTEN_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/;
+
+  async function mergeAll(reports: AccountReport[]): Promise<{
+    result: MergeResult;
+    files: Record<'users' | 'keys' | 'findings', Record<string, string>[]>;
+    headers: Record<'users' | 'keys' | 'findings', string[]>;
+  }> {
+    const cr = sink();
+    const ak = sink();
+    const fc = sink();
+    const result = await runMerge(
+      { now: NOW, thresholds: DEFAULT_THRESHOLDS, reports },
+      { credentialReport: cr.stream, accessKeys: ak.stream, findings: fc.stream },
+    );
+    const texts = { users: cr.text(), keys: ak.text(), findings: fc.text() };
+    const rows = (csv: string) => parse(csv, { columns: true }) as Record<string, string>[];
+    return {
+      result,
+      files: { users: rows(texts.users), keys: rows(texts.keys), findings: rows(texts.findings) },
+      headers: {
+        users: headerOf(texts.users),
+        keys: headerOf(texts.keys),
+        findings: headerOf(texts.findings),
+      },
+    };
+  }
+
+  const svc: SampleUser = {
+    name: 'svc',
+    createdDaysAgo: 500,
+    mfa: false,
+    // Slot 1 never used (AWS writes N/A), slot 2 used a day ago.
+    keys: [
+      { active: true, createdDaysAgo: 200 },
+      { active: true, createdDaysAgo: 100, lastUsedDaysAgo: 1 },
+    ],
+  };
+  const later: AccessKeyRecord = {
+    userName: 'svc',
+    accessKeyId: 'AKIALATERKEY00000001',
+    status: 'Active',
+    // The SDK's form, milliseconds included: what the agent's key inventory sends.
+    createDate: new Date(GENERATED + 3_600_000 + 123).toISOString(),
+  };
+  const fresh = (): AccountReport => ({
+    ...report({ users: [svc], laterKeys: [later] }),
+    generatedTime: new Date(GENERATED + 456).toISOString(),
+  });
+  const stale = (): AccountReport =>
+    buildAccountReport({
+      accountId: STALE_ACCOUNT,
+      generatedMs: NOW.getTime() - 3 * DAY - 3_600_000,
+      root: { createdDaysAgo: 1000, mfa: false },
+      users: [svc],
+    });
+
+  it('writes report_status on every row of the three CSVs: current for a fresh report, stale with its age for a stale one', async () => {
+    const out = await mergeAll([fresh(), stale()]);
+    for (const file of ['users', 'keys', 'findings'] as const) {
+      const rows = out.files[file];
+      expect(rows.filter((r) => r.account_id === ACCOUNT).length).toBeGreaterThan(0);
+      expect(rows.filter((r) => r.account_id === STALE_ACCOUNT).length).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(row.report_status).toBe(row.account_id === ACCOUNT ? 'current' : 'stale (3 days)');
+      }
+    }
+    // The cells say what summary.json's per-account status says: one verdict, not two.
+    const status = new Map(out.result.summary.byAccount.map((a) => [a.accountId, a.status]));
+    expect(status.get(ACCOUNT)).toBe('reporting');
+    expect(status.get(STALE_ACCOUNT)).toBe('stale');
+  });
+
+  it('writes report_status right after the account columns, before the tags, in every CSV', async () => {
+    const out = await mergeAll([fresh()]);
+    for (const header of Object.values(out.headers)) {
+      expect(header.slice(0, ACCOUNT_COLUMNS.length)).toEqual([...ACCOUNT_COLUMNS]);
+      expect(header[ACCOUNT_COLUMNS.length - 1]).toBe('report_status');
+    }
+  });
+
+  it("writes every timestamp cell of credreport's own columns in the credential report's +00:00 form, even when the input used …Z with milliseconds", async () => {
+    const out = await mergeAll([fresh()]);
+    const cells = [
+      ...out.files.users.map((r) => r.report_generated_time),
+      ...out.files.keys.map((r) => r.created),
+      ...out.files.keys.map((r) => r.last_used_date).filter((c) => c !== 'never used'),
+      ...out.files.findings.map((r) => r.first_seen),
+    ];
+    expect(cells.length).toBeGreaterThan(6);
+    for (const cell of cells) expect(cell).toMatch(WRITTEN_TIME);
+    const laterRow = out.files.keys.find((k) => k.access_key_id === later.accessKeyId);
+    expect(laterRow?.created).toBe(reportTime(GENERATED + 3_600_000));
+    expect(out.files.users[0]?.report_generated_time).toBe(reportTime(GENERATED));
+    expect(new Set(out.files.findings.map((r) => r.first_seen))).toEqual(
+      new Set([reportTime(NOW.getTime())]),
+    );
+  });
+
+  it("writes never used in last_used_date for a never-used key from a report slot or the inventory alike, and keeps AWS's N/A in AWS's own columns", async () => {
+    const out = await mergeAll([fresh()]);
+    const keys = out.files.keys.filter((k) => k.user === 'svc');
+    const never = keys.filter((k) => k.key_slot === '1' || k.access_key_id === later.accessKeyId);
+    expect(never).toHaveLength(2);
+    for (const key of never) {
+      expect(key).toMatchObject({
+        last_used_date: 'never used',
+        last_used_service: '',
+        last_used_region: '',
+        days_since_last_use: '',
+      });
+    }
+    const used = keys.find((k) => k.key_slot === '2');
+    expect(used?.last_used_date).toMatch(WRITTEN_TIME);
+    expect(used?.last_used_service).toBe('s3');
+    const user = out.files.users.find((u) => u.user === 'svc');
+    expect(user?.access_key_1_last_used_date).toBe('N/A');
+    expect(user?.access_key_1_last_used_service).toBe('N/A');
+    // The digest and findings.csv say it in the same words.
+    expect(out.files.findings.map((r) => r.detail)).toContain('never used, created 200 days ago');
+  });
+
+  it("names the user ARN arn only in AWS's 22 columns of credential-report.csv, and user_arn in access-keys.csv and findings.csv", async () => {
+    const out = await mergeAll([fresh()]);
+    expect(out.headers.users.filter((c) => c.endsWith('arn'))).toEqual(['arn']);
+    expect(CREDENTIAL_REPORT_COLUMNS).toContain('arn');
+    expect(out.headers.keys.filter((c) => c.endsWith('arn'))).toEqual(['user_arn']);
+    expect(out.headers.findings.filter((c) => c.endsWith('arn'))).toEqual(['user_arn']);
+    const arn = out.files.users.find((u) => u.user === 'svc')?.arn;
+    expect(out.files.keys.find((k) => k.user === 'svc')?.user_arn).toBe(arn);
+    expect(out.files.findings.find((k) => k.user === 'svc')?.user_arn).toBe(arn);
   });
 });
 

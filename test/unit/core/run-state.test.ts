@@ -5,7 +5,7 @@ import { PreviousRun } from '../../../core/delta';
 import { MergeInput, MergeResult, runMerge } from '../../../core/merge';
 import { PreviousRunError, readPreviousRun } from '../../../core/previous-run';
 import { readPreviousState, RUN_STATE_BOUNDS } from '../../../core/run-state';
-import { buildAccountReport, sampleOrganization } from '../../../core/sample-org';
+import { buildAccountReport, reportTime, sampleOrganization } from '../../../core/sample-org';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 
 const NOW = new Date('2024-06-01T06:00:00Z');
@@ -109,7 +109,7 @@ describe('run state (state.json.gz)', () => {
     const run1 = await merge({ now: t1, reports: [report(t1, 1)], previous: await fromState(run0.state) });
     const run2 = await merge({ reports: [report(NOW, 1)], previous: await fromState(run1.state) });
     const mfa = run2.findings.find((r) => r.finding_id === 'console-without-mfa');
-    expect(mfa).toMatchObject({ first_seen: t0.toISOString(), age_days: '20' });
+    expect(mfa).toMatchObject({ first_seen: reportTime(t0.getTime()), age_days: '20' });
     const fromCsv = await merge({
       reports: [report(NOW, 1)],
       previous: await readPreviousRun({
@@ -119,7 +119,7 @@ describe('run state (state.json.gz)', () => {
     });
     // Without a summary the CSVs give no time at all; with the state the first sighting survives.
     expect(fromCsv.findings.find((r) => r.finding_id === 'console-without-mfa')?.first_seen).toBe(
-      NOW.toISOString(),
+      reportTime(NOW.getTime()),
     );
   });
 

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import {
+  formatReportTime,
   InvalidTimeError,
   isReportTimestamp,
   parseReportTime,
   parseReportTimeMs,
+  reportTimeCell,
   wholeDaysBetween,
   wholeDaysBetweenMs,
 } from '../../../core/time';
@@ -156,6 +158,37 @@ describe('wholeDaysBetween', () => {
           );
         },
       ),
+    );
+  });
+});
+
+describe('reportTimeCell', () => {
+  it("writes an SDK time with milliseconds in the credential report's form, to the second", () => {
+    expect(reportTimeCell('2026-12-01T06:00:00.789Z')).toBe('2026-12-01T06:00:00+00:00');
+    expect(formatReportTime(Date.UTC(2026, 11, 1, 6, 0, 0, 789))).toBe('2026-12-01T06:00:00+00:00');
+  });
+
+  it('keeps a time already in that form as it is and converts another offset to UTC', () => {
+    expect(reportTimeCell('2024-01-15T10:20:30+00:00')).toBe('2024-01-15T10:20:30+00:00');
+    expect(reportTimeCell('2024-01-15T12:20:30+02:00')).toBe('2024-01-15T10:20:30+00:00');
+  });
+
+  it("gives undefined for AWS's tokens, empty cells and text that is no time, for the caller to fill", () => {
+    for (const cell of ['N/A', 'no_information', 'not_supported', '', 'yesterday', '2024-02-30T00:00:00Z']) {
+      expect(reportTimeCell(cell)).toBeUndefined();
+    }
+    expect(reportTimeCell(undefined)).toBeUndefined();
+  });
+
+  it('writes the same instant back whatever form it came in', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2999, 11, 31) }), (ms) => {
+        const iso = new Date(ms).toISOString();
+        const cell = reportTimeCell(iso) as string;
+        expect(cell).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+        expect(parseReportTimeMs(cell)).toBe(Math.floor(ms / 1000) * 1000);
+        expect(reportTimeCell(cell)).toBe(cell);
+      }),
     );
   });
 });
