@@ -8,6 +8,7 @@ import { capRows, CappedRows, displayCell } from './cap-rows';
 import { rootAccessLine } from './org-findings';
 import type { DeltaList, FindingChange, KeyRef, StoppedReporting, UserRef } from './delta-types';
 import type { GroupSummary, RiskyKey, Summary } from './summary';
+import type { AuditRecordView, PlannedKeyView } from './deactivation';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
 
 /** Rows shown per list of the digest (the most important first); the rest are counted in "and N more". */
@@ -20,6 +21,8 @@ export interface DigestLimits {
   /** Per list of changes since the previous run. */
   readonly deltaItems: number;
   readonly warnings: number;
+  /** Per list of the staged deactivation (planned keys, the agents' records). @default 50 */
+  readonly remediation?: number;
 }
 
 /** Default rows per list. */
@@ -75,6 +78,7 @@ export const DIGEST_SECTIONS = [
   'headline',
   'changes',
   'risks',
+  'remediation',
   'coverage',
   'compliance',
   'by-ou',
@@ -90,6 +94,8 @@ export function sectionTitle(id: Exclude<DigestSectionId, 'headline'>, summary: 
       return 'What changed since the previous run';
     case 'risks':
       return 'Top risks';
+    case 'remediation':
+      return `Staged deactivation (${summary.remediation?.mode === 'enforce' ? 'enforced' : 'dry run'})`;
     case 'coverage':
       return 'Coverage problems';
     case 'compliance':
@@ -268,6 +274,11 @@ export interface DigestLists {
   readonly byTag: ListView<GroupSummary>;
   readonly delta?: DeltaViews;
   readonly warnings: ListView<string>;
+  /** Staged deactivation (summary.json `remediation`), when the feature is on. */
+  readonly remediation?: {
+    readonly keys: ListView<PlannedKeyView>;
+    readonly records: ListView<AuditRecordView>;
+  };
 }
 
 /** Groups with the most users with findings first (ties by name). */
@@ -317,7 +328,51 @@ export function digestLists(summary: Summary, options: DigestOptions): DigestLis
         }
       : {}),
     warnings: view(summary.warnings, limits.warnings, at.summary),
+    ...(summary.remediation
+      ? {
+          remediation: {
+            keys: view(
+              summary.remediation.keys,
+              limits.remediation ?? 50,
+              at.summary,
+              summary.remediation.planned.warn +
+                summary.remediation.planned['final-notice'] +
+                summary.remediation.planned.deactivate,
+            ),
+            records: view(
+              summary.remediation.log.records,
+              limits.remediation ?? 50,
+              at.summary,
+              summary.remediation.log.deactivated +
+                summary.remediation.log.wouldDeactivate +
+                summary.remediation.log.skipped +
+                summary.remediation.log.failed,
+            ),
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * The staged deactivation's summary lines (both bodies): this run's plan, what was spared, and what the
+ * agents did since the previous run, each a sentence.
+ */
+export function remediationLines(summary: Summary): string[] {
+  const r = summary.remediation;
+  if (!r) return [];
+  const p = r.planned;
+  const l = r.log;
+  return [
+    `Planned: ${plural(p.deactivate, 'key')} due for deactivation${r.mode === 'dry-run' ? ' (dry run: nothing is deactivated)' : ''}, ${fmt(p['final-notice'])} on final notice, ${fmt(p.warn)} warned; ${plural(r.plansWritten, 'account plan')} written.`,
+    `Spared: ${fmt(r.spared.optOut)} by the opt-out tag, ${fmt(r.spared.exempt)} by an exemption.`,
+    `Since the previous run: ${fmt(l.deactivated)} deactivated, ${fmt(l.wouldDeactivate)} would have been (dry run), ${fmt(l.skipped)} skipped, ${fmt(l.failed)} failed.`,
+    ...l.plansRefused.map(
+      (x) => `Account ${x.accountId}: the agent did not act on its plan (${x.plan === 'stale' ? 'too old' : 'invalid'}).`,
+    ),
+    ...l.unreadable.map((x) => `Account ${x.accountId}: audit log unreadable (${x.detail}).`),
+    ...r.notPlanned.map((x) => `Account ${x.accountId}: not planned: ${x.detail}.`),
+  ];
 }
 
 /** Rows of a compliance table: one per finding id, with its CIS control when it maps to one. */

@@ -36,6 +36,7 @@ import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
+import type { RemediationSummary } from './deactivation';
 import { FindingsCsv } from './findings-csv';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
 import { rootCredentialsOfRow } from './org-findings';
@@ -94,6 +95,12 @@ export interface MergeInput {
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
   readonly cisVersion?: CisVersion;
+  /**
+   * summary.json's `remediation` (staged deactivation, core/deactivation.ts), asked for once after the last
+   * report and after both CSVs are complete: the digest plans while the reports stream past, writes the
+   * plans, then answers. Absent, or undefined: no such section.
+   */
+  readonly remediation?: () => Promise<RemediationSummary | undefined>;
 }
 
 /**
@@ -913,6 +920,8 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
 
   let summary = builder.build();
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
+  const remediation = await input.remediation?.();
+  if (remediation) summary = { ...summary, remediation };
   const label = input.organizationLabel ?? input.metadata?.organizationId;
   const options = label ? { organizationLabel: label } : {};
   return { summary, html: renderDigestHtml(summary, options), text: renderDigestText(summary, options) };

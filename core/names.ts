@@ -70,6 +70,11 @@ export const S3_LAYOUT = {
   accountRejectedReport: (accountId: string, reportId: string, sha256: string) =>
     `accounts/${accountId}/history/rejected/${reportId}-${sha256.slice(0, 16)}.json.gz`,
   orgMetadata: 'org/metadata.json',
+  /** Staged deactivation (core/deactivation.ts): the hub's plan per account, and the agent's audit records. */
+  remediationPrefix: 'remediation/',
+  remediationPlan: (accountId: string) => `remediation/${accountId}/plan.json`,
+  remediationLogPrefix: (accountId: string) => `remediation/${accountId}/log/`,
+  remediationLog: (accountId: string, date: string) => `remediation/${accountId}/log/${date}.json`,
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,

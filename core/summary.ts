@@ -20,6 +20,7 @@ import {
 } from './types';
 import { coverageVerdict, CoverageVerdict, isStale } from './coverage';
 import type { Delta } from './delta-types';
+import type { RemediationSummary } from './deactivation';
 import {
   CisVersion,
   cisIdOf,
@@ -213,6 +214,11 @@ export interface Summary {
    * holding credentials. Absent in summaries written before it existed.
    */
   readonly organization?: OrganizationSummary;
+  /**
+   * Staged deactivation (core/deactivation.ts): this run's plan and what the agents did since the previous
+   * run. Absent when the feature is off.
+   */
+  readonly remediation?: RemediationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
 }
