@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { thresholdSchema } from '../core/thresholds';
 import { CIS_VERSIONS, DEFAULT_CIS_VERSION } from '../core/finding-ids';
+import { DeactivationPolicySchema } from '../core/deactivation';
 
 const csvList = z
   .string()
@@ -57,6 +58,29 @@ export const DigestEnvSchema = z.object({
     .string()
     .regex(/^(\d{12})?$/, 'must be a 12-digit account id or empty')
     .default(''),
+  /**
+   * The staged deactivation policy as JSON (core/deactivation.ts `DeactivationPolicySchema`, written by the
+   * stack from the validated `deactivation` config); empty: off.
+   */
+  DEACTIVATION_POLICY: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      if (text.trim() === '') return undefined;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+      const parsed = DeactivationPolicySchema.safeParse(json);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid policy' });
+        return z.NEVER;
+      }
+      return parsed.data.mode === 'off' ? undefined : parsed.data;
+    }),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

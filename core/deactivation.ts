@@ -9,7 +9,7 @@
  * `deactivateAfterDays`. Never staged: the root user's keys, inactive keys, a user carrying the opt-out tag
  * (any value), a key the injected {@link ExemptionPredicate} exempts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROOT_USER } from './columns';
 import { parseBool, parseCredentialReport, ReportParseError } from './credential-report';
 import { CredreportError } from './errors';
@@ -461,3 +461,28 @@ export function auditRecordLine(r: AuditRecordView): string {
       return `failed on ${on}${r.detail ? `: ${r.detail}` : ''}`;
   }
 }
+
+const ladderSchema = z.strictObject({
+  unusedDays: z.number().int().min(1).max(MAX_STAGE_DAYS),
+  noticeDays: z.number().int().min(1).max(MAX_STAGE_DAYS),
+  deactivateAfterDays: z.number().int().min(2).max(MAX_STAGE_DAYS),
+});
+
+/**
+ * The policy as the digest's environment carries it (`DEACTIVATION_POLICY`, JSON written by the stack from
+ * the validated `deactivation` config): strict, ladders ordered.
+ */
+export const DeactivationPolicySchema: z.ZodType<DeactivationPolicy> = z
+  .strictObject({
+    mode: z.enum(DEACTIVATION_MODES),
+    human: ladderSchema,
+    machine: ladderSchema,
+    optOutTag: z.string().min(1).max(128).optional(),
+    planMaxAgeHours: z.number().int().min(1).max(168),
+  })
+  .superRefine((p, ctx) => {
+    for (const kind of ['human', 'machine'] as const) {
+      const problem = stageThresholdsProblem(p[kind]);
+      if (problem) ctx.addIssue({ code: 'custom', path: [kind], message: problem });
+    }
+  });

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AccountStore, AccountStoreOptions } from './account-store';
 import { IncomingStore } from './incoming-store';
 import { MetadataCacheStore } from './metadata-cache-store';
+import { RemediationStore } from './remediation-store';
 import { RunOutputStore } from './run-output-store';
 
 /** One store per prefix of the hub bucket. */
@@ -11,6 +12,8 @@ export interface HubStores {
   readonly accounts: AccountStore;
   readonly outputs: RunOutputStore;
   readonly metadata: MetadataCacheStore;
+  /** remediation/: staged deactivation plans and the agents' audit logs. */
+  readonly remediation: RemediationStore;
 }
 
 /** Builds every store of one bucket over one injected client. */
@@ -20,5 +23,6 @@ export function createHubStores(s3: S3Client, opts: AccountStoreOptions): HubSto
     accounts: new AccountStore(s3, opts),
     outputs: new RunOutputStore(s3, opts),
     metadata: new MetadataCacheStore(s3, opts),
+    remediation: new RemediationStore(s3, opts),
   };
 }

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { DigestEnvironment } from '../../aggregator/env';
 import { HUB_SERVICE_NAMES, S3_LAYOUT } from '../../core/names';
 import type { Thresholds } from '../../core/thresholds';
+import type { DeactivationPolicy } from '../../core/deactivation';
 import { DEFAULT_CIS_VERSION, type CisVersion } from '../../core/finding-ids';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
@@ -60,6 +61,12 @@ export interface ReportDigestProps {
   readonly managementAccountId?: string;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Staged deactivation (core/deactivation.ts): with a mode other than `off` the digest writes
+   * `remediation/<account>/plan.json` and reads the agents' audit logs (and may, in its role, exactly that).
+   * @default - off
+   */
+  readonly deactivation?: DeactivationPolicy;
 }
 
 /** Prefix of the cached organization metadata (`org/metadata.json`). */
@@ -161,6 +168,8 @@ export class ReportDigest extends Construct {
       MAX_EMAIL_BYTES: String(props.maxEmailBytes),
       TAG_CACHE_HOURS: String(props.tagCacheHours),
       MANAGEMENT_ACCOUNT_ID: props.managementAccountId ?? '',
+      DEACTIVATION_POLICY:
+        props.deactivation && props.deactivation.mode !== 'off' ? JSON.stringify(props.deactivation) : '',
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -239,6 +248,34 @@ export class ReportDigest extends Construct {
         conditions: { StringLikeIfExists: { 's3:prefix': DIGEST_LIST_PREFIXES.map((p) => `${p}*`) } },
       }),
     );
+
+    if (props.deactivation && props.deactivation.mode !== 'off') {
+      // docs/ARCHITECTURE.md §11: the digest writes each account's plan and reads what the agents logged.
+      grant(
+        new iam.PolicyStatement({
+          sid: 'WriteRemediationPlans',
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(S3_LAYOUT.remediationPlan('*'))],
+        }),
+        'Plan writes confined to remediation/<account>/plan.json of the report bucket (one per account).',
+      );
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ReadRemediationLogs',
+          actions: ['s3:GetObject'],
+          resources: [bucket.arnForObjects(`${S3_LAYOUT.remediationLogPrefix('*')}*`)],
+        }),
+        'Reads confined to the agents audit logs, remediation/<account>/log/, of the report bucket.',
+      );
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ListRemediation',
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${S3_LAYOUT.remediationPrefix}*`] } },
+        }),
+      );
+    }
 
     grant(
       new iam.PolicyStatement({
