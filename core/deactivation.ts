@@ -82,7 +82,12 @@ const accessKeyId = z
   .regex(/^[A-Z0-9]+$/, 'must be an access key id');
 
 /** Bounds of a plan and of an audit record (both cross the account boundary). */
-export const REMEDIATION_BOUNDS = { actions: 5_000, records: 5_000, detail: 300, planBytes: 4_194_304 } as const;
+export const REMEDIATION_BOUNDS = {
+  actions: 5_000,
+  records: 5_000,
+  detail: 300,
+  planBytes: 4_194_304,
+} as const;
 
 const PlannedActionSchema = z.strictObject({
   accessKeyId,
@@ -312,7 +317,11 @@ export function planAccount(
     });
   }
   actions.sort((a, b) => (a.accessKeyId < b.accessKeyId ? -1 : a.accessKeyId > b.accessKeyId ? 1 : 0));
-  return { accountId: report.accountId, actions: actions.slice(0, REMEDIATION_BOUNDS.actions), spared: { optOut, exempt } };
+  return {
+    accountId: report.accountId,
+    actions: actions.slice(0, REMEDIATION_BOUNDS.actions),
+    spared: { optOut, exempt },
+  };
 }
 
 /** The plan object of one account (validated before it is written). */
@@ -337,7 +346,10 @@ export function planIsCurrent(plan: RemediationPlan, now: Date, maxAgeHours: num
 }
 
 /** The mode the agent acts in: enforcement needs both the plan and the agent's own configuration. */
-export function effectiveMode(plan: RemediationPlan, agentMode: 'dry-run' | 'enforce'): 'dry-run' | 'enforce' {
+export function effectiveMode(
+  plan: RemediationPlan,
+  agentMode: 'dry-run' | 'enforce',
+): 'dry-run' | 'enforce' {
   return plan.mode === 'enforce' && agentMode === 'enforce' ? 'enforce' : 'dry-run';
 }
 
@@ -379,7 +391,11 @@ export interface RemediationSummary {
 
 export const REMEDIATION_SUMMARY_ROWS = 500;
 
-const STAGE_ORDER: Readonly<Record<DeactivationStage, number>> = { deactivate: 0, 'final-notice': 1, warn: 2 };
+const STAGE_ORDER: Readonly<Record<DeactivationStage, number>> = {
+  deactivate: 0,
+  'final-notice': 1,
+  warn: 2,
+};
 
 /** Builds summary.json's `remediation` from the account plans and the audit logs read. Pure. */
 export function remediationSummary(input: {
@@ -404,7 +420,8 @@ export function remediationSummary(input: {
       keys.push({ accountId: p.accountId, ...a });
     }
   }
-  for (const f of input.writeFailures) notPlanned.push({ accountId: f.accountId, detail: `plan not written: ${f.detail}` });
+  for (const f of input.writeFailures)
+    notPlanned.push({ accountId: f.accountId, detail: `plan not written: ${f.detail}` });
   keys.sort(
     (a, b) =>
       STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] ||
@@ -431,7 +448,9 @@ export function remediationSummary(input: {
     keys: keys.slice(0, REMEDIATION_SUMMARY_ROWS),
     spared: { optOut, exempt },
     plansWritten: input.plansWritten,
-    notPlanned: notPlanned.sort((a, b) => (a.accountId < b.accountId ? -1 : 1)).slice(0, REMEDIATION_SUMMARY_ROWS),
+    notPlanned: notPlanned
+      .sort((a, b) => (a.accountId < b.accountId ? -1 : 1))
+      .slice(0, REMEDIATION_SUMMARY_ROWS),
     log: {
       ...counts,
       plansRefused,
