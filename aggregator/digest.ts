@@ -178,7 +178,9 @@ class DeactivationRun {
     private readonly isExempt: ExemptionPredicate,
     private readonly logger: Logger,
   ) {
-    this.listing = store.list().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    this.listing = store
+      .list()
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   }
 
   observe(report: AccountReport): void {
@@ -194,7 +196,10 @@ class DeactivationRun {
     let logs: AuditLog[] = [];
     if (listing instanceof Error) {
       this.logger.warn('Could not list remediation/', { error: errorText(listing) });
-      unreadableLogs.push({ accountId: '(all)', detail: `remediation/ could not be listed: ${errorText(listing)}`.slice(0, 300) });
+      unreadableLogs.push({
+        accountId: '(all)',
+        detail: `remediation/ could not be listed: ${errorText(listing)}`.slice(0, 300),
+      });
     } else {
       previousPlans = listing.planAccounts;
       const recent = listing.logs.filter((l) => (l.lastModified?.getTime() ?? 0) > logsSince.getTime());
@@ -223,7 +228,10 @@ class DeactivationRun {
         await this.store.writePlan(planDocument(p, mode, this.now));
         written++;
       } catch (error) {
-        this.logger.error('Could not write a remediation plan', { accountId: p.accountId, error: errorText(error) });
+        this.logger.error('Could not write a remediation plan', {
+          accountId: p.accountId,
+          error: errorText(error),
+        });
         writeFailures.push({ accountId: p.accountId, detail: errorText(error).slice(0, 300) });
       }
     });
@@ -234,7 +242,14 @@ class DeactivationRun {
       planFailures: writeFailures.length,
       auditLogs: logs.length,
     });
-    return remediationSummary({ mode, plans: this.plans, plansWritten: written, writeFailures, logs, unreadableLogs });
+    return remediationSummary({
+      mode,
+      plans: this.plans,
+      plansWritten: written,
+      writeFailures,
+      logs,
+      unreadableLogs,
+    });
   }
 }
 
@@ -614,7 +629,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     );
   }
   const deactivation = config.deactivation
-    ? new DeactivationRun(config.deactivation, stores.remediation, now, deps.isExempt ?? NOTHING_EXEMPT, logger)
+    ? new DeactivationRun(
+        config.deactivation,
+        stores.remediation,
+        now,
+        deps.isExempt ?? NOTHING_EXEMPT,
+        logger,
+      )
     : undefined;
   async function* items(): AsyncGenerator<RunItem> {
     for await (const item of allItems()) {

@@ -345,7 +345,10 @@ function remediationSection(summary: Summary, lists: DigestLists['remediation'])
     .join('\n');
   const keyRow = (k: PlannedKeyView): string[] => [
     `${span(STYLE.strong, e(k.userName))}${div(STYLE.sub, accountCell(k.accountId, undefined))}` +
-      div(STYLE.sub, `${code(k.accessKeyId)} · ${e(k.kind)} · ${e(k.lastUsedAtPlan ? `last used ${k.lastUsedAtPlan.slice(0, 10)}` : 'never used')}`),
+      div(
+        STYLE.sub,
+        `${code(k.accessKeyId)} · ${e(k.kind)} · ${e(k.lastUsedAtPlan ? `last used ${k.lastUsedAtPlan.slice(0, 10)}` : 'never used')}`,
+      ),
     e(plannedKeyLine(k, r.mode)),
   ];
   const recordRow = (x: AuditRecordView): string[] => [
@@ -357,7 +360,12 @@ function remediationSection(summary: Summary, lists: DigestLists['remediation'])
     'remediation',
     summary,
     `${lines}\n` +
-      listTable(lists.keys, [{ title: 'User, account and key' }, { title: 'Stage' }], keyRow, 'No key is staged.') +
+      listTable(
+        lists.keys,
+        [{ title: 'User, account and key' }, { title: 'Stage' }],
+        keyRow,
+        'No key is staged.',
+      ) +
       `<p style="${STYLE.muted}">What the agents did or skipped since the previous run:</p>\n` +
       listTable(
         lists.records,

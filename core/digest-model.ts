@@ -368,7 +368,8 @@ export function remediationLines(summary: Summary): string[] {
     `Spared: ${fmt(r.spared.optOut)} by the opt-out tag, ${fmt(r.spared.exempt)} by an exemption.`,
     `Since the previous run: ${fmt(l.deactivated)} deactivated, ${fmt(l.wouldDeactivate)} would have been (dry run), ${fmt(l.skipped)} skipped, ${fmt(l.failed)} failed.`,
     ...l.plansRefused.map(
-      (x) => `Account ${x.accountId}: the agent did not act on its plan (${x.plan === 'stale' ? 'too old' : 'invalid'}).`,
+      (x) =>
+        `Account ${x.accountId}: the agent did not act on its plan (${x.plan === 'stale' ? 'too old' : 'invalid'}).`,
     ),
     ...l.unreadable.map((x) => `Account ${x.accountId}: audit log unreadable (${x.detail}).`),
     ...r.notPlanned.map((x) => `Account ${x.accountId}: not planned: ${x.detail}.`),

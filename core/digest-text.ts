@@ -282,7 +282,10 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
   const rem = lists.remediation;
   if (summary.remediation && rem) {
     const mode = summary.remediation.mode;
-    out.push(...heading('remediation', summary), ...remediationLines(summary).map((line) => clean(line, 700)));
+    out.push(
+      ...heading('remediation', summary),
+      ...remediationLines(summary).map((line) => clean(line, 700)),
+    );
     out.push(
       ...listText(
         rem.keys,

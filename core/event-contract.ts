@@ -214,9 +214,12 @@ const AccountFactsSchema = z.strictObject({
       }),
     )
     .max(PAYLOAD_BOUNDS.users)
-    .refine((users) => users.reduce((n, u) => n + Object.keys(u.tags).length, 0) <= PAYLOAD_BOUNDS.userTagPairs, {
-      message: `at most ${PAYLOAD_BOUNDS.userTagPairs} user tags in all`,
-    })
+    .refine(
+      (users) => users.reduce((n, u) => n + Object.keys(u.tags).length, 0) <= PAYLOAD_BOUNDS.userTagPairs,
+      {
+        message: `at most ${PAYLOAD_BOUNDS.userTagPairs} user tags in all`,
+      },
+    )
     .optional(),
 });
 

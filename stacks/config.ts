@@ -303,7 +303,8 @@ const DeactivationSchema = z.preprocess(
     {
       mode: z
         .enum(DEACTIVATION_MODES, {
-          error: (i) => `deactivation.mode: expected one of ${DEACTIVATION_MODES.join(', ')}, got ${show(i.input)}`,
+          error: (i) =>
+            `deactivation.mode: expected one of ${DEACTIVATION_MODES.join(', ')}, got ${show(i.input)}`,
         })
         .optional(),
       ...ladderKeys('deactivation'),

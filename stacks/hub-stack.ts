@@ -78,7 +78,11 @@ export class HubStack extends Stack {
     });
     const remediationMode = config.deactivation.mode === 'off' ? undefined : config.deactivation.mode;
     if (remediationMode) {
-      this.reports.admitRemediationAgents(config.organizationId, MEMBER_AGENT_ROLE_NAME, config.retentionDays);
+      this.reports.admitRemediationAgents(
+        config.organizationId,
+        MEMBER_AGENT_ROLE_NAME,
+        config.retentionDays,
+      );
     }
 
     // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).

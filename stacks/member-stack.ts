@@ -68,7 +68,8 @@ export class MemberStack extends StackSetStack {
     const bucketName = props.remediation
       ? new CfnParameter(this, MEMBER_PARAMETERS.reportBucketName, {
           type: 'String',
-          description: 'Name of the credreport report bucket in the hub account (staged deactivation plans and logs)',
+          description:
+            'Name of the credreport report bucket in the hub account (staged deactivation plans and logs)',
           allowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
           constraintDescription: 'must be an S3 bucket name',
         })

@@ -6,12 +6,7 @@
  * only believed for the account its key names.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import {
-  parseAuditLog,
-  REMEDIATION_BOUNDS,
-  type AuditLog,
-  type RemediationPlan,
-} from '../core/deactivation';
+import { parseAuditLog, REMEDIATION_BOUNDS, type AuditLog, type RemediationPlan } from '../core/deactivation';
 import { S3_LAYOUT } from '../core/names';
 import { CONTENT_TYPES, S3Bucket, StoreError, StoreOptions, type ObjectRef } from './s3';
 
@@ -54,7 +49,9 @@ export class RemediationStore {
    */
   async readLog(ref: ObjectRef & { readonly accountId: string }): Promise<AuditLog> {
     if ((ref.size ?? 0) > REMEDIATION_BOUNDS.planBytes) {
-      throw new StoreError(`${this.bucket.url(ref.key)} is larger than ${REMEDIATION_BOUNDS.planBytes} bytes`);
+      throw new StoreError(
+        `${this.bucket.url(ref.key)} is larger than ${REMEDIATION_BOUNDS.planBytes} bytes`,
+      );
     }
     const got = await this.bucket.getBytes(ref.key);
     if (!got) throw new StoreError(`${this.bucket.url(ref.key)} disappeared`);

@@ -86,7 +86,9 @@ export class MemberStackSet extends Construct {
       logRetention: props.logRetention,
       defaultAgentSchedule: props.agentSchedule,
       ...(props.remediation
-        ? { remediation: { mode: props.remediation.mode, planMaxAgeHours: props.remediation.planMaxAgeHours } }
+        ? {
+            remediation: { mode: props.remediation.mode, planMaxAgeHours: props.remediation.planMaxAgeHours },
+          }
         : {}),
     });
 

@@ -181,7 +181,9 @@ export class ReportBucket extends Construct {
         sid: 'AgentsWriteOwnRemediationLog',
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${S3_LAYOUT.remediationLogPrefix('${aws:PrincipalAccount}')}*`)],
+        resources: [
+          this.bucket.arnForObjects(`${S3_LAYOUT.remediationLogPrefix('${aws:PrincipalAccount}')}*`),
+        ],
         conditions,
       }),
     );

@@ -574,6 +574,13 @@ export const EXPECTED_REMEDIATION_BUCKET_STATEMENTS = [
 /** The digest role's staged-deactivation statements. */
 export const EXPECTED_REMEDIATION_DIGEST_STATEMENTS = [
   {
+    Action: 's3:ListBucket',
+    Condition: { StringLike: { 's3:prefix': ['remediation/*'] } },
+    Effect: 'Allow',
+    Resource: { 'Fn::GetAtt': ['Reports33416250', 'Arn'] },
+    Sid: 'ListRemediation',
+  },
+  {
     Action: 's3:PutObject',
     Effect: 'Allow',
     Resource: bucketObjects('/remediation/*/plan.json'),
@@ -584,12 +591,5 @@ export const EXPECTED_REMEDIATION_DIGEST_STATEMENTS = [
     Effect: 'Allow',
     Resource: bucketObjects('/remediation/*/log/*'),
     Sid: 'ReadRemediationLogs',
-  },
-  {
-    Action: 's3:ListBucket',
-    Condition: { StringLike: { 's3:prefix': ['remediation/*'] } },
-    Effect: 'Allow',
-    Resource: { 'Fn::GetAtt': ['Reports33416250', 'Arn'] },
-    Sid: 'ListRemediation',
   },
 ];

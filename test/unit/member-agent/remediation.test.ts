@@ -59,7 +59,9 @@ function iamState(users: Record<string, Record<string, { status: string; lastUse
       if (k) {
         return {
           UserName: userName,
-          AccessKeyLastUsed: k.lastUsed ? { LastUsedDate: new Date(k.lastUsed), ServiceName: 's3', Region: 'us-east-1' } : undefined,
+          AccessKeyLastUsed: k.lastUsed
+            ? { LastUsedDate: new Date(k.lastUsed), ServiceName: 's3', Region: 'us-east-1' }
+            : undefined,
         };
       }
     }
@@ -68,7 +70,13 @@ function iamState(users: Record<string, Record<string, { status: string; lastUse
   iam.on(ListAccessKeysCommand).callsFake((input: { UserName: string }) => {
     const keys = users[input.UserName];
     if (!keys) throw new NoSuchEntityException({ message: 'no such user', $metadata: {} });
-    return { AccessKeyMetadata: Object.entries(keys).map(([AccessKeyId, k]) => ({ AccessKeyId, Status: k.status, UserName: input.UserName })) };
+    return {
+      AccessKeyMetadata: Object.entries(keys).map(([AccessKeyId, k]) => ({
+        AccessKeyId,
+        Status: k.status,
+        UserName: input.UserName,
+      })),
+    };
   });
   iam.on(UpdateAccessKeyCommand).resolves({});
 }
@@ -102,15 +110,29 @@ describe('runRemediation', () => {
       ]),
     );
     iamState({
-      'ci-bot': { AKIAAAAAAAAAAAAAAAA1: { status: 'Active', lastUsed: LAST_USE }, AKIAAAAAAAAAAAAAAAA3: { status: 'Active' } },
+      'ci-bot': {
+        AKIAAAAAAAAAAAAAAAA1: { status: 'Active', lastUsed: LAST_USE },
+        AKIAAAAAAAAAAAAAAAA3: { status: 'Active' },
+      },
       'old-svc': { AKIAAAAAAAAAAAAAAAA2: { status: 'Active' } },
     });
     const result = await run();
     expect(result).toEqual({ plan: 'acted', records: 2, deactivated: 2 });
     expect(iam).toHaveReceivedCommandTimes(UpdateAccessKeyCommand, 2);
-    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, { UserName: 'ci-bot', AccessKeyId: 'AKIAAAAAAAAAAAAAAAA1', Status: 'Inactive' });
-    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, { UserName: 'old-svc', AccessKeyId: 'AKIAAAAAAAAAAAAAAAA2', Status: 'Inactive' });
-    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `remediation/${ACCOUNT}/plan.json` });
+    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      UserName: 'ci-bot',
+      AccessKeyId: 'AKIAAAAAAAAAAAAAAAA1',
+      Status: 'Inactive',
+    });
+    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      UserName: 'old-svc',
+      AccessKeyId: 'AKIAAAAAAAAAAAAAAAA2',
+      Status: 'Inactive',
+    });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: BUCKET,
+      Key: `remediation/${ACCOUNT}/plan.json`,
+    });
     expect(writtenLog().records.map((r) => [r.accessKeyId, r.outcome])).toEqual([
       ['AKIAAAAAAAAAAAAAAAA1', 'deactivated'],
       ['AKIAAAAAAAAAAAAAAAA2', 'deactivated'],
@@ -163,14 +185,23 @@ describe('runRemediation', () => {
 
   it('skips a key whose user was deleted after GetAccessKeyLastUsed answered', async () => {
     servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'gone')]));
-    iam.on(GetAccessKeyLastUsedCommand).resolves({ UserName: 'gone', AccessKeyLastUsed: { LastUsedDate: new Date(LAST_USE), ServiceName: 's3', Region: 'us-east-1' } });
-    iam.on(ListAccessKeysCommand).rejects(new NoSuchEntityException({ message: 'no such user', $metadata: {} }));
+    iam
+      .on(GetAccessKeyLastUsedCommand)
+      .resolves({
+        UserName: 'gone',
+        AccessKeyLastUsed: { LastUsedDate: new Date(LAST_USE), ServiceName: 's3', Region: 'us-east-1' },
+      });
+    iam
+      .on(ListAccessKeysCommand)
+      .rejects(new NoSuchEntityException({ message: 'no such user', $metadata: {} }));
     await run();
     expect(iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
-    expect(writtenLog().records).toEqual([expect.objectContaining({ outcome: 'skipped', reason: 'user-gone' })]);
+    expect(writtenLog().records).toEqual([
+      expect.objectContaining({ outcome: 'skipped', reason: 'user-gone' }),
+    ]);
   });
 
-  it('does not act on a stale plan, nor on another account\'s, and says so in the log', async () => {
+  it("does not act on a stale plan, nor on another account's, and says so in the log", async () => {
     servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'ci-bot')], { generatedAt: '2026-12-02T07:00:00.000Z' }));
     iamState({ 'ci-bot': { AKIAAAAAAAAAAAAAAAA1: { status: 'Active', lastUsed: LAST_USE } } });
     await run();
