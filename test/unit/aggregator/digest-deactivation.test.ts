@@ -209,7 +209,8 @@ describe('runDigest: staged deactivation', () => {
   });
 
   it('writes no plan and no section when the feature is off', async () => {
-    const { deactivation: _off, ...config } = CONFIG;
+    const config: DigestConfig = { ...CONFIG };
+    delete (config as { deactivation?: unknown }).deactivation;
     await runDigest(config, deps(), NOW);
     expect(memory.keys('remediation/')).toEqual([]);
     expect(summary().remediation).toBeUndefined();

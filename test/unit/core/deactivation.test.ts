@@ -193,7 +193,8 @@ describe('planAccount', () => {
     const result = planAccount(report({ svc: false }, [k], null), POLICY, NOW);
     expect(result.actions).toEqual([]);
     expect(result.notPlanned).toMatch(/user tags unknown/);
-    const { optOutTag: _dropped, ...withoutTag } = POLICY;
+    const withoutTag: DeactivationPolicy = { ...POLICY };
+    delete (withoutTag as { optOutTag?: string }).optOutTag;
     expect(planAccount(report({ svc: false }, [k], null), withoutTag, NOW).actions).toHaveLength(1);
   });
 
