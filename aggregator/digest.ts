@@ -46,7 +46,19 @@ import { S3_LAYOUT } from '../core/names';
 import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
 import type { CisVersion, Severity } from '../core/finding-ids';
-import { FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
+import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/types';
+import {
+  NOTHING_EXEMPT,
+  planAccount,
+  planDocument,
+  remediationSummary,
+  type AccountPlanResult,
+  type AuditLog,
+  type DeactivationPolicy,
+  type ExemptionPredicate,
+  type RemediationSummary,
+} from '../core/deactivation';
+import type { RemediationListing, RemediationStore } from '../store/remediation-store';
 import { collectAccountReport } from '../collector/account-collector';
 import { DigestEnv } from './env';
 import { composeDigestEmail, consoleUrl, sendDigestEmail } from './mailer';
@@ -141,6 +153,8 @@ export interface DigestConfig {
   readonly exemptionMaxDays?: number;
   /** Per-owner digests (core/owners.ts); absent or mode `off`: none. */
   readonly owners?: OwnerDigestsConfig;
+  /** Staged deactivation (core/deactivation.ts); absent: off (no plan written, no section). */
+  readonly deactivation?: DeactivationPolicy;
 }
 
 /** The owner digest settings (config `ownerDigests`, `ownerTagKeys`, `defaultOwner`, `ownerAllowedDomains`, `ownerMinSeverity`). */
@@ -177,6 +191,7 @@ export function digestConfigFromEnv(env: DigestEnv, region?: string): DigestConf
     maxFindingEvents: env.MAX_FINDING_EVENTS,
     ...(env.ATHENA_TABLES ? { athenaTables: true } : {}),
     ...(env.OWNER_DIGESTS !== 'off' ? { owners: ownerDigestsConfigFromEnv(env) } : {}),
+    ...(env.DEACTIVATION_POLICY ? { deactivation: env.DEACTIVATION_POLICY } : {}),
   };
 }
 
@@ -219,6 +234,107 @@ export interface DigestDeps {
   readonly collect?: typeof collectAccountReport;
   /** Monotonic ms clock for the duration. */
   readonly clock?: () => number;
+  /**
+   * Exemptions for the staged deactivation (the hook for the exemptions file): a key it exempts is never
+   * staged. @default NOTHING_EXEMPT
+   */
+  readonly isExempt?: ExemptionPredicate;
+}
+
+/** Audit logs read per digest at most (the newest first); more are named in the summary. */
+export const MAX_AUDIT_LOGS_PER_RUN = 2_000;
+
+/**
+ * The staged deactivation of one digest run (docs/ARCHITECTURE.md §7): plans each account as its report
+ * streams past ({@link observe}), and once every report is seen writes the plans — an account with a
+ * staged key, and an empty plan for an account whose earlier plan must be superseded — reads the agents'
+ * audit logs since the previous run and answers summary.json's `remediation`. A plan or log failure is an
+ * entry of that section, never a failed run.
+ */
+class DeactivationRun {
+  private readonly plans: AccountPlanResult[] = [];
+  private readonly listing: Promise<RemediationListing | Error>;
+
+  constructor(
+    private readonly policy: DeactivationPolicy,
+    private readonly store: RemediationStore,
+    private readonly now: Date,
+    private readonly isExempt: ExemptionPredicate,
+    private readonly logger: Logger,
+  ) {
+    this.listing = store
+      .list()
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  }
+
+  observe(report: AccountReport): void {
+    this.plans.push(planAccount(report, this.policy, this.now, this.isExempt));
+  }
+
+  async finish(logsSince: Date): Promise<RemediationSummary> {
+    const mode = this.policy.mode === 'enforce' ? 'enforce' : 'dry-run';
+    const listing = await this.listing;
+    const unreadableLogs: { accountId: string; detail: string }[] = [];
+    const writeFailures: { accountId: string; detail: string }[] = [];
+    let previousPlans: ReadonlySet<string> = new Set();
+    let logs: AuditLog[] = [];
+    if (listing instanceof Error) {
+      this.logger.warn('Could not list remediation/', { error: errorText(listing) });
+      unreadableLogs.push({
+        accountId: '(all)',
+        detail: `remediation/ could not be listed: ${errorText(listing)}`.slice(0, 300),
+      });
+    } else {
+      previousPlans = listing.planAccounts;
+      const recent = listing.logs.filter((l) => (l.lastModified?.getTime() ?? 0) > logsSince.getTime());
+      if (recent.length > MAX_AUDIT_LOGS_PER_RUN) {
+        unreadableLogs.push({
+          accountId: '(all)',
+          detail: `${recent.length - MAX_AUDIT_LOGS_PER_RUN} older audit logs not read this run (at most ${MAX_AUDIT_LOGS_PER_RUN})`,
+        });
+      }
+      const read = await mapLimit(recent.slice(0, MAX_AUDIT_LOGS_PER_RUN), 16, async (ref) => {
+        try {
+          return await this.store.readLog(ref);
+        } catch (error) {
+          unreadableLogs.push({ accountId: ref.accountId, detail: errorText(error).slice(0, 300) });
+          return undefined;
+        }
+      });
+      logs = read.filter((l): l is AuditLog => l !== undefined);
+    }
+    // An account with staged keys gets its plan; one that had a plan and has none now gets an empty one,
+    // so its agent never acts on a decision the hub no longer holds.
+    const toWrite = this.plans.filter((p) => p.actions.length > 0 || previousPlans.has(p.accountId));
+    let written = 0;
+    await mapLimit(toWrite, 16, async (p) => {
+      try {
+        await this.store.writePlan(planDocument(p, mode, this.now));
+        written++;
+      } catch (error) {
+        this.logger.error('Could not write a remediation plan', {
+          accountId: p.accountId,
+          error: errorText(error),
+        });
+        writeFailures.push({ accountId: p.accountId, detail: errorText(error).slice(0, 300) });
+      }
+    });
+    this.logger.info('Staged deactivation planned', {
+      mode,
+      accounts: this.plans.length,
+      plansWritten: written,
+      planFailures: writeFailures.length,
+      auditLogs: logs.length,
+    });
+    return remediationSummary({
+      mode,
+      plans: this.plans,
+      plansWritten: written,
+      writeFailures,
+      logs,
+      unreadableLogs,
+    });
+  }
 }
 
 /**
@@ -669,7 +785,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     .sort();
 
   let unreadable = 0;
-  async function* items(): AsyncGenerator<RunItem> {
+  async function* allItems(): AsyncGenerator<RunItem> {
     // Problems known before the reports are read (own collection, the bucket's rejections and part sets).
     for (const problem of problems) yield { kind: 'problem', problem };
     if (ownReport) yield { kind: 'report', report: ownReport };
@@ -685,6 +801,25 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ),
     );
   }
+  const deactivation = config.deactivation
+    ? new DeactivationRun(
+        config.deactivation,
+        stores.remediation,
+        now,
+        deps.isExempt ?? NOTHING_EXEMPT,
+        logger,
+      )
+    : undefined;
+  async function* items(): AsyncGenerator<RunItem> {
+    for await (const item of allItems()) {
+      if (deactivation && item.kind === 'report') deactivation.observe(item.report);
+      yield item;
+    }
+  }
+  // The agents' audit logs since the previous digest (or the last staleHours on a first run).
+  const logsSince = previous?.generatedAt
+    ? new Date(previous.generatedAt)
+    : new Date(now.getTime() - config.thresholds.staleHours * 3_600_000);
 
   const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
@@ -719,6 +854,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       ...(resolution
         ? { partitionOf: (accountId: string) => resolution.byAccount.get(accountId)?.owner }
         : {}),
+      ...(deactivation ? { remediation: () => deactivation.finish(logsSince) } : {}),
     },
     {
       credentialReport: tee,

@@ -4,6 +4,7 @@ import { CIS_VERSIONS, DEFAULT_CIS_VERSION, SEVERITIES } from '../core/finding-i
 import { DEFAULT_MAX_FINDING_EVENTS, MAX_FINDING_EVENTS_LIMIT } from '../core/names';
 import { DEFAULT_EXEMPTION_MAX_DAYS } from '../core/exemptions';
 import { DEFAULT_OWNER_MIN_SEVERITY, DEFAULT_OWNER_TAG_KEYS, OWNER_DIGEST_MODES } from '../core/owners';
+import { DeactivationPolicySchema } from '../core/deactivation';
 
 const csvList = z
   .string()
@@ -105,6 +106,29 @@ export const DigestEnvSchema = z.object({
   OWNER_ALLOWED_DOMAINS: csvList,
   /** Least severity of an open finding that makes an owner's digest due. */
   OWNER_MIN_SEVERITY: z.enum(SEVERITIES).default(DEFAULT_OWNER_MIN_SEVERITY),
+  /**
+   * The staged deactivation policy as JSON (core/deactivation.ts `DeactivationPolicySchema`, written by the
+   * stack from the validated `deactivation` config); empty: off.
+   */
+  DEACTIVATION_POLICY: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      if (text.trim() === '') return undefined;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+      const parsed = DeactivationPolicySchema.safeParse(json);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid policy' });
+        return z.NEVER;
+      }
+      return parsed.data.mode === 'off' ? undefined : parsed.data;
+    }),
 });
 export type DigestEnv = z.infer<typeof DigestEnvSchema>;
 export type DigestEnvironment = { readonly [K in keyof z.input<typeof DigestEnvSchema>]-?: string };

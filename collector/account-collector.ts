@@ -10,7 +10,7 @@ import { sleep as realSleep } from '../core/concurrency';
 import { parseCredentialReport, ReportParseError } from '../core/credential-report';
 import { ContractError, boundWarnings, parseAccountReport } from '../core/event-contract';
 import type { AccountReport } from '../core/types';
-import { collectAccountFacts, usersWithDirectPolicies } from './account-facts';
+import { collectAccountFacts, userTagsOf, usersWithDirectPolicies } from './account-facts';
 import { fetchAuthorizationDetails } from './authorization-details';
 import { errorName, isRetryable } from '../core/aws-errors';
 import { CallContext, CollectError } from './iam-calls';
@@ -139,10 +139,16 @@ export async function collectAccountReport(
       warnings.push(...evaluation.warnings);
     }
 
+    const tagged = auth !== undefined ? userTagsOf(auth) : undefined;
+    if (tagged?.warning) warnings.push(tagged.warning);
     const accountFacts =
       auth === undefined
         ? factsResult.value.facts
-        : { ...factsResult.value.facts, usersWithDirectPolicies: usersWithDirectPolicies(auth) };
+        : {
+            ...factsResult.value.facts,
+            usersWithDirectPolicies: usersWithDirectPolicies(auth),
+            ...(tagged?.userTags ? { userTags: tagged.userTags } : {}),
+          };
     const report: AccountReport = {
       schemaVersion: EVENT_SCHEMA_VERSION,
       accountId: opts.accountId,

@@ -15,7 +15,7 @@ import {
 import type { AuthorizationDetails } from '../core/authorization-details';
 import { errorName, isAccessDenied, isNotFound } from '../core/aws-errors';
 import { PAYLOAD_BOUNDS } from '../core/event-contract';
-import type { AccountFacts, PasswordPolicyFact, RootCredentialFacts } from '../core/types';
+import type { AccountFacts, PasswordPolicyFact, RootCredentialFacts, UserTags } from '../core/types';
 import { CallContext, CollectError } from './iam-calls';
 
 /**
@@ -139,6 +139,35 @@ export function usersWithDirectPolicies(auth: AuthorizationDetails): string[] {
     }
   }
   return names;
+}
+
+/**
+ * The tags of the users that have any, from the snapshot (for the staged deactivation's opt-out tag,
+ * core/deactivation.ts). Undefined, with a warning, when they pass the payload's bounds: unknown tags make
+ * the hub plan nothing for the account rather than miss an opt-out.
+ */
+export function userTagsOf(auth: AuthorizationDetails): { userTags?: UserTags[]; warning?: string } {
+  const userTags: UserTags[] = [];
+  let pairs = 0;
+  for (const user of auth.users) {
+    if (user.UserName === undefined || (user.Tags?.length ?? 0) === 0) continue;
+    const tags: Record<string, string> = {};
+    for (const tag of user.Tags ?? []) {
+      if (tag.Key === undefined) continue;
+      if (tag.Key.length > PAYLOAD_BOUNDS.tagKey || (tag.Value ?? '').length > PAYLOAD_BOUNDS.tagValue) {
+        return { warning: `user tags not reported: a tag of ${user.UserName} is longer than IAM allows` };
+      }
+      tags[tag.Key] = tag.Value ?? '';
+    }
+    pairs += Object.keys(tags).length;
+    if (Object.keys(tags).length > PAYLOAD_BOUNDS.tagsPerUser || pairs > PAYLOAD_BOUNDS.userTagPairs) {
+      return {
+        warning: `user tags not reported: more than ${PAYLOAD_BOUNDS.userTagPairs} in all (or ${PAYLOAD_BOUNDS.tagsPerUser} on one user)`,
+      };
+    }
+    userTags.push({ userName: user.UserName, tags });
+  }
+  return { userTags };
 }
 
 /**

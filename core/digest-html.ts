@@ -39,14 +39,17 @@ import {
   ListView,
   moreLine,
   plural,
+  remediationLines,
   riskPaths,
   riskRankCaption,
   sectionTitle,
+  type DigestLists,
 } from './digest-model';
 import type { Severity } from './finding-ids';
 import { escapeHtml } from './html-escape';
 import { coverageStatusText } from './summary';
 import type { ControlCompliance, GroupSummary, RiskyKey, Summary } from './summary';
+import { auditRecordLine, plannedKeyLine, type AuditRecordView, type PlannedKeyView } from './deactivation';
 import type { CoverageEntry } from './types';
 
 export {
@@ -369,6 +372,45 @@ function risksSection(summary: Summary, list: ListView<RiskyKey>): string {
   );
 }
 
+function remediationSection(summary: Summary, lists: DigestLists['remediation']): string {
+  const r = summary.remediation;
+  if (!r || !lists) return '';
+  const lines = remediationLines(summary)
+    .map((line) => `<p style="${STYLE.p}">${e(displayCell(line, 700))}</p>`)
+    .join('\n');
+  const keyRow = (k: PlannedKeyView): string[] => [
+    `${span(STYLE.strong, e(k.userName))}${div(STYLE.sub, accountCell(k.accountId, undefined))}` +
+      div(
+        STYLE.sub,
+        `${code(k.accessKeyId)} · ${e(k.kind)} · ${e(k.lastUsedAtPlan ? `last used ${k.lastUsedAtPlan.slice(0, 10)}` : 'never used')}`,
+      ),
+    e(plannedKeyLine(k, r.mode)),
+  ];
+  const recordRow = (x: AuditRecordView): string[] => [
+    `${span(STYLE.strong, e(x.userName))}${div(STYLE.sub, accountCell(x.accountId, undefined))}` +
+      div(STYLE.sub, code(x.accessKeyId)),
+    e(displayCell(auditRecordLine(x), 400)),
+  ];
+  return titled(
+    'remediation',
+    summary,
+    `${lines}\n` +
+      listTable(
+        lists.keys,
+        [{ title: 'User, account and key' }, { title: 'Stage' }],
+        keyRow,
+        'No key is staged.',
+      ) +
+      `<p style="${STYLE.muted}">What the agents did or skipped since the previous run:</p>\n` +
+      listTable(
+        lists.records,
+        [{ title: 'User, account and key' }, { title: 'Outcome' }],
+        recordRow,
+        'No audit records since the previous run.',
+      ),
+  );
+}
+
 function coverageSection(summary: Summary, list: ListView<CoverageEntry>): string {
   const c = summary.coverage;
   const scp = controlPolicyLine(summary);
@@ -532,6 +574,7 @@ export function renderDigestHtml(summary: Summary, options: DigestHtmlOptions = 
     headlineSection(summary, label),
     changesSection(summary, lists.delta, names),
     risksSection(summary, lists.risks),
+    remediationSection(summary, lists.remediation),
     coverageSection(summary, lists.coverage),
     complianceSection(summary, lists.compliance),
     breakdownSection('by-ou', summary, lists.byOu, 'OU'),

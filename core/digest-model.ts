@@ -25,6 +25,7 @@ import {
   type RiskyKey,
   type Summary,
 } from './summary';
+import type { AuditRecordView, PlannedKeyView } from './deactivation';
 import { CoverageEntry, FINDING_IDS, FindingId } from './types';
 import type { RefusedOwner } from './owners';
 
@@ -40,6 +41,8 @@ export interface DigestLimits {
   /** Rows (CIS controls) of the compliance table. */
   readonly complianceControls: number;
   readonly warnings: number;
+  /** Per list of the staged deactivation (planned keys, the agents' records). @default 50 */
+  readonly remediation?: number;
 }
 
 /** Default rows per list. */
@@ -96,6 +99,7 @@ export const DIGEST_SECTIONS = [
   'headline',
   'changes',
   'risks',
+  'remediation',
   'coverage',
   'compliance',
   'by-ou',
@@ -112,6 +116,8 @@ export function sectionTitle(id: Exclude<DigestSectionId, 'headline'>, summary: 
       return 'What changed since the previous run';
     case 'risks':
       return 'Top risks';
+    case 'remediation':
+      return `Staged deactivation (${summary.remediation?.mode === 'enforce' ? 'enforced' : 'dry run'})`;
     case 'coverage':
       return 'Coverage problems';
     case 'compliance':
@@ -363,6 +369,11 @@ export interface DigestLists {
   readonly compliance: ListView<ControlCompliance>;
   readonly delta?: DeltaViews;
   readonly warnings: ListView<string>;
+  /** Staged deactivation (summary.json `remediation`), when the feature is on. */
+  readonly remediation?: {
+    readonly keys: ListView<PlannedKeyView>;
+    readonly records: ListView<AuditRecordView>;
+  };
 }
 
 /** Groups with the most users with findings first (ties by name). */
@@ -413,7 +424,52 @@ export function digestLists(summary: Summary, options: DigestOptions): DigestLis
         }
       : {}),
     warnings: view(summary.warnings, limits.warnings, at.summary),
+    ...(summary.remediation
+      ? {
+          remediation: {
+            keys: view(
+              summary.remediation.keys,
+              limits.remediation ?? 50,
+              at.summary,
+              summary.remediation.planned.warn +
+                summary.remediation.planned['final-notice'] +
+                summary.remediation.planned.deactivate,
+            ),
+            records: view(
+              summary.remediation.log.records,
+              limits.remediation ?? 50,
+              at.summary,
+              summary.remediation.log.deactivated +
+                summary.remediation.log.wouldDeactivate +
+                summary.remediation.log.skipped +
+                summary.remediation.log.failed,
+            ),
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * The staged deactivation's summary lines (both bodies): this run's plan, what was spared, and what the
+ * agents did since the previous run, each a sentence.
+ */
+export function remediationLines(summary: Summary): string[] {
+  const r = summary.remediation;
+  if (!r) return [];
+  const p = r.planned;
+  const l = r.log;
+  return [
+    `Planned: ${plural(p.deactivate, 'key')} due for deactivation${r.mode === 'dry-run' ? ' (dry run: nothing is deactivated)' : ''}, ${fmt(p['final-notice'])} on final notice, ${fmt(p.warn)} warned; ${plural(r.plansWritten, 'account plan')} written.`,
+    `Spared: ${fmt(r.spared.optOut)} by the opt-out tag, ${fmt(r.spared.exempt)} by an exemption.`,
+    `Since the previous run: ${fmt(l.deactivated)} deactivated, ${fmt(l.wouldDeactivate)} would have been (dry run), ${fmt(l.skipped)} skipped, ${fmt(l.failed)} failed.`,
+    ...l.plansRefused.map(
+      (x) =>
+        `Account ${x.accountId}: the agent did not act on its plan (${x.plan === 'stale' ? 'too old' : 'invalid'}).`,
+    ),
+    ...l.unreadable.map((x) => `Account ${x.accountId}: audit log unreadable (${x.detail}).`),
+    ...r.notPlanned.map((x) => `Account ${x.accountId}: not planned: ${x.detail}.`),
+  ];
 }
 
 /** A finding outside CIS present in the run, for the compliance section's closing line. */

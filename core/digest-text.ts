@@ -34,10 +34,12 @@ import {
   ListView,
   moreLine,
   plural,
+  remediationLines,
   riskPaths,
   riskRankCaption,
   sectionTitle,
 } from './digest-model';
+import { auditRecordLine, plannedKeyLine } from './deactivation';
 import { coverageStatusText, describeCoverageEntry } from './summary';
 import type { GroupSummary, Summary } from './summary';
 import { CoverageEntry, FINDING_IDS } from './types';
@@ -289,6 +291,30 @@ export function renderDigestText(summary: Summary, options: DigestOptions = {}):
     out.push(`${' '.repeat(rank + 2)}${k.severity ? `${k.severity}: ` : ''}${k.findings.join(', ')}`);
   });
   out.push(...more(risks));
+
+  const rem = lists.remediation;
+  if (summary.remediation && rem) {
+    const mode = summary.remediation.mode;
+    out.push(
+      ...heading('remediation', summary),
+      ...remediationLines(summary).map((line) => clean(line, 700)),
+    );
+    out.push(
+      ...listText(
+        rem.keys,
+        ['account', 'user', 'key', 'stage'],
+        (k) => [k.accountId, k.userName, k.accessKeyId, plannedKeyLine(k, mode)],
+        'No key is staged.',
+      ),
+      'What the agents did or skipped since the previous run:',
+      ...listText(
+        rem.records,
+        ['account', 'user', 'key', 'outcome'],
+        (x) => [x.accountId, x.userName, x.accessKeyId, auditRecordLine(x)],
+        'No audit records since the previous run.',
+      ),
+    );
+  }
 
   out.push(...heading('coverage', summary));
   const cov = lists.coverage;

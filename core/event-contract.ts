@@ -89,6 +89,11 @@ export const PAYLOAD_BOUNDS = {
   passwordLengthMin: 6,
   passwordLengthMax: 128,
   passwordReuseMax: 24,
+  /** Schema v3 `accountFacts.userTags`: IAM's tag limits (50 per user, keys ≤ 128, values ≤ 256) and a total. */
+  tagsPerUser: 50,
+  tagKey: 128,
+  tagValue: 256,
+  userTagPairs: 20_000,
 } as const;
 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -197,6 +202,25 @@ const AccountFactsSchema = z.strictObject({
     .optional(),
   rootMfaVirtual: z.boolean().optional(),
   usersWithDirectPolicies: z.array(userName).max(PAYLOAD_BOUNDS.users).optional(),
+  userTags: z
+    .array(
+      z.strictObject({
+        userName,
+        tags: z
+          .record(z.string().min(1).max(PAYLOAD_BOUNDS.tagKey), z.string().max(PAYLOAD_BOUNDS.tagValue))
+          .refine((t) => Object.keys(t).length <= PAYLOAD_BOUNDS.tagsPerUser, {
+            message: `at most ${PAYLOAD_BOUNDS.tagsPerUser} tags per user`,
+          }),
+      }),
+    )
+    .max(PAYLOAD_BOUNDS.users)
+    .refine(
+      (users) => users.reduce((n, u) => n + Object.keys(u.tags).length, 0) <= PAYLOAD_BOUNDS.userTagPairs,
+      {
+        message: `at most ${PAYLOAD_BOUNDS.userTagPairs} user tags in all`,
+      },
+    )
+    .optional(),
 });
 
 /**

@@ -46,6 +46,7 @@ import {
   ExemptionsInput,
   exemptionsProblemText,
 } from './exemptions';
+import type { RemediationSummary } from './deactivation';
 import { FindingsCsv } from './findings-csv';
 import { NewFindingCollector, NewFindings } from './notifications';
 import { DEFAULT_MAX_FINDING_EVENTS } from './names';
@@ -123,6 +124,12 @@ export interface MergeInput {
    * summary of its accounts alone in {@link MergeResult.partitions} (the per-owner digests' model).
    */
   readonly partitionOf?: (accountId: string) => string | undefined;
+  /**
+   * summary.json's `remediation` (staged deactivation, core/deactivation.ts), asked for once after the last
+   * report and after both CSVs are complete: the digest plans while the reports stream past, writes the
+   * plans, then answers. Absent, or undefined: no such section.
+   */
+  readonly remediation?: () => Promise<RemediationSummary | undefined>;
 }
 
 /**
@@ -1066,6 +1073,8 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   let summary = builder.build();
   if (state.exemptions) summary = { ...summary, exemptions: state.exemptions.summary() };
   if (state.delta) summary = { ...summary, delta: state.delta.finish(new Set(written.keys()), summary) };
+  const remediation = await input.remediation?.();
+  if (remediation) summary = { ...summary, remediation };
   const label = input.organizationLabel ?? input.metadata?.organizationId;
   const options = label ? { organizationLabel: label } : {};
   let partitions: Map<string, Summary> | undefined;

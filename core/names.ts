@@ -89,6 +89,11 @@ export const S3_LAYOUT = {
   exemptions: 'config/exemptions.json',
   /** The last copy of config/exemptions.json that validated: used while the current one is malformed. */
   exemptionsLastValid: 'config/exemptions.last-valid.json',
+  /** Staged deactivation (core/deactivation.ts): the hub's plan per account, and the agent's audit records. */
+  remediationPrefix: 'remediation/',
+  remediationPlan: (accountId: string) => `remediation/${accountId}/plan.json`,
+  remediationLogPrefix: (accountId: string) => `remediation/${accountId}/log/`,
+  remediationLog: (accountId: string, date: string) => `remediation/${accountId}/log/${date}.json`,
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,

@@ -22,6 +22,7 @@ import { ageText, coverageVerdict, CoverageVerdict, hoursText, reportCoverageSta
 import type { Delta } from './delta-types';
 import type { NotificationOutcome } from './notifications';
 import type { ExemptionsSummary } from './exemptions';
+import type { RemediationSummary } from './deactivation';
 import {
   CIS_FIELD,
   CisVersion,
@@ -276,6 +277,11 @@ export interface Summary {
    * Lambda when either is configured, absent elsewhere (`collect`, `merge`, older runs).
    */
   readonly notifications?: NotificationOutcome;
+  /**
+   * Staged deactivation (core/deactivation.ts): this run's plan and what the agents did since the previous
+   * run. Absent when the feature is off.
+   */
+  readonly remediation?: RemediationSummary;
   /** Non-fatal oddities of the run (duplicate reports, out-of-order input, collection warnings). */
   readonly warnings: readonly string[];
   /** Owner digests (core/owners.ts): absent when they are off. */

@@ -98,6 +98,18 @@ export interface AccountFacts {
    * groups"), from the GetAccountAuthorizationDetails snapshot; absent when the snapshot was not read.
    */
   readonly usersWithDirectPolicies?: readonly string[];
+  /**
+   * The tags of every IAM user that has any (GetAccountAuthorizationDetails `UserDetailList[].Tags`), for the
+   * staged deactivation's opt-out tag (core/deactivation.ts). Absent: unknown (the snapshot was not read, or
+   * its tags passed USER_TAG_BOUNDS and were left out with a warning); present and empty: nobody has tags.
+   */
+  readonly userTags?: readonly UserTags[];
+}
+
+/** One IAM user's tags (key → value). */
+export interface UserTags {
+  readonly userName: string;
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { DEACTIVATION_MODES, DEFAULT_PLAN_MAX_AGE_HOURS } from '../core/deactivation';
 
 /**
  * The member agent's environment. The CDK construct types its `environment` from `MemberAgentEnvironment`,
@@ -34,6 +35,19 @@ export const MemberAgentEnvSchema = z.object({
     .string()
     .regex(/^[\w.+-]{1,64}$/, 'must be a version label')
     .default('unversioned'),
+  /**
+   * Staged deactivation (core/deactivation.ts, docs/ARCHITECTURE.md §7): `off` (the default), `dry-run` (read
+   * the plan, re-check, log what would be done) or `enforce` (also deactivate: the role then has
+   * `iam:UpdateAccessKey`). Set at synth from the hub's `deactivation.mode`.
+   */
+  DEACTIVATION_MODE: z.enum(DEACTIVATION_MODES).default('off'),
+  /** The hub's report bucket (its plan and audit log live there); required unless the mode is `off`. */
+  REPORT_BUCKET: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$/, 'must be an S3 bucket name or empty')
+    .default(''),
+  /** A plan older than this many hours is not acted on (the hub re-plans daily). */
+  PLAN_MAX_AGE_HOURS: z.coerce.number().int().min(1).max(168).default(DEFAULT_PLAN_MAX_AGE_HOURS),
 });
 
 export type MemberAgentEnv = z.infer<typeof MemberAgentEnvSchema>;

@@ -6,6 +6,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { sleep as realSleep } from '../core/concurrency';
@@ -22,6 +23,7 @@ import {
 } from './custom-resource';
 import { MemberAgentEnvSchema, type MemberAgentEnv } from './env';
 import { maxRequestBytesFor, publishAgentFailure, publishParts } from './publish';
+import { runRemediation, type RemediationResult } from './remediation';
 
 /** The function's environment is invalid (names the variables, never their values). */
 export class AgentConfigError extends CredreportError {}
@@ -44,12 +46,16 @@ export interface AgentResult {
   readonly reportId?: string;
   readonly parts: number;
   readonly users: number;
+  /** The staged deactivation's run (absent when off or not reached). */
+  readonly remediation?: RemediationResult | { readonly plan: 'failed'; readonly error: string };
 }
 
 export interface AgentDeps {
   readonly env: MemberAgentEnv;
   readonly iam: IAMClient;
   readonly eventBridge: EventBridgeClient;
+  /** The hub bucket's client (staged deactivation: this account's plan and audit log). */
+  readonly s3?: S3Client;
   readonly logger: Logger;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => Date;
@@ -117,6 +123,25 @@ function failureReporter(deps: AgentDeps, accountId: string, runId: string) {
     );
     if (delivered) deps.logger.info('Reported the failure to the hub', { stage });
   };
+}
+
+/**
+ * The staged deactivation, after the report is published (docs/ARCHITECTURE.md §7): never fails the run — the
+ * report is already with the hub, and a plan that cannot be run shows in the next digest as a missing audit log.
+ */
+async function remediate(deps: AgentDeps, accountId: string): Promise<AgentResult['remediation']> {
+  const mode = deps.env.DEACTIVATION_MODE;
+  if (mode === 'off' || deps.s3 === undefined || deps.env.REPORT_BUCKET === '') return undefined;
+  try {
+    return await runRemediation(
+      { iam: deps.iam, s3: deps.s3, logger: deps.logger, clock: deps.clock ?? (() => new Date()) },
+      { accountId, bucket: deps.env.REPORT_BUCKET, mode, planMaxAgeHours: deps.env.PLAN_MAX_AGE_HOURS },
+    );
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    deps.logger.error('Staged deactivation failed', { error: name });
+    return { plan: 'failed', error: name };
+  }
 }
 
 /** Builds the handler over its dependencies (resolved on first use, then reused for the warm container). */
@@ -200,7 +225,15 @@ export function createHandler(
         putEventsRequests: published.requests,
         retriedEntries: published.retriedEntries,
       });
-      return { accountId, trigger, reportId, parts: parts.length, users: stats.users };
+      const remediation = await remediate(deps, accountId);
+      return {
+        accountId,
+        trigger,
+        reportId,
+        parts: parts.length,
+        users: stats.users,
+        ...(remediation ? { remediation } : {}),
+      };
     } catch (error) {
       // Logged once here, without report contents; reported to the hub; rethrown so the invocation fails
       // visibly (Lambda retries it, then the on-failure queue keeps it).
@@ -231,6 +264,9 @@ function defaultDeps(): AgentDeps {
       env: parsed.data,
       iam: new IAMClient({ retryMode: 'adaptive', maxAttempts: 10 }),
       eventBridge: new EventBridgeClient({ retryMode: 'adaptive', maxAttempts: 6 }),
+      ...(parsed.data.DEACTIVATION_MODE !== 'off'
+        ? { s3: new S3Client({ retryMode: 'adaptive', maxAttempts: 6 }) }
+        : {}),
       logger: new Logger({ serviceName: MEMBER_AGENT_FUNCTION_NAME }),
     };
   }

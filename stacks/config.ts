@@ -25,6 +25,15 @@ import {
   type OwnerDigestMode,
 } from '../core/owners';
 import { AthenaColumnError, athenaTableColumns } from '../core/athena-tables';
+import {
+  DEACTIVATION_MODES,
+  DEFAULT_PLAN_MAX_AGE_HOURS,
+  DEFAULT_STAGE_THRESHOLDS,
+  MAX_STAGE_DAYS,
+  stageThresholdsProblem,
+  type DeactivationPolicy,
+  type StageThresholds,
+} from '../core/deactivation';
 
 /** Thrown when the `cdk.json` context (or `-c key=value`) does not describe a deployable configuration. */
 export class ConfigError extends CredreportError {
@@ -127,7 +136,6 @@ export interface CredreportConfig {
    * (docs/ARCHITECTURE.md §6 "Athena").
    */
   readonly athena?: AthenaConfig;
-  /**
   /** Per-owner digests (docs/ARCHITECTURE.md §6 "Owner digests"): off, dry-run (latest/owners/) or send. */
   readonly ownerDigests: OwnerDigestMode;
   /** Account tag keys naming an account's owner, tried in order. */
@@ -138,6 +146,11 @@ export interface CredreportConfig {
   readonly ownerAllowedDomains: readonly string[];
   /** Least severity of an open finding that makes an owner's digest due. */
   readonly ownerMinSeverity: Severity;
+  /**
+   * Staged deactivation of unused access keys (docs/ARCHITECTURE.md §7): `mode` `off` (the default: no plan,
+   * no permission), `dry-run` (planned and shown, never done) or `enforce` (the member agents deactivate).
+   */
+  readonly deactivation: DeactivationPolicy;
 }
 
 /** The `athena*` keys: where the tables live and which account tags the saved queries read. */
@@ -355,6 +368,60 @@ const schedule = (name: string) =>
       if (problem) ctx.addIssue({ code: 'custom', message: `${name}: ${problem}, got ${show(v)}` });
     });
 
+const ladderKeys = (prefix: string) => ({
+  unusedDays: int(`${prefix}.unusedDays`, 1, MAX_STAGE_DAYS, 'a positive whole number of days').optional(),
+  noticeDays: int(`${prefix}.noticeDays`, 1, MAX_STAGE_DAYS, 'a positive whole number of days').optional(),
+  deactivateAfterDays: int(
+    `${prefix}.deactivateAfterDays`,
+    2,
+    MAX_STAGE_DAYS,
+    `a whole number of days from 2 to ${MAX_STAGE_DAYS}`,
+  ).optional(),
+});
+
+/** `deactivation` (an object; a JSON string with `-c`): every key optional, unknown keys refused. */
+const DeactivationSchema = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  },
+  z.strictObject(
+    {
+      mode: z
+        .enum(DEACTIVATION_MODES, {
+          error: (i) =>
+            `deactivation.mode: expected one of ${DEACTIVATION_MODES.join(', ')}, got ${show(i.input)}`,
+        })
+        .optional(),
+      ...ladderKeys('deactivation'),
+      human: z
+        .strictObject(ladderKeys('deactivation.human'), {
+          error: (i) =>
+            `deactivation.human: expected an object of unusedDays, noticeDays, deactivateAfterDays, got ${show(i.input)}`,
+        })
+        .optional(),
+      machine: z
+        .strictObject(ladderKeys('deactivation.machine'), {
+          error: (i) =>
+            `deactivation.machine: expected an object of unusedDays, noticeDays, deactivateAfterDays, got ${show(i.input)}`,
+        })
+        .optional(),
+      optOutTag: str('deactivation.optOutTag', TAG_KEY, 'a user tag key like credreport:keep').optional(),
+      planMaxAgeHours: int('deactivation.planMaxAgeHours', 1, 168, 'whole hours from 1 to 168').optional(),
+    },
+    {
+      error: (i) =>
+        i.code === 'unrecognized_keys'
+          ? `deactivation: unknown key(s) ${i.keys.join(', ')} (known: mode, unusedDays, noticeDays, deactivateAfterDays, human, machine, optOutTag, planMaxAgeHours)`
+          : `deactivation: expected an object like {"mode": "dry-run"}, got ${show(i.input)}`,
+    },
+  ),
+);
+
 /** The context keys (cdk.json `context` or `-c key=value`) and their schema. */
 const ContextSchema = z
   .object({
@@ -525,6 +592,7 @@ const ContextSchema = z
         error: (i) => `ownerMinSeverity: expected one of ${SEVERITIES.join(', ')}, got ${show(i.input)}`,
       })
       .default(DEFAULT_OWNER_MIN_SEVERITY),
+    deactivation: DeactivationSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.ownerDigests !== 'off' && c.ownerAllowedDomains.length === 0) {
@@ -546,6 +614,20 @@ const ContextSchema = z
         ctx.addIssue({
           code: 'custom',
           message: `defaultOwner: ${check.reason === 'invalid-address' ? 'not a plain email address' : 'its domain is not in ownerAllowedDomains'}, got ${show(c.defaultOwner)}`,
+        });
+      }
+    }
+    const d = c.deactivation;
+    if (d !== undefined) {
+      for (const kind of ['human', 'machine'] as const) {
+        const problem = stageThresholdsProblem(ladderOf(d, kind));
+        if (problem) ctx.addIssue({ code: 'custom', message: `deactivation.${kind}: ${problem}` });
+      }
+      if ((d.mode ?? 'dry-run') !== 'off' && c.reportBucketKms === true) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'deactivation: not available with reportBucketKms true yet: the member agents would need the report key (kms:Decrypt, kms:GenerateDataKey) across accounts to read their plan and write their audit log; set reportBucketKms false or deactivation.mode "off"',
         });
       }
     }
@@ -824,5 +906,30 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     ...(c.defaultOwner !== undefined ? { defaultOwner: c.defaultOwner } : {}),
     ownerAllowedDomains: c.ownerAllowedDomains,
     ownerMinSeverity: c.ownerMinSeverity,
+    deactivation: deactivationPolicyOf(c.deactivation),
+  };
+}
+
+type DeactivationInput = NonNullable<z.infer<typeof DeactivationSchema>>;
+
+/** One ladder: the kind's own keys over the shared ones over the defaults. */
+function ladderOf(d: DeactivationInput, kind: 'human' | 'machine'): StageThresholds {
+  const own = d[kind] ?? {};
+  return {
+    unusedDays: own.unusedDays ?? d.unusedDays ?? DEFAULT_STAGE_THRESHOLDS.unusedDays,
+    noticeDays: own.noticeDays ?? d.noticeDays ?? DEFAULT_STAGE_THRESHOLDS.noticeDays,
+    deactivateAfterDays:
+      own.deactivateAfterDays ?? d.deactivateAfterDays ?? DEFAULT_STAGE_THRESHOLDS.deactivateAfterDays,
+  };
+}
+
+/** Absent: off. Present without a mode: dry-run (the safe way to turn it on). */
+function deactivationPolicyOf(d: DeactivationInput | undefined): DeactivationPolicy {
+  return {
+    mode: d === undefined ? 'off' : (d.mode ?? 'dry-run'),
+    human: d ? ladderOf(d, 'human') : DEFAULT_STAGE_THRESHOLDS,
+    machine: d ? ladderOf(d, 'machine') : DEFAULT_STAGE_THRESHOLDS,
+    ...(d?.optOutTag !== undefined ? { optOutTag: d.optOutTag } : {}),
+    planMaxAgeHours: d?.planMaxAgeHours ?? DEFAULT_PLAN_MAX_AGE_HOURS,
   };
 }

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DIGEST_METRICS, INGEST_METRICS, METRICS_NAMESPACE } from '../aggregator/telemetry';
-import { HUB_OUTPUTS } from '../core/names';
+import { HUB_OUTPUTS, MEMBER_AGENT_ROLE_NAME } from '../core/names';
 import type { CredreportConfig } from './config';
 import { CentralBus } from './constructs/central-bus';
 import { MemberStackSet } from './constructs/member-stackset';
@@ -104,6 +104,7 @@ export class HubStack extends Stack {
         ? { findingEventsBus: this.centralBus.bus, maxFindingEvents: config.maxFindingEvents }
         : {}),
       athenaTables: config.athena !== undefined,
+      ...(config.deactivation.mode !== 'off' ? { deactivation: config.deactivation } : {}),
     });
     if (config.athena !== undefined) {
       this.athena = new ReportAthena(this, 'Athena', {
@@ -115,6 +116,14 @@ export class HubStack extends Stack {
         queries: config.athena,
         retentionDays: config.retentionDays,
       });
+    }
+    const remediationMode = config.deactivation.mode === 'off' ? undefined : config.deactivation.mode;
+    if (remediationMode) {
+      this.reports.admitRemediationAgents(
+        config.organizationId,
+        MEMBER_AGENT_ROLE_NAME,
+        config.retentionDays,
+      );
     }
 
     // With a customer managed key, its policy names exactly these two roles (docs/ARCHITECTURE.md §11).
@@ -225,6 +234,15 @@ export class HubStack extends Stack {
       collectBudgetSeconds: config.collectBudgetSeconds,
       startWindowMinutes: config.agentStartWindowMinutes,
       logRetention,
+      ...(remediationMode
+        ? {
+            remediation: {
+              mode: remediationMode,
+              planMaxAgeHours: config.deactivation.planMaxAgeHours,
+              reportBucketName: this.reports.bucket.bucketName,
+            },
+          }
+        : {}),
     });
     // Member agents publish as soon as their stack exists: the bus must already admit them and route to ingest.
     this.members.stackSet.node.addDependency(this.centralBus, this.ingest);

@@ -8,6 +8,8 @@ import { MemberAgent } from './constructs/member-agent';
 export const MEMBER_PARAMETERS = {
   centralBusArn: 'CentralBusArn',
   agentSchedule: 'AgentSchedule',
+  /** Declared only when the staged deactivation is on. */
+  reportBucketName: 'ReportBucketName',
 } as const;
 
 /** Properties of {@link MemberStack}. */
@@ -27,6 +29,12 @@ export interface MemberStackProps {
   readonly logRetention: logs.RetentionDays;
   /** Default of the AgentSchedule parameter. */
   readonly defaultAgentSchedule: string;
+  /**
+   * Staged deactivation: the mode (fixed at synth: it decides the role's permissions) and the plan's
+   * maximum age; the hub bucket's name arrives as the ReportBucketName parameter.
+   * @default - off
+   */
+  readonly remediation?: { readonly mode: 'dry-run' | 'enforce'; readonly planMaxAgeHours: number };
 }
 
 /**
@@ -57,6 +65,16 @@ export class MemberStack extends StackSetStack {
       constraintDescription: 'must be rate(...) or cron(...)',
     });
 
+    const bucketName = props.remediation
+      ? new CfnParameter(this, MEMBER_PARAMETERS.reportBucketName, {
+          type: 'String',
+          description:
+            'Name of the credreport report bucket in the hub account (staged deactivation plans and logs)',
+          allowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+          constraintDescription: 'must be an S3 bucket name',
+        })
+      : undefined;
+
     this.agent = new MemberAgent(this, 'Agent', {
       centralBusArn: centralBusArn.valueAsString,
       schedule: agentSchedule.valueAsString,
@@ -65,6 +83,15 @@ export class MemberStack extends StackSetStack {
       collectBudgetSeconds: props.collectBudgetSeconds,
       ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
       logRetention: props.logRetention,
+      ...(props.remediation && bucketName
+        ? {
+            remediation: {
+              mode: props.remediation.mode,
+              reportBucketName: bucketName.valueAsString,
+              planMaxAgeHours: props.remediation.planMaxAgeHours,
+            },
+          }
+        : {}),
     });
   }
 }

@@ -4,6 +4,7 @@ import { AccountStore, AccountStoreOptions } from './account-store';
 import { ExemptionsStore } from './exemptions-store';
 import { IncomingStore } from './incoming-store';
 import { MetadataCacheStore } from './metadata-cache-store';
+import { RemediationStore } from './remediation-store';
 import { RunOutputStore } from './run-output-store';
 
 /** One store per prefix of the hub bucket. */
@@ -13,6 +14,8 @@ export interface HubStores {
   readonly outputs: RunOutputStore;
   readonly metadata: MetadataCacheStore;
   readonly exemptions: ExemptionsStore;
+  /** remediation/: staged deactivation plans and the agents' audit logs. */
+  readonly remediation: RemediationStore;
 }
 
 /** Builds every store of one bucket over one injected client. */
@@ -23,5 +26,6 @@ export function createHubStores(s3: S3Client, opts: AccountStoreOptions): HubSto
     outputs: new RunOutputStore(s3, opts),
     metadata: new MetadataCacheStore(s3, opts),
     exemptions: new ExemptionsStore(s3, opts),
+    remediation: new RemediationStore(s3, opts),
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CustomResource, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -9,7 +9,8 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { MemberAgentEnvironment } from '../../member-agent/env';
-import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME } from '../../core/names';
+import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME, S3_LAYOUT } from '../../core/names';
+import { DEFAULT_PLAN_MAX_AGE_HOURS } from '../../core/deactivation';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../../core/start-window';
 import {
   MEMBER_AGENT_PUBLISH_SECONDS,
@@ -48,6 +49,22 @@ export interface MemberAgentProps {
    * @default MEMBER_AGENT_FUNCTION_NAME from core/names.ts
    */
   readonly functionName?: string;
+  /**
+   * Staged deactivation (docs/ARCHITECTURE.md §7, §11): the agent reads its account's plan from the hub bucket
+   * and writes its audit log there; in `enforce` mode its role also gets `iam:UpdateAccessKey` on this
+   * account's users. The mode is fixed at synth so the role's permissions follow it exactly.
+   * @default - off: no bucket access, no UpdateAccessKey
+   */
+  readonly remediation?: MemberAgentRemediation;
+}
+
+/** What the agent needs for the staged deactivation. */
+export interface MemberAgentRemediation {
+  readonly mode: 'dry-run' | 'enforce';
+  /** The hub's report bucket name (in the StackSet template: a parameter). */
+  readonly reportBucketName: string;
+  /** A plan older than this many hours is not acted on. */
+  readonly planMaxAgeHours: number;
 }
 
 /**
@@ -116,6 +133,49 @@ export class MemberAgent extends Construct {
       }),
     );
 
+    const remediation = props.remediation;
+    if (remediation) {
+      const objects = (suffix: string) =>
+        Stack.of(this).formatArn({
+          service: 's3',
+          region: '',
+          account: '',
+          resource: remediation.reportBucketName,
+          resourceName: suffix,
+        });
+      grantAcknowledged(
+        this.role,
+        new iam.PolicyStatement({
+          sid: 'ReadOwnRemediationPlan',
+          actions: ['s3:GetObject'],
+          resources: [objects(S3_LAYOUT.remediationPlan(Aws.ACCOUNT_ID))],
+        }),
+        'Reads only this account plan, remediation/<this account>/plan.json, of the hub bucket (the bucket policy admits the same).',
+      );
+      grantAcknowledged(
+        this.role,
+        new iam.PolicyStatement({
+          sid: 'WriteOwnRemediationLog',
+          actions: ['s3:PutObject'],
+          resources: [objects(`${S3_LAYOUT.remediationLogPrefix(Aws.ACCOUNT_ID)}*`)],
+        }),
+        'Writes only this account audit log, remediation/<this account>/log/<date>.json, of the hub bucket.',
+      );
+      if (remediation.mode === 'enforce') {
+        grantAcknowledged(
+          this.role,
+          new iam.PolicyStatement({
+            sid: 'DeactivateUnusedKeys',
+            actions: ['iam:UpdateAccessKey'],
+            resources: [
+              Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' }),
+            ],
+          }),
+          'iam:UpdateAccessKey on this account users (user/*), in enforce mode only: the agent deactivates the keys the hub plan names after re-checking each.',
+        );
+      }
+    }
+
     const environment: MemberAgentEnvironment = {
       EVENT_BUS_NAME: props.centralBusArn,
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
@@ -123,6 +183,9 @@ export class MemberAgent extends Construct {
       START_WINDOW_SECONDS: String((props.startWindowMinutes ?? DEFAULT_AGENT_START_WINDOW_MINUTES) * 60),
       // Names the deployed code in a failure report: the same bundle gives the same label everywhere.
       AGENT_VERSION: createHash('sha256').update(props.code).digest('hex').slice(0, 12),
+      DEACTIVATION_MODE: remediation?.mode ?? 'off',
+      REPORT_BUCKET: remediation?.reportBucketName ?? '',
+      PLAN_MAX_AGE_HOURS: String(remediation?.planMaxAgeHours ?? DEFAULT_PLAN_MAX_AGE_HOURS),
     };
     // What the agent cannot report itself (a crash, the timeout, a throttled or undeliverable invocation)
     // lands here. A Lambda on-failure destination may be an EventBridge bus, but AWS does not document one

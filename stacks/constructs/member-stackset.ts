@@ -45,6 +45,16 @@ export interface MemberStackSetProps {
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
+   * Staged deactivation: the mode and plan age for every agent, and the hub bucket passed as the
+   * ReportBucketName parameter.
+   * @default - off
+   */
+  readonly remediation?: {
+    readonly mode: 'dry-run' | 'enforce';
+    readonly planMaxAgeHours: number;
+    readonly reportBucketName: string;
+  };
+  /**
    * The agent's bundled code.
    * @default bundleMemberAgent().code
    */
@@ -75,6 +85,11 @@ export class MemberStackSet extends Construct {
       ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
       logRetention: props.logRetention,
       defaultAgentSchedule: props.agentSchedule,
+      ...(props.remediation
+        ? {
+            remediation: { mode: props.remediation.mode, planMaxAgeHours: props.remediation.planMaxAgeHours },
+          }
+        : {}),
     });
 
     this.stackSet = new StackSet(this, 'StackSet', {
@@ -93,6 +108,9 @@ export class MemberStackSet extends Construct {
       parameters: {
         [MEMBER_PARAMETERS.centralBusArn]: props.centralBusArn,
         [MEMBER_PARAMETERS.agentSchedule]: props.agentSchedule,
+        ...(props.remediation
+          ? { [MEMBER_PARAMETERS.reportBucketName]: props.remediation.reportBucketName }
+          : {}),
       },
       operationPreferences: {
         maxConcurrentPercentage: props.maxConcurrentPercentage,

@@ -157,6 +157,50 @@ export class ReportBucket extends Construct {
   }
 
   /**
+   * Admits the organization's member agent roles (`roleName` in any account of `organizationId`) to their own
+   * account's staged deactivation objects only (docs/ARCHITECTURE.md §11): `s3:GetObject` on
+   * `remediation/${aws:PrincipalAccount}/plan.json` and `s3:PutObject` on
+   * `remediation/${aws:PrincipalAccount}/log/*`; and ages remediation/ out after `retentionDays`. Refused with
+   * the customer managed key: the agents would need that key across accounts, which this bucket does not grant.
+   */
+  admitRemediationAgents(organizationId: string, roleName: string, retentionDays: number): void {
+    if (this.encryptionKey !== undefined) {
+      throw new Error(
+        `ReportBucket ${this.node.id}: admitRemediationAgents is not supported with ReportBucketEncryption.CUSTOMER_MANAGED_KEY (the member agents would need kms:Decrypt and kms:GenerateDataKey on the key from their accounts)`,
+      );
+    }
+    const conditions = {
+      StringEquals: { 'aws:PrincipalOrgID': organizationId },
+      ArnLike: { 'aws:PrincipalArn': `arn:*:iam::*:role/${roleName}` },
+    };
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AgentsReadOwnRemediationPlan',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects(S3_LAYOUT.remediationPlan('${aws:PrincipalAccount}'))],
+        conditions,
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AgentsWriteOwnRemediationLog',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [
+          this.bucket.arnForObjects(`${S3_LAYOUT.remediationLogPrefix('${aws:PrincipalAccount}')}*`),
+        ],
+        conditions,
+      }),
+    );
+    this.bucket.addLifecycleRule({
+      id: 'expire-remediation',
+      prefix: S3_LAYOUT.remediationPrefix,
+      expiration: Duration.days(retentionDays),
+    });
+  }
+
+  /**
    * Lets `role` use the bucket's key through S3 in this account and region only (a no-op with SSE-S3): the
    * key policy names the role (`sid`), and the role's own policy gets the same actions on this key alone,
    * both with `kms:ViaService` = `s3.<region>.amazonaws.com` and `kms:CallerAccount` = this account.

@@ -20,6 +20,7 @@ import {
 import type { Thresholds } from '../../core/thresholds';
 import { DEFAULT_CIS_VERSION, type CisVersion, type Severity } from '../../core/finding-ids';
 import { DEFAULT_OWNER_MIN_SEVERITY, DEFAULT_OWNER_TAG_KEYS, type OwnerDigestMode } from '../../core/owners';
+import type { DeactivationPolicy } from '../../core/deactivation';
 import { CONTROL_POLICY_TYPES } from '../../core/types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HubFunction } from './hub-function';
@@ -110,6 +111,12 @@ export interface ReportDigestProps {
    * @default - off
    */
   readonly owners?: ReportDigestOwnerProps;
+  /**
+   * Staged deactivation (core/deactivation.ts): with a mode other than `off` the digest writes
+   * `remediation/<account>/plan.json` and reads the agents' audit logs (and may, in its role, exactly that).
+   * @default - off
+   */
+  readonly deactivation?: DeactivationPolicy;
 }
 
 /** Owner digest settings of {@link ReportDigest}. */
@@ -260,6 +267,8 @@ export class ReportDigest extends Construct {
       DEFAULT_OWNER: owners?.defaultOwner ?? '',
       OWNER_ALLOWED_DOMAINS: (owners?.allowedDomains ?? []).join(','),
       OWNER_MIN_SEVERITY: owners?.minSeverity ?? DEFAULT_OWNER_MIN_SEVERITY,
+      DEACTIVATION_POLICY:
+        props.deactivation && props.deactivation.mode !== 'off' ? JSON.stringify(props.deactivation) : '',
     };
     this.handler = new HubFunction(this, 'Digest', {
       entry: 'aggregator/digest-handler.ts',
@@ -357,6 +366,34 @@ export class ReportDigest extends Construct {
         resources: [bucket.arnForObjects(S3_LAYOUT.exemptionsLastValid)],
       }),
     );
+
+    if (props.deactivation && props.deactivation.mode !== 'off') {
+      // docs/ARCHITECTURE.md §11: the digest writes each account's plan and reads what the agents logged.
+      grant(
+        new iam.PolicyStatement({
+          sid: 'WriteRemediationPlans',
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(S3_LAYOUT.remediationPlan('*'))],
+        }),
+        'Plan writes confined to remediation/<account>/plan.json of the report bucket (one per account).',
+      );
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ReadRemediationLogs',
+          actions: ['s3:GetObject'],
+          resources: [bucket.arnForObjects(`${S3_LAYOUT.remediationLogPrefix('*')}*`)],
+        }),
+        'Reads confined to the agents audit logs, remediation/<account>/log/, of the report bucket.',
+      );
+      grant(
+        new iam.PolicyStatement({
+          sid: 'ListRemediation',
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${S3_LAYOUT.remediationPrefix}*`] } },
+        }),
+      );
+    }
 
     grant(
       new iam.PolicyStatement({

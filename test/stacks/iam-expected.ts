@@ -612,3 +612,94 @@ export const OWNER_DIGEST_STATEMENTS: Readonly<Record<string, RenderedStatement>
     },
   },
 };
+
+// Staged deactivation (deactivation.mode dry-run / enforce; off adds nothing above), checked by
+// test/stacks/deactivation.test.ts statement by statement, as synthesized.
+const bucketObjects = (suffix: string) => ({
+  'Fn::Join': ['', [{ 'Fn::GetAtt': ['Reports33416250', 'Arn'] }, suffix]],
+});
+const memberBucketObjects = (middle: string, tail: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':s3:::',
+      { Ref: 'ReportBucketName' },
+      middle,
+      { Ref: 'AWS::AccountId' },
+      tail,
+    ],
+  ],
+});
+const AGENT_ROLE_CONDITIONS = {
+  StringEquals: { 'aws:PrincipalOrgID': 'o-exampleorg1' },
+  ArnLike: { 'aws:PrincipalArn': 'arn:*:iam::*:role/credreport-member-agent' },
+};
+
+/** The member agent role's staged-deactivation statements in enforce mode (dry-run: the first two). */
+export const EXPECTED_REMEDIATION_AGENT_STATEMENTS = [
+  {
+    Action: 's3:GetObject',
+    Effect: 'Allow',
+    Resource: memberBucketObjects('/remediation/', '/plan.json'),
+    Sid: 'ReadOwnRemediationPlan',
+  },
+  {
+    Action: 's3:PutObject',
+    Effect: 'Allow',
+    Resource: memberBucketObjects('/remediation/', '/log/*'),
+    Sid: 'WriteOwnRemediationLog',
+  },
+  {
+    Action: 'iam:UpdateAccessKey',
+    Effect: 'Allow',
+    Resource: {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*']],
+    },
+    Sid: 'DeactivateUnusedKeys',
+  },
+];
+
+/** The report bucket policy's statements admitting the agents to their own account's objects. */
+export const EXPECTED_REMEDIATION_BUCKET_STATEMENTS = [
+  {
+    Action: 's3:GetObject',
+    Condition: AGENT_ROLE_CONDITIONS,
+    Effect: 'Allow',
+    Principal: { AWS: '*' },
+    Resource: bucketObjects('/remediation/${aws:PrincipalAccount}/plan.json'),
+    Sid: 'AgentsReadOwnRemediationPlan',
+  },
+  {
+    Action: 's3:PutObject',
+    Condition: AGENT_ROLE_CONDITIONS,
+    Effect: 'Allow',
+    Principal: { AWS: '*' },
+    Resource: bucketObjects('/remediation/${aws:PrincipalAccount}/log/*'),
+    Sid: 'AgentsWriteOwnRemediationLog',
+  },
+];
+
+/** The digest role's staged-deactivation statements. */
+export const EXPECTED_REMEDIATION_DIGEST_STATEMENTS = [
+  {
+    Action: 's3:ListBucket',
+    Condition: { StringLike: { 's3:prefix': ['remediation/*'] } },
+    Effect: 'Allow',
+    Resource: { 'Fn::GetAtt': ['Reports33416250', 'Arn'] },
+    Sid: 'ListRemediation',
+  },
+  {
+    Action: 's3:PutObject',
+    Effect: 'Allow',
+    Resource: bucketObjects('/remediation/*/plan.json'),
+    Sid: 'WriteRemediationPlans',
+  },
+  {
+    Action: 's3:GetObject',
+    Effect: 'Allow',
+    Resource: bucketObjects('/remediation/*/log/*'),
+    Sid: 'ReadRemediationLogs',
+  },
+];

@@ -129,6 +129,10 @@ describe('MemberStack', () => {
       EVENT_BUS_NAME: CENTRAL_BUS,
       MAX_ENTRY_BYTES: 250_000,
       COLLECT_BUDGET_SECONDS: 600,
+      // Staged deactivation off (the shipped config): no bucket, nothing acted on.
+      DEACTIVATION_MODE: 'off',
+      REPORT_BUCKET: '',
+      PLAN_MAX_AGE_HOURS: 26,
       // The default start window, 4 minutes: with the 600 s budget and a minute to publish, 900 s.
       START_WINDOW_SECONDS: 240,
       // The deployed bundle's label, sent with a failure report.

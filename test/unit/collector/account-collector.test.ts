@@ -114,6 +114,7 @@ describe('collectAccountReport', () => {
       },
       passwordPolicy: { present: true, minimumPasswordLength: 14, passwordReusePrevention: 24 },
       rootMfaVirtual: false,
+      userTags: [],
       usersWithDirectPolicies: ['alice'],
     });
     expect(mock).toHaveReceivedCommandWith(GetAccountAuthorizationDetailsCommand, {
