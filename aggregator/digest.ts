@@ -41,7 +41,7 @@ import {
   NewFindings,
 } from '../core/notifications';
 import type { Summary } from '../core/summary';
-import { chooseExemptions, ExemptionsInput } from '../core/exemptions';
+import { chooseExemptions, ExemptionMatcher, ExemptionsInput } from '../core/exemptions';
 import { S3_LAYOUT } from '../core/names';
 import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
@@ -806,7 +806,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         config.deactivation,
         stores.remediation,
         now,
-        deps.isExempt ?? NOTHING_EXEMPT,
+        deps.isExempt ?? deactivationExemptions(exemptions.input, metadata, now),
         logger,
       )
     : undefined;
@@ -1096,4 +1096,24 @@ async function sendNotifications(
     request,
   );
   return buildError ? { ...outcome, chat: 'failed', chatError: buildError } : outcome;
+}
+
+/**
+ * Staged deactivation spares a key whose `credential-unused` finding an active exemption covers (core/exemptions.ts,
+ * a matcher of its own so the merge's matched/unmatched counts are not touched). The plan knows the user's name, not
+ * its ARN: an entry that selects by user path alone does not spare a key from deactivation.
+ */
+function deactivationExemptions(
+  input: ExemptionsInput,
+  metadata: OrgMetadata | undefined,
+  now: Date,
+): ExemptionPredicate {
+  const file = input.file;
+  if (!file) return NOTHING_EXEMPT;
+  const matcher = new ExemptionMatcher(input, now);
+  const accounts = new Map((metadata?.accounts ?? []).map((a) => [a.id, a]));
+  return (accountId, userName, accessKeyId) =>
+    matcher
+      .forAccount(accountId, accounts.get(accountId))
+      .apply({ userName, userArn: '', accessKeyId }, ['credential-unused']).exempted.length > 0;
 }
