@@ -36,7 +36,8 @@ import { renderDigestHtml, renderDigestText } from './digest-html';
 import { evaluateKey, evaluateUser, isRootRow, KeyFacts, RootCredentialState } from './findings';
 import { applyServiceControlPolicies, ControlPolicyIndex, PrivilegeGrants } from './scp';
 import { CisVersion, maxSeverity } from './finding-ids';
-import { FindingsCsv } from './findings-csv';
+import { FindingAccount, FindingsCsv, OpenFindingObserver } from './findings-csv';
+import { OcsfProduct, OcsfWriter } from './ocsf';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
 import { rootCredentialsOfRow } from './org-findings';
 import { RunStateWriter } from './run-state';
@@ -94,6 +95,8 @@ export interface MergeInput {
   readonly grantsOf?: (report: AccountReport) => ReadonlyMap<string, PrivilegeGrants> | undefined;
   /** The CIS numbering shown in summary.json (`cis`, `compliance`) and the digest. @default DEFAULT_CIS_VERSION */
   readonly cisVersion?: CisVersion;
+  /** The product block of findings.ocsf.json's records (credreport's version). */
+  readonly ocsfProduct?: OcsfProduct;
 }
 
 /**
@@ -116,6 +119,13 @@ export interface MergeSinks {
   readonly findings?: NodeJS.WritableStream;
   /** state.json.gz (core/run-state.ts); absent: not written. */
   readonly state?: NodeJS.WritableStream;
+  /** findings.ocsf.json (core/ocsf.ts); absent: not written. */
+  readonly ocsf?: NodeJS.WritableStream;
+  /**
+   * Sees every open finding as it is written (the Security Hub import computes its findings through it,
+   * collector/security-hub-import.ts); a promise it returns is awaited.
+   */
+  readonly onFinding?: OpenFindingObserver;
 }
 
 export interface MergeResult {
@@ -407,6 +417,8 @@ interface AccountContext {
   readonly prefix: readonly string[];
   readonly meta?: AccountMetadata;
   readonly tally: AccountTally;
+  /** The account as the finding outputs name it. */
+  readonly account: FindingAccount;
   /** Per user, per kind cleared by SCPs or RCPs: why (`blocked by SCP p-abc123 DenyS3`). */
   readonly blocked?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
   /** Per user, per kind still granted on a known chain: the shortest grant the chain allows. */
@@ -441,6 +453,7 @@ interface RunState {
   readonly accessKeys: CsvWriter;
   readonly findingsCsv?: CsvWriter;
   readonly findings: FindingsCsv;
+  readonly ocsf?: OcsfWriter;
   readonly runState?: RunStateWriter;
   /** First-seen time of a current finding: as firstSeen, else now (for the state file). */
   readonly firstSeenOrNow: (id: FindingId) => string;
@@ -529,6 +542,7 @@ async function writeKeyRow(
         paths: key.paths,
       },
       state.firstSeen,
+      ctx.account,
     );
   }
 }
@@ -667,6 +681,7 @@ async function writeUser(
           : {}),
       },
       state.firstSeen,
+      ctx.account,
     );
   }
 
@@ -780,6 +795,7 @@ async function writeAccount(
     generatedMs,
     prefix,
     ...(meta ? { meta } : {}),
+    account: { accountId, ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}) },
     tally: builder.account(accountId, report.generatedTime),
   };
   if (report.accountFacts) ctx.tally.facts = report.accountFacts;
@@ -849,6 +865,19 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
   const delta = input.previous ? new DeltaTracker(input.previous) : undefined;
   const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
   const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
+  const ocsf = sinks.ocsf ? new OcsfWriter(sinks.ocsf, input.now, input.ocsfProduct) : undefined;
+  const onFinding = sinks.onFinding;
+  // findings.ocsf.json and any other observer see the same findings as findings.csv, in the same order.
+  const observe: OpenFindingObserver | undefined =
+    ocsf && onFinding
+      ? (finding) => {
+          const first = ocsf.write(finding);
+          const second = onFinding(finding);
+          return first || second ? Promise.all([first, second]).then(() => undefined) : undefined;
+        }
+      : ocsf
+        ? (finding) => ocsf.write(finding)
+        : onFinding;
   const nowIso = input.now.toISOString();
   const firstSeen = delta ? (id: FindingId) => delta.firstSeen(id) : () => undefined;
   const state: RunState = {
@@ -859,7 +888,14 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     credentialReport: createCsvWriter(sinks.credentialReport, credentialReportHeader(tagKeys)),
     accessKeys: createCsvWriter(sinks.accessKeys, accessKeysHeader(tagKeys)),
     ...(findingsCsv ? { findingsCsv } : {}),
-    findings: new FindingsCsv(findingsCsv, input.now, input.thresholds, (id) => builder.addOpenFinding(id)),
+    findings: new FindingsCsv(
+      findingsCsv,
+      input.now,
+      input.thresholds,
+      (id) => builder.addOpenFinding(id),
+      observe,
+    ),
+    ...(ocsf ? { ocsf } : {}),
     ...(runState ? { runState } : {}),
     firstSeen,
     firstSeenOrNow: (id) => firstSeen(id) ?? nowIso,
@@ -885,6 +921,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     state.accessKeys.abort(reason);
     state.findingsCsv?.abort(reason);
     state.runState?.abort(reason);
+    state.ocsf?.abort(reason);
     throw error;
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
@@ -902,13 +939,17 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
       meta?.ouPath ?? '',
       ...tagKeys.map((k) => meta?.tags[k] ?? ''),
     ];
-    await state.findings.writeOrganization(prefix, finding);
+    await state.findings.writeOrganization(prefix, finding, {
+      accountId: finding.resource,
+      ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}),
+    });
   }
   await Promise.all([
     state.credentialReport.end(),
     state.accessKeys.end(),
     state.findingsCsv?.end(),
     state.runState?.end(),
+    state.ocsf?.end(),
   ]);
 
   let summary = builder.build();
