@@ -95,7 +95,11 @@ async function readPrevious(
     );
     for (const finding of page.Findings ?? []) {
       const parsed = CredreportAsffSchema.safeParse(finding);
-      if (parsed.success && parsed.data.AwsAccountId === target.accountId && parsed.data.ProductArn === productArn)
+      if (
+        parsed.success &&
+        parsed.data.AwsAccountId === target.accountId &&
+        parsed.data.ProductArn === productArn
+      )
         previous.push(parsed.data);
       else skipped++;
     }
@@ -133,7 +137,8 @@ export async function importFindingsToSecurityHub(
   ];
   let stopped: string | undefined;
   for (const call of calls) {
-    if (stopped === undefined && input.deadlineMs !== undefined && clockMs() >= input.deadlineMs) stopped = DEADLINE;
+    if (stopped === undefined && input.deadlineMs !== undefined && clockMs() >= input.deadlineMs)
+      stopped = DEADLINE;
     if (stopped !== undefined) {
       fail(stopped, call.findings.length);
       continue;

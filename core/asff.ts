@@ -31,7 +31,12 @@ export const ASFF_GENERATOR_PREFIX = 'credreport/';
 /** BatchImportFindings takes at most this many findings per call. */
 export const ASFF_BATCH_SIZE = 100;
 /** ASFF string bounds of the fields written (API reference: Title 256, Description 1,024 characters). */
-export const ASFF_BOUNDS = { title: 256, description: 1024, productFieldValue: 2048, requirements: 32 } as const;
+export const ASFF_BOUNDS = {
+  title: 256,
+  description: 1024,
+  productFieldValue: 2048,
+  requirements: 32,
+} as const;
 /** At most this many previous findings are read back per run (50 pages of GetFindings' 100). */
 export const ASFF_MAX_PREVIOUS = 5000;
 
@@ -43,7 +48,8 @@ const LABEL: Readonly<Record<Severity, 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'>> 
 };
 
 /** ASFF finding types (the ASFF types taxonomy: namespace/category/classifier). */
-const CIS_TYPE = 'Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark';
+const CIS_TYPE =
+  'Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark';
 const BEST_PRACTICE_TYPE = 'Software and Configuration Checks/AWS Security Best Practices';
 
 /** The default product ARN of `accountId` in `region`: what a custom integration imports under. */
@@ -61,29 +67,33 @@ export function partitionOf(region: string): string {
 const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** Schema of one ASFF resource as credreport writes it. */
-const ResourceSchema = z
-  .object({
-    Type: z.enum(['AwsIamUser', 'AwsIamAccessKey', 'AwsAccount']),
-    Id: z.string().min(1).max(512),
-    Partition: z.enum(['aws', 'aws-cn', 'aws-us-gov']),
-    Region: z.string().min(1).max(64),
-    Details: z
-      .object({
-        AwsIamUser: z.object({ UserName: z.string().min(1).max(64) }).optional(),
-        AwsIamAccessKey: z
-          .object({
-            AccessKeyId: z.string().min(1).max(128).optional(),
-            PrincipalName: z.string().min(1).max(64).optional(),
-            PrincipalType: z.literal('IAMUser').optional(),
-            AccountId: z.string().regex(/^\d{12}$/).optional(),
-          })
-          .optional(),
-      })
-      .optional(),
-  });
+const ResourceSchema = z.object({
+  Type: z.enum(['AwsIamUser', 'AwsIamAccessKey', 'AwsAccount']),
+  Id: z.string().min(1).max(512),
+  Partition: z.enum(['aws', 'aws-cn', 'aws-us-gov']),
+  Region: z.string().min(1).max(64),
+  Details: z
+    .object({
+      AwsIamUser: z.object({ UserName: z.string().min(1).max(64) }).optional(),
+      AwsIamAccessKey: z
+        .object({
+          AccessKeyId: z.string().min(1).max(128).optional(),
+          PrincipalName: z.string().min(1).max(64).optional(),
+          PrincipalType: z.literal('IAMUser').optional(),
+          AccountId: z
+            .string()
+            .regex(/^\d{12}$/)
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
 
-const SeveritySchema = z
-  .object({ Label: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), Original: z.string().max(64) });
+const SeveritySchema = z.object({
+  Label: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']),
+  Original: z.string().max(64),
+});
 
 /**
  * One credreport ASFF finding: the fields credreport writes, bounded as the API reference bounds them. It
@@ -117,7 +127,10 @@ export const CredreportAsffSchema = z.object({
     })
     .optional(),
   FindingProviderFields: z
-    .object({ Severity: SeveritySchema.optional(), Types: z.array(z.string().min(1).max(256)).max(50).optional() })
+    .object({
+      Severity: SeveritySchema.optional(),
+      Types: z.array(z.string().min(1).max(256)).max(50).optional(),
+    })
     .optional(),
   ProductFields: z.record(z.string().max(128), z.string().max(ASFF_BOUNDS.productFieldValue)).optional(),
   Workflow: z.object({ Status: z.enum(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED']) }).optional(),
@@ -145,7 +158,8 @@ function requirementsOf(controls: FindingControls): string[] {
     const id = controls[field];
     if (id !== undefined) out.push(`${name}/${id}`);
   }
-  if (controls.securityHub !== undefined) out.push(`AWS Foundational Security Best Practices/${controls.securityHub}`);
+  if (controls.securityHub !== undefined)
+    out.push(`AWS Foundational Security Best Practices/${controls.securityHub}`);
   return out;
 }
 
@@ -186,13 +200,21 @@ function resourcesOf(finding: OpenFinding, target: AsffTarget): CredreportAsff['
  * One open finding as an ACTIVE ASFF finding of `target`'s default product. `createdAt` is the previous
  * import's CreatedAt when the finding was imported before (re-imports keep it), else the finding's first seen.
  */
-export function asffFinding(finding: OpenFinding, target: AsffTarget, now: Date, createdAt?: string): CredreportAsff {
+export function asffFinding(
+  finding: OpenFinding,
+  target: AsffTarget,
+  now: Date,
+  createdAt?: string,
+): CredreportAsff {
   const nowIso = now.toISOString();
-  const firstSeen = Number.isNaN(Date.parse(finding.firstSeen)) ? nowIso : new Date(finding.firstSeen).toISOString();
+  const firstSeen = Number.isNaN(Date.parse(finding.firstSeen))
+    ? nowIso
+    : new Date(finding.firstSeen).toISOString();
   const severity = { Label: LABEL[finding.severity], Original: finding.severity };
   const requirements = requirementsOf(finding.controls);
   const types = [finding.controls.cisV5 || finding.controls.cisV4 ? CIS_TYPE : BEST_PRACTICE_TYPE];
-  const who = finding.userName === ROOT_USER || !finding.userName ? 'the account root' : `IAM user ${finding.userName}`;
+  const who =
+    finding.userName === ROOT_USER || !finding.userName ? 'the account root' : `IAM user ${finding.userName}`;
   const key = finding.accessKeyId ? ` (access key ${finding.accessKeyId})` : '';
   const productFields: Record<string, string> = {
     'credreport/FindingId': finding.findingId,
@@ -219,7 +241,9 @@ export function asffFinding(finding: OpenFinding, target: AsffTarget, now: Date,
     Compliance: {
       Status: 'FAILED',
       ...(requirements.length > 0 ? { RelatedRequirements: requirements } : {}),
-      ...(finding.controls.securityHub !== undefined ? { SecurityControlId: finding.controls.securityHub } : {}),
+      ...(finding.controls.securityHub !== undefined
+        ? { SecurityControlId: finding.controls.securityHub }
+        : {}),
     },
     FindingProviderFields: { Severity: severity, Types: types },
     ProductFields: productFields,
@@ -265,7 +289,8 @@ export function planImport(
   const nowIso = now.toISOString();
   const archived: CredreportAsff[] = [];
   for (const prior of previous) {
-    if (seen.has(prior.Id) || prior.RecordState === 'ARCHIVED' || prior.AwsAccountId !== target.accountId) continue;
+    if (seen.has(prior.Id) || prior.RecordState === 'ARCHIVED' || prior.AwsAccountId !== target.accountId)
+      continue;
     const { Workflow: _kept, ProductFields: fields, ...rest } = prior;
     // Security Hub adds its own aws/securityhub/* product fields; only credreport's are sent back.
     const own = Object.entries(fields ?? {}).filter(([k]) => k.startsWith(ASFF_GENERATOR_PREFIX));
@@ -360,6 +385,7 @@ export function importWarning(result: AsffImportResult): string | undefined {
   if (result.previousError !== undefined) {
     parts.push(`previous findings unreadable, none archived (${cut(result.previousError, 200)})`);
   }
-  if (result.previousSkipped > 0) parts.push(`${result.previousSkipped} previous findings not credreport's, left alone`);
+  if (result.previousSkipped > 0)
+    parts.push(`${result.previousSkipped} previous findings not credreport's, left alone`);
   return parts.length > 0 ? `Security Hub import: ${parts.join('; ')}` : undefined;
 }

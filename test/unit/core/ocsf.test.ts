@@ -28,8 +28,17 @@ const OcsfComplianceFindingSchema = z
     activity_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(99)]),
     type_uid: z.number().int(),
     time: z.number().int().positive(),
-    severity_id: z.union([0, 1, 2, 3, 4, 5, 6, 99].map((n) => z.literal(n)) as [z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]),
-    status_id: z.union([0, 1, 2, 3, 4, 5, 6, 99].map((n) => z.literal(n)) as [z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).optional(),
+    severity_id: z.union(
+      [0, 1, 2, 3, 4, 5, 6, 99].map((n) => z.literal(n)) as [z.ZodLiteral<number>, ...z.ZodLiteral<number>[]],
+    ),
+    status_id: z
+      .union(
+        [0, 1, 2, 3, 4, 5, 6, 99].map((n) => z.literal(n)) as [
+          z.ZodLiteral<number>,
+          ...z.ZodLiteral<number>[],
+        ],
+      )
+      .optional(),
     metadata: z
       .object({
         version: z.string().regex(/^\d+\.\d+\.\d+$/),
@@ -55,7 +64,10 @@ const OcsfComplianceFindingSchema = z
     resources: z.array(entity).optional(),
   })
   .passthrough()
-  .refine((r) => r.type_uid === r.class_uid * 100 + r.activity_id, 'type_uid = class_uid * 100 + activity_id');
+  .refine(
+    (r) => r.type_uid === r.class_uid * 100 + r.activity_id,
+    'type_uid = class_uid * 100 + activity_id',
+  );
 
 const keyFinding: OpenFinding = {
   accountId: '111111111111',
@@ -120,7 +132,9 @@ describe('ocsfFinding', () => {
 
   it('keeps the uid stable for the same account, user, key and finding and different otherwise', () => {
     expect(findingUid(keyFinding)).toBe(findingUid({ ...keyFinding, detail: 'other', firstSeen: '' }));
-    expect(findingUid(keyFinding)).not.toBe(findingUid({ ...keyFinding, accessKeyId: 'AKIAEXAMPLE000000002' }));
+    expect(findingUid(keyFinding)).not.toBe(
+      findingUid({ ...keyFinding, accessKeyId: 'AKIAEXAMPLE000000002' }),
+    );
     expect(findingUid(keyFinding)).not.toBe(findingUid({ ...keyFinding, findingId: 'credential-unused' }));
   });
 
@@ -151,9 +165,9 @@ describe('ocsfFinding', () => {
     const record = ocsfFinding(keyFinding, NOW);
     const { finding_info: _dropped, ...withoutInfo } = record;
     expect(OcsfComplianceFindingSchema.safeParse(withoutInfo).success).toBe(false);
-    expect(
-      OcsfComplianceFindingSchema.safeParse({ ...record, compliance: { standards: [] } }).success,
-    ).toBe(false);
+    expect(OcsfComplianceFindingSchema.safeParse({ ...record, compliance: { standards: [] } }).success).toBe(
+      false,
+    );
   });
 });
 
