@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
+import { thresholdSchema } from '../core/thresholds';
 
 /**
  * The member agent's environment. The CDK construct types its `environment` from `MemberAgentEnvironment`,
@@ -34,6 +35,15 @@ export const MemberAgentEnvSchema = z.object({
     .string()
     .regex(/^[\w.+-]{1,64}$/, 'must be a version label')
     .default('unversioned'),
+  /**
+   * `true`: after collecting, import this account's findings into its own Security Hub (docs/ARCHITECTURE.md
+   * §6 "Security Hub"), computed by the core with the thresholds below (the digest's, from cdk.json).
+   */
+  SECURITY_HUB: z.enum(['true', 'false']).default('false'),
+  ROTATION_DAYS: thresholdSchema('rotationDays', z.coerce.number()),
+  UNUSED_DAYS: thresholdSchema('unusedDays', z.coerce.number()),
+  GRACE_DAYS: thresholdSchema('graceDays', z.coerce.number()),
+  ROOT_USE_DAYS: thresholdSchema('rootUseDays', z.coerce.number()),
 });
 
 export type MemberAgentEnv = z.infer<typeof MemberAgentEnvSchema>;

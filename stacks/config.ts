@@ -90,6 +90,11 @@ export interface CredreportConfig {
    * window + `collectBudgetSeconds` + MEMBER_AGENT_PUBLISH_SECONDS fit the agent's timeout.
    */
   readonly agentStartWindowMinutes: number;
+  /**
+   * Each member agent (and the management agent) imports its own account's findings into that account's
+   * Security Hub, under its default product ARN (docs/ARCHITECTURE.md §6 "Security Hub"). Off by default.
+   */
+  readonly securityHub: boolean;
 }
 
 /** How the alarms are delivered (the `alarmEmail`, `alarmTopicArn` and `alarmDelivery` keys, exactly one set). */
@@ -377,6 +382,7 @@ const ContextSchema = z
       (MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60,
       `whole minutes from 0 to ${(MEMBER_AGENT_TIMEOUT_SECONDS - MEMBER_AGENT_PUBLISH_SECONDS - 60) / 60}`,
     ).default(DEFAULT_AGENT_START_WINDOW_MINUTES),
+    securityHub: bool('securityHub').default(false),
   })
   .superRefine((c, ctx) => {
     if (c.targetOrganizationalUnitIds === undefined && c.organizationRootId === undefined) {
@@ -555,5 +561,6 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     maxEntryBytes: c.maxEntryBytes,
     collectBudgetSeconds: c.collectBudgetSeconds,
     agentStartWindowMinutes: c.agentStartWindowMinutes,
+    securityHub: c.securityHub,
   };
 }

@@ -183,6 +183,7 @@ export class HubStack extends Stack {
       maxEntryBytes: config.maxEntryBytes,
       collectBudgetSeconds: config.collectBudgetSeconds,
       startWindowMinutes: config.agentStartWindowMinutes,
+      ...(config.securityHub ? { securityHub: { thresholds: config.thresholds } } : {}),
       logRetention,
     });
     // Member agents publish as soon as their stack exists: the bus must already admit them and route to ingest.
