@@ -242,7 +242,9 @@ export function createHandler(
       const withImport = await importToSecurityHub(
         deps,
         collected,
-        typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined,
+        typeof context.getRemainingTimeInMillis === 'function'
+          ? context.getRemainingTimeInMillis()
+          : undefined,
       );
       const parts = splitReport(withImport, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
       stage = 'publish';

@@ -24,9 +24,11 @@ function agentTemplate(securityHub: boolean): Template {
 function securityHubActions(template: Template): string[] {
   const actions: string[] = [];
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-    const statements = (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
-      .Properties.PolicyDocument.Statement;
-    for (const s of statements) for (const a of [s.Action].flat()) if (a.startsWith('securityhub:')) actions.push(a);
+    const statements = (
+      policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }
+    ).Properties.PolicyDocument.Statement;
+    for (const s of statements)
+      for (const a of [s.Action].flat()) if (a.startsWith('securityhub:')) actions.push(a);
   }
   return actions.sort();
 }
@@ -42,16 +44,29 @@ describe('MemberAgent securityHub', () => {
 
   it('grants BatchImportFindings on this account’s default product and GetFindings on its hub only, when on', () => {
     const template = agentTemplate(true);
-    expect(securityHubActions(template)).toEqual(['securityhub:BatchImportFindings', 'securityhub:GetFindings']);
+    expect(securityHubActions(template)).toEqual([
+      'securityhub:BatchImportFindings',
+      'securityhub:GetFindings',
+    ]);
     // Pseudo parameters, not the synth account: the member template is one for every account (StackSet).
     const own = (...tail: unknown[]) => ({
       'Fn::Join': [
         '',
-        ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...tail],
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':securityhub:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ...tail,
+        ],
       ],
     });
     const arn = (suffix: string) =>
-      suffix === 'hub/default' ? own(':hub/default') : own(':product/', { Ref: 'AWS::AccountId' }, '/default');
+      suffix === 'hub/default'
+        ? own(':hub/default')
+        : own(':product/', { Ref: 'AWS::AccountId' }, '/default');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

@@ -37,12 +37,20 @@ function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: ()
 function checkOutputs(outDir: string): void {
   for (const name of FILES) expect(existsSync(join(outDir, name))).toBe(true);
   // findings.ocsf.json: one OCSF 1.3.0 Compliance Finding per findings.csv row.
-  const ocsf = readFileSync(join(outDir, 'findings.ocsf.json'), 'utf8').split('\n').filter((l) => l !== '');
-  const findingRows = parse(readFileSync(join(outDir, 'findings.csv'), 'utf8'), { columns: true }) as unknown[];
+  const ocsf = readFileSync(join(outDir, 'findings.ocsf.json'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  const findingRows = parse(readFileSync(join(outDir, 'findings.csv'), 'utf8'), {
+    columns: true,
+  }) as unknown[];
   expect(ocsf.length).toBe(findingRows.length);
   expect(ocsf.length).toBeGreaterThan(0);
   for (const line of ocsf) {
-    expect(JSON.parse(line)).toMatchObject({ class_uid: 2003, type_uid: 200301, metadata: { version: '1.3.0' } });
+    expect(JSON.parse(line)).toMatchObject({
+      class_uid: 2003,
+      type_uid: 200301,
+      metadata: { version: '1.3.0' },
+    });
   }
   const users = parse(readFileSync(join(outDir, 'credential-report.csv'), 'utf8'), {
     columns: true,
