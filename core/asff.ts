@@ -282,7 +282,8 @@ export function planImport(
     const prior = before.get(id);
     const record = asffFinding(finding, target, now, prior?.CreatedAt);
     if (prior) {
-      const { Workflow: _kept, ...update } = record;
+      const update: CredreportAsff = { ...record };
+      delete update.Workflow;
       active.push({ ...update, FirstObservedAt: prior.FirstObservedAt ?? record.FirstObservedAt });
     } else active.push(record);
   }
@@ -291,7 +292,8 @@ export function planImport(
   for (const prior of previous) {
     if (seen.has(prior.Id) || prior.RecordState === 'ARCHIVED' || prior.AwsAccountId !== target.accountId)
       continue;
-    const { Workflow: _kept, ProductFields: fields, ...rest } = prior;
+    const { ProductFields: fields, ...rest } = prior;
+    delete rest.Workflow;
     // Security Hub adds its own aws/securityhub/* product fields; only credreport's are sent back.
     const own = Object.entries(fields ?? {}).filter(([k]) => k.startsWith(ASFF_GENERATOR_PREFIX));
     archived.push({

@@ -158,7 +158,8 @@ describe('asffFinding', () => {
   });
 
   it('the reference schema refuses a finding without a required attribute (it can fail)', () => {
-    const { Resources: _r, ...withoutResources } = asffFinding(keyFinding, TARGET, NOW);
+    const withoutResources: Partial<ReturnType<typeof asffFinding>> = asffFinding(keyFinding, TARGET, NOW);
+    delete withoutResources.Resources;
     expect(AsffReferenceSchema.safeParse(withoutResources).success).toBe(false);
     expect(
       AsffReferenceSchema.safeParse({ ...asffFinding(keyFinding, TARGET, NOW), Severity: {} }).success,
