@@ -824,11 +824,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
   const credentialUpload = stores.outputs.uploadStream(latestKey(files.credentialReport), CONTENT_TYPES.csv);
   const accessKeysUpload = stores.outputs.uploadStream(latestKey(files.accessKeys), CONTENT_TYPES.csv);
   const findingsUpload = stores.outputs.uploadStream(latestKey(files.findings), CONTENT_TYPES.csv);
+  const ocsfUpload = stores.outputs.uploadStream(latestKey(files.ocsf), CONTENT_TYPES.ndjson);
   const stateUpload = stores.outputs.uploadStream(latestKey(files.state), CONTENT_TYPES.gzip);
   const uploaded = Promise.all([
     credentialUpload.done,
     accessKeysUpload.done,
     findingsUpload.done,
+    ocsfUpload.done,
     stateUpload.done,
   ]);
   const tee = new CsvTee(credentialUpload.stream, Math.floor((config.maxEmailBytes * 3) / 4));
@@ -860,6 +862,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       credentialReport: tee,
       accessKeys: accessKeysUpload.stream,
       findings: findingsUpload.stream,
+      ocsf: ocsfUpload.stream,
       state: stateUpload.stream,
       // summary.json and digest.html are written below, once the owner digests' outcome is in them.
       summary: async () => {},
@@ -876,11 +879,13 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     credentialUpload.stream.destroy(reason);
     accessKeysUpload.stream.destroy(reason);
     findingsUpload.stream.destroy(reason);
+    ocsfUpload.stream.destroy(reason);
     stateUpload.stream.destroy(reason);
     await Promise.allSettled([
       credentialUpload.done,
       accessKeysUpload.done,
       findingsUpload.done,
+      ocsfUpload.done,
       stateUpload.done,
     ]);
     // The run fails on the destroyed sinks; not awaited, so a sink that never settles cannot hold the throw.

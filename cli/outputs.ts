@@ -19,6 +19,7 @@ export interface OutputPaths {
   readonly credentialReport: string;
   readonly accessKeys: string;
   readonly findings: string;
+  readonly ocsf: string;
   readonly state: string;
   readonly summary: string;
   readonly digest: string;
@@ -111,6 +112,7 @@ export async function writeRunOutputs(
     credentialReport: join(outDir, names.credentialReport),
     accessKeys: join(outDir, names.accessKeys),
     findings: join(outDir, names.findings),
+    ocsf: join(outDir, names.ocsf),
     state: join(outDir, names.state),
     summary: join(outDir, names.summary),
     digest: join(outDir, names.digest),
@@ -125,6 +127,7 @@ export async function writeRunOutputs(
       credentialReport: createWriteStream(temp(paths.credentialReport)),
       accessKeys: createWriteStream(temp(paths.accessKeys)),
       findings: createWriteStream(temp(paths.findings)),
+      ocsf: createWriteStream(temp(paths.ocsf)),
       state: createWriteStream(temp(paths.state)),
       summary: (json) => writeFile(temp(paths.summary), json),
       digest: (html) => writeFile(temp(paths.digest), html),

@@ -7,8 +7,8 @@
  * (core/privilege-paths.ts: `admin_path` for privileged-key, `data_read_path` for data-read-key).
  */
 import type { CsvWriter } from './csv-writer';
-import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId } from './finding-ids';
-import { ORG_FINDING_CONTROLS, type OrgFinding } from './org-findings';
+import { FINDING_CONTROLS, FINDING_SEVERITY, FindingControls, FindingId, Severity } from './finding-ids';
+import { ORG_FINDING_CONTROLS, type OrgFinding, type OrgFindingId } from './org-findings';
 import type { Thresholds } from './thresholds';
 import { formatReportTime, wholeDaysBetweenMs } from './time';
 import type { PrivilegePaths } from './privilege-paths';
@@ -45,6 +45,40 @@ export interface FindingSubject {
   /** True for rows of a key. */
   readonly isKey: boolean;
 }
+
+/** The account a finding is in, as the other outputs name it. */
+export interface FindingAccount {
+  /** 12 digits; for root-access-not-centralized the organization id (`o-…`). */
+  readonly accountId: string;
+  readonly accountName?: string;
+  readonly ouPath?: string;
+}
+
+/**
+ * One open finding as every finding output sees it (findings.csv's row, findings.ocsf.json's record,
+ * a Security Hub finding): raw values, never CSV-neutralised.
+ */
+export interface OpenFinding extends FindingAccount {
+  readonly findingId: FindingId | OrgFindingId;
+  readonly severity: Severity;
+  readonly controls: FindingControls;
+  /** Absent for an organization finding. */
+  readonly userName?: string;
+  readonly userArn?: string;
+  /** Empty when the key id is unknown or for a user's own findings. */
+  readonly accessKeyId: string;
+  readonly slot?: 1 | 2;
+  /** ISO time the finding was first seen open on this user or key (this run's time when new). */
+  readonly firstSeen: string;
+  readonly detail: string;
+  /** The proving path of privileged-key / data-read-key; empty elsewhere. */
+  readonly path: string;
+  /** An organization finding (core/org-findings.ts), not a user's or key's. */
+  readonly organization: boolean;
+}
+
+/** Receives every open finding as it is written; a promise asks the writer to wait (backpressure). */
+export type OpenFindingObserver = (finding: OpenFinding) => Promise<void> | undefined;
 
 const DATA_KINDS: readonly PrivilegeKind[] = ['s3Read', 'rdsRead', 'dynamodbRead'];
 const KIND_TEXT: Readonly<Record<PrivilegeKind, string>> = {
@@ -157,6 +191,8 @@ export class FindingsCsv {
      * there is a previous run, since without one every finding would look new.
      */
     private readonly newFindings?: NewFindingCollector,
+    /** Every open finding, for the other finding outputs (findings.ocsf.json, Security Hub). */
+    private readonly observe?: OpenFindingObserver,
   ) {
     this.nowMs = now.getTime();
     this.nowCell = formatReportTime(this.nowMs);
@@ -173,6 +209,7 @@ export class FindingsCsv {
     findings: readonly FindingId[],
     facts: FindingFacts,
     firstSeen: (id: FindingId) => string | undefined,
+    account: FindingAccount,
     exemption?: ExemptionOutcome,
   ): Promise<void> {
     for (const id of findings) {
@@ -189,6 +226,23 @@ export class FindingsCsv {
           findingId: id,
           firstSeen: this.nowIso,
         });
+      }
+      if (this.observe) {
+        const observed = this.observe({
+          ...account,
+          findingId: id,
+          severity: FINDING_SEVERITY[id],
+          controls: FINDING_CONTROLS[id],
+          userName: subject.userName,
+          userArn: subject.userArn,
+          accessKeyId: subject.accessKeyId,
+          ...(subject.slot !== undefined ? { slot: subject.slot } : {}),
+          firstSeen: firstSeen(id) ?? this.nowIso,
+          detail: findingDetail(id, subject, facts, this.nowMs, this.thresholds),
+          path: findingPath(id, facts.paths),
+          organization: false,
+        });
+        if (observed) await observed;
       }
       if (!this.csv) continue;
       const reopened = exemption?.reopened.find((r) => r.finding === id);
@@ -246,9 +300,27 @@ export class FindingsCsv {
    * user and key empty; first seen now (not carried across runs). Counted in summary.json by the
    * organization section, not through `count`.
    */
-  async writeOrganization(prefix: readonly string[], finding: OrgFinding): Promise<void> {
-    if (!this.csv) return;
+  async writeOrganization(
+    prefix: readonly string[],
+    finding: OrgFinding,
+    account: FindingAccount,
+  ): Promise<void> {
     const controls = ORG_FINDING_CONTROLS[finding.id];
+    if (this.observe) {
+      const observed = this.observe({
+        ...account,
+        findingId: finding.id,
+        severity: finding.severity,
+        controls,
+        accessKeyId: '',
+        firstSeen: this.nowIso,
+        detail: finding.detail,
+        path: '',
+        organization: finding.id === 'root-access-not-centralized',
+      });
+      if (observed) await observed;
+    }
+    if (!this.csv) return;
     const wait = this.csv.write([
       ...prefix,
       '',

@@ -47,9 +47,10 @@ import {
   exemptionsProblemText,
 } from './exemptions';
 import type { RemediationSummary } from './deactivation';
-import { FindingsCsv } from './findings-csv';
 import { NewFindingCollector, NewFindings } from './notifications';
 import { DEFAULT_MAX_FINDING_EVENTS } from './names';
+import { FindingAccount, FindingsCsv, OpenFindingObserver } from './findings-csv';
+import { OcsfProduct, OcsfWriter } from './ocsf';
 import { ControlPolicyPaths, NO_PATHS, PrivilegePaths, privilegePaths } from './privilege-paths';
 import { rootHoldings } from './org-findings';
 import { RunStateWriter } from './run-state';
@@ -130,6 +131,8 @@ export interface MergeInput {
    * plans, then answers. Absent, or undefined: no such section.
    */
   readonly remediation?: () => Promise<RemediationSummary | undefined>;
+  /** The product block of findings.ocsf.json's records (credreport's version). */
+  readonly ocsfProduct?: OcsfProduct;
 }
 
 /**
@@ -152,6 +155,13 @@ export interface MergeSinks {
   readonly findings?: NodeJS.WritableStream;
   /** state.json.gz (core/run-state.ts); absent: not written. */
   readonly state?: NodeJS.WritableStream;
+  /** findings.ocsf.json (core/ocsf.ts); absent: not written. */
+  readonly ocsf?: NodeJS.WritableStream;
+  /**
+   * Sees every open finding as it is written (the Security Hub import computes its findings through it,
+   * collector/security-hub-import.ts); a promise it returns is awaited.
+   */
+  readonly onFinding?: OpenFindingObserver;
 }
 
 export interface MergeResult {
@@ -479,6 +489,8 @@ interface AccountContext {
   readonly prefix: readonly string[];
   readonly meta?: AccountMetadata;
   readonly tally: AccountTally;
+  /** The account as the finding outputs name it. */
+  readonly account: FindingAccount;
   /** Per user, per kind cleared by SCPs or RCPs: why (`blocked by SCP p-abc123 DenyS3`). */
   readonly blocked?: ReadonlyMap<string, Readonly<Partial<Record<PrivilegeKind, string>>>>;
   /** Per user, per kind still granted on a known chain: the shortest grant the chain allows. */
@@ -515,6 +527,7 @@ interface RunState {
   readonly accessKeys: CsvWriter;
   readonly findingsCsv?: CsvWriter;
   readonly findings: FindingsCsv;
+  readonly ocsf?: OcsfWriter;
   readonly runState?: RunStateWriter;
   readonly exemptions?: ExemptionMatcher;
   /** Account id → its rows' `report_status` cell, for the organization findings' member rows. */
@@ -608,6 +621,7 @@ async function writeKeyRow(
         paths: key.paths,
       },
       state.firstSeen,
+      ctx.account,
       key.exemption,
     );
   }
@@ -805,6 +819,7 @@ async function writeUser(
           : {}),
       },
       state.firstSeen,
+      ctx.account,
       ownExemption,
     );
   }
@@ -921,6 +936,7 @@ async function writeAccount(
     generatedCell: formatReportTime(generatedMs),
     prefix,
     ...(meta ? { meta } : {}),
+    account: { accountId, ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}) },
     tally: builder.account(accountId, report.generatedTime),
   };
   if (state.exemptions && !state.exemptions.empty) {
@@ -1002,6 +1018,19 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     : undefined;
   const findingsCsv = sinks.findings ? createCsvWriter(sinks.findings, findingsHeader(tagKeys)) : undefined;
   const runState = sinks.state ? new RunStateWriter(sinks.state, input.now.toISOString()) : undefined;
+  const ocsf = sinks.ocsf ? new OcsfWriter(sinks.ocsf, input.now, input.ocsfProduct) : undefined;
+  const onFinding = sinks.onFinding;
+  // findings.ocsf.json and any other observer see the same findings as findings.csv, in the same order.
+  const observe: OpenFindingObserver | undefined =
+    ocsf && onFinding
+      ? (finding) => {
+          const first = ocsf.write(finding);
+          const second = onFinding(finding);
+          return first || second ? Promise.all([first, second]).then(() => undefined) : undefined;
+        }
+      : ocsf
+        ? (finding) => ocsf.write(finding)
+        : onFinding;
   const nowIso = input.now.toISOString();
   const firstSeen = delta ? (id: FindingId) => delta.firstSeen(id) : () => undefined;
   const newFindings = delta
@@ -1021,7 +1050,9 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
       input.thresholds,
       (id) => builder.addOpenFinding(id),
       newFindings,
+      observe,
     ),
+    ...(ocsf ? { ocsf } : {}),
     ...(runState ? { runState } : {}),
     ...(input.exemptions ? { exemptions: new ExemptionMatcher(input.exemptions, input.now) } : {}),
     reportStatus: new Map(),
@@ -1049,6 +1080,7 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     state.accessKeys.abort(reason);
     state.findingsCsv?.abort(reason);
     state.runState?.abort(reason);
+    state.ocsf?.abort(reason);
     throw error;
   }
   for (const problem of input.problems ?? []) builder.addProblem(problem);
@@ -1061,13 +1093,17 @@ export async function runMerge(input: MergeInput, sinks: MergeSinks): Promise<Me
     const member = finding.resource === finding.accountId;
     const meta = member ? metaById.get(finding.resource) : undefined;
     const status = member ? (state.reportStatus.get(finding.resource) ?? '') : '';
-    await state.findings.writeOrganization(accountPrefix(finding.resource, meta, status, tagKeys), finding);
+    await state.findings.writeOrganization(accountPrefix(finding.resource, meta, status, tagKeys), finding, {
+      accountId: finding.resource,
+      ...(meta ? { accountName: meta.name, ouPath: meta.ouPath } : {}),
+    });
   }
   await Promise.all([
     state.credentialReport.end(),
     state.accessKeys.end(),
     state.findingsCsv?.end(),
     state.runState?.end(),
+    state.ocsf?.end(),
   ]);
 
   let summary = builder.build();

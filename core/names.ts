@@ -107,6 +107,8 @@ export const S3_LAYOUT = {
     credentialReport: 'credential-report.csv',
     accessKeys: 'access-keys.csv',
     findings: 'findings.csv',
+    /** OCSF 1.3.0 Compliance Findings, one per line (core/ocsf.ts). */
+    ocsf: 'findings.ocsf.json',
     state: 'state.json.gz',
     summary: 'summary.json',
     digest: 'digest.html',

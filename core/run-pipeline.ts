@@ -29,10 +29,12 @@ export interface RunInput extends Omit<MergeInput, 'reports' | 'problems' | 'una
   readonly items: AsyncIterable<RunItem> | Iterable<RunItem>;
 }
 
-/** Where the five outputs go. The CSV streams are ended by the run; the other two are called once each. */
+/** Where the seven outputs go. The CSV streams are ended by the run; the other two are called once each. */
 export interface RunSinks extends MergeSinks {
   /** findings.csv (optional to runMerge alone; every run writes it). */
   readonly findings: NodeJS.WritableStream;
+  /** findings.ocsf.json (core/ocsf.ts; optional to runMerge alone; every run writes it). */
+  readonly ocsf: NodeJS.WritableStream;
   /** state.json.gz, the run state the next run reads (core/run-state.ts). */
   readonly state: NodeJS.WritableStream;
   /** summary.json's text; called after both CSVs have finished (a previous-run reader relies on that order). */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../core/names';
 import { DEACTIVATION_MODES, DEFAULT_PLAN_MAX_AGE_HOURS } from '../core/deactivation';
+import { thresholdSchema } from '../core/thresholds';
 
 /**
  * The member agent's environment. The CDK construct types its `environment` from `MemberAgentEnvironment`,
@@ -48,6 +49,15 @@ export const MemberAgentEnvSchema = z.object({
     .default(''),
   /** A plan older than this many hours is not acted on (the hub re-plans daily). */
   PLAN_MAX_AGE_HOURS: z.coerce.number().int().min(1).max(168).default(DEFAULT_PLAN_MAX_AGE_HOURS),
+  /**
+   * `true`: after collecting, import this account's findings into its own Security Hub (docs/ARCHITECTURE.md
+   * §6 "Security Hub"), computed by the core with the thresholds below (the digest's, from cdk.json).
+   */
+  SECURITY_HUB: z.enum(['true', 'false']).default('false'),
+  ROTATION_DAYS: thresholdSchema('rotationDays', z.coerce.number()),
+  UNUSED_DAYS: thresholdSchema('unusedDays', z.coerce.number()),
+  GRACE_DAYS: thresholdSchema('graceDays', z.coerce.number()),
+  ROOT_USE_DAYS: thresholdSchema('rootUseDays', z.coerce.number()),
 });
 
 export type MemberAgentEnv = z.infer<typeof MemberAgentEnvSchema>;

@@ -7,6 +7,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { sleep as realSleep } from '../core/concurrency';
@@ -14,7 +15,11 @@ import { CredreportError } from '../core/errors';
 import { boundAgentError, reportIdFor, splitReport, type AgentFailureStage } from '../core/event-contract';
 import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
 import { startDelayMs } from '../core/start-window';
+import { importWarning, openFindingsOfReport, partitionOf } from '../core/asff';
+import { DEFAULT_THRESHOLDS } from '../core/thresholds';
+import type { AccountReport } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
+import { importFindingsToSecurityHub } from '../collector/security-hub-import';
 import {
   fetchResponseSender,
   isCustomResourceEvent,
@@ -56,6 +61,10 @@ export interface AgentDeps {
   readonly eventBridge: EventBridgeClient;
   /** The hub bucket's client (staged deactivation: this account's plan and audit log). */
   readonly s3?: S3Client;
+  /** Present when SECURITY_HUB is `true`. */
+  readonly securityHub?: SecurityHubClient;
+  /** The function's Region (AWS_REGION), for the Security Hub product ARN. */
+  readonly region?: string;
   readonly logger: Logger;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => Date;
@@ -144,6 +153,54 @@ async function remediate(deps: AgentDeps, accountId: string): Promise<AgentResul
   }
 }
 
+/** Longest the Security Hub import may take, so collection + import + publish stay within the timeout. */
+export const SECURITY_HUB_IMPORT_BUDGET_MS = 60_000;
+
+/**
+ * Imports this account's findings into its own Security Hub (docs/ARCHITECTURE.md §6 "Security Hub") and
+ * returns the report with the import's warning added when it did not fully succeed: the hub shows it in
+ * summary.json's warnings and the digest. Never throws: a failed import never costs the report.
+ */
+async function importToSecurityHub(
+  deps: AgentDeps,
+  report: AccountReport,
+  remainingMs: number | undefined,
+): Promise<AccountReport> {
+  if (deps.env.SECURITY_HUB !== 'true' || !deps.securityHub || !deps.region) return report;
+  const clock = deps.clock ?? (() => new Date());
+  const now = clock();
+  let warning: string | undefined;
+  try {
+    const open = await openFindingsOfReport(report, now, {
+      ...DEFAULT_THRESHOLDS,
+      rotationDays: deps.env.ROTATION_DAYS,
+      unusedDays: deps.env.UNUSED_DAYS,
+      graceDays: deps.env.GRACE_DAYS,
+      rootUseDays: deps.env.ROOT_USE_DAYS,
+    });
+    const budgetMs = Math.min(SECURITY_HUB_IMPORT_BUDGET_MS, Math.max(0, (remainingMs ?? Infinity) - 60_000));
+    const result = await importFindingsToSecurityHub(
+      { securityHub: deps.securityHub, logger: deps.logger, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+      {
+        target: { accountId: report.accountId, region: deps.region, partition: partitionOf(deps.region) },
+        open,
+        now,
+        deadlineMs: Date.now() + budgetMs,
+      },
+    );
+    warning = importWarning(result);
+  } catch (error) {
+    deps.logger.error('Security Hub import failed', {
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    warning = `Security Hub import: failed (${error instanceof Error ? error.name : 'Error'}); no findings imported`;
+  }
+  if (warning === undefined) return report;
+  // The report's own bound (≤ 200 warnings of ≤ 500 chars, core/event-contract.ts).
+  const warnings = [...(report.warnings ?? [])].slice(0, 199);
+  return { ...report, warnings: [...warnings, warning.slice(0, 500)] };
+}
+
 /** Builds the handler over its dependencies (resolved on first use, then reused for the warm container). */
 export function createHandler(
   getDeps: () => AgentDeps,
@@ -207,7 +264,14 @@ export function createHandler(
         },
         { accountId, budgetMs: deps.env.COLLECT_BUDGET_SECONDS * 1000 },
       );
-      const parts = splitReport(collected, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
+      const withImport = await importToSecurityHub(
+        deps,
+        collected,
+        typeof context.getRemainingTimeInMillis === 'function'
+          ? context.getRemainingTimeInMillis()
+          : undefined,
+      );
+      const parts = splitReport(withImport, { maxEntryBytes: deps.env.MAX_ENTRY_BYTES });
       stage = 'publish';
       const published = await publishParts(
         { eventBridge: deps.eventBridge, logger, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
@@ -267,6 +331,10 @@ function defaultDeps(): AgentDeps {
       ...(parsed.data.DEACTIVATION_MODE !== 'off'
         ? { s3: new S3Client({ retryMode: 'adaptive', maxAttempts: 6 }) }
         : {}),
+      ...(parsed.data.SECURITY_HUB === 'true'
+        ? { securityHub: new SecurityHubClient({ retryMode: 'adaptive', maxAttempts: 3 }) }
+        : {}),
+      ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}),
       logger: new Logger({ serviceName: MEMBER_AGENT_FUNCTION_NAME }),
     };
   }

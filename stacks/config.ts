@@ -151,6 +151,11 @@ export interface CredreportConfig {
    * no permission), `dry-run` (planned and shown, never done) or `enforce` (the member agents deactivate).
    */
   readonly deactivation: DeactivationPolicy;
+  /**
+   * Each member agent (and the management agent) imports its own account's findings into that account's
+   * Security Hub, under its default product ARN (docs/ARCHITECTURE.md §6 "Security Hub"). Off by default.
+   */
+  readonly securityHub: boolean;
 }
 
 /** The `athena*` keys: where the tables live and which account tags the saved queries read. */
@@ -593,6 +598,7 @@ const ContextSchema = z
       })
       .default(DEFAULT_OWNER_MIN_SEVERITY),
     deactivation: DeactivationSchema.optional(),
+    securityHub: bool('securityHub').default(false),
   })
   .superRefine((c, ctx) => {
     if (c.ownerDigests !== 'off' && c.ownerAllowedDomains.length === 0) {
@@ -907,6 +913,7 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): Credrep
     ownerAllowedDomains: c.ownerAllowedDomains,
     ownerMinSeverity: c.ownerMinSeverity,
     deactivation: deactivationPolicyOf(c.deactivation),
+    securityHub: c.securityHub,
   };
 }
 

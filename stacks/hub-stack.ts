@@ -233,6 +233,7 @@ export class HubStack extends Stack {
       maxEntryBytes: config.maxEntryBytes,
       collectBudgetSeconds: config.collectBudgetSeconds,
       startWindowMinutes: config.agentStartWindowMinutes,
+      ...(config.securityHub ? { securityHub: { thresholds: config.thresholds } } : {}),
       logRetention,
       ...(remediationMode
         ? {

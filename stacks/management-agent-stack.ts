@@ -51,6 +51,7 @@ export class ManagementAgentStack extends Stack {
       maxEntryBytes: config.maxEntryBytes,
       collectBudgetSeconds: config.collectBudgetSeconds,
       startWindowMinutes: config.agentStartWindowMinutes,
+      ...(config.securityHub ? { securityHub: { thresholds: config.thresholds } } : {}),
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
   }

@@ -2,7 +2,7 @@ import { CfnParameter } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { StackSetStack } from 'cdk-stacksets';
 import { Construct } from 'constructs';
-import { MemberAgent } from './constructs/member-agent';
+import { MemberAgent, type SecurityHubImportProps } from './constructs/member-agent';
 
 /** Names of the member template's parameters (the StackSet sets them). */
 export const MEMBER_PARAMETERS = {
@@ -25,6 +25,11 @@ export interface MemberStackProps {
    * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
    */
   readonly startWindowMinutes?: number;
+  /**
+   * Import the account's findings into its Security Hub (MemberAgentProps.securityHub).
+   * @default undefined: off
+   */
+  readonly securityHub?: SecurityHubImportProps;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /** Default of the AgentSchedule parameter. */
@@ -82,6 +87,7 @@ export class MemberStack extends StackSetStack {
       maxEntryBytes: props.maxEntryBytes,
       collectBudgetSeconds: props.collectBudgetSeconds,
       ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
+      ...(props.securityHub ? { securityHub: props.securityHub } : {}),
       logRetention: props.logRetention,
       ...(props.remediation && bucketName
         ? {

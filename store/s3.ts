@@ -46,6 +46,8 @@ export const CONTENT_TYPES = {
   csv: 'text/csv; charset=utf-8',
   html: 'text/html; charset=utf-8',
   gzip: 'application/gzip',
+  /** findings.ocsf.json: one JSON record per line. */
+  ndjson: 'application/x-ndjson',
 } as const;
 
 /** One listed object. */

@@ -12,6 +12,7 @@ import type { MemberAgentEnvironment } from '../../member-agent/env';
 import { MEMBER_AGENT_FUNCTION_NAME, MEMBER_AGENT_ROLE_NAME, S3_LAYOUT } from '../../core/names';
 import { DEFAULT_PLAN_MAX_AGE_HOURS } from '../../core/deactivation';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../../core/start-window';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../core/thresholds';
 import {
   MEMBER_AGENT_PUBLISH_SECONDS,
   MEMBER_AGENT_TIMEOUT_SECONDS,
@@ -21,6 +22,12 @@ import { DeadLetterQueue } from './dead-letter-queue';
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from './hub-function';
 import { iamReportStatements } from './iam-report-permissions';
 import { grantAcknowledged, RUNTIME_ACKNOWLEDGEMENT } from './nag-acknowledgements';
+
+/** What the agent needs to import its account's findings into Security Hub. */
+export interface SecurityHubImportProps {
+  /** The finding thresholds, the digest's own (cdk.json), so the agent computes the same findings. */
+  readonly thresholds: Thresholds;
+}
 
 /** Properties of {@link MemberAgent}. */
 export interface MemberAgentProps {
@@ -41,6 +48,13 @@ export interface MemberAgentProps {
    * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
    */
   readonly startWindowMinutes?: number;
+  /**
+   * Import the account's findings into its own Security Hub after each collection (docs/ARCHITECTURE.md §6
+   * "Security Hub"): adds `securityhub:BatchImportFindings` on this account's default product ARN and
+   * `securityhub:GetFindings` on its hub ARN, both in this Region only.
+   * @default undefined: no import, no Security Hub permission
+   */
+  readonly securityHub?: SecurityHubImportProps;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -176,6 +190,27 @@ export class MemberAgent extends Construct {
       }
     }
 
+    if (props.securityHub) {
+      // BatchImportFindings' resource type is `product` (Service Authorization Reference): this account's
+      // default product only; GetFindings (reading back the previous import) on this account's hub only.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ImportOwnFindingsToSecurityHub',
+          actions: ['securityhub:BatchImportFindings'],
+          resources: [
+            `arn:${Aws.PARTITION}:securityhub:${Aws.REGION}:${Aws.ACCOUNT_ID}:product/${Aws.ACCOUNT_ID}/default`,
+          ],
+        }),
+      );
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadOwnSecurityHubFindings',
+          actions: ['securityhub:GetFindings'],
+          resources: [`arn:${Aws.PARTITION}:securityhub:${Aws.REGION}:${Aws.ACCOUNT_ID}:hub/default`],
+        }),
+      );
+    }
+    const thresholds = props.securityHub?.thresholds ?? DEFAULT_THRESHOLDS;
     const environment: MemberAgentEnvironment = {
       EVENT_BUS_NAME: props.centralBusArn,
       MAX_ENTRY_BYTES: String(props.maxEntryBytes),
@@ -186,6 +221,11 @@ export class MemberAgent extends Construct {
       DEACTIVATION_MODE: remediation?.mode ?? 'off',
       REPORT_BUCKET: remediation?.reportBucketName ?? '',
       PLAN_MAX_AGE_HOURS: String(remediation?.planMaxAgeHours ?? DEFAULT_PLAN_MAX_AGE_HOURS),
+      SECURITY_HUB: props.securityHub ? 'true' : 'false',
+      ROTATION_DAYS: String(thresholds.rotationDays),
+      UNUSED_DAYS: String(thresholds.unusedDays),
+      GRACE_DAYS: String(thresholds.graceDays),
+      ROOT_USE_DAYS: String(thresholds.rootUseDays),
     };
     // What the agent cannot report itself (a crash, the timeout, a throttled or undeliverable invocation)
     // lands here. A Lambda on-failure destination may be an EventBridge bus, but AWS does not document one

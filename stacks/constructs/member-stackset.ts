@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { MEMBER_STACKSET_NAME } from '../../core/names';
 import { bundleMemberAgent } from '../build/agent-bundle';
 import { MEMBER_PARAMETERS, MemberStack } from '../member-stack';
+import type { SecurityHubImportProps } from './member-agent';
 
 const TARGET_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
 
@@ -42,6 +43,11 @@ export interface MemberStackSetProps {
    * @default DEFAULT_AGENT_START_WINDOW_MINUTES from core/start-window.ts
    */
   readonly startWindowMinutes?: number;
+  /**
+   * Import each account's findings into its Security Hub (MemberAgentProps.securityHub).
+   * @default undefined: off
+   */
+  readonly securityHub?: SecurityHubImportProps;
   /** Retention of the agent's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -83,6 +89,7 @@ export class MemberStackSet extends Construct {
       maxEntryBytes: props.maxEntryBytes,
       collectBudgetSeconds: props.collectBudgetSeconds,
       ...(props.startWindowMinutes !== undefined ? { startWindowMinutes: props.startWindowMinutes } : {}),
+      ...(props.securityHub ? { securityHub: props.securityHub } : {}),
       logRetention: props.logRetention,
       defaultAgentSchedule: props.agentSchedule,
       ...(props.remediation

@@ -54,6 +54,7 @@ describe('parseConfig', () => {
       collectBudgetSeconds: 600,
       agentStartWindowMinutes: 4,
       reportBucketKms: false,
+      securityHub: false,
     });
     expect(config.thresholds).toEqual(DEFAULT_THRESHOLDS);
     expect(config.account).toBeUndefined();
@@ -344,6 +345,12 @@ describe('parseConfig', () => {
     expect(parse({ collectBudgetSeconds: 900 })).toThrow(
       /collectBudgetSeconds: expected seconds from 60 to 840/,
     );
+  });
+
+  it('takes securityHub as a boolean (off by default) and throws naming it otherwise', () => {
+    expect(parseConfig({ ...minimal, securityHub: true }).securityHub).toBe(true);
+    expect(parseConfig({ ...minimal, securityHub: 'true' }).securityHub).toBe(true);
+    expect(parse({ securityHub: 'yes please' })).toThrow(/securityHub/);
   });
 
   it('throws naming agentStartWindowMinutes when it is not whole minutes from 0 to 13', () => {

@@ -137,6 +137,11 @@ describe('MemberStack', () => {
       START_WINDOW_SECONDS: 240,
       // The deployed bundle's label, sent with a failure report.
       AGENT_VERSION: createHash('sha256').update(agentCode).digest('hex').slice(0, 12),
+      SECURITY_HUB: 'false',
+      ROTATION_DAYS: 90,
+      UNUSED_DAYS: 45,
+      GRACE_DAYS: 7,
+      ROOT_USE_DAYS: 30,
     });
   });
 

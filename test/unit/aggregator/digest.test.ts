@@ -219,6 +219,19 @@ describe('runDigest', () => {
     expect(memory.objects.get('latest/access-keys.csv')?.contentType).toBe('text/csv; charset=utf-8');
     expect(memory.objects.get('latest/summary.json')?.contentType).toBe('application/json');
     expect(memory.objects.get('latest/digest.html')?.contentType).toBe('text/html; charset=utf-8');
+    expect(memory.objects.get('latest/findings.ocsf.json')?.contentType).toBe('application/x-ndjson');
+    // findings.ocsf.json: one OCSF 1.3.0 Compliance Finding per findings.csv row, each naming its account.
+    const ocsf = (memory.text('latest/findings.ocsf.json') as string).split('\n').filter((l) => l !== '');
+    const findingRows = (memory.text('latest/findings.csv') as string).split('\n').filter((l) => l !== '');
+    expect(ocsf.length).toBe(findingRows.length - 1);
+    expect(ocsf.length).toBeGreaterThan(0);
+    for (const line of ocsf) {
+      expect(JSON.parse(line)).toMatchObject({
+        class_uid: 2003,
+        metadata: { version: '1.3.0' },
+        cloud: { provider: 'AWS' },
+      });
+    }
     expect(s3Mock).toHaveReceivedCommandWith(CopyObjectCommand, {
       Key: `runs/date=${DATE}/credential-report.csv`,
       CopySource: `${BUCKET}/latest/credential-report.csv`,
@@ -487,7 +500,7 @@ describe('runDigest', () => {
     expect(summary.delta?.newUsers.count).toBe(1);
     expect(summary.delta?.newFindings.count).toBeGreaterThanOrEqual(1);
     expect(memory.text(`runs/date=${DATE}/summary.json`)).not.toEqual(firstSummary);
-    expect(memory.keys('runs/')).toHaveLength(6);
+    expect(memory.keys('runs/')).toHaveLength(Object.keys(S3_LAYOUT.outputFiles).length);
     expect(sesMock.commandCalls(SendEmailCommand)[1]?.args[0].input.Content?.Simple?.Subject?.Data).toMatch(
       /\(\+\d+\/\u2212\d+\)/,
     );

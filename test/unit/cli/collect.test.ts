@@ -284,7 +284,7 @@ describe('collect', () => {
     expect(summary.generatedAt).toBe(NOW.toISOString());
     await flush();
     expect(stdout.text()).toContain(
-      'Wrote 6 files to out/: credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json, digest.html',
+      'Wrote 7 files to out/: credential-report.csv, access-keys.csv, findings.csv, findings.ocsf.json, state.json.gz, summary.json, digest.html',
     );
     expect(stdout.text()).toContain('Collected 4 of 4 expected accounts: 8 users, 4 access keys (4 active)');
     expect(stdout.text()).toContain('Coverage complete: 4 of 4 expected accounts reporting, 0 missing.');

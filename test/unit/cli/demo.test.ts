@@ -17,6 +17,7 @@ const FILES = [
   'credential-report.csv',
   'access-keys.csv',
   'findings.csv',
+  'findings.ocsf.json',
   'state.json.gz',
   'summary.json',
   'digest.html',
@@ -35,6 +36,22 @@ function capture(cwd: string): { io: CommandIo; stdout: () => string; stderr: ()
 /** What `npm run demo` must leave in ./out. */
 function checkOutputs(outDir: string): void {
   for (const name of FILES) expect(existsSync(join(outDir, name))).toBe(true);
+  // findings.ocsf.json: one OCSF 1.3.0 Compliance Finding per findings.csv row.
+  const ocsf = readFileSync(join(outDir, 'findings.ocsf.json'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  const findingRows = parse(readFileSync(join(outDir, 'findings.csv'), 'utf8'), {
+    columns: true,
+  }) as unknown[];
+  expect(ocsf.length).toBe(findingRows.length);
+  expect(ocsf.length).toBeGreaterThan(0);
+  for (const line of ocsf) {
+    expect(JSON.parse(line)).toMatchObject({
+      class_uid: 2003,
+      type_uid: 200301,
+      metadata: { version: '1.3.0' },
+    });
+  }
   const users = parse(readFileSync(join(outDir, 'credential-report.csv'), 'utf8'), {
     columns: true,
   }) as Record<string, string>[];
@@ -121,7 +138,7 @@ describe('credreport demo', () => {
       'Coverage INCOMPLETE: 6 of 9 expected accounts reporting, 3 missing (1 of them stale).',
     );
     expect(stdout).toContain(
-      'Wrote 6 files to out/: credential-report.csv, access-keys.csv, findings.csv, state.json.gz, summary.json, digest.html',
+      'Wrote 7 files to out/: credential-report.csv, access-keys.csv, findings.csv, findings.ocsf.json, state.json.gz, summary.json, digest.html',
     );
     // Each coverage gap once, with the summary, said to be part of the sample; nothing on stderr.
     expect(c.stderr()).toBe('');

@@ -172,7 +172,7 @@ describe('credreport merge', () => {
     expect(out.users.find((u) => u.user?.endsWith('=erin'))?.user).toBe("'=erin");
     expect(out.summary.coverage).toMatchObject({ expected: 2, reporting: 2, complete: true });
     expect(result.stdout).toMatch(/Merged 2 of 2 expected accounts: 12 users, 14 access keys \(10 active\)/);
-    expect(result.stdout).toMatch(/Wrote 6 files to result\/: credential-report\.csv, /);
+    expect(result.stdout).toMatch(/Wrote 7 files to result\/: credential-report\.csv, /);
   });
 
   it('reads the account id from the ARNs when the file name has none', async () => {
@@ -536,7 +536,7 @@ describe('credreport merge', () => {
       /^Merged 1 of 1 expected account: 1 user, 1 access key \(1 active\), 0 users with findings\.\nOpen findings: 0 critical, 0 high, 0 medium, 0 low\.\n/,
     );
     expect(result.stdout).toContain('Coverage complete: 1 of 1 expected account reporting, 0 missing.');
-    expect(result.stdout).toMatch(/\nWrote 6 files to out\/: credential-report\.csv, .*digest\.html\n$/);
+    expect(result.stdout).toMatch(/\nWrote 7 files to out\/: credential-report\.csv, .*digest\.html\n$/);
   });
 
   it('exits 4 with --fail-on over an incomplete coverage, and says both', async () => {

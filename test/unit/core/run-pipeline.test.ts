@@ -9,19 +9,22 @@ const NOW = new Date('2026-11-21T06:00:00Z');
 
 interface Captured {
   readonly sinks: RunSinks;
-  readonly out: { cr: string; ak: string; fi: string; summary?: string; html?: string };
+  readonly out: { cr: string; ak: string; fi: string; oc: string; summary?: string; html?: string };
   /** The order the sinks finished or were called in. */
   readonly order: string[];
 }
 
 function capture(): Captured {
-  const out: Captured['out'] = { cr: '', ak: '', fi: '' };
+  const out: Captured['out'] = { cr: '', ak: '', fi: '', oc: '' };
   const order: string[] = [];
   const cr = new PassThrough();
   const ak = new PassThrough();
   const fi = new PassThrough();
   fi.on('data', (d: Buffer) => (out.fi += d.toString('utf8')));
   fi.on('finish', () => order.push('findings.csv'));
+  const oc = new PassThrough();
+  oc.on('data', (d: Buffer) => (out.oc += d.toString('utf8')));
+  oc.on('finish', () => order.push('findings.ocsf.json'));
   const st = new PassThrough();
   st.resume();
   st.on('finish', () => order.push('state.json.gz'));
@@ -36,6 +39,7 @@ function capture(): Captured {
       credentialReport: cr,
       accessKeys: ak,
       findings: fi,
+      ocsf: oc,
       state: st,
       summary: async (json) => {
         order.push('summary.json');
@@ -64,17 +68,25 @@ const reportItems = (reports: readonly AccountReport[]): RunItem[] =>
   reports.map((report) => ({ kind: 'report', report }));
 
 describe('runPipeline', () => {
-  it('writes the six outputs, summary.json and digest.html after the three CSVs and the state, and returns the verdict', async () => {
+  it('writes the seven outputs, summary.json and digest.html after the three CSVs, the OCSF file and the state, and returns the verdict', async () => {
     const { reports } = sampleOrganization(NOW);
     const c = capture();
     const result = await runPipeline(input(reportItems(reports)), c.sinks);
-    expect(c.order.slice(0, 4).sort()).toEqual([
+    expect(c.order.slice(0, 5).sort()).toEqual([
       'access-keys.csv',
       'credential-report.csv',
       'findings.csv',
+      'findings.ocsf.json',
       'state.json.gz',
     ]);
-    expect(c.order.slice(4).sort()).toEqual(['digest.html', 'summary.json']);
+    expect(c.order.slice(5).sort()).toEqual(['digest.html', 'summary.json']);
+    // One OCSF record per findings.csv row (header excluded), organization findings included.
+    const ocsfLines = c.out.oc.split('\n').filter((l) => l !== '');
+    const csvRows = c.out.fi.split('\n').filter((l) => l !== '').length - 1;
+    expect(ocsfLines.length).toBe(csvRows);
+    expect(ocsfLines.length).toBe(
+      Object.values(result.summary.totals.openFindings).reduce((a, b) => a + b, 0),
+    );
     expect(c.out.fi).toMatch(/^account_id,/);
     expect(c.out.summary).toBe(`${JSON.stringify(result.summary, null, 2)}\n`);
     expect(c.out.html).toBe(result.html);
