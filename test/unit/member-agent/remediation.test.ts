@@ -185,12 +185,10 @@ describe('runRemediation', () => {
 
   it('skips a key whose user was deleted after GetAccessKeyLastUsed answered', async () => {
     servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'gone')]));
-    iam
-      .on(GetAccessKeyLastUsedCommand)
-      .resolves({
-        UserName: 'gone',
-        AccessKeyLastUsed: { LastUsedDate: new Date(LAST_USE), ServiceName: 's3', Region: 'us-east-1' },
-      });
+    iam.on(GetAccessKeyLastUsedCommand).resolves({
+      UserName: 'gone',
+      AccessKeyLastUsed: { LastUsedDate: new Date(LAST_USE), ServiceName: 's3', Region: 'us-east-1' },
+    });
     iam
       .on(ListAccessKeysCommand)
       .rejects(new NoSuchEntityException({ message: 'no such user', $metadata: {} }));
