@@ -130,8 +130,9 @@ describe('athena on', () => {
         'storage.location.template': s3Url(on.hubJson, `tables/${table}/date=\${date}/`),
       });
     }
-    expect(tableInput(on.hubJson, 'findings').StorageDescriptor.Columns.slice(4, 8)).toEqual([
+    expect(tableInput(on.hubJson, 'findings').StorageDescriptor.Columns.slice(4, 9)).toEqual([
       { Name: 'ou_path', Type: 'string' },
+      { Name: 'report_status', Type: 'string' },
       { Name: 'tag_environment', Type: 'string' },
       { Name: 'tag_owner', Type: 'string' },
       { Name: 'tag_costcenter', Type: 'string' },

@@ -1,3 +1,4 @@
+import { formatReportTime } from '../../../core/time';
 import 'aws-sdk-client-mock-jest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IAMClient, ListOrganizationsFeaturesCommand } from '@aws-sdk/client-iam';
@@ -796,7 +797,11 @@ describe('runDigest: chat and routing', () => {
       string
     >[];
     const fresh = rows
-      .filter((r) => r.first_seen === LATER.toISOString() && ['critical', 'high'].includes(r.severity ?? ''))
+      .filter(
+        (r) =>
+          r.first_seen === formatReportTime(LATER.getTime()) &&
+          ['critical', 'high'].includes(r.severity ?? ''),
+      )
       .filter((r) => r.user !== '')
       .map((r) => `${r.account_id}/${r.user}/${r.finding_id}`)
       .sort();

@@ -273,6 +273,7 @@ describe('collect', () => {
       'credential-report.csv',
       'digest.html',
       'findings.csv',
+      'findings.ocsf.json',
       'state.json.gz',
       'summary.json',
     ]);
@@ -679,6 +680,7 @@ describe('collect', () => {
       'credential-report.csv',
       'digest.html',
       'findings.csv',
+      'findings.ocsf.json',
       'state.json.gz',
       'summary.json',
     ]);
