@@ -127,7 +127,7 @@ describe('account facts in collectAccountReport', () => {
       mock.on(GetAccountPasswordPolicyCommand).rejects(accessDenied());
       mock.on(ListVirtualMFADevicesCommand).rejects(accessDenied());
     });
-    expect(report.accountFacts).toEqual({ usersWithDirectPolicies: [] });
+    expect(report.accountFacts).toEqual({ usersWithDirectPolicies: [], userTags: [] });
     expect(report.warnings).toEqual([
       'root credentials unknown: GetAccountSummary access denied (AccessDenied)',
       'password policy unknown: GetAccountPasswordPolicy access denied (AccessDenied)',

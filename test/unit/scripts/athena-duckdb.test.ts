@@ -82,7 +82,7 @@ describe('saved Athena queries over two simulated days (DuckDB)', () => {
         'reporting-etl',
         'AKIAU5PWZNFGYUS3GGZ4',
         '2026-01-21T05:00:00+00:00',
-        'N/A',
+        'never used',
         '100',
       ],
     ]);
@@ -93,7 +93,7 @@ describe('saved Athena queries over two simulated days (DuckDB)', () => {
         'reporting-etl',
         'AKIAU5PWZNFGYUS3GGZ4',
         '2026-02-25T05:00:00+00:00',
-        'N/A',
+        'never used',
         '100',
       ],
     ]);
