@@ -8,7 +8,7 @@
  * A refusal is final (retrying cannot make an event valid), so it is a value, never an exception; only
  * a programming error (an unexpected exception from the contract or the parser) is thrown.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReportParseError, parseCredentialReport } from './credential-report';
 import {
   AgentFailureDetail,

@@ -10,7 +10,7 @@
  * - One EventBridge event per new critical or high finding (`credreport.findings`, {@link FindingEventDetail}),
  *   at most `maxEvents` per run, then one {@link FindingsTruncatedDetail} event saying how many were left out.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { FINDING_CONTROLS, FINDING_SEVERITY, FindingId, SEVERITIES, Severity } from './finding-ids';
 import { FINDING_EVENT_DETAIL_TYPE, FINDINGS_EVENT_SOURCE, FINDINGS_TRUNCATED_DETAIL_TYPE } from './names';
 import type { Summary } from './summary';

@@ -5,7 +5,7 @@
  * summary.json of another version or shape is refused the same way whichever adapter found it.
  */
 import { CsvError, parse } from 'csv-parse';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CredreportError } from './errors';
 import { findingMask } from './finding-ids';
 import { keyIdentity, PreviousRun, userIdentity } from './delta';

@@ -3,7 +3,7 @@
  * accounts/<id>/rejected.json (docs/ARCHITECTURE.md §4, §11). Pure: the schema is shared by ingest,
  * which writes the record, and the digest, which reads it into the coverage.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AGENT_FAILURE_STAGES } from './event-contract';
 
 /** Why ingest refused an event or a report (docs/ARCHITECTURE.md §2, §4). */

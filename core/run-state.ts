@@ -14,7 +14,7 @@
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip, createGzip, Gzip } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PreviousRun } from './delta';
 import { FINDING_IDS, findingMask, FindingId } from './finding-ids';
 import { PreviousRunError, PreviousSummary, parsePreviousSummary } from './previous-run';

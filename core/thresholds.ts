@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One threshold (docs/ARCHITECTURE.md §8): its default, its lower bound and what it means. The core

@@ -57,10 +57,11 @@ describe('cdk synth (the CLI, with the shipped cdk.json)', () => {
     expect(hubFile).toBeDefined();
     expect(files.filter((f) => f.endsWith('.stackset.template.json'))).toHaveLength(1);
     const hub = JSON.parse(fs.readFileSync(path.join(outdir, hubFile as string), 'utf8')) as CfnTemplate;
-    // Every output but the report bucket key's (only with reportBucketKms) and Athena's (only with athena),
-    // both off in cdk.json.
+    // Every output but the report bucket key's (only with reportBucketKms), the chat topic's (only with
+    // chatTopic) and Athena's (only with athena), all off in cdk.json.
     const optional: readonly string[] = [
       HUB_OUTPUTS.reportBucketKeyArn,
+      HUB_OUTPUTS.chatTopicArn,
       HUB_OUTPUTS.athenaWorkGroup,
       HUB_OUTPUTS.athenaDatabase,
       HUB_OUTPUTS.athenaResultsBucketName,

@@ -476,6 +476,7 @@ describe('credreport merge', () => {
           'credential-report.csv',
           'access-keys.csv',
           'findings.csv',
+          'findings.ocsf.json',
           'state.json.gz',
           'summary.json',
           'digest.html',

@@ -18,7 +18,13 @@ describe('athena tables', () => {
   it('maps every CSV header position to one column, tag columns in the configured order', () => {
     const columns = athenaTableColumns(['Owner', 'CostCenter']);
     expect(columns.access_keys).toEqual(accessKeysHeader(['Owner', 'CostCenter']).map(glueColumnName));
-    expect(columns.access_keys.slice(4, 8)).toEqual(['ou_path', 'tag_owner', 'tag_costcenter', 'user']);
+    expect(columns.access_keys.slice(4, 9)).toEqual([
+      'ou_path',
+      'report_status',
+      'tag_owner',
+      'tag_costcenter',
+      'user',
+    ]);
     expect(columns.findings).toContain('first_seen');
     expect(columns.credential_report).toContain('access_key_1_last_used_date');
   });
