@@ -227,6 +227,12 @@ export class FindingsCsv {
           firstSeen: this.nowIso,
         });
       }
+      if (!this.csv && !this.observe) continue;
+      // Worded once for both outputs (findings.csv and the open-finding observer: OCSF, Security Hub).
+      const text = {
+        detail: findingDetail(id, subject, facts, this.nowMs, this.thresholds),
+        path: findingPath(id, facts.paths),
+      };
       if (this.observe) {
         const observed = this.observe({
           ...account,
@@ -238,15 +244,14 @@ export class FindingsCsv {
           accessKeyId: subject.accessKeyId,
           ...(subject.slot !== undefined ? { slot: subject.slot } : {}),
           firstSeen: firstSeen(id) ?? this.nowIso,
-          detail: findingDetail(id, subject, facts, this.nowMs, this.thresholds),
-          path: findingPath(id, facts.paths),
+          ...text,
           organization: false,
         });
         if (observed) await observed;
       }
       if (!this.csv) continue;
       const reopened = exemption?.reopened.find((r) => r.finding === id);
-      const wait = this.row(prefix, subject, id, facts, firstSeen, [
+      const wait = this.row(prefix, subject, id, text, firstSeen, [
         '',
         reopened ? reopened.expiredOn : '',
         reopened ? `${expiredNote(reopened.expiredOn)} (${reopened.entry})` : '',
@@ -256,7 +261,11 @@ export class FindingsCsv {
     // Exempted findings get a row too, with exempted_by filled; they are not counted as open.
     if (!this.csv) return;
     for (const x of exemption?.exempted ?? []) {
-      const wait = this.row(prefix, subject, x.finding, facts, firstSeen, [x.by.join('+'), x.expires, '']);
+      const text = {
+        detail: findingDetail(x.finding, subject, facts, this.nowMs, this.thresholds),
+        path: findingPath(x.finding, facts.paths),
+      };
+      const wait = this.row(prefix, subject, x.finding, text, firstSeen, [x.by.join('+'), x.expires, '']);
       if (wait) await wait;
     }
   }
@@ -265,7 +274,7 @@ export class FindingsCsv {
     prefix: readonly string[],
     subject: FindingSubject,
     id: FindingId,
-    facts: FindingFacts,
+    text: { readonly detail: string; readonly path: string },
     firstSeen: (id: FindingId) => string | undefined,
     exemptionCells: readonly string[],
   ): Promise<void> | undefined {
@@ -289,8 +298,8 @@ export class FindingsCsv {
       // The state file keeps first-seen times as written by toISOString; the cell is in the one CSV form.
       Number.isNaN(seenMs) ? '' : formatReportTime(seenMs),
       Number.isNaN(seenMs) ? '' : String(wholeDaysBetweenMs(seenMs, this.nowMs)),
-      findingDetail(id, subject, facts, this.nowMs, this.thresholds),
-      findingPath(id, facts.paths),
+      text.detail,
+      text.path,
       ...exemptionCells,
     ]);
   }
