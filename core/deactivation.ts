@@ -10,10 +10,11 @@
  * (any value), a key the injected {@link ExemptionPredicate} exempts.
  */
 import * as z from 'zod';
-import { ROOT_USER } from './columns';
+import { ROOT_USER, type CredentialReportRow } from './columns';
 import { parseBool, parseCredentialReport, ReportParseError } from './credential-report';
 import { CredreportError } from './errors';
 import { runDate } from './run-date';
+import { parseReportTimeMs } from './time';
 import type { AccountReport } from './types';
 
 /** `off`: nothing planned or done; `dry-run`: planned and shown, never done; `enforce`: done by the agent. */
@@ -225,6 +226,31 @@ export function stageOf(
   return { stage, deactivateOn: runDate(due) };
 }
 
+/**
+ * A key's last use as the hub knows it: the inventory's own (GetAccessKeyLastUsed), else the credential
+ * report's slot whose `access_key_N_last_rotated` is the key's creation second. That is the collector's rule
+ * (collector/key-inventory.ts `keysNeedingLastUsed`): a key matching exactly one slot is not looked up, its
+ * last use is in the report. Undefined: never used.
+ */
+export function lastUseOf(
+  key: { readonly createDate: string; readonly lastUsedDate?: string },
+  row: CredentialReportRow | undefined,
+): string | undefined {
+  if (key.lastUsedDate !== undefined || row === undefined) return key.lastUsedDate;
+  const second = Math.floor(Date.parse(key.createDate) / 1000);
+  const slots = [
+    [row.access_key_1_last_rotated, row.access_key_1_last_used_date],
+    [row.access_key_2_last_rotated, row.access_key_2_last_used_date],
+  ] as const;
+  for (const [rotated, used] of slots) {
+    const rotatedMs = parseReportTimeMs(rotated);
+    if (rotatedMs === undefined || Math.floor(rotatedMs / 1000) !== second) continue;
+    const usedMs = parseReportTimeMs(used);
+    return usedMs === undefined ? undefined : new Date(usedMs).toISOString();
+  }
+  return undefined;
+}
+
 /** Keys left out of the plan that would otherwise have been staged, per reason. */
 export interface SparedCounts {
   readonly optOut: number;
@@ -242,7 +268,8 @@ export interface AccountPlanResult {
 
 /**
  * Stages every active key of one account report. Pure; `now` is the plan time. The credential report is
- * parsed only when a key is old enough to be staged (to tell human users from machine users).
+ * parsed only when a key was created long enough ago to be staged: it tells human users from machine users,
+ * and holds the last use of most keys ({@link lastUseOf}).
  */
 export function planAccount(
   report: AccountReport,
@@ -252,6 +279,7 @@ export function planAccount(
 ): AccountPlanResult {
   const nowMs = now.getTime();
   const minUnused = Math.min(policy.human.unusedDays, policy.machine.unusedDays);
+  // A superset: a key's last use, where only the report holds it, is never before its creation.
   const candidates = report.accessKeys.filter((k) => {
     if (k.status !== 'Active' || k.userName === ROOT_USER) return false;
     const since = Date.parse(k.lastUsedDate ?? k.createDate);
@@ -267,13 +295,10 @@ export function planAccount(
       notPlanned: `user tags unknown (the report carries none: agent older than the opt-out check, or the snapshot was not read), so the opt-out tag ${policy.optOutTag} cannot be checked`,
     };
   }
-  let passwordByUser: Map<string, boolean>;
+  let rowByUser: Map<string, CredentialReportRow>;
   try {
-    passwordByUser = new Map(
-      parseCredentialReport(report.credentialReportCsv, report.accountId).rows.map((r) => [
-        r.user,
-        r.password_enabled !== 'not_supported' && parseBool(r.password_enabled),
-      ]),
+    rowByUser = new Map(
+      parseCredentialReport(report.credentialReportCsv, report.accountId).rows.map((r) => [r.user, r]),
     );
   } catch (error) {
     if (!(error instanceof ReportParseError)) throw error;
@@ -284,7 +309,11 @@ export function planAccount(
   let exempt = 0;
   const actions: PlannedAction[] = [];
   for (const key of candidates) {
-    const password = passwordByUser.get(key.userName);
+    const row = rowByUser.get(key.userName);
+    const password =
+      row === undefined
+        ? undefined
+        : row.password_enabled !== 'not_supported' && parseBool(row.password_enabled);
     // A user the report does not list (created after it): the later of the two ladders.
     const ladder =
       password === undefined
@@ -294,7 +323,8 @@ export function planAccount(
         : password
           ? policy.human
           : policy.machine;
-    const since = Date.parse(key.lastUsedDate ?? key.createDate);
+    const lastUsed = lastUseOf(key, row);
+    const since = Date.parse(lastUsed ?? key.createDate);
     const staged = stageOf(since, ladder, now);
     if (!staged) continue;
     const tags = tagsByUser.get(key.userName);
@@ -311,7 +341,7 @@ export function planAccount(
       userName: key.userName,
       stage: staged.stage,
       kind: ladder === policy.human && password !== false ? 'human' : 'machine',
-      ...(key.lastUsedDate !== undefined ? { lastUsedAtPlan: key.lastUsedDate } : {}),
+      ...(lastUsed !== undefined ? { lastUsedAtPlan: lastUsed } : {}),
       createDate: key.createDate,
       deactivateOn: staged.deactivateOn,
     });

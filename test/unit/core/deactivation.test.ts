@@ -158,6 +158,45 @@ describe('planAccount', () => {
     expect(result.actions[0]).not.toHaveProperty('lastUsedAtPlan');
   });
 
+  it("reads a key's last use from its report slot when the inventory has none (the collector looked it up there)", () => {
+    // Created 400 days ago, used 5 days ago: the report's slot 1 says so, matched by creation second.
+    const used = key('ci-bot', { createDate: ago(400) });
+    const cells = (rotated: string, lastUsed: string) =>
+      csv({ 'ci-bot': false })
+        .split('\n')
+        .map((line) => {
+          if (!line.startsWith('ci-bot,')) return line;
+          const row = line.split(',');
+          row[CREDENTIAL_REPORT_COLUMNS.indexOf('access_key_1_active')] = 'true';
+          row[CREDENTIAL_REPORT_COLUMNS.indexOf('access_key_1_last_rotated')] = rotated;
+          row[CREDENTIAL_REPORT_COLUMNS.indexOf('access_key_1_last_used_date')] = lastUsed;
+          return row.join(',');
+        })
+        .join('\n');
+    const reportTime = (iso: string) => iso.replace(/\.\d{3}Z$/, '+00:00');
+    const withSlot = (lastUsed: string): AccountReport => ({
+      ...report({ 'ci-bot': false }, [used]),
+      credentialReportCsv: cells(reportTime(used.createDate), lastUsed),
+    });
+    expect(planAccount(withSlot(reportTime(ago(5))), POLICY, NOW).actions).toEqual([]);
+    // Used 175 days ago per the report: final notice, with that last use carried for the agent's re-check.
+    const stale = planAccount(withSlot(reportTime(ago(175))), POLICY, NOW).actions;
+    expect(stale).toEqual([
+      expect.objectContaining({
+        stage: 'final-notice',
+        lastUsedAtPlan: new Date(Date.parse(reportTime(ago(175)))).toISOString(),
+      }),
+    ]);
+    // A slot of another creation second is another key: this one counts from its creation.
+    const other = {
+      ...report({ 'ci-bot': false }, [used]),
+      credentialReportCsv: cells(reportTime(ago(3)), reportTime(ago(1))),
+    };
+    expect(planAccount(other, POLICY, NOW).actions).toEqual([
+      expect.objectContaining({ stage: 'deactivate' }),
+    ]);
+  });
+
   it("never stages the root user's keys or an inactive key", () => {
     const rootKey = key(ROOT_USER, { lastUsedDate: ago(900) });
     const inactive = key('alice', { status: 'Inactive', lastUsedDate: ago(900) });
