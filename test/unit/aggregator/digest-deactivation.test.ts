@@ -172,6 +172,67 @@ describe('runDigest: staged deactivation', () => {
     });
   });
 
+  describe('with a real exemptions file at config/exemptions.json', () => {
+    const entry = (over: Record<string, unknown>) => ({
+      id: 'svc-old-unused',
+      reason: 'kept for the yearly batch job',
+      approvedBy: 'security@example.com',
+      expires: '2027-01-31',
+      accounts: [member.accountId],
+      users: ['svc-old'],
+      accessKeys: [DUE_KEY],
+      ...over,
+    });
+    const runWith = async (exemption: Record<string, unknown>) => {
+      memory.putRaw(S3_LAYOUT.exemptions, JSON.stringify({ version: 1, exemptions: [exemption] }));
+      // No injected predicate: runDigest reads the file and builds its own.
+      await runDigest(CONFIG, deps(), NOW);
+      const s = summary();
+      // The file was read and used, so a plan that still stages the key is the entry's doing.
+      expect(s.exemptions).toMatchObject({ source: 'file', entries: 1, counts: { rejectedEntries: 0 } });
+      const plan = parseRemediationPlan(memory.text(S3_LAYOUT.remediationPlan(member.accountId)) as string);
+      return { remediation: s.remediation, staged: plan.actions.map((a) => [a.accessKeyId, a.stage]) };
+    };
+
+    it('spares a due key when an active entry covers its credential-unused finding', async () => {
+      const { remediation, staged } = await runWith(entry({ findings: ['credential-unused'] }));
+      expect(staged).toEqual([[WARN_KEY, 'warn']]);
+      expect(remediation).toMatchObject({
+        planned: { deactivate: 0, warn: 1, 'final-notice': 0 },
+        spared: { exempt: 1, optOut: 0 },
+      });
+    });
+
+    it('does not spare the key when the entry exempts another finding only', async () => {
+      const { remediation, staged } = await runWith(entry({ findings: ['key-not-rotated'] }));
+      expect(staged).toEqual([
+        [DUE_KEY, 'deactivate'],
+        [WARN_KEY, 'warn'],
+      ]);
+      expect(remediation).toMatchObject({
+        planned: { deactivate: 1, warn: 1 },
+        spared: { exempt: 0, optOut: 0 },
+      });
+    });
+
+    it('does not spare the key when the entry covering credential-unused has expired', async () => {
+      const { remediation, staged } = await runWith(
+        entry({ findings: ['credential-unused'], expires: '2026-11-20' }),
+      );
+      expect(staged).toEqual([
+        [DUE_KEY, 'deactivate'],
+        [WARN_KEY, 'warn'],
+      ]);
+      expect(remediation).toMatchObject({
+        planned: { deactivate: 1, warn: 1 },
+        spared: { exempt: 0, optOut: 0 },
+      });
+      expect(summary().exemptions?.expired).toEqual([
+        expect.objectContaining({ id: 'svc-old-unused', expiredOn: '2026-11-20' }),
+      ]);
+    });
+  });
+
   it('shows the audit logs written since the previous run, and lists a malformed one', async () => {
     const log: AuditLog = {
       schemaVersion: 1,

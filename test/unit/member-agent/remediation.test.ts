@@ -221,6 +221,36 @@ describe('runRemediation', () => {
     expect(iam).not.toHaveReceivedAnyCommand();
   });
 
+  it('skips a key whose owner changed since the plan and still acts on the next key', async () => {
+    servePlan(
+      plan([action('AKIAAAAAAAAAAAAAAAA1', 'planned-user'), action('AKIAAAAAAAAAAAAAAAA2', 'next-user')]),
+    );
+    iamState({
+      // The planned key id now answers for another user: the plan no longer describes it.
+      'other-user': { AKIAAAAAAAAAAAAAAAA1: { status: 'Active', lastUsed: LAST_USE } },
+      'planned-user': {},
+      'next-user': { AKIAAAAAAAAAAAAAAAA2: { status: 'Active', lastUsed: LAST_USE } },
+    });
+    const result = await run();
+    expect(result).toEqual({ plan: 'acted', records: 2, deactivated: 1 });
+    expect(iam).toHaveReceivedCommandTimes(UpdateAccessKeyCommand, 1);
+    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      UserName: 'next-user',
+      AccessKeyId: 'AKIAAAAAAAAAAAAAAAA2',
+      Status: 'Inactive',
+    });
+    expect(iam).not.toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      AccessKeyId: 'AKIAAAAAAAAAAAAAAAA1',
+    });
+    // The re-check stops at GetAccessKeyLastUsed: the changed key's user is never listed.
+    expect(iam).not.toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'planned-user' });
+    expect(iam).not.toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'other-user' });
+    expect(writtenLog().records.map((r) => [r.accessKeyId, r.userName, r.outcome, r.reason])).toEqual([
+      ['AKIAAAAAAAAAAAAAAAA1', 'planned-user', 'skipped', 'user-changed'],
+      ['AKIAAAAAAAAAAAAAAAA2', 'next-user', 'deactivated', undefined],
+    ]);
+  });
+
   it('records a failed UpdateAccessKey as failed and goes on with the next key', async () => {
     servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'a'), action('AKIAAAAAAAAAAAAAAAA2', 'b')]));
     iamState({
