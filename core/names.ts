@@ -93,7 +93,8 @@ export const S3_LAYOUT = {
   remediationPrefix: 'remediation/',
   remediationPlan: (accountId: string) => `remediation/${accountId}/plan.json`,
   remediationLogPrefix: (accountId: string) => `remediation/${accountId}/log/`,
-  remediationLog: (accountId: string, date: string) => `remediation/${accountId}/log/${date}.json`,
+  /** One agent run's audit log; `at` is its UTC time, `2026-12-04T061502Z`, so runs never replace each other. */
+  remediationLog: (accountId: string, at: string) => `remediation/${accountId}/log/${at}.json`,
   latestPrefix: 'latest/',
   runsPrefix: 'runs/',
   runPrefix: (date: string) => `runs/date=${date}/`,

@@ -28,7 +28,7 @@ import {
   type RemediationPlan,
 } from '../core/deactivation';
 import { S3_LAYOUT } from '../core/names';
-import { runDate } from '../core/run-date';
+import { logStamp, runDate } from '../core/run-date';
 
 export interface RemediationDeps {
   readonly iam: IAMClient;
@@ -171,7 +171,7 @@ export async function runRemediation(
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: opts.bucket,
-      Key: S3_LAYOUT.remediationLog(opts.accountId, runDate(now)),
+      Key: S3_LAYOUT.remediationLog(opts.accountId, logStamp(now)),
       Body: `${JSON.stringify(log)}\n`,
       ContentType: 'application/json',
       ServerSideEncryption: 'AES256',

@@ -1,7 +1,7 @@
 /**
  * remediation/ of the hub bucket (docs/ARCHITECTURE.md §5, staged deactivation): the plan the digest writes
  * per account (`remediation/<accountId>/plan.json`) and the audit logs the member agents write
- * (`remediation/<accountId>/log/<date>.json`, under a bucket policy that admits each agent to its own
+ * (`remediation/<accountId>/log/<time>.json`, under a bucket policy that admits each agent to its own
  * account's prefix only, §11). An audit log is a member account's word about itself: parsed strictly, and
  * only believed for the account its key names.
  */
@@ -11,7 +11,8 @@ import { S3_LAYOUT } from '../core/names';
 import { CONTENT_TYPES, S3Bucket, StoreError, StoreOptions, type ObjectRef } from './s3';
 
 const PLAN_KEY = /^remediation\/(\d{12})\/plan\.json$/;
-const LOG_KEY = /^remediation\/(\d{12})\/log\/\d{4}-\d{2}-\d{2}\.json$/;
+// `<date>T<HHMMSS>Z.json`; `<date>.json` from agents that named a log by its day alone.
+const LOG_KEY = /^remediation\/(\d{12})\/log\/\d{4}-\d{2}-\d{2}(T\d{6}Z)?\.json$/;
 
 /** What remediation/ holds: the accounts with a plan, and the audit logs (newest first). */
 export interface RemediationListing {

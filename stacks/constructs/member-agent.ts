@@ -173,7 +173,7 @@ export class MemberAgent extends Construct {
           actions: ['s3:PutObject'],
           resources: [objects(`${S3_LAYOUT.remediationLogPrefix(Aws.ACCOUNT_ID)}*`)],
         }),
-        'Writes only this account audit log, remediation/<this account>/log/<date>.json, of the hub bucket.',
+        'Writes only this account audit log, remediation/<this account>/log/<time>.json, of the hub bucket.',
       );
       if (remediation.mode === 'enforce') {
         grantAcknowledged(

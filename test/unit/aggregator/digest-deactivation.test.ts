@@ -252,7 +252,7 @@ describe('runDigest: staged deactivation', () => {
       ],
     };
     const recent = { lastModified: new Date(NOW.getTime() - 3_600_000) };
-    memory.putRaw(S3_LAYOUT.remediationLog(member.accountId, '2026-11-21'), JSON.stringify(log), recent);
+    memory.putRaw(S3_LAYOUT.remediationLog(member.accountId, '2026-11-21T061502Z'), JSON.stringify(log), recent);
     memory.putRaw(S3_LAYOUT.remediationLog('999999999999', '2026-11-21'), '{"schemaVersion":1}', recent);
     // Older than the look-back: not read again.
     memory.putRaw(S3_LAYOUT.remediationLog(member.accountId, '2026-10-01'), 'not json', {

@@ -83,7 +83,7 @@ function iamState(users: Record<string, Record<string, { status: string; lastUse
 
 function writtenLog() {
   const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
-  expect(put?.Key).toBe(`remediation/${ACCOUNT}/log/2026-12-04.json`);
+  expect(put?.Key).toBe(`remediation/${ACCOUNT}/log/2026-12-04T090000Z.json`);
   expect(put?.Bucket).toBe(BUCKET);
   return parseAuditLog(String(put?.Body));
 }
