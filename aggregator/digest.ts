@@ -50,6 +50,7 @@ import { AccountReport, FINDING_IDS, OrgMetadata, ReportProblem } from '../core/
 import {
   NOTHING_EXEMPT,
   planAccount,
+  withoutSettledKeys,
   planDocument,
   remediationSummary,
   type AccountPlanResult,
@@ -253,7 +254,20 @@ export const MAX_AUDIT_LOGS_PER_RUN = 2_000;
  */
 class DeactivationRun {
   private readonly plans: AccountPlanResult[] = [];
+  /** When each account's report was collected (ms): audit records after it settle planned keys. */
+  private readonly collectedMs = new Map<string, number>();
   private readonly listing: Promise<RemediationListing | Error>;
+  /** What {@link finish} decided and read, kept for the per-owner views ({@link summaryFor}). */
+  private outcome:
+    | {
+        readonly mode: 'dry-run' | 'enforce';
+        readonly plans: readonly AccountPlanResult[];
+        readonly written: ReadonlySet<string>;
+        readonly writeFailures: readonly { accountId: string; detail: string }[];
+        readonly logs: readonly AuditLog[];
+        readonly unreadableLogs: readonly { accountId: string; detail: string }[];
+      }
+    | undefined;
 
   constructor(
     private readonly policy: DeactivationPolicy,
@@ -269,6 +283,7 @@ class DeactivationRun {
 
   observe(report: AccountReport): void {
     this.plans.push(planAccount(report, this.policy, this.now, this.isExempt));
+    this.collectedMs.set(report.accountId, Date.parse(report.collectedTime));
   }
 
   async finish(logsSince: Date): Promise<RemediationSummary> {
@@ -303,14 +318,17 @@ class DeactivationRun {
       });
       logs = read.filter((l): l is AuditLog => l !== undefined);
     }
+    const plans = this.plans.map((p) =>
+      withoutSettledKeys(p, logs, this.collectedMs.get(p.accountId) ?? Number.POSITIVE_INFINITY),
+    );
     // An account with staged keys gets its plan; one that had a plan and has none now gets an empty one,
     // so its agent never acts on a decision the hub no longer holds.
-    const toWrite = this.plans.filter((p) => p.actions.length > 0 || previousPlans.has(p.accountId));
-    let written = 0;
+    const toWrite = plans.filter((p) => p.actions.length > 0 || previousPlans.has(p.accountId));
+    const written = new Set<string>();
     await mapLimit(toWrite, 16, async (p) => {
       try {
         await this.store.writePlan(planDocument(p, mode, this.now));
-        written++;
+        written.add(p.accountId);
       } catch (error) {
         this.logger.error('Could not write a remediation plan', {
           accountId: p.accountId,
@@ -322,17 +340,32 @@ class DeactivationRun {
     this.logger.info('Staged deactivation planned', {
       mode,
       accounts: this.plans.length,
-      plansWritten: written,
+      plansWritten: written.size,
       planFailures: writeFailures.length,
       auditLogs: logs.length,
     });
+    this.outcome = { mode, plans, written, writeFailures, logs, unreadableLogs };
+    return this.summaryOf(() => true);
+  }
+
+  /**
+   * The section as the owner of `accountIds` sees it (their per-owner digest): only their accounts' planned
+   * keys, actions, skips and problems, counted from the whole run (not from summary.json's capped lists).
+   */
+  summaryFor(accountIds: ReadonlySet<string>): RemediationSummary | undefined {
+    return this.outcome ? this.summaryOf((accountId) => accountIds.has(accountId)) : undefined;
+  }
+
+  private summaryOf(mine: (accountId: string) => boolean): RemediationSummary {
+    const o = this.outcome;
+    if (!o) throw new DigestError('staged deactivation summary asked for before the plans were written');
     return remediationSummary({
-      mode,
-      plans: this.plans,
-      plansWritten: written,
-      writeFailures,
-      logs,
-      unreadableLogs,
+      mode: o.mode,
+      plans: o.plans.filter((p) => mine(p.accountId)),
+      plansWritten: [...o.written].filter(mine).length,
+      writeFailures: o.writeFailures.filter((f) => mine(f.accountId)),
+      logs: o.logs.filter((l) => mine(l.accountId)),
+      unreadableLogs: o.unreadableLogs.filter((u) => mine(u.accountId)),
     });
   }
 }
@@ -900,7 +933,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
       {
         mode: owners.mode === 'send' ? 'send' : 'dry-run',
         minSeverity: owners.minSeverity,
-        partitions: merged.partitions ?? new Map(),
+        partitions: withOwnRemediation(merged.partitions ?? new Map(), deactivation),
         organizationLabel,
         ...(config.sender ? { sender: config.sender } : {}),
       },
@@ -1108,6 +1141,23 @@ async function sendNotifications(
  * a matcher of its own so the merge's matched/unmatched counts are not touched). The plan knows the user's name, not
  * its ARN: an entry that selects by user path alone does not spare a key from deactivation.
  */
+/**
+ * Each owner's summary with the staged deactivation of their own accounts, so their mail shows "would
+ * deactivate on DATE" for their keys before anything happens (docs/ARCHITECTURE.md §7).
+ */
+function withOwnRemediation(
+  partitions: ReadonlyMap<string, Summary>,
+  deactivation: DeactivationRun | undefined,
+): ReadonlyMap<string, Summary> {
+  if (!deactivation) return partitions;
+  const out = new Map<string, Summary>();
+  for (const [owner, part] of partitions) {
+    const remediation = deactivation.summaryFor(new Set(part.byAccount.map((a) => a.accountId)));
+    out.set(owner, remediation ? { ...part, remediation } : part);
+  }
+  return out;
+}
+
 function deactivationExemptions(
   input: ExemptionsInput,
   metadata: OrgMetadata | undefined,

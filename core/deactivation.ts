@@ -1,7 +1,7 @@
 /**
  * Staged deactivation of unused access keys (docs/ARCHITECTURE.md §7 "Staged deactivation", §11): the
  * policy, the per-account plan the hub writes to `remediation/<accountId>/plan.json`, and the audit record
- * the member agent writes to `remediation/<accountId>/log/<date>.json`. Decided in the hub (here, pure),
+ * the member agent writes to `remediation/<accountId>/log/<time>.json`. Decided in the hub (here, pure),
  * done in the member (member-agent/remediation.ts re-checks every key right before it acts).
  *
  * The stages of one active key, by days unused (since its last use, or since its creation when never used):
@@ -144,7 +144,7 @@ const AuditRecordSchema = z.strictObject({
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 
 /**
- * `remediation/<accountId>/log/<date>.json`, written by the member agent: `acted` (the plan was current),
+ * `remediation/<accountId>/log/<time>.json`, written by the member agent: `acted` (the plan was current),
  * `stale` (older than planMaxAgeHours, or from the future: nothing done), `invalid` (unreadable or another
  * account's: nothing done).
  */
@@ -352,6 +352,32 @@ export function planAccount(
     actions: actions.slice(0, REMEDIATION_BOUNDS.actions),
     spared: { optOut, exempt },
   };
+}
+
+/**
+ * The plan without the keys an agent already settled after the account's report was collected: deactivated,
+ * or skipped because the key was used, is gone, changed user or was inactive. The agent collects its report
+ * before it acts on its plan, so the digest that follows still sees such a key active and unused; planning
+ * it again would show "deactivates on …" beside "deactivated on …" and have the agent skip it tomorrow. The
+ * next report shows the key as it is. `would-deactivate` (a dry run) and `failed` settle nothing.
+ */
+export function withoutSettledKeys(
+  plan: AccountPlanResult,
+  logs: readonly AuditLog[],
+  reportCollectedMs: number,
+): AccountPlanResult {
+  if (plan.actions.length === 0) return plan;
+  const settled = new Set<string>();
+  for (const log of logs) {
+    if (log.accountId !== plan.accountId) continue;
+    for (const r of log.records) {
+      if ((r.outcome === 'deactivated' || r.outcome === 'skipped') && Date.parse(r.at) > reportCollectedMs) {
+        settled.add(r.accessKeyId);
+      }
+    }
+  }
+  if (settled.size === 0) return plan;
+  return { ...plan, actions: plan.actions.filter((a) => !settled.has(a.accessKeyId)) };
 }
 
 /** The plan object of one account (validated before it is written). */

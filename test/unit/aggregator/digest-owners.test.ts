@@ -244,4 +244,34 @@ describe('runDigest: per-owner digests', () => {
     expect(summary().owners).toMatchObject({ mode: 'dry-run', delivered: 3 });
     expect(centralHtml()).toContain('3 written to latest/owners/ (dry run)');
   });
+
+  it("shows each owner the staged deactivation of their own accounts' keys only", async () => {
+    const config: DigestConfig = {
+      ...CONFIG,
+      recipients: [],
+      owners: { ...(CONFIG.owners as NonNullable<DigestConfig['owners']>), mode: 'dry-run' },
+      deactivation: {
+        mode: 'dry-run',
+        human: { unusedDays: 20, noticeDays: 10, deactivateAfterDays: 60 },
+        machine: { unusedDays: 20, noticeDays: 10, deactivateAfterDays: 60 },
+        planMaxAgeHours: 26,
+      },
+    };
+    await runDigest(config, deps(), NOW);
+    const planned = summary().remediation?.keys ?? [];
+    const owners = [TAG_OWNER, CONTACT_OWNER, DEFAULT_OWNER];
+    // More than one owner has planned keys, so "only their own" is a real check.
+    const withKeys = owners.filter((o) => planned.some((k) => accountsOf(o).includes(k.accountId)));
+    expect(withKeys.length).toBeGreaterThan(1);
+    for (const owner of owners) {
+      const html = memory.text(`${OWNER_DIGEST_PREFIX}${ownerFileName(owner)}`) ?? '';
+      const mine = planned.filter((k) => accountsOf(owner).includes(k.accountId));
+      for (const k of planned) {
+        if (mine.includes(k)) {
+          expect(html).toContain(k.accessKeyId);
+          expect(html).toContain(`would deactivate on ${k.deactivateOn}`);
+        } else expect(html).not.toContain(k.accessKeyId);
+      }
+    }
+  });
 });

@@ -10,6 +10,8 @@ import {
   remediationSummary,
   stageOf,
   stageThresholdsProblem,
+  withoutSettledKeys,
+  type AuditLog,
   type DeactivationPolicy,
 } from '../../../core/deactivation';
 import type { AccessKeyRecord, AccountReport } from '../../../core/types';
@@ -318,5 +320,63 @@ describe('remediationSummary', () => {
     expect(s.log).toMatchObject({ deactivated: 0, wouldDeactivate: 1, skipped: 1, failed: 0 });
     expect(s.log.plansRefused).toEqual([{ accountId: '777788889999', plan: 'stale' }]);
     expect(s.notPlanned).toEqual([{ accountId: '444455556666', detail: 'plan not written: AccessDenied' }]);
+  });
+});
+
+describe('withoutSettledKeys', () => {
+  const planned = (...ids: string[]) => ({
+    accountId: ACCOUNT,
+    actions: ids.map((accessKeyId) => ({
+      accessKeyId,
+      userName: 'ci-bot',
+      stage: 'deactivate' as const,
+      kind: 'machine' as const,
+      createDate: ago(400),
+      deactivateOn: '2026-12-04',
+    })),
+    spared: { optOut: 0, exempt: 0 },
+  });
+  const log = (accountId: string, records: [string, AuditLog['records'][number]['outcome'], string][]) =>
+    ({
+      schemaVersion: 1,
+      accountId,
+      runAt: NOW.toISOString(),
+      mode: 'enforce',
+      plan: 'acted',
+      records: records.map(([accessKeyId, outcome, at]) => ({
+        accessKeyId,
+        userName: 'ci-bot',
+        outcome,
+        ...(outcome === 'skipped' ? { reason: 'key-gone' as const } : {}),
+        at,
+      })),
+    }) satisfies AuditLog;
+  const collected = NOW.getTime() - 3_600_000;
+  const after = new Date(collected + 60_000).toISOString();
+  const before = new Date(collected - 60_000).toISOString();
+
+  it('drops the keys an agent deactivated or skipped after the report was collected, and keeps the rest', () => {
+    const ids = ['AKIA0000000000000001', 'AKIA0000000000000002', 'AKIA0000000000000003'];
+    const result = withoutSettledKeys(
+      planned(...ids, 'AKIA0000000000000004', 'AKIA0000000000000005'),
+      [
+        log(ACCOUNT, [
+          [ids[0]!, 'deactivated', after],
+          [ids[1]!, 'skipped', after],
+          // Before the report: the report already shows the key as it is, so the plan stands.
+          [ids[2]!, 'deactivated', before],
+          ['AKIA0000000000000004', 'would-deactivate', after],
+          ['AKIA0000000000000005', 'failed', after],
+        ]),
+        // Another account's log never settles this account's keys.
+        log('999999999999', [[ids[2]!, 'deactivated', after]]),
+      ],
+      collected,
+    );
+    expect(result.actions.map((a) => a.accessKeyId)).toEqual([
+      ids[2],
+      'AKIA0000000000000004',
+      'AKIA0000000000000005',
+    ]);
   });
 });
