@@ -261,12 +261,20 @@ export interface AgentRun {
   readonly durationMs: number;
 }
 
+export interface AgentOptions {
+  readonly maxEntryBytes?: number;
+  /** The invocation event; default: the scheduled event. */
+  readonly event?: unknown;
+  /** Extra or overriding agent environment variables (e.g. DEACTIVATION_MODE, REPORT_BUCKET). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** Runs the real member-agent handler in `account` (its assumed-role credentials) and captures its parts. */
 export async function runMemberAgent(
   emulator: Emulator,
   hub: Hub,
   account: SeededAccount,
-  options: { readonly maxEntryBytes?: number; readonly event?: unknown } = {},
+  options: AgentOptions = {},
 ): Promise<AgentRun> {
   const leftover = await drainCentralBus(emulator, hub);
   if (leftover.length > 0) {
@@ -282,6 +290,7 @@ export async function runMemberAgent(
     EVENT_BUS_NAME: hub.centralBusArn,
     MAX_ENTRY_BYTES: options.maxEntryBytes === undefined ? undefined : String(options.maxEntryBytes),
     COLLECT_BUDGET_SECONDS: '120',
+    ...options.env,
   });
   const started = Date.now();
   try {
@@ -380,10 +389,11 @@ export async function pushAllMembers(
   emulator: Emulator,
   hub: Hub,
   accounts: readonly SeededAccount[] = hub.org.activeAccounts().filter((a) => !a.isManagement),
+  options: AgentOptions = {},
 ): Promise<Map<string, { run: AgentRun; outcomes: IngestOutcome[] }>> {
   const runs = new Map<string, { run: AgentRun; outcomes: IngestOutcome[] }>();
   for (const account of accounts) {
-    const run = await runMemberAgent(emulator, hub, account);
+    const run = await runMemberAgent(emulator, hub, account, options);
     const outcomes = await runIngest(hub, run.events);
     runs.set(account.key, { run, outcomes });
   }

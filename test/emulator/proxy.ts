@@ -7,7 +7,8 @@
  * - fixes moto's constant credential report `GeneratedTime` (always 2015-02-02T20:02:02Z) to the time the
  *   report was generated, as IAM does; without this every report would look years stale;
  * - answers IAM "root access management" itself, which moto 5.2.1 lacks (see {@link RootAccessBridge});
- * - gives an account a root user moto does not model (see {@link BridgedRootUser}).
+ * - gives an account a root user moto does not model (see {@link BridgedRootUser});
+ * - makes an access key older than moto can make one (see {@link BackdatedKey}).
  */
 import {
   IncomingHttpHeaders,
@@ -83,6 +84,22 @@ export interface BridgedRootUser {
 }
 
 /**
+ * An access key created `createDate` instead of when CreateAccessKey ran: moto stamps a key with the moment
+ * it was made, so a key unused for 200 days cannot be seeded. The proxy rewrites the key's `CreateDate` in
+ * ListAccessKeys answers and its slot's `access_key_N_last_rotated` in the account's credential report (and
+ * the user's `user_creation_time` when that is later), to the same second, as IAM would show an old key.
+ * Everything else about the key (status, last use, UpdateAccessKey, DeleteAccessKey) stays moto's.
+ */
+export interface BackdatedKey {
+  readonly accountId: string;
+  readonly userName: string;
+  /** The key's slot in the user's report row: the order ListAccessKeys lists the user's keys. */
+  readonly slot: 1 | 2;
+  readonly accessKeyId: string;
+  readonly createDate: Date;
+}
+
+/**
  * IAM "root access management" (centralized root access), which moto 5.2.1 does not have: IAM
  * ListOrganizationsFeatures answers 500, Enable/Disable OrganizationsRootCredentialsManagement and
  * OrganizationsRootSessions are unknown, and Organizations EnableAWSServiceAccess refuses `iam.amazonaws.com`
@@ -143,6 +160,7 @@ export class EmulatorProxy {
   private readonly generatedAt = new Map<string, string>();
   private reportRewrite: ReportRewrite | undefined;
   private readonly rootUsers = new Map<string, BridgedRootUser>();
+  private readonly backdated = new Map<string, BackdatedKey>();
   /** IAM root access management as the proxy answers it (moto has none). */
   readonly rootAccess: RootAccessBridge = { iamTrustedAccess: false, features: new Set() };
   private readonly server = createServer((req, res) => {
@@ -193,6 +211,7 @@ export class EmulatorProxy {
     this.clear();
     this.generatedAt.clear();
     this.rootUsers.clear();
+    this.backdated.clear();
     this.rootAccess.organizationId = undefined;
     this.rootAccess.iamTrustedAccess = false;
     this.rootAccess.iamTrustedSince = undefined;
@@ -221,6 +240,11 @@ export class EmulatorProxy {
   setRootUser(accountId: string, root: BridgedRootUser | undefined): void {
     if (root) this.rootUsers.set(accountId, root);
     else this.rootUsers.delete(accountId);
+  }
+
+  /** Makes the key look created at `key.createDate` (see {@link BackdatedKey}); kept until `reset`. */
+  backdateKey(key: BackdatedKey): void {
+    this.backdated.set(key.accessKeyId, key);
   }
 
   /** Recorded calls matching a service/action (and account, when given). */
@@ -346,6 +370,9 @@ export class EmulatorProxy {
         'utf8',
       );
     }
+    if (status === 200 && call.service === 'iam' && call.action === 'ListAccessKeys' && this.backdated.size) {
+      responseBody = Buffer.from(this.backdateListedKeys(responseBody.toString('utf8')), 'utf8');
+    }
     const rootUser = this.rootUsers.get(call.accountId);
     if (status === 200 && rootUser && call.service === 'iam' && call.action === 'GetAccountSummary') {
       responseBody = Buffer.from(withSummary(responseBody.toString('utf8'), rootUser.summary), 'utf8');
@@ -438,6 +465,19 @@ export class EmulatorProxy {
     return Buffer.from(JSON.stringify({ ...answer, EnabledServicePrincipals: principals }), 'utf8');
   }
 
+  /** ListAccessKeys: each backdated key's CreateDate (moto lists one `<member>` per key). */
+  private backdateListedKeys(xml: string): string {
+    return xml.replace(/<member>([\s\S]*?)<\/member>/g, (member: string, inner: string) => {
+      const id = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(inner)?.[1];
+      const key = id === undefined ? undefined : this.backdated.get(id);
+      if (!key) return member;
+      return member.replace(
+        /<CreateDate>[^<]*<\/CreateDate>/,
+        `<CreateDate>${key.createDate.toISOString()}</CreateDate>`,
+      );
+    });
+  }
+
   private learnAssumedRole(call: CallInfo, xml: string): void {
     const roleAccount = /^arn:[^:]+:iam::(\d{12}):role\//.exec(call.params?.get('RoleArn') ?? '')?.[1];
     const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
@@ -452,9 +492,11 @@ export class EmulatorProxy {
     );
     const rewrite = this.reportRewrite;
     const root = this.rootUsers.get(accountId);
-    if (rewrite || root) {
+    const backdated = [...this.backdated.values()].filter((k) => k.accountId === accountId);
+    if (rewrite || root || backdated.length > 0) {
       fixed = fixed.replace(/<Content>([^<]*)<\/Content>/, (_all, content: string) => {
         let csv = Buffer.from(content, 'base64').toString('utf8');
+        if (backdated.length > 0) csv = backdateReportKeys(csv, backdated);
         if (root) csv = spliceAfterHeader(csv, root.row);
         if (rewrite) csv = rewrite(accountId, csv);
         return `<Content>${Buffer.from(csv, 'utf8').toString('base64')}</Content>`;
@@ -520,6 +562,40 @@ function withSummary(xml: string, entries: Readonly<Record<string, number>>): st
       : out.replace('</SummaryMap>', `${replacement}</SummaryMap>`);
   }
   return out;
+}
+
+/** The credential report's own time form: `2026-12-04T09:00:00+00:00` (second precision). */
+const reportTime = (at: Date): string => at.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/**
+ * The report with each backdated key's `access_key_N_last_rotated` set, and its user's `user_creation_time`
+ * moved back to it when later. moto's rows have no quoted cells for the plain names the suite seeds.
+ */
+function backdateReportKeys(csv: string, keys: readonly BackdatedKey[]): string {
+  const lines = csv.split('\n');
+  const header = (lines[0] ?? '').split(',');
+  const column = (name: string) => {
+    const index = header.indexOf(name);
+    if (index < 0) throw new Error(`credential report without a ${name} column`);
+    return index;
+  };
+  const userColumn = column('user');
+  const createdColumn = column('user_creation_time');
+  return lines
+    .map((line, index) => {
+      if (index === 0 || line === '') return line;
+      const cells = line.split(',');
+      const mine = keys.filter((k) => k.userName === cells[userColumn]);
+      for (const key of mine) {
+        cells[column(`access_key_${key.slot}_last_rotated`)] = reportTime(key.createDate);
+        const userCreated = Date.parse(cells[createdColumn] ?? '');
+        if (Number.isNaN(userCreated) || userCreated > key.createDate.getTime()) {
+          cells[createdColumn] = reportTime(key.createDate);
+        }
+      }
+      return mine.length > 0 ? cells.join(',') : line;
+    })
+    .join('\n');
 }
 
 /** Inserts `row` right after the CSV's header line. */
