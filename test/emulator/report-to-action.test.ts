@@ -19,6 +19,7 @@ import {
   TagUserCommand,
 } from '@aws-sdk/client-iam';
 import { AccountClient, PutAlternateContactCommand } from '@aws-sdk/client-account';
+import { OrganizationsClient, TagResourceCommand } from '@aws-sdk/client-organizations';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DigestResult } from '../../aggregator/digest';
@@ -68,6 +69,8 @@ const TAG_OWNER = 'alice@example.com';
 const CONTACT_OWNER = 'bob@example.com';
 const DEFAULT_OWNER = 'secops@example.com';
 const OUTSIDE_OWNER = 'mallory@evil.test';
+/** The sandbox account's Owner tag after day 2: an allowed address, so it takes the account from the default. */
+const NEW_TAG_OWNER = 'dave@example.com';
 const OPT_OUT_TAG = 'credreport-keep';
 
 /** Machine users (no console password) are warned at 30 days unused and deactivated at 60; humans at 60/120. */
@@ -169,6 +172,8 @@ const DIGEST_ENV = (mode: 'dry-run' | 'enforce') => ({
   OWNER_ALLOWED_DOMAINS: ALLOWED_DOMAIN,
   DEFAULT_OWNER,
   OWNER_MIN_SEVERITY: 'high',
+  // Account tags are re-read every run (the default caches them for 24 hours), so a changed Owner tag counts.
+  TAG_CACHE_HOURS: '0.0001',
 });
 
 const AGENT_ENV = (mode: 'dry-run' | 'enforce') => ({
@@ -335,6 +340,10 @@ beforeAll(async () => {
     new DeleteAccessKeyCommand({ UserName: 'leaver', AccessKeyId: keyOf(fallback, 'leaver') }),
   );
   await fallbackIam.send(new DeleteUserCommand({ UserName: 'leaver' }));
+  // The sandbox account's owner changes under the plan: it changes who is mailed, never what is done.
+  await new OrganizationsClient({}).send(
+    new TagResourceCommand({ ResourceId: fallback.id, Tags: [{ Key: 'Owner', Value: NEW_TAG_OWNER }] }),
+  );
   emulator.proxy.clear();
   await agentsRun('enforce');
   enforceUpdateCalls = emulator.proxy.callsTo('iam', 'UpdateAccessKey');
@@ -498,8 +507,16 @@ describe('from report to action (emulator)', () => {
     expect(alice).toContain(tagged.id);
     expect(alice).toContain('multiple-active-keys');
     for (const other of [contact, fallback]) expect(alice).not.toContain(other.id);
-    // Day 3: nothing new and nothing high in the tagged account: its owner is not mailed again.
-    expect(recipients(day3)).toEqual([CENTRAL, CONTACT_OWNER, DEFAULT_OWNER].sort());
+    // Day 3: nothing new and nothing high in the tagged account: its owner is not mailed again. The sandbox
+    // account's new Owner tag takes it from the default owner, whose management account alone is not due.
+    expect(recipients(day3)).toEqual([CENTRAL, CONTACT_OWNER, NEW_TAG_OWNER].sort());
+    expect(day3.summary.owners).toMatchObject({
+      bySource: { tag: 2, 'alternate-contact': 1, default: 1 },
+      refused: { count: 0 },
+    });
+    const dave = mailTo(day3, NEW_TAG_OWNER)[0]?.html ?? '';
+    expect(dave).toContain(fallback.id);
+    for (const other of [tagged, contact]) expect(dave).not.toContain(other.id);
   });
 
   it('deactivates exactly the due keys in enforce mode, and skips the used, rotated and deleted ones', async () => {

@@ -233,6 +233,35 @@ describe('runDigest: staged deactivation', () => {
     });
   });
 
+  it('re-plans without a key once an exemption is added after the plan that staged it', async () => {
+    await runDigest(CONFIG, deps(), NOW);
+    const staged = () =>
+      parseRemediationPlan(memory.text(S3_LAYOUT.remediationPlan(member.accountId)) as string).actions.map(
+        (a) => a.accessKeyId,
+      );
+    expect(staged()).toEqual([DUE_KEY, WARN_KEY]);
+    // The agent never reads exemptions: only the next plan (the daily digest, or `credreport run` now) does.
+    memory.putRaw(
+      S3_LAYOUT.exemptions,
+      JSON.stringify({
+        version: 1,
+        exemptions: [
+          {
+            id: 'added-later',
+            reason: 'claimed by its team after the final notice',
+            approvedBy: 'security@example.com',
+            expires: '2027-01-31',
+            accessKeys: [DUE_KEY],
+            findings: ['credential-unused'],
+          },
+        ],
+      }),
+    );
+    await runDigest(CONFIG, deps(), new Date(NOW.getTime() + 3_600_000));
+    expect(staged()).toEqual([WARN_KEY]);
+    expect(summary().remediation?.spared).toEqual({ exempt: 1, optOut: 0 });
+  });
+
   it('shows the audit logs written since the previous run, and lists a malformed one', async () => {
     const log: AuditLog = {
       schemaVersion: 1,
@@ -252,7 +281,11 @@ describe('runDigest: staged deactivation', () => {
       ],
     };
     const recent = { lastModified: new Date(NOW.getTime() - 3_600_000) };
-    memory.putRaw(S3_LAYOUT.remediationLog(member.accountId, '2026-11-21T061502Z'), JSON.stringify(log), recent);
+    memory.putRaw(
+      S3_LAYOUT.remediationLog(member.accountId, '2026-11-21T061502Z'),
+      JSON.stringify(log),
+      recent,
+    );
     memory.putRaw(S3_LAYOUT.remediationLog('999999999999', '2026-11-21'), '{"schemaVersion":1}', recent);
     // Older than the look-back: not read again.
     memory.putRaw(S3_LAYOUT.remediationLog(member.accountId, '2026-10-01'), 'not json', {
