@@ -6,7 +6,6 @@
  * is proven by policy simulation in test/stacks/hub-stack.test.ts.
  */
 import 'aws-sdk-client-mock-jest';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
@@ -21,6 +20,7 @@ import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import { AccountReport, CoverageEntry } from '../../../core/types';
 import { createHubStores } from '../../../store/hub-stores';
 import { fakeOrganizationFrom, wireFakeOrganization } from './support/fake-organizations';
+import { digestDeps } from './support/digest-deps';
 import { MemoryS3, wireMemoryS3 } from './support/memory-s3';
 import {
   accountReport,
@@ -127,26 +127,8 @@ const failureEvent = (account: string, detail: Record<string, unknown> = {}) => 
 
 /** Runs the digest and returns summary.json's coverage entry for `accountId`. */
 async function coverageOf(accountId: string): Promise<CoverageEntry | undefined> {
-  const logger = silentLogger();
   const own = sample.reports.find((r) => r.accountId === OWN) as AccountReport;
-  const result = await runDigest(
-    CONFIG,
-    {
-      stores: createHubStores(new S3Client({ region: 'us-east-1' }), {
-        bucket: BUCKET,
-        logger,
-        sleep: async () => undefined,
-      }),
-      organizations: new OrganizationsClient({ region: 'us-east-1' }),
-      iam: new IAMClient({ region: 'us-east-1' }),
-      ses: new SESv2Client({ region: 'eu-west-1' }),
-      logger,
-      metrics: recordingMetrics().metrics,
-      ownAccountId: OWN,
-      collect: async () => ({ report: own, stats: { apiCalls: {}, users: 3, durationMs: 10 } }),
-    },
-    NOW,
-  );
+  const result = await runDigest(CONFIG, digestDeps({ bucket: BUCKET, own }), NOW);
   expect(result.ok).toBe(true);
   const summary = JSON.parse(memory.text(`latest/${S3_LAYOUT.outputFiles.summary}`) as string) as Summary;
   return summary.coverage.entries.find((e) => e.accountId === accountId);

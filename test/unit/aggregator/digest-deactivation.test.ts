@@ -10,10 +10,9 @@ import { SAMPLE_ACCOUNTS, sampleOrganization } from '../../../core/sample-org';
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import type { AccountReport } from '../../../core/types';
-import { createHubStores } from '../../../store/hub-stores';
 import { fakeOrganizationFrom, wireFakeOrganization, wireFakeRootAccess } from './support/fake-organizations';
+import { digestDeps } from './support/digest-deps';
 import { MemoryS3, wireMemoryS3 } from './support/memory-s3';
-import { recordingMetrics, silentLogger } from './support/reports';
 
 const s3Mock = mockClient(S3Client);
 const orgMock = mockClient(OrganizationsClient);
@@ -53,23 +52,8 @@ const DUE_KEY = 'AKIADUEDUEDUEDUE0001';
 const WARN_KEY = 'AKIAWARNWARNWARN0002';
 
 function deps(overrides: Partial<DigestDeps> = {}): DigestDeps {
-  const logger = silentLogger();
   const own = reports.find((r) => r.accountId === OWN) as AccountReport;
-  return {
-    stores: createHubStores(new S3Client({ region: 'us-east-1' }), {
-      bucket: BUCKET,
-      logger,
-      sleep: async () => undefined,
-    }),
-    organizations: new OrganizationsClient({ region: 'us-east-1' }),
-    iam: new IAMClient({ region: 'us-east-1' }),
-    ses: new SESv2Client({ region: 'us-east-1' }),
-    logger,
-    metrics: recordingMetrics().metrics,
-    ownAccountId: OWN,
-    collect: async () => ({ report: own, stats: { apiCalls: {}, users: 3, durationMs: 10 } }),
-    ...overrides,
-  };
+  return digestDeps({ bucket: BUCKET, own, sesRegion: 'us-east-1' }, overrides);
 }
 
 const summary = (): Summary =>

@@ -23,15 +23,15 @@ import { SAMPLE_ACCOUNTS, SAMPLE_DENY_SCP, sampleOrganization } from '../../../c
 import type { Summary } from '../../../core/summary';
 import { DEFAULT_THRESHOLDS } from '../../../core/thresholds';
 import { AccountReport, FINDING_IDS } from '../../../core/types';
-import { createHubStores } from '../../../store/hub-stores';
 import {
   FakeOrganization,
   fakeOrganizationFrom,
   wireFakeOrganization,
   wireFakeRootAccess,
 } from './support/fake-organizations';
+import { digestDeps } from './support/digest-deps';
 import { MemoryS3, s3Error, wireMemoryS3 } from './support/memory-s3';
-import { accountReport, metricSum, recordingMetrics, silentLogger } from './support/reports';
+import { accountReport, metricSum, recordingMetrics } from './support/reports';
 
 const s3Mock = mockClient(S3Client);
 const orgMock = mockClient(OrganizationsClient);
@@ -66,25 +66,10 @@ let reports: AccountReport[];
 let recorded: ReturnType<typeof recordingMetrics>['recorded'];
 
 function deps(overrides: Partial<DigestDeps> = {}): DigestDeps {
-  const logger = silentLogger();
   const m = recordingMetrics();
   recorded = m.recorded;
   const own = reports.find((r) => r.accountId === OWN) as AccountReport;
-  return {
-    stores: createHubStores(new S3Client({ region: 'us-east-1' }), {
-      bucket: BUCKET,
-      logger,
-      sleep: async () => undefined,
-    }),
-    organizations: new OrganizationsClient({ region: 'us-east-1' }),
-    iam: new IAMClient({ region: 'us-east-1' }),
-    ses: new SESv2Client({ region: 'eu-west-1' }),
-    logger,
-    metrics: m.metrics,
-    ownAccountId: OWN,
-    collect: async () => ({ report: own, stats: { apiCalls: {}, users: 3, durationMs: 10 } }),
-    ...overrides,
-  };
+  return digestDeps({ bucket: BUCKET, own, metrics: m.metrics }, overrides);
 }
 
 const sentEmail = (): SendEmailCommandInput =>
