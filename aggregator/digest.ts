@@ -365,7 +365,8 @@ class DeactivationRun {
       plansWritten: [...o.written].filter(mine).length,
       writeFailures: o.writeFailures.filter((f) => mine(f.accountId)),
       logs: o.logs.filter((l) => mine(l.accountId)),
-      unreadableLogs: o.unreadableLogs.filter((u) => mine(u.accountId)),
+      // `(all)`: remediation/ could not be listed or not every log was read; every owner is told.
+      unreadableLogs: o.unreadableLogs.filter((u) => u.accountId === '(all)' || mine(u.accountId)),
     });
   }
 }
@@ -1137,11 +1138,6 @@ async function sendNotifications(
 }
 
 /**
- * Staged deactivation spares a key whose `credential-unused` finding an active exemption covers (core/exemptions.ts,
- * a matcher of its own so the merge's matched/unmatched counts are not touched). The plan knows the user's name, not
- * its ARN: an entry that selects by user path alone does not spare a key from deactivation.
- */
-/**
  * Each owner's summary with the staged deactivation of their own accounts, so their mail shows "would
  * deactivate on DATE" for their keys before anything happens (docs/ARCHITECTURE.md §7).
  */
@@ -1158,6 +1154,11 @@ function withOwnRemediation(
   return out;
 }
 
+/**
+ * Staged deactivation spares a key whose `credential-unused` finding an active exemption covers (core/exemptions.ts,
+ * a matcher of its own so the merge's matched/unmatched counts are not touched). The plan knows the user's name, not
+ * its ARN: an entry that selects by user path alone does not spare a key from deactivation.
+ */
 function deactivationExemptions(
   input: ExemptionsInput,
   metadata: OrgMetadata | undefined,

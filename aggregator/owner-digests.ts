@@ -15,7 +15,7 @@ import { errorName, isRetryable } from '../core/aws-errors';
 import { retry, sleep as defaultSleep } from '../core/concurrency';
 import type { Severity } from '../core/finding-ids';
 import { renderOwnerDigest } from '../core/owner-digest';
-import { ownerFileName, ownerGetsDigest, type OwnerMailFailure } from '../core/owners';
+import { ownerActivityOf, ownerFileName, ownerGetsDigest, type OwnerMailFailure } from '../core/owners';
 import type { Summary } from '../core/summary';
 import { digestSubject, sendDigestEmail } from './mailer';
 
@@ -108,15 +108,7 @@ export async function deliverOwnerDigests(
   const clock = deps.clock ?? (() => performance.now());
   const sleep = deps.sleep ?? defaultSleep;
   const due = [...input.partitions.entries()]
-    .filter(([, summary]) =>
-      ownerGetsDigest(
-        {
-          openFindings: summary.totals.openFindings,
-          ...(summary.delta ? { newFindings: summary.delta.newFindings.count } : {}),
-        },
-        input.minSeverity,
-      ),
-    )
+    .filter(([, summary]) => ownerGetsDigest(ownerActivityOf(summary), input.minSeverity))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (input.mode === 'send' && !input.sender) {
     return {

@@ -16,6 +16,7 @@ import {
   DEFAULT_OWNER_TAG_KEYS,
   isValidDomain,
   ownerFileName,
+  ownerActivityOf,
   ownerGetsDigest,
   resolveOwners,
   type OwnerPolicy,
@@ -123,13 +124,7 @@ export async function writeOwnerDigests(
   for (const [owner, summary] of [...(partitions ?? new Map<string, Summary>())].sort(([a], [b]) =>
     a < b ? -1 : 1,
   )) {
-    const due = ownerGetsDigest(
-      {
-        openFindings: summary.totals.openFindings,
-        ...(summary.delta ? { newFindings: summary.delta.newFindings.count } : {}),
-      },
-      out.minSeverity,
-    );
+    const due = ownerGetsDigest(ownerActivityOf(summary), out.minSeverity);
     if (!due) continue;
     const path = join(out.dir, ownerFileName(owner));
     await writeFile(path, renderOwnerDigest(owner, summary, organizationLabel).html);

@@ -82,6 +82,14 @@ const accessKeyId = z
   .max(128)
   .regex(/^[A-Z0-9]+$/, 'must be an access key id');
 
+/**
+ * How much later than the plan's `lastUsedAtPlan` the agent's GetAccessKeyLastUsed answer must be to count
+ * as a use since the plan. The plan's last use may come from the credential report, which records the first
+ * use in a 15-minute span and is up to hours old; the two sources may word one use differently. A key is
+ * due only after `deactivateAfterDays` (at least 2) without use, so a real new use is days after it.
+ */
+export const SAME_USE_TOLERANCE_MS = 86_400_000;
+
 /** Bounds of a plan and of an audit record (both cross the account boundary). */
 export const REMEDIATION_BOUNDS = {
   actions: 5_000,
@@ -229,14 +237,16 @@ export function stageOf(
 /**
  * A key's last use as the hub knows it: the inventory's own (GetAccessKeyLastUsed), else the credential
  * report's slot whose `access_key_N_last_rotated` is the key's creation second. That is the collector's rule
- * (collector/key-inventory.ts `keysNeedingLastUsed`): a key matching exactly one slot is not looked up, its
- * last use is in the report. Undefined: never used.
+ * (collector/key-inventory.ts `keysNeedingLastUsed`): a key matching a slot, and sharing its creation second
+ * with no other key of its user (`sameSecondKeys` counts them, itself included), is not looked up; its last
+ * use is in the report. Otherwise the lookup's answer is the inventory's. Undefined: never used.
  */
 export function lastUseOf(
   key: { readonly createDate: string; readonly lastUsedDate?: string },
   row: CredentialReportRow | undefined,
+  sameSecondKeys = 1,
 ): string | undefined {
-  if (key.lastUsedDate !== undefined || row === undefined) return key.lastUsedDate;
+  if (key.lastUsedDate !== undefined || row === undefined || sameSecondKeys > 1) return key.lastUsedDate;
   const second = Math.floor(Date.parse(key.createDate) / 1000);
   const slots = [
     [row.access_key_1_last_rotated, row.access_key_1_last_used_date],
@@ -305,6 +315,12 @@ export function planAccount(
     return { ...none, notPlanned: `credential report unreadable (${error.detail})` };
   }
   const tagsByUser = new Map((userTags ?? []).map((u) => [u.userName, u.tags]));
+  const creationSecond = (k: { readonly createDate: string }) => Math.floor(Date.parse(k.createDate) / 1000);
+  const keysBySecond = new Map<string, number>();
+  for (const k of report.accessKeys) {
+    const id = `${k.userName}\u0000${creationSecond(k)}`;
+    keysBySecond.set(id, (keysBySecond.get(id) ?? 0) + 1);
+  }
   let optOut = 0;
   let exempt = 0;
   const actions: PlannedAction[] = [];
@@ -323,7 +339,7 @@ export function planAccount(
         : password
           ? policy.human
           : policy.machine;
-    const lastUsed = lastUseOf(key, row);
+    const lastUsed = lastUseOf(key, row, keysBySecond.get(`${key.userName}\u0000${creationSecond(key)}`));
     const since = Date.parse(lastUsed ?? key.createDate);
     const staged = stageOf(since, ladder, now);
     if (!staged) continue;

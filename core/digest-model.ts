@@ -595,7 +595,7 @@ export function ownerLines(
   const verb = o.mode === 'send' ? 'mailed' : 'written to latest/owners/ (dry run)';
   const lines = [
     `${plural(o.accountsWithOwner, 'account')} with an owner (${fmt(o.bySource.tag)} by tag, ${fmt(o.bySource['alternate-contact'])} by alternate security contact, ${fmt(o.bySource.default)} by default), ${fmt(o.accountsWithoutOwner)} without; ${plural(o.owners, 'owner')}.`,
-    `${plural(o.due, 'owner digest')} due (open findings at ${o.minSeverity} or above, or new findings): ${fmt(o.delivered)} ${verb}, ${fmt(o.failed.count)} failed.`,
+    `${plural(o.due, 'owner digest')} due (open findings at ${o.minSeverity} or above, new findings, or keys at final notice, due or deactivated): ${fmt(o.delivered)} ${verb}, ${fmt(o.failed.count)} failed.`,
   ];
   if (o.refused.count > 0)
     lines.push(`${plural(o.refused.count, 'owner address', 'owner addresses')} refused.`);

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { displayCell } from './cap-rows';
 import type { Severity } from './finding-ids';
 import { severityRank, SEVERITIES } from './finding-ids';
+import type { Summary } from './summary';
 import type { OrgMetadata } from './types';
 
 /** `ownerDigests`: off (default), dry-run (written to latest/owners/), send (SES). */
@@ -187,11 +188,33 @@ export interface OwnerActivity {
   readonly openFindings: Readonly<Record<Severity, number>>;
   /** Findings new since the previous run in their accounts (undefined: no previous run). */
   readonly newFindings?: number;
+  /** Their keys the staged deactivation has at final notice or due (undefined: the feature is off). */
+  readonly keysNearDeactivation?: number;
+  /** Their keys an agent deactivated, or failed to, since the previous run. */
+  readonly keysActedOn?: number;
+}
+
+/** What an owner's own summary holds to act on (core/merge.ts partitions, with their remediation). */
+export function ownerActivityOf(summary: Summary): OwnerActivity {
+  const r = summary.remediation;
+  return {
+    openFindings: summary.totals.openFindings,
+    ...(summary.delta ? { newFindings: summary.delta.newFindings.count } : {}),
+    ...(r
+      ? {
+          keysNearDeactivation: r.planned['final-notice'] + r.planned.deactivate,
+          keysActedOn: r.log.deactivated + r.log.failed,
+        }
+      : {}),
+  };
 }
 
 /**
- * Whether an owner gets a digest: open findings at or above `minSeverity`, or findings new since the
- * previous run. Nothing to act on: no mail (an owner is not told daily that all is well).
+ * Whether an owner gets a digest: open findings at or above `minSeverity`, findings new since the previous
+ * run, a key of theirs at final notice or due for deactivation, or a key an agent deactivated (or failed to)
+ * since the previous run. So an owner hears of a deactivation from the final notice on, whatever the
+ * severity of `credential-unused`, and is told when it is done. Nothing to act on: no mail (an owner is not
+ * told daily that all is well).
  */
 export function ownerGetsDigest(activity: OwnerActivity, minSeverity: Severity): boolean {
   const limit = severityRank(minSeverity);
@@ -199,7 +222,12 @@ export function ownerGetsDigest(activity: OwnerActivity, minSeverity: Severity):
     (n, s) => n + activity.openFindings[s],
     0,
   );
-  return open > 0 || (activity.newFindings ?? 0) > 0;
+  return (
+    open > 0 ||
+    (activity.newFindings ?? 0) > 0 ||
+    (activity.keysNearDeactivation ?? 0) > 0 ||
+    (activity.keysActedOn ?? 0) > 0
+  );
 }
 
 /**

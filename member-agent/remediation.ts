@@ -22,6 +22,7 @@ import {
   effectiveMode,
   parseRemediationPlan,
   planIsCurrent,
+  SAME_USE_TOLERANCE_MS,
   type AuditLog,
   type AuditRecord,
   type PlannedAction,
@@ -89,7 +90,10 @@ async function actOn(
       throw error;
     }
     const planned = action.lastUsedAtPlan ? Date.parse(action.lastUsedAtPlan) : undefined;
-    if (lastUsedDate !== undefined && (planned === undefined || Date.parse(lastUsedDate) > planned)) {
+    if (
+      lastUsedDate !== undefined &&
+      (planned === undefined || Date.parse(lastUsedDate) > planned + SAME_USE_TOLERANCE_MS)
+    ) {
       return skip('used-since-plan', { lastUsedDate });
     }
     let status: string | undefined;

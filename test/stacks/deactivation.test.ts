@@ -133,7 +133,17 @@ describe('staged deactivation in the templates', () => {
         { action: 's3:GetObject', resource: obj(`remediation/${B}/plan.json`), allowed: false },
         { action: 's3:PutObject', resource: obj(`remediation/${A}/plan.json`), allowed: false },
         { action: 's3:PutObject', resource: obj(`remediation/${A}/log/2026-12-04.json`), allowed: true },
+        {
+          action: 's3:PutObject',
+          resource: obj(`remediation/${A}/log/2026-12-04T061502Z.json`),
+          allowed: true,
+        },
         { action: 's3:PutObject', resource: obj(`remediation/${B}/log/2026-12-04.json`), allowed: false },
+        {
+          action: 's3:PutObject',
+          resource: obj(`remediation/${B}/log/2026-12-04T061502Z.json`),
+          allowed: false,
+        },
         { action: 's3:GetObject', resource: obj(`remediation/${A}/log/2026-12-04.json`), allowed: false },
         { action: 's3:GetObject', resource: obj(`accounts/${A}/latest.json`), allowed: false },
       ]),

@@ -11,6 +11,7 @@ import {
   stageOf,
   stageThresholdsProblem,
   withoutSettledKeys,
+  lastUseOf,
   type AuditLog,
   type DeactivationPolicy,
 } from '../../../core/deactivation';
@@ -197,6 +198,20 @@ describe('planAccount', () => {
     expect(planAccount(other, POLICY, NOW).actions).toEqual([
       expect.objectContaining({ stage: 'deactivate' }),
     ]);
+  });
+
+  it("takes no other key's slot for a key created in the same second as another of its user (the collector looked both up)", () => {
+    const slot = { createDate: ago(400) };
+    const row = {
+      access_key_1_last_rotated: ago(400).replace(/\.\d{3}Z$/, '+00:00'),
+      access_key_1_last_used_date: ago(1).replace(/\.\d{3}Z$/, '+00:00'),
+      access_key_2_last_rotated: 'N/A',
+      access_key_2_last_used_date: 'N/A',
+    } as unknown as Parameters<typeof lastUseOf>[1];
+    expect(lastUseOf(slot, row)).toBe(ago(1));
+    // Two keys of the same second: the report cannot tell them apart, so only the lookup's answer counts.
+    expect(lastUseOf(slot, row, 2)).toBeUndefined();
+    expect(lastUseOf({ ...slot, lastUsedDate: ago(3) }, row, 2)).toBe(ago(3));
   });
 
   it("never stages the root user's keys or an inactive key", () => {

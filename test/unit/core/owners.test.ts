@@ -187,6 +187,14 @@ describe('ownerGetsDigest', () => {
     expect(ownerGetsDigest({ openFindings: { ...none, low: 1 }, newFindings: 1 }, 'critical')).toBe(true);
     expect(ownerGetsDigest({ openFindings: none, newFindings: 0 }, 'low')).toBe(false);
   });
+  it('mails from the final notice of a key on, and when a key was deactivated or failed to be, whatever the severity', () => {
+    const medium = { ...none, medium: 2 };
+    expect(ownerGetsDigest({ openFindings: medium, keysNearDeactivation: 0, keysActedOn: 0 }, 'high')).toBe(
+      false,
+    );
+    expect(ownerGetsDigest({ openFindings: medium, keysNearDeactivation: 1 }, 'critical')).toBe(true);
+    expect(ownerGetsDigest({ openFindings: none, keysActedOn: 1 }, 'critical')).toBe(true);
+  });
 });
 
 describe('ownerFileName', () => {

@@ -183,6 +183,22 @@ describe('runRemediation', () => {
     ]);
   });
 
+  it("takes a last use within a day of the plan's for the same use, and deactivates the key", async () => {
+    // The plan's last use came from the credential report; GetAccessKeyLastUsed words it 10 minutes later.
+    const tenMinutesLater = new Date(Date.parse(LAST_USE) + 600_000).toISOString();
+    const twoDaysLater = new Date(Date.parse(LAST_USE) + 2 * 86_400_000).toISOString();
+    servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'same-use'), action('AKIAAAAAAAAAAAAAAAA2', 'new-use')]));
+    iamState({
+      'same-use': { AKIAAAAAAAAAAAAAAAA1: { status: 'Active', lastUsed: tenMinutesLater } },
+      'new-use': { AKIAAAAAAAAAAAAAAAA2: { status: 'Active', lastUsed: twoDaysLater } },
+    });
+    await run();
+    expect(writtenLog().records.map((r) => [r.userName, r.outcome, r.reason])).toEqual([
+      ['same-use', 'deactivated', undefined],
+      ['new-use', 'skipped', 'used-since-plan'],
+    ]);
+  });
+
   it('skips a key whose user was deleted after GetAccessKeyLastUsed answered', async () => {
     servePlan(plan([action('AKIAAAAAAAAAAAAAAAA1', 'gone')]));
     iam.on(GetAccessKeyLastUsedCommand).resolves({
