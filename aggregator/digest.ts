@@ -41,7 +41,7 @@ import {
   NewFindings,
 } from '../core/notifications';
 import type { Summary } from '../core/summary';
-import { chooseExemptions, ExemptionMatcher, ExemptionsInput } from '../core/exemptions';
+import { chooseExemptions, exemptionPredicate, ExemptionsInput } from '../core/exemptions';
 import { S3_LAYOUT } from '../core/names';
 import { athenaTableCopies } from '../core/athena-tables';
 import { Thresholds } from '../core/thresholds';
@@ -840,7 +840,15 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         config.deactivation,
         stores.remediation,
         now,
-        deps.isExempt ?? deactivationExemptions(exemptions.input, metadata, now),
+        // A key whose credential-unused finding an active exemption covers is never staged.
+        deps.isExempt ??
+          exemptionPredicate(
+            exemptions.input,
+            now,
+            new Map((metadata?.accounts ?? []).map((a) => [a.id, a])),
+            'credential-unused',
+          ) ??
+          NOTHING_EXEMPT,
         logger,
       )
     : undefined;
@@ -1152,24 +1160,4 @@ function withOwnRemediation(
     out.set(owner, remediation ? { ...part, remediation } : part);
   }
   return out;
-}
-
-/**
- * Staged deactivation spares a key whose `credential-unused` finding an active exemption covers (core/exemptions.ts,
- * a matcher of its own so the merge's matched/unmatched counts are not touched). The plan knows the user's name, not
- * its ARN: an entry that selects by user path alone does not spare a key from deactivation.
- */
-function deactivationExemptions(
-  input: ExemptionsInput,
-  metadata: OrgMetadata | undefined,
-  now: Date,
-): ExemptionPredicate {
-  const file = input.file;
-  if (!file) return NOTHING_EXEMPT;
-  const matcher = new ExemptionMatcher(input, now);
-  const accounts = new Map((metadata?.accounts ?? []).map((a) => [a.id, a]));
-  return (accountId, userName, accessKeyId) =>
-    matcher
-      .forAccount(accountId, accounts.get(accountId))
-      .apply({ userName, userArn: '', accessKeyId }, ['credential-unused']).exempted.length > 0;
 }

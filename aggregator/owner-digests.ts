@@ -11,11 +11,11 @@
  */
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { errorName, isRetryable } from '../core/aws-errors';
+import { errorName, isThrottling } from '../core/aws-errors';
 import { retry, sleep as defaultSleep } from '../core/concurrency';
 import type { Severity } from '../core/finding-ids';
 import { renderOwnerDigest } from '../core/owner-digest';
-import { ownerActivityOf, ownerFileName, ownerGetsDigest, type OwnerMailFailure } from '../core/owners';
+import { dueOwners, ownerFileName, type OwnerMailFailure } from '../core/owners';
 import type { Summary } from '../core/summary';
 import { digestSubject, sendDigestEmail } from './mailer';
 
@@ -107,9 +107,7 @@ export async function deliverOwnerDigests(
 ): Promise<OwnerDeliveryResult> {
   const clock = deps.clock ?? (() => performance.now());
   const sleep = deps.sleep ?? defaultSleep;
-  const due = [...input.partitions.entries()]
-    .filter(([, summary]) => ownerGetsDigest(ownerActivityOf(summary), input.minSeverity))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const due = dueOwners(input.partitions, input.minSeverity);
   if (input.mode === 'send' && !input.sender) {
     return {
       due: due.length,
@@ -147,7 +145,8 @@ export async function deliverOwnerDigests(
         capMs: 20_000,
         random: deps.random ?? Math.random,
         sleep,
-        retryIf: (error) => isRetryable(rootCause(error)),
+        // The clients retry transient errors themselves; only throttling that outlasted them is retried here.
+        retryIf: (error) => isThrottling(rootCause(error)),
       });
       delivered++;
     } catch (error) {

@@ -16,8 +16,7 @@ import {
   DEFAULT_OWNER_TAG_KEYS,
   isValidDomain,
   ownerFileName,
-  ownerActivityOf,
-  ownerGetsDigest,
+  dueOwners,
   resolveOwners,
   type OwnerPolicy,
 } from '../core/owners';
@@ -121,11 +120,7 @@ export async function writeOwnerDigests(
 ): Promise<string[]> {
   await mkdir(out.dir, { recursive: true });
   const paths: string[] = [];
-  for (const [owner, summary] of [...(partitions ?? new Map<string, Summary>())].sort(([a], [b]) =>
-    a < b ? -1 : 1,
-  )) {
-    const due = ownerGetsDigest(ownerActivityOf(summary), out.minSeverity);
-    if (!due) continue;
+  for (const [owner, summary] of dueOwners(partitions ?? new Map<string, Summary>(), out.minSeverity)) {
     const path = join(out.dir, ownerFileName(owner));
     await writeFile(path, renderOwnerDigest(owner, summary, organizationLabel).html);
     paths.push(path);

@@ -57,13 +57,6 @@ export function defaultProductArn(partition: string, region: string, accountId: 
   return `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`;
 }
 
-/** The partition of a Region name (`cn-…` aws-cn, `us-gov-…` aws-us-gov, else aws). */
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
-
 const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** Schema of one ASFF resource as credreport writes it. */

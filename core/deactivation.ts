@@ -182,33 +182,26 @@ function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
   return parsed.data;
 }
 
-/** Parses a plan's JSON text (bounded), refusing anything the schema does not admit. */
-export function parseRemediationPlan(text: string): RemediationPlan {
+/** Parses bounded JSON text against `schema`; `what` names it in the error. */
+function parseBoundedJson<T>(schema: z.ZodType<T>, what: string, text: string): T {
   if (text.length > REMEDIATION_BOUNDS.planBytes) {
-    throw new RemediationContractError(`plan: larger than ${REMEDIATION_BOUNDS.planBytes} bytes`);
+    throw new RemediationContractError(`${what}: larger than ${REMEDIATION_BOUNDS.planBytes} bytes`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new RemediationContractError('plan: not JSON', { cause: error });
+    throw new RemediationContractError(`${what}: not JSON`, { cause: error });
   }
-  return parseWith(RemediationPlanSchema, 'plan', json);
+  return parseWith(schema, what, json);
 }
 
+/** Parses a plan's JSON text (bounded), refusing anything the schema does not admit. */
+export const parseRemediationPlan = (text: string): RemediationPlan =>
+  parseBoundedJson(RemediationPlanSchema, 'plan', text);
+
 /** Parses an audit log's JSON text (bounded): a member account wrote it. */
-export function parseAuditLog(text: string): AuditLog {
-  if (text.length > REMEDIATION_BOUNDS.planBytes) {
-    throw new RemediationContractError(`audit log: larger than ${REMEDIATION_BOUNDS.planBytes} bytes`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new RemediationContractError('audit log: not JSON', { cause: error });
-  }
-  return parseWith(AuditLogSchema, 'audit log', json);
-}
+export const parseAuditLog = (text: string): AuditLog => parseBoundedJson(AuditLogSchema, 'audit log', text);
 
 /** Whole days from `fromMs` to `nowMs` (floor). */
 const daysSince = (fromMs: number, nowMs: number): number => Math.floor((nowMs - fromMs) / DAY_MS);

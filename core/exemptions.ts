@@ -509,20 +509,24 @@ export class AccountExemptions {
 }
 
 /**
- * One-shot check for a caller outside the merge (per-owner digests, staged deactivation): is `finding` of
- * this user or key exempted by an active entry of `file` at `now`? Expired entries and entries further
- * ahead than `maxDays` never exempt.
+ * For a decider outside the merge (staged deactivation, core/deactivation.ts `ExemptionPredicate`): whether an
+ * active entry exempts `finding` of a user's key. One matcher of its own for the run, so the merge's
+ * matched/unmatched counts are not touched; expired entries and entries further ahead than the input's
+ * `maxDays` never exempt. The caller knows the user's name, not its ARN: an entry that selects by user path
+ * alone does not match here.
  */
-export function isExempt(
-  file: ExemptionsFile,
+export function exemptionPredicate(
+  input: ExemptionsInput,
   now: Date,
-  account: { readonly accountId: string; readonly meta?: AccountMetadata },
-  subject: ExemptionSubject,
+  accounts: ReadonlyMap<string, AccountMetadata>,
   finding: FindingId,
-  maxDays = DEFAULT_EXEMPTION_MAX_DAYS,
-): boolean {
-  const matcher = new ExemptionMatcher({ file, source: 'file', maxDays }, now);
-  return matcher.forAccount(account.accountId, account.meta).apply(subject, [finding]).exempted.length > 0;
+): ((accountId: string, userName: string, accessKeyId: string) => boolean) | undefined {
+  if (!input.file) return undefined;
+  const matcher = new ExemptionMatcher(input, now);
+  return (accountId, userName, accessKeyId) =>
+    matcher
+      .forAccount(accountId, accounts.get(accountId))
+      .apply({ userName, userArn: '', accessKeyId }, [finding]).exempted.length > 0;
 }
 
 /** The last valid copy of the exemptions file, as the hub keeps it (config/exemptions.last-valid.json). */

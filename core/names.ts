@@ -151,3 +151,16 @@ export const HUB_SERVICE_NAMES = {
   ingest: 'credreport-ingest',
   digest: 'credreport-digest',
 } as const;
+
+/** The partition of a region, by its prefix (cn-…: aws-cn, us-gov-…: aws-us-gov, ISO regions, else aws). */
+export function partitionOfRegion(region: string): string {
+  const prefixes: readonly (readonly [string, string])[] = [
+    ['cn-', 'aws-cn'],
+    ['us-gov-', 'aws-us-gov'],
+    ['us-isob-', 'aws-iso-b'],
+    ['us-isof-', 'aws-iso-f'],
+    ['us-iso-', 'aws-iso'],
+    ['eu-isoe-', 'aws-iso-e'],
+  ];
+  return prefixes.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws';
+}

@@ -14,6 +14,7 @@
  */
 import type { FindingControls } from './finding-ids';
 import type { OpenFinding } from './findings-csv';
+import { writable } from './stream-wait';
 
 /** The OCSF schema version every record states in `metadata.version`. */
 export const OCSF_VERSION = '1.3.0';
@@ -179,7 +180,7 @@ export class OcsfWriter {
     this.records++;
     const line = `${JSON.stringify(ocsfFinding(finding, this.now, this.product))}\n`;
     if (this.sink.write(line)) return undefined;
-    return new Promise((resolve) => this.sink.once('drain', resolve));
+    return writable(this.sink);
   }
 
   /** Records written so far. */

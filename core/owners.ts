@@ -318,14 +318,12 @@ export function withDelivery(
   };
 }
 
-/** Group the accounts by owner: owner → account ids (sorted). */
-export function accountsByOwner(resolution: OwnerResolution): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [accountId, { owner }] of resolution.byAccount) {
-    const list = out.get(owner);
-    if (list) list.push(accountId);
-    else out.set(owner, [accountId]);
-  }
-  for (const list of out.values()) list.sort();
-  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** The owners whose digest is due ({@link ownerGetsDigest}) with their summaries, by address. */
+export function dueOwners(
+  partitions: ReadonlyMap<string, Summary>,
+  minSeverity: Severity,
+): [owner: string, summary: Summary][] {
+  return [...partitions.entries()]
+    .filter(([, summary]) => ownerGetsDigest(ownerActivityOf(summary), minSeverity))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

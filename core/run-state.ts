@@ -18,6 +18,7 @@ import * as z from 'zod';
 import type { PreviousRun } from './delta';
 import { FINDING_IDS, findingMask, FindingId } from './finding-ids';
 import { PreviousRunError, PreviousSummary, parsePreviousSummary } from './previous-run';
+import { writable } from './stream-wait';
 
 /** The file's kind and version (the header's `kind` and `schemaVersion`). */
 export const RUN_STATE_KIND = 'credreport-state';
@@ -85,7 +86,7 @@ export class RunStateWriter {
     for (const id of findings) seen[id] = firstSeen(id);
     this.entries++;
     if (this.gzip.write(`${JSON.stringify([kind, identity, seen])}\n`)) return undefined;
-    return new Promise((resolve) => this.gzip.once('drain', resolve));
+    return writable(this.gzip);
   }
 
   /** Entries written so far. */

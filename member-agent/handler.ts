@@ -13,9 +13,9 @@ import type { Context } from 'aws-lambda';
 import { sleep as realSleep } from '../core/concurrency';
 import { CredreportError } from '../core/errors';
 import { boundAgentError, reportIdFor, splitReport, type AgentFailureStage } from '../core/event-contract';
-import { MEMBER_AGENT_FUNCTION_NAME } from '../core/names';
+import { MEMBER_AGENT_FUNCTION_NAME, partitionOfRegion } from '../core/names';
 import { startDelayMs } from '../core/start-window';
-import { importWarning, openFindingsOfReport, partitionOf } from '../core/asff';
+import { importWarning, openFindingsOfReport } from '../core/asff';
 import { DEFAULT_THRESHOLDS } from '../core/thresholds';
 import type { AccountReport } from '../core/types';
 import { collectAccountReport } from '../collector/account-collector';
@@ -182,7 +182,11 @@ async function importToSecurityHub(
     const result = await importFindingsToSecurityHub(
       { securityHub: deps.securityHub, logger: deps.logger, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
       {
-        target: { accountId: report.accountId, region: deps.region, partition: partitionOf(deps.region) },
+        target: {
+          accountId: report.accountId,
+          region: deps.region,
+          partition: partitionOfRegion(deps.region),
+        },
         open,
         now,
         deadlineMs: Date.now() + budgetMs,

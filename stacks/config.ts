@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_MAX_FINDING_EVENTS,
   MAX_FINDING_EVENTS_LIMIT,
+  partitionOfRegion,
 } from '../core/names';
 import { DEFAULT_AGENT_START_WINDOW_MINUTES } from '../core/start-window';
 import { ThresholdsSchema, type Thresholds } from '../core/thresholds';
@@ -247,18 +248,8 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The partition of a region, by its prefix (cn-…: aws-cn, us-gov-…: aws-us-gov, ISO regions, else aws). */
-export function partitionOf(region: string): string {
-  const prefixes: readonly (readonly [string, string])[] = [
-    ['cn-', 'aws-cn'],
-    ['us-gov-', 'aws-us-gov'],
-    ['us-isob-', 'aws-iso-b'],
-    ['us-isof-', 'aws-iso-f'],
-    ['us-iso-', 'aws-iso'],
-    ['eu-isoe-', 'aws-iso-e'],
-  ];
-  return prefixes.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws';
-}
+/** The partition of a region (core/names.ts, shared with the member agent). */
+export const partitionOf = partitionOfRegion;
 
 /**
  * Why `arn` cannot be the alarm topic of a hub in `region`, or `undefined` when it can: an SNS topic ARN

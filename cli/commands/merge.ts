@@ -16,7 +16,7 @@ import type { RunInput, RunItem } from '../../core/run-pipeline';
 import type { PreviousRun } from '../../core/delta';
 import { parsePreviousSummary, PreviousSummary, readPreviousRun } from '../../core/previous-run';
 import { readPreviousState } from '../../core/run-state';
-import { S3_LAYOUT } from '../../core/names';
+import { ACCEPTED_SCHEMA_VERSIONS, S3_LAYOUT } from '../../core/names';
 import { describeCoverageEntry } from '../../core/summary';
 import { AccountReport, OrgMetadata, ReportProblem } from '../../core/types';
 import {
@@ -264,10 +264,11 @@ function notAReport(error: unknown, json: unknown): string {
     json !== null && typeof json === 'object' && !Array.isArray(json)
       ? (json as { schemaVersion?: unknown }).schemaVersion
       : undefined;
+  const versions = ACCEPTED_SCHEMA_VERSIONS.join(', ').replace(/, (\d+)$/, ' or $1');
   if (version === undefined)
-    return `${what}: it has no schemaVersion field (a report has schemaVersion 1, 2 or 3)`;
-  if (![1, 2, 3].includes(version as number)) {
-    return `${what}: its schemaVersion is ${cutValue(JSON.stringify(version))}; this credreport reads 1, 2 or 3`;
+    return `${what}: it has no schemaVersion field (a report has schemaVersion ${versions})`;
+  if (!(ACCEPTED_SCHEMA_VERSIONS as readonly unknown[]).includes(version)) {
+    return `${what}: its schemaVersion is ${cutValue(JSON.stringify(version))}; this credreport reads ${versions}`;
   }
   const issues = (error as { cause?: unknown } | null)?.cause;
   const first = issues instanceof ZodError ? issues.issues[0] : undefined;

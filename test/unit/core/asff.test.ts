@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { partitionOfRegion as partitionOf } from '../../../core/names';
 import {
   ASFF_BATCH_SIZE,
   asffFinding,
@@ -7,7 +8,6 @@ import {
   defaultProductArn,
   importWarning,
   openFindingsOfReport,
-  partitionOf,
   planImport,
 } from '../../../core/asff';
 import { FINDING_CONTROLS } from '../../../core/finding-ids';
@@ -174,6 +174,9 @@ describe('defaultProductArn and partitionOf', () => {
     );
     expect(partitionOf('us-gov-west-1')).toBe('aws-us-gov');
     expect(partitionOf('eu-west-1')).toBe('aws');
+    // ISO Regions too: the agent builds its own product ARN from this.
+    expect(partitionOf('us-iso-east-1')).toBe('aws-iso');
+    expect(partitionOf('us-isob-east-1')).toBe('aws-iso-b');
   });
 });
 

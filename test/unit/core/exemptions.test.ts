@@ -5,7 +5,7 @@ import {
   ExemptionMatcher,
   ExemptionsFile,
   ExemptionsFileError,
-  isExempt,
+  exemptionPredicate,
   parseExemptionsFile,
   userPathOf,
 } from '../../../core/exemptions';
@@ -232,13 +232,21 @@ describe('ExemptionMatcher', () => {
     ]);
   });
 
-  it('isExempt answers for one finding', () => {
+  it('exemptionPredicate answers for one finding of a key, by account, user name and key id', () => {
     const f = file(entry({ users: ['svc-*'], findings: ['key-not-rotated'] }));
-    expect(isExempt(f, NOW, { accountId: A }, subject, 'key-not-rotated')).toBe(true);
-    expect(isExempt(f, NOW, { accountId: A }, subject, 'privileged-key')).toBe(false);
-    expect(isExempt(f, new Date('2027-03-02T00:00:00Z'), { accountId: A }, subject, 'key-not-rotated')).toBe(
+    const input = { file: f, source: 'file' as const, maxDays: 365 };
+    const accounts = new Map();
+    const covers = exemptionPredicate(input, NOW, accounts, 'key-not-rotated');
+    expect(covers?.(A, subject.userName, 'AKIAEXAMPLE000000001')).toBe(true);
+    expect(covers?.(A, 'human', 'AKIAEXAMPLE000000001')).toBe(false);
+    expect(exemptionPredicate(input, NOW, accounts, 'privileged-key')?.(A, subject.userName, 'AKIA1')).toBe(
       false,
     );
+    const expired = exemptionPredicate(input, new Date('2027-03-02T00:00:00Z'), accounts, 'key-not-rotated');
+    expect(expired?.(A, subject.userName, 'AKIA1')).toBe(false);
+    expect(
+      exemptionPredicate({ source: 'none', maxDays: 365 }, NOW, accounts, 'key-not-rotated'),
+    ).toBeUndefined();
   });
 
   it('reads the IAM path from a user ARN', () => {

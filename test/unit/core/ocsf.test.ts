@@ -196,3 +196,21 @@ describe('findings.ocsf.json from the pipeline', () => {
     expect(writer.count).toBe(1);
   });
 });
+
+describe('writable', () => {
+  it('ends the wait when the stream drains, and at once when it is destroyed', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { writable } = await import('../../../core/stream-wait');
+    const full = new PassThrough({ highWaterMark: 1 });
+    full.write('xx');
+    const drained = writable(full);
+    full.read();
+    await expect(drained).resolves.toBeUndefined();
+    const stuck = new PassThrough({ highWaterMark: 1 });
+    stuck.write('xx');
+    const waiting = writable(stuck);
+    stuck.destroy();
+    await expect(waiting).resolves.toBeUndefined();
+    await expect(writable(stuck)).resolves.toBeUndefined();
+  });
+});

@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { runMerge } from '../../../core/merge';
 import { renderOwnerDigest } from '../../../core/owner-digest';
 import {
-  accountsByOwner,
   AlternateContact,
   checkOwnerAddress,
   normaliseAddress,
@@ -168,10 +167,6 @@ describe('resolveOwners', () => {
       due: 1,
       failed: { count: 1 },
     });
-    expect([...accountsByOwner(r).entries()]).toEqual([
-      ['a@example.com', ['111111111111', '444444444444']],
-      ['sec@example.com', ['222222222222']],
-    ]);
   });
 });
 
