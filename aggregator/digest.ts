@@ -935,7 +935,6 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     throw error;
   }
   let summary = merged.summary;
-  let html = merged.html;
   let ownerOutcome: DigestResult['owners'];
   if (owners && resolution) {
     const delivery = await deliverOwnerDigests(
@@ -959,35 +958,33 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
         delivery,
       ),
     };
-    html = renderDigestHtml(summary, { organizationLabel });
     ownerOutcome = { due: delivery.due, delivered: delivery.delivered, failed: delivery.failures.length };
     metrics.addMetric(DIGEST_METRICS.ownerDigestsDelivered, MetricUnit.Count, delivery.delivered);
     metrics.addMetric(DIGEST_METRICS.ownerDigestsFailed, MetricUnit.Count, delivery.failures.length);
   }
-  // After both CSVs (a previous-run reader relies on that order), with the owner digests' outcome.
-  await stores.outputs.putText(latestKey(files.summary), formatSummaryJson(summary), CONTENT_TYPES.json);
-  await stores.outputs.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
-
-  // Chat and routing (docs/ARCHITECTURE.md §6): after latest/ holds this run's outputs (the chat summary links
-  // its digest), before runs/ is copied, so both keep the outcome. Never fatal: failures are counted.
-  let notifications: NotificationOutcome | undefined;
+  // Chat and routing (docs/ARCHITECTURE.md §6): after the CSVs are in latest/, before summary.json and
+  // digest.html are written (so both carry the outcome, written once) and before runs/ is copied. The chat
+  // summary links latest/digest.html, written right after. Never fatal: failures are counted.
   if (config.chatTopicArn || config.findingEventsBusArn) {
-    notifications = await sendNotifications(config, deps, summary, merged.newFindings, organizationLabel);
+    const notifications = await sendNotifications(
+      config,
+      deps,
+      summary,
+      merged.newFindings,
+      organizationLabel,
+    );
     summary = { ...summary, notifications };
-    await Promise.all([
-      stores.outputs.putText(latestKey(files.summary), formatSummaryJson(summary), CONTENT_TYPES.json),
-      stores.outputs.putText(
-        latestKey(files.digest),
-        renderDigestHtml(summary, { organizationLabel }),
-        CONTENT_TYPES.html,
-      ),
-    ]);
     metrics.addMetric(
       DIGEST_METRICS.notificationsFailed,
       MetricUnit.Count,
       notificationFailures(notifications),
     );
   }
+  // After both CSVs (a previous-run reader relies on that order), with the owner digests' and notifications'
+  // outcome; the merge's rendering is kept when neither changed the summary.
+  const html = summary === merged.summary ? merged.html : renderDigestHtml(summary, { organizationLabel });
+  await stores.outputs.putText(latestKey(files.summary), formatSummaryJson(summary), CONTENT_TYPES.json);
+  await stores.outputs.putText(latestKey(files.digest), html, CONTENT_TYPES.html);
 
   // The Athena tables' copies go with the dated ones: the same copy from latest/, and the same failure (the run
   // throws, the Errors alarm fires) as a missing runs/ copy.
@@ -1074,7 +1071,7 @@ export async function runDigest(config: DigestConfig, deps: DigestDeps, now: Dat
     openFindings: summary.totals.openFindings,
     email,
     ...(error ? { error } : {}),
-    ...(notifications ? { notifications } : {}),
+    ...(summary.notifications ? { notifications: summary.notifications } : {}),
     ...(ownerOutcome ? { owners: ownerOutcome } : {}),
   };
 }
